@@ -1,0 +1,9 @@
+import { DispatchError } from '../runtime/errors/dispatchError.js'
+
+/** A bad flag, path or URL given to the CLI: printed without a stack, exit code 2. */
+export class UsageError extends DispatchError {
+  constructor(code: string, message: string, hint?: string) {
+    super(code, message, hint === undefined ? { httpStatus: 400 } : { hint, httpStatus: 400 })
+    this.name = 'UsageError'
+  }
+}

@@ -1,0 +1,67 @@
+import type { BuiltCall } from './builtCall.js'
+import type { CallOptions } from './callOptions.js'
+import type { ClientOptions } from './clientConfig.js'
+import { dispatchBatch } from './dispatchBatch.js'
+import { waitForResult } from './waitForResult.js'
+
+/** The static shape of one dispatch function: its positional arguments and its output. */
+export interface FunctionSignature {
+  readonly args: readonly unknown[]
+  readonly output: unknown
+}
+
+/** One member of a generated client. */
+export interface ClientFunction<Args extends readonly unknown[], Output> {
+  /** Dispatches one call; resolves to its dispatch id once the scheduler has durably recorded it. */
+  (...args: [...Args, options?: CallOptions]): Promise<string>
+  /** Dispatches one call and waits for its output (a durable call inside a running dispatch function). */
+  call(...args: Args): Promise<Output>
+  /** Prepares a call for {@link dispatchBatch}. */
+  build(...args: [...Args, options?: CallOptions]): BuiltCall<Output>
+}
+
+/** A generated client: one member per dispatch function. */
+export type DispatchClient<F extends Record<string, FunctionSignature>> = {
+  readonly [K in keyof F]: ClientFunction<F[K]['args'], F[K]['output']>
+}
+
+/** Splits `[...args, options?]` using the function's arity, known at generation time. */
+function split(arity: number, all: readonly unknown[]): [unknown[], CallOptions] {
+  const args = all.slice(0, arity)
+  const options = (all.length > arity ? all[arity] : undefined) ?? {}
+  return [args, options as CallOptions]
+}
+
+/**
+ * Builds a client from the function names and arities that `dispatch gen` emits. Calls go to
+ * `options.endpoint` (default `DISPATCH_ENDPOINT_URL`) through the scheduler at `DISPATCH_API_URL`.
+ * Nothing of the functions' implementation is loaded: the generated file imports types only.
+ *
+ * @example
+ * ```ts
+ * const billing = createClient<{ charge: { args: [string, number]; output: void } }>({ charge: 2 }, { endpoint: 'http://127.0.0.1:8001' })
+ * const id = await billing.charge('cus_1', 100)
+ * ```
+ */
+export function createClient<F extends Record<string, FunctionSignature>>(
+  arities: { readonly [K in keyof F]: number },
+  client: ClientOptions = {},
+): DispatchClient<F> {
+  const members: Record<string, unknown> = {}
+  for (const [name, arity] of Object.entries(arities) as [string, number][]) {
+    const build = (...all: unknown[]): BuiltCall => {
+      const [args, options] = split(arity, all)
+      return { function: name, args, options, client }
+    }
+    const dispatch = async (...all: unknown[]): Promise<string> => {
+      const [id] = await dispatchBatch([build(...all)])
+      return id!
+    }
+    const call = async (...args: unknown[]): Promise<unknown> => {
+      const id = await dispatch(...args.slice(0, arity))
+      return waitForResult(id, client)
+    }
+    members[name] = Object.assign(dispatch, { call, build })
+  }
+  return Object.freeze(members) as DispatchClient<F>
+}

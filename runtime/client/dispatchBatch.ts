@@ -1,0 +1,101 @@
+import type { DispatchCall } from '../../schemas/dispatch.js'
+import { VALUE_TYPE_URL } from '../../schemas/wellKnown.js'
+import { DispatchError } from '../errors/dispatchError.js'
+import type { BuiltCall } from './builtCall.js'
+import { type ClientOptions, resolveClientConfig } from './clientConfig.js'
+import { toMilliseconds, toProtoDuration } from './duration.js'
+
+/** Positional arguments as they travel: trailing `undefined`s (omitted optionals) are dropped. */
+export function encodeArgs(args: readonly unknown[]): unknown[] {
+  let end = args.length
+  while (end > 0 && args[end - 1] === undefined) end--
+  return args.slice(0, end)
+}
+
+/** The wire form of a built call, for the scheduler's DispatchService. */
+export function toDispatchCall(call: BuiltCall, endpoint: string): DispatchCall {
+  const { options } = call
+  const wire: DispatchCall = {
+    endpoint,
+    function: call.function,
+    input: { '@type': VALUE_TYPE_URL, value: encodeArgs(call.args) },
+  }
+  if (options.idempotencyKey !== undefined) wire.idempotencyKey = options.idempotencyKey
+  if (options.delay !== undefined) wire.delay = toProtoDuration(toMilliseconds(options.delay, 'delay'))
+  if (options.notBefore !== undefined) wire.notBefore = options.notBefore.toISOString()
+  if (options.expiration !== undefined)
+    wire.expiration = toProtoDuration(toMilliseconds(options.expiration, 'expiration'))
+  if (options.maxAttempts !== undefined) wire.maxAttempts = options.maxAttempts
+  if (options.fairnessKey !== undefined) wire.fairnessKey = options.fairnessKey
+  return wire
+}
+
+/** POSTs a Connect JSON request to the scheduler's API and returns the decoded answer. */
+export async function postToScheduler(
+  apiUrl: string,
+  apiKey: string,
+  path: string,
+  body: unknown,
+  signal?: AbortSignal,
+): Promise<unknown> {
+  let response: Response
+  try {
+    response = await fetch(`${apiUrl}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
+      body: JSON.stringify(body),
+      ...(signal ? { signal } : {}),
+    })
+  } catch (cause) {
+    throw new DispatchError('DSP2002', `cannot reach the scheduler at ${apiUrl}: ${(cause as Error).message}`, {
+      hint: 'check DISPATCH_API_URL and that the scheduler is running (dispatch run / dispatch scheduler)',
+      cause,
+    })
+  }
+  const text = await response.text()
+  let decoded: unknown
+  try {
+    decoded = text === '' ? {} : JSON.parse(text)
+  } catch {
+    decoded = { message: text.slice(0, 200) }
+  }
+  if (!response.ok) {
+    const { code, message } = (decoded ?? {}) as { code?: string; message?: string }
+    const hint =
+      response.status === 401
+        ? 'check DISPATCH_API_KEY: it must be the key the scheduler accepts'
+        : 'the message says what the scheduler found wrong'
+    throw new DispatchError(
+      'DSP2003',
+      `the scheduler refused ${path}: HTTP ${response.status} ${code ?? ''} ${message ?? ''}`.trim(),
+      { hint, httpStatus: response.status },
+    )
+  }
+  return decoded
+}
+
+/**
+ * Dispatches calls as one atomic batch: all are durably recorded, or none are and this throws.
+ * Resolves to the dispatch ids, in the order of the calls.
+ *
+ * @example
+ * ```ts
+ * const ids = await dispatchBatch([dispatchClient.publish.build(url, a), dispatchClient.publish.build(url, b)])
+ * ```
+ */
+export async function dispatchBatch(calls: readonly BuiltCall[], options: ClientOptions = {}): Promise<string[]> {
+  if (calls.length === 0) return []
+  const first = calls[0]!
+  const config = resolveClientConfig({ ...first.client, ...options })
+  const wire = calls.map((call) => toDispatchCall(call, resolveClientConfig({ ...config, ...call.client }).endpoint))
+  const answer = (await postToScheduler(config.apiUrl, config.apiKey, '/dispatch.sdk.v1.DispatchService/Dispatch', {
+    calls: wire,
+  })) as { dispatchIds?: unknown }
+  const ids = answer.dispatchIds
+  if (!Array.isArray(ids) || ids.length !== calls.length || !ids.every((id) => typeof id === 'string')) {
+    throw new DispatchError('DSP2004', 'the scheduler answered Dispatch without one id per call', {
+      hint: 'check that DISPATCH_API_URL points at a dispatch-functions scheduler',
+    })
+  }
+  return ids
+}

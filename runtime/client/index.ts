@@ -1,0 +1,6 @@
+export type { BuiltCall } from './builtCall.js'
+export type { CallOptions, DurationInput } from './callOptions.js'
+export type { ClientOptions } from './clientConfig.js'
+export type { ClientFunction, DispatchClient, FunctionSignature } from './createClient.js'
+export { createClient } from './createClient.js'
+export { dispatchBatch } from './dispatchBatch.js'

@@ -1,0 +1,27 @@
+/**
+ * @module
+ * dispatch-functions: durable, typed function dispatch. This entry point is what generated files
+ * and application code import: the client factory, batches, the route-table helpers and the
+ * error classes. The Fastify endpoint lives in `dispatch-functions/fastify`, the scheduler in
+ * `dispatch-functions/scheduler`, the generator in `dispatch-functions/codegen`.
+ *
+ * @example
+ * ```ts
+ * import { dispatchClient } from './dispatch.gen/client.gen.js'
+ * const id = await dispatchClient.publish('http://127.0.0.1:9000/hook', { hello: 'world' })
+ * ```
+ */
+export type {
+  BuiltCall,
+  CallOptions,
+  ClientFunction,
+  ClientOptions,
+  DispatchClient,
+  DurationInput,
+  FunctionSignature,
+} from './client/index.js'
+export { createClient, dispatchBatch } from './client/index.js'
+export type { DispatchErrorOptions } from './errors/dispatchError.js'
+export { DispatchError } from './errors/dispatchError.js'
+export type { JsonSchema, Route, Routes, SourceLocation } from './route.js'
+export { defineRoutes, tupleSchema } from './route.js'

@@ -1,0 +1,42 @@
+/** A JSON Schema object as TypeBox (either `typebox` 1.x or `@sinclair/typebox` 0.34) builds it. */
+export type JsonSchema = Readonly<Record<string, unknown>>
+
+/** Where a dispatch function is declared, relative to the package root: `src/notify.ts:12`. */
+export type SourceLocation = string
+
+/**
+ * One entry of the route table that `dispatch gen` writes to `routes.gen.ts`: everything the
+ * endpoint needs to validate and run a function.
+ */
+export interface Route {
+  /** The registered function name (PROTOCOL.md's pattern). */
+  readonly name: string
+  /** A JSON Schema tuple of the positional parameters (see {@link tupleSchema}). */
+  readonly input: JsonSchema
+  /** The output schema, or undefined when the function returns nothing. */
+  readonly output: JsonSchema | undefined
+  // biome-ignore lint/suspicious/noExplicitAny: a route table holds handlers of every signature; the generated check keeps each one in line with its schemas.
+  readonly handler: (...args: any[]) => unknown
+  readonly source: SourceLocation
+  readonly description?: string
+}
+
+/** The route table: function name → route. */
+export type Routes = Readonly<Record<string, Route>>
+
+/**
+ * The JSON Schema (draft-07 tuple form, which both TypeBox majors emit and Ajv's default
+ * dialect reads) of positional parameters: the first `required` are required, the rest optional.
+ */
+export function tupleSchema(items: readonly JsonSchema[], required: number = items.length): JsonSchema {
+  return { type: 'array', items: [...items], additionalItems: false, minItems: required, maxItems: items.length }
+}
+
+/** Builds the route table from its entries, filling in each route's name from its key. */
+export function defineRoutes<const T extends Record<string, Omit<Route, 'name'>>>(
+  routes: T,
+): { readonly [K in keyof T]: Route & T[K] } {
+  const table: Record<string, Route> = {}
+  for (const [name, route] of Object.entries(routes)) table[name] = Object.freeze({ name, ...route })
+  return Object.freeze(table) as { readonly [K in keyof T]: Route & T[K] }
+}

@@ -1,0 +1,30 @@
+import { type Static, Type } from 'typebox'
+import { ErrorMessage } from './error.js'
+import { AnyMessage, Duration, Uint64 } from './wellKnown.js'
+
+/** Function names: PROTOCOL.md's pattern. */
+export const FUNCTION_NAME_PATTERN = '^[a-zA-Z_][a-zA-Z0-9_<>.]*$'
+export const FunctionName = Type.String({ pattern: FUNCTION_NAME_PATTERN, maxLength: 512 })
+
+/** An http(s) URL (checked further by the receiver: only http: and https: are allowed). */
+export const EndpointUrl = Type.String({ pattern: '^https?://', maxLength: 2048 })
+
+/** `dispatch.sdk.v1.Call`: a function call to start. */
+export const Call = Type.Object({
+  correlationId: Type.Optional(Uint64),
+  endpoint: Type.Optional(EndpointUrl),
+  function: FunctionName,
+  input: Type.Optional(AnyMessage),
+  expiration: Type.Optional(Duration),
+  version: Type.Optional(Type.String()),
+})
+export type Call = Static<typeof Call>
+
+/** `dispatch.sdk.v1.CallResult`: the outcome of a call, echoed with its correlation id. */
+export const CallResult = Type.Object({
+  correlationId: Type.Optional(Uint64),
+  output: Type.Optional(AnyMessage),
+  error: Type.Optional(ErrorMessage),
+  dispatchId: Type.Optional(Type.String()),
+})
+export type CallResult = Static<typeof CallResult>

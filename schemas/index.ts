@@ -1,0 +1,16 @@
+/**
+ * @module
+ * TypeBox schemas of the `dispatch.sdk.v1` wire protocol (proto3 JSON mapping) — the one place
+ * message shapes are defined. Every message crossing a process boundary is validated against these.
+ *
+ * @example
+ * ```ts
+ * import { RunRequest } from '../schemas/index.js'
+ * ```
+ */
+export { Call, CallResult, EndpointUrl, FUNCTION_NAME_PATTERN, FunctionName } from './call.js'
+export { ConnectError, DispatchCall, DispatchRequest, DispatchResponse } from './dispatch.js'
+export { ErrorMessage } from './error.js'
+export { Exit, Poll, PollResult, RunRequest, RunResponse } from './run.js'
+export { isRetried, RETRIED_STATUSES, STATUS_NAMES, Status } from './status.js'
+export { AnyMessage, Bytes, Duration, Timestamp, Uint64, VALUE_TYPE_URL } from './wellKnown.js'

@@ -1,0 +1,53 @@
+import { type Static, Type } from 'typebox'
+import { Call, CallResult, FunctionName } from './call.js'
+import { ErrorMessage } from './error.js'
+import { Status } from './status.js'
+import { AnyMessage, Bytes, Duration, Timestamp } from './wellKnown.js'
+
+/** `dispatch.sdk.v1.PollResult`: the coroutine state handed back with the results so far. */
+export const PollResult = Type.Object({
+  coroutineState: Type.Optional(Bytes),
+  typedCoroutineState: Type.Optional(AnyMessage),
+  results: Type.Optional(Type.Array(CallResult)),
+  error: Type.Optional(ErrorMessage),
+})
+export type PollResult = Static<typeof PollResult>
+
+/** `dispatch.sdk.v1.Poll`: suspend the coroutine until results of `calls` arrive. */
+export const Poll = Type.Object({
+  coroutineState: Type.Optional(Bytes),
+  typedCoroutineState: Type.Optional(AnyMessage),
+  calls: Type.Optional(Type.Array(Call, { maxItems: 1000 })),
+  maxWait: Type.Optional(Duration),
+  minResults: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  maxResults: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+})
+export type Poll = Static<typeof Poll>
+
+/** `dispatch.sdk.v1.Exit`: the run is over; optionally replace it with a tail call. */
+export const Exit = Type.Object({
+  result: CallResult,
+  tailCall: Type.Optional(Call),
+})
+export type Exit = Static<typeof Exit>
+
+/** `dispatch.sdk.v1.RunRequest`: the scheduler asks the endpoint to run a function (one of `input`, `pollResult`). */
+export const RunRequest = Type.Object({
+  function: FunctionName,
+  input: Type.Optional(AnyMessage),
+  pollResult: Type.Optional(PollResult),
+  dispatchId: Type.Optional(Type.String()),
+  parentDispatchId: Type.Optional(Type.String()),
+  rootDispatchId: Type.Optional(Type.String()),
+  creationTime: Type.Optional(Timestamp),
+  expirationTime: Type.Optional(Timestamp),
+})
+export type RunRequest = Static<typeof RunRequest>
+
+/** `dispatch.sdk.v1.RunResponse`: the endpoint's answer (one of `exit`, `poll`). */
+export const RunResponse = Type.Object({
+  status: Status,
+  exit: Type.Optional(Exit),
+  poll: Type.Optional(Poll),
+})
+export type RunResponse = Static<typeof RunResponse>

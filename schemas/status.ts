@@ -1,0 +1,43 @@
+import { type Static, Type } from 'typebox'
+
+/** Every status of `dispatch.sdk.v1.Status`, by number (PROTOCOL.md). */
+export const STATUS_NAMES = [
+  'STATUS_UNSPECIFIED',
+  'STATUS_OK',
+  'STATUS_TIMEOUT',
+  'STATUS_THROTTLED',
+  'STATUS_INVALID_ARGUMENT',
+  'STATUS_INVALID_RESPONSE',
+  'STATUS_TEMPORARY_ERROR',
+  'STATUS_PERMANENT_ERROR',
+  'STATUS_INCOMPATIBLE_STATE',
+  'STATUS_DNS_ERROR',
+  'STATUS_TCP_ERROR',
+  'STATUS_TLS_ERROR',
+  'STATUS_HTTP_ERROR',
+  'STATUS_UNAUTHENTICATED',
+  'STATUS_PERMISSION_DENIED',
+  'STATUS_NOT_FOUND',
+] as const
+
+/** A status as proto3 JSON writes it: the enum value's name. */
+export const Status = Type.Union(STATUS_NAMES.map((name) => Type.Literal(name)))
+export type Status = (typeof STATUS_NAMES)[number]
+
+/** Statuses the scheduler retries (INCOMPATIBLE_STATE is retried from the call's original input). */
+export const RETRIED_STATUSES: ReadonlySet<Status> = new Set<Status>([
+  'STATUS_TIMEOUT',
+  'STATUS_THROTTLED',
+  'STATUS_TEMPORARY_ERROR',
+  'STATUS_INCOMPATIBLE_STATE',
+  'STATUS_DNS_ERROR',
+  'STATUS_TCP_ERROR',
+  'STATUS_TLS_ERROR',
+  'STATUS_HTTP_ERROR',
+])
+
+export function isRetried(status: Status): boolean {
+  return RETRIED_STATUSES.has(status)
+}
+
+export type StatusSchema = Static<typeof Status>

@@ -1,0 +1,22 @@
+import { fileURLToPath } from 'node:url'
+import { defineConfig } from 'vitest/config'
+
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url))
+
+export default defineConfig({
+  resolve: {
+    // Tests run against the sources, not dist/: the same mapping as tsconfig.json's `paths`.
+    alias: [
+      { find: /^dispatch-functions$/, replacement: here('./runtime/index.ts') },
+      { find: /^dispatch-functions\/fastify$/, replacement: here('./runtime/fastify/index.ts') },
+      { find: /^dispatch-functions\/codegen$/, replacement: here('./codegen/index.ts') },
+      { find: /^dispatch-functions\/scheduler$/, replacement: here('./scheduler/index.ts') },
+    ],
+  },
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+  },
+})
