@@ -15,7 +15,6 @@ export interface Route {
   readonly input: JsonSchema
   /** The output schema, or undefined when the function returns nothing. */
   readonly output: JsonSchema | undefined
-  // biome-ignore lint/suspicious/noExplicitAny: a route table holds handlers of every signature; the generated check keeps each one in line with its schemas.
   readonly handler: (...args: any[]) => unknown
   readonly source: SourceLocation
   readonly description?: string

@@ -3,7 +3,7 @@ import { describe, expectTypeOf, it } from 'vitest'
 
 describe('createClient types', () => {
   const client = createClient<{
-    publish: { args: [url: string, payload?: { n: number }]; output: void }
+    publish: { args: [url: string, payload?: { n: number }]; output: undefined }
     getUser: { args: [id: string]; output: { name: string } }
   }>({ publish: 2, getUser: 1 }, { endpoint: 'http://127.0.0.1:1' })
 
