@@ -9,6 +9,21 @@
  * ```
  */
 export { Call, CallResult, EndpointUrl, FUNCTION_NAME_PATTERN, FunctionName } from './call.js'
+export {
+  CALL_SERVICE_PATH,
+  CallInfo,
+  CallResponse,
+  CallState,
+  CancelCallRequest,
+  GetCallRequest,
+  GetCallResponse,
+  ListCallsRequest,
+  ListCallsResponse,
+  RedriveCallRequest,
+  TERMINAL_STATES,
+  WaitCallRequest,
+  WaitCallResponse,
+} from './callService.js'
 export { ConnectError, DispatchCall, DispatchRequest, DispatchResponse } from './dispatch.js'
 export { ErrorMessage } from './error.js'
 export { Exit, Poll, PollResult, RunRequest, RunResponse } from './run.js'

@@ -1,0 +1,81 @@
+import { type Static, Type } from 'typebox'
+import { ErrorMessage } from './error.js'
+import { Status } from './status.js'
+import { AnyMessage, Duration, Timestamp } from './wellKnown.js'
+
+/**
+ * The scheduler's own service, beside `dispatch.sdk.v1.DispatchService`: inspect, wait for,
+ * list, cancel and redrive calls. Connect unary JSON at `POST <api>/dispatch.scheduler.v1.CallService/<Method>`,
+ * with the same bearer key as Dispatch.
+ */
+export const CALL_SERVICE_PATH = '/dispatch.scheduler.v1.CallService'
+
+/** Where a call is in its life. `succeeded`, `failed` and `cancelled` are terminal. */
+export const CallState = Type.Union([
+  Type.Literal('pending'),
+  Type.Literal('running'),
+  Type.Literal('suspended'),
+  Type.Literal('succeeded'),
+  Type.Literal('failed'),
+  Type.Literal('cancelled'),
+])
+export type CallState = Static<typeof CallState>
+export const TERMINAL_STATES: ReadonlySet<CallState> = new Set<CallState>(['succeeded', 'failed', 'cancelled'])
+
+/** What the scheduler knows of one call. */
+export const CallInfo = Type.Object({
+  dispatchId: Type.String(),
+  function: Type.String(),
+  endpoint: Type.String(),
+  state: CallState,
+  /** The status of the last attempt, if any. */
+  status: Type.Optional(Status),
+  attempts: Type.Integer({ minimum: 0 }),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  nextAttemptAt: Type.Optional(Timestamp),
+  expiresAt: Type.Optional(Timestamp),
+  fairnessKey: Type.Optional(Type.String()),
+  idempotencyKey: Type.Optional(Type.String()),
+  parentDispatchId: Type.Optional(Type.String()),
+  rootDispatchId: Type.Optional(Type.String()),
+  input: Type.Optional(AnyMessage),
+  output: Type.Optional(AnyMessage),
+  error: Type.Optional(ErrorMessage),
+})
+export type CallInfo = Static<typeof CallInfo>
+
+export const GetCallRequest = Type.Object({ dispatchId: Type.String({ minLength: 1 }) })
+export type GetCallRequest = Static<typeof GetCallRequest>
+export const GetCallResponse = Type.Object({ call: CallInfo })
+export type GetCallResponse = Static<typeof GetCallResponse>
+
+/** Long poll: answers when the call is terminal or `timeout` (default 30s, at most 5m) passes. */
+export const WaitCallRequest = Type.Object({
+  dispatchId: Type.String({ minLength: 1 }),
+  timeout: Type.Optional(Duration),
+})
+export type WaitCallRequest = Static<typeof WaitCallRequest>
+export const WaitCallResponse = Type.Object({ call: CallInfo, done: Type.Boolean() })
+export type WaitCallResponse = Static<typeof WaitCallResponse>
+
+export const ListCallsRequest = Type.Object({
+  state: Type.Optional(CallState),
+  function: Type.Optional(Type.String()),
+  fairnessKey: Type.Optional(Type.String()),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  /** Opaque cursor from a previous answer's `nextCursor`. */
+  cursor: Type.Optional(Type.String()),
+})
+export type ListCallsRequest = Static<typeof ListCallsRequest>
+export const ListCallsResponse = Type.Object({ calls: Type.Array(CallInfo), nextCursor: Type.Optional(Type.String()) })
+export type ListCallsResponse = Static<typeof ListCallsResponse>
+
+/** Cancel a call that is not terminal (and, with coroutines, its running children). */
+export const CancelCallRequest = Type.Object({ dispatchId: Type.String({ minLength: 1 }) })
+export type CancelCallRequest = Static<typeof CancelCallRequest>
+/** Run a failed or cancelled call again from its original input, with a fresh attempt budget. */
+export const RedriveCallRequest = Type.Object({ dispatchId: Type.String({ minLength: 1 }) })
+export type RedriveCallRequest = Static<typeof RedriveCallRequest>
+export const CallResponse = Type.Object({ call: CallInfo })
+export type CallResponse = Static<typeof CallResponse>
