@@ -11,16 +11,25 @@
  * const id = await dispatchClient.publish('http://127.0.0.1:9000/hook', { hello: 'world' })
  * ```
  */
+
+export type { CallInfo, CallState } from '../schemas/callService.js'
 export type {
   BuiltCall,
   CallOptions,
+  CallServiceClient,
   ClientFunction,
   ClientOptions,
   DispatchClient,
   DurationInput,
   FunctionSignature,
 } from './client/index.js'
-export { createClient, dispatchBatch } from './client/index.js'
+export {
+  CallFailedError,
+  createCallServiceClient,
+  createClient,
+  dispatchBatch,
+  waitForResult,
+} from './client/index.js'
 export type { DispatchErrorOptions } from './errors/dispatchError.js'
 export { DispatchError } from './errors/dispatchError.js'
 export type { JsonSchema, Route, Routes, SourceLocation } from './route.js'

@@ -1,12 +1,18 @@
-import { DispatchError } from '../errors/dispatchError.js'
+import { CallFailedError } from './callFailedError.js'
+import { createCallServiceClient } from './callService.js'
 import type { ClientOptions } from './clientConfig.js'
 
 /**
- * Waits for a dispatched call's result through the scheduler's wait API and returns its output,
- * or throws the call's error. Implemented with the scheduler (issue: embedded scheduler).
+ * Waits (long polls, for as long as it takes) for a dispatched call's result through the
+ * scheduler's wait API. Resolves to its output; throws {@link CallFailedError} when it failed or
+ * was cancelled.
  */
-export async function waitForResult(_dispatchId: string, _options: ClientOptions = {}): Promise<unknown> {
-  throw new DispatchError('DSP2005', 'waiting for a result needs the scheduler wait API, which is not available yet', {
-    hint: 'dispatch the call and inspect it with `dispatch calls get <id>`',
-  })
+export async function waitForResult(dispatchId: string, options: ClientOptions = {}): Promise<unknown> {
+  const calls = createCallServiceClient(options)
+  for (;;) {
+    const { call, done } = await calls.wait(dispatchId, '60s')
+    if (!done) continue
+    if (call.state === 'succeeded') return call.output?.value
+    throw new CallFailedError(call)
+  }
 }

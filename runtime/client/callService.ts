@@ -1,0 +1,70 @@
+import {
+  CALL_SERVICE_PATH,
+  type CallInfo,
+  type ListCallsRequest,
+  type ListCallsResponse,
+  type WaitCallResponse,
+} from '../../schemas/callService.js'
+import { DispatchError } from '../errors/dispatchError.js'
+import type { DurationInput } from './callOptions.js'
+import { type ClientOptions, resolveClientConfig } from './clientConfig.js'
+import { postToScheduler } from './dispatchBatch.js'
+import { toMilliseconds, toProtoDuration } from './duration.js'
+
+/** A client of the scheduler's CallService: inspect, wait for, list, cancel and redrive calls. */
+export interface CallServiceClient {
+  get(dispatchId: string): Promise<CallInfo>
+  /** Long-polls until the call is terminal or `timeout` passes; `done` says which. */
+  wait(dispatchId: string, timeout?: DurationInput): Promise<WaitCallResponse>
+  list(filter?: ListCallsRequest): Promise<ListCallsResponse>
+  cancel(dispatchId: string): Promise<CallInfo>
+  redrive(dispatchId: string): Promise<CallInfo>
+}
+
+function callOf(answer: unknown, method: string): CallInfo {
+  const call = (answer as { call?: CallInfo }).call
+  if (call === undefined || typeof call !== 'object') {
+    throw new DispatchError('DSP2004', `the scheduler answered ${method} without a call`, {
+      hint: 'check that DISPATCH_API_URL points at a dispatch-functions scheduler',
+    })
+  }
+  return call
+}
+
+/**
+ * Builds a CallService client. The API URL and key come from the options or from
+ * `DISPATCH_API_URL` / `DISPATCH_API_KEY`.
+ *
+ * @example
+ * ```ts
+ * const calls = createCallServiceClient()
+ * const { call, done } = await calls.wait(id, '30s')
+ * ```
+ */
+export function createCallServiceClient(options: Pick<ClientOptions, 'apiUrl' | 'apiKey'> = {}): CallServiceClient {
+  const post = (method: string, body: unknown) => {
+    const { apiUrl, apiKey } = resolveClientConfig({ endpoint: 'unused', ...options })
+    return postToScheduler(apiUrl, apiKey, `${CALL_SERVICE_PATH}/${method}`, body)
+  }
+  return {
+    get: async (dispatchId) => callOf(await post('Get', { dispatchId }), 'Get'),
+    wait: async (dispatchId, timeout = '30s') => {
+      const answer = (await post('Wait', {
+        dispatchId,
+        timeout: toProtoDuration(toMilliseconds(timeout, 'timeout')),
+      })) as WaitCallResponse
+      return { call: callOf(answer, 'Wait'), done: answer.done === true }
+    },
+    list: async (filter = {}) => {
+      const answer = (await post('List', filter)) as ListCallsResponse
+      if (!Array.isArray(answer.calls)) {
+        throw new DispatchError('DSP2004', 'the scheduler answered List without calls', {
+          hint: 'check that DISPATCH_API_URL points at a dispatch-functions scheduler',
+        })
+      }
+      return answer
+    },
+    cancel: async (dispatchId) => callOf(await post('Cancel', { dispatchId }), 'Cancel'),
+    redrive: async (dispatchId) => callOf(await post('Redrive', { dispatchId }), 'Redrive'),
+  }
+}
