@@ -1,4 +1,129 @@
-import type { Command } from 'commander'
+import { type Command, Option } from 'commander'
+import { type CallServiceClient, createCallServiceClient } from '../../runtime/client/callService.js'
+import type { CallInfo } from '../../schemas/callService.js'
+import { parseDurationFlag, parseHttpUrl, parsePositiveInt } from '../options.js'
 
-/** Registers `dispatch calls`. Not implemented yet. */
-export function registerCalls(_program: Command): void {}
+interface ApiFlags {
+  apiUrl?: string
+  apiKey?: string
+  json?: boolean
+}
+
+/** Registers `dispatch calls get|list|wait|cancel|redrive`, talking to a running scheduler. */
+export function registerCalls(program: Command): void {
+  const calls = program
+    .command('calls')
+    .description('inspect and manage calls on a running scheduler (DISPATCH_API_URL, DISPATCH_API_KEY)')
+    .option('--api-url <url>', 'the scheduler API (default: DISPATCH_API_URL)', parseHttpUrl)
+    .option('--api-key <key>', 'the API key (default: DISPATCH_API_KEY)')
+    .option('--json', 'print JSON for scripts')
+
+  const client = (command: Command): [CallServiceClient, ApiFlags] => {
+    const flags = command.optsWithGlobals<ApiFlags>()
+    const options: { apiUrl?: string; apiKey?: string } = {}
+    if (flags.apiUrl !== undefined) options.apiUrl = flags.apiUrl
+    if (flags.apiKey !== undefined) options.apiKey = flags.apiKey
+    return [createCallServiceClient(options), flags]
+  }
+
+  calls
+    .command('get')
+    .description('show one call: state, status, attempts, last error, output')
+    .argument('<dispatchId>')
+    .action(async (id: string, _opts: unknown, command: Command) => {
+      const [api, flags] = client(command)
+      printCall(await api.get(id), flags)
+    })
+
+  calls
+    .command('list')
+    .description('list calls, newest first')
+    .addOption(
+      new Option('--state <state>', 'only calls in this state').choices([
+        'pending',
+        'running',
+        'suspended',
+        'succeeded',
+        'failed',
+        'cancelled',
+      ]),
+    )
+    .option('--function <name>', 'only calls of this function')
+    .option('--fairness-key <key>', 'only calls of this tenant')
+    .option('--limit <n>', 'at most this many', parsePositiveInt, 50)
+    .action(async (opts: { state?: string; function?: string; fairnessKey?: string; limit: number }, command) => {
+      const [api, flags] = client(command)
+      const filter: Record<string, unknown> = { limit: opts.limit }
+      if (opts.state !== undefined) filter['state'] = opts.state
+      if (opts.function !== undefined) filter['function'] = opts.function
+      if (opts.fairnessKey !== undefined) filter['fairnessKey'] = opts.fairnessKey
+      const answer = await api.list(filter)
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify(answer)}\n`)
+        return
+      }
+      for (const call of answer.calls) process.stdout.write(`${summaryLine(call)}\n`)
+      if (answer.calls.length === 0) process.stdout.write('no calls\n')
+    })
+
+  calls
+    .command('wait')
+    .description('wait for a call to finish: exit 0 when it succeeded, 1 when it failed, 3 when the wait timed out')
+    .argument('<dispatchId>')
+    .option('--timeout <duration>', 'give up waiting after this long', parseDurationFlag, '60s')
+    .action(async (id: string, opts: { timeout: string }, command: Command) => {
+      const [api, flags] = client(command)
+      const { call, done } = await api.wait(id, opts.timeout as `${number}s`)
+      printCall(call, flags)
+      process.exitCode = !done ? 3 : call.state === 'succeeded' ? 0 : 1
+    })
+
+  calls
+    .command('cancel')
+    .description('cancel a call that has not finished')
+    .argument('<dispatchId>')
+    .action(async (id: string, _opts: unknown, command: Command) => {
+      const [api, flags] = client(command)
+      printCall(await api.cancel(id), flags)
+    })
+
+  calls
+    .command('redrive')
+    .description('run a failed or cancelled call again from its original input')
+    .argument('<dispatchId>')
+    .action(async (id: string, _opts: unknown, command: Command) => {
+      const [api, flags] = client(command)
+      printCall(await api.redrive(id), flags)
+    })
+}
+
+function summaryLine(call: CallInfo): string {
+  return [
+    call.dispatchId,
+    call.function,
+    call.state,
+    call.status ?? '-',
+    `attempts=${call.attempts}`,
+    call.updatedAt,
+  ].join('  ')
+}
+
+function printCall(call: CallInfo, flags: ApiFlags): void {
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify(call)}\n`)
+    return
+  }
+  const lines = [
+    `id:        ${call.dispatchId}`,
+    `function:  ${call.function} @ ${call.endpoint}`,
+    `state:     ${call.state}${call.status ? ` (${call.status})` : ''}`,
+    `attempts:  ${call.attempts}`,
+    `created:   ${call.createdAt}`,
+    `updated:   ${call.updatedAt}`,
+  ]
+  if (call.nextAttemptAt) lines.push(`next:      ${call.nextAttemptAt}`)
+  if (call.fairnessKey) lines.push(`tenant:    ${call.fairnessKey}`)
+  if (call.error) lines.push(`error:     ${call.error.type}: ${call.error.message}`)
+  if (call.output) lines.push(`output:    ${JSON.stringify(call.output.value)}`)
+  process.stdout.write(`${lines.join('\n')}\n`)
+}

@@ -1,0 +1,40 @@
+import { InvalidArgumentError } from 'commander'
+
+/** `--port`: an integer 0..65535 (0: any free port). */
+export function parsePort(value: string): number {
+  const port = Number(value)
+  if (!/^[0-9]+$/.test(value) || port > 65_535) {
+    throw new InvalidArgumentError(`${JSON.stringify(value)} is not a port: use an integer from 0 to 65535`)
+  }
+  return port
+}
+
+/** An http(s) URL flag. */
+export function parseHttpUrl(value: string): string {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new InvalidArgumentError(`${JSON.stringify(value)} is not a URL: use http://host:port`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidArgumentError(`${JSON.stringify(value)} is not an http(s) URL`)
+  }
+  return value.replace(/\/+$/, '')
+}
+
+/** A positive integer flag. */
+export function parsePositiveInt(value: string): number {
+  const n = Number(value)
+  if (!/^[0-9]+$/.test(value) || n < 1)
+    throw new InvalidArgumentError(`${JSON.stringify(value)} is not a positive integer`)
+  return n
+}
+
+/** A duration flag: `500ms`, `30s`, `5m`, `2h`. */
+export function parseDurationFlag(value: string): string {
+  if (!/^[0-9]+(\.[0-9]+)?(ms|s|m|h|d)$/.test(value)) {
+    throw new InvalidArgumentError(`${JSON.stringify(value)} is not a duration: use 500ms, 30s, 5m or 2h`)
+  }
+  return value
+}
