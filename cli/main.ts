@@ -15,6 +15,7 @@ const program = new Command('dispatch')
   .description('durable, typed function dispatch: generate clients, run the scheduler, inspect calls')
   .version('0.1.0')
   .showHelpAfterError('(run with --help for usage)')
+  .enablePositionalOptions()
   .exitOverride()
 
 registerGen(program)

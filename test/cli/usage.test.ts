@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest'
+import { runCli } from './runCli.js'
+
+// Bad flags, paths and URLs are usage errors: a message that says what is wrong, exit code 2, no stack.
+describe('dispatch: usage errors', () => {
+  const cases: [string, string[], RegExp][] = [
+    ['an unknown flag', ['--bogus'], /unknown option '--bogus'/],
+    ['an unknown command', ['bogus'], /unknown command 'bogus'/],
+    ['run without a command', ['run'], /missing required argument 'command'/],
+    ['a port that is not a number', ['run', '--port', 'abc', '--', 'true'], /"abc" is not a port/],
+    ['a port out of range', ['scheduler', '--port', '70000'], /"70000" is not a port/],
+    ['an endpoint that is not a URL', ['run', '--endpoint', 'nope', '--', 'true'], /"nope" is not a URL/],
+    ['an API URL that is not http', ['calls', '--api-url', 'ftp://x', 'get', 'a'], /not an http\(s\) URL/],
+    ['an unknown state', ['calls', 'list', '--state', 'bogus'], /Allowed choices are pending, running/],
+    ['a timeout that is not a duration', ['calls', 'wait', 'x', '--timeout', 'soon'], /"soon" is not a duration/],
+  ]
+  it.concurrent.each(cases)('%s', async (_name, args, message) => {
+    const result = await runCli(args)
+    expect(result.code).toBe(2)
+    expect(result.stderr).toMatch(message)
+    expect(result.stderr).not.toMatch(/\n\s+at /)
+  })
+
+  it('prints help and exits 0', async () => {
+    const result = await runCli(['--help'])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(/Usage: dispatch/)
+  })
+
+  it('names the missing variable when the scheduler cannot be found', async () => {
+    const result = await runCli(['calls', 'get', 'abc'], { DISPATCH_API_URL: '', DISPATCH_API_KEY: '' })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(/DSP2001: DISPATCH_API_URL is not set/)
+  })
+})
