@@ -1,0 +1,189 @@
+import { type KeyObject, verify } from 'node:crypto'
+import { type Dictionary, isInnerList, parseDictionary, serializeInnerList } from 'structured-headers'
+import { KEY_ID, MAX_AGE_S, MAX_CLOCK_SKEW_S, REQUIRED_COMPONENTS } from './components.js'
+import { contentDigestMismatch } from './contentDigest.js'
+
+/** Header values as Node and Fastify hand them over: lower-case names. */
+export type RequestHeaders = Readonly<Record<string, string | readonly string[] | undefined>>
+
+export interface VerifyRequestInput {
+  /** The request method, as received. */
+  readonly method: string
+  /** The path without the query, as received. */
+  readonly path: string
+  /** The `Host` the request was sent to (host[:port]); compared lower-case. */
+  readonly authority: string
+  readonly headers: RequestHeaders
+  /** The raw body bytes, exactly as received. */
+  readonly body: Uint8Array
+  /** From {@link parsePublicKey}, parsed once at start-up. */
+  readonly publicKey: KeyObject
+  /** The verifier's clock in unix seconds; default now. */
+  readonly now?: number
+}
+
+/** Why a request was refused, as the Connect error the endpoint answers with. */
+export interface VerificationFailure {
+  readonly ok: false
+  readonly httpStatus: 401 | 403
+  readonly code: 'unauthenticated' | 'permission_denied'
+  readonly message: string
+}
+
+export type VerificationResult = { readonly ok: true } | VerificationFailure
+
+const OK: VerificationResult = Object.freeze({ ok: true })
+
+// PROTOCOL.md: a missing signature, an unknown key or incomplete coverage is "who are you?" (401);
+// everything else is "you are not allowed to send this" (403).
+function unauthenticated(message: string): VerificationFailure {
+  return { ok: false, httpStatus: 401, code: 'unauthenticated', message }
+}
+function denied(message: string): VerificationFailure {
+  return { ok: false, httpStatus: 403, code: 'permission_denied', message }
+}
+
+function headerValue(headers: RequestHeaders, name: string): string | undefined {
+  const value = headers[name]
+  if (value === undefined) return undefined
+  // RFC 9421 §2.1: several field lines are combined with ", ", each value trimmed.
+  return typeof value === 'string' ? value.trim() : value.map((v) => v.trim()).join(', ')
+}
+
+function parse(header: string, name: string): Dictionary | VerificationFailure {
+  try {
+    return parseDictionary(header)
+  } catch {
+    return denied(`the ${name} header is not a structured-field dictionary`)
+  }
+}
+
+/** What is left to check once everything but the Ed25519 signature itself has been checked. */
+interface Prepared {
+  readonly base: Buffer
+  readonly signature: Uint8Array
+}
+
+function componentValue(input: VerifyRequestInput, component: string): string | undefined {
+  switch (component) {
+    case '@method':
+      return input.method.toUpperCase()
+    case '@path':
+      return input.path
+    case '@authority':
+      return input.authority.toLowerCase()
+    default:
+      return component.startsWith('@') ? undefined : headerValue(input.headers, component)
+  }
+}
+
+/** Every check of PROTOCOL.md but the signature itself, cheapest first. */
+function prepare(input: VerifyRequestInput): Prepared | VerificationFailure {
+  const signatureHeader = headerValue(input.headers, 'signature')
+  const inputHeader = headerValue(input.headers, 'signature-input')
+  if (!signatureHeader || !inputHeader) {
+    return unauthenticated('the request is not signed: it needs both Signature-Input and Signature headers')
+  }
+  const inputs = parse(inputHeader, 'Signature-Input')
+  if (!(inputs instanceof Map)) return inputs
+  const signatures = parse(signatureHeader, 'Signature')
+  if (!(signatures instanceof Map)) return signatures
+  if (inputs.size === 0 || signatures.size === 0) return unauthenticated('the request carries no signature')
+  if (inputs.size !== 1 || signatures.size !== 1) {
+    return denied(`exactly one signature is accepted; the request carries ${Math.max(inputs.size, signatures.size)}`)
+  }
+  const [label, member] = inputs.entries().next().value as [string, Dictionary extends Map<string, infer V> ? V : never]
+  const signatureMember = signatures.get(label)
+  if (signatureMember === undefined) return denied(`the Signature header has no signature labelled ${label}`)
+  if (!isInnerList(member)) return denied(`Signature-Input ${label} is not a list of components`)
+  const [items, params] = member
+
+  const keyid = params.get('keyid')
+  if (keyid !== KEY_ID) return unauthenticated(`unknown key id: the signature must use keyid="${KEY_ID}"`)
+
+  const components: string[] = []
+  for (const [name, componentParams] of items) {
+    if (typeof name !== 'string') return denied('Signature-Input lists a component that is not a string')
+    if (componentParams.size > 0) return denied(`component "${name}" has parameters, which are not supported`)
+    if (components.includes(name)) return denied(`component "${name}" is listed twice`)
+    components.push(name)
+  }
+  for (const required of REQUIRED_COMPONENTS) {
+    if (!components.includes(required)) return unauthenticated(`the signature does not cover "${required}"`)
+  }
+
+  const alg = params.get('alg')
+  if (alg !== undefined && alg !== 'ed25519') return denied('the signature algorithm must be ed25519')
+
+  const created = params.get('created')
+  if (created === undefined) return denied('the signature has no created timestamp')
+  if (typeof created !== 'number' || !Number.isInteger(created)) return denied('created is not an integer')
+  const now = input.now ?? Math.floor(Date.now() / 1000)
+  if (created > now + MAX_CLOCK_SKEW_S) return denied('the signature was created in the future')
+  if (created < now - MAX_AGE_S) return denied('the signature is too old (created more than 5 minutes ago)')
+  const expires = params.get('expires')
+  if (expires !== undefined && (typeof expires !== 'number' || expires < now)) {
+    return denied('the signature has expired')
+  }
+
+  if (isInnerList(signatureMember) || !(signatureMember[0] instanceof ArrayBuffer)) {
+    return denied(`Signature ${label} is not a byte sequence`)
+  }
+  const signature = new Uint8Array(signatureMember[0])
+  if (signature.length !== 64) return denied('the signature is not an Ed25519 signature (64 bytes)')
+
+  let base = ''
+  for (const component of components) {
+    const value = componentValue(input, component)
+    if (value === undefined) {
+      return denied(
+        component.startsWith('@')
+          ? `component "${component}" is not supported`
+          : `the signature covers "${component}", which the request lacks`,
+      )
+    }
+    base += `"${component}": ${value}\n`
+  }
+  base += `"@signature-params": ${serializeInnerList(member)}`
+
+  // Checked here because the digest header itself is covered (present): the body must match it.
+  const mismatch = contentDigestMismatch(headerValue(input.headers, 'content-digest')!, input.body)
+  if (mismatch !== undefined) return denied(mismatch)
+  return { base: Buffer.from(base), signature }
+}
+
+const BAD_SIGNATURE = denied('the signature does not verify with the verification key')
+
+/**
+ * Verifies a signed request exactly as PROTOCOL.md describes (RFC 9421 Ed25519 + RFC 9530
+ * Content-Digest): components rebuilt in the order `Signature-Input` lists them; `created` required,
+ * at most 5 s ahead and 5 min 5 s old; `keyid="default"`; `alg` ed25519 if present; coverage of
+ * `@method @path @authority content-type content-digest`; a sha-512 or sha-256 digest matching the
+ * body; exactly one signature. Missing signature, unknown key or incomplete coverage → 401, anything
+ * else → 403.
+ *
+ * @example
+ * ```ts
+ * const result = verifyRequest({ method, path, authority: req.headers.host!, headers: req.headers, body, publicKey })
+ * if (!result.ok) reply.code(result.httpStatus).send({ code: result.code, message: result.message })
+ * ```
+ */
+export function verifyRequest(input: VerifyRequestInput): VerificationResult {
+  const prepared = prepare(input)
+  if ('ok' in prepared) return prepared
+  return verify(null, prepared.base, input.publicKey, prepared.signature) ? OK : BAD_SIGNATURE
+}
+
+/**
+ * {@link verifyRequest} with the Ed25519 check on libuv's thread pool, so a busy endpoint does not
+ * spend its event loop on signature arithmetic.
+ */
+export function verifyRequestAsync(input: VerifyRequestInput): Promise<VerificationResult> {
+  const prepared = prepare(input)
+  if ('ok' in prepared) return Promise.resolve(prepared)
+  return new Promise((resolve) => {
+    verify(null, prepared.base, input.publicKey, prepared.signature, (error, valid) => {
+      resolve(error === null && valid ? OK : BAD_SIGNATURE)
+    })
+  })
+}

@@ -1,0 +1,19 @@
+import { readFileSync } from 'node:fs'
+
+/** The shared signing facts (PROTOCOL.md): the RFC 9421 test key and a Dispatch-style signed request. */
+export interface SigningVectors {
+  key: { public_raw_base64: string; private_seed_hex: string; public_pem: string; private_pem: string }
+  content_digest: { body: string; 'sha-512': string; 'sha-256': string }
+  dispatch_style_request: {
+    method: string
+    url: string
+    body_hex: string
+    created: number
+    headers: Record<string, string>
+    signature_base: string
+  }
+}
+
+export const vectors: SigningVectors = JSON.parse(
+  readFileSync(new URL('../../../../shared/vectors/signing.json', import.meta.url), 'utf8'),
+)
