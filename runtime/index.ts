@@ -32,5 +32,5 @@ export {
 } from './client/index.js'
 export type { DispatchErrorOptions } from './errors/dispatchError.js'
 export { DispatchError } from './errors/dispatchError.js'
-export type { JsonSchema, Route, Routes, SourceLocation } from './route.js'
+export type { JsonSchema, Route, RouteDefinition, Routes, SchemaObject, SourceLocation } from './route.js'
 export { defineRoutes, tupleSchema } from './route.js'

@@ -20,6 +20,15 @@ export interface Route {
   readonly description?: string
 }
 
+/**
+ * What a route definition accepts as a schema: TypeBox 1.x declares its schemas as interfaces
+ * without an index signature, which TypeScript does not assign to {@link JsonSchema}.
+ */
+export type SchemaObject = object
+
+/** One entry as `routes.gen.ts` writes it: a {@link Route} without its name, any TypeBox schema as output. */
+export type RouteDefinition = Omit<Route, 'name' | 'output'> & { readonly output: SchemaObject | undefined }
+
 /** The route table: function name → route. */
 export type Routes = Readonly<Record<string, Route>>
 
@@ -27,15 +36,15 @@ export type Routes = Readonly<Record<string, Route>>
  * The JSON Schema (draft-07 tuple form, which both TypeBox majors emit and Ajv's default
  * dialect reads) of positional parameters: the first `required` are required, the rest optional.
  */
-export function tupleSchema(items: readonly JsonSchema[], required: number = items.length): JsonSchema {
+export function tupleSchema(items: readonly SchemaObject[], required: number = items.length): JsonSchema {
   return { type: 'array', items: [...items], additionalItems: false, minItems: required, maxItems: items.length }
 }
 
 /** Builds the route table from its entries, filling in each route's name from its key. */
-export function defineRoutes<const T extends Record<string, Omit<Route, 'name'>>>(
+export function defineRoutes<const T extends Record<string, RouteDefinition>>(
   routes: T,
 ): { readonly [K in keyof T]: Route & T[K] } {
   const table: Record<string, Route> = {}
-  for (const [name, route] of Object.entries(routes)) table[name] = Object.freeze({ name, ...route })
+  for (const [name, route] of Object.entries(routes)) table[name] = Object.freeze({ name, ...route } as Route)
   return Object.freeze(table) as { readonly [K in keyof T]: Route & T[K] }
 }
