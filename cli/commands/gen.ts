@@ -1,4 +1,103 @@
+import { statSync } from 'node:fs'
+import { relative, resolve } from 'node:path'
 import type { Command } from 'commander'
+import type { GenerateResult } from '../../codegen/index.js'
+import { DispatchError } from '../../runtime/errors/dispatchError.js'
+import { UsageError } from '../usageError.js'
 
-/** Registers `dispatch gen`. Not implemented yet. */
-export function registerGen(_program: Command): void {}
+interface GenFlags {
+  cwd: string
+  check?: boolean
+  watch?: boolean
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`
+
+/** The command that regenerates, as a user would type it from where they are. */
+function fixCommand(cwd: string): string {
+  const dir = relative(process.cwd(), cwd)
+  return dir === '' ? 'npx dispatch gen' : `npx dispatch gen --cwd ${dir}`
+}
+
+function summary(result: GenerateResult): string {
+  const written = result.files.filter((file) => file.state === 'written').length
+  const what = written === 0 ? 'up to date' : `${plural(written, 'file')} written`
+  return (
+    `${plural(result.functions.length, 'function')} in ${plural(result.fileCount, 'file')} → ` +
+    `${result.config.out} (${what}) in ${Math.round(result.durationMs)} ms`
+  )
+}
+
+/** Prints diagnostics to stderr; true when there were any. */
+async function printDiagnostics(result: GenerateResult): Promise<boolean> {
+  if (result.diagnostics.length === 0) return false
+  const { formatDiagnostic } = await import('../../codegen/index.js')
+  for (const diagnostic of result.diagnostics) process.stderr.write(`${formatDiagnostic(diagnostic)}\n\n`)
+  process.stderr.write(`dispatch gen: ${plural(result.diagnostics.length, 'error')}; nothing written\n`)
+  return true
+}
+
+async function once(cwd: string, check: boolean): Promise<void> {
+  // The generator (and ts-morph behind it) loads only when this command runs.
+  const { generate } = await import('../../codegen/index.js')
+  const result = await generate({ cwd, check })
+  if (await printDiagnostics(result)) {
+    process.exitCode = 1
+    return
+  }
+  if (check && !result.ok) {
+    const lines = [
+      ...result.files.filter((file) => file.state === 'stale').map((file) => `  stale:    ${file.path}`),
+      ...result.orphaned.map((path) => `  orphaned: ${path}`),
+    ]
+    throw new DispatchError('DSP1013', `generated files are out of date in ${cwd}:\n${lines.join('\n')}`, {
+      hint: `run: ${fixCommand(cwd)}`,
+    })
+  }
+  process.stdout.write(`dispatch gen: ${check ? 'checked ' : ''}${summary(result)}\n`)
+}
+
+async function watch(cwd: string): Promise<void> {
+  const { watchFunctions } = await import('../../codegen/index.js')
+  const report = async (result: GenerateResult) => {
+    if (!(await printDiagnostics(result))) process.stdout.write(`dispatch gen: ${summary(result)}\n`)
+  }
+  const watcher = await watchFunctions({
+    cwd,
+    onResult: (result) => void report(result),
+    onError: (error) => {
+      const text = error instanceof DispatchError ? error.format() : String(error)
+      process.stderr.write(`dispatch gen: ${text}\n`)
+    },
+  })
+  process.stdout.write('dispatch gen: watching for changes (Ctrl-C to stop)\n')
+  await new Promise<void>((done) => {
+    const stop = () => {
+      watcher.close()
+      done()
+    }
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+  })
+}
+
+/** Registers `dispatch gen [--cwd DIR] [--check] [--watch]`. */
+export function registerGen(program: Command): void {
+  program
+    .command('gen')
+    .description('generate the typed client and the route table from TypeBox-typed exported functions')
+    .option('--cwd <dir>', 'the package root (where dispatch.config.json or package.json is)', '.')
+    .option('--check', 'compare the generated files with the disk; exit 1 when they are out of date')
+    .option('--watch', 'regenerate whenever a function or schema file changes')
+    .action(async (flags: GenFlags) => {
+      const cwd = resolve(flags.cwd)
+      if (!statSync(cwd, { throwIfNoEntry: false })?.isDirectory()) {
+        throw new UsageError('DSP1014', `--cwd ${flags.cwd} is not a directory`, 'give the package root folder')
+      }
+      if (flags.check && flags.watch) {
+        throw new UsageError('DSP1014', '--check and --watch cannot be combined', 'use one of them')
+      }
+      if (flags.watch) await watch(cwd)
+      else await once(cwd, flags.check === true)
+    })
+}

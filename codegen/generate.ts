@@ -1,0 +1,154 @@
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { glob } from 'tinyglobby'
+import { emitClient } from './emitClient.js'
+import { emitRoutes } from './emitRoutes.js'
+import { BANNER } from './emitShared.js'
+import { type DispatchConfig, loadConfig } from './loadConfig.js'
+import type { Diagnostic, FunctionModel, Scanner } from './model.js'
+
+/** One generated file and how it compares with the disk. */
+export interface GeneratedFile {
+  /** Relative to the package root, with `/` separators. */
+  readonly path: string
+  readonly content: string
+  /** `written`: its bytes changed and it was written; `stale`: they differ and `check` left the disk alone. */
+  readonly state: 'unchanged' | 'written' | 'stale'
+}
+
+/** What one generation found and did. */
+export interface GenerateResult {
+  readonly config: DispatchConfig
+  readonly functions: readonly FunctionModel[]
+  /** Empty when there are diagnostics: nothing is generated from code with errors. */
+  readonly files: readonly GeneratedFile[]
+  /** Every problem found, sorted by place; any of them means exit 1 and nothing written. */
+  readonly diagnostics: readonly Diagnostic[]
+  /** Generated files in `out` that no longer belong (removed, unless `check`). */
+  readonly orphaned: readonly string[]
+  /** How many function files the globs matched. */
+  readonly fileCount: number
+  /** Absolute paths of every file the model was built from (function files and schema files). */
+  readonly dependencies: readonly string[]
+  readonly durationMs: number
+  /** True when there are no diagnostics and, with `check`, nothing is stale or orphaned. */
+  readonly ok: boolean
+}
+
+export interface GeneratorOptions {
+  /** The package root: where dispatch.config.json or package.json is. */
+  readonly cwd: string
+  /** Overrides the config file. */
+  readonly config?: DispatchConfig
+}
+
+export interface RunOptions {
+  /** Compare with the disk instead of writing. */
+  readonly check?: boolean
+  /** Absolute paths changed since the previous run (watch mode); omitted: everything is re-read. */
+  readonly changed?: ReadonlySet<string>
+  /** Glob again for added or removed files (default true; watch mode skips it for plain edits). */
+  readonly reglob?: boolean
+}
+
+/** A generator that keeps its parsed files between runs, for watch mode. */
+export interface Generator {
+  readonly cwd: string
+  readonly config: DispatchConfig
+  run(options?: RunOptions): Promise<GenerateResult>
+}
+
+const GENERATED_NAMES = ['client.gen.ts', 'routes.gen.ts']
+
+async function findFunctionFiles(cwd: string, config: DispatchConfig): Promise<string[]> {
+  const files = await glob([...config.functions], {
+    cwd,
+    absolute: true,
+    ignore: [`${config.out}/**`, '**/*.d.ts', '**/node_modules/**'],
+  })
+  return files.map((file) => resolve(file)).sort()
+}
+
+function readOrUndefined(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch {
+    return undefined
+  }
+}
+
+/** `*.gen.ts` files in `out` that carry the banner but are not among `expected`. */
+function findOrphans(cwd: string, out: string, expected: readonly string[]): string[] {
+  let names: string[]
+  try {
+    names = readdirSync(join(cwd, out))
+  } catch {
+    return []
+  }
+  return names
+    .filter((name) => name.endsWith('.gen.ts') && !expected.includes(name))
+    .filter((name) => readOrUndefined(join(cwd, out, name))?.startsWith(BANNER))
+    .map((name) => `${out}/${name}`)
+    .sort()
+}
+
+/** Creates a generator for the package at `cwd`; ts-morph loads on the first run. */
+export function createGenerator(options: GeneratorOptions): Generator {
+  const cwd = resolve(options.cwd)
+  const config = options.config ?? loadConfig(cwd).config
+  let scanner: Scanner | undefined
+  let files: string[] | undefined
+
+  return {
+    cwd,
+    config,
+    async run(run: RunOptions = {}): Promise<GenerateResult> {
+      const started = performance.now()
+      if (!scanner) {
+        // ts-morph is heavy to load; only generation needs it.
+        const { TsMorphScanner } = await import('./scanner/tsMorphScanner.js')
+        scanner = new TsMorphScanner()
+      }
+      if (!files || run.reglob !== false) files = await findFunctionFiles(cwd, config)
+      const scan = scanner.scan({ root: cwd, files, ...(run.changed ? { changed: run.changed } : {}) })
+      const base = {
+        config,
+        functions: scan.functions,
+        diagnostics: scan.diagnostics,
+        fileCount: files.length,
+        dependencies: scan.dependencies,
+      }
+      if (scan.diagnostics.length > 0) {
+        return { ...base, files: [], orphaned: [], durationMs: performance.now() - started, ok: false }
+      }
+      const contents = [emitClient(scan.functions, config.out), emitRoutes(scan.functions, config.out)]
+      const generated: GeneratedFile[] = GENERATED_NAMES.map((name, i) => {
+        const path = `${config.out}/${name}`
+        const content = contents[i]!
+        if (readOrUndefined(join(cwd, path)) === content) return { path, content, state: 'unchanged' }
+        if (run.check) return { path, content, state: 'stale' }
+        mkdirSync(join(cwd, config.out), { recursive: true })
+        writeFileSync(join(cwd, path), content)
+        return { path, content, state: 'written' }
+      })
+      const orphaned = findOrphans(cwd, config.out, GENERATED_NAMES)
+      if (!run.check) for (const path of orphaned) rmSync(join(cwd, path))
+      const ok = !run.check || (orphaned.length === 0 && generated.every((file) => file.state === 'unchanged'))
+      return { ...base, files: generated, orphaned, durationMs: performance.now() - started, ok }
+    },
+  }
+}
+
+/**
+ * Generates `client.gen.ts` and `routes.gen.ts` for the package at `cwd`, writing only files
+ * whose bytes change; with `check`, compares with the disk and writes nothing.
+ *
+ * @example
+ * ```ts
+ * const result = await generate({ cwd: 'examples/quickstart', check: true })
+ * if (!result.ok) console.error(result.diagnostics.map(formatDiagnostic).join('\n'))
+ * ```
+ */
+export async function generate(options: GeneratorOptions & { readonly check?: boolean }): Promise<GenerateResult> {
+  return createGenerator(options).run(options.check ? { check: true } : {})
+}

@@ -1,0 +1,78 @@
+/**
+ * The function model: what the scanner finds and the emitters read. It is plain data so the
+ * scanner (ts-morph today) can be replaced without touching the emitters.
+ */
+
+/** The two TypeBox packages a schema can be built with. */
+export type TypeBoxPackage = 'typebox' | '@sinclair/typebox'
+
+/** A top-level exported `Type.*` const, the schema of a parameter or an output. */
+export interface SchemaRef {
+  /** The const's exported name. */
+  readonly name: string
+  /** The file that declares it, relative to the package root, with `/` separators. */
+  readonly file: string
+  /** The package its `Type` came from; the generated client takes `Static` from the same one. */
+  readonly typebox: TypeBoxPackage
+}
+
+/** One positional parameter of a dispatch function. */
+export interface ParameterModel {
+  readonly name: string
+  readonly schema: SchemaRef
+  /** True for trailing `x?:` or defaulted parameters. */
+  readonly optional: boolean
+}
+
+/** One dispatch function, as declared. */
+export interface FunctionModel {
+  /** The exported name, which is also the registered function name. */
+  readonly name: string
+  /** The declaring file, relative to the package root, with `/` separators. */
+  readonly file: string
+  /** 1-based position of the function's name. */
+  readonly line: number
+  readonly column: number
+  /** The JSDoc description, if any. */
+  readonly description: string | undefined
+  readonly parameters: readonly ParameterModel[]
+  /** The output schema, or undefined for `void` / `Promise<void>`. */
+  readonly output: SchemaRef | undefined
+}
+
+/** A problem found in the user's code or configuration, with where it is and what to do. */
+export interface Diagnostic {
+  /** A stable `DSP1xxx` code, catalogued in docs/codegen.md. */
+  readonly code: string
+  /** Relative to the package root, with `/` separators. */
+  readonly file: string
+  /** 1-based. */
+  readonly line: number
+  readonly column: number
+  readonly message: string
+  readonly hint: string
+}
+
+/** What a scan produces: functions sorted by name, and every problem found on the way. */
+export interface ScanResult {
+  readonly functions: readonly FunctionModel[]
+  readonly diagnostics: readonly Diagnostic[]
+  /** Files read to build the model (function files and the schema files they import), absolute. */
+  readonly dependencies: readonly string[]
+}
+
+/** Input of a scan: the package root and the function files, both absolute. */
+export interface ScanInput {
+  readonly root: string
+  readonly files: readonly string[]
+  /** Files changed since the previous scan; only they (and files that depend on them) are re-read. */
+  readonly changed?: ReadonlySet<string>
+}
+
+/**
+ * The scanner behind `dispatch gen`: source files in, a model of functions and diagnostics out.
+ * It keeps parsed files between scans, so a watcher re-parses only what changed.
+ */
+export interface Scanner {
+  scan(input: ScanInput): ScanResult
+}
