@@ -30,7 +30,29 @@ export {
   dispatchBatch,
   waitForResult,
 } from './client/index.js'
+export type { CallContext } from './context/index.js'
+export { currentCall, findCurrentCall } from './context/index.js'
 export type { DispatchErrorOptions } from './errors/dispatchError.js'
 export { DispatchError } from './errors/dispatchError.js'
+export {
+  FunctionError,
+  IncompatibleStateError,
+  InvalidArgumentError,
+  InvalidResponseError,
+  NotFoundError,
+  PermanentError,
+  PermissionDeniedError,
+  TemporaryError,
+  ThrottledError,
+  TimeoutError,
+  UnauthenticatedError,
+} from './errors/functionError.js'
+export type { ResponseLike } from './errors/httpResponse.js'
+export { HttpResponseError, httpError, statusOfResponse, throwForResponse } from './errors/httpResponse.js'
 export type { JsonSchema, Route, RouteDefinition, Routes, SchemaObject, SourceLocation } from './route.js'
 export { defineRoutes, tupleSchema } from './route.js'
+export type { SigningKeyPair } from './signing/index.js'
+export { generateSigningKeyPair, parsePrivateKey, parsePublicKey } from './signing/index.js'
+export type { ClassifyOptions, ErrorClass, ErrorClassifier } from './status/index.js'
+export { classifyError, registerErrorClassifier } from './status/index.js'
+export { TailCallSignal, tailCall } from './tailCall.js'

@@ -1,0 +1,176 @@
+import type { KeyObject } from 'node:crypto'
+import type { ValidateFunction } from 'ajv'
+import type { RunRequest } from '../../schemas/run.js'
+import { RunRequest as RunRequestSchema } from '../../schemas/run.js'
+import type { Status } from '../../schemas/status.js'
+import { VALUE_TYPE_URL } from '../../schemas/wellKnown.js'
+import { CallScope } from '../context/callScope.js'
+import { runWithCall } from '../context/currentCall.js'
+import type { RequestHeaders } from '../signing/verifyRequest.js'
+import { verifyRequest, verifyRequestAsync } from '../signing/verifyRequest.js'
+import { classifyError } from '../status/classifyError.js'
+import type { ErrorClass, ErrorClassifier } from '../status/errorClassifier.js'
+import { TailCallSignal, toTailCall } from '../tailCall.js'
+import type { CompiledRoute } from './compileRoutes.js'
+import { describeErrors } from './compileRoutes.js'
+import { createAjv } from './createAjv.js'
+import {
+  connectError,
+  errorMessageOf,
+  failedAnswer,
+  invalidRequest,
+  okAnswer,
+  type RunAnswer,
+  tailCallAnswer,
+} from './runAnswer.js'
+
+/** An HTTP request as the endpoint sees it, independent of the web framework. */
+export interface RunHttpRequest {
+  readonly method: string
+  /** The path without the query, as received. */
+  readonly path: string
+  /** `Host` (host[:port]). */
+  readonly authority: string
+  readonly headers: RequestHeaders
+  /** The raw body bytes. */
+  readonly body: Buffer
+}
+
+export interface RunHandlerOptions {
+  readonly routes: ReadonlyMap<string, CompiledRoute>
+  /** When set, every request must carry a valid signature by its private half. */
+  readonly publicKey: KeyObject | undefined
+  readonly classifiers: ReadonlyMap<ErrorClass, ErrorClassifier['status']>
+  /** Where tail calls go when their client names no endpoint. */
+  readonly endpoint: string | undefined
+  /** Verify the Ed25519 signature on libuv's thread pool rather than on the event loop. */
+  readonly verifyOffThread?: boolean
+  /** Told about each failed run (for logs). */
+  readonly onFailure?: (functionName: string, status: Status, error: unknown) => void
+}
+
+// The RunRequest schema is compiled once per process, at first use.
+let validateRunRequest: ValidateFunction | undefined
+function runRequestValidator(): ValidateFunction {
+  validateRunRequest ??= createAjv().compile(RunRequestSchema as object)
+  return validateRunRequest
+}
+
+function isJsonContentType(value: string | readonly string[] | undefined): boolean {
+  if (typeof value !== 'string') return false
+  const type = value.split(';', 1)[0]!.trim().toLowerCase()
+  return type === 'application/json'
+}
+
+function invalidArgument(functionName: string, lines: string[]): RunAnswer {
+  return failedAnswer('STATUS_INVALID_ARGUMENT', {
+    type: 'InvalidArgumentError',
+    message: `the input does not match the parameters of ${functionName}: ${lines.join('; ')}`,
+  })
+}
+
+/**
+ * The endpoint's request handling without the web framework: verify the signature on the raw
+ * bytes, then decode and validate the RunRequest, then validate the arguments, run the function in
+ * its call context, classify what it throws, validate and encode what it returns. Every outcome is
+ * an answer; nothing here throws.
+ */
+export function createRunHandler(options: RunHandlerOptions): (request: RunHttpRequest) => Promise<RunAnswer> {
+  const { routes, publicKey, classifiers, endpoint, onFailure } = options
+  const validate = runRequestValidator()
+
+  async function run(compiled: CompiledRoute, message: RunRequest): Promise<RunAnswer> {
+    const name = message.function
+    if (message.pollResult !== undefined) {
+      return failedAnswer('STATUS_INCOMPATIBLE_STATE', {
+        type: 'IncompatibleStateError',
+        message: `${name} is not a coroutine this endpoint can resume; restart it from its input`,
+      })
+    }
+    const input = message.input
+    let args: unknown
+    if (input === undefined) args = []
+    else if (input['@type'] !== VALUE_TYPE_URL) {
+      return invalidArgument(name, [`input: @type must be ${VALUE_TYPE_URL}, not ${input['@type']}`])
+    } else args = input.value ?? []
+    if (!Array.isArray(args)) return invalidArgument(name, ['$: must be an array of positional arguments'])
+    if (!compiled.validateInput(args)) return invalidArgument(name, describeErrors('$', compiled.validateInput.errors))
+
+    const scope = new CallScope(message)
+    let result: unknown
+    try {
+      result = await runWithCall(scope, () => compiled.route.handler(...args))
+    } catch (thrown) {
+      if (thrown instanceof TailCallSignal) {
+        try {
+          return tailCallAnswer(toTailCall(thrown.call, endpoint))
+        } catch (error) {
+          return invalidResponse(name, `the tail call of ${name} cannot be encoded: ${(error as Error).message}`)
+        }
+      }
+      return failure(name, classifyError(thrown, { classifiers, expired: scope.expired }), thrown)
+    } finally {
+      scope.close()
+    }
+
+    const validateOutput = compiled.validateOutput
+    if (validateOutput !== undefined && !validateOutput(result)) {
+      const lines = describeErrors('$', validateOutput.errors)
+      return invalidResponse(name, `the result of ${name} does not match its declared output: ${lines.join('; ')}`)
+    }
+    try {
+      return okAnswer(result)
+    } catch (error) {
+      return invalidResponse(name, `the result of ${name} is not JSON: ${(error as Error).message}`)
+    }
+  }
+
+  function failure(name: string, status: Status, thrown: unknown): RunAnswer {
+    onFailure?.(name, status, thrown)
+    return failedAnswer(status, errorMessageOf(thrown))
+  }
+
+  /** A failure found by the endpoint itself: no stack of this module is reported. */
+  function invalidResponse(name: string, message: string): RunAnswer {
+    onFailure?.(name, 'STATUS_INVALID_RESPONSE', new Error(message))
+    return failedAnswer('STATUS_INVALID_RESPONSE', { type: 'InvalidResponseError', message })
+  }
+
+  function afterVerification(request: RunHttpRequest): Promise<RunAnswer> | RunAnswer {
+    const contentType = request.headers['content-type']
+    if (!isJsonContentType(contentType)) {
+      return invalidRequest(
+        `content type ${contentType === undefined ? '(none)' : JSON.stringify(contentType)} is not supported; send application/json`,
+      )
+    }
+    let message: unknown
+    try {
+      message = JSON.parse(request.body.toString('utf8'))
+    } catch (error) {
+      return invalidRequest(`the body is not JSON: ${(error as Error).message}`)
+    }
+    if (!validate(message)) {
+      return invalidRequest(`the body is not a RunRequest: ${describeErrors('$', validate.errors).join('; ')}`)
+    }
+    const runRequest = message as RunRequest
+    const compiled = routes.get(runRequest.function)
+    if (compiled === undefined) {
+      return connectError(404, 'not_found', `function ${JSON.stringify(runRequest.function)} is not registered here`)
+    }
+    return run(compiled, runRequest)
+  }
+
+  return async function handle(request: RunHttpRequest): Promise<RunAnswer> {
+    try {
+      if (publicKey !== undefined) {
+        const input = { ...request, publicKey }
+        const verified = options.verifyOffThread ? await verifyRequestAsync(input) : verifyRequest(input)
+        if (!verified.ok) return connectError(verified.httpStatus, verified.code, verified.message)
+      }
+      return await afterVerification(request)
+    } catch {
+      // Only a bug of this module gets here: never echo details to the caller.
+      return connectError(500, 'internal', 'the endpoint failed to handle the request')
+    }
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * @module
+ * dispatch-functions/fastify: the endpoint the scheduler calls, as a Fastify plugin. It verifies
+ * signed requests, validates inputs against the route table, runs functions with their call
+ * context and maps what they throw to statuses.
+ *
+ * @example
+ * ```ts
+ * import Fastify from 'fastify'
+ * import { dispatchPlugin } from 'dispatch-functions/fastify'
+ * import { routes } from './dispatch.gen/routes.gen.js'
+ * const app = Fastify({ logger: true })
+ * await app.register(dispatchPlugin, { routes })   // options override DISPATCH_* env vars
+ * await app.listen({ port: 8000 })
+ * ```
+ */
+export { Dispatch } from './dispatchAlias.js'
+export { dispatchPlugin } from './dispatchPlugin.js'
+export type { DispatchPluginOptions } from './dispatchPluginOptions.js'
+export { DEFAULT_BODY_LIMIT, RUN_PATH } from './dispatchPluginOptions.js'

@@ -1,0 +1,74 @@
+import type { Call } from '../../schemas/call.js'
+import type { ErrorMessage } from '../../schemas/error.js'
+import type { Status } from '../../schemas/status.js'
+import { VALUE_TYPE_URL } from '../../schemas/wellKnown.js'
+
+/** What the endpoint answers over HTTP: a status code and a JSON body. */
+export interface RunAnswer {
+  readonly statusCode: number
+  readonly body: string
+}
+
+/** A Connect JSON error (PROTOCOL.md): the request was refused before any function ran. */
+export function connectError(statusCode: 400 | 401 | 403 | 404 | 500, code: string, message: string): RunAnswer {
+  return { statusCode, body: JSON.stringify({ code, message }) }
+}
+
+export function invalidRequest(message: string): RunAnswer {
+  return connectError(400, 'invalid_argument', message)
+}
+
+// The success answer is the hot path: built by concatenation around the one stringify of the output.
+const OK_PREFIX = `{"status":"STATUS_OK","exit":{"result":{"output":{"@type":${JSON.stringify(VALUE_TYPE_URL)},"value":`
+const OK_SUFFIX = '}}}}'
+const OK_EMPTY: RunAnswer = { statusCode: 200, body: '{"status":"STATUS_OK","exit":{"result":{}}}' }
+
+/**
+ * The RunResponse of a returned value (undefined: no output). Throws when the value is not JSON
+ * (a BigInt, a cycle): the caller turns that into INVALID_RESPONSE.
+ */
+export function okAnswer(value: unknown): RunAnswer {
+  if (value === undefined) return OK_EMPTY
+  const json = JSON.stringify(value)
+  // Functions and symbols stringify to undefined: like an undefined result, there is no output.
+  if (json === undefined) return OK_EMPTY
+  return { statusCode: 200, body: OK_PREFIX + json + OK_SUFFIX }
+}
+
+/** The RunResponse of a failed run. */
+export function failedAnswer(status: Status, error: ErrorMessage): RunAnswer {
+  return { statusCode: 200, body: JSON.stringify({ status, exit: { result: { error } } }) }
+}
+
+/** The RunResponse of a run replaced by another call; followed whatever the status, so OK. */
+export function tailCallAnswer(call: Call): RunAnswer {
+  return { statusCode: 200, body: JSON.stringify({ status: 'STATUS_OK', exit: { result: {}, tailCall: call } }) }
+}
+
+/** `dispatch.sdk.v1.Error` of anything thrown: its name, message and stack (base64 of UTF-8). */
+export function errorMessageOf(thrown: unknown): ErrorMessage {
+  try {
+    if (thrown instanceof Error) {
+      const error: ErrorMessage = {
+        type: String(thrown.name || thrown.constructor?.name || 'Error'),
+        message: String(thrown.message),
+      }
+      if (typeof thrown.stack === 'string') error.traceback = Buffer.from(thrown.stack).toString('base64')
+      return error
+    }
+    const type =
+      thrown === null ? 'null' : typeof thrown === 'object' ? (thrown.constructor?.name ?? 'Object') : typeof thrown
+    return { type, message: typeof thrown === 'string' ? thrown : safeJson(thrown) }
+  } catch {
+    // A getter on the thrown value can itself throw: still report something.
+    return { type: 'Error', message: 'the function threw a value that cannot be described' }
+  }
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    return String(value)
+  }
+}
