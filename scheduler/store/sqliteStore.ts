@@ -1,0 +1,397 @@
+import { mkdirSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import Database from 'better-sqlite3'
+import { DispatchError } from '../../runtime/errors/dispatchError.js'
+import type { CallState } from '../../schemas/callService.js'
+import { SQLITE_MIGRATIONS } from './sqliteSchema.js'
+import type {
+  CallCounts,
+  ChangeResult,
+  ClaimRequest,
+  Completion,
+  InsertOptions,
+  InsertResult,
+  ListFilter,
+  ListPage,
+  NewCall,
+  Store,
+  StoredCall,
+} from './store.js'
+
+export interface SqliteStoreOptions {
+  /**
+   * `FULL` (default) fsyncs the WAL on every commit, so a reply sent after a commit survives a
+   * power loss. `NORMAL` survives a process crash (the WAL is in the OS page cache) but not a power loss.
+   */
+  readonly synchronous?: 'FULL' | 'NORMAL'
+  /** How long to wait for the database lock before failing with DSP3002; default 2000 ms. */
+  readonly busyTimeoutMs?: number
+}
+
+interface CallRow {
+  id: string
+  function: string
+  endpoint: string
+  input: string | null
+  version: string | null
+  correlation_id: string | null
+  state: CallState
+  status: string | null
+  attempts: number
+  max_attempts: number
+  created_at: number
+  updated_at: number
+  due_at: number | null
+  expires_at: number | null
+  expiration_ms: number | null
+  fairness_key: string | null
+  idempotency_key: string | null
+  parent_id: string | null
+  root_id: string | null
+  output: string | null
+  error: string | null
+  lease_owner: string | null
+  origin_function: string | null
+  origin_endpoint: string | null
+  origin_input: string | null
+}
+
+const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value))
+const parsed = (text: string | null): any => (text === null ? undefined : JSON.parse(text))
+const opt = <T>(value: T | null): T | undefined => (value === null ? undefined : value)
+
+function toStoredCall(row: CallRow): StoredCall {
+  return {
+    dispatchId: row.id,
+    function: row.function,
+    endpoint: row.endpoint,
+    input: parsed(row.input),
+    version: opt(row.version),
+    correlationId: opt(row.correlation_id),
+    state: row.state,
+    status: opt(row.status) as StoredCall['status'],
+    attempts: row.attempts,
+    maxAttempts: row.max_attempts,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    dueAt: opt(row.due_at),
+    expiresAt: opt(row.expires_at),
+    expirationMs: opt(row.expiration_ms),
+    fairnessKey: opt(row.fairness_key),
+    idempotencyKey: opt(row.idempotency_key),
+    parentDispatchId: opt(row.parent_id),
+    rootDispatchId: opt(row.root_id),
+    output: parsed(row.output),
+    error: parsed(row.error),
+    leaseOwner: opt(row.lease_owner),
+    originFunction: row.origin_function ?? row.function,
+    originEndpoint: row.origin_endpoint ?? row.endpoint,
+    originInput: row.origin_function === null ? parsed(row.input) : parsed(row.origin_input),
+  }
+}
+
+// Completions are conditional on the claim: a stale outcome (lease taken over, call cancelled) changes nothing.
+const CLAIM_HELD = "id = @id AND state = 'running' AND attempts = @attempt AND lease_owner = @owner"
+
+/**
+ * The embedded store: one SQLite file in WAL mode, held by one scheduler process at a time
+ * (exclusive locking), every commit fsync'd (`synchronous=FULL`) before a method resolves.
+ * better-sqlite3 is synchronous, so each method is one transaction that completes before it resolves.
+ *
+ * @example
+ * ```ts
+ * const store = openSqliteStore('.dispatch/dispatch.db')
+ * ```
+ */
+export class SqliteStore implements Store {
+  readonly exclusive = true
+  readonly path: string
+  private readonly db: Database.Database
+  private readonly statements: ReturnType<typeof prepare>
+  private closed = false
+
+  constructor(path: string, options: SqliteStoreOptions = {}) {
+    this.path = resolve(path)
+    try {
+      mkdirSync(dirname(this.path), { recursive: true })
+      this.db = new Database(this.path, { timeout: options.busyTimeoutMs ?? 2000 })
+    } catch (cause) {
+      throw new DispatchError(
+        'DSP3001',
+        `cannot open the scheduler database ${this.path}: ${(cause as Error).message}`,
+        {
+          hint: 'check that the folder exists or can be created, and that this user may write to it',
+          cause,
+        },
+      )
+    }
+    try {
+      // Exclusive locking: a second scheduler on the same file fails at start instead of sharing
+      // leases it cannot see; it also lets WAL skip the shared-memory index.
+      this.db.pragma('locking_mode = EXCLUSIVE')
+      this.db.pragma('journal_mode = WAL')
+      this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`)
+      this.db.pragma('foreign_keys = OFF')
+      this.migrate()
+    } catch (cause) {
+      this.db.close()
+      if ((cause as { code?: string }).code?.startsWith('SQLITE_BUSY')) {
+        throw new DispatchError('DSP3002', `the scheduler database ${this.path} is in use by another process`, {
+          hint: 'stop the other scheduler, or give this one its own database (--db PATH)',
+          cause,
+        })
+      }
+      throw cause
+    }
+    this.statements = prepare(this.db)
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number
+    if (version > SQLITE_MIGRATIONS.length) {
+      throw new DispatchError(
+        'DSP3003',
+        `the scheduler database ${this.path} has schema version ${version}, newer than this version knows (${SQLITE_MIGRATIONS.length})`,
+        { hint: 'upgrade dispatch-functions, or use another database file' },
+      )
+    }
+    // BEGIN IMMEDIATE takes the write lock even when there is nothing to migrate, so a second
+    // process fails here (DSP3002) rather than at its first dispatch.
+    this.db
+      .transaction(() => {
+        for (let i = version; i < SQLITE_MIGRATIONS.length; i++) {
+          this.db.exec(SQLITE_MIGRATIONS[i]!)
+          this.db.pragma(`user_version = ${i + 1}`)
+        }
+      })
+      .immediate()
+  }
+
+  async insertCalls(calls: readonly NewCall[], options: InsertOptions): Promise<InsertResult[]> {
+    const s = this.statements
+    const since = options.now - options.idempotencyWindowMs
+    return this.db.transaction(() =>
+      calls.map((call): InsertResult => {
+        if (call.idempotencyKey !== undefined) {
+          const seen = s.findKey.get(call.idempotencyKey) as { dispatch_id: string; created_at: number } | undefined
+          if (seen !== undefined && seen.created_at >= since) return { dispatchId: seen.dispatch_id, inserted: false }
+          s.putKey.run(call.idempotencyKey, call.dispatchId, options.now)
+        }
+        s.insert.run({
+          id: call.dispatchId,
+          function: call.function,
+          endpoint: call.endpoint,
+          input: json(call.input),
+          version: call.version ?? null,
+          correlation_id: call.correlationId ?? null,
+          max_attempts: call.maxAttempts,
+          created_at: call.createdAt,
+          due_at: call.dueAt,
+          expires_at: call.expiresAt ?? null,
+          expiration_ms: call.expirationMs ?? null,
+          fairness_key: call.fairnessKey ?? null,
+          idempotency_key: call.idempotencyKey ?? null,
+          parent_id: call.parentDispatchId ?? null,
+          root_id: call.rootDispatchId ?? null,
+        })
+        return { dispatchId: call.dispatchId, inserted: true }
+      }),
+    )()
+  }
+
+  async claimCalls(request: ClaimRequest): Promise<StoredCall[]> {
+    const params = {
+      now: request.now,
+      limit: request.limit,
+      owner: request.owner,
+      until: request.now + request.leaseMs,
+    }
+    const rows = (
+      request.queue === undefined
+        ? this.statements.claim.all(params)
+        : this.statements.claimQueue.all({
+            ...params,
+            endpoint: request.queue.endpoint,
+            function: request.queue.function,
+            fairness_key: request.queue.fairnessKey ?? null,
+          })
+    ) as CallRow[]
+    return rows.map(toStoredCall)
+  }
+
+  async completeAttempts(completions: readonly Completion[]): Promise<boolean[]> {
+    const s = this.statements
+    return this.db.transaction(() =>
+      completions.map((c) => {
+        const held = { id: c.dispatchId, attempt: c.attempt, owner: c.owner, now: c.now, status: c.status }
+        switch (c.kind) {
+          case 'succeeded':
+          case 'failed':
+            return s.finish.run({ ...held, state: c.kind, output: json(c.output), error: json(c.error) }).changes === 1
+          case 'retry':
+            return s.retry.run({ ...held, due_at: c.dueAt, error: json(c.error) }).changes === 1
+          default:
+            return (
+              s.tailCall.run({
+                ...held,
+                function: c.function,
+                endpoint: c.endpoint,
+                input: json(c.input),
+                version: c.version ?? null,
+                expires_at: c.expiresAt ?? null,
+                expiration_ms: c.expirationMs ?? null,
+              }).changes === 1
+            )
+        }
+      }),
+    )()
+  }
+
+  async getCall(dispatchId: string): Promise<StoredCall | undefined> {
+    const row = this.statements.get.get(dispatchId) as CallRow | undefined
+    return row === undefined ? undefined : toStoredCall(row)
+  }
+
+  async getCalls(dispatchIds: readonly string[]): Promise<StoredCall[]> {
+    if (dispatchIds.length === 0) return []
+    return (this.statements.getMany.all(JSON.stringify(dispatchIds)) as CallRow[]).map(toStoredCall)
+  }
+
+  async listCalls(filter: ListFilter): Promise<ListPage> {
+    const where: string[] = []
+    const params: Record<string, unknown> = { limit: filter.limit + 1 }
+    if (filter.state !== undefined) {
+      where.push('state = @state')
+      params['state'] = filter.state
+    }
+    if (filter.function !== undefined) {
+      where.push('function = @function')
+      params['function'] = filter.function
+    }
+    if (filter.fairnessKey !== undefined) {
+      where.push('fairness_key = @fairness_key')
+      params['fairness_key'] = filter.fairnessKey
+    }
+    if (filter.after !== undefined) {
+      where.push('id < @after')
+      params['after'] = filter.after
+    }
+    const sql = `SELECT * FROM calls ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT @limit`
+    const rows = this.db.prepare(sql).all(params) as CallRow[]
+    const more = rows.length > filter.limit
+    const calls = rows.slice(0, filter.limit).map(toStoredCall)
+    return { calls, nextAfter: more ? calls[calls.length - 1]?.dispatchId : undefined }
+  }
+
+  async cancelCall(dispatchId: string, now: number): Promise<ChangeResult> {
+    const row = this.statements.cancel.get({ id: dispatchId, now }) as CallRow | undefined
+    return this.changeResult(dispatchId, row)
+  }
+
+  async redriveCall(dispatchId: string, now: number): Promise<ChangeResult> {
+    const row = this.statements.redrive.get({ id: dispatchId, now }) as CallRow | undefined
+    return this.changeResult(dispatchId, row)
+  }
+
+  private async changeResult(dispatchId: string, row: CallRow | undefined): Promise<ChangeResult> {
+    if (row !== undefined) return { kind: 'changed', call: toStoredCall(row) }
+    const call = await this.getCall(dispatchId)
+    return call === undefined ? { kind: 'notFound' } : { kind: 'refused', call }
+  }
+
+  async releaseLeases(now: number, owner?: string): Promise<number> {
+    const s = this.statements
+    return (owner === undefined ? s.releaseAll.run({ now }) : s.releaseOwner.run({ now, owner })).changes
+  }
+
+  async nextDueAt(): Promise<number | undefined> {
+    const row = this.statements.nextDue.get() as { due: number | null }
+    return opt(row.due)
+  }
+
+  async countCalls(): Promise<CallCounts[]> {
+    return this.statements.counts.all() as CallCounts[]
+  }
+
+  async purgeIdempotencyKeys(before: number): Promise<number> {
+    return this.statements.purgeKeys.run(before).changes
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.db.close()
+  }
+}
+
+function prepare(db: Database.Database) {
+  const claimFrom = (extra: string) => `
+    UPDATE calls SET state = 'running', attempts = attempts + 1, lease_owner = @owner, due_at = @until, updated_at = @now
+    WHERE id IN (
+      SELECT id FROM calls WHERE due_at IS NOT NULL AND due_at <= @now ${extra} ORDER BY due_at LIMIT @limit
+    )
+    RETURNING *`
+  return {
+    findKey: db.prepare('SELECT dispatch_id, created_at FROM idempotency_keys WHERE key = ?'),
+    putKey: db.prepare('INSERT OR REPLACE INTO idempotency_keys (key, dispatch_id, created_at) VALUES (?, ?, ?)'),
+    purgeKeys: db.prepare('DELETE FROM idempotency_keys WHERE created_at < ?'),
+    insert: db.prepare(`
+      INSERT INTO calls (id, function, endpoint, input, version, correlation_id, state, max_attempts, created_at,
+        updated_at, due_at, expires_at, expiration_ms, fairness_key, idempotency_key, parent_id, root_id)
+      VALUES (@id, @function, @endpoint, @input, @version, @correlation_id, 'pending', @max_attempts, @created_at,
+        @created_at, @due_at, @expires_at, @expiration_ms, @fairness_key, @idempotency_key, @parent_id, @root_id)`),
+    claim: db.prepare(claimFrom('')),
+    claimQueue: db.prepare(
+      claimFrom('AND endpoint = @endpoint AND function = @function AND fairness_key IS @fairness_key'),
+    ),
+    finish: db.prepare(`
+      UPDATE calls SET state = @state, status = @status, output = @output, error = @error, due_at = NULL,
+        lease_owner = NULL, updated_at = @now
+      WHERE ${CLAIM_HELD}`),
+    retry: db.prepare(`
+      UPDATE calls SET state = 'pending', status = @status, output = NULL, error = @error, due_at = @due_at,
+        lease_owner = NULL, updated_at = @now
+      WHERE ${CLAIM_HELD}`),
+    // SQLite evaluates every right-hand side against the old row, so origin_* capture the call as it was.
+    tailCall: db.prepare(`
+      UPDATE calls SET state = 'pending', status = @status, attempts = 0, output = NULL, error = NULL,
+        origin_input = CASE WHEN origin_function IS NULL THEN input ELSE origin_input END,
+        origin_function = COALESCE(origin_function, function),
+        origin_endpoint = COALESCE(origin_endpoint, endpoint),
+        function = @function, endpoint = @endpoint, input = @input, version = @version,
+        expires_at = COALESCE(@expires_at, expires_at), expiration_ms = COALESCE(@expiration_ms, expiration_ms),
+        due_at = @now, lease_owner = NULL, updated_at = @now
+      WHERE ${CLAIM_HELD}`),
+    get: db.prepare('SELECT * FROM calls WHERE id = ?'),
+    getMany: db.prepare('SELECT * FROM calls WHERE id IN (SELECT value FROM json_each(?))'),
+    cancel: db.prepare(`
+      UPDATE calls SET state = 'cancelled', due_at = NULL, lease_owner = NULL, updated_at = @now
+      WHERE id = @id AND state IN ('pending', 'running', 'suspended')
+      RETURNING *`),
+    redrive: db.prepare(`
+      UPDATE calls SET state = 'pending', status = NULL, attempts = 0, output = NULL, error = NULL,
+        function = COALESCE(origin_function, function), endpoint = COALESCE(origin_endpoint, endpoint),
+        input = CASE WHEN origin_function IS NULL THEN input ELSE origin_input END,
+        origin_function = NULL, origin_endpoint = NULL, origin_input = NULL,
+        expires_at = CASE WHEN expiration_ms IS NULL THEN NULL ELSE @now + expiration_ms END,
+        due_at = @now, lease_owner = NULL, updated_at = @now
+      WHERE id = @id AND state IN ('failed', 'cancelled')
+      RETURNING *`),
+    releaseAll: db.prepare(
+      "UPDATE calls SET state = 'pending', due_at = @now, lease_owner = NULL, updated_at = @now WHERE state = 'running'",
+    ),
+    releaseOwner: db.prepare(`
+      UPDATE calls SET state = 'pending', due_at = @now, lease_owner = NULL, updated_at = @now
+      WHERE state = 'running' AND lease_owner = @owner`),
+    nextDue: db.prepare('SELECT MIN(due_at) AS due FROM calls WHERE due_at IS NOT NULL'),
+    counts: db.prepare(`
+      SELECT function, state, COUNT(*) AS count,
+        SUM(CASE WHEN state = 'pending' AND attempts > 0 THEN 1 ELSE 0 END) AS retrying
+      FROM calls GROUP BY function, state ORDER BY function, state`),
+  }
+}
+
+/** Opens (creating it and its folder if needed) the SQLite store at `path`. */
+export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteStore {
+  return new SqliteStore(path, options)
+}

@@ -1,0 +1,193 @@
+import type { CallState } from '../../schemas/callService.js'
+import type { ErrorMessage } from '../../schemas/error.js'
+import type { Status } from '../../schemas/status.js'
+import type { AnyMessage } from '../../schemas/wellKnown.js'
+
+/**
+ * What a store persists and returns. Times are milliseconds since the epoch; messages (`input`,
+ * `output`, `error`) are stored as JSON and handed back as the same objects.
+ */
+
+/** A queue of calls that fair scheduling treats as one: (endpoint, function, fairness key). */
+export interface QueueKey {
+  readonly endpoint: string
+  readonly function: string
+  readonly fairnessKey: string | undefined
+}
+
+/** A call to record, as the Dispatch API accepted it (ids are chosen by the scheduler). */
+export interface NewCall {
+  readonly dispatchId: string
+  readonly function: string
+  readonly endpoint: string
+  readonly input: AnyMessage | undefined
+  readonly version: string | undefined
+  readonly correlationId: string | undefined
+  readonly createdAt: number
+  /** The first attempt is due at this instant. */
+  readonly dueAt: number
+  readonly expiresAt: number | undefined
+  /** The relative expiration the call was dispatched with, to recompute `expiresAt` on redrive. */
+  readonly expirationMs: number | undefined
+  readonly maxAttempts: number
+  readonly fairnessKey: string | undefined
+  readonly idempotencyKey: string | undefined
+  readonly parentDispatchId: string | undefined
+  readonly rootDispatchId: string | undefined
+}
+
+/** A call as stored. */
+export interface StoredCall {
+  readonly dispatchId: string
+  readonly function: string
+  readonly endpoint: string
+  readonly input: AnyMessage | undefined
+  readonly version: string | undefined
+  readonly correlationId: string | undefined
+  readonly state: CallState
+  /** The status of the last recorded attempt. */
+  readonly status: Status | undefined
+  /** Attempts started (a claim counts one, whether or not its outcome was recorded). */
+  readonly attempts: number
+  readonly maxAttempts: number
+  readonly createdAt: number
+  readonly updatedAt: number
+  /** Pending: when the next attempt is due. Running: when its lease expires. Terminal: undefined. */
+  readonly dueAt: number | undefined
+  readonly expiresAt: number | undefined
+  readonly expirationMs: number | undefined
+  readonly fairnessKey: string | undefined
+  readonly idempotencyKey: string | undefined
+  readonly parentDispatchId: string | undefined
+  readonly rootDispatchId: string | undefined
+  readonly output: AnyMessage | undefined
+  readonly error: ErrorMessage | undefined
+  /** Who holds the running attempt's lease. */
+  readonly leaseOwner: string | undefined
+  /** What the call was dispatched as (tail calls replace function, endpoint and input; redrive restores these). */
+  readonly originFunction: string
+  readonly originEndpoint: string
+  readonly originInput: AnyMessage | undefined
+}
+
+export interface InsertOptions {
+  readonly now: number
+  /** An idempotency key seen within this many milliseconds returns the first call's id. */
+  readonly idempotencyWindowMs: number
+}
+
+/** One inserted call: its id, and whether it is new or an idempotent repeat of an earlier one. */
+export interface InsertResult {
+  readonly dispatchId: string
+  readonly inserted: boolean
+}
+
+export interface ClaimRequest {
+  readonly now: number
+  readonly limit: number
+  /** Names this scheduler process; completions must present it. */
+  readonly owner: string
+  /** The lease lasts this long; after it another claim may take the call again (at least once). */
+  readonly leaseMs: number
+  /** Serve only this queue (fair scheduling picks the queue); all queues when absent. */
+  readonly queue?: QueueKey
+}
+
+interface CompletionBase {
+  readonly dispatchId: string
+  /** The attempt number the claim returned (`attempts` of the claimed call). */
+  readonly attempt: number
+  readonly owner: string
+  readonly now: number
+  readonly status: Status
+}
+
+/**
+ * The outcome of one attempt, decided by the scheduler and applied by the store only when the
+ * claim still holds (the call is running, with this attempt and owner); otherwise it is stale.
+ */
+export type Completion =
+  | (CompletionBase & {
+      readonly kind: 'succeeded' | 'failed'
+      readonly output: AnyMessage | undefined
+      readonly error: ErrorMessage | undefined
+    })
+  | (CompletionBase & { readonly kind: 'retry'; readonly dueAt: number; readonly error: ErrorMessage | undefined })
+  | (CompletionBase & {
+      readonly kind: 'tailCall'
+      readonly function: string
+      readonly endpoint: string
+      readonly input: AnyMessage | undefined
+      readonly version: string | undefined
+      readonly expiresAt: number | undefined
+      readonly expirationMs: number | undefined
+    })
+
+export interface ListFilter {
+  readonly state?: CallState
+  readonly function?: string
+  readonly fairnessKey?: string
+  readonly limit: number
+  /** The last id of the previous page: the list continues after it (newest first). */
+  readonly after?: string
+}
+
+export interface ListPage {
+  readonly calls: StoredCall[]
+  /** The id to continue after, when there may be more. */
+  readonly nextAfter: string | undefined
+}
+
+/** Counts per function and state, for summaries. `retrying` counts pending calls with a failed attempt. */
+export interface CallCounts {
+  readonly function: string
+  readonly state: CallState
+  readonly count: number
+  readonly retrying: number
+}
+
+/** Cancel/redrive answers: the call after the change, or why nothing changed. */
+export type ChangeResult =
+  | { readonly kind: 'changed'; readonly call: StoredCall }
+  | { readonly kind: 'notFound' }
+  | { readonly kind: 'refused'; readonly call: StoredCall }
+
+/**
+ * Durable storage of calls. Every method is atomic (one transaction) and resolves only after its
+ * changes are durable. Implementations: SQLite (embedded) and, later, PostgreSQL; both pass
+ * test/scheduler/storeConformance.ts. Methods work in batches so one commit serves many calls.
+ */
+export interface Store {
+  /**
+   * True when one scheduler process at a time uses this store (SQLite holds an exclusive lock):
+   * start-up may then release every lease a dead process left. Shared stores let leases expire.
+   */
+  readonly exclusive: boolean
+  /** Records a batch atomically: all calls, or none when this rejects. Results in input order. */
+  insertCalls(calls: readonly NewCall[], options: InsertOptions): Promise<InsertResult[]>
+  /**
+   * Leases up to `limit` calls that are due (pending with `dueAt <= now`, or running with an
+   * expired lease), oldest due first; each comes back running, with `attempts` incremented.
+   */
+  claimCalls(request: ClaimRequest): Promise<StoredCall[]>
+  /** Applies outcomes in one transaction; for each, whether it applied (false: stale claim). */
+  completeAttempts(completions: readonly Completion[]): Promise<boolean[]>
+  getCall(dispatchId: string): Promise<StoredCall | undefined>
+  getCalls(dispatchIds: readonly string[]): Promise<StoredCall[]>
+  listCalls(filter: ListFilter): Promise<ListPage>
+  /** Cancels a pending or running call; a running attempt's later outcome is then stale. */
+  cancelCall(dispatchId: string, now: number): Promise<ChangeResult>
+  /** Runs a failed or cancelled call again from its origin, with a fresh attempt budget. */
+  redriveCall(dispatchId: string, now: number): Promise<ChangeResult>
+  /**
+   * Makes running calls pending again, due `now`: all of them, or those leased by `owner`.
+   * A single-node store calls it at start-up for the attempts a dead process left in flight.
+   */
+  releaseLeases(now: number, owner?: string): Promise<number>
+  /** The earliest `dueAt` of any non-terminal call, to sleep until then. */
+  nextDueAt(): Promise<number | undefined>
+  countCalls(): Promise<CallCounts[]>
+  /** Forgets idempotency keys recorded before `before`. */
+  purgeIdempotencyKeys(before: number): Promise<number>
+  close(): Promise<void>
+}
