@@ -27,8 +27,9 @@ export async function makeApp(
 
 export interface SendOptions {
   path?: string
+  /** Headers to send (a content type given here is also the one signed). */
   headers?: Record<string, string | undefined>
-  /** Sign these headers instead of the real ones (to change something after signing). */
+  /** False: send unsigned. */
   sign?: boolean
   created?: number
 }
@@ -41,14 +42,15 @@ export async function send(
 ): Promise<LightMyRequestResponse> {
   const body = typeof message === 'string' ? message : JSON.stringify(message)
   const path = options.path ?? RUN
-  const headers: Record<string, string> = { host: HOST, 'content-type': 'application/json' }
+  const contentType = options.headers?.['content-type'] ?? 'application/json'
+  const headers: Record<string, string> = { host: HOST, 'content-type': contentType }
   if (options.sign !== false) {
     Object.assign(
       headers,
       signRequest({
         method: 'POST',
         url: `http://${HOST}${path}`,
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': contentType },
         body,
         privateKey: testPrivateKey,
         ...(options.created === undefined ? {} : { created: options.created }),
