@@ -20,6 +20,22 @@ export interface ErrorClassifier<E extends ErrorClass = ErrorClass> {
   readonly status: Status | ((error: InstanceType<E>) => Status | undefined)
 }
 
+/**
+ * Builds an {@link ErrorClassifier} with the error's type inferred from its class (in an array
+ * literal of `ErrorClassifier`s the function form would otherwise see `unknown`).
+ *
+ * @example
+ * ```ts
+ * await app.register(dispatchPlugin, { routes, classifiers: [errorClassifier(PgError, (e) => (e.code === '40001' ? 'STATUS_TEMPORARY_ERROR' : undefined))] })
+ * ```
+ */
+export function errorClassifier<E extends ErrorClass>(
+  error: E,
+  status: Status | ((error: InstanceType<E>) => Status | undefined),
+): ErrorClassifier {
+  return { error, status: status as ErrorClassifier['status'] }
+}
+
 const registered = new Map<ErrorClass, ErrorClassifier['status']>()
 
 /**

@@ -12,4 +12,4 @@
 export type { ClassifyOptions } from './classifyError.js'
 export { classifyError } from './classifyError.js'
 export type { ErrorClass, ErrorClassifier } from './errorClassifier.js'
-export { registerErrorClassifier } from './errorClassifier.js'
+export { errorClassifier, registerErrorClassifier } from './errorClassifier.js'

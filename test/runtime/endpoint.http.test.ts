@@ -59,7 +59,7 @@ describe('over real HTTP', () => {
     const body = JSON.stringify(runRequest('add', [20, 22]))
     const response = await fetch(base + RUN, { method: 'POST', headers: signed(body), body })
     expect(response.status).toBe(200)
-    expect((await response.json()).exit.result.output.value).toBe(42)
+    expect(((await response.json()) as any).exit.result.output.value).toBe(42)
   })
 
   it('refuses a body without a length (chunked) with 400', async () => {
@@ -120,7 +120,7 @@ describe('over real HTTP', () => {
     const body = JSON.stringify(runRequest('fail', []))
     const response = await fetch(base + RUN, { method: 'POST', headers: signed(body), body })
     expect(response.status).toBe(200)
-    expect((await response.json()).status).toBe('STATUS_TEMPORARY_ERROR')
+    expect(((await response.json()) as any).status).toBe('STATUS_TEMPORARY_ERROR')
     const again = JSON.stringify(runRequest('add', [1, 1]))
     expect((await fetch(base + RUN, { method: 'POST', headers: signed(again), body: again })).status).toBe(200)
   })

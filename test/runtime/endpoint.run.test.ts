@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import {
+  errorClassifier,
   httpError,
   IncompatibleStateError,
   InvalidArgumentError,
@@ -48,7 +49,7 @@ beforeAll(async () => {
     classifiers: [
       { error: QuotaError, status: 'STATUS_THROTTLED' },
       { error: CarefulQuotaError, status: 'STATUS_PERMANENT_ERROR' },
-      { error: LibraryError, status: (e) => (e.retryable ? undefined : 'STATUS_PERMANENT_ERROR') },
+      errorClassifier(LibraryError, (e) => (e.retryable ? undefined : 'STATUS_PERMANENT_ERROR')),
     ],
   }))
 })
