@@ -78,14 +78,20 @@ function candidates(index: FileIndex): Candidate[] {
   return found
 }
 
+/**
+ * The text of the last JSDoc before its first tag line. Read from the raw comment: ts-morph's
+ * description stops at any `@`, even inside a sentence (`@sinclair/typebox`).
+ */
 function description(docs: readonly JSDoc[]): string | undefined {
   const doc = docs.at(-1)
-  const text = doc
-    ?.getDescription()
-    .split('\n')
-    .map((line) => line.trim())
-    .join('\n')
-    .trim()
+  if (!doc) return undefined
+  const lines: string[] = []
+  for (const raw of doc.getText().replace(/^\/\*\*/, '').replace(/\*\/$/, '').split('\n')) {
+    const line = raw.replace(/^\s*\*?\s?/, '').trimEnd()
+    if (line.startsWith('@')) break
+    lines.push(line)
+  }
+  const text = lines.join('\n').trim()
   return text ? text : undefined
 }
 
