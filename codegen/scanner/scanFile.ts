@@ -86,7 +86,11 @@ function description(docs: readonly JSDoc[]): string | undefined {
   const doc = docs.at(-1)
   if (!doc) return undefined
   const lines: string[] = []
-  for (const raw of doc.getText().replace(/^\/\*\*/, '').replace(/\*\/$/, '').split('\n')) {
+  for (const raw of doc
+    .getText()
+    .replace(/^\/\*\*/, '')
+    .replace(/\*\/$/, '')
+    .split('\n')) {
     const line = raw.replace(/^\s*\*?\s?/, '').trimEnd()
     if (line.startsWith('@')) break
     lines.push(line)
