@@ -24,6 +24,8 @@ export interface FileIndex {
   readonly imports: ReadonlyMap<string, ImportedName>
   /** Exported name → local name, for `export const`, `export type` and `export { a as b }`. */
   readonly localExports: ReadonlyMap<string, string>
+  /** Exported name → local name of values only (`export const`, `export { a as b }`): what `import { X }` can load. */
+  readonly valueExports: ReadonlyMap<string, string>
   /** Exported name → where it comes from, for `export { a as b } from './x.js'`. */
   readonly reExports: ReadonlyMap<string, ImportedName>
   /** Specifiers of `export * from './x.js'`. */
@@ -44,6 +46,7 @@ export function indexFile(path: string, sourceFile: SourceFile): FileIndex {
   const aliases = new Map<string, TypeAliasDeclaration>()
   const imports = new Map<string, ImportedName>()
   const localExports = new Map<string, string>()
+  const valueExports = new Map<string, string>()
   const reExports = new Map<string, ImportedName>()
   const starExports: string[] = []
 
@@ -81,7 +84,10 @@ export function indexFile(path: string, sourceFile: SourceFile): FileIndex {
           if (nameNode.getKind() !== SyntaxKind.Identifier) continue
           const name = nameNode.getText()
           consts.set(name, declaration)
-          if (exported) localExports.set(name, name)
+          if (exported) {
+            localExports.set(name, name)
+            valueExports.set(name, name)
+          }
         }
         break
       }
@@ -101,12 +107,26 @@ export function indexFile(path: string, sourceFile: SourceFile): FileIndex {
         for (const named of declaration.getNamedExports()) {
           const name = named.getName()
           const exportedAs = named.getAliasNode()?.getText() ?? name
-          if (specifier === undefined) localExports.set(exportedAs, name)
-          else reExports.set(exportedAs, { specifier, name })
+          if (specifier === undefined) {
+            localExports.set(exportedAs, name)
+            if (!declaration.isTypeOnly() && !named.isTypeOnly()) valueExports.set(exportedAs, name)
+          } else reExports.set(exportedAs, { specifier, name })
         }
         break
       }
     }
   }
-  return { path, sourceFile, builders, statics, consts, aliases, imports, localExports, reExports, starExports }
+  return {
+    path,
+    sourceFile,
+    builders,
+    statics,
+    consts,
+    aliases,
+    imports,
+    localExports,
+    valueExports,
+    reExports,
+    starExports,
+  }
 }

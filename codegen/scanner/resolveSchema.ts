@@ -132,7 +132,7 @@ export function resolveConst(context: ResolveContext, index: FileIndex, local: s
       }
     }
     let exportedAs: string | undefined
-    for (const [exported, name] of index.localExports) {
+    for (const [exported, name] of index.valueExports) {
       if (name === local && (exportedAs === undefined || exported === local)) exportedAs = exported
     }
     if (exportedAs === undefined) {
