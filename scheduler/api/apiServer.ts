@@ -1,0 +1,187 @@
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { TSchema } from 'typebox'
+import { Compile } from 'typebox/compile'
+import { fromProtoDuration } from '../../runtime/client/duration.js'
+import {
+  CALL_SERVICE_PATH,
+  CancelCallRequest,
+  GetCallRequest,
+  ListCallsRequest,
+  RedriveCallRequest,
+  TERMINAL_STATES,
+  WaitCallRequest,
+} from '../../schemas/callService.js'
+import type { CallEvents } from '../callEvents.js'
+import type { ResolvedSchedulerOptions } from '../schedulerOptions.js'
+import type { ChangeResult, Store } from '../store/store.js'
+import { bearerChecker } from './bearerAuth.js'
+import { ConnectRefusal, sendConnectError } from './connectError.js'
+import { toCallInfo } from './toCallInfo.js'
+import { toNewCalls } from './toNewCalls.js'
+
+export const DISPATCH_PATH = '/dispatch.sdk.v1.DispatchService/Dispatch'
+
+/** Wait answers after this long when the request gives no timeout, and never waits longer than the maximum. */
+const DEFAULT_WAIT_MS = 30_000
+const MAX_WAIT_MS = 300_000
+/** Waiters re-read the store this often, to see changes made by another process. */
+const WAIT_RECHECK_MS = 1000
+
+export interface ApiServerParts {
+  readonly store: Store
+  readonly events: CallEvents
+  readonly options: ResolvedSchedulerOptions
+  readonly apiKey: string
+  /** Called after new or redriven calls are durable: delivery looks for due calls now. */
+  readonly onNewWork: () => void
+  readonly logger: FastifyServerOptions['logger'] | undefined
+  readonly loggerInstance: FastifyServerOptions['loggerInstance'] | undefined
+}
+
+function validator<T>(schema: TSchema, name: string): (body: unknown) => T {
+  const compiled = Compile(schema)
+  return (body) => {
+    if (compiled.Check(body)) return body as T
+    const first = compiled.Errors(body)[0]
+    throw new ConnectRefusal(
+      'invalid_argument',
+      `the request is not a ${name}: ${first?.instancePath || '/'} ${first?.message ?? 'is invalid'}`,
+    )
+  }
+}
+
+const parseGet = validator<GetCallRequest>(GetCallRequest, 'GetCallRequest')
+const parseWait = validator<WaitCallRequest>(WaitCallRequest, 'WaitCallRequest')
+const parseList = validator<ListCallsRequest>(ListCallsRequest, 'ListCallsRequest')
+const parseCancel = validator<CancelCallRequest>(CancelCallRequest, 'CancelCallRequest')
+const parseRedrive = validator<RedriveCallRequest>(RedriveCallRequest, 'RedriveCallRequest')
+
+const encodeCursor = (id: string): string => Buffer.from(id).toString('base64url')
+function decodeCursor(cursor: string): string {
+  const id = Buffer.from(cursor, 'base64url').toString()
+  if (!/^[0-9a-z]{1,64}$/.test(id)) throw new ConnectRefusal('invalid_argument', 'cursor is not one this API returned')
+  return id
+}
+
+function notFound(dispatchId: string): ConnectRefusal {
+  return new ConnectRefusal('not_found', `no call with dispatch id ${dispatchId}`)
+}
+
+/**
+ * The scheduler's HTTP API (Connect unary JSON): DispatchService.Dispatch and the CallService
+ * (Get, Wait, List, Cancel, Redrive). Every request needs `Authorization: Bearer <api key>`.
+ */
+export function buildApiServer(parts: ApiServerParts): FastifyInstance {
+  const { store, events, options } = parts
+  const app = Fastify({
+    bodyLimit: options.bodyLimit,
+    ...(parts.loggerInstance !== undefined
+      ? { loggerInstance: parts.loggerInstance }
+      : { logger: parts.logger ?? false }),
+    // Long polls must not keep a closing server waiting: close() ends idle keep-alive sockets.
+    forceCloseConnections: 'idle',
+  }) as unknown as FastifyInstance
+  const authorized = bearerChecker(parts.apiKey)
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (!authorized(request.headers.authorization)) {
+      // Says what is missing without echoing what was sent: the header carries a secret.
+      return sendConnectError(
+        reply,
+        'unauthenticated',
+        request.headers.authorization === undefined
+          ? 'missing Authorization header: send Authorization: Bearer <DISPATCH_API_KEY>'
+          : 'the API key is not the one this scheduler accepts',
+      )
+    }
+  })
+
+  app.setNotFoundHandler((request, reply) =>
+    sendConnectError(reply, 'not_found', `no such method: ${request.method} ${request.url.split('?')[0]}`),
+  )
+
+  app.setErrorHandler((error: FastifyError | ConnectRefusal, request, reply) => {
+    if (error instanceof ConnectRefusal) return sendConnectError(reply, error.connectCode, error.message)
+    const status = (error as FastifyError).statusCode ?? 500
+    if (status === 413)
+      return sendConnectError(reply, 'resource_exhausted', `the body is over ${options.bodyLimit} bytes`)
+    if (status >= 400 && status < 500) return sendConnectError(reply, 'invalid_argument', error.message)
+    request.log.error({ err: error }, 'request failed')
+    return sendConnectError(reply, 'internal', 'the scheduler failed to handle the request; nothing was changed')
+  })
+
+  app.post(DISPATCH_PATH, async (request) => {
+    const now = Date.now()
+    const calls = toNewCalls(request.body, options, now)
+    // The ids go back only after insertCalls resolved, i.e. after the commit is durable.
+    const results = await store.insertCalls(calls, { now, idempotencyWindowMs: options.idempotencyWindowMs })
+    if (results.some((r) => r.inserted)) parts.onNewWork()
+    return { dispatchIds: results.map((r) => r.dispatchId) }
+  })
+
+  const service = (method: string) => `${CALL_SERVICE_PATH}/${method}`
+
+  app.post(service('Get'), async (request) => {
+    const { dispatchId } = parseGet(request.body)
+    const call = await store.getCall(dispatchId)
+    if (call === undefined) throw notFound(dispatchId)
+    return { call: toCallInfo(call) }
+  })
+
+  app.post(service('Wait'), async (request) => {
+    const { dispatchId, timeout } = parseWait(request.body)
+    const waitMs = Math.min(
+      MAX_WAIT_MS,
+      Math.max(0, timeout === undefined ? DEFAULT_WAIT_MS : fromProtoDuration(timeout)),
+    )
+    const deadline = Date.now() + waitMs
+    for (;;) {
+      const call = await store.getCall(dispatchId)
+      if (call === undefined) throw notFound(dispatchId)
+      const done = TERMINAL_STATES.has(call.state)
+      const left = deadline - Date.now()
+      if (done || left <= 0 || events.isClosed) return { call: toCallInfo(call), done }
+      await events.next(dispatchId, Math.min(left, WAIT_RECHECK_MS))
+    }
+  })
+
+  app.post(service('List'), async (request) => {
+    const filter = parseList(request.body ?? {})
+    const page = await store.listCalls({
+      limit: filter.limit ?? 100,
+      ...(filter.state !== undefined ? { state: filter.state } : {}),
+      ...(filter.function !== undefined ? { function: filter.function } : {}),
+      ...(filter.fairnessKey !== undefined ? { fairnessKey: filter.fairnessKey } : {}),
+      ...(filter.cursor !== undefined ? { after: decodeCursor(filter.cursor) } : {}),
+    })
+    return {
+      calls: page.calls.map(toCallInfo),
+      ...(page.nextAfter !== undefined ? { nextCursor: encodeCursor(page.nextAfter) } : {}),
+    }
+  })
+
+  const changed = (dispatchId: string, result: ChangeResult, verb: string, accepted: (state: string) => boolean) => {
+    if (result.kind === 'notFound') throw notFound(dispatchId)
+    if (result.kind === 'refused' && !accepted(result.call.state)) {
+      throw new ConnectRefusal('failed_precondition', `cannot ${verb} call ${dispatchId}: it is ${result.call.state}`)
+    }
+    events.notify([dispatchId])
+    return { call: toCallInfo(result.call) }
+  }
+
+  app.post(service('Cancel'), async (request) => {
+    const { dispatchId } = parseCancel(request.body)
+    // Cancelling a cancelled call is a no-op, so a retried Cancel succeeds.
+    return changed(dispatchId, await store.cancelCall(dispatchId, Date.now()), 'cancel', (s) => s === 'cancelled')
+  })
+
+  app.post(service('Redrive'), async (request) => {
+    const { dispatchId } = parseRedrive(request.body)
+    const result = await store.redriveCall(dispatchId, Date.now())
+    const answer = changed(dispatchId, result, 'redrive (only failed or cancelled calls can be)', () => false)
+    parts.onNewWork()
+    return answer
+  })
+
+  return app
+}

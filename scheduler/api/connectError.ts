@@ -1,0 +1,30 @@
+import type { FastifyReply } from 'fastify'
+
+/** Connect error codes this API answers with, and their HTTP statuses (Connect's mapping). */
+const HTTP_STATUS = {
+  invalid_argument: 400,
+  failed_precondition: 400,
+  unauthenticated: 401,
+  not_found: 404,
+  resource_exhausted: 429,
+  internal: 500,
+  unavailable: 503,
+} as const
+
+export type ConnectCode = keyof typeof HTTP_STATUS
+
+/** Answers a Connect JSON error `{code, message}`. */
+export function sendConnectError(reply: FastifyReply, code: ConnectCode, message: string): FastifyReply {
+  return reply.code(HTTP_STATUS[code]).header('content-type', 'application/json').send({ code, message })
+}
+
+/** A refusal a route throws; the API's error handler answers it as a Connect error. */
+export class ConnectRefusal extends Error {
+  constructor(
+    readonly connectCode: ConnectCode,
+    message: string,
+  ) {
+    super(message)
+    this.name = 'ConnectRefusal'
+  }
+}

@@ -1,0 +1,29 @@
+import type { CallInfo } from '../../schemas/callService.js'
+import type { StoredCall } from '../store/store.js'
+
+const iso = (ms: number): string => new Date(ms).toISOString()
+
+/** The CallService view of a stored call (lease details stay internal). */
+export function toCallInfo(call: StoredCall): CallInfo {
+  const info: CallInfo = {
+    dispatchId: call.dispatchId,
+    function: call.function,
+    endpoint: call.endpoint,
+    state: call.state,
+    attempts: call.attempts,
+    createdAt: iso(call.createdAt),
+    updatedAt: iso(call.updatedAt),
+  }
+  // schemas/status.ts builds the union from an array, so its static type is `never`; the value is a Status.
+  if (call.status !== undefined) info.status = call.status as never
+  if (call.state === 'pending' && call.dueAt !== undefined) info.nextAttemptAt = iso(call.dueAt)
+  if (call.expiresAt !== undefined) info.expiresAt = iso(call.expiresAt)
+  if (call.fairnessKey !== undefined) info.fairnessKey = call.fairnessKey
+  if (call.idempotencyKey !== undefined) info.idempotencyKey = call.idempotencyKey
+  if (call.parentDispatchId !== undefined) info.parentDispatchId = call.parentDispatchId
+  if (call.rootDispatchId !== undefined) info.rootDispatchId = call.rootDispatchId
+  if (call.input !== undefined) info.input = call.input
+  if (call.output !== undefined) info.output = call.output
+  if (call.error !== undefined) info.error = call.error
+  return info
+}

@@ -1,0 +1,66 @@
+import { Compile } from 'typebox/compile'
+import { fromProtoDuration } from '../../runtime/client/duration.js'
+import { type DispatchCall, DispatchRequest } from '../../schemas/dispatch.js'
+import { newDispatchId } from '../dispatchId.js'
+import { policyFor, type ResolvedSchedulerOptions } from '../schedulerOptions.js'
+import type { NewCall } from '../store/store.js'
+import { ConnectRefusal } from './connectError.js'
+
+const checkDispatchRequest = Compile(DispatchRequest)
+
+function refuse(index: number | undefined, message: string): never {
+  throw new ConnectRefusal('invalid_argument', index === undefined ? message : `call ${index}: ${message}`)
+}
+
+/**
+ * Validates a DispatchRequest and turns its calls into rows to store. Any bad call refuses the
+ * whole batch (400 naming the call by index), before anything is stored.
+ */
+export function toNewCalls(body: unknown, options: ResolvedSchedulerOptions, now: number): NewCall[] {
+  if (!checkDispatchRequest.Check(body)) {
+    const first = checkDispatchRequest.Errors(body)[0]
+    const path = first?.instancePath ?? ''
+    const m = /^\/calls\/(\d+)(.*)$/.exec(path)
+    const what = `${m ? m[2] || '/' : path || '/'} ${first?.message ?? 'is invalid'}`
+    refuse(m ? Number(m[1]) : undefined, m ? what : `the request is not a DispatchRequest: ${what}`)
+  }
+  return (body as DispatchRequest).calls.map((call, index) => toNewCall(call, index, options, now))
+}
+
+function toNewCall(call: DispatchCall, index: number, options: ResolvedSchedulerOptions, now: number): NewCall {
+  if (call.endpoint === undefined) refuse(index, 'endpoint is required (the URL where the scheduler runs the function)')
+  let url: URL
+  try {
+    url = new URL(call.endpoint)
+  } catch {
+    refuse(index, `endpoint ${JSON.stringify(call.endpoint)} is not a URL`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') refuse(index, 'endpoint must be an http(s) URL')
+  const delayMs = call.delay === undefined ? 0 : fromProtoDuration(call.delay)
+  if (delayMs < 0) refuse(index, 'delay must not be negative')
+  let dueAt = now + delayMs
+  if (call.notBefore !== undefined) {
+    const at = Date.parse(call.notBefore)
+    if (Number.isNaN(at)) refuse(index, `notBefore ${JSON.stringify(call.notBefore)} is not a timestamp`)
+    dueAt = Math.max(dueAt, at)
+  }
+  const expirationMs = call.expiration === undefined ? undefined : fromProtoDuration(call.expiration)
+  if (expirationMs !== undefined && expirationMs <= 0) refuse(index, 'expiration must be positive')
+  return {
+    dispatchId: newDispatchId(now),
+    function: call.function,
+    endpoint: call.endpoint,
+    input: call.input,
+    version: call.version,
+    correlationId: call.correlationId === undefined ? undefined : String(call.correlationId),
+    createdAt: now,
+    dueAt,
+    expiresAt: expirationMs === undefined ? undefined : now + expirationMs,
+    expirationMs,
+    maxAttempts: call.maxAttempts ?? policyFor(options, call.function).maxAttempts,
+    fairnessKey: call.fairnessKey,
+    idempotencyKey: call.idempotencyKey,
+    parentDispatchId: undefined,
+    rootDispatchId: undefined,
+  }
+}

@@ -1,0 +1,187 @@
+import type { FastifyBaseLogger } from 'fastify'
+import type { CallEvents } from '../callEvents.js'
+import { policyFor, type ResolvedSchedulerOptions } from '../schedulerOptions.js'
+import type { Completion, Store, StoredCall } from '../store/store.js'
+import { buildRunRequest } from './buildRunRequest.js'
+import type { ClaimSelector } from './claimSelector.js'
+import { decideCompletion, expired } from './decideCompletion.js'
+import type { EndpointClient } from './endpointClient.js'
+
+export interface DeliveryLoopParts {
+  readonly store: Store
+  readonly selector: ClaimSelector
+  readonly client: EndpointClient
+  readonly events: CallEvents
+  readonly options: ResolvedSchedulerOptions
+  readonly owner: string
+  readonly log: FastifyBaseLogger
+}
+
+/**
+ * Claims due calls (through the selector), delivers each as a signed RunRequest, and records the
+ * outcomes in batches: every completion that is ready when the store is free goes into one
+ * transaction. An attempt's slot is freed only once its outcome is durable, so the number of
+ * claimed-but-unrecorded calls never exceeds `concurrency`.
+ */
+export class DeliveryLoop {
+  private readonly inflight = new Map<string, AbortController>()
+  private queued: Completion[] = []
+  private chain: Promise<void> = Promise.resolve()
+  private flushScheduled = false
+  private stopping = false
+  private abandoned = false
+  private woken = false
+  private wakeUp: (() => void) | undefined
+  private running: Promise<void> | undefined
+  private readonly drainWaiters = new Set<() => void>()
+
+  constructor(private readonly parts: DeliveryLoopParts) {}
+
+  /** Attempts in flight (claimed, outcome not yet recorded). */
+  get inFlight(): number {
+    return this.inflight.size
+  }
+
+  start(): void {
+    this.running ??= this.run()
+  }
+
+  /** Looks for due calls now (after a dispatch, a redrive, a finished attempt). */
+  wake(): void {
+    this.woken = true
+    this.wakeUp?.()
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.woken || this.stopping) return Promise.resolve()
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms)
+      function done() {
+        clearTimeout(timer)
+        resolve()
+      }
+      this.wakeUp = () => {
+        this.wakeUp = undefined
+        done()
+      }
+    })
+  }
+
+  private async run(): Promise<void> {
+    const { selector, store, options, log } = this.parts
+    while (!this.stopping) {
+      try {
+        const capacity = options.concurrency - this.inflight.size
+        if (capacity <= 0) {
+          this.woken = false
+          await this.sleep(options.pollIntervalMs) // a recorded completion wakes the loop
+          continue
+        }
+        this.woken = false
+        const calls = await selector.claim(Date.now(), capacity)
+        if (this.stopping) {
+          // Claimed while closing: hand them straight back.
+          if (calls.length > 0) await store.releaseLeases(Date.now(), this.parts.owner)
+          break
+        }
+        for (const call of calls) this.attempt(call)
+        if (calls.length > 0) continue
+        const next = await store.nextDueAt()
+        const wait = next === undefined ? options.pollIntervalMs : Math.min(options.pollIntervalMs, next - Date.now())
+        if (wait > 0) await this.sleep(wait)
+      } catch (error) {
+        log.error({ err: error }, 'claiming due calls failed; retrying')
+        await this.sleep(options.pollIntervalMs)
+      }
+    }
+  }
+
+  private attempt(call: StoredCall): void {
+    const { options, owner, client, log } = this.parts
+    const controller = new AbortController()
+    this.inflight.set(call.dispatchId, controller)
+    const policy = policyFor(options, call.function)
+    const now = Date.now()
+    if (call.expiresAt !== undefined && call.expiresAt <= now) {
+      this.record(expired(call, { owner, now, policy }))
+      return
+    }
+    const timeoutMs = Math.min(policy.attemptTimeoutMs, (call.expiresAt ?? Number.POSITIVE_INFINITY) - now)
+    client
+      .post(call.endpoint, buildRunRequest(call), timeoutMs, controller.signal)
+      .then((outcome) => {
+        if (this.abandoned) return // shutting down: the lease is released and the call delivered again
+        const completion = decideCompletion(call, outcome, { owner, now: Date.now(), policy })
+        if (completion.kind !== 'succeeded') {
+          log.info(
+            { dispatchId: call.dispatchId, function: call.function, attempt: call.attempts, status: completion.status },
+            `attempt ${completion.kind === 'retry' ? 'will be retried' : completion.kind}`,
+          )
+        }
+        this.record(completion)
+      })
+      .catch((error: unknown) => {
+        // decideCompletion does not throw; if it ever did, the lease expiry redelivers the call.
+        log.error({ err: error, dispatchId: call.dispatchId }, 'recording an attempt failed')
+        this.inflight.delete(call.dispatchId)
+      })
+  }
+
+  private record(completion: Completion): void {
+    this.queued.push(completion)
+    if (this.flushScheduled) return
+    this.flushScheduled = true
+    // setImmediate lets every answer that arrived in this turn of the event loop join one commit.
+    setImmediate(() => {
+      this.flushScheduled = false
+      this.chain = this.chain.then(() => this.flush())
+    })
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.queued
+    if (batch.length === 0) return
+    this.queued = []
+    const { store, events, log } = this.parts
+    try {
+      const applied = await store.completeAttempts(batch)
+      const stale = applied.filter((ok) => !ok).length
+      if (stale > 0) log.debug({ stale }, 'outcomes of attempts whose claim no longer held were dropped')
+    } catch (error) {
+      // Nothing recorded: the calls stay leased and are delivered again when the leases expire.
+      log.error({ err: error, calls: batch.length }, 'recording attempt outcomes failed')
+    }
+    for (const completion of batch) this.inflight.delete(completion.dispatchId)
+    events.notify(batch.map((c) => c.dispatchId))
+    this.wake()
+    if (this.inflight.size === 0) for (const done of [...this.drainWaiters]) done()
+  }
+
+  /**
+   * Stops claiming, lets in-flight attempts finish for up to `graceMs`, then abandons the rest
+   * (their leases are released, so the next start delivers them again: at least once).
+   */
+  async stop(graceMs: number): Promise<void> {
+    this.stopping = true
+    this.wakeUp?.()
+    await this.running
+    if (this.inflight.size > 0) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer)
+          this.drainWaiters.delete(done)
+          resolve()
+        }
+        const timer = setTimeout(done, graceMs)
+        this.drainWaiters.add(done)
+      })
+    }
+    if (this.inflight.size > 0) {
+      this.abandoned = true
+      for (const controller of this.inflight.values()) controller.abort()
+    }
+    this.chain = this.chain.then(() => this.flush())
+    await this.chain
+    if (this.abandoned) await this.parts.store.releaseLeases(Date.now(), this.parts.owner)
+  }
+}

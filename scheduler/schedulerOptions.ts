@@ -1,0 +1,103 @@
+import type { Store } from './store/store.js'
+
+/** How one function's calls are attempted. Every field is optional; unset ones fall back to the scheduler's. */
+export interface RetryPolicy {
+  /** Attempts before a call fails for good (a call's own `maxAttempts` wins). Default 10. */
+  readonly maxAttempts?: number
+  /** The backoff cap of the first retry, in ms: the wait is uniform in [0, cap) (full jitter). Default 1000. */
+  readonly initialBackoffMs?: number
+  /** The cap grows by this factor per attempt. Default 2. */
+  readonly backoffMultiplier?: number
+  /** The cap never exceeds this, in ms. Default 300000 (5 minutes). */
+  readonly maxBackoffMs?: number
+  /** One attempt (request and response) may take this long, in ms, before it counts as STATUS_TIMEOUT. Default 60000. */
+  readonly attemptTimeoutMs?: number
+}
+
+/** A {@link RetryPolicy} with every field set. */
+export type ResolvedRetryPolicy = Required<RetryPolicy>
+
+export const DEFAULT_RETRY_POLICY: ResolvedRetryPolicy = {
+  maxAttempts: 10,
+  initialBackoffMs: 1000,
+  backoffMultiplier: 2,
+  maxBackoffMs: 300_000,
+  attemptTimeoutMs: 60_000,
+}
+
+export interface SchedulerOptions {
+  /** The SQLite file; created with its folder. The API and signing keys are kept beside it. */
+  readonly dbPath: string
+  /** Default '127.0.0.1'. */
+  readonly host?: string
+  /** Default 0 (a free port; read `scheduler.url`). */
+  readonly port?: number
+  /** Default `DISPATCH_API_KEY`, else generated on first start and kept in `<dbPath>.api-key` (mode 0600). */
+  readonly apiKey?: string
+  /**
+   * Ed25519 key deliveries are signed with: PEM PKCS#8 (a literal `\n` allowed) or base64 of the
+   * 32-byte seed. Default `DISPATCH_SIGNING_KEY`, else generated on first start and kept in
+   * `<dbPath>.signing-key.pem` (mode 0600).
+   */
+  readonly signingKey?: string
+  /** `true` logs at info; an object is pino options or a pino-compatible logger. Default: warnings and errors only. */
+  readonly logger?: boolean | object
+  /** Retry defaults for every function. */
+  readonly retry?: RetryPolicy
+  /** Per-function overrides of {@link retry}, by function name. */
+  readonly functions?: Readonly<Record<string, RetryPolicy>>
+  /** Attempts in flight at once, over all endpoints. Default 100. */
+  readonly concurrency?: number
+  /** Without a wake-up (a dispatch, a finished attempt), look for due calls this often, in ms. Default 1000. */
+  readonly pollIntervalMs?: number
+  /** The same idempotency key within this window, in ms, returns the first call's id. Default 24 hours. */
+  readonly idempotencyWindowMs?: number
+  /** On close, in-flight attempts get this long, in ms, to finish before they are abandoned (and redelivered on the next start). Default 5000. */
+  readonly shutdownGraceMs?: number
+  /** The largest Dispatch request body, in bytes. Default 64 MiB. */
+  readonly bodyLimit?: number
+  /** SQLite `synchronous`: 'FULL' (default) or 'NORMAL' (survives a process crash, not a power loss). */
+  readonly synchronous?: 'FULL' | 'NORMAL'
+  /** Use this store instead of SQLite at `dbPath` (the keys are still kept beside `dbPath`). */
+  readonly store?: Store
+}
+
+/** The options the scheduler runs with, defaults filled in. */
+export interface ResolvedSchedulerOptions {
+  readonly retry: ResolvedRetryPolicy
+  readonly functions: Readonly<Record<string, RetryPolicy>>
+  readonly concurrency: number
+  readonly pollIntervalMs: number
+  readonly idempotencyWindowMs: number
+  readonly shutdownGraceMs: number
+  readonly bodyLimit: number
+}
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback
+  if (!Number.isFinite(value) || value < 0) throw new RangeError(`scheduler option ${name} must be a number >= 0`)
+  return value
+}
+
+export function resolveSchedulerOptions(options: SchedulerOptions): ResolvedSchedulerOptions {
+  const retry = { ...DEFAULT_RETRY_POLICY, ...definedFields(options.retry ?? {}) }
+  return {
+    retry,
+    functions: options.functions ?? {},
+    concurrency: Math.max(1, Math.floor(positive('concurrency', options.concurrency, 100))),
+    pollIntervalMs: positive('pollIntervalMs', options.pollIntervalMs, 1000),
+    idempotencyWindowMs: positive('idempotencyWindowMs', options.idempotencyWindowMs, 86_400_000),
+    shutdownGraceMs: positive('shutdownGraceMs', options.shutdownGraceMs, 5000),
+    bodyLimit: positive('bodyLimit', options.bodyLimit, 64 * 1024 * 1024),
+  }
+}
+
+/** The policy of one function: its overrides on top of the scheduler's defaults. */
+export function policyFor(options: ResolvedSchedulerOptions, functionName: string): ResolvedRetryPolicy {
+  const own = options.functions[functionName]
+  return own === undefined ? options.retry : { ...options.retry, ...definedFields(own) }
+}
+
+function definedFields<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>
+}

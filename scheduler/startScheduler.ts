@@ -1,0 +1,141 @@
+import { randomBytes } from 'node:crypto'
+import { hostname } from 'node:os'
+import type { FastifyServerOptions } from 'fastify'
+import { buildApiServer } from './api/apiServer.js'
+import { CallEvents } from './callEvents.js'
+import { oldestDueFirst } from './delivery/claimSelector.js'
+import { DeliveryLoop } from './delivery/deliveryLoop.js'
+import { EndpointClient } from './delivery/endpointClient.js'
+import { loadSchedulerKeys } from './keys/loadSchedulerKeys.js'
+import { resolveSchedulerOptions, type SchedulerOptions } from './schedulerOptions.js'
+import { openSqliteStore } from './store/sqliteStore.js'
+import type { CallCounts, Store } from './store/store.js'
+
+/** A running scheduler. */
+export interface Scheduler {
+  /** The API base URL: `http://127.0.0.1:PORT` (`DISPATCH_API_URL`). */
+  readonly url: string
+  /** The bearer key of the API (`DISPATCH_API_KEY`). */
+  readonly apiKey: string
+  /** PEM SPKI of the key deliveries are signed with: what endpoints verify with (`DISPATCH_VERIFICATION_KEY`). */
+  readonly verificationKeyPem: string
+  /** Counts per function and state (with the pending calls that are retrying), for summaries. */
+  stats(): Promise<CallCounts[]>
+  /** Attempts in flight right now. */
+  readonly inFlight: number
+  /**
+   * Stops accepting requests, lets in-flight attempts finish for `shutdownGraceMs` and abandons the
+   * rest (delivered again on the next start), then closes the store. Safe to call twice.
+   */
+  close(): Promise<void>
+}
+
+const IDEMPOTENCY_PURGE_MS = 10 * 60_000
+/** A lease outlives the longest attempt timeout by this margin, so a live attempt is never claimed twice. */
+const LEASE_MARGIN_MS = 60_000
+
+type LoggerOptions = Pick<FastifyServerOptions, 'logger' | 'loggerInstance'>
+
+function loggerOptions(option: SchedulerOptions['logger']): LoggerOptions {
+  if (option === undefined || option === false) return { logger: { level: 'warn' } }
+  if (option === true) return { logger: { level: 'info' } }
+  const candidate = option as { info?: unknown; child?: unknown }
+  if (typeof candidate.info === 'function' && typeof candidate.child === 'function') {
+    return { loggerInstance: option as NonNullable<FastifyServerOptions['loggerInstance']> }
+  }
+  return { logger: { level: 'warn', ...(option as object) } }
+}
+
+/**
+ * Starts the embedded scheduler: opens (or creates) the store, loads or creates the keys, serves the
+ * API on `host:port`, and delivers due calls until {@link Scheduler.close}. Attempts a previous
+ * process left in flight are delivered again (at least once).
+ *
+ * @example
+ * ```ts
+ * const scheduler = await startScheduler({ dbPath: '.dispatch/dispatch.db' })
+ * process.env.DISPATCH_API_URL = scheduler.url
+ * process.env.DISPATCH_API_KEY = scheduler.apiKey
+ * ```
+ */
+export async function startScheduler(options: SchedulerOptions): Promise<Scheduler> {
+  const resolved = resolveSchedulerOptions(options)
+  const keys = loadSchedulerKeys({ dbPath: options.dbPath, apiKey: options.apiKey, signingKey: options.signingKey })
+  const ownsStore = options.store === undefined
+  const store: Store =
+    options.store ?? openSqliteStore(options.dbPath, options.synchronous ? { synchronous: options.synchronous } : {})
+  const events = new CallEvents()
+  const owner = `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`
+  const client = new EndpointClient(keys.privateKey, resolved.concurrency)
+  const timeouts = [resolved.retry, ...Object.values(resolved.functions)].map((p) => p.attemptTimeoutMs ?? 0)
+  const leaseMs = Math.max(...timeouts) + LEASE_MARGIN_MS
+  let loop: DeliveryLoop | undefined
+  const app = buildApiServer({
+    store,
+    events,
+    options: resolved,
+    apiKey: keys.apiKey,
+    onNewWork: () => loop?.wake(),
+    ...loggerOptions(options.logger),
+  } as Parameters<typeof buildApiServer>[0])
+  loop = new DeliveryLoop({
+    store,
+    selector: oldestDueFirst(store, { owner, leaseMs, batchSize: Math.min(resolved.concurrency, 500) }),
+    client,
+    events,
+    options: resolved,
+    owner,
+    log: app.log,
+  })
+  const deliveries = loop
+  let purgeTimer: NodeJS.Timeout | undefined
+  const purge = () =>
+    store
+      .purgeIdempotencyKeys(Date.now() - resolved.idempotencyWindowMs)
+      .catch((error: unknown) => app.log.warn({ err: error }, 'purging idempotency keys failed'))
+
+  let url: string
+  try {
+    if (store.exclusive) {
+      // Nobody else can hold this store: whatever is running was left by a dead process.
+      const released = await store.releaseLeases(Date.now())
+      if (released > 0) app.log.warn({ released }, 'delivering again the attempts a previous process left in flight')
+    }
+    await purge()
+    purgeTimer = setInterval(purge, IDEMPOTENCY_PURGE_MS)
+    purgeTimer.unref()
+    const host = options.host ?? '127.0.0.1'
+    await app.listen({ host, port: options.port ?? 0 })
+    const address = app.server.address()
+    const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? 0)
+    url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+  } catch (error) {
+    clearInterval(purgeTimer)
+    await app.close().catch(() => undefined)
+    if (ownsStore) await store.close()
+    throw error
+  }
+  deliveries.start()
+
+  let closing: Promise<void> | undefined
+  return {
+    url,
+    apiKey: keys.apiKey,
+    verificationKeyPem: keys.verificationKeyPem,
+    stats: () => store.countCalls(),
+    get inFlight() {
+      return deliveries.inFlight
+    },
+    close: () => {
+      closing ??= (async () => {
+        clearInterval(purgeTimer)
+        events.close()
+        await app.close()
+        await deliveries.stop(resolved.shutdownGraceMs)
+        await client.close()
+        if (ownsStore) await store.close()
+      })()
+      return closing
+    },
+  }
+}
