@@ -103,8 +103,10 @@ export const dispatchPlugin: FastifyPluginAsync<DispatchPluginOptions> = async (
     RUN_PATH,
     {
       bodyLimit,
-      onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
-        if (request.headers['content-length'] === undefined) return send(reply, MISSING_LENGTH)
+      // A plain callback hook: cheaper per request than an async one.
+      onRequest: (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+        if (request.headers['content-length'] === undefined) send(reply, MISSING_LENGTH)
+        else done()
       },
     },
     async (request, reply) => {

@@ -77,24 +77,22 @@ function componentValue(input: VerifyRequestInput, component: string): string | 
   }
 }
 
-/** Every check of PROTOCOL.md but the signature itself, cheapest first. */
-function prepare(input: VerifyRequestInput): Prepared | VerificationFailure {
-  const signatureHeader = headerValue(input.headers, 'signature')
-  const inputHeader = headerValue(input.headers, 'signature-input')
-  if (!signatureHeader || !inputHeader) {
-    return unauthenticated('the request is not signed: it needs both Signature-Input and Signature headers')
-  }
-  const inputs = parse(inputHeader, 'Signature-Input')
+/** What a `Signature-Input` value says, once checked for everything that does not depend on the clock. */
+interface SignatureInput {
+  readonly label: string
+  readonly components: readonly string[]
+  readonly created: number
+  readonly expires: unknown
+  /** The `@signature-params` line of the base: the inner list re-serialized (RFC 9421 §2.3). */
+  readonly params: string
+}
+
+function readSignatureInput(header: string): SignatureInput | VerificationFailure {
+  const inputs = parse(header, 'Signature-Input')
   if (!(inputs instanceof Map)) return inputs
-  const signatures = parse(signatureHeader, 'Signature')
-  if (!(signatures instanceof Map)) return signatures
-  if (inputs.size === 0 || signatures.size === 0) return unauthenticated('the request carries no signature')
-  if (inputs.size !== 1 || signatures.size !== 1) {
-    return denied(`exactly one signature is accepted; the request carries ${Math.max(inputs.size, signatures.size)}`)
-  }
+  if (inputs.size === 0) return unauthenticated('the request carries no signature')
+  if (inputs.size !== 1) return denied(`exactly one signature is accepted; the request carries ${inputs.size}`)
   const [label, member] = inputs.entries().next().value as [string, Dictionary extends Map<string, infer V> ? V : never]
-  const signatureMember = signatures.get(label)
-  if (signatureMember === undefined) return denied(`the Signature header has no signature labelled ${label}`)
   if (!isInnerList(member)) return denied(`Signature-Input ${label} is not a list of components`)
   const [items, params] = member
 
@@ -118,10 +116,45 @@ function prepare(input: VerifyRequestInput): Prepared | VerificationFailure {
   const created = params.get('created')
   if (created === undefined) return denied('the signature has no created timestamp')
   if (typeof created !== 'number' || !Number.isInteger(created)) return denied('created is not an integer')
+  return { label, components, created, expires: params.get('expires'), params: serializeInnerList(member) }
+}
+
+// A scheduler signs every delivery of the same second with the same Signature-Input bytes, so the
+// parsed and checked value is kept for the few most recent headers. Results depend only on the
+// header text (the clock is checked after), so a cached entry is never wrong, only reused.
+const inputCache = new Map<string, SignatureInput | VerificationFailure>()
+const INPUT_CACHE_SIZE = 64
+
+function cachedSignatureInput(header: string): SignatureInput | VerificationFailure {
+  let entry = inputCache.get(header)
+  if (entry === undefined) {
+    entry = readSignatureInput(header)
+    if (inputCache.size >= INPUT_CACHE_SIZE) inputCache.delete(inputCache.keys().next().value!)
+    inputCache.set(header, entry)
+  }
+  return entry
+}
+
+/** Every check of PROTOCOL.md but the signature itself, cheapest first. */
+function prepare(input: VerifyRequestInput): Prepared | VerificationFailure {
+  const signatureHeader = headerValue(input.headers, 'signature')
+  const inputHeader = headerValue(input.headers, 'signature-input')
+  if (!signatureHeader || !inputHeader) {
+    return unauthenticated('the request is not signed: it needs both Signature-Input and Signature headers')
+  }
+  const read = cachedSignatureInput(inputHeader)
+  if ('ok' in read) return read
+  const { label, components, created } = read
+  const signatures = parse(signatureHeader, 'Signature')
+  if (!(signatures instanceof Map)) return signatures
+  if (signatures.size !== 1) return denied(`exactly one signature is accepted; the request carries ${signatures.size}`)
+  const signatureMember = signatures.get(label)
+  if (signatureMember === undefined) return denied(`the Signature header has no signature labelled ${label}`)
+
   const now = input.now ?? Math.floor(Date.now() / 1000)
   if (created > now + MAX_CLOCK_SKEW_S) return denied('the signature was created in the future')
   if (created < now - MAX_AGE_S) return denied('the signature is too old (created more than 5 minutes ago)')
-  const expires = params.get('expires')
+  const expires = read.expires
   if (expires !== undefined && (typeof expires !== 'number' || expires < now)) {
     return denied('the signature has expired')
   }
@@ -144,7 +177,7 @@ function prepare(input: VerifyRequestInput): Prepared | VerificationFailure {
     }
     base += `"${component}": ${value}\n`
   }
-  base += `"@signature-params": ${serializeInnerList(member)}`
+  base += `"@signature-params": ${read.params}`
 
   // Checked here because the digest header itself is covered (present): the body must match it.
   const mismatch = contentDigestMismatch(headerValue(input.headers, 'content-digest')!, input.body)
