@@ -125,14 +125,22 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
     }
   }
 
+  function report(name: string, status: Status, thrown: unknown): void {
+    try {
+      onFailure?.(name, status, thrown)
+    } catch {
+      // A logger choking on a hostile thrown value (a throwing getter) must not change the answer.
+    }
+  }
+
   function failure(name: string, status: Status, thrown: unknown): RunAnswer {
-    onFailure?.(name, status, thrown)
+    report(name, status, thrown)
     return failedAnswer(status, errorMessageOf(thrown))
   }
 
   /** A failure found by the endpoint itself: no stack of this module is reported. */
   function invalidResponse(name: string, message: string): RunAnswer {
-    onFailure?.(name, 'STATUS_INVALID_RESPONSE', new Error(message))
+    report(name, 'STATUS_INVALID_RESPONSE', new Error(message))
     return failedAnswer('STATUS_INVALID_RESPONSE', { type: 'InvalidResponseError', message })
   }
 

@@ -93,6 +93,18 @@ describe('classification of what a function throws', () => {
     ['a TypeError from the engine', () => (null as unknown as { x: number }).x, 'STATUS_TEMPORARY_ERROR'],
     ['a thrown string', () => 'just a string', 'STATUS_TEMPORARY_ERROR'],
     ['a thrown null', () => null, 'STATUS_TEMPORARY_ERROR'],
+    [
+      'an object whose getters throw (also at the logger)',
+      () => ({
+        get name(): string {
+          throw new Error('getter')
+        },
+        get message(): string {
+          throw new Error('getter')
+        },
+      }),
+      'STATUS_TEMPORARY_ERROR',
+    ],
     ['an AbortError not caused by expiration', () => new DOMException('stop', 'AbortError'), 'STATUS_TEMPORARY_ERROR'],
   ])('%s', async (_, make, status) => {
     const result = await failWith(() => {
