@@ -105,9 +105,9 @@ export function createGenerator(options: GeneratorOptions): Generator {
     async run(run: RunOptions = {}): Promise<GenerateResult> {
       const started = performance.now()
       if (!scanner) {
-        // ts-morph is heavy to load; only generation needs it.
-        const { TsMorphScanner } = await import('./scanner/tsMorphScanner.js')
-        scanner = new TsMorphScanner()
+        // The parser (ts-morph's TypeScript) is heavy to load; only generation needs it.
+        const { SyntaxScanner } = await import('./scanner/syntaxScanner.js')
+        scanner = new SyntaxScanner()
       }
       if (!files || run.reglob !== false) files = await findFunctionFiles(cwd, config)
       const scan = scanner.scan({ root: cwd, files, ...(run.changed ? { changed: run.changed } : {}) })

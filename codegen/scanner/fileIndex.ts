@@ -1,5 +1,6 @@
-import { type SourceFile, SyntaxKind, type TypeAliasDeclaration, type VariableDeclaration } from 'ts-morph'
+import type { ts as TS } from 'ts-morph'
 import type { TypeBoxPackage } from '../model.js'
+import { ts } from './tsMorph.js'
 
 /** A name imported from another module. */
 export interface ImportedName {
@@ -14,13 +15,14 @@ export interface ImportedName {
  */
 export interface FileIndex {
   readonly path: string
-  readonly sourceFile: SourceFile
+  readonly sourceFile: TS.SourceFile
   /** Local names whose `.X(...)` builds a schema (`Type`, a namespace or default import), with their package. */
   readonly builders: ReadonlyMap<string, TypeBoxPackage>
   /** Local names of TypeBox's `Static`. */
   readonly statics: ReadonlySet<string>
-  readonly consts: ReadonlyMap<string, VariableDeclaration>
-  readonly aliases: ReadonlyMap<string, TypeAliasDeclaration>
+  /** Top-level variable declarations by name, with whether they are `const`. */
+  readonly consts: ReadonlyMap<string, { readonly declaration: TS.VariableDeclaration; readonly kind: string }>
+  readonly aliases: ReadonlyMap<string, TS.TypeAliasDeclaration>
   readonly imports: ReadonlyMap<string, ImportedName>
   /** Exported name → local name, for `export const`, `export type` and `export { a as b }`. */
   readonly localExports: ReadonlyMap<string, string>
@@ -39,80 +41,82 @@ export function typeBoxPackageOf(specifier: string): TypeBoxPackage | undefined 
   return undefined
 }
 
-export function indexFile(path: string, sourceFile: SourceFile): FileIndex {
+export function hasModifier(node: TS.Node, kind: TS.SyntaxKind): boolean {
+  return ts.canHaveModifiers(node) ? (ts.getModifiers(node)?.some((m) => m.kind === kind) ?? false) : false
+}
+
+const specifierText = (node: TS.Expression | undefined) =>
+  node !== undefined && ts.isStringLiteral(node) ? node.text : undefined
+
+export function indexFile(path: string, sourceFile: TS.SourceFile): FileIndex {
   const builders = new Map<string, TypeBoxPackage>()
   const statics = new Set<string>()
-  const consts = new Map<string, VariableDeclaration>()
-  const aliases = new Map<string, TypeAliasDeclaration>()
+  const consts = new Map<string, { declaration: TS.VariableDeclaration; kind: string }>()
+  const aliases = new Map<string, TS.TypeAliasDeclaration>()
   const imports = new Map<string, ImportedName>()
   const localExports = new Map<string, string>()
   const valueExports = new Map<string, string>()
   const reExports = new Map<string, ImportedName>()
   const starExports: string[] = []
 
-  for (const statement of sourceFile.getStatements()) {
-    switch (statement.getKind()) {
-      case SyntaxKind.ImportDeclaration: {
-        const declaration = statement.asKindOrThrow(SyntaxKind.ImportDeclaration)
-        const specifier = declaration.getModuleSpecifierValue()
-        const typebox = typeBoxPackageOf(specifier)
-        const defaultImport = declaration.getDefaultImport()
-        if (defaultImport) {
-          imports.set(defaultImport.getText(), { specifier, name: 'default' })
-          // typebox 1.x's default export is the `Type` namespace.
-          if (typebox) builders.set(defaultImport.getText(), typebox)
-        }
-        const namespace = declaration.getNamespaceImport()
-        if (namespace) {
-          imports.set(namespace.getText(), { specifier, name: '*' })
-          if (typebox) builders.set(namespace.getText(), typebox)
-        }
-        for (const named of declaration.getNamedImports()) {
-          const name = named.getName()
-          const local = named.getAliasNode()?.getText() ?? name
+  for (const statement of sourceFile.statements) {
+    if (ts.isImportDeclaration(statement)) {
+      const specifier = specifierText(statement.moduleSpecifier)
+      const clause = statement.importClause
+      if (specifier === undefined || !clause) continue
+      const typebox = typeBoxPackageOf(specifier)
+      if (clause.name) {
+        imports.set(clause.name.text, { specifier, name: 'default' })
+        // typebox 1.x's default export is the `Type` namespace.
+        if (typebox) builders.set(clause.name.text, typebox)
+      }
+      const bindings = clause.namedBindings
+      if (bindings && ts.isNamespaceImport(bindings)) {
+        imports.set(bindings.name.text, { specifier, name: '*' })
+        if (typebox) builders.set(bindings.name.text, typebox)
+      } else if (bindings) {
+        for (const element of bindings.elements) {
+          const name = (element.propertyName ?? element.name).text
+          const local = element.name.text
           imports.set(local, { specifier, name })
           if (typebox && name === 'Type') builders.set(local, typebox)
           if (typebox && name === 'Static') statics.add(local)
         }
-        break
       }
-      case SyntaxKind.VariableStatement: {
-        const variables = statement.asKindOrThrow(SyntaxKind.VariableStatement)
-        const exported = variables.hasExportKeyword()
-        for (const declaration of variables.getDeclarations()) {
-          const nameNode = declaration.getNameNode()
-          if (nameNode.getKind() !== SyntaxKind.Identifier) continue
-          const name = nameNode.getText()
-          consts.set(name, declaration)
-          if (exported) {
-            localExports.set(name, name)
-            valueExports.set(name, name)
-          }
+    } else if (ts.isVariableStatement(statement)) {
+      const exported = hasModifier(statement, ts.SyntaxKind.ExportKeyword)
+      const flags = statement.declarationList.flags
+      const kind = flags & ts.NodeFlags.Const ? 'const' : flags & ts.NodeFlags.Let ? 'let' : 'var'
+      for (const declaration of statement.declarationList.declarations) {
+        if (!ts.isIdentifier(declaration.name)) continue
+        const name = declaration.name.text
+        consts.set(name, { declaration, kind })
+        if (exported) {
+          localExports.set(name, name)
+          valueExports.set(name, name)
         }
-        break
       }
-      case SyntaxKind.TypeAliasDeclaration: {
-        const alias = statement.asKindOrThrow(SyntaxKind.TypeAliasDeclaration)
-        aliases.set(alias.getName(), alias)
-        if (alias.hasExportKeyword()) localExports.set(alias.getName(), alias.getName())
-        break
+    } else if (ts.isTypeAliasDeclaration(statement)) {
+      aliases.set(statement.name.text, statement)
+      if (hasModifier(statement, ts.SyntaxKind.ExportKeyword))
+        localExports.set(statement.name.text, statement.name.text)
+    } else if (ts.isExportDeclaration(statement)) {
+      const specifier = specifierText(statement.moduleSpecifier)
+      const clause = statement.exportClause
+      if (!clause) {
+        if (specifier !== undefined) starExports.push(specifier)
+        continue
       }
-      case SyntaxKind.ExportDeclaration: {
-        const declaration = statement.asKindOrThrow(SyntaxKind.ExportDeclaration)
-        const specifier = declaration.getModuleSpecifierValue()
-        if (specifier !== undefined && !declaration.hasNamedExports()) {
-          if (!declaration.getNamespaceExport()) starExports.push(specifier)
-          break
+      if (!ts.isNamedExports(clause)) continue
+      for (const element of clause.elements) {
+        const name = (element.propertyName ?? element.name).getText(sourceFile)
+        const exportedAs = element.name.getText(sourceFile)
+        if (specifier === undefined) {
+          localExports.set(exportedAs, name)
+          if (!statement.isTypeOnly && !element.isTypeOnly) valueExports.set(exportedAs, name)
+        } else {
+          reExports.set(exportedAs, { specifier, name })
         }
-        for (const named of declaration.getNamedExports()) {
-          const name = named.getName()
-          const exportedAs = named.getAliasNode()?.getText() ?? name
-          if (specifier === undefined) {
-            localExports.set(exportedAs, name)
-            if (!declaration.isTypeOnly() && !named.isTypeOnly()) valueExports.set(exportedAs, name)
-          } else reExports.set(exportedAs, { specifier, name })
-        }
-        break
       }
     }
   }

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs'
 import { dirname, relative, resolve } from 'node:path'
-import { type Expression, SyntaxKind, type TypeNode } from 'ts-morph'
+import type { ts as TS } from 'ts-morph'
 import type { SchemaRef } from '../model.js'
 import type { FileIndex } from './fileIndex.js'
+import { ts } from './tsMorph.js'
 
 /** Where the resolver reads other files; it records each one as a dependency of the file being scanned. */
 export interface ResolveContext {
@@ -73,31 +74,23 @@ function findExport(
   return undefined
 }
 
-function unwrap(expression: Expression): Expression {
+function unwrap(expression: TS.Expression): TS.Expression {
   let node = expression
-  for (;;) {
-    const kind = node.getKind()
-    if (kind === SyntaxKind.ParenthesizedExpression || kind === SyntaxKind.AsExpression) {
-      node = node.asKindOrThrow(kind).getExpression()
-    } else if (kind === SyntaxKind.SatisfiesExpression) {
-      node = node.asKindOrThrow(SyntaxKind.SatisfiesExpression).getExpression()
-    } else {
-      return node
-    }
+  while (ts.isParenthesizedExpression(node) || ts.isAsExpression(node) || ts.isSatisfiesExpression(node)) {
+    node = node.expression
   }
+  return node
 }
 
 /** The TypeBox package of `Type.X(...)` / `T.Type.X(...)`, or undefined when it is built some other way. */
-function builderPackage(index: FileIndex, initializer: Expression | undefined) {
+function builderPackage(index: FileIndex, initializer: TS.Expression | undefined) {
   if (!initializer) return undefined
   const call = unwrap(initializer)
-  if (call.getKind() !== SyntaxKind.CallExpression) return undefined
-  let callee = call.asKindOrThrow(SyntaxKind.CallExpression).getExpression()
-  if (callee.getKind() !== SyntaxKind.PropertyAccessExpression) return undefined
-  while (callee.getKind() === SyntaxKind.PropertyAccessExpression) {
-    callee = callee.asKindOrThrow(SyntaxKind.PropertyAccessExpression).getExpression()
-  }
-  return callee.getKind() === SyntaxKind.Identifier ? index.builders.get(callee.getText()) : undefined
+  if (!ts.isCallExpression(call)) return undefined
+  let callee = call.expression
+  if (!ts.isPropertyAccessExpression(callee)) return undefined
+  while (ts.isPropertyAccessExpression(callee)) callee = callee.expression
+  return ts.isIdentifier(callee) ? index.builders.get(callee.text) : undefined
 }
 
 /** Resolves a value name used in `typeof X` to the top-level exported `Type.*` const it denotes. */
@@ -108,9 +101,9 @@ export function resolveConst(context: ResolveContext, index: FileIndex, local: s
       problem: { code: 'DSP1006', message: `cannot resolve \`${local}\`: the imports form a cycle`, hint: CONST_HINT },
     }
   }
-  const declaration = index.consts.get(local)
-  if (declaration) {
-    const kind = declaration.getVariableStatement()?.getDeclarationKind()
+  const found = index.consts.get(local)
+  if (found) {
+    const { declaration, kind } = found
     if (kind !== 'const') {
       return {
         problem: {
@@ -120,9 +113,9 @@ export function resolveConst(context: ResolveContext, index: FileIndex, local: s
         },
       }
     }
-    const typebox = builderPackage(index, declaration.getInitializer())
+    const typebox = builderPackage(index, declaration.initializer)
     if (!typebox) {
-      const text = declaration.getInitializer()?.getText().replace(/\s+/g, ' ').slice(0, 40) ?? '(nothing)'
+      const text = declaration.initializer?.getText(index.sourceFile).replace(/\s+/g, ' ').slice(0, 40) ?? '(nothing)'
       return {
         problem: {
           code: 'DSP1006',
@@ -173,8 +166,8 @@ export function resolveConst(context: ResolveContext, index: FileIndex, local: s
         },
       }
     }
-    const found = findExport(context, targetIndex, imported.name, depth + 1)
-    if (!found) {
+    const exported = findExport(context, targetIndex, imported.name, depth + 1)
+    if (!exported) {
       return {
         problem: {
           code: 'DSP1006',
@@ -183,7 +176,7 @@ export function resolveConst(context: ResolveContext, index: FileIndex, local: s
         },
       }
     }
-    return resolveConst(context, found.index, found.local, depth + 1)
+    return resolveConst(context, exported.index, exported.local, depth + 1)
   }
   return {
     problem: {
@@ -198,10 +191,7 @@ export function resolveConst(context: ResolveContext, index: FileIndex, local: s
 function resolveTypeName(context: ResolveContext, index: FileIndex, name: string, depth: number): TypeResolution {
   if (depth > MAX_DEPTH) return PLAIN
   const alias = index.aliases.get(name)
-  if (alias) {
-    const typeNode = alias.getTypeNode()
-    return typeNode && alias.getTypeParameters().length === 0 ? resolveType(context, index, typeNode, depth + 1) : PLAIN
-  }
+  if (alias) return alias.typeParameters ? PLAIN : resolveType(context, index, alias.type, depth + 1)
   const imported = index.imports.get(name)
   if (!imported || imported.name === '*' || imported.name === 'default') return PLAIN
   const target = resolveModule(index.path, imported.specifier)
@@ -214,40 +204,35 @@ function resolveTypeName(context: ResolveContext, index: FileIndex, name: string
  * Classifies a parameter or return type: `Static<typeof X>` (or an alias of it) with X a valid
  * schema const, the same with a problem, or a type that has nothing to do with TypeBox.
  */
-export function resolveType(context: ResolveContext, index: FileIndex, typeNode: TypeNode, depth = 0): TypeResolution {
-  if (typeNode.getKind() !== SyntaxKind.TypeReference) return PLAIN
-  const reference = typeNode.asKindOrThrow(SyntaxKind.TypeReference)
-  const typeName = reference.getTypeName()
-  const args = reference.getTypeArguments()
-  let isStatic = false
-  if (typeName.getKind() === SyntaxKind.Identifier) {
-    isStatic = index.statics.has(typeName.getText())
-  } else {
-    const qualified = typeName.asKindOrThrow(SyntaxKind.QualifiedName)
-    const left = qualified.getLeft()
-    isStatic =
-      left.getKind() === SyntaxKind.Identifier &&
-      index.builders.has(left.getText()) &&
-      qualified.getRight().getText() === 'Static'
-  }
+export function resolveType(
+  context: ResolveContext,
+  index: FileIndex,
+  typeNode: TS.TypeNode,
+  depth = 0,
+): TypeResolution {
+  if (!ts.isTypeReferenceNode(typeNode)) return PLAIN
+  const typeName = typeNode.typeName
+  const args = typeNode.typeArguments ?? []
+  const isStatic = ts.isIdentifier(typeName)
+    ? index.statics.has(typeName.text)
+    : ts.isIdentifier(typeName.left) && index.builders.has(typeName.left.text) && typeName.right.text === 'Static'
   if (!isStatic) {
-    return typeName.getKind() === SyntaxKind.Identifier && args.length === 0
-      ? resolveTypeName(context, index, typeName.getText(), depth)
+    return ts.isIdentifier(typeName) && args.length === 0
+      ? resolveTypeName(context, index, typeName.text, depth)
       : PLAIN
   }
-  const query = args.length === 1 ? args[0]?.asKind(SyntaxKind.TypeQuery) : undefined
-  const exprName = query?.getExprName()
-  if (!exprName || exprName.getKind() !== SyntaxKind.Identifier) {
+  const query = args.length === 1 && args[0] && ts.isTypeQueryNode(args[0]) ? args[0] : undefined
+  if (!query || !ts.isIdentifier(query.exprName)) {
     return {
       kind: 'invalid',
       problem: {
         code: 'DSP1006',
-        message: `\`${reference.getText()}\` does not name a schema const: write \`Static<typeof X>\``,
+        message: `\`${typeNode.getText(index.sourceFile)}\` does not name a schema const: write \`Static<typeof X>\``,
         hint: `${CONST_HINT}, import it by name, and type the parameter \`Static<typeof X>\``,
       },
     }
   }
-  const resolved = resolveConst(context, index, exprName.getText(), depth)
+  const resolved = resolveConst(context, index, query.exprName.text, depth)
   return 'schema' in resolved
     ? { kind: 'schema', schema: resolved.schema }
     : { kind: 'invalid', problem: resolved.problem }

@@ -1,28 +1,22 @@
 import { relative } from 'node:path'
-import {
-  type ArrowFunction,
-  type FunctionDeclaration,
-  type FunctionExpression,
-  type JSDoc,
-  type Node,
-  SyntaxKind,
-} from 'ts-morph'
+import type { ts as TS } from 'ts-morph'
 import type { Diagnostic, FunctionModel, ParameterModel, SchemaRef } from '../model.js'
-import type { FileIndex } from './fileIndex.js'
+import { type FileIndex, hasModifier } from './fileIndex.js'
 import { type ResolveContext, resolveType, type TypeResolution, toPosix } from './resolveSchema.js'
+import { ts } from './tsMorph.js'
 
 /** PROTOCOL.md's function-name pattern. */
 const NAME_PATTERN = /^[a-zA-Z_][a-zA-Z0-9_<>.]*$/
 
-type FunctionLike = FunctionDeclaration | ArrowFunction | FunctionExpression
+type FunctionLike = TS.FunctionDeclaration | TS.ArrowFunction | TS.FunctionExpression
 
 /** An exported function found at the top level, before it is checked. */
 interface Candidate {
   readonly name: string | undefined
-  readonly nameNode: Node
+  readonly nameNode: TS.Node
   readonly fn: FunctionLike
-  readonly docs: readonly JSDoc[]
-  readonly isDefault: boolean
+  /** The statement whose leading JSDoc describes the function. */
+  readonly documented: TS.Node | undefined
 }
 
 /** What scanning one file gives. */
@@ -31,72 +25,58 @@ export interface FileScan {
   readonly diagnostics: Diagnostic[]
 }
 
+function asFunction(node: TS.Expression | undefined): TS.ArrowFunction | TS.FunctionExpression | undefined {
+  return node && (ts.isArrowFunction(node) || ts.isFunctionExpression(node)) ? node : undefined
+}
+
 function candidates(index: FileIndex): Candidate[] {
   const found: Candidate[] = []
-  for (const statement of index.sourceFile.getStatements()) {
-    const kind = statement.getKind()
-    if (kind === SyntaxKind.FunctionDeclaration) {
-      const fn = statement.asKindOrThrow(SyntaxKind.FunctionDeclaration)
+  for (const statement of index.sourceFile.statements) {
+    if (ts.isFunctionDeclaration(statement)) {
       // Overload signatures have no body; the implementation that follows carries the parameters.
-      if (!fn.hasExportKeyword() || !fn.hasBody()) continue
-      const isDefault = fn.hasDefaultKeyword()
+      if (!hasModifier(statement, ts.SyntaxKind.ExportKeyword) || !statement.body) continue
+      const isDefault = hasModifier(statement, ts.SyntaxKind.DefaultKeyword)
       found.push({
-        name: isDefault ? undefined : fn.getName(),
-        nameNode: fn.getNameNode() ?? fn,
-        fn,
-        docs: fn.getJsDocs(),
-        isDefault,
+        name: isDefault ? undefined : statement.name?.text,
+        nameNode: (!isDefault && statement.name) || statement,
+        fn: statement,
+        documented: statement,
       })
-    } else if (kind === SyntaxKind.VariableStatement) {
-      const variables = statement.asKindOrThrow(SyntaxKind.VariableStatement)
-      if (!variables.hasExportKeyword()) continue
-      for (const declaration of variables.getDeclarations()) {
-        const initializer = declaration.getInitializer()
-        const fn =
-          initializer?.asKind(SyntaxKind.ArrowFunction) ??
-          initializer?.asKind(SyntaxKind.FunctionExpression) ??
-          undefined
-        if (!fn || declaration.getNameNode().getKind() !== SyntaxKind.Identifier) continue
-        found.push({
-          name: declaration.getName(),
-          nameNode: declaration.getNameNode(),
-          fn,
-          docs: variables.getJsDocs(),
-          isDefault: false,
-        })
+    } else if (ts.isVariableStatement(statement)) {
+      if (!hasModifier(statement, ts.SyntaxKind.ExportKeyword)) continue
+      for (const declaration of statement.declarationList.declarations) {
+        const fn = asFunction(declaration.initializer)
+        if (!fn || !ts.isIdentifier(declaration.name)) continue
+        found.push({ name: declaration.name.text, nameNode: declaration.name, fn, documented: statement })
       }
-    } else if (kind === SyntaxKind.ExportAssignment) {
-      const assignment = statement.asKindOrThrow(SyntaxKind.ExportAssignment)
-      const expression = assignment.getExpression()
-      const fn =
-        expression.asKind(SyntaxKind.ArrowFunction) ?? expression.asKind(SyntaxKind.FunctionExpression) ?? undefined
-      if (fn && !assignment.isExportEquals()) {
-        found.push({ name: undefined, nameNode: assignment, fn, docs: [], isDefault: true })
-      }
+    } else if (ts.isExportAssignment(statement) && !statement.isExportEquals) {
+      const fn = asFunction(statement.expression)
+      if (fn) found.push({ name: undefined, nameNode: statement, fn, documented: undefined })
     }
   }
   return found
 }
 
 /**
- * The text of the last JSDoc before its first tag line. Read from the raw comment: ts-morph's
- * description stops at any `@`, even inside a sentence (`@sinclair/typebox`).
+ * The text of the last JSDoc comment before a statement, up to its first tag line. Read from the
+ * raw comment so an `@` inside a sentence (`@sinclair/typebox`) does not cut it short.
  */
-function description(docs: readonly JSDoc[]): string | undefined {
-  const doc = docs.at(-1)
-  if (!doc) return undefined
+function description(sourceFile: TS.SourceFile, node: TS.Node | undefined): string | undefined {
+  if (!node) return undefined
+  const text = sourceFile.text
+  const comment = ts
+    .getLeadingCommentRanges(text, node.pos)
+    ?.filter((range) => text.startsWith('/**', range.pos))
+    .at(-1)
+  if (!comment) return undefined
   const lines: string[] = []
-  for (const raw of doc
-    .getText()
-    .replace(/^\/\*\*/, '')
-    .replace(/\*\/$/, '')
-    .split('\n')) {
+  for (const raw of text.slice(comment.pos + 3, comment.end - 2).split('\n')) {
     const line = raw.replace(/^\s*\*?\s?/, '').trimEnd()
     if (line.startsWith('@')) break
     lines.push(line)
   }
-  const text = lines.join('\n').trim()
-  return text ? text : undefined
+  const joined = lines.join('\n').trim()
+  return joined ? joined : undefined
 }
 
 /** Scans one file's exported functions: dispatch functions become models, near misses diagnostics. */
@@ -105,25 +85,27 @@ export function scanFile(context: ResolveContext, index: FileIndex): FileScan {
   const sourceFile = index.sourceFile
   const functions: FunctionModel[] = []
   const diagnostics: Diagnostic[] = []
-  const report = (node: Node, code: string, message: string, hint: string) => {
-    const { line, column } = sourceFile.getLineAndColumnAtPos(node.getStart())
-    diagnostics.push({ code, file, line, column, message, hint })
+  const position = (node: TS.Node) => {
+    const { line, character } = sourceFile.getLineAndCharacterOfPosition(node.getStart(sourceFile))
+    return { line: line + 1, column: character + 1 }
   }
+  const report = (node: TS.Node, code: string, message: string, hint: string) => {
+    diagnostics.push({ code, file, ...position(node), message, hint })
+  }
+  const text = (node: TS.Node) => node.getText(sourceFile)
 
   for (const candidate of candidates(index)) {
     const { fn } = candidate
-    const parameters = fn.getParameters()
-    const resolved: TypeResolution[] = parameters.map((parameter) => {
-      const typeNode = parameter.getTypeNode()
-      return typeNode ? resolveType(context, index, typeNode) : { kind: 'plain' }
-    })
+    const parameters = fn.parameters
+    const resolved: TypeResolution[] = parameters.map((parameter) =>
+      parameter.type ? resolveType(context, index, parameter.type) : { kind: 'plain' },
+    )
     // A function with no schema-typed parameter is ordinary code, not a dispatch function.
-    const typed = resolved.filter((r) => r.kind !== 'plain')
-    if (typed.length === 0) continue
+    const firstTyped = resolved.findIndex((r) => r.kind !== 'plain')
+    if (firstTyped < 0) continue
 
-    const label = candidate.name === undefined ? 'the default export' : `\`${candidate.name}\``
-    const before = diagnostics.length
-    if (candidate.isDefault || candidate.name === undefined) {
+    const name = candidate.name
+    if (name === undefined) {
       report(
         candidate.nameNode,
         'DSP1008',
@@ -132,7 +114,8 @@ export function scanFile(context: ResolveContext, index: FileIndex): FileScan {
       )
       continue
     }
-    const name = candidate.name
+    const label = `\`${name}\``
+    const before = diagnostics.length
     if (!NAME_PATTERN.test(name)) {
       report(
         candidate.nameNode,
@@ -141,7 +124,7 @@ export function scanFile(context: ResolveContext, index: FileIndex): FileScan {
         'rename the function: letters, digits and _ only, not starting with a digit',
       )
     }
-    if (fn.getTypeParameters().length > 0) {
+    if (fn.typeParameters && fn.typeParameters.length > 0) {
       report(
         candidate.nameNode,
         'DSP1012',
@@ -149,17 +132,17 @@ export function scanFile(context: ResolveContext, index: FileIndex): FileScan {
         'remove the type parameters and type each parameter with Static<typeof Schema>',
       )
     }
-    const firstTyped = parameters[resolved.findIndex((r) => r.kind !== 'plain')]!.getName()
+    const typedName = text(parameters[firstTyped]!.name)
     parameters.forEach((parameter, i) => {
       const resolution = resolved[i]!
-      if (parameter.isRestParameter()) {
+      if (parameter.dotDotDotToken) {
         report(
           parameter,
           'DSP1005',
-          `rest parameter \`${parameter.getText()}\` in ${label}: arguments travel as a fixed JSON array`,
+          `rest parameter \`${text(parameter)}\` in ${label}: arguments travel as a fixed JSON array`,
           'replace it with one parameter typed by an array schema: `items: Static<typeof Items>`',
         )
-      } else if (parameter.getNameNode().getKind() !== SyntaxKind.Identifier) {
+      } else if (!ts.isIdentifier(parameter.name)) {
         report(
           parameter,
           'DSP1004',
@@ -170,21 +153,17 @@ export function scanFile(context: ResolveContext, index: FileIndex): FileScan {
         report(
           parameter,
           'DSP1003',
-          `parameter \`${parameter.getName()}\` of ${label} has no TypeBox schema type, but \`${firstTyped}\` has`,
+          `parameter \`${parameter.name.text}\` of ${label} has no TypeBox schema type, but \`${typedName}\` has`,
           'type every parameter as Static<typeof Schema> (or an alias of it), or stop exporting the function',
         )
       } else if (resolution.kind === 'invalid') {
-        report(
-          parameter.getTypeNode() ?? parameter,
-          resolution.problem.code,
-          resolution.problem.message,
-          resolution.problem.hint,
-        )
+        const { code, message, hint } = resolution.problem
+        report(parameter.type ?? parameter, code, message, hint)
       }
     })
 
     let output: SchemaRef | undefined
-    const returnType = fn.getReturnTypeNode()
+    const returnType = fn.type
     if (!returnType) {
       report(
         candidate.nameNode,
@@ -194,10 +173,15 @@ export function scanFile(context: ResolveContext, index: FileIndex): FileScan {
       )
     } else {
       let inner = returnType
-      const reference = returnType.asKind(SyntaxKind.TypeReference)
-      const args = reference?.getTypeArguments() ?? []
-      if (reference && reference.getTypeName().getText() === 'Promise' && args.length === 1) inner = args[0]!
-      if (inner.getKind() !== SyntaxKind.VoidKeyword) {
+      if (
+        ts.isTypeReferenceNode(returnType) &&
+        ts.isIdentifier(returnType.typeName) &&
+        returnType.typeName.text === 'Promise' &&
+        returnType.typeArguments?.length === 1
+      ) {
+        inner = returnType.typeArguments[0]!
+      }
+      if (inner.kind !== ts.SyntaxKind.VoidKeyword) {
         const resolution = resolveType(context, index, inner)
         if (resolution.kind === 'schema') output = resolution.schema
         else if (resolution.kind === 'invalid') {
@@ -206,7 +190,7 @@ export function scanFile(context: ResolveContext, index: FileIndex): FileScan {
           report(
             returnType,
             'DSP1011',
-            `the return type \`${returnType.getText()}\` of ${label} is not a schema type`,
+            `the return type \`${text(returnType)}\` of ${label} is not a schema type`,
             'return `Promise<Static<typeof Output>>` (or an alias of it), or `Promise<void>` for no output',
           )
         }
@@ -214,23 +198,20 @@ export function scanFile(context: ResolveContext, index: FileIndex): FileScan {
     }
     if (diagnostics.length > before) continue
 
-    // Trailing parameters with `?` or a default are optional; TypeScript keeps them last.
-    const models: ParameterModel[] = []
-    parameters.forEach((parameter, i) => {
-      const resolution = resolved[i] as { kind: 'schema'; schema: SchemaRef }
-      const optional = parameter.hasQuestionToken() || parameter.hasInitializer()
-      models.push({ name: parameter.getName(), schema: resolution.schema, optional })
-    })
+    // Trailing parameters with `?` or a default are optional; a default before a required one is not.
+    const models: ParameterModel[] = parameters.map((parameter, i) => ({
+      name: text(parameter.name),
+      schema: (resolved[i] as { kind: 'schema'; schema: SchemaRef }).schema,
+      optional: parameter.questionToken !== undefined || parameter.initializer !== undefined,
+    }))
     for (let i = models.length - 2; i >= 0; i--) {
       if (!models[i + 1]!.optional && models[i]!.optional) models[i] = { ...models[i]!, optional: false }
     }
-    const { line, column } = sourceFile.getLineAndColumnAtPos(candidate.nameNode.getStart())
     functions.push({
       name,
       file,
-      line,
-      column,
-      description: description(candidate.docs),
+      ...position(candidate.nameNode),
+      description: description(sourceFile, candidate.documented),
       parameters: models,
       output,
     })

@@ -1,57 +1,72 @@
-import { existsSync } from 'node:fs'
-import { Project } from 'ts-morph'
+import { readFileSync } from 'node:fs'
 import { compareDiagnostics } from '../formatDiagnostic.js'
 import type { Diagnostic, FunctionModel, ScanInput, Scanner, ScanResult } from '../model.js'
 import { type FileIndex, indexFile } from './fileIndex.js'
 import type { ResolveContext } from './resolveSchema.js'
 import { type FileScan, scanFile } from './scanFile.js'
+import { ts } from './tsMorph.js'
 
 /** One function file's scan and the files it read (itself and the schema files it follows). */
 interface CachedScan extends FileScan {
   readonly dependencies: ReadonlySet<string>
 }
 
+function readOrUndefined(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch {
+    return undefined
+  }
+}
+
 /**
- * The ts-morph scanner. It reads syntax only — no type checker, no `getType()` — and keeps the
- * Project between scans: a later scan refreshes only the changed SourceFiles and re-scans only the
- * function files that read one of them.
+ * The scanner behind `dispatch gen`: TypeScript's parser (as bundled by ts-morph), syntax only —
+ * no Program, no type checker, no `getType()`. Parsed files stay in memory between scans: a later
+ * scan re-parses only the changed files and re-scans only the function files that read one of them.
  */
-export class TsMorphScanner implements Scanner {
-  readonly #project = new Project({
-    skipAddingFilesFromTsConfig: true,
-    skipFileDependencyResolution: true,
-    skipLoadingLibFiles: true,
-    compilerOptions: { allowJs: false },
-  })
-  readonly #indexes = new Map<string, FileIndex>()
+export class SyntaxScanner implements Scanner {
+  readonly #indexes = new Map<string, FileIndex | undefined>()
   readonly #scans = new Map<string, CachedScan>()
 
   #index(path: string): FileIndex | undefined {
-    const cached = this.#indexes.get(path)
-    if (cached) return cached
-    const sourceFile = this.#project.getSourceFile(path) ?? this.#project.addSourceFileAtPathIfExists(path)
-    if (!sourceFile) return undefined
-    const index = indexFile(path, sourceFile)
+    if (this.#indexes.has(path)) return this.#indexes.get(path)
+    const text = readOrUndefined(path)
+    // JSDoc is read from the raw comment text (scanFile's description), so the parser may skip it.
+    const options = { languageVersion: ts.ScriptTarget.Latest, jsDocParsingMode: ts.JSDocParsingMode.ParseNone }
+    const index =
+      text === undefined
+        ? undefined
+        : indexFile(path, ts.createSourceFile(path, text, options, false, ts.ScriptKind.TS))
     this.#indexes.set(path, index)
     return index
   }
 
+  /** Forgets changed files whose text differs, and every scan that read one of them. */
   #refresh(changed: ReadonlySet<string>): void {
+    const stale = new Set<string>()
     for (const path of changed) {
+      if (!this.#indexes.has(path)) {
+        stale.add(path)
+        continue
+      }
+      const text = readOrUndefined(path)
+      if (text === this.#indexes.get(path)?.sourceFile.text) continue
       this.#indexes.delete(path)
-      const sourceFile = this.#project.getSourceFile(path)
-      if (!sourceFile) continue
-      if (existsSync(path)) sourceFile.refreshFromFileSystemSync()
-      else this.#project.removeSourceFile(sourceFile)
+      stale.add(path)
     }
+    if (stale.size === 0) return
     for (const [path, scan] of this.#scans) {
-      if (changed.has(path) || [...changed].some((c) => scan.dependencies.has(c))) this.#scans.delete(path)
+      for (const file of stale) {
+        if (scan.dependencies.has(file)) {
+          this.#scans.delete(path)
+          break
+        }
+      }
     }
   }
 
   scan(input: ScanInput): ScanResult {
-    if (input.changed) this.#refresh(input.changed)
-    else if (this.#scans.size > 0) this.#refresh(new Set(this.#indexes.keys()))
+    this.#refresh(input.changed ?? new Set(this.#indexes.keys()))
     const wanted = new Set(input.files)
     for (const path of this.#scans.keys()) if (!wanted.has(path)) this.#scans.delete(path)
 
