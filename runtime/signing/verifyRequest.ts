@@ -1,7 +1,17 @@
 import { type KeyObject, verify } from 'node:crypto'
-import { type Dictionary, isInnerList, parseDictionary, serializeInnerList } from 'structured-headers'
-import { KEY_ID, MAX_AGE_S, MAX_CLOCK_SKEW_S, REQUIRED_COMPONENTS } from './components.js'
+import { isInnerList } from 'structured-headers'
+import { MAX_AGE_S, MAX_CLOCK_SKEW_S } from './components.js'
 import { contentDigestMismatch } from './contentDigest.js'
+import { cachedSignatureInput, parse } from './signatureInput.js'
+import {
+  denied,
+  OK,
+  unauthenticated,
+  type VerificationFailure,
+  type VerificationResult,
+} from './verificationFailure.js'
+
+export type { VerificationFailure, VerificationResult } from './verificationFailure.js'
 
 /** Header values as Node and Fastify hand them over: lower-case names. */
 export type RequestHeaders = Readonly<Record<string, string | readonly string[] | undefined>>
@@ -22,40 +32,11 @@ export interface VerifyRequestInput {
   readonly now?: number
 }
 
-/** Why a request was refused, as the Connect error the endpoint answers with. */
-export interface VerificationFailure {
-  readonly ok: false
-  readonly httpStatus: 401 | 403
-  readonly code: 'unauthenticated' | 'permission_denied'
-  readonly message: string
-}
-
-export type VerificationResult = { readonly ok: true } | VerificationFailure
-
-const OK: VerificationResult = Object.freeze({ ok: true })
-
-// PROTOCOL.md: a missing signature, an unknown key or incomplete coverage is "who are you?" (401);
-// everything else is "you are not allowed to send this" (403).
-function unauthenticated(message: string): VerificationFailure {
-  return { ok: false, httpStatus: 401, code: 'unauthenticated', message }
-}
-function denied(message: string): VerificationFailure {
-  return { ok: false, httpStatus: 403, code: 'permission_denied', message }
-}
-
 function headerValue(headers: RequestHeaders, name: string): string | undefined {
   const value = headers[name]
   if (value === undefined) return undefined
   // RFC 9421 §2.1: several field lines are combined with ", ", each value trimmed.
   return typeof value === 'string' ? value.trim() : value.map((v) => v.trim()).join(', ')
-}
-
-function parse(header: string, name: string): Dictionary | VerificationFailure {
-  try {
-    return parseDictionary(header)
-  } catch {
-    return denied(`the ${name} header is not a structured-field dictionary`)
-  }
 }
 
 /** What is left to check once everything but the Ed25519 signature itself has been checked. */
@@ -75,64 +56,6 @@ function componentValue(input: VerifyRequestInput, component: string): string | 
     default:
       return component.startsWith('@') ? undefined : headerValue(input.headers, component)
   }
-}
-
-/** What a `Signature-Input` value says, once checked for everything that does not depend on the clock. */
-interface SignatureInput {
-  readonly label: string
-  readonly components: readonly string[]
-  readonly created: number
-  readonly expires: unknown
-  /** The `@signature-params` line of the base: the inner list re-serialized (RFC 9421 §2.3). */
-  readonly params: string
-}
-
-function readSignatureInput(header: string): SignatureInput | VerificationFailure {
-  const inputs = parse(header, 'Signature-Input')
-  if (!(inputs instanceof Map)) return inputs
-  if (inputs.size === 0) return unauthenticated('the request carries no signature')
-  if (inputs.size !== 1) return denied(`exactly one signature is accepted; the request carries ${inputs.size}`)
-  const [label, member] = inputs.entries().next().value as [string, Dictionary extends Map<string, infer V> ? V : never]
-  if (!isInnerList(member)) return denied(`Signature-Input ${label} is not a list of components`)
-  const [items, params] = member
-
-  const keyid = params.get('keyid')
-  if (keyid !== KEY_ID) return unauthenticated(`unknown key id: the signature must use keyid="${KEY_ID}"`)
-
-  const components: string[] = []
-  for (const [name, componentParams] of items) {
-    if (typeof name !== 'string') return denied('Signature-Input lists a component that is not a string')
-    if (componentParams.size > 0) return denied(`component "${name}" has parameters, which are not supported`)
-    if (components.includes(name)) return denied(`component "${name}" is listed twice`)
-    components.push(name)
-  }
-  for (const required of REQUIRED_COMPONENTS) {
-    if (!components.includes(required)) return unauthenticated(`the signature does not cover "${required}"`)
-  }
-
-  const alg = params.get('alg')
-  if (alg !== undefined && alg !== 'ed25519') return denied('the signature algorithm must be ed25519')
-
-  const created = params.get('created')
-  if (created === undefined) return denied('the signature has no created timestamp')
-  if (typeof created !== 'number' || !Number.isInteger(created)) return denied('created is not an integer')
-  return { label, components, created, expires: params.get('expires'), params: serializeInnerList(member) }
-}
-
-// A scheduler signs every delivery of the same second with the same Signature-Input bytes, so the
-// parsed and checked value is kept for the few most recent headers. Results depend only on the
-// header text (the clock is checked after), so a cached entry is never wrong, only reused.
-const inputCache = new Map<string, SignatureInput | VerificationFailure>()
-const INPUT_CACHE_SIZE = 64
-
-function cachedSignatureInput(header: string): SignatureInput | VerificationFailure {
-  let entry = inputCache.get(header)
-  if (entry === undefined) {
-    entry = readSignatureInput(header)
-    if (inputCache.size >= INPUT_CACHE_SIZE) inputCache.delete(inputCache.keys().next().value!)
-    inputCache.set(header, entry)
-  }
-  return entry
 }
 
 /** Every check of PROTOCOL.md but the signature itself, cheapest first. */
