@@ -36,7 +36,16 @@ export class SyntaxScanner implements Scanner {
     const index =
       text === undefined
         ? undefined
-        : indexFile(path, ts.createSourceFile(path, text, options, false, ts.ScriptKind.TS))
+        : indexFile(
+            path,
+            ts.createSourceFile(
+              path,
+              text,
+              options,
+              false,
+              path.endsWith('.tsx') ? ts.ScriptKind.TSX : ts.ScriptKind.TS,
+            ),
+          )
     this.#indexes.set(path, index)
     return index
   }
