@@ -13,6 +13,7 @@
  */
 
 export type { CallInfo, CallState } from '../schemas/callService.js'
+export type { Status } from '../schemas/status.js'
 export type {
   BuiltCall,
   CallOptions,

@@ -171,6 +171,19 @@ describe('signed requests', () => {
   })
 })
 
+describe('verifyOffThread', () => {
+  it('accepts a signed request and refuses a tampered one with the check on the thread pool', async () => {
+    const { app } = await makeApp({ routes, verificationKey: vectors.key.public_pem, verifyOffThread: true })
+    expect((await send(app, message)).statusCode).toBe(200)
+    const tampered = await send(app, message, {
+      headers: { signature: `dispatch=:${Buffer.alloc(64, 1).toString('base64')}:` },
+    })
+    expect(tampered.statusCode).toBe(403)
+    expect(tampered.json().message).toMatch(/does not verify/)
+    await app.close()
+  })
+})
+
 describe('verification keys', () => {
   const forms = {
     PEM: vectors.key.public_pem,
