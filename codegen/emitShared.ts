@@ -16,14 +16,23 @@ const SUPPRESSIONS = [
 
 export const HEADER = [BANNER, ...SUPPRESSIONS].join('\n')
 
+// Thousands of schema references share a few hundred files; path.relative is the emitters' hot spot.
+const specifiers = new Map<string, string>()
+
 /** The `.js` import specifier of a package file (relative to the root) from the output folder. */
 export function importSpecifier(out: string, file: string): string {
-  const path = posix
-    .relative(out, file)
-    .replace(/\.tsx?$/, '.js')
-    .replace(/\.mts$/, '.mjs')
-    .replace(/\.cts$/, '.cjs')
-  return path.startsWith('.') ? path : `./${path}`
+  const key = `${out}\0${file}`
+  let specifier = specifiers.get(key)
+  if (specifier === undefined) {
+    const path = posix
+      .relative(out, file)
+      .replace(/\.tsx?$/, '.js')
+      .replace(/\.mts$/, '.mjs')
+      .replace(/\.cts$/, '.cjs')
+    specifier = path.startsWith('.') ? path : `./${path}`
+    specifiers.set(key, specifier)
+  }
+  return specifier
 }
 
 /** A single-quoted TypeScript string literal. */

@@ -1,8 +1,9 @@
+import { spawnSync } from 'node:child_process'
 import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { formatDiagnostic, generate } from 'dispatch-functions/codegen'
 import { afterEach, describe, expect, it } from 'vitest'
-import { cleanup, copyFixture, fixtures } from './helpers.js'
+import { cleanup, copyFixture, fixtures, repoRoot } from './helpers.js'
 
 const dirs: string[] = []
 afterEach(() => {
@@ -146,5 +147,42 @@ describe('generate: near misses', () => {
         '  hint: type every parameter as Static<typeof Schema> (or an alias of it), or stop exporting the function',
     )
     expect(result.diagnostics.every((d) => d.hint.length > 0)).toBe(true)
+  })
+})
+
+describe('routes.gen.ts drift check', () => {
+  const tsc = join(repoRoot, 'node_modules/.bin/tsc')
+  const typeCheck = (cwd: string) => {
+    writeFileSync(
+      join(cwd, 'tsconfig.json'),
+      JSON.stringify({
+        extends: join(repoRoot, 'tsconfig.json'),
+        compilerOptions: { paths: { 'dispatch-functions': [join(repoRoot, 'runtime/index.ts')] } },
+        include: ['src', 'lib'],
+        exclude: [],
+      }),
+    )
+    // Below node_modules, Node does not look further up for "type": "module".
+    writeFileSync(join(cwd, 'package.json'), '{ "type": "module" }')
+    return spawnSync(tsc, ['-p', join(cwd, 'tsconfig.json')], { encoding: 'utf8' })
+  }
+
+  it('type-checks fresh output, and fails when a handler changes without regenerating', () => {
+    const cwd = copy('supported')
+    const fresh = typeCheck(cwd)
+    expect(fresh.stdout + fresh.stderr).toBe('')
+    const users = join(cwd, 'src/functions/users.ts')
+    // A parameter added without regenerating: the function still compiles, the route table not.
+    writeFileSync(
+      users,
+      readFileSync(users, 'utf8').replace(
+        "(prefix: Static<typeof UserId>): Static<typeof User> {\n  return { id: prefix, name: 'count' }",
+        "(prefix: Static<typeof UserId>, extra?: string): Static<typeof User> {\n  return { id: prefix + (extra ?? ''), name: 'count' }",
+      ),
+    )
+    const drifted = typeCheck(cwd)
+    expect(drifted.status).not.toBe(0)
+    expect(drifted.stdout).toMatch(/routes\.gen\.ts\(\d+,\d+\): error TS2344/)
+    expect(drifted.stdout.split('\n').filter((line) => line.includes('error')).length).toBe(1)
   })
 })
