@@ -123,7 +123,8 @@ try {
     watch_ms: Math.round(median(watch.endToEnd) * 10) / 10,
   }
   if (json) {
-    process.stdout.write(`${JSON.stringify(result)}\n`)
+    // The documented one-line shape, `{"functions": 1000, ...}`; values are numbers only.
+    process.stdout.write(`${JSON.stringify(result).replace(/":/g, '": ').replace(/,"/g, ', "')}\n`)
   } else {
     const rows: [string, string, string][] = [
       ['functions / files', `${result.functions} / ${result.files}`, ''],
