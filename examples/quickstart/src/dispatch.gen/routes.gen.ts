@@ -13,7 +13,7 @@ export const routes = defineRoutes({
     input: tupleSchema([Url, Payload], 2),
     output: undefined,
     handler: publish,
-    source: 'src/functions/publish.ts:5',
+    source: 'src/functions/publish.ts:6',
     description: 'Publishes a payload to a webhook: POSTs it as JSON and fails unless the answer is 2xx.',
   },
 })

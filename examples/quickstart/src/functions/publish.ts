@@ -1,3 +1,4 @@
+import { httpError } from 'dispatch-functions'
 import type { Static } from 'typebox'
 import type { Payload, Url } from '../schemas.js'
 
@@ -8,6 +9,6 @@ export async function publish(url: Static<typeof Url>, payload: Static<typeof Pa
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(payload),
   })
-  // The runtime classifies the failure (5xx and 429 are retried) from the status in the message.
-  if (!response.ok) throw new Error(`POST ${url} answered HTTP ${response.status}`)
+  // The status decides the retry: 5xx retried, 429 retried with lower concurrency, other 4xx not.
+  if (!response.ok) throw httpError(response)
 }
