@@ -30,6 +30,8 @@ export interface GenerateResult {
   readonly fileCount: number
   /** Absolute paths of every file the model was built from (function files and schema files). */
   readonly dependencies: readonly string[]
+  /** How many files this run parsed: all of them at first, then only the changed ones. */
+  readonly parsed: number
   readonly durationMs: number
   /** True when there are no diagnostics and, with `check`, nothing is stale or orphaned. */
   readonly ok: boolean
@@ -117,6 +119,7 @@ export function createGenerator(options: GeneratorOptions): Generator {
         diagnostics: scan.diagnostics,
         fileCount: files.length,
         dependencies: scan.dependencies,
+        parsed: scan.parsed,
       }
       if (scan.diagnostics.length > 0) {
         return { ...base, files: [], orphaned: [], durationMs: performance.now() - started, ok: false }

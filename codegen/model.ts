@@ -59,6 +59,8 @@ export interface ScanResult {
   readonly diagnostics: readonly Diagnostic[]
   /** Files read to build the model (function files and the schema files they import), absolute. */
   readonly dependencies: readonly string[]
+  /** How many files this scan parsed; in watch mode, only the changed ones. */
+  readonly parsed: number
 }
 
 /** Input of a scan: the package root and the function files, both absolute. */

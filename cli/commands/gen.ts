@@ -60,7 +60,8 @@ async function once(cwd: string, check: boolean): Promise<void> {
 async function watch(cwd: string): Promise<void> {
   const { watchFunctions } = await import('../../codegen/index.js')
   const report = async (result: GenerateResult) => {
-    if (!(await printDiagnostics(result))) process.stdout.write(`dispatch gen: ${summary(result)}\n`)
+    const parsed = `${plural(result.parsed, 'file')} parsed`
+    if (!(await printDiagnostics(result))) process.stdout.write(`dispatch gen: ${summary(result)}, ${parsed}\n`)
   }
   const watcher = await watchFunctions({
     cwd,

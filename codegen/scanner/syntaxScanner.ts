@@ -27,10 +27,12 @@ function readOrUndefined(path: string): string | undefined {
 export class SyntaxScanner implements Scanner {
   readonly #indexes = new Map<string, FileIndex | undefined>()
   readonly #scans = new Map<string, CachedScan>()
+  #parsed = 0
 
   #index(path: string): FileIndex | undefined {
     if (this.#indexes.has(path)) return this.#indexes.get(path)
     const text = readOrUndefined(path)
+    if (text !== undefined) this.#parsed++
     // JSDoc is read from the raw comment text (scanFile's description), so the parser may skip it.
     const options = { languageVersion: ts.ScriptTarget.Latest, jsDocParsingMode: ts.JSDocParsingMode.ParseNone }
     const index =
@@ -75,6 +77,7 @@ export class SyntaxScanner implements Scanner {
   }
 
   scan(input: ScanInput): ScanResult {
+    this.#parsed = 0
     this.#refresh(input.changed ?? new Set(this.#indexes.keys()))
     const wanted = new Set(input.files)
     for (const path of this.#scans.keys()) if (!wanted.has(path)) this.#scans.delete(path)
@@ -126,6 +129,6 @@ export class SyntaxScanner implements Scanner {
       })
     }
     diagnostics.sort(compareDiagnostics)
-    return { functions: unique, diagnostics, dependencies: [...dependencies].sort() }
+    return { functions: unique, diagnostics, dependencies: [...dependencies].sort(), parsed: this.#parsed }
   }
 }

@@ -113,7 +113,9 @@ describe('dispatch gen', () => {
         () => (readFileSync(client, 'utf8').includes('renameUser: {') ? true : undefined),
         'the client to gain renameUser',
       )
-      expect(stdout).toContain('6 functions in 4 files')
+      expect(stdout).toMatch(
+        /6 functions in 4 files → src\/dispatch.gen \(2 files written\) in \d+ ms, 1 file parsed\n/,
+      )
       appendFileSync(join(cwd, 'src/functions/users.ts'), 'export async function broken(id: UserId, n: number) {}\n')
       await until(() => (stderr.includes('error DSP1003') ? true : undefined), 'the diagnostic')
       expect(child.exitCode).toBe(null)

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import { readFileSync, statSync, writeFileSync } from 'node:fs'
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { formatDiagnostic, generate } from 'dispatch-functions/codegen'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -110,6 +110,21 @@ describe('generate: supported forms', () => {
     expect(third.files.map((f) => f.state)).toEqual(['written', 'unchanged'])
     expect(statSync(join(a, 'src/dispatch.gen/routes.gen.ts')).mtimeMs).toBe(before)
     expect(readFileSync(join(a, 'src/dispatch.gen/client.gen.ts'), 'utf8')).toBe(first.files[0]?.content)
+  })
+})
+
+describe('generate: no functions', () => {
+  it('emits a valid empty client and route table', async () => {
+    const cwd = copy('supported')
+    rmSync(join(cwd, 'src/functions'), { recursive: true })
+    const result = await generate({ cwd })
+    expect(result.ok).toBe(true)
+    expect(result.functions).toEqual([])
+    const [client, routes] = result.files.map((file) => file.content)
+    expect(client).toContain('export type DispatchFunctions = Record<never, never>')
+    expect(client).toContain('return createClient<DispatchFunctions>({}, options)')
+    expect(routes).toContain('export const routes = defineRoutes({})')
+    expect(routes).not.toContain('Check<')
   })
 })
 

@@ -17,12 +17,16 @@ describe('watchFunctions', () => {
     const watcher = await watchFunctions({ cwd, onResult: (result) => results.push(result) })
     try {
       expect(watcher.initial.functions).toHaveLength(5)
+      // Function files, the schema barrel and the files behind it, and lib/payload.ts.
+      expect(watcher.initial.parsed).toBe(8)
       // lib/payload.ts is outside the globs: watched through the dependency list.
       const lib = join(cwd, 'lib/payload.ts')
       const original = readFileSync(lib, 'utf8')
       writeFileSync(lib, original.replace('export const Payload', 'export let Payload'))
       const broken = await until(() => results.find((r) => r.diagnostics.length > 0), 'a diagnostic')
       expect(broken.diagnostics.map((d) => `${d.file} ${d.code}`)).toEqual(['src/functions/counters.ts DSP1006'])
+      // Only the edited file was parsed again.
+      expect(broken.parsed).toBe(1)
       writeFileSync(lib, original)
       await until(() => (results.at(-1)?.ok ? true : undefined), 'recovery')
 
