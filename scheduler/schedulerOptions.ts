@@ -1,3 +1,4 @@
+import { DispatchError } from '../runtime/errors/dispatchError.js'
 import type { Store } from './store/store.js'
 
 /** How one function's calls are attempted. Every field is optional; unset ones fall back to the scheduler's. */
@@ -75,12 +76,29 @@ export interface ResolvedSchedulerOptions {
 
 function positive(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback
-  if (!Number.isFinite(value) || value < 0) throw new RangeError(`scheduler option ${name} must be a number >= 0`)
+  if (!Number.isFinite(value) || value < 0) {
+    throw new DispatchError('DSP3005', `the scheduler option ${name} is ${value}, not a number >= 0`, {
+      hint: `pass ${name} as a finite number of ${name === 'concurrency' ? 'attempts' : name === 'bodyLimit' ? 'bytes' : 'milliseconds'}`,
+    })
+  }
   return value
 }
 
+function checkPolicy(where: string, policy: RetryPolicy): RetryPolicy {
+  for (const [field, value] of Object.entries(policy)) {
+    if (value !== undefined) positive(`${where}.${field}`, value as number, 0)
+  }
+  if (policy.maxAttempts !== undefined && !(Number.isInteger(policy.maxAttempts) && policy.maxAttempts >= 1)) {
+    throw new DispatchError('DSP3005', `the scheduler option ${where}.maxAttempts is ${policy.maxAttempts}`, {
+      hint: 'maxAttempts is a whole number >= 1',
+    })
+  }
+  return policy
+}
+
 export function resolveSchedulerOptions(options: SchedulerOptions): ResolvedSchedulerOptions {
-  const retry = { ...DEFAULT_RETRY_POLICY, ...definedFields(options.retry ?? {}) }
+  for (const [name, policy] of Object.entries(options.functions ?? {})) checkPolicy(`functions.${name}`, policy)
+  const retry = { ...DEFAULT_RETRY_POLICY, ...definedFields(checkPolicy('retry', options.retry ?? {})) }
   return {
     retry,
     functions: options.functions ?? {},

@@ -78,12 +78,8 @@ export class DeliveryLoop {
           continue
         }
         this.woken = false
+        // Calls claimed while stop() began are attempted too: stop() waits for them like the others.
         const calls = await selector.claim(Date.now(), capacity)
-        if (this.stopping) {
-          // Claimed while closing: hand them straight back.
-          if (calls.length > 0) await store.releaseLeases(Date.now(), this.parts.owner)
-          break
-        }
         for (const call of calls) this.attempt(call)
         if (calls.length > 0) continue
         const next = await store.nextDueAt()

@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest'
+import {
+  backoffDelay,
+  DEFAULT_RETRY_POLICY,
+  decideCompletion,
+  httpStatus,
+  newDispatchId,
+  runUrl,
+  type StoredCall,
+  transportStatus,
+} from '../../scheduler/index.js'
+
+const policy = { ...DEFAULT_RETRY_POLICY, initialBackoffMs: 100, backoffMultiplier: 2, maxBackoffMs: 1000 }
+
+describe('backoff', () => {
+  it('is full jitter under an exponential cap', () => {
+    expect(backoffDelay(policy, 1, () => 0)).toBe(0)
+    expect(backoffDelay(policy, 1, () => 0.999999)).toBe(99)
+    expect(backoffDelay(policy, 3, () => 0.5)).toBe(200)
+    expect(backoffDelay(policy, 30, () => 0.5)).toBe(500)
+  })
+})
+
+describe('statuses of failed deliveries', () => {
+  const withCode = (code: string) => Object.assign(new Error(code), { code })
+  it.each([
+    ['ECONNREFUSED', 'STATUS_TCP_ERROR'],
+    ['ECONNRESET', 'STATUS_TCP_ERROR'],
+    ['UND_ERR_SOCKET', 'STATUS_TCP_ERROR'],
+    ['ENOTFOUND', 'STATUS_DNS_ERROR'],
+    ['EAI_AGAIN', 'STATUS_DNS_ERROR'],
+    ['ERR_TLS_CERT_ALTNAME_INVALID', 'STATUS_TLS_ERROR'],
+    ['DEPTH_ZERO_SELF_SIGNED_CERT', 'STATUS_TLS_ERROR'],
+    ['UND_ERR_HEADERS_TIMEOUT', 'STATUS_TIMEOUT'],
+    ['UND_ERR_RES_EXCEEDED_MAX_SIZE', 'STATUS_INVALID_RESPONSE'],
+    ['EWHATEVER', 'STATUS_TEMPORARY_ERROR'],
+  ])('%s → %s', (code, status) => {
+    expect(transportStatus(withCode(code)).status).toBe(status)
+    // undici wraps socket errors: the code of the cause counts.
+    expect(transportStatus(new Error('fetch failed', { cause: withCode(code) })).status).toBe(status)
+  })
+
+  it.each([
+    [400, 'STATUS_INVALID_ARGUMENT'],
+    [401, 'STATUS_UNAUTHENTICATED'],
+    [403, 'STATUS_PERMISSION_DENIED'],
+    [404, 'STATUS_NOT_FOUND'],
+    [408, 'STATUS_TIMEOUT'],
+    [429, 'STATUS_THROTTLED'],
+    [500, 'STATUS_HTTP_ERROR'],
+    [503, 'STATUS_HTTP_ERROR'],
+    [302, 'STATUS_HTTP_ERROR'],
+  ])('HTTP %i → %s', (code, status) => {
+    expect(httpStatus(code)).toBe(status)
+  })
+})
+
+describe('deciding an attempt', () => {
+  const call = {
+    dispatchId: 'd',
+    attempts: 2,
+    maxAttempts: 3,
+    endpoint: 'http://127.0.0.1:1/app',
+    expiresAt: undefined,
+  } as unknown as StoredCall
+  const context = { owner: 'o', now: 1000, policy, random: () => 0.5 }
+  const answer = (body: unknown) => ({ kind: 'answer' as const, body: JSON.stringify(body) })
+
+  it('retries a retried status while attempts remain, then fails', () => {
+    const temp = answer({ status: 'STATUS_TEMPORARY_ERROR', exit: { result: { error: { type: 'E', message: 'm' } } } })
+    expect(decideCompletion(call, temp, context)).toMatchObject({ kind: 'retry', dueAt: 1100, attempt: 2 })
+    expect(decideCompletion({ ...call, attempts: 3 }, temp, context)).toMatchObject({ kind: 'failed' })
+    expect(decideCompletion({ ...call, expiresAt: 1050 }, temp, context)).toMatchObject({ kind: 'failed' })
+  })
+
+  it('follows a tail call whatever the status, on the same endpoint when it names none', () => {
+    const tail = answer({ status: 'STATUS_TEMPORARY_ERROR', exit: { result: {}, tailCall: { function: 'next' } } })
+    expect(decideCompletion(call, tail, context)).toMatchObject({
+      kind: 'tailCall',
+      function: 'next',
+      endpoint: 'http://127.0.0.1:1/app',
+    })
+  })
+
+  it('treats an answer that is not a RunResponse as INVALID_RESPONSE, not retried', () => {
+    expect(decideCompletion(call, answer({ status: 'STATUS_NOPE' }), context)).toMatchObject({
+      kind: 'failed',
+      status: 'STATUS_INVALID_RESPONSE',
+    })
+  })
+})
+
+describe('ids and URLs', () => {
+  it('makes sortable unique ids', () => {
+    const ids = Array.from({ length: 1000 }, () => newDispatchId())
+    expect(new Set(ids).size).toBe(1000)
+    expect([...ids].sort()).toEqual(ids)
+    expect(ids[0]).toMatch(/^[0-9a-z]{26}$/)
+  })
+
+  it('keeps an endpoint path prefix', () => {
+    expect(runUrl('http://h:1/app/').href).toBe('http://h:1/app/dispatch.sdk.v1.FunctionService/Run')
+    expect(runUrl('https://h').href).toBe('https://h/dispatch.sdk.v1.FunctionService/Run')
+  })
+})
