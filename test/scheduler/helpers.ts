@@ -32,7 +32,7 @@ export interface TestScheduler {
 
 export async function startTestScheduler(
   dbPath: string,
-  options: Partial<SchedulerOptions> = {},
+  options: { [K in keyof SchedulerOptions]?: SchedulerOptions[K] | undefined } = {},
 ): Promise<TestScheduler> {
   const scheduler = await startScheduler({
     dbPath,
@@ -41,7 +41,7 @@ export async function startTestScheduler(
     pollIntervalMs: 100,
     shutdownGraceMs: 500,
     ...options,
-  })
+  } as SchedulerOptions)
   const calls = createCallServiceClient({ apiUrl: scheduler.url, apiKey: scheduler.apiKey })
   const post = async (path: string, body: unknown, key: string | null = scheduler.apiKey) => {
     const response = await fetch(`${scheduler.url}${path}`, {

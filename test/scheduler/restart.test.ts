@@ -9,7 +9,6 @@ import {
   startTestScheduler,
   type TestScheduler,
   tempFolder,
-  value,
 } from './helpers.js'
 
 let folder: string
