@@ -72,7 +72,9 @@ export class DeliveryLoop {
     while (!this.stopping) {
       try {
         const capacity = options.concurrency - this.inflight.size
-        if (capacity <= 0) {
+        // Claim when a quarter of the slots are free, not for every single one: one claim
+        // transaction then serves many calls instead of one commit per finished attempt.
+        if (capacity <= 0 || (capacity < options.concurrency / 4 && this.inflight.size > 0)) {
           this.woken = false
           await this.sleep(options.pollIntervalMs) // a recorded completion wakes the loop
           continue
