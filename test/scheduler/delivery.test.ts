@@ -195,7 +195,8 @@ describe('delivery', () => {
     const [id] = await t.dispatch([{ endpoint, function: 'temporary', expiration: '0.3s', maxAttempts: 10_000 }])
     const call = await t.settle(id!)
     expect(call.state).toBe('failed')
-    expect(call.status).toBe('STATUS_TEMPORARY_ERROR')
+    // The last attempt either failed on its own, or was cut off at the expiration.
+    expect(['STATUS_TEMPORARY_ERROR', 'STATUS_TIMEOUT']).toContain(call.status)
     expect(call.expiresAt).toBeDefined()
     expect(runsOf(id!).length).toBeGreaterThan(0)
     expect(runsOf(id!).length).toBeLessThan(10_000)
@@ -324,12 +325,16 @@ describe('delivery', () => {
   })
 
   it('answers Wait when the call finishes, or with done=false when the timeout passes', async () => {
-    const [id] = await t.dispatch([{ endpoint, function: 'echo', delay: '0.3s' }])
+    const [id] = await t.dispatch([{ endpoint, function: 'echo', delay: '60s' }])
     const short = await t.calls.wait(id!, '10ms')
     expect(short.done).toBe(false)
     expect(short.call.state).toBe('pending')
-    const long = await t.calls.wait(id!, '20s')
-    expect(long).toMatchObject({ done: true, call: { state: 'succeeded' } })
+    // A long poll in progress is answered as soon as the call becomes terminal.
+    const long = t.calls.wait(id!, '20s')
+    await t.calls.cancel(id!)
+    expect(await long).toMatchObject({ done: true, call: { state: 'cancelled' } })
+    const [quick] = await t.dispatch([{ endpoint, function: 'echo' }])
+    expect(await t.calls.wait(quick!, '20s')).toMatchObject({ done: true, call: { state: 'succeeded' } })
   })
 
   it('lists calls newest first, filtered by state, function and fairness key, page by page', async () => {
