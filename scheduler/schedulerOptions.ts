@@ -41,7 +41,10 @@ export interface SchedulerOptions {
    * `<dbPath>.signing-key.pem` (mode 0600).
    */
   readonly signingKey?: string
-  /** `true` logs at info; an object is pino options or a pino-compatible logger. Default: warnings and errors only. */
+  /**
+   * `true` logs at info; an object is pino options or a pino-compatible logger. Default: warnings
+   * and errors only. Logs are JSON lines on stderr unless the options name another stream.
+   */
   readonly logger?: boolean | object
   /** Retry defaults for every function. */
   readonly retry?: RetryPolicy

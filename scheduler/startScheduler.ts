@@ -37,13 +37,14 @@ const LEASE_MARGIN_MS = 60_000
 type LoggerOptions = Pick<FastifyServerOptions, 'logger' | 'loggerInstance'>
 
 function loggerOptions(option: SchedulerOptions['logger']): LoggerOptions {
-  if (option === undefined || option === false) return { logger: { level: 'warn' } }
-  if (option === true) return { logger: { level: 'info' } }
+  // Logs go to stderr: under `dispatch run`, stdout belongs to the application.
+  if (option === undefined || option === false) return { logger: { level: 'warn', stream: process.stderr } }
+  if (option === true) return { logger: { level: 'info', stream: process.stderr } }
   const candidate = option as { info?: unknown; child?: unknown }
   if (typeof candidate.info === 'function' && typeof candidate.child === 'function') {
     return { loggerInstance: option as NonNullable<FastifyServerOptions['loggerInstance']> }
   }
-  return { logger: { level: 'warn', ...(option as object) } }
+  return { logger: { level: 'warn', stream: process.stderr, ...(option as object) } }
 }
 
 /**

@@ -23,7 +23,22 @@ function spawnScheduler(dbPath: string): Promise<Child> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/scheduler/fixtures/schedulerProcess.ts'], {
     cwd: fileURLToPath(new URL('../..', import.meta.url)),
     env: { ...process.env, DISPATCH_TEST_DB: dbPath, DISPATCH_API_KEY: '', DISPATCH_SIGNING_KEY: '' },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  // The scheduler logs JSON lines on stderr; its start-up line says how many attempts it found in flight.
+  let logs = ''
+  child.stderr!.on('data', (chunk: Buffer) => {
+    logs += chunk.toString()
+    const lines = logs.split('\n')
+    logs = lines.pop() ?? ''
+    for (const line of lines) {
+      try {
+        const parsed = JSON.parse(line) as { released?: number }
+        if (typeof parsed.released === 'number') released += parsed.released
+      } catch {
+        process.stderr.write(`${line}\n`)
+      }
+    }
   })
   return new Promise((resolve, reject) => {
     let out = ''
@@ -31,10 +46,8 @@ function spawnScheduler(dbPath: string): Promise<Child> {
     child.stdout!.on('data', (chunk: Buffer) => {
       out += chunk.toString()
       if (resolved) return
-      // Log lines (pino writes to stdout) may come first: the address is the line with a url.
       for (const line of out.split('\n').slice(0, -1)) {
-        const parsed = JSON.parse(line) as { url?: string; released?: number }
-        if (parsed.released !== undefined) released += parsed.released
+        const parsed = JSON.parse(line) as { url?: string }
         if (parsed.url !== undefined) resolved = true
         if (parsed.url !== undefined) resolve({ process: child, ...(parsed as Omit<Child, 'process'>) })
       }
