@@ -78,7 +78,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     apiKey: keys.apiKey,
     onNewWork: () => loop?.wake(),
     ...loggerOptions(options.logger),
-  } as Parameters<typeof buildApiServer>[0])
+  })
   loop = new DeliveryLoop({
     store,
     selector: oldestDueFirst(store, { owner, leaseMs, batchSize: Math.min(resolved.concurrency, 500) }),

@@ -34,8 +34,9 @@ export interface ApiServerParts {
   readonly apiKey: string
   /** Called after new or redriven calls are durable: delivery looks for due calls now. */
   readonly onNewWork: () => void
-  readonly logger: FastifyServerOptions['logger'] | undefined
-  readonly loggerInstance: FastifyServerOptions['loggerInstance'] | undefined
+  /** Pino options (Fastify's `logger`), or a logger instance; neither: no logging. */
+  readonly logger?: FastifyServerOptions['logger'] | undefined
+  readonly loggerInstance?: FastifyServerOptions['loggerInstance'] | undefined
 }
 
 function validator<T>(schema: TSchema, name: string): (body: unknown) => T {

@@ -9,6 +9,7 @@ import {
   tailCall,
   tupleSchema,
 } from '../../runtime/index.js'
+import { SELF_SIGNED_CERT, SELF_SIGNED_KEY } from './fixtures/selfSignedCertificate.js'
 import {
   eventually,
   removeFolder,
@@ -101,6 +102,8 @@ let endpoint: string
 let endpointApp: FastifyInstance
 let raw: FastifyInstance
 let rawUrl: string
+let tls: FastifyInstance
+let tlsUrl: string
 const rawRuns = new Map<string, number>()
 
 beforeAll(async () => {
@@ -136,6 +139,12 @@ beforeAll(async () => {
     return reply.code(500).send('unexpected')
   })
   await raw.listen({ host: '127.0.0.1', port: 0 })
+  // An https endpoint whose certificate no client trusts.
+  tls = Fastify({ https: { key: SELF_SIGNED_KEY, cert: SELF_SIGNED_CERT } }) as unknown as FastifyInstance
+  tls.post('/dispatch.sdk.v1.FunctionService/Run', async () => ({ status: 'STATUS_OK', exit: { result: {} } }))
+  await tls.listen({ host: '127.0.0.1', port: 0 })
+  const tlsAddress = tls.server.address()
+  tlsUrl = `https://127.0.0.1:${typeof tlsAddress === 'object' && tlsAddress !== null ? tlsAddress.port : 0}`
   const address = raw.server.address()
   rawUrl = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`
 })
@@ -145,6 +154,7 @@ afterAll(async () => {
   await t?.scheduler.close()
   await endpointApp?.close()
   await raw?.close()
+  await tls?.close()
   await removeFolder(folder)
 })
 
@@ -256,6 +266,7 @@ describe('delivery', () => {
       { endpoint: `${rawUrl}/poll`, function: 'echo', maxAttempts: 5 },
       { endpoint: `${rawUrl}/silent`, function: 'slowTimeout' },
       { endpoint: 'http://no-such-host.invalid', function: 'echo', maxAttempts: 1 },
+      { endpoint: tlsUrl, function: 'echo', maxAttempts: 2 },
     ])
     const calls = await Promise.all(ids.map((id) => t.settle(id)))
     const summary = calls.map((c) => [c.status, c.attempts])
@@ -269,6 +280,7 @@ describe('delivery', () => {
       ['STATUS_PERMANENT_ERROR', 1],
       ['STATUS_TIMEOUT', 2],
       ['STATUS_DNS_ERROR', 1],
+      ['STATUS_TLS_ERROR', 2],
     ])
     expect(calls.every((c) => c.state === 'failed')).toBe(true)
     expect(calls[3]!.error?.message).toContain('down for maintenance')
