@@ -491,6 +491,18 @@ export function storeConformance(
       expect(counts.reduce((n, c) => n + c.count, 0)).toBe(3)
     })
 
+    it('never hands one call to two concurrent claims', async () => {
+      await insert(Array.from({ length: 300 }, (_, i) => newCall({ dueAt: T0 - i })))
+      const claims = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          store.claimCalls({ now: T0, limit: 50, owner: `node-${i}`, leaseMs: LEASE }),
+        ),
+      )
+      const ids = claims.flat().map((c) => c.dispatchId)
+      expect(ids).toHaveLength(300)
+      expect(new Set(ids).size).toBe(300)
+    })
+
     it('claims a large batch in one call', async () => {
       const calls = Array.from({ length: 1000 }, (_, i) => newCall({ dueAt: T0 + i }))
       await insert(calls)
