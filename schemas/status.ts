@@ -21,7 +21,24 @@ export const STATUS_NAMES = [
 ] as const
 
 /** A status as proto3 JSON writes it: the enum value's name. */
-export const Status = Type.Union(STATUS_NAMES.map((name) => Type.Literal(name)))
+export const Status = Type.Union([
+  Type.Literal('STATUS_UNSPECIFIED'),
+  Type.Literal('STATUS_OK'),
+  Type.Literal('STATUS_TIMEOUT'),
+  Type.Literal('STATUS_THROTTLED'),
+  Type.Literal('STATUS_INVALID_ARGUMENT'),
+  Type.Literal('STATUS_INVALID_RESPONSE'),
+  Type.Literal('STATUS_TEMPORARY_ERROR'),
+  Type.Literal('STATUS_PERMANENT_ERROR'),
+  Type.Literal('STATUS_INCOMPATIBLE_STATE'),
+  Type.Literal('STATUS_DNS_ERROR'),
+  Type.Literal('STATUS_TCP_ERROR'),
+  Type.Literal('STATUS_TLS_ERROR'),
+  Type.Literal('STATUS_HTTP_ERROR'),
+  Type.Literal('STATUS_UNAUTHENTICATED'),
+  Type.Literal('STATUS_PERMISSION_DENIED'),
+  Type.Literal('STATUS_NOT_FOUND'),
+])
 export type Status = (typeof STATUS_NAMES)[number]
 
 /** Statuses the scheduler retries (INCOMPATIBLE_STATE is retried from the call's original input). */

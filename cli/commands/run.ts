@@ -39,7 +39,7 @@ async function run(command: string[], flags: RunFlags): Promise<number> {
     throw new UsageError('DSP4001', 'dispatch run needs a command', 'dispatch run -- node server.js')
   const { startScheduler } = await import('../../scheduler/index.js')
   const scheduler = await startScheduler({ dbPath: flags.db, port: flags.port })
-  const endpoint = flags.endpoint ?? process.env['DISPATCH_ENDPOINT_URL'] ?? 'http://127.0.0.1:8000'
+  const endpoint = flags.endpoint ?? (process.env['DISPATCH_ENDPOINT_URL'] || 'http://127.0.0.1:8000')
   process.stderr.write(
     `dispatch: scheduler on ${scheduler.url}, database ${flags.db}, calling your app at ${endpoint}\n`,
   )

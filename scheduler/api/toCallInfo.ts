@@ -14,8 +14,7 @@ export function toCallInfo(call: StoredCall): CallInfo {
     createdAt: iso(call.createdAt),
     updatedAt: iso(call.updatedAt),
   }
-  // schemas/status.ts builds the union from an array, so its static type is `never`; the value is a Status.
-  if (call.status !== undefined) info.status = call.status as never
+  if (call.status !== undefined) info.status = call.status
   if (call.state === 'pending' && call.dueAt !== undefined) info.nextAttemptAt = iso(call.dueAt)
   if (call.expiresAt !== undefined) info.expiresAt = iso(call.expiresAt)
   if (call.fairnessKey !== undefined) info.fairnessKey = call.fairnessKey

@@ -1,0 +1,87 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { runCli } from './runCli.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'dispatch-run-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+const printEnv = `
+const v = (k) => process.env[k] ?? ''
+console.log(JSON.stringify({
+  api: v('DISPATCH_API_URL'), key: v('DISPATCH_API_KEY').length, endpoint: v('DISPATCH_ENDPOINT_URL'),
+  verification: v('DISPATCH_VERIFICATION_KEY').includes('BEGIN PUBLIC KEY'),
+}))
+process.exit(7)`
+
+describe('dispatch run', () => {
+  it('starts the command with the DISPATCH_* variables and exits with its code', async () => {
+    const result = await runCli(
+      ['run', '--db', join(dir, 'a.db'), '--port', '0', '--', process.execPath, '-e', printEnv],
+      {
+        DISPATCH_ENDPOINT_URL: '',
+      },
+    )
+    expect(result.code, result.stderr).toBe(7)
+    const seen = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>
+    expect(seen['api']).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+    expect(seen['key']).toBeGreaterThanOrEqual(32)
+    expect(seen['endpoint']).toBe('http://127.0.0.1:8000')
+    expect(seen['verification']).toBe(true)
+  })
+
+  it('passes --endpoint to the command', async () => {
+    const result = await runCli([
+      'run',
+      '--db',
+      join(dir, 'b.db'),
+      '--port',
+      '0',
+      '--endpoint',
+      'http://127.0.0.1:9999',
+      '--',
+      process.execPath,
+      '-e',
+      printEnv,
+    ])
+    expect(JSON.parse(result.stdout.trim().split('\n').at(-1)!)).toMatchObject({ endpoint: 'http://127.0.0.1:9999' })
+  })
+
+  it('keeps its keys across restarts (kept beside the database)', async () => {
+    const key = `console.log(process.env.DISPATCH_API_KEY + ' ' + JSON.stringify(process.env.DISPATCH_VERIFICATION_KEY))`
+    const args = ['run', '--db', join(dir, 'c.db'), '--port', '0', '--', process.execPath, '-e', key]
+    const env = { DISPATCH_API_KEY: '', DISPATCH_SIGNING_KEY: '' }
+    const first = await runCli(args, env)
+    const second = await runCli(args, env)
+    expect(first.code, first.stderr).toBe(0)
+    expect(second.stdout).toBe(first.stdout)
+  })
+
+  it('says so when the command does not exist', async () => {
+    const result = await runCli(['run', '--db', join(dir, 'd.db'), '--port', '0', '--', 'no-such-command-xyz'])
+    expect(result.code).toBe(127)
+    expect(result.stderr).toMatch(/DSP4002: command not found: no-such-command-xyz/)
+  })
+
+  it('runs the quickstart end to end: every publish call completes, retried ones included', async () => {
+    const { spawn } = await import('node:child_process')
+    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/quickstart/demo.ts'], {
+      cwd: join(import.meta.dirname, '../..'),
+      env: { ...process.env, QUICKSTART_CALLS: '40' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let out = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d
+    })
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      out += d
+    })
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+    expect(code, out).toBe(0)
+    expect(out).toMatch(/succeeded \(STATUS_OK\)\s+40/)
+    expect(out).toMatch(/HTTP 503\s+\d+/)
+    expect(out).toMatch(/payloads delivered: 40 of 40/)
+  })
+})
