@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import type { Command } from 'commander'
+import { startLiveSummary } from '../liveSummary.js'
 import { parseHttpUrl, parsePort } from '../options.js'
 import { UsageError } from '../usageError.js'
 
@@ -54,6 +55,7 @@ async function run(command: string[], flags: RunFlags): Promise<number> {
       DISPATCH_VERIFICATION_KEY: scheduler.verificationKeyPem,
     },
   })
+  const stopSummary = startLiveSummary(() => scheduler.stats(), process.stdout.isTTY === true)
   const forward = (signal: NodeJS.Signals) => () => child.kill(signal)
   const handlers = FORWARDED_SIGNALS.map((signal) => [signal, forward(signal)] as const)
   for (const [signal, handler] of handlers) process.on(signal, handler)
@@ -70,6 +72,7 @@ async function run(command: string[], flags: RunFlags): Promise<number> {
     child.once('exit', (status, signal) => resolve(status ?? 128 + signalNumber(signal)))
   })
   for (const [signal, handler] of handlers) process.off(signal, handler)
+  await stopSummary()
   await scheduler.close()
   return code
 }

@@ -83,5 +83,7 @@ describe('dispatch run', () => {
     expect(out).toMatch(/succeeded \(STATUS_OK\)\s+40/)
     expect(out).toMatch(/HTTP 503\s+\d+/)
     expect(out).toMatch(/payloads delivered: 40 of 40/)
+    // Not a terminal: dispatch run logs plain summary lines, the last one with every call done.
+    expect(out).toMatch(/dispatch: publish: 0 pending, 0 running, 40 done, 0 failed\n/)
   })
 })
