@@ -14,9 +14,14 @@ export function registerCalls(program: Command): void {
   const calls = program
     .command('calls')
     .description('inspect and manage calls on a running scheduler (DISPATCH_API_URL, DISPATCH_API_KEY)')
-    .option('--api-url <url>', 'the scheduler API (default: DISPATCH_API_URL)', parseHttpUrl)
-    .option('--api-key <key>', 'the API key (default: DISPATCH_API_KEY)')
-    .option('--json', 'print JSON for scripts')
+
+  // Every subcommand takes the connection flags and --json, before or after its argument.
+  const subcommand = (name: string) =>
+    calls
+      .command(name)
+      .option('--api-url <url>', 'the scheduler API (default: DISPATCH_API_URL)', parseHttpUrl)
+      .option('--api-key <key>', 'the API key (default: DISPATCH_API_KEY)')
+      .option('--json', 'print JSON for scripts')
 
   const client = (command: Command): [CallServiceClient, ApiFlags] => {
     const flags = command.optsWithGlobals<ApiFlags>()
@@ -26,8 +31,7 @@ export function registerCalls(program: Command): void {
     return [createCallServiceClient(options), flags]
   }
 
-  calls
-    .command('get')
+  subcommand('get')
     .description('show one call: state, status, attempts, last error, output')
     .argument('<dispatchId>')
     .action(async (id: string, _opts: unknown, command: Command) => {
@@ -35,8 +39,7 @@ export function registerCalls(program: Command): void {
       printCall(await api.get(id), flags)
     })
 
-  calls
-    .command('list')
+  subcommand('list')
     .description('list calls, newest first')
     .addOption(
       new Option('--state <state>', 'only calls in this state').choices([
@@ -66,8 +69,7 @@ export function registerCalls(program: Command): void {
       if (answer.calls.length === 0) process.stdout.write('no calls\n')
     })
 
-  calls
-    .command('wait')
+  subcommand('wait')
     .description('wait for a call to finish: exit 0 when it succeeded, 1 when it failed, 3 when the wait timed out')
     .argument('<dispatchId>')
     .option('--timeout <duration>', 'give up waiting after this long', parseDurationFlag, '60s')
@@ -78,8 +80,7 @@ export function registerCalls(program: Command): void {
       process.exitCode = !done ? 3 : call.state === 'succeeded' ? 0 : 1
     })
 
-  calls
-    .command('cancel')
+  subcommand('cancel')
     .description('cancel a call that has not finished')
     .argument('<dispatchId>')
     .action(async (id: string, _opts: unknown, command: Command) => {
@@ -87,8 +88,7 @@ export function registerCalls(program: Command): void {
       printCall(await api.cancel(id), flags)
     })
 
-  calls
-    .command('redrive')
+  subcommand('redrive')
     .description('run a failed or cancelled call again from its original input')
     .argument('<dispatchId>')
     .action(async (id: string, _opts: unknown, command: Command) => {

@@ -10,7 +10,7 @@ describe('dispatch: usage errors', () => {
     ['a port that is not a number', ['run', '--port', 'abc', '--', 'true'], /"abc" is not a port/],
     ['a port out of range', ['scheduler', '--port', '70000'], /"70000" is not a port/],
     ['an endpoint that is not a URL', ['run', '--endpoint', 'nope', '--', 'true'], /"nope" is not a URL/],
-    ['an API URL that is not http', ['calls', '--api-url', 'ftp://x', 'get', 'a'], /not an http\(s\) URL/],
+    ['an API URL that is not http', ['calls', 'get', 'a', '--api-url', 'ftp://x'], /not an http\(s\) URL/],
     ['an unknown state', ['calls', 'list', '--state', 'bogus'], /Allowed choices are pending, running/],
     ['a timeout that is not a duration', ['calls', 'wait', 'x', '--timeout', 'soon'], /"soon" is not a duration/],
   ]

@@ -1,0 +1,121 @@
+import { CallFailedError, createClient, defineRoutes, PermanentError, tupleSchema } from 'dispatch-functions'
+import { Type } from 'typebox'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  removeFolder,
+  startEndpoint,
+  startTestScheduler,
+  type TestScheduler,
+  tempFolder,
+} from '../scheduler/helpers.js'
+import { runCli } from './runCli.js'
+
+// `dispatch calls ...` and `.call(...)` outside a function, against a real scheduler and endpoint.
+const routes = defineRoutes({
+  echo: {
+    input: tupleSchema([Type.String()]),
+    output: Type.String(),
+    handler: async (text: string) => `echo: ${text}`,
+    source: 'test:1',
+  },
+  refuse: {
+    input: tupleSchema([]),
+    output: undefined,
+    handler: async () => {
+      throw new PermanentError('no, never')
+    },
+    source: 'test:2',
+  },
+})
+
+type Functions = {
+  echo: { args: [text: string]; output: string }
+  refuse: { args: []; output: void }
+}
+
+let dir: string
+let test: TestScheduler
+let stopEndpoint: () => Promise<void>
+let client: ReturnType<typeof createClient<Functions>>
+let env: Record<string, string>
+
+beforeAll(async () => {
+  dir = await tempFolder('dispatch-calls-')
+  test = await startTestScheduler(`${dir}/dispatch.db`)
+  const endpoint = await startEndpoint(routes, test.scheduler.verificationKeyPem)
+  stopEndpoint = () => endpoint.app.close()
+  const options = { apiUrl: test.scheduler.url, apiKey: test.scheduler.apiKey, endpoint: endpoint.url }
+  client = createClient<Functions>({ echo: 1, refuse: 0 }, options)
+  env = { DISPATCH_API_URL: test.scheduler.url, DISPATCH_API_KEY: test.scheduler.apiKey }
+})
+
+afterAll(async () => {
+  await test.scheduler.close()
+  await stopEndpoint()
+  await removeFolder(dir)
+})
+
+describe('.call outside a function', () => {
+  it('dispatches and resolves to the output', async () => {
+    await expect(client.echo.call('hi')).resolves.toBe('echo: hi')
+  })
+
+  it("rejects with the call's error type and message when it fails", async () => {
+    const error = await client.refuse.call().catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(CallFailedError)
+    expect((error as CallFailedError).errorType).toBe('PermanentError')
+    expect((error as CallFailedError).message).toMatch(/failed with STATUS_PERMANENT_ERROR: PermanentError: no, never/)
+  })
+})
+
+describe('dispatch calls', () => {
+  it('get, list and wait report a succeeded call; wait exits 0', async () => {
+    const id = await client.echo('cli')
+    const waited = await runCli(['calls', 'wait', id, '--json'], env)
+    expect(waited.code, waited.stderr).toBe(0)
+    expect(JSON.parse(waited.stdout)).toMatchObject({
+      dispatchId: id,
+      state: 'succeeded',
+      output: { value: 'echo: cli' },
+    })
+
+    const got = await runCli(['calls', 'get', id], env)
+    expect(got.stdout).toMatch(/state:\s+succeeded \(STATUS_OK\)/)
+    expect(got.stdout).toMatch(/output:\s+"echo: cli"/)
+
+    const listed = await runCli(['calls', 'list', '--function', 'echo', '--json'], env)
+    const ids = (JSON.parse(listed.stdout) as { calls: { dispatchId: string }[] }).calls.map((c) => c.dispatchId)
+    expect(ids).toContain(id)
+  })
+
+  it('wait exits 1 for a failed call, and redrive runs it again', async () => {
+    const id = await client.refuse()
+    const waited = await runCli(['calls', 'wait', id], env)
+    expect(waited.code).toBe(1)
+    expect(waited.stdout).toMatch(/error:\s+PermanentError: no, never/)
+    const redriven = await runCli(['calls', 'redrive', id, '--json'], env)
+    expect(redriven.code, redriven.stderr).toBe(0)
+    expect(JSON.parse(redriven.stdout).state).not.toBe('failed')
+    const again = await runCli(['calls', 'wait', id, '--json'], env)
+    expect(JSON.parse(again.stdout)).toMatchObject({ state: 'failed' })
+    expect(JSON.parse(again.stdout).attempts).toBeGreaterThanOrEqual(1)
+  })
+
+  it('wait exits 3 when the wait times out, and cancel stops a pending call', async () => {
+    const id = await client.echo('later', { delay: '1h' })
+    const waited = await runCli(['calls', 'wait', id, '--timeout', '200ms'], env)
+    expect(waited.code).toBe(3)
+    const cancelled = await runCli(['calls', 'cancel', id, '--json'], env)
+    expect(JSON.parse(cancelled.stdout)).toMatchObject({ dispatchId: id, state: 'cancelled' })
+  })
+
+  it('reports a wrong API key and an unknown id as errors (exit 1) with a hint', async () => {
+    const wrongKey = await runCli(['calls', 'get', 'x', '--api-key', 'wrong'], env)
+    expect(wrongKey.code).toBe(1)
+    expect(wrongKey.stderr).toMatch(/HTTP 401[\s\S]*hint: check DISPATCH_API_KEY/)
+    expect(wrongKey.stderr).not.toContain(test.scheduler.apiKey)
+    const unknown = await runCli(['calls', 'get', 'no-such-id'], env)
+    expect(unknown.code).toBe(1)
+    expect(unknown.stderr).toMatch(/HTTP 404/)
+  })
+})
