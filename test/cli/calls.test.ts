@@ -30,7 +30,7 @@ const routes = defineRoutes({
 
 type Functions = {
   echo: { args: [text: string]; output: string }
-  refuse: { args: []; output: void }
+  refuse: { args: []; output: undefined }
 }
 
 let dir: string
