@@ -37,6 +37,8 @@ export type Routes = Readonly<Record<string, Route>>
  * dialect reads) of positional parameters: the first `required` are required, the rest optional.
  */
 export function tupleSchema(items: readonly SchemaObject[], required: number = items.length): JsonSchema {
+  // Draft-07 wants a non-empty `items` array; no parameters is an empty array.
+  if (items.length === 0) return { type: 'array', maxItems: 0 }
   return { type: 'array', items: [...items], additionalItems: false, minItems: required, maxItems: items.length }
 }
 
