@@ -9,7 +9,8 @@ import { routes } from './dispatch.gen/routes.gen.js'
 
 /** Starts the app on the port of DISPATCH_ENDPOINT_URL (default 8000), bound to 127.0.0.1. */
 export async function startServer(): Promise<FastifyInstance> {
-  const app = Fastify({ logger: { level: 'error' } // the demo's failures are on purpose: keep its output to the summary })
+  // The demo's failures are on purpose: log errors only, so its output is the summary.
+  const app = Fastify({ logger: { level: 'error' } })
   await app.register(dispatchPlugin, { routes })
   const endpoint = new URL(process.env['DISPATCH_ENDPOINT_URL'] ?? 'http://127.0.0.1:8000')
   await app.listen({ host: '127.0.0.1', port: Number(endpoint.port || 80) })
