@@ -14,6 +14,7 @@ export interface SigningVectors {
   }
 }
 
+// A copy of shared/vectors/signing.json (PROTOCOL.md's test vectors), so a clone is self-contained.
 export const vectors: SigningVectors = JSON.parse(
-  readFileSync(new URL('../../../../shared/vectors/signing.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../../fixtures/vectors/signing.json', import.meta.url), 'utf8'),
 )
