@@ -15,18 +15,30 @@
  */
 export type { ApiServerParts } from './api/apiServer.js'
 export { buildApiServer, DISPATCH_PATH } from './api/apiServer.js'
+export type { BackPressureOptions, Refusal, ResolvedBackPressure } from './backPressure.js'
+export { BackPressure } from './backPressure.js'
 export { CallEvents } from './callEvents.js'
+export type {
+  AdaptiveConcurrencyOptions,
+  EndpointConcurrency,
+  ResolvedAdaptiveConcurrency,
+} from './delivery/adaptiveConcurrency.js'
+export { AdaptiveConcurrency } from './delivery/adaptiveConcurrency.js'
 export { backoffDelay } from './delivery/backoff.js'
 export type { ClaimSelector, OldestDueOptions } from './delivery/claimSelector.js'
 export { oldestDueFirst } from './delivery/claimSelector.js'
 export type { DecideContext } from './delivery/decideCompletion.js'
 export { decideCompletion } from './delivery/decideCompletion.js'
+export type { DeficitRoundRobinOptions, FairnessOptions } from './delivery/deficitRoundRobin.js'
+export { DeficitRoundRobin } from './delivery/deficitRoundRobin.js'
 export type { DeliveryLoopParts } from './delivery/deliveryLoop.js'
 export { DeliveryLoop } from './delivery/deliveryLoop.js'
 export type { PostOutcome } from './delivery/endpointClient.js'
 export { EndpointClient, runUrl } from './delivery/endpointClient.js'
 export { httpStatus, transportStatus } from './delivery/transportStatus.js'
 export { newDispatchId } from './dispatchId.js'
+export type { GroupCommitOptions } from './groupCommitter.js'
+export { GroupCommitter } from './groupCommitter.js'
 export type { KeySources, SchedulerKeys } from './keys/loadSchedulerKeys.js'
 export { loadSchedulerKeys } from './keys/loadSchedulerKeys.js'
 export type {
@@ -36,7 +48,7 @@ export type {
   SchedulerOptions,
 } from './schedulerOptions.js'
 export { DEFAULT_RETRY_POLICY, policyFor, resolveSchedulerOptions } from './schedulerOptions.js'
-export type { Scheduler } from './startScheduler.js'
+export type { Scheduler, SchedulerStats } from './startScheduler.js'
 export { startScheduler } from './startScheduler.js'
 export { SQLITE_MIGRATIONS } from './store/sqliteSchema.js'
 export type { SqliteStoreOptions } from './store/sqliteStore.js'
@@ -51,6 +63,8 @@ export type {
   ListFilter,
   ListPage,
   NewCall,
+  QueueClaim,
+  QueueClaimRequest,
   QueueKey,
   Store,
   StoredCall,

@@ -1,4 +1,7 @@
 import { DispatchError } from '../runtime/errors/dispatchError.js'
+import type { BackPressureOptions, ResolvedBackPressure } from './backPressure.js'
+import type { AdaptiveConcurrencyOptions, ResolvedAdaptiveConcurrency } from './delivery/adaptiveConcurrency.js'
+import type { FairnessOptions } from './delivery/deficitRoundRobin.js'
 import type { Store } from './store/store.js'
 
 /** How one function's calls are attempted. Every field is optional; unset ones fall back to the scheduler's. */
@@ -64,6 +67,17 @@ export interface SchedulerOptions {
   readonly synchronous?: 'FULL' | 'NORMAL'
   /** Use this store instead of SQLite at `dbPath` (the keys are still kept beside `dbPath`). */
   readonly store?: Store
+  /**
+   * Fair scheduling (deficit round robin over (endpoint, function, fairness key) queues), always on;
+   * `weights` gives fairness keys other shares than 1, e.g. `{ weights: { tenantA: 2 } }`.
+   */
+  readonly fairness?: FairnessOptions
+  /** Per-endpoint AIMD concurrency bounds; `false` turns it off (only `concurrency` limits). */
+  readonly adaptiveConcurrency?: AdaptiveConcurrencyOptions | false
+  /** When the Dispatch API answers 429 with Retry-After; `false` never refuses. */
+  readonly backPressure?: BackPressureOptions | false
+  /** Merge concurrent Dispatch requests into one transaction (default true). */
+  readonly groupCommit?: boolean
 }
 
 /** The options the scheduler runs with, defaults filled in. */
@@ -75,6 +89,10 @@ export interface ResolvedSchedulerOptions {
   readonly idempotencyWindowMs: number
   readonly shutdownGraceMs: number
   readonly bodyLimit: number
+  readonly weights: Readonly<Record<string, number>>
+  readonly adaptiveConcurrency: ResolvedAdaptiveConcurrency | false
+  readonly backPressure: ResolvedBackPressure | false
+  readonly groupCommit: boolean
 }
 
 function positive(name: string, value: number | undefined, fallback: number): number {
@@ -99,13 +117,77 @@ function checkPolicy(where: string, policy: RetryPolicy): RetryPolicy {
   return policy
 }
 
+function underLoadError(message: string, hint: string): DispatchError {
+  return new DispatchError('DSP3601', message, { hint })
+}
+
+function resolveAdaptive(
+  option: AdaptiveConcurrencyOptions | false | undefined,
+  concurrency: number,
+): ResolvedAdaptiveConcurrency | false {
+  if (option === false) return false
+  const o = option ?? {}
+  const bound = (name: string, value: number | undefined, fallback: number) => {
+    const v = value ?? fallback
+    if (!Number.isFinite(v) || v < 1) {
+      throw underLoadError(`the scheduler option adaptiveConcurrency.${name} is ${v}`, 'pass a number >= 1')
+    }
+    return v
+  }
+  const min = bound('min', o.min, 1)
+  const max = bound('max', o.max, concurrency)
+  const initial = bound('initial', o.initial, Math.max(min, Math.min(max, 32)))
+  if (!(min <= initial && initial <= max)) {
+    throw underLoadError(
+      `the scheduler options adaptiveConcurrency.min/initial/max are ${min}/${initial}/${max}`,
+      'they must satisfy min <= initial <= max',
+    )
+  }
+  const decrease = o.decrease ?? 0.75
+  if (!(decrease > 0 && decrease < 1)) {
+    throw underLoadError(
+      `the scheduler option adaptiveConcurrency.decrease is ${decrease}`,
+      'pass a factor between 0 and 1 (exclusive)',
+    )
+  }
+  return { min, max, initial, decrease }
+}
+
+function resolveWeights(fairness: FairnessOptions | undefined): Readonly<Record<string, number>> {
+  const weights = fairness?.weights ?? {}
+  for (const [key, weight] of Object.entries(weights)) {
+    if (!(Number.isFinite(weight) && weight > 0)) {
+      throw underLoadError(
+        `the fairness weight of ${JSON.stringify(key)} is ${weight}`,
+        'a weight is a number > 0 (1 is the share of every key not named)',
+      )
+    }
+  }
+  return weights
+}
+
+function resolveBackPressure(option: BackPressureOptions | false | undefined): ResolvedBackPressure | false {
+  if (option === false) return false
+  const o = option ?? {}
+  return {
+    maxUnfinishedCalls: positive('backPressure.maxUnfinishedCalls', o.maxUnfinishedCalls, 1_000_000),
+    maxQueuedCalls: positive('backPressure.maxQueuedCalls', o.maxQueuedCalls, 50_000),
+    retryAfterS: Math.max(1, Math.ceil(positive('backPressure.retryAfterS', o.retryAfterS, 1))),
+  }
+}
+
 export function resolveSchedulerOptions(options: SchedulerOptions): ResolvedSchedulerOptions {
   for (const [name, policy] of Object.entries(options.functions ?? {})) checkPolicy(`functions.${name}`, policy)
   const retry = { ...DEFAULT_RETRY_POLICY, ...definedFields(checkPolicy('retry', options.retry ?? {})) }
+  const concurrency = Math.max(1, Math.floor(positive('concurrency', options.concurrency, 100)))
   return {
     retry,
     functions: options.functions ?? {},
-    concurrency: Math.max(1, Math.floor(positive('concurrency', options.concurrency, 100))),
+    concurrency,
+    weights: resolveWeights(options.fairness),
+    adaptiveConcurrency: resolveAdaptive(options.adaptiveConcurrency, concurrency),
+    backPressure: resolveBackPressure(options.backPressure),
+    groupCommit: options.groupCommit ?? true,
     pollIntervalMs: positive('pollIntervalMs', options.pollIntervalMs, 1000),
     idempotencyWindowMs: positive('idempotencyWindowMs', options.idempotencyWindowMs, 86_400_000),
     shutdownGraceMs: positive('shutdownGraceMs', options.shutdownGraceMs, 5000),

@@ -2,14 +2,28 @@ import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { FastifyServerOptions } from 'fastify'
 import { buildApiServer } from './api/apiServer.js'
+import { BackPressure } from './backPressure.js'
 import { CallEvents } from './callEvents.js'
-import { oldestDueFirst } from './delivery/claimSelector.js'
+import { AdaptiveConcurrency, type EndpointConcurrency } from './delivery/adaptiveConcurrency.js'
+import { DeficitRoundRobin } from './delivery/deficitRoundRobin.js'
 import { DeliveryLoop } from './delivery/deliveryLoop.js'
 import { EndpointClient } from './delivery/endpointClient.js'
+import { GroupCommitter } from './groupCommitter.js'
 import { loadSchedulerKeys } from './keys/loadSchedulerKeys.js'
 import { resolveSchedulerOptions, type SchedulerOptions } from './schedulerOptions.js'
 import { openSqliteStore } from './store/sqliteStore.js'
 import type { CallCounts, Store } from './store/store.js'
+
+/**
+ * `Scheduler.stats()`: the counts per function and state (an array, as before), plus how the
+ * scheduler copes with the load: per-endpoint adaptive concurrency and the unfinished calls.
+ */
+export type SchedulerStats = CallCounts[] & {
+  /** Per endpoint origin: the adaptive limit now and the attempts in flight (empty when turned off). */
+  readonly endpoints: readonly EndpointConcurrency[]
+  /** Pending and running calls, as back-pressure estimates them (undefined when turned off). */
+  readonly unfinished: number | undefined
+}
 
 /** A running scheduler. */
 export interface Scheduler {
@@ -19,8 +33,11 @@ export interface Scheduler {
   readonly apiKey: string
   /** PEM SPKI of the key deliveries are signed with: what endpoints verify with (`DISPATCH_VERIFICATION_KEY`). */
   readonly verificationKeyPem: string
-  /** Counts per function and state (with the pending calls that are retrying), for summaries. */
-  stats(): Promise<CallCounts[]>
+  /**
+   * Counts per function and state (with the pending calls that are retrying), for summaries; the
+   * array also carries `endpoints` (adaptive concurrency per endpoint) and `unfinished`.
+   */
+  stats(): Promise<SchedulerStats>
   /** Attempts in flight right now. */
   readonly inFlight: number
   /**
@@ -70,23 +87,46 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   const client = new EndpointClient(keys.privateKey, resolved.concurrency)
   const timeouts = [resolved.retry, ...Object.values(resolved.functions)].map((p) => p.attemptTimeoutMs ?? 0)
   const leaseMs = Math.max(...timeouts) + LEASE_MARGIN_MS
+  const limits =
+    resolved.adaptiveConcurrency === false ? undefined : new AdaptiveConcurrency(resolved.adaptiveConcurrency)
+  const selector = new DeficitRoundRobin(store, {
+    owner,
+    leaseMs,
+    batchSize: Math.min(resolved.concurrency, 500),
+    weights: resolved.weights,
+    limits,
+  })
+  const committer = resolved.groupCommit
+    ? new GroupCommitter(store, { idempotencyWindowMs: resolved.idempotencyWindowMs })
+    : undefined
+  const pressure =
+    resolved.backPressure === false
+      ? undefined
+      : new BackPressure(store, resolved.backPressure, () => committer?.queuedCalls ?? 0)
   let loop: DeliveryLoop | undefined
   const app = buildApiServer({
     store,
     events,
     options: resolved,
     apiKey: keys.apiKey,
-    onNewWork: () => loop?.wake(),
+    onNewWork: (queues) => {
+      selector.notice(queues)
+      loop?.wake()
+    },
+    committer,
+    pressure,
     ...loggerOptions(options.logger),
   })
   loop = new DeliveryLoop({
     store,
-    selector: oldestDueFirst(store, { owner, leaseMs, batchSize: Math.min(resolved.concurrency, 500) }),
+    selector,
     client,
     events,
     options: resolved,
     owner,
     log: app.log,
+    limits,
+    onRecorded: pressure === undefined ? undefined : (batch) => pressure.recorded(batch),
   })
   const deliveries = loop
   let purgeTimer: NodeJS.Timeout | undefined
@@ -103,6 +143,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       if (released > 0) app.log.warn({ released }, 'delivering again the attempts a previous process left in flight')
     }
     await purge()
+    await pressure?.start()
     purgeTimer = setInterval(purge, IDEMPOTENCY_PURGE_MS)
     purgeTimer.unref()
     const host = options.host ?? '127.0.0.1'
@@ -112,6 +153,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
   } catch (error) {
     clearInterval(purgeTimer)
+    pressure?.stop()
     await app.close().catch(() => undefined)
     if (ownsStore) await store.close()
     throw error
@@ -123,13 +165,18 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     url,
     apiKey: keys.apiKey,
     verificationKeyPem: keys.verificationKeyPem,
-    stats: () => store.countCalls(),
+    stats: async () =>
+      Object.assign(await store.countCalls(), {
+        endpoints: limits?.snapshot() ?? [],
+        unfinished: pressure?.unfinishedCalls,
+      }),
     get inFlight() {
       return deliveries.inFlight
     },
     close: () => {
       closing ??= (async () => {
         clearInterval(purgeTimer)
+        pressure?.stop()
         events.close()
         await app.close()
         await deliveries.stop(resolved.shutdownGraceMs)

@@ -11,9 +11,11 @@ import {
   TERMINAL_STATES,
   WaitCallRequest,
 } from '../../schemas/callService.js'
+import type { BackPressure } from '../backPressure.js'
 import type { CallEvents } from '../callEvents.js'
+import type { GroupCommitter } from '../groupCommitter.js'
 import type { ResolvedSchedulerOptions } from '../schedulerOptions.js'
-import type { ChangeResult, Store } from '../store/store.js'
+import type { ChangeResult, QueueKey, Store } from '../store/store.js'
 import { bearerChecker } from './bearerAuth.js'
 import { ConnectRefusal, sendConnectError } from './connectError.js'
 import { toCallInfo } from './toCallInfo.js'
@@ -32,8 +34,15 @@ export interface ApiServerParts {
   readonly events: CallEvents
   readonly options: ResolvedSchedulerOptions
   readonly apiKey: string
-  /** Called after new or redriven calls are durable: delivery looks for due calls now. */
-  readonly onNewWork: () => void
+  /**
+   * Called after new or redriven calls are durable: delivery looks for due calls now. `queues` names
+   * the queues new calls went into (absent: unknown, e.g. a redrive).
+   */
+  readonly onNewWork: (queues?: readonly QueueKey[]) => void
+  /** Merges concurrent Dispatch requests into shared commits; without it each request commits alone. */
+  readonly committer?: GroupCommitter | undefined
+  /** Refuses dispatches with 429 + Retry-After while the store or the endpoints are behind. */
+  readonly pressure?: BackPressure | undefined
   /** Pino options (Fastify's `logger`), or a logger instance; neither: no logging. */
   readonly logger?: FastifyServerOptions['logger'] | undefined
   readonly loggerInstance?: FastifyServerOptions['loggerInstance'] | undefined
@@ -62,6 +71,15 @@ function decodeCursor(cursor: string): string {
   const id = Buffer.from(cursor, 'base64url').toString()
   if (!/^[0-9a-z]{1,64}$/.test(id)) throw new ConnectRefusal('invalid_argument', 'cursor is not one this API returned')
   return id
+}
+
+function distinctQueues(calls: readonly QueueKey[]): QueueKey[] {
+  const seen = new Map<string, QueueKey>()
+  for (const c of calls) {
+    const id = `${c.endpoint}\n${c.function}\n${c.fairnessKey ?? ''}\n${c.fairnessKey === undefined}`
+    if (!seen.has(id)) seen.set(id, { endpoint: c.endpoint, function: c.function, fairnessKey: c.fairnessKey })
+  }
+  return [...seen.values()]
 }
 
 function notFound(dispatchId: string): ConnectRefusal {
@@ -111,13 +129,31 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
     return sendConnectError(reply, 'internal', 'the scheduler failed to handle the request; nothing was changed')
   })
 
-  app.post(DISPATCH_PATH, async (request) => {
-    const now = Date.now()
-    const calls = toNewCalls(request.body, options, now)
-    // The ids go back only after insertCalls resolved, i.e. after the commit is durable.
-    const results = await store.insertCalls(calls, { now, idempotencyWindowMs: options.idempotencyWindowMs })
-    if (results.some((r) => r.inserted)) parts.onNewWork()
-    return { dispatchIds: results.map((r) => r.dispatchId) }
+  const { committer, pressure } = parts
+  app.post(DISPATCH_PATH, {
+    // Refused before the body is read: a scheduler that is behind does not buffer more requests.
+    onRequest: async (_request, reply) => {
+      const refusal = pressure?.check()
+      if (refusal !== undefined) {
+        reply.header('retry-after', String(refusal.retryAfterS))
+        return sendConnectError(reply, 'resource_exhausted', refusal.message)
+      }
+    },
+    handler: async (request) => {
+      const now = Date.now()
+      const calls = toNewCalls(request.body, options, now)
+      // The ids go back only after the insert resolved, i.e. after the (shared) commit is durable.
+      const results =
+        committer !== undefined
+          ? await committer.insert(calls)
+          : await store.insertCalls(calls, { now, idempotencyWindowMs: options.idempotencyWindowMs })
+      const inserted = calls.filter((_, i) => results[i]!.inserted)
+      if (inserted.length > 0) {
+        pressure?.inserted(inserted.length)
+        parts.onNewWork(distinctQueues(inserted))
+      }
+      return { dispatchIds: results.map((r) => r.dispatchId) }
+    },
   })
 
   const service = (method: string) => `${CALL_SERVICE_PATH}/${method}`
@@ -173,13 +209,16 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
   app.post(service('Cancel'), async (request) => {
     const { dispatchId } = parseCancel(request.body)
     // Cancelling a cancelled call is a no-op, so a retried Cancel succeeds.
-    return changed(dispatchId, await store.cancelCall(dispatchId, Date.now()), 'cancel', (s) => s === 'cancelled')
+    const result = await store.cancelCall(dispatchId, Date.now())
+    if (result.kind === 'changed') pressure?.inserted(-1)
+    return changed(dispatchId, result, 'cancel', (s) => s === 'cancelled')
   })
 
   app.post(service('Redrive'), async (request) => {
     const { dispatchId } = parseRedrive(request.body)
     const result = await store.redriveCall(dispatchId, Date.now())
     const answer = changed(dispatchId, result, 'redrive (only failed or cancelled calls can be)', () => false)
+    pressure?.inserted(1)
     parts.onNewWork()
     return answer
   })

@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { CallEvents } from '../callEvents.js'
 import { policyFor, type ResolvedSchedulerOptions } from '../schedulerOptions.js'
 import type { Completion, Store, StoredCall } from '../store/store.js'
+import type { AdaptiveConcurrency } from './adaptiveConcurrency.js'
 import { buildRunRequest } from './buildRunRequest.js'
 import type { ClaimSelector } from './claimSelector.js'
 import { decideCompletion, expired } from './decideCompletion.js'
@@ -15,6 +16,10 @@ export interface DeliveryLoopParts {
   readonly options: ResolvedSchedulerOptions
   readonly owner: string
   readonly log: FastifyBaseLogger
+  /** Per-endpoint adaptive limits: told when attempts start and how they end. */
+  readonly limits?: AdaptiveConcurrency | undefined
+  /** Told of every attempt that finished (for back-pressure's count of unfinished calls). */
+  readonly onRecorded?: ((completions: readonly Completion[]) => void) | undefined
 }
 
 /**
@@ -85,7 +90,10 @@ export class DeliveryLoop {
         for (const call of calls) this.attempt(call)
         if (calls.length > 0) continue
         const next = await store.nextDueAt()
-        const wait = next === undefined ? options.pollIntervalMs : Math.min(options.pollIntervalMs, next - Date.now())
+        let wait = next === undefined ? options.pollIntervalMs : Math.min(options.pollIntervalMs, next - Date.now())
+        // Due calls that the selector would not take (their endpoints are at their limits) wait for
+        // an attempt to finish, which wakes the loop, instead of spinning.
+        if (wait <= 0 && this.inflight.size > 0) wait = options.pollIntervalMs
         if (wait > 0) await this.sleep(wait)
       } catch (error) {
         log.error({ err: error }, 'claiming due calls failed; retrying')
@@ -105,11 +113,18 @@ export class DeliveryLoop {
       return
     }
     const timeoutMs = Math.min(policy.attemptTimeoutMs, (call.expiresAt ?? Number.POSITIVE_INFINITY) - now)
+    const limits = this.parts.limits
+    const origin = limits?.originOf(call.endpoint)
+    const token = origin === undefined ? 0 : limits!.start(origin)
     client
       .post(call.endpoint, buildRunRequest(call), timeoutMs, controller.signal)
       .then((outcome) => {
-        if (this.abandoned) return // shutting down: the lease is released and the call delivered again
+        if (this.abandoned) {
+          if (origin !== undefined) limits!.end(origin, token, undefined)
+          return // shutting down: the lease is released and the call delivered again
+        }
         const completion = decideCompletion(call, outcome, { owner, now: Date.now(), policy })
+        if (origin !== undefined) limits!.end(origin, token, completion.status)
         if (completion.kind !== 'succeeded') {
           log.info(
             { dispatchId: call.dispatchId, function: call.function, attempt: call.attempts, status: completion.status },
@@ -150,6 +165,7 @@ export class DeliveryLoop {
       log.error({ err: error, calls: batch.length }, 'recording attempt outcomes failed')
     }
     for (const completion of batch) this.inflight.delete(completion.dispatchId)
+    this.parts.onRecorded?.(batch)
     events.notify(batch.map((c) => c.dispatchId))
     this.wake()
     if (this.inflight.size === 0) for (const done of [...this.drainWaiters]) done()

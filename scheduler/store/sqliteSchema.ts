@@ -42,4 +42,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
   `,
+  // Fair scheduling claims per queue and lists the queues with due calls: both are range scans of
+  // this index (per queue, due first), instead of filtering the whole due range.
+  `
+  CREATE INDEX calls_queue_due ON calls (endpoint, function, fairness_key, due_at) WHERE due_at IS NOT NULL;
+  `,
 ]

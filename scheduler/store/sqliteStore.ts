@@ -14,6 +14,8 @@ import type {
   ListFilter,
   ListPage,
   NewCall,
+  QueueClaimRequest,
+  QueueKey,
   Store,
   StoredCall,
 } from './store.js'
@@ -219,6 +221,37 @@ export class SqliteStore implements Store {
     return rows.map(toStoredCall)
   }
 
+  async dueQueues(now: number, limit: number): Promise<QueueKey[]> {
+    const rows = this.statements.dueQueues.all({ now, limit }) as {
+      endpoint: string
+      function: string
+      fairness_key: string | null
+    }[]
+    return rows.map((r) => ({ endpoint: r.endpoint, function: r.function, fairnessKey: opt(r.fairness_key) }))
+  }
+
+  async claimQueues(request: QueueClaimRequest): Promise<StoredCall[]> {
+    const claim = this.statements.claimQueue
+    const until = request.now + request.leaseMs
+    return this.db.transaction(() =>
+      request.queues.flatMap(({ queue, limit }) =>
+        limit <= 0
+          ? []
+          : (
+              claim.all({
+                now: request.now,
+                limit,
+                owner: request.owner,
+                until,
+                endpoint: queue.endpoint,
+                function: queue.function,
+                fairness_key: queue.fairnessKey ?? null,
+              }) as CallRow[]
+            ).map(toStoredCall),
+      ),
+    )()
+  }
+
   async completeAttempts(completions: readonly Completion[]): Promise<boolean[]> {
     const s = this.statements
     return this.db.transaction(() =>
@@ -383,6 +416,9 @@ function prepare(db: Database.Database) {
     releaseOwner: db.prepare(`
       UPDATE calls SET state = 'pending', due_at = @now, lease_owner = NULL, updated_at = @now
       WHERE state = 'running' AND lease_owner = @owner`),
+    dueQueues: db.prepare(`
+      SELECT endpoint, function, fairness_key FROM calls WHERE due_at IS NOT NULL AND due_at <= @now
+      GROUP BY endpoint, function, fairness_key LIMIT @limit`),
     nextDue: db.prepare('SELECT MIN(due_at) AS due FROM calls WHERE due_at IS NOT NULL'),
     counts: db.prepare(`
       SELECT function, state, COUNT(*) AS count,

@@ -93,6 +93,20 @@ export interface ClaimRequest {
   readonly queue?: QueueKey
 }
 
+/** One queue's share of a {@link QueueClaimRequest}. */
+export interface QueueClaim {
+  readonly queue: QueueKey
+  readonly limit: number
+}
+
+/** Claims from several queues in one transaction (fair scheduling decides the shares). */
+export interface QueueClaimRequest {
+  readonly now: number
+  readonly owner: string
+  readonly leaseMs: number
+  readonly queues: readonly QueueClaim[]
+}
+
 interface CompletionBase {
   readonly dispatchId: string
   /** The attempt number the claim returned (`attempts` of the claimed call). */
@@ -170,6 +184,18 @@ export interface Store {
    * expired lease), oldest due first; each comes back running, with `attempts` incremented.
    */
   claimCalls(request: ClaimRequest): Promise<StoredCall[]>
+  /**
+   * Optional (fair scheduling, issue 5): up to `limit` distinct queues that have due calls (the same
+   * "due" as {@link claimCalls}), in any order. Without it the scheduler serves calls oldest due first
+   * over all queues (no fairness between queues).
+   */
+  dueQueues?(now: number, limit: number): Promise<QueueKey[]>
+  /**
+   * Optional (fair scheduling): like {@link claimCalls} with `queue` for each entry, all in one
+   * transaction, results of all queues together (any order). Without it the scheduler claims
+   * queue by queue with `claimCalls({ queue })`, one transaction each.
+   */
+  claimQueues?(request: QueueClaimRequest): Promise<StoredCall[]>
   /** Applies outcomes in one transaction; for each, whether it applied (false: stale claim). */
   completeAttempts(completions: readonly Completion[]): Promise<boolean[]>
   getCall(dispatchId: string): Promise<StoredCall | undefined>

@@ -1,0 +1,101 @@
+import type { Completion, Store } from './store/store.js'
+
+export interface BackPressureOptions {
+  /**
+   * Refuse dispatches while this many calls are unfinished (pending or running): the endpoints are
+   * behind. Default 1,000,000.
+   */
+  readonly maxUnfinishedCalls?: number
+  /**
+   * Refuse dispatches while this many accepted calls wait for their commit: the store is behind.
+   * Bounds the memory requests can hold. Default 50,000.
+   */
+  readonly maxQueuedCalls?: number
+  /** The `Retry-After` of a refusal, in seconds. Default 1. */
+  readonly retryAfterS?: number
+}
+
+export type ResolvedBackPressure = Required<BackPressureOptions>
+
+export interface Refusal {
+  readonly message: string
+  readonly retryAfterS: number
+}
+
+/** The store's counts are re-read this often, correcting the running estimate (other nodes, cancels). */
+const RESYNC_MS = 10_000
+
+/**
+ * Decides when the Dispatch API answers 429 instead of accepting more work. It keeps a running
+ * count of unfinished calls (read from the store at start and every 10 s; between reads, inserts
+ * add and terminal outcomes subtract) rather than counting rows per request.
+ */
+export class BackPressure {
+  private unfinished = 0
+  private timer: NodeJS.Timeout | undefined
+  private syncing = false
+
+  constructor(
+    private readonly store: Store,
+    readonly options: ResolvedBackPressure,
+    private readonly queuedCalls: () => number,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.resync()
+    this.timer = setInterval(() => void this.resync(), RESYNC_MS)
+    this.timer.unref()
+  }
+
+  stop(): void {
+    clearInterval(this.timer)
+  }
+
+  private async resync(): Promise<void> {
+    if (this.syncing) return
+    this.syncing = true
+    try {
+      const counts = await this.store.countCalls()
+      this.unfinished = counts
+        .filter((c) => c.state === 'pending' || c.state === 'running' || c.state === 'suspended')
+        .reduce((n, c) => n + c.count, 0)
+    } catch {
+      // Keep the estimate; the next resync tries again.
+    } finally {
+      this.syncing = false
+    }
+  }
+
+  /** Unfinished calls, as estimated now. */
+  get unfinishedCalls(): number {
+    return this.unfinished
+  }
+
+  inserted(count: number): void {
+    this.unfinished += count
+  }
+
+  recorded(completions: readonly Completion[]): void {
+    for (const c of completions) if (c.kind === 'succeeded' || c.kind === 'failed') this.unfinished--
+    if (this.unfinished < 0) this.unfinished = 0
+  }
+
+  /** Why a dispatch must be refused now, or undefined to accept it. */
+  check(): Refusal | undefined {
+    const { maxQueuedCalls, maxUnfinishedCalls, retryAfterS } = this.options
+    const queued = this.queuedCalls()
+    if (queued >= maxQueuedCalls) {
+      return {
+        retryAfterS,
+        message: `the scheduler is writing ${queued} accepted calls to its store (limit ${maxQueuedCalls}); retry after ${retryAfterS} s`,
+      }
+    }
+    if (this.unfinished >= maxUnfinishedCalls) {
+      return {
+        retryAfterS,
+        message: `the scheduler has ${this.unfinished} unfinished calls (limit ${maxUnfinishedCalls}): the endpoints are behind; retry after ${retryAfterS} s`,
+      }
+    }
+    return undefined
+  }
+}
