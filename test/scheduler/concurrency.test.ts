@@ -1,0 +1,99 @@
+import { join } from 'node:path'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { dispatchPlugin } from '../../runtime/fastify/index.js'
+import { defineRoutes, tupleSchema } from '../../runtime/index.js'
+import { resolveSchedulerOptions } from '../../scheduler/index.js'
+import { eventually, removeFolder, startTestScheduler, type TestScheduler, tempFolder, value } from './helpers.js'
+
+/** The endpoint serves at most this many requests at once and answers 429 to the rest. */
+const N = 8
+let cap = N
+let current = 0
+let ran = 0
+let throttled = 0
+
+const routes = defineRoutes({
+  work: {
+    input: tupleSchema([]),
+    output: undefined,
+    source: 'test/scheduler/concurrency.test.ts:1',
+    // A few milliseconds of "work", so that requests overlap and concurrency means something.
+    handler: () => new Promise<void>((resolve) => setTimeout(resolve, 3)),
+  },
+})
+
+let folder: string
+let t: TestScheduler
+let app: FastifyInstance
+let endpoint: string
+
+beforeAll(async () => {
+  folder = await tempFolder()
+  t = await startTestScheduler(join(folder, 'dispatch.db'), {
+    concurrency: 64,
+    retry: { initialBackoffMs: 5, maxBackoffMs: 40, maxAttempts: 100, attemptTimeoutMs: 10_000 },
+  })
+  app = Fastify()
+  // The real dispatch plugin behind a real overload guard, as a proxy or the app itself would have.
+  app.addHook('onRequest', async (_request, reply) => {
+    if (current >= cap) {
+      throttled++
+      return reply.code(429).send({ code: 'resource_exhausted', message: 'too many requests at once' })
+    }
+    current++
+    reply.raw.once('finish', () => {
+      current--
+      ran++
+    })
+  })
+  await app.register(dispatchPlugin, { routes, verificationKey: t.scheduler.verificationKeyPem })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const address = app.server.address()
+  endpoint = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`
+})
+afterAll(async () => {
+  await t.scheduler.close()
+  await app.close()
+  await removeFolder(folder)
+})
+
+const limitNow = async () => (await t.scheduler.stats()).endpoints.find((e) => e.endpoint === endpoint)?.limit
+
+describe('adaptive concurrency', () => {
+  it('settles near the concurrency an endpoint accepts, and grows again once it accepts more', async () => {
+    await t.dispatch(Array.from({ length: 1500 }, () => ({ endpoint, function: 'work', input: value([]) })))
+    // Once a few hundred calls ran, the limit has come down from its initial 32 to around N.
+    await eventually(() => (ran >= 300 ? true : undefined))
+    expect(throttled).toBeGreaterThan(0)
+    const samples: number[] = []
+    while (ran < 1200) {
+      const limit = await limitNow()
+      if (limit !== undefined) samples.push(limit)
+      await eventually(() => (ran >= 300 + samples.length * 50 ? true : undefined))
+    }
+    const sorted = [...samples].sort((a, b) => a - b)
+    const median = sorted[Math.floor(sorted.length / 2)]!
+    expect(median).toBeGreaterThanOrEqual(N / 2)
+    expect(median).toBeLessThanOrEqual(N * 1.5)
+    // Nearly everything was accepted at the settled limit: the 429s came in the first window.
+    const throttledSettled = throttled
+    await eventually(async () => ((await t.scheduler.stats()).unfinished === 0 ? true : undefined))
+    expect(throttled - throttledSettled).toBeLessThan(100)
+
+    // The endpoint recovers: the limit climbs back above what the endpoint used to accept.
+    cap = Number.POSITIVE_INFINITY
+    await t.dispatch(Array.from({ length: 3000 }, () => ({ endpoint, function: 'work', input: value([]) })))
+    await eventually(async () => ((await limitNow())! >= 2 * N ? true : undefined))
+  })
+
+  it('checks its bounds (DSP3601)', () => {
+    expect(() => resolveSchedulerOptions({ dbPath: 'x', adaptiveConcurrency: { min: 10, max: 5 } })).toThrow(
+      /DSP3601|min/,
+    )
+    expect(() => resolveSchedulerOptions({ dbPath: 'x', adaptiveConcurrency: { decrease: 1 } })).toThrow(/decrease/)
+    expect(() => resolveSchedulerOptions({ dbPath: 'x', fairness: { weights: { a: 0 } } })).toThrow(/weight/)
+    const resolved = resolveSchedulerOptions({ dbPath: 'x', concurrency: 50 })
+    expect(resolved.adaptiveConcurrency).toEqual({ min: 1, max: 50, initial: 32, decrease: 0.75 })
+  })
+})
