@@ -1,0 +1,54 @@
+/**
+ * The PostgreSQL schema, as numbered migrations applied in order (see `migratePostgres`). Each
+ * takes the quoted schema name, so several installations can share one database.
+ *
+ * The shape follows the SQLite schema: `due_at` is the one column claims look at (the next attempt
+ * of a pending call, the lease expiry of a running one, NULL once terminal). Times are epoch
+ * milliseconds in BIGINT, messages are JSON text (handed back byte for byte), ids are ULIDs
+ * compared bytewise (`COLLATE "C"`) so listing and paging by id match SQLite's order.
+ */
+export const POSTGRES_MIGRATIONS: readonly ((schema: string) => string)[] = [
+  (s) => `
+  CREATE TABLE ${s}.calls (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    function TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    input TEXT,
+    version TEXT,
+    correlation_id TEXT,
+    state TEXT NOT NULL,
+    status TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    max_attempts INTEGER NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    due_at BIGINT,
+    expires_at BIGINT,
+    expiration_ms BIGINT,
+    fairness_key TEXT,
+    idempotency_key TEXT,
+    parent_id TEXT,
+    root_id TEXT,
+    output TEXT,
+    error TEXT,
+    lease_owner TEXT,
+    origin_function TEXT,
+    origin_endpoint TEXT,
+    origin_input TEXT
+  );
+  CREATE INDEX calls_due ON ${s}.calls (due_at) WHERE due_at IS NOT NULL;
+  CREATE INDEX calls_queue_due ON ${s}.calls (endpoint, function, fairness_key, due_at) WHERE due_at IS NOT NULL;
+  CREATE INDEX calls_state ON ${s}.calls (state, id);
+  CREATE TABLE ${s}.idempotency_keys (
+    key TEXT PRIMARY KEY,
+    dispatch_id TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+  );
+  CREATE INDEX idempotency_keys_created ON ${s}.idempotency_keys (created_at);
+  -- Values every node of an installation shares: the API key and the signing key.
+  CREATE TABLE ${s}.settings (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  `,
+]

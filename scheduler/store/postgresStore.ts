@@ -1,0 +1,635 @@
+import { createHash } from 'node:crypto'
+import pg from 'pg'
+import { DispatchError } from '../../runtime/errors/dispatchError.js'
+import type { CallState } from '../../schemas/callService.js'
+import { migratePostgres } from './postgresMigrate.js'
+import { checkPostgresUrl, quoteSchemaName, redactPostgresUrl } from './postgresUrl.js'
+import type {
+  CallCounts,
+  ChangeResult,
+  ClaimRequest,
+  Completion,
+  InsertOptions,
+  InsertResult,
+  ListFilter,
+  ListPage,
+  NewCall,
+  Store,
+  StoredCall,
+} from './store.js'
+
+export interface PostgresStoreOptions {
+  /** `postgres://user:password@host:port/database`; the password never appears in errors or logs. */
+  readonly url: string
+  /** The schema holding this installation's tables (created if missing). Default `dispatch`. */
+  readonly schema?: string
+  /** Connections in the pool. Default 10. */
+  readonly poolSize?: number
+  /**
+   * While PostgreSQL cannot be reached, opening a connection is retried with backoff for this long,
+   * in ms, before an operation fails. Default 10000.
+   */
+  readonly connectRetryMs?: number
+}
+
+interface CallRow {
+  id: string
+  function: string
+  endpoint: string
+  input: string | null
+  version: string | null
+  correlation_id: string | null
+  state: CallState
+  status: string | null
+  attempts: number
+  max_attempts: number
+  created_at: number
+  updated_at: number
+  due_at: number | null
+  expires_at: number | null
+  expiration_ms: number | null
+  fairness_key: string | null
+  idempotency_key: string | null
+  parent_id: string | null
+  root_id: string | null
+  output: string | null
+  error: string | null
+  lease_owner: string | null
+  origin_function: string | null
+  origin_endpoint: string | null
+  origin_input: string | null
+}
+
+const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value))
+const parsed = (text: string | null): any => (text === null ? undefined : JSON.parse(text))
+const opt = <T>(value: T | null): T | undefined => (value === null ? undefined : value)
+const nul = <T>(value: T | undefined): T | null => (value === undefined ? null : value)
+
+function toStoredCall(row: CallRow): StoredCall {
+  return {
+    dispatchId: row.id,
+    function: row.function,
+    endpoint: row.endpoint,
+    input: parsed(row.input),
+    version: opt(row.version),
+    correlationId: opt(row.correlation_id),
+    state: row.state,
+    status: opt(row.status) as StoredCall['status'],
+    attempts: row.attempts,
+    maxAttempts: row.max_attempts,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    dueAt: opt(row.due_at),
+    expiresAt: opt(row.expires_at),
+    expirationMs: opt(row.expiration_ms),
+    fairnessKey: opt(row.fairness_key),
+    idempotencyKey: opt(row.idempotency_key),
+    parentDispatchId: opt(row.parent_id),
+    rootDispatchId: opt(row.root_id),
+    output: parsed(row.output),
+    error: parsed(row.error),
+    leaseOwner: opt(row.lease_owner),
+    originFunction: row.origin_function ?? row.function,
+    originEndpoint: row.origin_endpoint ?? row.endpoint,
+    originInput: row.origin_function === null ? parsed(row.input) : parsed(row.origin_input),
+  }
+}
+
+// BIGINT (epoch ms) and COUNT come back as numbers, not strings: every value we store fits in 2^53.
+const INT8_OID = 20
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID && format !== 'binary'
+      ? (text: string) => Number(text)
+      : pg.types.getTypeParser(oid, format as 'text')) as pg.CustomTypesConfig['getTypeParser'],
+}
+
+/** Connection failures worth waiting out (server starting, restarting, or briefly unreachable). */
+function transientConnectError(error: unknown): boolean {
+  const code = (error as { code?: string }).code
+  return (
+    code === 'ECONNREFUSED' ||
+    code === 'ECONNRESET' ||
+    code === 'ETIMEDOUT' ||
+    code === 'EPIPE' ||
+    code === '57P03' || // cannot_connect_now: starting up or shutting down
+    code === '57P01' || // admin_shutdown
+    code === '53300' || // too_many_connections
+    /Connection terminated/i.test((error as Error).message ?? '')
+  )
+}
+
+/**
+ * A store shared by several scheduler nodes: PostgreSQL through a `pg` pool. Same semantics as
+ * the SQLite store (the same conformance suite), with these differences for sharing:
+ * claims lock rows with `FOR UPDATE SKIP LOCKED`, so nodes claiming at once take disjoint calls;
+ * nothing releases other nodes' leases at start-up (`exclusive: false`), they expire; inserts and
+ * redrives `NOTIFY` a channel per schema, which {@link PostgresStore.onNewWork} listens to so idle
+ * nodes wake at once. Every method is one transaction, committed before it resolves.
+ *
+ * @example
+ * ```ts
+ * const store = await openPostgresStore({ url: process.env.DISPATCH_DATABASE_URL!, schema: 'dispatch' })
+ * const scheduler = await startScheduler({ store })
+ * ```
+ */
+export class PostgresStore implements Store {
+  readonly exclusive = false
+  readonly schema: string
+  /** The URL with its password redacted, for messages. */
+  readonly redactedUrl: string
+  private readonly pool: pg.Pool
+  private readonly connection: pg.ClientConfig
+  private readonly s: string
+  private readonly channel: string
+  private readonly connectRetryMs: number
+  private listener: pg.Client | undefined
+  private listenRetry: NodeJS.Timeout | undefined
+  private readonly wakeListeners = new Set<() => void>()
+  private closed = false
+
+  private constructor(options: PostgresStoreOptions) {
+    this.redactedUrl = redactPostgresUrl(checkPostgresUrl(options.url))
+    this.schema = options.schema ?? 'dispatch'
+    this.s = quoteSchemaName(this.schema)
+    // Channel names are identifiers of at most 63 bytes; a hash keeps any schema name within it.
+    this.channel = `dispatch_${createHash('sha256').update(this.schema).digest('hex').slice(0, 24)}`
+    this.connectRetryMs = options.connectRetryMs ?? 10_000
+    this.connection = { connectionString: options.url, types, application_name: 'dispatch-scheduler' }
+    this.pool = new pg.Pool({ ...this.connection, max: options.poolSize ?? 10 })
+    // An idle connection the server closed (a restart) is dropped by the pool; without a
+    // listener, the 'error' event would crash the process.
+    this.pool.on('error', () => undefined)
+  }
+
+  /** Connects, applies the migrations (once, under an advisory lock) and returns the store. */
+  static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
+    const store = new PostgresStore(options)
+    try {
+      const client = await store.connect()
+      try {
+        await migratePostgres(client, store.schema, store.s)
+      } finally {
+        client.release()
+      }
+    } catch (cause) {
+      await store.pool.end().catch(() => undefined)
+      if (cause instanceof DispatchError) throw cause
+      throw new DispatchError(
+        'DSP3502',
+        `cannot open the PostgreSQL store at ${store.redactedUrl} (schema ${store.schema}): ${(cause as Error).message}`,
+        { hint: 'check that PostgreSQL is running and the URL, user, password and database are right', cause },
+      )
+    }
+    return store
+  }
+
+  /** A pooled connection; while PostgreSQL is unreachable, retried with backoff up to `connectRetryMs`. */
+  private async connect(): Promise<pg.PoolClient> {
+    const deadline = Date.now() + this.connectRetryMs
+    for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
+      try {
+        return await this.pool.connect()
+      } catch (error) {
+        if (this.closed || !transientConnectError(error) || Date.now() + delay > deadline) throw error
+        await new Promise((resolve) => setTimeout(resolve, delay))
+      }
+    }
+  }
+
+  /** Runs `work` on one connection; a connection that failed is discarded, not returned to the pool. */
+  private async withClient<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.connect()
+    let failed: Error | undefined
+    try {
+      return await work(client)
+    } catch (error) {
+      failed = error as Error
+      throw error
+    } finally {
+      client.release(failed !== undefined && transientConnectError(failed) ? failed : undefined)
+    }
+  }
+
+  private query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
+    return this.withClient((client) => client.query<R>(sql, params))
+  }
+
+  /** Runs `work` in one transaction on one connection. */
+  private transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.withClient(async (client) => {
+      await client.query('BEGIN')
+      try {
+        const result = await work(client)
+        await client.query('COMMIT')
+        return result
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined)
+        throw error
+      }
+    })
+  }
+
+  async insertCalls(calls: readonly NewCall[], options: InsertOptions): Promise<InsertResult[]> {
+    if (calls.length === 0) return []
+    // Within a batch the first call with a key wins; the repeats get its id.
+    const firstWithKey = new Map<string, NewCall>()
+    for (const call of calls) {
+      if (call.idempotencyKey !== undefined && !firstWithKey.has(call.idempotencyKey))
+        firstWithKey.set(call.idempotencyKey, call)
+    }
+    if (firstWithKey.size === 0) {
+      // No keys: one statement, so one round trip and an implicit transaction.
+      await this.query(this.insertSql(), this.insertParams(calls))
+      return calls.map((call) => ({ dispatchId: call.dispatchId, inserted: true }))
+    }
+    const since = options.now - options.idempotencyWindowMs
+    // Keys in a fixed order, so two batches sharing keys lock them in the same order (no deadlock).
+    const keys = [...firstWithKey.keys()].sort()
+    return this.transaction(async (client) => {
+      // A key is ours when it is new or was recorded before the window; a concurrent batch with the
+      // same key makes this wait for that batch's outcome (the unique index), then see its row.
+      const won = await client.query<{ key: string }>(
+        `INSERT INTO ${this.s}.idempotency_keys (key, dispatch_id, created_at)
+         SELECT key, dispatch_id, $3::bigint FROM unnest($1::text[], $2::text[]) AS u(key, dispatch_id)
+         ON CONFLICT (key) DO UPDATE SET dispatch_id = EXCLUDED.dispatch_id, created_at = EXCLUDED.created_at
+           WHERE ${this.s}.idempotency_keys.created_at < $4::bigint
+         RETURNING key`,
+        [keys, keys.map((k) => firstWithKey.get(k)!.dispatchId), options.now, since],
+      )
+      const ours = new Set(won.rows.map((r) => r.key))
+      const existing = new Map<string, string>()
+      const theirs = keys.filter((k) => !ours.has(k))
+      if (theirs.length > 0) {
+        const seen = await client.query<{ key: string; dispatch_id: string }>(
+          `SELECT key, dispatch_id FROM ${this.s}.idempotency_keys WHERE key = ANY($1::text[])`,
+          [theirs],
+        )
+        for (const row of seen.rows) existing.set(row.key, row.dispatch_id)
+      }
+      const results: InsertResult[] = []
+      const fresh: NewCall[] = []
+      for (const call of calls) {
+        const key = call.idempotencyKey
+        if (key === undefined || (ours.has(key) && firstWithKey.get(key) === call)) {
+          fresh.push(call)
+          results.push({ dispatchId: call.dispatchId, inserted: true })
+        } else {
+          const id = ours.has(key) ? firstWithKey.get(key)!.dispatchId : existing.get(key)
+          if (id === undefined) throw new Error(`idempotency key ${JSON.stringify(key)} vanished during the insert`)
+          results.push({ dispatchId: id, inserted: false })
+        }
+      }
+      if (fresh.length > 0) await client.query(this.insertSql(), this.insertParams(fresh))
+      return results
+    })
+  }
+
+  /** A multi-row insert from parallel arrays (one statement whatever the batch size), and a NOTIFY. */
+  private insertSql(): string {
+    return `WITH inserted AS (
+      INSERT INTO ${this.s}.calls (id, function, endpoint, input, version, correlation_id, state, max_attempts,
+        created_at, updated_at, due_at, expires_at, expiration_ms, fairness_key, idempotency_key, parent_id, root_id)
+      SELECT id, function, endpoint, input, version, correlation_id, 'pending', max_attempts,
+        created_at, created_at, due_at, expires_at, expiration_ms, fairness_key, idempotency_key, parent_id, root_id
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::bigint[],
+        $9::bigint[], $10::bigint[], $11::bigint[], $12::text[], $13::text[], $14::text[], $15::text[])
+        AS u(id, function, endpoint, input, version, correlation_id, max_attempts, created_at, due_at, expires_at,
+          expiration_ms, fairness_key, idempotency_key, parent_id, root_id)
+      RETURNING 1
+    )
+    SELECT pg_notify($16, '')`
+  }
+
+  private insertParams(calls: readonly NewCall[]): unknown[] {
+    return [
+      calls.map((c) => c.dispatchId),
+      calls.map((c) => c.function),
+      calls.map((c) => c.endpoint),
+      calls.map((c) => json(c.input)),
+      calls.map((c) => nul(c.version)),
+      calls.map((c) => nul(c.correlationId)),
+      calls.map((c) => c.maxAttempts),
+      calls.map((c) => c.createdAt),
+      calls.map((c) => c.dueAt),
+      calls.map((c) => nul(c.expiresAt)),
+      calls.map((c) => nul(c.expirationMs)),
+      calls.map((c) => nul(c.fairnessKey)),
+      calls.map((c) => nul(c.idempotencyKey)),
+      calls.map((c) => nul(c.parentDispatchId)),
+      calls.map((c) => nul(c.rootDispatchId)),
+      this.channel,
+    ]
+  }
+
+  async claimCalls(request: ClaimRequest): Promise<StoredCall[]> {
+    const params: unknown[] = [request.now, request.limit, request.owner, request.now + request.leaseMs]
+    let queue = ''
+    if (request.queue !== undefined) {
+      params.push(request.queue.endpoint, request.queue.function)
+      queue = 'AND endpoint = $5 AND function = $6'
+      if (request.queue.fairnessKey === undefined) queue += ' AND fairness_key IS NULL'
+      else {
+        params.push(request.queue.fairnessKey)
+        queue += ' AND fairness_key = $7'
+      }
+    }
+    // SKIP LOCKED: concurrent claims (other nodes) pass over rows another claim is taking, and the
+    // row lock re-checks `due_at` against the committed version, so no call is leased twice.
+    const { rows } = await this.query<CallRow>(
+      `WITH due AS (
+        SELECT id FROM ${this.s}.calls
+        WHERE due_at IS NOT NULL AND due_at <= $1 ${queue}
+        ORDER BY due_at LIMIT $2
+        FOR UPDATE SKIP LOCKED
+      )
+      UPDATE ${this.s}.calls AS c
+      SET state = 'running', attempts = c.attempts + 1, lease_owner = $3, due_at = $4, updated_at = $1
+      FROM due WHERE c.id = due.id
+      RETURNING c.*`,
+      params,
+    )
+    return rows.map(toStoredCall)
+  }
+
+  async completeAttempts(completions: readonly Completion[]): Promise<boolean[]> {
+    if (completions.length === 0) return []
+    const ids = new Set(completions.map((c) => c.dispatchId))
+    if (ids.size === completions.length) {
+      // Distinct calls do not interact: one statement applies them all, whatever their order.
+      const applied = await this.query<{ id: string }>(this.completeSql(), this.completeParams(completions))
+      const done = new Set(applied.rows.map((r) => r.id))
+      return completions.map((c) => done.has(c.dispatchId))
+    }
+    // The same call twice in a batch: apply in order, each seeing the previous one's effect.
+    return this.transaction(async (client) => {
+      const results: boolean[] = []
+      for (const completion of completions) {
+        const applied = await client.query(this.completeSql(), this.completeParams([completion]))
+        results.push(applied.rows.length === 1)
+      }
+      return results
+    })
+  }
+
+  private completeSql(): string {
+    const held = "c.id = u.id AND c.state = 'running' AND c.attempts = u.attempt AND c.lease_owner = u.owner"
+    return `WITH finished AS (
+      UPDATE ${this.s}.calls AS c
+      SET state = u.state, status = u.status, output = u.output, error = u.error, due_at = NULL,
+        lease_owner = NULL, updated_at = u.now
+      FROM unnest($1::text[], $2::int[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[])
+        AS u(id, attempt, owner, now, status, state, output, error)
+      WHERE ${held}
+      RETURNING c.id
+    ), retried AS (
+      UPDATE ${this.s}.calls AS c
+      SET state = 'pending', status = u.status, output = NULL, error = u.error, due_at = u.due_at,
+        lease_owner = NULL, updated_at = u.now
+      FROM unnest($9::text[], $10::int[], $11::text[], $12::bigint[], $13::text[], $14::bigint[], $15::text[])
+        AS u(id, attempt, owner, now, status, due_at, error)
+      WHERE ${held}
+      RETURNING c.id
+    ), replaced AS (
+      -- Right-hand sides read the old row, so origin_* capture the call as it was.
+      UPDATE ${this.s}.calls AS c
+      SET state = 'pending', status = u.status, attempts = 0, output = NULL, error = NULL,
+        origin_input = CASE WHEN c.origin_function IS NULL THEN c.input ELSE c.origin_input END,
+        origin_function = COALESCE(c.origin_function, c.function),
+        origin_endpoint = COALESCE(c.origin_endpoint, c.endpoint),
+        function = u.function, endpoint = u.endpoint, input = u.input, version = u.version,
+        expires_at = COALESCE(u.expires_at, c.expires_at), expiration_ms = COALESCE(u.expiration_ms, c.expiration_ms),
+        due_at = u.now, lease_owner = NULL, updated_at = u.now
+      FROM unnest($16::text[], $17::int[], $18::text[], $19::bigint[], $20::text[], $21::text[], $22::text[],
+        $23::text[], $24::text[], $25::bigint[], $26::bigint[])
+        AS u(id, attempt, owner, now, status, function, endpoint, input, version, expires_at, expiration_ms)
+      WHERE ${held}
+      RETURNING c.id
+    )
+    SELECT id FROM finished UNION ALL SELECT id FROM retried UNION ALL SELECT id FROM replaced`
+  }
+
+  private completeParams(completions: readonly Completion[]): unknown[] {
+    type Of<K extends Completion['kind']> = Extract<Completion, { kind: K }>
+    const finished = completions.filter(
+      (c): c is Of<'succeeded' | 'failed'> => c.kind === 'succeeded' || c.kind === 'failed',
+    )
+    const retried = completions.filter((c): c is Of<'retry'> => c.kind === 'retry')
+    const replaced = completions.filter((c): c is Of<'tailCall'> => c.kind === 'tailCall')
+    const head = (list: readonly Completion[]) => [
+      list.map((c) => c.dispatchId),
+      list.map((c) => c.attempt),
+      list.map((c) => c.owner),
+      list.map((c) => c.now),
+      list.map((c) => c.status),
+    ]
+    return [
+      ...head(finished),
+      finished.map((c) => c.kind),
+      finished.map((c) => json(c.output)),
+      finished.map((c) => json(c.error)),
+      ...head(retried),
+      retried.map((c) => c.dueAt),
+      retried.map((c) => json(c.error)),
+      ...head(replaced),
+      replaced.map((c) => c.function),
+      replaced.map((c) => c.endpoint),
+      replaced.map((c) => json(c.input)),
+      replaced.map((c) => nul(c.version)),
+      replaced.map((c) => nul(c.expiresAt)),
+      replaced.map((c) => nul(c.expirationMs)),
+    ]
+  }
+
+  async getCall(dispatchId: string): Promise<StoredCall | undefined> {
+    const { rows } = await this.query<CallRow>(`SELECT * FROM ${this.s}.calls WHERE id = $1`, [dispatchId])
+    return rows[0] === undefined ? undefined : toStoredCall(rows[0])
+  }
+
+  async getCalls(dispatchIds: readonly string[]): Promise<StoredCall[]> {
+    if (dispatchIds.length === 0) return []
+    const { rows } = await this.query<CallRow>(`SELECT * FROM ${this.s}.calls WHERE id = ANY($1::text[])`, [
+      [...dispatchIds],
+    ])
+    return rows.map(toStoredCall)
+  }
+
+  async listCalls(filter: ListFilter): Promise<ListPage> {
+    const where: string[] = []
+    const params: unknown[] = []
+    const add = (sql: string, value: unknown) => {
+      params.push(value)
+      where.push(sql.replace('?', `$${params.length}`))
+    }
+    if (filter.state !== undefined) add('state = ?', filter.state)
+    if (filter.function !== undefined) add('function = ?', filter.function)
+    if (filter.fairnessKey !== undefined) add('fairness_key = ?', filter.fairnessKey)
+    if (filter.after !== undefined) add('id < ?', filter.after)
+    params.push(filter.limit + 1)
+    const { rows } = await this.query<CallRow>(
+      `SELECT * FROM ${this.s}.calls ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY id DESC LIMIT $${params.length}`,
+      params,
+    )
+    const more = rows.length > filter.limit
+    const calls = rows.slice(0, filter.limit).map(toStoredCall)
+    return { calls, nextAfter: more ? calls[calls.length - 1]?.dispatchId : undefined }
+  }
+
+  async cancelCall(dispatchId: string, now: number): Promise<ChangeResult> {
+    const { rows } = await this.query<CallRow>(
+      `UPDATE ${this.s}.calls SET state = 'cancelled', due_at = NULL, lease_owner = NULL, updated_at = $2
+       WHERE id = $1 AND state IN ('pending', 'running', 'suspended')
+       RETURNING *`,
+      [dispatchId, now],
+    )
+    return this.changeResult(dispatchId, rows[0])
+  }
+
+  async redriveCall(dispatchId: string, now: number): Promise<ChangeResult> {
+    const { rows } = await this.query<CallRow>(
+      `WITH redriven AS (
+        UPDATE ${this.s}.calls SET state = 'pending', status = NULL, attempts = 0, output = NULL, error = NULL,
+          function = COALESCE(origin_function, function), endpoint = COALESCE(origin_endpoint, endpoint),
+          input = CASE WHEN origin_function IS NULL THEN input ELSE origin_input END,
+          origin_function = NULL, origin_endpoint = NULL, origin_input = NULL,
+          expires_at = CASE WHEN expiration_ms IS NULL THEN NULL ELSE $2 + expiration_ms END,
+          due_at = $2, lease_owner = NULL, updated_at = $2
+        WHERE id = $1 AND state IN ('failed', 'cancelled')
+        RETURNING *
+      )
+      SELECT redriven.*, pg_notify($3, '') FROM redriven`,
+      [dispatchId, now, this.channel],
+    )
+    return this.changeResult(dispatchId, rows[0])
+  }
+
+  private async changeResult(dispatchId: string, row: CallRow | undefined): Promise<ChangeResult> {
+    if (row !== undefined) return { kind: 'changed', call: toStoredCall(row) }
+    const call = await this.getCall(dispatchId)
+    return call === undefined ? { kind: 'notFound' } : { kind: 'refused', call }
+  }
+
+  async releaseLeases(now: number, owner?: string): Promise<number> {
+    // Released calls are due now: tell the other nodes, which may be idle.
+    const { rows } = await this.query<{ released: number }>(
+      `WITH released AS (
+        UPDATE ${this.s}.calls SET state = 'pending', due_at = $1, lease_owner = NULL, updated_at = $1
+        WHERE state = 'running' ${owner === undefined ? '' : 'AND lease_owner = $3'}
+        RETURNING 1
+      )
+      SELECT (SELECT COUNT(*) FROM released) AS released, pg_notify($2, '')`,
+      owner === undefined ? [now, this.channel] : [now, this.channel, owner],
+    )
+    return rows[0]?.released ?? 0
+  }
+
+  async nextDueAt(): Promise<number | undefined> {
+    const { rows } = await this.query<{ due: number | null }>(
+      `SELECT MIN(due_at) AS due FROM ${this.s}.calls WHERE due_at IS NOT NULL`,
+    )
+    return opt(rows[0]?.due ?? null)
+  }
+
+  async countCalls(): Promise<CallCounts[]> {
+    const { rows } = await this.query<CallCounts>(
+      `SELECT function, state, COUNT(*) AS count,
+         SUM(CASE WHEN state = 'pending' AND attempts > 0 THEN 1 ELSE 0 END)::int AS retrying
+       FROM ${this.s}.calls GROUP BY function, state ORDER BY function COLLATE "C", state COLLATE "C"`,
+    )
+    return rows.map((r) => ({ function: r.function, state: r.state, count: r.count, retrying: r.retrying }))
+  }
+
+  async purgeIdempotencyKeys(before: number): Promise<number> {
+    const result = await this.query(`DELETE FROM ${this.s}.idempotency_keys WHERE created_at < $1`, [before])
+    return result.rowCount ?? 0
+  }
+
+  /**
+   * A value every node of this installation shares (the API key, the signing key): read it, or
+   * store `make()` if nobody has yet. Two nodes starting together agree on the first one stored.
+   */
+  async sharedSetting(name: string, make: () => string): Promise<string> {
+    const { rows } = await this.query<{ value: string }>(
+      `WITH put AS (
+        INSERT INTO ${this.s}.settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING value
+      )
+      SELECT value FROM put UNION ALL SELECT value FROM ${this.s}.settings WHERE name = $1`,
+      [name, make()],
+    )
+    if (rows[0] !== undefined) return rows[0].value
+    // A concurrent first insert committed after this statement's snapshot: read it now.
+    const again = await this.query<{ value: string }>(`SELECT value FROM ${this.s}.settings WHERE name = $1`, [name])
+    if (again.rows[0] === undefined) throw new Error(`the shared setting ${name} could not be stored`)
+    return again.rows[0].value
+  }
+
+  /**
+   * Calls `listener` whenever any node inserts, redrives or releases calls in this schema
+   * (LISTEN/NOTIFY on a dedicated connection, re-established with backoff when it drops), so an
+   * idle node claims at once instead of at its next poll. Returns a function that stops listening.
+   */
+  onNewWork(listener: () => void): () => void {
+    this.wakeListeners.add(listener)
+    if (this.listener === undefined && this.listenRetry === undefined) void this.listen(100)
+    return () => {
+      this.wakeListeners.delete(listener)
+    }
+  }
+
+  private async listen(retryMs: number): Promise<void> {
+    this.listenRetry = undefined
+    if (this.closed) return
+    const client = new pg.Client(this.connection)
+    client.on('notification', () => {
+      for (const listener of this.wakeListeners) listener()
+    })
+    const reconnect = () => {
+      if (this.listener === client) this.listener = undefined
+      client.end().catch(() => undefined)
+      if (this.closed || this.listenRetry !== undefined) return
+      this.listenRetry = setTimeout(() => void this.listen(Math.min(retryMs * 2, 5000)), retryMs)
+      this.listenRetry.unref()
+    }
+    client.on('error', reconnect)
+    client.on('end', reconnect)
+    try {
+      await client.connect()
+      await client.query(`LISTEN "${this.channel}"`)
+      if (this.closed) {
+        await client.end()
+        return
+      }
+      this.listener = client
+      // Anything inserted while the connection was down: wake once, the claim finds it.
+      for (const listener of this.wakeListeners) listener()
+    } catch {
+      reconnect()
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    clearTimeout(this.listenRetry)
+    const listener = this.listener
+    this.listener = undefined
+    if (listener !== undefined) {
+      listener.removeAllListeners('end')
+      listener.removeAllListeners('error')
+      listener.on('error', () => undefined)
+      await listener.end().catch(() => undefined)
+    }
+    await this.pool.end()
+  }
+
+  /** Drops this store's schema and everything in it (tests, and tearing down an installation). */
+  async dropSchema(): Promise<void> {
+    await this.query(`DROP SCHEMA IF EXISTS ${this.s} CASCADE`)
+  }
+}
+
+/** Opens the PostgreSQL store: connects, migrates the schema (default `dispatch`) and returns it. */
+export function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
+  return PostgresStore.open(options)
+}

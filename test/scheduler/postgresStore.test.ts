@@ -1,0 +1,90 @@
+import { randomBytes } from 'node:crypto'
+import { afterAll, describe, expect, it } from 'vitest'
+import { openPostgresStore, type PostgresStore } from '../../scheduler/store/postgresStore.js'
+import { POSTGRES_TEST_URL } from './postgresTestUrl.js'
+import { newCall, storeConformance } from './storeConformance.js'
+
+// Every run works in schemas of its own (random names), dropped at the end.
+const run = `dispatch_test_${randomBytes(4).toString('hex')}`
+const schemas = new Set<string>()
+let n = 0
+async function freshStore(schema = `${run}_${n++}`): Promise<PostgresStore> {
+  schemas.add(schema)
+  return openPostgresStore({ url: POSTGRES_TEST_URL, schema, poolSize: 4 })
+}
+afterAll(async () => {
+  for (const schema of schemas) {
+    const store = await openPostgresStore({ url: POSTGRES_TEST_URL, schema, poolSize: 1 })
+    await store.dropSchema()
+    await store.close()
+  }
+})
+
+storeConformance('PostgreSQL', () => freshStore(), {
+  reopen: async (store) => {
+    const schema = (store as PostgresStore).schema
+    await store.close()
+    return freshStore(schema)
+  },
+})
+
+describe('PostgreSQL store', () => {
+  it('migrates once when several nodes open the same schema together', async () => {
+    const schema = `${run}_together`
+    const stores = await Promise.all(Array.from({ length: 4 }, () => freshStore(schema)))
+    const [first] = stores
+    const call = newCall()
+    await first!.insertCalls([call], { now: call.createdAt, idempotencyWindowMs: 1000 })
+    for (const store of stores) expect((await store.getCall(call.dispatchId))?.dispatchId).toBe(call.dispatchId)
+    await Promise.all(stores.map((s) => s.close()))
+  })
+
+  it('keeps installations in different schemas apart', async () => {
+    const a = await freshStore()
+    const b = await freshStore()
+    const call = newCall()
+    await a.insertCalls([call], { now: call.createdAt, idempotencyWindowMs: 1000 })
+    expect(await b.getCall(call.dispatchId)).toBeUndefined()
+    expect(await b.claimCalls({ now: call.dueAt, limit: 10, owner: 'b', leaseMs: 1000 })).toEqual([])
+    await Promise.all([a.close(), b.close()])
+  })
+
+  it('shares settings: the first value stored wins for every node', async () => {
+    const schema = `${run}_settings`
+    const [a, b] = await Promise.all([freshStore(schema), freshStore(schema)])
+    const values = await Promise.all([a!.sharedSetting('k', () => 'from-a'), b!.sharedSetting('k', () => 'from-b')])
+    expect(values[0]).toBe(values[1])
+    expect(await a!.sharedSetting('k', () => 'later')).toBe(values[0])
+    await Promise.all([a!.close(), b!.close()])
+  })
+
+  it('wakes listeners of every node on the schema when calls are inserted', async () => {
+    const schema = `${run}_notify`
+    const [a, b] = await Promise.all([freshStore(schema), freshStore(schema)])
+    let woken = 0
+    b!.onNewWork(() => woken++)
+    // The listener wakes once when it connects; wait for that, then count the insert's wake-up.
+    const deadline = Date.now() + 10_000
+    while (woken === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+    const before = woken
+    const call = newCall()
+    await a!.insertCalls([call], { now: call.createdAt, idempotencyWindowMs: 1000 })
+    while (woken === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+    expect(woken).toBeGreaterThan(before)
+    await Promise.all([a!.close(), b!.close()])
+  })
+
+  it('refuses a bad URL or schema name without revealing the password', async () => {
+    await expect(openPostgresStore({ url: 'mysql://u:secret@h/db' })).rejects.toMatchObject({ code: 'DSP3501' })
+    await expect(openPostgresStore({ url: POSTGRES_TEST_URL, schema: 'no-dashes' })).rejects.toMatchObject({
+      code: 'DSP3501',
+    })
+    const error = (await openPostgresStore({ url: 'postgres://u:secret@127.0.0.1:1/db', connectRetryMs: 0 }).then(
+      () => new Error('opened'),
+      (e: unknown) => e,
+    )) as Error & { code: string }
+    expect(error).toMatchObject({ code: 'DSP3502' })
+    expect(error.message).not.toContain('secret')
+    expect(error.message).toContain('***')
+  })
+})
