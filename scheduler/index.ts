@@ -50,6 +50,13 @@ export type {
 export { DEFAULT_RETRY_POLICY, policyFor, resolveSchedulerOptions } from './schedulerOptions.js'
 export type { Scheduler, SchedulerStats } from './startScheduler.js'
 export { startScheduler } from './startScheduler.js'
+// Issue 7: the PostgreSQL store, shared by several scheduler nodes.
+export type { PostgresKeySources } from './store/postgresKeys.js'
+export { loadPostgresKeys } from './store/postgresKeys.js'
+export { POSTGRES_MIGRATIONS } from './store/postgresSchema.js'
+export type { PostgresStoreOptions } from './store/postgresStore.js'
+export { openPostgresStore, PostgresStore } from './store/postgresStore.js'
+export { checkPostgresUrl, redactPostgresUrl } from './store/postgresUrl.js'
 export { SQLITE_MIGRATIONS } from './store/sqliteSchema.js'
 export type { SqliteStoreOptions } from './store/sqliteStore.js'
 export { openSqliteStore, SqliteStore } from './store/sqliteStore.js'

@@ -2,6 +2,7 @@ import { DispatchError } from '../runtime/errors/dispatchError.js'
 import type { BackPressureOptions, ResolvedBackPressure } from './backPressure.js'
 import type { AdaptiveConcurrencyOptions, ResolvedAdaptiveConcurrency } from './delivery/adaptiveConcurrency.js'
 import type { FairnessOptions } from './delivery/deficitRoundRobin.js'
+import type { PostgresStoreOptions } from './store/postgresStore.js'
 import type { Store } from './store/store.js'
 
 /** How one function's calls are attempted. Every field is optional; unset ones fall back to the scheduler's. */
@@ -30,8 +31,11 @@ export const DEFAULT_RETRY_POLICY: ResolvedRetryPolicy = {
 }
 
 export interface SchedulerOptions {
-  /** The SQLite file; created with its folder. The API and signing keys are kept beside it. */
-  readonly dbPath: string
+  /**
+   * The SQLite file; created with its folder. The API and signing keys are kept beside it.
+   * Required unless `postgres` (or a `store`) is given (issue 7: PostgreSQL has no file).
+   */
+  readonly dbPath?: string
   /** Default '127.0.0.1'. */
   readonly host?: string
   /** Default 0 (a free port; read `scheduler.url`). */
@@ -67,6 +71,17 @@ export interface SchedulerOptions {
   readonly synchronous?: 'FULL' | 'NORMAL'
   /** Use this store instead of SQLite at `dbPath` (the keys are still kept beside `dbPath`). */
   readonly store?: Store
+  /**
+   * Issue 7: store calls in PostgreSQL (opened, migrated and closed by the scheduler), shared by
+   * every node given the same URL and schema. The keys then live in the schema's `settings` table
+   * unless `apiKey`/`signingKey` or DISPATCH_API_KEY/DISPATCH_SIGNING_KEY set them.
+   */
+  readonly postgres?: PostgresStoreOptions
+  /**
+   * Issue 7: a lease lasts the longest attempt timeout plus this margin, in ms; a dead node's calls
+   * are claimed again by another node after it. Default 60000.
+   */
+  readonly leaseMarginMs?: number
   /**
    * Fair scheduling (deficit round robin over (endpoint, function, fairness key) queues), always on;
    * `weights` gives fairness keys other shares than 1, e.g. `{ weights: { tenantA: 2 } }`.

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { FastifyServerOptions } from 'fastify'
+import { DispatchError } from '../runtime/errors/dispatchError.js'
 import { buildApiServer } from './api/apiServer.js'
 import { BackPressure } from './backPressure.js'
 import { CallEvents } from './callEvents.js'
@@ -9,8 +10,10 @@ import { DeficitRoundRobin } from './delivery/deficitRoundRobin.js'
 import { DeliveryLoop } from './delivery/deliveryLoop.js'
 import { EndpointClient } from './delivery/endpointClient.js'
 import { GroupCommitter } from './groupCommitter.js'
-import { loadSchedulerKeys } from './keys/loadSchedulerKeys.js'
+import { loadSchedulerKeys, type SchedulerKeys } from './keys/loadSchedulerKeys.js'
 import { resolveSchedulerOptions, type SchedulerOptions } from './schedulerOptions.js'
+import { loadPostgresKeys } from './store/postgresKeys.js'
+import { openPostgresStore, PostgresStore } from './store/postgresStore.js'
 import { openSqliteStore } from './store/sqliteStore.js'
 import type { CallCounts, Store } from './store/store.js'
 
@@ -78,15 +81,15 @@ function loggerOptions(option: SchedulerOptions['logger']): LoggerOptions {
  */
 export async function startScheduler(options: SchedulerOptions): Promise<Scheduler> {
   const resolved = resolveSchedulerOptions(options)
-  const keys = loadSchedulerKeys({ dbPath: options.dbPath, apiKey: options.apiKey, signingKey: options.signingKey })
+  const margin = leaseMargin(options.leaseMarginMs)
+  // Issue 7: a PostgreSQL store (the `postgres` option) keeps the keys every node shares in the database.
+  const { store, keys } = await openStoreAndKeys(options)
   const ownsStore = options.store === undefined
-  const store: Store =
-    options.store ?? openSqliteStore(options.dbPath, options.synchronous ? { synchronous: options.synchronous } : {})
   const events = new CallEvents()
   const owner = `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`
   const client = new EndpointClient(keys.privateKey, resolved.concurrency)
   const timeouts = [resolved.retry, ...Object.values(resolved.functions)].map((p) => p.attemptTimeoutMs ?? 0)
-  const leaseMs = Math.max(...timeouts) + LEASE_MARGIN_MS
+  const leaseMs = Math.max(...timeouts) + margin
   const limits =
     resolved.adaptiveConcurrency === false ? undefined : new AdaptiveConcurrency(resolved.adaptiveConcurrency)
   const selector = new DeficitRoundRobin(store, {
@@ -129,6 +132,14 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     onRecorded: pressure === undefined ? undefined : (batch) => pressure.recorded(batch),
   })
   const deliveries = loop
+  // Issue 7: another node inserted or released calls (LISTEN/NOTIFY): an idle node claims at once.
+  const stopListening =
+    store instanceof PostgresStore
+      ? store.onNewWork(() => {
+          selector.notice()
+          loop?.wake()
+        })
+      : undefined
   let purgeTimer: NodeJS.Timeout | undefined
   const purge = () =>
     store
@@ -155,6 +166,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     clearInterval(purgeTimer)
     pressure?.stop()
     await app.close().catch(() => undefined)
+    stopListening?.()
     if (ownsStore) await store.close()
     throw error
   }
@@ -181,9 +193,46 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
         await app.close()
         await deliveries.stop(resolved.shutdownGraceMs)
         await client.close()
+        stopListening?.()
         if (ownsStore) await store.close()
       })()
       return closing
     },
   }
+}
+
+/**
+ * Issue 7: the store and keys to run with. PostgreSQL (`postgres`, or a `PostgresStore` as `store`)
+ * keeps the keys in its schema; SQLite and other stores keep them beside `dbPath`.
+ */
+async function openStoreAndKeys(options: SchedulerOptions): Promise<{ store: Store; keys: SchedulerKeys }> {
+  const given = { apiKey: options.apiKey, signingKey: options.signingKey }
+  const shared = options.store ?? (options.postgres ? await openPostgresStore(options.postgres) : undefined)
+  if (shared instanceof PostgresStore) {
+    try {
+      return { store: shared, keys: await loadPostgresKeys(shared, given) }
+    } catch (error) {
+      if (options.store === undefined) await shared.close()
+      throw error
+    }
+  }
+  if (options.dbPath === undefined) {
+    throw new DispatchError('DSP3005', 'the scheduler needs dbPath (SQLite) or postgres', {
+      hint: "pass { dbPath: '.dispatch/dispatch.db' } or { postgres: { url } }",
+    })
+  }
+  const keys = loadSchedulerKeys({ dbPath: options.dbPath, ...given })
+  const sqlite = options.synchronous ? { synchronous: options.synchronous } : {}
+  return { store: shared ?? openSqliteStore(options.dbPath, sqlite), keys }
+}
+
+/** Issue 7: the lease margin option, checked like the other durations. */
+function leaseMargin(value: number | undefined): number {
+  if (value === undefined) return LEASE_MARGIN_MS
+  if (!Number.isFinite(value) || value < 0) {
+    throw new DispatchError('DSP3005', `the scheduler option leaseMarginMs is ${value}, not a number >= 0`, {
+      hint: 'pass leaseMarginMs as a finite number of milliseconds',
+    })
+  }
+  return value
 }

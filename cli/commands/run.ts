@@ -2,9 +2,10 @@ import { spawn } from 'node:child_process'
 import type { Command } from 'commander'
 import { startLiveSummary } from '../liveSummary.js'
 import { parseHttpUrl, parsePort } from '../options.js'
+import { addPostgresFlags, describeStore, type PostgresFlags, postgresOption } from '../postgresFlag.js'
 import { UsageError } from '../usageError.js'
 
-interface RunFlags {
+interface RunFlags extends PostgresFlags {
   db: string
   port: number
   endpoint?: string
@@ -17,7 +18,7 @@ const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
  * process, wired together through DISPATCH_* variables. Exits with the child's code.
  */
 export function registerRun(program: Command): void {
-  program
+  const command = program
     .command('run')
     .description('start the embedded scheduler, then run <command> (your app) with DISPATCH_* variables set')
     .argument('<command...>', 'the command that starts your application, after --')
@@ -29,9 +30,9 @@ export function registerRun(program: Command): void {
       parseHttpUrl,
     )
     .passThroughOptions()
-    .action(async (command: string[], flags: RunFlags) => {
-      process.exitCode = await run(command, flags)
-    })
+  addPostgresFlags(command).action(async (command: string[], flags: RunFlags) => {
+    process.exitCode = await run(command, flags)
+  })
 }
 
 async function run(command: string[], flags: RunFlags): Promise<number> {
@@ -39,10 +40,11 @@ async function run(command: string[], flags: RunFlags): Promise<number> {
   if (file === undefined)
     throw new UsageError('DSP4001', 'dispatch run needs a command', 'dispatch run -- node server.js')
   const { startScheduler } = await import('../../scheduler/index.js')
-  const scheduler = await startScheduler({ dbPath: flags.db, port: flags.port })
+  const postgres = postgresOption(flags)
+  const scheduler = await startScheduler({ dbPath: flags.db, port: flags.port, ...(postgres ? { postgres } : {}) })
   const endpoint = flags.endpoint ?? (process.env['DISPATCH_ENDPOINT_URL'] || 'http://127.0.0.1:8000')
   process.stderr.write(
-    `dispatch: scheduler on ${scheduler.url}, database ${flags.db}, calling your app at ${endpoint}\n`,
+    `dispatch: scheduler on ${scheduler.url}, ${describeStore(postgres, flags.db)}, calling your app at ${endpoint}\n`,
   )
 
   const child = spawn(file, args, {

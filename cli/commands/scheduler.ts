@@ -1,7 +1,8 @@
 import type { Command } from 'commander'
 import { parsePort } from '../options.js'
+import { addPostgresFlags, describeStore, type PostgresFlags, postgresOption } from '../postgresFlag.js'
 
-interface SchedulerFlags {
+interface SchedulerFlags extends PostgresFlags {
   db: string
   host: string
   port: number
@@ -9,21 +10,28 @@ interface SchedulerFlags {
 
 /** Registers `dispatch scheduler`: the scheduler alone, for production, configured by flags and DISPATCH_* env. */
 export function registerScheduler(program: Command): void {
-  program
+  const command = program
     .command('scheduler')
     .description('run the scheduler alone (configured by flags and DISPATCH_API_KEY, DISPATCH_SIGNING_KEY)')
     .option('--db <path>', 'SQLite database file (keys are kept beside it)', '.dispatch/dispatch.db')
     .option('--host <host>', 'address to bind the API to', '127.0.0.1')
     .option('--port <n>', 'port of the API', parsePort, 4001)
-    .action(async (flags: SchedulerFlags) => {
-      const { startScheduler } = await import('../../scheduler/index.js')
-      const scheduler = await startScheduler({ dbPath: flags.db, host: flags.host, port: flags.port, logger: true })
-      process.stderr.write(`dispatch: scheduler listening on ${scheduler.url} (database ${flags.db})\n`)
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve()
-        process.once('SIGINT', stop)
-        process.once('SIGTERM', stop)
-      })
-      await scheduler.close()
+  addPostgresFlags(command).action(async (flags: SchedulerFlags) => {
+    const { startScheduler } = await import('../../scheduler/index.js')
+    const postgres = postgresOption(flags)
+    const scheduler = await startScheduler({
+      dbPath: flags.db,
+      host: flags.host,
+      port: flags.port,
+      logger: true,
+      ...(postgres ? { postgres } : {}),
     })
+    process.stderr.write(`dispatch: scheduler listening on ${scheduler.url} (${describeStore(postgres, flags.db)})\n`)
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve()
+      process.once('SIGINT', stop)
+      process.once('SIGTERM', stop)
+    })
+    await scheduler.close()
+  })
 }

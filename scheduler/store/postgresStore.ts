@@ -14,6 +14,8 @@ import type {
   ListFilter,
   ListPage,
   NewCall,
+  QueueClaimRequest,
+  QueueKey,
   Store,
   StoredCall,
 } from './store.js'
@@ -348,6 +350,48 @@ export class PostgresStore implements Store {
       FROM due WHERE c.id = due.id
       RETURNING c.*`,
       params,
+    )
+    return rows.map(toStoredCall)
+  }
+
+  async dueQueues(now: number, limit: number): Promise<QueueKey[]> {
+    const { rows } = await this.query<{ endpoint: string; function: string; fairness_key: string | null }>(
+      `SELECT DISTINCT endpoint, function, fairness_key FROM ${this.s}.calls
+       WHERE due_at IS NOT NULL AND due_at <= $1 LIMIT $2`,
+      [now, limit],
+    )
+    return rows.map((r) => ({ endpoint: r.endpoint, function: r.function, fairnessKey: opt(r.fairness_key) }))
+  }
+
+  async claimQueues(request: QueueClaimRequest): Promise<StoredCall[]> {
+    const queues = request.queues.filter((q) => q.limit > 0)
+    if (queues.length === 0) return []
+    // Every queue's share in one statement: a lateral subquery per queue, each with its own limit,
+    // locking with SKIP LOCKED like claimCalls.
+    const { rows } = await this.query<CallRow>(
+      `WITH due AS (
+        SELECT d.id FROM unnest($4::text[], $5::text[], $6::text[], $7::int[]) AS q(endpoint, function, fairness_key, lim)
+        CROSS JOIN LATERAL (
+          SELECT id FROM ${this.s}.calls AS c
+          WHERE c.due_at IS NOT NULL AND c.due_at <= $1 AND c.endpoint = q.endpoint AND c.function = q.function
+            AND (c.fairness_key = q.fairness_key OR (c.fairness_key IS NULL AND q.fairness_key IS NULL))
+          ORDER BY c.due_at LIMIT q.lim
+          FOR UPDATE SKIP LOCKED
+        ) AS d
+      )
+      UPDATE ${this.s}.calls AS c
+      SET state = 'running', attempts = c.attempts + 1, lease_owner = $2, due_at = $3, updated_at = $1
+      FROM due WHERE c.id = due.id
+      RETURNING c.*`,
+      [
+        request.now,
+        request.owner,
+        request.now + request.leaseMs,
+        queues.map((q) => q.queue.endpoint),
+        queues.map((q) => q.queue.function),
+        queues.map((q) => nul(q.queue.fairnessKey)),
+        queues.map((q) => q.limit),
+      ],
     )
     return rows.map(toStoredCall)
   }

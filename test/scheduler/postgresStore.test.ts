@@ -39,6 +39,27 @@ describe('PostgreSQL store', () => {
     await Promise.all(stores.map((s) => s.close()))
   })
 
+  it('lists the queues with due calls and claims shares of several queues at once', async () => {
+    const store = await freshStore()
+    const a = newCall({ function: 'a', fairnessKey: 't1' })
+    const b = newCall({ function: 'a' })
+    const c = newCall({ function: 'a' })
+    const later = newCall({ function: 'z', dueAt: newCall().dueAt + 1000 })
+    await store.insertCalls([a, b, c, later], { now: a.createdAt, idempotencyWindowMs: 1000 })
+    const queues = await store.dueQueues(a.dueAt, 10)
+    expect(queues).toHaveLength(2)
+    expect(queues).toEqual(expect.arrayContaining([{ endpoint: a.endpoint, function: 'a', fairnessKey: 't1' }]))
+    const claimed = await store.claimQueues({
+      now: a.dueAt,
+      owner: 'n',
+      leaseMs: 1000,
+      queues: queues.map((queue) => ({ queue, limit: 1 })),
+    })
+    expect(claimed).toHaveLength(2)
+    expect(claimed.map((x) => x.dispatchId)).toContain(a.dispatchId)
+    await store.close()
+  })
+
   it('keeps installations in different schemas apart', async () => {
     const a = await freshStore()
     const b = await freshStore()
