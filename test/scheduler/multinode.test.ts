@@ -1,0 +1,206 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { currentCall, defineRoutes, tupleSchema } from '../../runtime/index.js'
+import { openPostgresStore } from '../../scheduler/store/postgresStore.js'
+import { eventually, startEndpoint, value } from './helpers.js'
+import { POSTGRES_TEST_URL } from './postgresTestUrl.js'
+
+interface Node {
+  process: ChildProcess
+  url: string
+  apiKey: string
+  verificationKeyPem: string
+}
+
+const run = `dispatch_multinode_${randomBytes(4).toString('hex')}`
+const schemas: string[] = []
+const nodes: Node[] = []
+
+/** Starts a scheduler node process on `schema`; resolves once it serves. */
+function startNode(schema: string): Promise<Node> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/scheduler/multinodeNode.ts'], {
+    cwd: fileURLToPath(new URL('../..', import.meta.url)),
+    env: {
+      ...process.env,
+      DISPATCH_TEST_DATABASE_URL: POSTGRES_TEST_URL,
+      DISPATCH_TEST_SCHEMA: schema,
+      DISPATCH_API_KEY: '',
+      DISPATCH_SIGNING_KEY: '',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  return new Promise((resolve, reject) => {
+    let out = ''
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString()
+      const line = out.split('\n')[0]
+      if (out.includes('\n') && line !== undefined) {
+        const node = { process: child, ...(JSON.parse(line) as Omit<Node, 'process'>) }
+        nodes.push(node)
+        resolve(node)
+      }
+    })
+    child.once('exit', (code) => reject(new Error(`scheduler node exited with ${code} before it served`)))
+  })
+}
+
+function kill(node: Node, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  return new Promise((resolve) => {
+    if (node.process.exitCode !== null || node.process.signalCode !== null) return resolve()
+    node.process.once('exit', () => resolve())
+    node.process.kill(signal)
+  })
+}
+
+/** Dispatches a batch through `node`, retrying refusals (429) and lost answers with the same idempotency keys. */
+async function dispatch(node: () => Node, calls: unknown[]): Promise<string[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const current = node()
+      const response = await fetch(`${current.url}/dispatch.sdk.v1.DispatchService/Dispatch`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${current.apiKey}` },
+        body: JSON.stringify({ calls }),
+      })
+      if (response.status !== 200) throw new Error(`HTTP ${response.status}: ${await response.text()}`)
+      return ((await response.json()) as { dispatchIds: string[] }).dispatchIds
+    } catch (error) {
+      if (attempt >= 50) throw error
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  }
+}
+
+/** An endpoint that records, per dispatch id, how many times it ran and whether two runs overlapped. */
+function recordingRoutes(delayEvery = 0) {
+  const active = new Map<string, number>()
+  const runs = new Map<string, number>()
+  let overlaps = 0
+  const routes = defineRoutes({
+    work: {
+      input: tupleSchema([{}]),
+      output: {},
+      source: 'test/scheduler/multinode.test.ts:1',
+      handler: async (n: number) => {
+        const id = currentCall().dispatchId!
+        const now = (active.get(id) ?? 0) + 1
+        active.set(id, now)
+        if (now > 1) overlaps++
+        runs.set(id, (runs.get(id) ?? 0) + 1)
+        // Some attempts take a moment, so they are in flight at once and when a node is killed.
+        if (delayEvery > 0 && n % delayEvery === 0) await new Promise((resolve) => setTimeout(resolve, 5))
+        else await new Promise((resolve) => setImmediate(resolve))
+        active.set(id, (active.get(id) ?? 1) - 1)
+        return n
+      },
+    },
+  })
+  return { routes, runs, overlaps: () => overlaps }
+}
+
+/** Waits until the store records every call as succeeded (read directly from PostgreSQL). */
+async function allSucceeded(schema: string, total: number, timeoutMs: number): Promise<void> {
+  const store = await openPostgresStore({ url: POSTGRES_TEST_URL, schema, poolSize: 1 })
+  try {
+    await eventually(async () => {
+      const counts = await store.countCalls()
+      const done = counts.filter((c) => c.state === 'succeeded').reduce((n, c) => n + c.count, 0)
+      return done === total && counts.every((c) => c.state === 'succeeded') ? true : undefined
+    }, timeoutMs)
+  } finally {
+    await store.close()
+  }
+}
+
+afterEach(async () => {
+  await Promise.all(nodes.splice(0).map((node) => kill(node)))
+})
+afterAll(async () => {
+  for (const schema of schemas) {
+    const store = await openPostgresStore({ url: POSTGRES_TEST_URL, schema, poolSize: 1 })
+    await store.dropSchema()
+    await store.close()
+  }
+})
+
+describe('several scheduler nodes on one PostgreSQL schema', () => {
+  it('two nodes process 5,000 calls together; no call runs on two nodes at once', async () => {
+    const schema = `${run}_share`
+    schemas.push(schema)
+    const TOTAL = 5000
+    const BATCH = 250
+    const [a, b] = await Promise.all([startNode(schema), startNode(schema)])
+    // The keys live in the schema: both nodes accept the same API key and sign with the same key.
+    expect(a!.apiKey).toBe(b!.apiKey)
+    expect(a!.verificationKeyPem).toBe(b!.verificationKeyPem)
+    const { routes, runs, overlaps } = recordingRoutes(50)
+    const { url: endpoint, app } = await startEndpoint(routes, a!.verificationKeyPem)
+    try {
+      const accepted = new Set<string>()
+      await Promise.all(
+        Array.from({ length: TOTAL / BATCH }, async (_, batch) => {
+          const calls = Array.from({ length: BATCH }, (_, i) => ({
+            endpoint,
+            function: 'work',
+            input: value([batch * BATCH + i]),
+            idempotencyKey: `share-${batch * BATCH + i}`,
+          }))
+          // Half the batches through each node: both take part in accepting and delivering.
+          const ids = await dispatch(() => (batch % 2 === 0 ? a! : b!), calls)
+          for (const id of ids) accepted.add(id)
+        }),
+      )
+      expect(accepted.size).toBe(TOTAL)
+      await eventually(() => ([...accepted].every((id) => runs.has(id)) ? true : undefined), 45_000)
+      await allSucceeded(schema, TOTAL, 20_000)
+      expect(overlaps()).toBe(0)
+      // With both nodes alive and attempts far shorter than the lease, nothing ran twice.
+      expect([...runs.values()].every((n) => n === 1)).toBe(true)
+    } finally {
+      await app.close()
+    }
+  })
+
+  it('a node killed with SIGKILL under load: the other finishes everything, nothing lost', async () => {
+    const schema = `${run}_kill`
+    schemas.push(schema)
+    const TOTAL = 2000
+    const BATCH = 100
+    const [a, b] = await Promise.all([startNode(schema), startNode(schema)])
+    const { routes, runs, overlaps } = recordingRoutes(5)
+    const { url: endpoint, app } = await startEndpoint(routes, a!.verificationKeyPem)
+    try {
+      const accepted = new Set<string>()
+      let killed: Promise<void> | undefined
+      for (let batch = 0; batch < TOTAL / BATCH; batch++) {
+        const calls = Array.from({ length: BATCH }, (_, i) => ({
+          endpoint,
+          function: 'work',
+          input: value([batch * BATCH + i]),
+          idempotencyKey: `kill-${batch * BATCH + i}`,
+        }))
+        // Before the kill, node a accepts the calls; after it, node b.
+        const ids = await dispatch(() => (killed === undefined ? a! : b!), calls)
+        for (const id of ids) accepted.add(id)
+        if (batch === 9) {
+          // Kill node a while it has attempts in flight.
+          await eventually(() => (runs.size >= 300 ? true : undefined), 30_000)
+          killed = kill(a!)
+          await killed
+        }
+      }
+      expect(accepted.size).toBe(TOTAL)
+      // Node b takes over node a's expired leases and delivers the rest.
+      await eventually(() => ([...accepted].every((id) => runs.has(id)) ? true : undefined), 45_000)
+      await allSucceeded(schema, TOTAL, 20_000)
+      // Node a's attempts were done (ms) before its leases expired (6 s): no overlap even then.
+      expect(overlaps()).toBe(0)
+      // What node a had in flight when it died was delivered again by node b (at least once).
+      expect([...runs.values()].some((n) => n > 1)).toBe(true)
+    } finally {
+      await app.close()
+    }
+  })
+})

@@ -1,0 +1,26 @@
+/**
+ * One scheduler node on PostgreSQL, in its own process, for the multi-node tests: started with
+ * `node --import tsx`, it prints one JSON line `{url, apiKey, verificationKeyPem}` once it serves,
+ * and runs until killed. DISPATCH_TEST_DATABASE_URL and DISPATCH_TEST_SCHEMA name the store; the
+ * keys come from the schema, so every node signs with the same key.
+ */
+import { startScheduler } from '../../scheduler/index.js'
+
+const url = process.env['DISPATCH_TEST_DATABASE_URL']
+const schema = process.env['DISPATCH_TEST_SCHEMA']
+if (!url || !schema) throw new Error('set DISPATCH_TEST_DATABASE_URL and DISPATCH_TEST_SCHEMA')
+const scheduler = await startScheduler({
+  postgres: { url, schema },
+  // A short lease, so a killed node's calls are taken over within seconds: an attempt may take
+  // 5 s, and the lease outlives it by 1 s.
+  retry: { initialBackoffMs: 5, maxBackoffMs: 50, maxAttempts: 50, attemptTimeoutMs: 5000 },
+  leaseMarginMs: 1000,
+  concurrency: 64,
+  pollIntervalMs: 200,
+})
+process.stdout.write(
+  `${JSON.stringify({ url: scheduler.url, apiKey: scheduler.apiKey, verificationKeyPem: scheduler.verificationKeyPem })}\n`,
+)
+process.on('SIGTERM', () => {
+  void scheduler.close().then(() => process.exit(0))
+})
