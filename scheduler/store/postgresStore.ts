@@ -115,7 +115,9 @@ function transientConnectError(error: unknown): boolean {
     code === 'ETIMEDOUT' ||
     code === 'EPIPE' ||
     code === '57P03' || // cannot_connect_now: starting up or shutting down
-    code === '57P01' || // admin_shutdown
+    code === '57P01' || // admin_shutdown (a restart, or pg_terminate_backend)
+    code === '57P02' || // crash_shutdown
+    code?.startsWith('08') === true || // connection_exception
     code === '53300' || // too_many_connections
     /Connection terminated/i.test((error as Error).message ?? '')
   )
@@ -148,6 +150,7 @@ export class PostgresStore implements Store {
   private listener: pg.Client | undefined
   private listenRetry: NodeJS.Timeout | undefined
   private readonly wakeListeners = new Set<() => void>()
+  private readonly guarded = new WeakSet<pg.PoolClient>()
   private closed = false
 
   private constructor(options: PostgresStoreOptions) {
@@ -157,7 +160,11 @@ export class PostgresStore implements Store {
     // Channel names are identifiers of at most 63 bytes; a hash keeps any schema name within it.
     this.channel = `dispatch_${createHash('sha256').update(this.schema).digest('hex').slice(0, 24)}`
     this.connectRetryMs = options.connectRetryMs ?? 10_000
-    this.connection = { connectionString: options.url, types, application_name: 'dispatch-scheduler' }
+    this.connection = {
+      connectionString: options.url,
+      types, // Names the installation in pg_stat_activity (and lets tests cut exactly these connections).
+      application_name: `dispatch:${this.schema}`.slice(0, 63),
+    }
     this.pool = new pg.Pool({ ...this.connection, max: options.poolSize ?? 10 })
     // An idle connection the server closed (a restart) is dropped by the pool; without a
     // listener, the 'error' event would crash the process.
@@ -191,7 +198,14 @@ export class PostgresStore implements Store {
     const deadline = Date.now() + this.connectRetryMs
     for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
       try {
-        return await this.pool.connect()
+        const client = await this.pool.connect()
+        if (!this.guarded.has(client)) {
+          // The pool guards idle connections only: one the server drops while checked out would
+          // otherwise emit an unhandled 'error' and crash the node. Its next query fails instead.
+          this.guarded.add(client)
+          client.on('error', () => undefined)
+        }
+        return client
       } catch (error) {
         if (this.closed || !transientConnectError(error) || Date.now() + delay > deadline) throw error
         await new Promise((resolve) => setTimeout(resolve, delay))
@@ -215,6 +229,30 @@ export class PostgresStore implements Store {
 
   private query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
     return this.withClient((client) => client.query<R>(sql, params))
+  }
+
+  /**
+   * Runs `work` again when the connection was lost under it (PostgreSQL restarting), with backoff,
+   * for up to `connectRetryMs`. Only for work that may safely run twice: reads, and writes that are
+   * conditional or idempotent (completions apply only while the claim holds, releases and purges
+   * converge). Inserts, claims, cancels and redrives are not retried here: their callers see the
+   * error (a Dispatch answered 500 is not acknowledged; the client sends it again with its keys).
+   */
+  private async retried<T>(work: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.connectRetryMs
+    for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
+      try {
+        return await work()
+      } catch (error) {
+        if (this.closed || !transientConnectError(error) || Date.now() + delay > deadline) throw error
+        await new Promise((resolve) => setTimeout(resolve, delay))
+      }
+    }
+  }
+
+  /** {@link query}, run again after a lost connection (see {@link retried}). */
+  private read<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
+    return this.retried(() => this.query<R>(sql, params))
   }
 
   /** Runs `work` in one transaction on one connection. */
@@ -355,7 +393,7 @@ export class PostgresStore implements Store {
   }
 
   async dueQueues(now: number, limit: number): Promise<QueueKey[]> {
-    const { rows } = await this.query<{ endpoint: string; function: string; fairness_key: string | null }>(
+    const { rows } = await this.read<{ endpoint: string; function: string; fairness_key: string | null }>(
       `SELECT DISTINCT endpoint, function, fairness_key FROM ${this.s}.calls
        WHERE due_at IS NOT NULL AND due_at <= $1 LIMIT $2`,
       [now, limit],
@@ -401,19 +439,21 @@ export class PostgresStore implements Store {
     const ids = new Set(completions.map((c) => c.dispatchId))
     if (ids.size === completions.length) {
       // Distinct calls do not interact: one statement applies them all, whatever their order.
-      const applied = await this.query<{ id: string }>(this.completeSql(), this.completeParams(completions))
+      const applied = await this.read<{ id: string }>(this.completeSql(), this.completeParams(completions))
       const done = new Set(applied.rows.map((r) => r.id))
       return completions.map((c) => done.has(c.dispatchId))
     }
     // The same call twice in a batch: apply in order, each seeing the previous one's effect.
-    return this.transaction(async (client) => {
-      const results: boolean[] = []
-      for (const completion of completions) {
-        const applied = await client.query(this.completeSql(), this.completeParams([completion]))
-        results.push(applied.rows.length === 1)
-      }
-      return results
-    })
+    return this.retried(() =>
+      this.transaction(async (client) => {
+        const results: boolean[] = []
+        for (const completion of completions) {
+          const applied = await client.query(this.completeSql(), this.completeParams([completion]))
+          results.push(applied.rows.length === 1)
+        }
+        return results
+      }),
+    )
   }
 
   private completeSql(): string {
@@ -486,13 +526,13 @@ export class PostgresStore implements Store {
   }
 
   async getCall(dispatchId: string): Promise<StoredCall | undefined> {
-    const { rows } = await this.query<CallRow>(`SELECT * FROM ${this.s}.calls WHERE id = $1`, [dispatchId])
+    const { rows } = await this.read<CallRow>(`SELECT * FROM ${this.s}.calls WHERE id = $1`, [dispatchId])
     return rows[0] === undefined ? undefined : toStoredCall(rows[0])
   }
 
   async getCalls(dispatchIds: readonly string[]): Promise<StoredCall[]> {
     if (dispatchIds.length === 0) return []
-    const { rows } = await this.query<CallRow>(`SELECT * FROM ${this.s}.calls WHERE id = ANY($1::text[])`, [
+    const { rows } = await this.read<CallRow>(`SELECT * FROM ${this.s}.calls WHERE id = ANY($1::text[])`, [
       [...dispatchIds],
     ])
     return rows.map(toStoredCall)
@@ -510,7 +550,7 @@ export class PostgresStore implements Store {
     if (filter.fairnessKey !== undefined) add('fairness_key = ?', filter.fairnessKey)
     if (filter.after !== undefined) add('id < ?', filter.after)
     params.push(filter.limit + 1)
-    const { rows } = await this.query<CallRow>(
+    const { rows } = await this.read<CallRow>(
       `SELECT * FROM ${this.s}.calls ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
        ORDER BY id DESC LIMIT $${params.length}`,
       params,
@@ -556,7 +596,7 @@ export class PostgresStore implements Store {
 
   async releaseLeases(now: number, owner?: string): Promise<number> {
     // Released calls are due now: tell the other nodes, which may be idle.
-    const { rows } = await this.query<{ released: number }>(
+    const { rows } = await this.read<{ released: number }>(
       `WITH released AS (
         UPDATE ${this.s}.calls SET state = 'pending', due_at = $1, lease_owner = NULL, updated_at = $1
         WHERE state = 'running' ${owner === undefined ? '' : 'AND lease_owner = $3'}
@@ -569,14 +609,14 @@ export class PostgresStore implements Store {
   }
 
   async nextDueAt(): Promise<number | undefined> {
-    const { rows } = await this.query<{ due: number | null }>(
+    const { rows } = await this.read<{ due: number | null }>(
       `SELECT MIN(due_at) AS due FROM ${this.s}.calls WHERE due_at IS NOT NULL`,
     )
     return opt(rows[0]?.due ?? null)
   }
 
   async countCalls(): Promise<CallCounts[]> {
-    const { rows } = await this.query<CallCounts>(
+    const { rows } = await this.read<CallCounts>(
       `SELECT function, state, COUNT(*) AS count,
          SUM(CASE WHEN state = 'pending' AND attempts > 0 THEN 1 ELSE 0 END)::int AS retrying
        FROM ${this.s}.calls GROUP BY function, state ORDER BY function COLLATE "C", state COLLATE "C"`,
@@ -585,7 +625,7 @@ export class PostgresStore implements Store {
   }
 
   async purgeIdempotencyKeys(before: number): Promise<number> {
-    const result = await this.query(`DELETE FROM ${this.s}.idempotency_keys WHERE created_at < $1`, [before])
+    const result = await this.read(`DELETE FROM ${this.s}.idempotency_keys WHERE created_at < $1`, [before])
     return result.rowCount ?? 0
   }
 
@@ -594,7 +634,7 @@ export class PostgresStore implements Store {
    * store `make()` if nobody has yet. Two nodes starting together agree on the first one stored.
    */
   async sharedSetting(name: string, make: () => string): Promise<string> {
-    const { rows } = await this.query<{ value: string }>(
+    const { rows } = await this.read<{ value: string }>(
       `WITH put AS (
         INSERT INTO ${this.s}.settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING value
       )
@@ -603,7 +643,7 @@ export class PostgresStore implements Store {
     )
     if (rows[0] !== undefined) return rows[0].value
     // A concurrent first insert committed after this statement's snapshot: read it now.
-    const again = await this.query<{ value: string }>(`SELECT value FROM ${this.s}.settings WHERE name = $1`, [name])
+    const again = await this.read<{ value: string }>(`SELECT value FROM ${this.s}.settings WHERE name = $1`, [name])
     if (again.rows[0] === undefined) throw new Error(`the shared setting ${name} could not be stored`)
     return again.rows[0].value
   }

@@ -1,6 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import pg from 'pg'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { currentCall, defineRoutes, tupleSchema } from '../../runtime/index.js'
 import { openPostgresStore } from '../../scheduler/store/postgresStore.js'
@@ -203,4 +205,64 @@ describe('several scheduler nodes on one PostgreSQL schema', () => {
       await app.close()
     }
   })
+
+  /**
+   * Dispatches TOTAL calls through both nodes while `disrupt` cuts PostgreSQL away from them a few
+   * times; every accepted call must still complete.
+   */
+  async function underDisruption(schema: string, disrupt: () => Promise<void>): Promise<void> {
+    schemas.push(schema)
+    const TOTAL = 1500
+    const BATCH = 100
+    const [a, b] = await Promise.all([startNode(schema), startNode(schema)])
+    const { routes, runs } = recordingRoutes(5)
+    const { url: endpoint, app } = await startEndpoint(routes, a!.verificationKeyPem)
+    try {
+      const accepted = new Set<string>()
+      for (let batch = 0; batch < TOTAL / BATCH; batch++) {
+        const calls = Array.from({ length: BATCH }, (_, i) => ({
+          endpoint,
+          function: 'work',
+          input: value([batch * BATCH + i]),
+          idempotencyKey: `cut-${batch * BATCH + i}`,
+        }))
+        // A batch refused while the database is away (500) is sent again with the same keys.
+        const ids = await dispatch(() => (batch % 2 === 0 ? a! : b!), calls)
+        for (const id of ids) accepted.add(id)
+        if (batch % 5 === 2) await disrupt()
+      }
+      expect(accepted.size).toBe(TOTAL)
+      await eventually(() => ([...accepted].every((id) => runs.has(id)) ? true : undefined), 45_000)
+      await allSucceeded(schema, TOTAL, 30_000)
+    } finally {
+      await app.close()
+    }
+  }
+
+  it('connections lost under load (every node connection terminated, 3 times): every accepted call completes', async () => {
+    const schema = `${run}_cut`
+    const admin = new pg.Client({ connectionString: POSTGRES_TEST_URL })
+    await admin.connect()
+    try {
+      await underDisruption(schema, async () => {
+        await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [
+          `dispatch:${schema}`,
+        ])
+      })
+    } finally {
+      await admin.end()
+    }
+  })
+
+  // Restarting the server disturbs every other PostgreSQL test running at the same time, so this one
+  // runs only when asked: DISPATCH_TEST_PG_RESTART=1 npx vitest run test/scheduler/multinode.test.ts
+  it.runIf(process.env['DISPATCH_TEST_PG_RESTART'] === '1')(
+    'PostgreSQL restarted under load (pg_ctlcluster restart, 3 times): every accepted call completes',
+    async () => {
+      const version = readdirSync('/etc/postgresql')[0]!
+      await underDisruption(`${run}_restart`, async () => {
+        execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'restart'], { stdio: 'ignore' })
+      })
+    },
+  )
 })
