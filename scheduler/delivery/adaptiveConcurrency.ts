@@ -76,10 +76,16 @@ export class AdaptiveConcurrency {
     return limiter
   }
 
-  /** How many more attempts may start at this origin now. */
+  /**
+   * How many more attempts may start at this origin now: 0 until a quarter of its limit is free
+   * (unless nothing is in flight), so that one claim transaction serves many attempts instead of
+   * one commit per finished attempt.
+   */
   available(origin: string): number {
     const limiter = this.limiter(origin)
-    return Math.max(0, Math.floor(limiter.limit) - limiter.inFlight)
+    const limit = Math.floor(limiter.limit)
+    const free = Math.max(0, limit - limiter.inFlight)
+    return limiter.inFlight === 0 || free >= Math.max(1, Math.floor(limit / 4)) ? free : 0
   }
 
   /** An attempt starts; the token goes back with its outcome. */
