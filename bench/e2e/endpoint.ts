@@ -39,6 +39,9 @@ app.get('/latencies', async () => {
 })
 await app.listen({ host: '127.0.0.1', port: 0 })
 process.stdout.write(`${(app.server.address() as { port: number }).port}\n`)
+// The benchmark holds our stdin: when it exits, however it exits, so do we.
+process.stdin.on('end', () => process.exit(0))
+process.stdin.resume()
 process.on('SIGTERM', () => {
   void app.close().then(() => process.exit(0))
 })

@@ -3,11 +3,15 @@
  * its best configuration we know for no-op jobs (jobs added in one `add_jobs` batch, local queue).
  * graphile-worker is not a dependency: install it on demand with
  * `npm install --prefix bench/.peers graphile-worker@0.17` (Node 20 needs 0.17). Connects with the
- * usual PG* environment variables (default: the local socket). Skipped, with a message, when not
+ * `BENCH_PG_URL` (default: the local socket, as the current user). Skipped, with a message, when not
  * installed or when PostgreSQL does not answer.
  */
 import { createRequire } from 'node:module'
+import { userInfo } from 'node:os'
 import { fileURLToPath } from 'node:url'
+import pg from 'pg'
+
+const { Client } = pg
 
 export async function runGraphileWorker(
   jobs: number,
@@ -21,18 +25,24 @@ export async function runGraphileWorker(
     log('graphile-worker: not installed (npm install --prefix bench/.peers graphile-worker@0.17); skipped')
     return undefined
   }
-  const connectionString = process.env['BENCH_PG_URL'] ?? 'postgres:///postgres'
-  const schema = `bench_gw_${process.pid}`
+  const connectionString =
+    process.env['BENCH_PG_URL'] ?? `postgres://${userInfo().username}@/postgres?host=/var/run/postgresql`
+  // A fixed schema, emptied before each run (not after: a stopping worker may still query it).
+  const schema = 'bench_graphile_worker'
   let done = 0
   let resolveDone: () => void = () => undefined
   const allDone = new Promise<void>((resolve) => {
     resolveDone = resolve
   })
   try {
+    const pg = new Client({ connectionString })
+    await pg.connect()
+    await pg.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+    await pg.end()
     const runner = await worker.run({
       connectionString,
       schema,
-      concurrency: 24,
+      concurrency: Number(process.env['BENCH_GW_CONCURRENCY'] ?? 24),
       noHandleSignals: true,
       pollInterval: 100,
       taskList: {
@@ -41,7 +51,7 @@ export async function runGraphileWorker(
         },
       },
       logger: new worker.Logger(() => () => undefined),
-      preset: { worker: { localQueue: { size: 500 } } },
+      preset: { worker: { localQueue: { size: Number(process.env['BENCH_GW_QUEUE'] ?? 500) } } },
     })
     const utils = await worker.makeWorkerUtils({ connectionString, schema })
     const started = performance.now()
@@ -52,9 +62,9 @@ export async function runGraphileWorker(
     await allDone
     const perS = Math.round(jobs / ((performance.now() - started) / 1000))
     log(`graphile-worker: ${jobs} no-op jobs: ${perS} jobs/s`)
-    await runner.stop()
-    await utils.withPgClient((client: any) => client.query(`DROP SCHEMA ${schema} CASCADE`))
     await utils.release()
+    await runner.stop()
+    await runner.promise
     return { perS }
   } catch (error) {
     log(`graphile-worker: failed (${(error as Error).message}); skipped`)

@@ -47,7 +47,7 @@ function startEndpoint(verificationKey: string): Promise<{ child: ChildProcess; 
       DISPATCH_VERIFICATION_KEY: verificationKey,
       BENCH_OFF_THREAD: args.includes('--off-thread') ? '1' : '',
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['pipe', 'pipe', 'inherit'],
   })
   return new Promise((resolve, reject) => {
     child.stdout!.once('data', (chunk: Buffer) =>

@@ -66,14 +66,27 @@ export class EndpointClient {
       body,
       privateKey: this.privateKey,
     })
-    const timeout = AbortSignal.timeout(Math.max(1, timeoutMs))
+    // One controller and one timer per attempt: AbortSignal.timeout + AbortSignal.any cost several
+    // times more per delivery (profiled in bench/e2e), and this is the hot path.
+    const controller = new AbortController()
+    let timedOut = false
+    const timer = setTimeout(
+      () => {
+        timedOut = true
+        controller.abort()
+      },
+      Math.max(1, timeoutMs),
+    )
+    const cancel = () => controller.abort()
+    if (signal.aborted) controller.abort()
+    else signal.addEventListener('abort', cancel, { once: true })
     try {
       const response = await this.poolFor(url.origin).request({
         method: 'POST',
         path: url.pathname,
         headers: { 'content-type': 'application/json', ...signature },
         body,
-        signal: AbortSignal.any([signal, timeout]),
+        signal: controller.signal,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       })
@@ -85,11 +98,14 @@ export class EndpointClient {
         `${url.origin} answered HTTP ${response.statusCode}: ${connectMessage(text)}`,
       )
     } catch (error) {
-      if (timeout.aborted) {
+      if (timedOut) {
         return failure('STATUS_TIMEOUT', 'Timeout', `no answer from ${url.origin} within ${timeoutMs} ms`)
       }
       const mapped = transportStatus(error)
       return { kind: 'failure', status: mapped.status, error: mapped.error }
+    } finally {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', cancel)
     }
   }
 
