@@ -36,6 +36,9 @@ function toNewCall(call: DispatchCall, index: number, options: ResolvedScheduler
     refuse(index, `endpoint ${JSON.stringify(call.endpoint)} is not a URL`)
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') refuse(index, 'endpoint must be an http(s) URL')
+  // Fuzz finding (issue 8): deeper input overflowed JSON.stringify in the store, a 500 for the whole commit group.
+  if (nestedDeeperThan(call.input, MAX_INPUT_DEPTH))
+    refuse(index, `input is nested deeper than ${MAX_INPUT_DEPTH} levels`)
   const delayMs = call.delay === undefined ? 0 : fromProtoDuration(call.delay)
   if (delayMs < 0) refuse(index, 'delay must not be negative')
   let dueAt = now + delayMs
@@ -63,4 +66,19 @@ function toNewCall(call: DispatchCall, index: number, options: ResolvedScheduler
     parentDispatchId: undefined,
     rootDispatchId: undefined,
   }
+}
+
+/** The deepest input nesting accepted (issue 8: deeper values overflowed JSON.stringify when stored). */
+const MAX_INPUT_DEPTH = 1000
+
+/** Whether arrays/objects in `value` nest deeper than `max`; iterative, so it cannot overflow itself. */
+function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]]
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!
+    if (v === null || typeof v !== 'object') continue
+    if (depth > max) return true
+    for (const child of Object.values(v)) stack.push([child, depth + 1])
+  }
+  return false
 }
