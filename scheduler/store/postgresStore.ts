@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { DispatchError } from '../../runtime/errors/dispatchError.js'
 import type { CallState } from '../../schemas/callService.js'
@@ -146,6 +146,8 @@ export class PostgresStore implements Store {
   private readonly connection: pg.ClientConfig
   private readonly s: string
   private readonly channel: string
+  /** Sent as the NOTIFY payload, so this store's listener can skip its own notifications. */
+  private readonly instance = randomBytes(8).toString('hex')
   private readonly connectRetryMs: number
   private listener: pg.Client | undefined
   private listenRetry: NodeJS.Timeout | undefined
@@ -338,7 +340,7 @@ export class PostgresStore implements Store {
           expiration_ms, fairness_key, idempotency_key, parent_id, root_id)
       RETURNING 1
     )
-    SELECT pg_notify($16, '')`
+    SELECT pg_notify($16, $17)`
   }
 
   private insertParams(calls: readonly NewCall[]): unknown[] {
@@ -359,6 +361,7 @@ export class PostgresStore implements Store {
       calls.map((c) => nul(c.parentDispatchId)),
       calls.map((c) => nul(c.rootDispatchId)),
       this.channel,
+      this.instance,
     ]
   }
 
@@ -582,8 +585,8 @@ export class PostgresStore implements Store {
         WHERE id = $1 AND state IN ('failed', 'cancelled')
         RETURNING *
       )
-      SELECT redriven.*, pg_notify($3, '') FROM redriven`,
-      [dispatchId, now, this.channel],
+      SELECT redriven.*, pg_notify($3, $4) FROM redriven`,
+      [dispatchId, now, this.channel, this.instance],
     )
     return this.changeResult(dispatchId, rows[0])
   }
@@ -599,11 +602,11 @@ export class PostgresStore implements Store {
     const { rows } = await this.read<{ released: number }>(
       `WITH released AS (
         UPDATE ${this.s}.calls SET state = 'pending', due_at = $1, lease_owner = NULL, updated_at = $1
-        WHERE state = 'running' ${owner === undefined ? '' : 'AND lease_owner = $3'}
+        WHERE state = 'running' AND ($3::text IS NULL OR lease_owner = $3)
         RETURNING 1
       )
-      SELECT (SELECT COUNT(*) FROM released) AS released, pg_notify($2, '')`,
-      owner === undefined ? [now, this.channel] : [now, this.channel, owner],
+      SELECT (SELECT COUNT(*) FROM released) AS released, pg_notify($2, $4)`,
+      [now, this.channel, owner ?? null, this.instance],
     )
     return rows[0]?.released ?? 0
   }
@@ -665,7 +668,9 @@ export class PostgresStore implements Store {
     this.listenRetry = undefined
     if (this.closed) return
     const client = new pg.Client(this.connection)
-    client.on('notification', () => {
+    client.on('notification', (message) => {
+      // This store's own changes: its scheduler already knows (the API wakes the loop itself).
+      if (message.payload === this.instance) return
       for (const listener of this.wakeListeners) listener()
     })
     const reconnect = () => {
