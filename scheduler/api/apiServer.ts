@@ -16,6 +16,7 @@ import type { CallEvents } from '../callEvents.js'
 import type { GroupCommitter } from '../groupCommitter.js'
 import type { ResolvedSchedulerOptions } from '../schedulerOptions.js'
 import type { ChangeResult, QueueKey, Store } from '../store/store.js'
+import { CRASH_AT, crashAt } from '../testCrash.js'
 import { bearerChecker } from './bearerAuth.js'
 import { ConnectRefusal, sendConnectError } from './connectError.js'
 import { toCallInfo } from './toCallInfo.js'
@@ -142,6 +143,7 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
     handler: async (request) => {
       const now = Date.now()
       const calls = toNewCalls(request.body, options, now)
+      if (CRASH_AT !== undefined) crashAt('dispatch-before-commit') // test-only fault point (test/faults)
       // The ids go back only after the insert resolved, i.e. after the (shared) commit is durable.
       const results =
         committer !== undefined
@@ -152,6 +154,7 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
         pressure?.inserted(inserted.length)
         parts.onNewWork(distinctQueues(inserted))
       }
+      if (CRASH_AT !== undefined) crashAt('dispatch-after-commit') // test-only fault point (test/faults)
       return { dispatchIds: results.map((r) => r.dispatchId) }
     },
   })

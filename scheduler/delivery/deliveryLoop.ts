@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { CallEvents } from '../callEvents.js'
 import { policyFor, type ResolvedSchedulerOptions } from '../schedulerOptions.js'
 import type { Completion, Store, StoredCall } from '../store/store.js'
+import { CRASH_AT, crashAt } from '../testCrash.js'
 import type { AdaptiveConcurrency } from './adaptiveConcurrency.js'
 import { buildRunRequest } from './buildRunRequest.js'
 import type { ClaimSelector } from './claimSelector.js'
@@ -87,6 +88,7 @@ export class DeliveryLoop {
         this.woken = false
         // Calls claimed while stop() began are attempted too: stop() waits for them like the others.
         const calls = await selector.claim(Date.now(), capacity)
+        if (CRASH_AT !== undefined && calls.length > 0) crashAt('after-claim') // test-only fault point (test/faults)
         for (const call of calls) this.attempt(call)
         if (calls.length > 0) continue
         const next = await store.nextDueAt()
@@ -123,6 +125,7 @@ export class DeliveryLoop {
           if (origin !== undefined) limits!.end(origin, token, undefined)
           return // shutting down: the lease is released and the call delivered again
         }
+        if (CRASH_AT !== undefined) crashAt('after-delivery') // test-only fault point (test/faults)
         const completion = decideCompletion(call, outcome, { owner, now: Date.now(), policy })
         if (origin !== undefined) limits!.end(origin, token, completion.status)
         if (completion.kind !== 'succeeded') {
