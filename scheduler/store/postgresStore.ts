@@ -119,7 +119,7 @@ function transientConnectError(error: unknown): boolean {
     code === '57P02' || // crash_shutdown
     code?.startsWith('08') === true || // connection_exception
     code === '53300' || // too_many_connections
-    /Connection terminated/i.test((error as Error).message ?? '')
+    /Connection terminated|timeout exceeded when trying to connect/i.test((error as Error).message ?? '')
   )
 }
 
@@ -164,8 +164,13 @@ export class PostgresStore implements Store {
     this.connectRetryMs = options.connectRetryMs ?? 10_000
     this.connection = {
       connectionString: options.url,
-      types, // Names the installation in pg_stat_activity (and lets tests cut exactly these connections).
+      types,
+      // Names the installation in pg_stat_activity (and lets tests cut exactly these connections).
       application_name: `dispatch:${this.schema}`.slice(0, 63),
+      // A server that vanished without closing the socket (a partition) is noticed by TCP
+      // keep-alive, and a connection attempt gives up after 5 s (then retried with backoff).
+      keepAlive: true,
+      connectionTimeoutMillis: 5000,
     }
     this.pool = new pg.Pool({ ...this.connection, max: options.poolSize ?? 10 })
     // An idle connection the server closed (a restart) is dropped by the pool; without a
