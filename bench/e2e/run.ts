@@ -6,11 +6,12 @@
  *    last recorded result.
  * 2. latency: calls dispatched at half that rate, in batches every 5 ms, for 5 s; dispatch-to-start
  *    (request sent to the function starting at the endpoint) p50 and p99.
- * 3. baselines, when installed into bench/.peers (see bench/e2e/graphileWorker.ts): graphile-worker
- *    on the local PostgreSQL.
+ * 3. baselines, when installed into bench/.peers: graphile-worker on the local PostgreSQL, the same
+ *    N no-op jobs (bench/e2e/graphileWorker.ts); Restate, `--restate-calls` one-step calls through its
+ *    ingress (default 5,000: at under 1,000 calls/s, 50,000 would take minutes; bench/e2e/restate.ts).
  *
  * Flags: `--json` (one line), `--calls N`, `--concurrency N` (scheduler, default 200),
- * `--seconds S` (latency phase, default 5), `--synchronous NORMAL`, `--off-thread` (endpoint
+ * `--seconds S` (latency phase, default 5), `--restate-calls N`, `--synchronous NORMAL`, `--off-thread` (endpoint
  * verifies signatures on the thread pool), `--no-baseline`. Run with `node --cpu-prof` (through
  * `--import tsx`) to profile the scheduler process.
  */
@@ -21,6 +22,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startScheduler } from '../../scheduler/index.js'
 import { runGraphileWorker } from './graphileWorker.js'
+import { runRestate } from './restate.js'
 
 const args = process.argv.slice(2)
 const option = (name: string, fallback: number) => {
@@ -162,8 +164,10 @@ try {
 
   // 3. Baselines.
   let baseline: { perS: number } | undefined
+  let restate: { perS: number; p50Ms: number } | undefined
   if (!args.includes('--no-baseline')) {
     baseline = await runGraphileWorker(calls, log)
+    restate = await runRestate(option('--restate-calls', 5000), log)
   }
   if (json) {
     process.stdout.write(
@@ -174,8 +178,8 @@ try {
         baseline: 'graphile-worker',
         baseline_per_s: baseline?.perS ?? null,
         ratio: baseline === undefined ? null : round(callsPerS / baseline.perS),
-        restate_per_s: null,
-        restate_p50_ms: null,
+        restate_per_s: restate?.perS ?? null,
+        restate_p50_ms: restate?.p50Ms ?? null,
       })}\n`,
     )
   }
