@@ -1,4 +1,4 @@
-import type { Store, StoredCall } from '../store/store.js'
+import type { QueueKey, Store, StoredCall } from '../store/store.js'
 
 /**
  * The one place that decides what to serve next. Today: the calls due longest, over all queues.
@@ -8,6 +8,8 @@ import type { Store, StoredCall } from '../store/store.js'
  */
 export interface ClaimSelector {
   claim(now: number, capacity: number): Promise<StoredCall[]>
+  /** Calls became due in these queues (absent: somewhere); a selector that tracks queues adds them. */
+  notice?(queues?: readonly QueueKey[]): void
 }
 
 export interface OldestDueOptions {

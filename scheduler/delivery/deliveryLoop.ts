@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { CallEvents } from '../callEvents.js'
 import { policyFor, type ResolvedSchedulerOptions } from '../schedulerOptions.js'
-import type { Completion, Store, StoredCall } from '../store/store.js'
+import type { Completion, QueueKey, Store, StoredCall } from '../store/store.js'
 import { CRASH_AT, crashAt } from '../testCrash.js'
 import type { AdaptiveConcurrency } from './adaptiveConcurrency.js'
 import { buildRunRequest } from './buildRunRequest.js'
@@ -32,6 +32,7 @@ export interface DeliveryLoopParts {
 export class DeliveryLoop {
   private readonly inflight = new Map<string, AbortController>()
   private queued: Completion[] = []
+  private moved: QueueKey[] = []
   private chain: Promise<void> = Promise.resolve()
   private flushScheduled = false
   private stopping = false
@@ -128,6 +129,13 @@ export class DeliveryLoop {
         if (CRASH_AT !== undefined) crashAt('after-delivery') // test-only fault point (test/faults)
         const completion = decideCompletion(call, outcome, { owner, now: Date.now(), policy })
         if (origin !== undefined) limits!.end(origin, token, completion.status)
+        if (completion.kind === 'tailCall') {
+          this.moved.push({
+            endpoint: completion.endpoint,
+            function: completion.function,
+            fairnessKey: call.fairnessKey,
+          })
+        }
         if (completion.kind !== 'succeeded') {
           log.info(
             { dispatchId: call.dispatchId, function: call.function, attempt: call.attempts, status: completion.status },
@@ -166,6 +174,11 @@ export class DeliveryLoop {
     } catch (error) {
       // Nothing recorded: the calls stay leased and are delivered again when the leases expire.
       log.error({ err: error, calls: batch.length }, 'recording attempt outcomes failed')
+    }
+    // A tail call moves its call into another queue, due now: tell the selector where it went.
+    if (this.moved.length > 0) {
+      this.parts.selector.notice?.(this.moved)
+      this.moved = []
     }
     for (const completion of batch) this.inflight.delete(completion.dispatchId)
     this.parts.onRecorded?.(batch)
