@@ -151,7 +151,7 @@ export interface InvariantReport {
 export async function checkInvariants(
   calls: CallServiceClient,
   accepted: ReadonlySet<string>,
-  effects: ReadonlyMap<string, number>,
+  effectsNow: ReadonlyMap<string, number> | (() => ReadonlyMap<string, number>),
   timeoutMs = 120_000,
 ): Promise<InvariantReport> {
   let all = new Map<string, CallInfo>()
@@ -167,6 +167,8 @@ export async function checkInvariants(
   } catch {
     // Reported below, as calls that are not terminal.
   }
+  // Effects are read after the calls settled: an effect recorded after the OK would be a violation too.
+  const effects = typeof effectsNow === 'function' ? effectsNow() : effectsNow
   const lost = [...accepted].filter((id) => !all.has(id))
   const notTerminal = [...accepted].filter((id) => all.has(id) && !TERMINAL.has(all.get(id)!.state))
   const succeededIds = [...accepted].filter((id) => all.get(id)?.state === 'succeeded')
