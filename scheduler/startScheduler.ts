@@ -13,6 +13,7 @@ import { GroupCommitter } from './groupCommitter.js'
 import { loadSchedulerKeys, type SchedulerKeys } from './keys/loadSchedulerKeys.js'
 import { resolveSchedulerOptions, type SchedulerOptions } from './schedulerOptions.js'
 import { loadPostgresKeys } from './store/postgresKeys.js'
+import { LeaseRenewal } from './store/postgresLeaseRenewal.js'
 import { openPostgresStore, PostgresStore } from './store/postgresStore.js'
 import { openSqliteStore } from './store/sqliteStore.js'
 import type { CallCounts, Store } from './store/store.js'
@@ -90,11 +91,22 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   const client = new EndpointClient(keys.privateKey, resolved.concurrency)
   const timeouts = [resolved.retry, ...Object.values(resolved.functions)].map((p) => p.attemptTimeoutMs ?? 0)
   const leaseMs = Math.max(...timeouts) + margin
+  // Issue 7: on PostgreSQL claims take a short lease renewed while the attempt runs, so another
+  // node takes a dead node's calls over after that short lease (never renewed past `leaseMs`).
+  const renewal =
+    store instanceof PostgresStore
+      ? new LeaseRenewal(store, {
+          owner,
+          leaseMs: store.leaseMs,
+          maxLeaseMs: leaseMs,
+          onError: (error) => app.log.warn({ err: error }, 'renewing leases failed; retrying'),
+        })
+      : undefined
   const limits =
     resolved.adaptiveConcurrency === false ? undefined : new AdaptiveConcurrency(resolved.adaptiveConcurrency)
   const selector = new DeficitRoundRobin(store, {
     owner,
-    leaseMs,
+    leaseMs: renewal?.leaseMs ?? leaseMs,
     batchSize: Math.min(resolved.concurrency, 500),
     weights: resolved.weights,
     limits,
@@ -122,14 +134,17 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   })
   loop = new DeliveryLoop({
     store,
-    selector,
+    selector: renewal?.track(selector) ?? selector,
     client,
     events,
     options: resolved,
     owner,
     log: app.log,
     limits,
-    onRecorded: pressure === undefined ? undefined : (batch) => pressure.recorded(batch),
+    onRecorded: (batch) => {
+      pressure?.recorded(batch)
+      renewal?.recorded(batch) // issue 7
+    },
   })
   const deliveries = loop
   // Issue 7: another node inserted or released calls (LISTEN/NOTIFY): an idle node claims at once.
@@ -171,6 +186,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     throw error
   }
   deliveries.start()
+  renewal?.start()
 
   let closing: Promise<void> | undefined
   return {
@@ -192,6 +208,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
         events.close()
         await app.close()
         await deliveries.stop(resolved.shutdownGraceMs)
+        renewal?.stop()
         await client.close()
         stopListening?.()
         if (ownsStore) await store.close()

@@ -32,6 +32,11 @@ export interface PostgresStoreOptions {
    * in ms, before an operation fails. Default 10000.
    */
   readonly connectRetryMs?: number
+  /**
+   * Claims take a lease this long, in ms, renewed every third of it while the attempt runs
+   * (`LeaseRenewal`): a dead node's calls are taken over after about this long. Default 30000.
+   */
+  readonly leaseMs?: number
 }
 
 interface CallRow {
@@ -139,6 +144,8 @@ function transientConnectError(error: unknown): boolean {
  */
 export class PostgresStore implements Store {
   readonly exclusive = false
+  /** The renewed lease of claims (see {@link PostgresStoreOptions.leaseMs}). */
+  readonly leaseMs: number
   readonly schema: string
   /** The URL with its password redacted, for messages. */
   readonly redactedUrl: string
@@ -162,6 +169,7 @@ export class PostgresStore implements Store {
     // Channel names are identifiers of at most 63 bytes; a hash keeps any schema name within it.
     this.channel = `dispatch_${createHash('sha256').update(this.schema).digest('hex').slice(0, 24)}`
     this.connectRetryMs = options.connectRetryMs ?? 10_000
+    this.leaseMs = options.leaseMs ?? 30_000
     this.connection = {
       connectionString: options.url,
       types,
@@ -531,6 +539,21 @@ export class PostgresStore implements Store {
       replaced.map((c) => nul(c.expiresAt)),
       replaced.map((c) => nul(c.expirationMs)),
     ]
+  }
+
+  /** Extends the leases of attempts this owner still holds (same attempt, still running). */
+  async renewLeases(
+    owner: string,
+    leases: readonly { dispatchId: string; attempt: number; until: number }[],
+  ): Promise<number> {
+    if (leases.length === 0) return 0
+    const result = await this.read(
+      `UPDATE ${this.s}.calls AS c SET due_at = u.until
+       FROM unnest($2::text[], $3::int[], $4::bigint[]) AS u(id, attempt, until)
+       WHERE c.id = u.id AND c.state = 'running' AND c.attempts = u.attempt AND c.lease_owner = $1`,
+      [owner, leases.map((l) => l.dispatchId), leases.map((l) => l.attempt), leases.map((l) => l.until)],
+    )
+    return result.rowCount ?? 0
   }
 
   async getCall(dispatchId: string): Promise<StoredCall | undefined> {

@@ -76,7 +76,7 @@ async function dispatch(node: () => Node, calls: unknown[]): Promise<string[]> {
 }
 
 /** An endpoint that records, per dispatch id, how many times it ran and whether two runs overlapped. */
-function recordingRoutes(delayEvery = 0) {
+function recordingRoutes(delayEvery = 0, slowEvery = 0) {
   const active = new Map<string, number>()
   const runs = new Map<string, number>()
   let overlaps = 0
@@ -92,7 +92,9 @@ function recordingRoutes(delayEvery = 0) {
         if (now > 1) overlaps++
         runs.set(id, (runs.get(id) ?? 0) + 1)
         // Some attempts take a moment, so they are in flight at once and when a node is killed.
-        if (delayEvery > 0 && n % delayEvery === 0) await new Promise((resolve) => setTimeout(resolve, 5))
+        // A few take longer than a lease (1.5 s): only renewal keeps the other node from taking them.
+        if (slowEvery > 0 && n % slowEvery === 0) await new Promise((resolve) => setTimeout(resolve, 4000))
+        else if (delayEvery > 0 && n % delayEvery === 0) await new Promise((resolve) => setTimeout(resolve, 5))
         else await new Promise((resolve) => setImmediate(resolve))
         active.set(id, (active.get(id) ?? 1) - 1)
         return n
@@ -154,7 +156,7 @@ describe('several scheduler nodes on one PostgreSQL schema', () => {
     // The keys live in the schema: both nodes accept the same API key and sign with the same key.
     expect(a!.apiKey).toBe(b!.apiKey)
     expect(a!.verificationKeyPem).toBe(b!.verificationKeyPem)
-    const { routes, runs, overlaps } = recordingRoutes(50)
+    const { routes, runs, overlaps } = recordingRoutes(50, 1000)
     const { url: endpoint, app } = await startEndpoint(routes, a!.verificationKeyPem)
     try {
       const accepted = new Set<string>()
@@ -175,7 +177,8 @@ describe('several scheduler nodes on one PostgreSQL schema', () => {
       await eventually(() => ([...accepted].every((id) => runs.has(id)) ? true : undefined), 45_000)
       await allSucceeded(schema, TOTAL, 20_000)
       expect(overlaps()).toBe(0)
-      // With both nodes alive and attempts far shorter than the lease, nothing ran twice.
+      // With both nodes alive, leases renewed while attempts run: nothing ran twice, not even the
+      // attempts that outlasted several leases.
       expect([...runs.values()].every((n) => n === 1)).toBe(true)
     } finally {
       await app.close()
@@ -214,7 +217,7 @@ describe('several scheduler nodes on one PostgreSQL schema', () => {
       // Node b takes over node a's expired leases and delivers the rest.
       await eventually(() => ([...accepted].every((id) => runs.has(id)) ? true : undefined), 45_000)
       await allSucceeded(schema, TOTAL, 20_000)
-      // Node a's attempts were done (ms) before its leases expired (6 s): no overlap even then.
+      // Node a's attempts were done (ms) before its leases expired (1.5 s): no overlap even then.
       expect(overlaps()).toBe(0)
       // What node a had claimed when it died was claimed again by node b once its lease expired.
       expect(await maxAttempts(schema)).toBeGreaterThan(1)
