@@ -53,6 +53,8 @@ export { startScheduler } from './startScheduler.js'
 // Issue 7: the PostgreSQL store, shared by several scheduler nodes.
 export type { PostgresKeySources } from './store/postgresKeys.js'
 export { loadPostgresKeys } from './store/postgresKeys.js'
+export type { LeaseRenewalOptions, RenewableStore } from './store/postgresLeaseRenewal.js'
+export { LeaseRenewal } from './store/postgresLeaseRenewal.js'
 export { POSTGRES_MIGRATIONS } from './store/postgresSchema.js'
 export type { PostgresStoreOptions } from './store/postgresStore.js'
 export { openPostgresStore, PostgresStore } from './store/postgresStore.js'

@@ -78,8 +78,8 @@ export interface SchedulerOptions {
    */
   readonly postgres?: PostgresStoreOptions
   /**
-   * Issue 7: a lease lasts the longest attempt timeout plus this margin, in ms; a dead node's calls
-   * are claimed again by another node after it. Default 60000.
+   * Issue 7: a lease lasts the longest attempt timeout plus this margin, in ms (on PostgreSQL: short
+   * leases, `postgres.leaseMs`, are renewed up to it). Default 60000.
    */
   readonly leaseMarginMs?: number
   /**

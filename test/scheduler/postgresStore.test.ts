@@ -60,6 +60,27 @@ describe('PostgreSQL store', () => {
     await store.close()
   })
 
+  it('renews the leases an owner still holds, and only those', async () => {
+    const store = await freshStore()
+    const [a, b, c] = [newCall(), newCall(), newCall()]
+    await store.insertCalls([a, b, c], { now: a.createdAt, idempotencyWindowMs: 1000 })
+    const t = a.dueAt
+    await store.claimCalls({ now: t, limit: 2, owner: 'n1', leaseMs: 100 })
+    const [other] = await store.claimCalls({ now: t, limit: 1, owner: 'n2', leaseMs: 100 })
+    const mine = (await store.listCalls({ limit: 10, state: 'running' })).calls.filter((x) => x.leaseOwner === 'n1')
+    const renewed = await store.renewLeases('n1', [
+      ...mine.map((x) => ({ dispatchId: x.dispatchId, attempt: 1, until: t + 5000 })),
+      { dispatchId: other!.dispatchId, attempt: 1, until: t + 5000 }, // n2's: untouched
+      { dispatchId: mine[0]!.dispatchId, attempt: 2, until: t + 9000 }, // another attempt: untouched
+    ])
+    expect(renewed).toBe(2)
+    // After the short lease, only n2's call is claimable again; n1's were renewed.
+    const again = await store.claimCalls({ now: t + 200, limit: 10, owner: 'n3', leaseMs: 100 })
+    expect(again.map((x) => x.dispatchId)).toEqual([other!.dispatchId])
+    expect((await store.getCall(mine[0]!.dispatchId))?.dueAt).toBe(t + 5000)
+    await store.close()
+  })
+
   it('keeps installations in different schemas apart', async () => {
     const a = await freshStore()
     const b = await freshStore()
