@@ -116,6 +116,14 @@ try {
   await dispatch(Array.from({ length: 1000 }, () => []))
   await finished(1000)
 
+  // Memory of this process (the scheduler and the load generator): sampled through the run, so that
+  // growth under load would show.
+  const rssAfterWarmUp = process.memoryUsage().rss
+  let rssPeak = rssAfterWarmUp
+  const sampler = setInterval(() => {
+    rssPeak = Math.max(rssPeak, process.memoryUsage().rss)
+  }, 100)
+
   // 1. Throughput.
   const started = performance.now()
   let sent = 0
@@ -159,6 +167,11 @@ try {
   const p99 = round(quantile(latencies, 0.99))
   log(
     `latency at ${Math.round(rate)} calls/s (${probes} calls in batches of ${perTick} every ${tickMs} ms): dispatch to start p50 ${p50} ms, p99 ${p99} ms`,
+  )
+  clearInterval(sampler)
+  const mb = (bytes: number) => Math.round(bytes / 2 ** 20)
+  log(
+    `memory (scheduler + load generator): RSS ${mb(rssAfterWarmUp)} MB after warm-up, peak ${mb(rssPeak)} MB, ${mb(process.memoryUsage().rss)} MB at the end`,
   )
   await scheduler.close()
 
