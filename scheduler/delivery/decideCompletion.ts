@@ -3,6 +3,7 @@ import { fromProtoDuration } from '../../runtime/client/duration.js'
 import type { ErrorMessage } from '../../schemas/error.js'
 import { RunResponse } from '../../schemas/run.js'
 import { isRetried, type Status } from '../../schemas/status.js'
+import { MAX_JSON_DEPTH, nestedDeeperThan } from '../jsonDepth.js'
 import type { ResolvedRetryPolicy } from '../schedulerOptions.js'
 import type { Completion, StoredCall } from '../store/store.js'
 import { backoffDelay } from './backoff.js'
@@ -30,6 +31,9 @@ export function decideCompletion(call: StoredCall, outcome: PostOutcome, context
   } catch {
     return invalid(call, context, 'the endpoint answered a body that is not JSON')
   }
+  // Fault-suite finding (issue 8): a deeper answer overflowed the store's JSON.stringify, so its outcome was never recorded and the call was redelivered forever.
+  if (nestedDeeperThan(answer))
+    return invalid(call, context, `the endpoint answered JSON nested deeper than ${MAX_JSON_DEPTH} levels`)
   if (!checkRunResponse.Check(answer)) {
     const first = checkRunResponse.Errors(answer)[0]
     const where = first === undefined ? '' : `: ${first.instancePath || '/'} ${first.message}`

@@ -208,6 +208,8 @@ describe('faults: endpoints', () => {
       noStatus: '{"exit":{"result":{}}}',
       badExit: '{"status":"STATUS_OK","exit":"yes"}',
       binary: '\u0000\u00ff\u00fe',
+      // A RunResponse too deeply nested to store (it overflowed JSON.stringify in the store).
+      deep: `{"status":"STATUS_OK","exit":{"result":{"output":{"@type":"type.googleapis.com/google.protobuf.Value","value":${'['.repeat(100_000)}${']'.repeat(100_000)}}}}}`,
     }
     const { url, server } = await rawEndpoint((request, _attempt, res) => {
       res.writeHead(200, { 'content-type': 'application/json' }).end(answers[request.function] ?? '')
