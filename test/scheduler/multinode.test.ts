@@ -92,7 +92,7 @@ function recordingRoutes(delayEvery = 0, slowEvery = 0) {
         if (now > 1) overlaps++
         runs.set(id, (runs.get(id) ?? 0) + 1)
         // Some attempts take a moment, so they are in flight at once and when a node is killed.
-        // A few take longer than a lease (1.5 s): only renewal keeps the other node from taking them.
+        // A few take longer than a lease (3 s): only renewal keeps the other node from taking them.
         if (slowEvery > 0 && n % slowEvery === 0) await new Promise((resolve) => setTimeout(resolve, 4000))
         else if (delayEvery > 0 && n % delayEvery === 0) await new Promise((resolve) => setTimeout(resolve, 5))
         else await new Promise((resolve) => setImmediate(resolve))
@@ -178,7 +178,7 @@ describe('several scheduler nodes on one PostgreSQL schema', () => {
       await allSucceeded(schema, TOTAL, 20_000)
       expect(overlaps()).toBe(0)
       // With both nodes alive, leases renewed while attempts run: nothing ran twice, not even the
-      // attempts that outlasted several leases.
+      // attempts that outlasted a lease.
       expect([...runs.values()].every((n) => n === 1)).toBe(true)
     } finally {
       await app.close()
@@ -217,7 +217,7 @@ describe('several scheduler nodes on one PostgreSQL schema', () => {
       // Node b takes over node a's expired leases and delivers the rest.
       await eventually(() => ([...accepted].every((id) => runs.has(id)) ? true : undefined), 45_000)
       await allSucceeded(schema, TOTAL, 20_000)
-      // Node a's attempts were done (ms) before its leases expired (1.5 s): no overlap even then.
+      // Node a's attempts were done (ms) before its leases expired (3 s): no overlap even then.
       expect(overlaps()).toBe(0)
       // What node a had claimed when it died was claimed again by node b once its lease expired.
       expect(await maxAttempts(schema)).toBeGreaterThan(1)

@@ -11,8 +11,8 @@ const schema = process.env['DISPATCH_TEST_SCHEMA']
 if (!url || !schema) throw new Error('set DISPATCH_TEST_DATABASE_URL and DISPATCH_TEST_SCHEMA')
 const scheduler = await startScheduler({
   // Short leases, renewed while attempts run: a killed node's calls are taken over within about
-  // 1.5 s, although an attempt may take a minute (without renewal the lease would be 61 s).
-  postgres: { url, schema, leaseMs: 1500 },
+  // 3 s, although an attempt may take a minute (without renewal the lease would be 61 s).
+  postgres: { url, schema, leaseMs: 3000 },
   retry: { initialBackoffMs: 5, maxBackoffMs: 50, maxAttempts: 50, attemptTimeoutMs: 60_000 },
   leaseMarginMs: 1000,
   concurrency: 64,
