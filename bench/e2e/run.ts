@@ -11,7 +11,7 @@
  *    ingress (default 5,000: at under 1,000 calls/s, 50,000 would take minutes; bench/e2e/restate.ts).
  *
  * Flags: `--json` (one line), `--calls N`, `--concurrency N` (scheduler, default 200),
- * `--seconds S` (latency phase, default 5), `--restate-calls N`, `--synchronous NORMAL`, `--off-thread` (endpoint
+ * `--seconds S` (latency phase, default 5), `--rate R` (latency phase calls/s, default half the throughput), `--restate-calls N`, `--synchronous NORMAL`, `--off-thread` (endpoint
  * verifies signatures on the thread pool), `--no-baseline`. Run with `node --cpu-prof` (through
  * `--import tsx`) to profile the scheduler process.
  */
@@ -146,7 +146,7 @@ try {
 
   // 2. Latency at half that load.
   await fetch(`${endpoint}/latencies`).then((r) => r.arrayBuffer())
-  const rate = callsPerS / 2
+  const rate = option('--rate', callsPerS / 2)
   const tickMs = 5
   const perTick = Math.max(1, Math.round((rate * tickMs) / 1000))
   const ticks = Math.round((seconds * 1000) / tickMs)
