@@ -135,5 +135,5 @@ describe('faults: the scheduler killed at random moments', () => {
     } finally {
       await app.close()
     }
-  })
+  }, 900_000)
 })
