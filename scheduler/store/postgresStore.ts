@@ -409,9 +409,48 @@ export class PostgresStore implements Store {
   }
 
   async dueQueues(now: number, limit: number): Promise<QueueKey[]> {
+    const t = `${this.s}.calls`
+    const open = 'c.due_at IS NOT NULL'
+    const cols = 'c.endpoint, c.function, c.fairness_key'
+    // A loose index scan over calls_queue_due: one index probe per queue with unfinished calls
+    // (DISTINCT would read every due row: a backlog of millions on one queue). In the index order
+    // a NULL fairness key comes after the others of its (endpoint, function).
     const { rows } = await this.read<{ endpoint: string; function: string; fairness_key: string | null }>(
-      `SELECT DISTINCT endpoint, function, fairness_key FROM ${this.s}.calls
-       WHERE due_at IS NOT NULL AND due_at <= $1 LIMIT $2`,
+      `WITH RECURSIVE q AS (
+        (SELECT ${cols} FROM ${t} AS c WHERE ${open} ORDER BY c.endpoint, c.function, c.fairness_key LIMIT 1)
+        UNION ALL
+        SELECT n.endpoint, n.function, n.fairness_key FROM q CROSS JOIN LATERAL (
+          (SELECT ${cols} FROM ${t} AS c
+           WHERE ${open} AND q.fairness_key IS NOT NULL AND c.endpoint = q.endpoint AND c.function = q.function
+             AND c.fairness_key > q.fairness_key
+           ORDER BY c.fairness_key LIMIT 1)
+          UNION ALL
+          (SELECT ${cols} FROM ${t} AS c
+           WHERE ${open} AND q.fairness_key IS NOT NULL AND c.endpoint = q.endpoint AND c.function = q.function
+             AND c.fairness_key IS NULL
+           LIMIT 1)
+          UNION ALL
+          (SELECT ${cols} FROM ${t} AS c
+           WHERE ${open} AND (c.endpoint, c.function) > (q.endpoint, q.function)
+           ORDER BY c.endpoint, c.function, c.fairness_key LIMIT 1)
+          LIMIT 1
+        ) AS n
+      )
+      -- Keep the queues with a call due now: one index probe each (a LATERAL ... LIMIT 1, which
+      -- the planner cannot turn into a semi-join over the whole table as it would an EXISTS).
+      SELECT q.endpoint, q.function, q.fairness_key FROM q CROSS JOIN LATERAL (
+        (SELECT 1 FROM ${t} AS c
+         WHERE ${open} AND c.due_at <= $1 AND q.fairness_key IS NOT NULL
+           AND c.endpoint = q.endpoint AND c.function = q.function AND c.fairness_key = q.fairness_key
+         LIMIT 1)
+        UNION ALL
+        (SELECT 1 FROM ${t} AS c
+         WHERE ${open} AND c.due_at <= $1 AND q.fairness_key IS NULL
+           AND c.endpoint = q.endpoint AND c.function = q.function AND c.fairness_key IS NULL
+         LIMIT 1)
+        LIMIT 1
+      ) AS due
+      LIMIT $2`,
       [now, limit],
     )
     return rows.map((r) => ({ endpoint: r.endpoint, function: r.function, fairnessKey: opt(r.fairness_key) }))

@@ -60,6 +60,56 @@ describe('PostgreSQL store', () => {
     await store.close()
   })
 
+  it('lists exactly the queues with a call due, whatever mix of fairness keys and states', async () => {
+    const store = await freshStore()
+    const T = newCall().dueAt
+    const calls = Array.from({ length: 400 }, (_, i) =>
+      newCall({
+        endpoint: `http://127.0.0.1:${9 + (i % 2)}/`,
+        function: `f${(i >> 1) % 3}`,
+        fairnessKey: [undefined, 'a', 'b', 'c', undefined][(i * 7) % 5],
+        dueAt: T + ((i * 13) % 4 === 0 ? 10_000 : -((i * 31) % 100)),
+      }),
+    )
+    // Queues with only later calls, and with only a running call: not due.
+    calls.push(newCall({ function: 'later', fairnessKey: 'a', dueAt: T + 5000 }), newCall({ function: 'later' }))
+    calls[calls.length - 1] = newCall({ function: 'later', dueAt: T + 5000 })
+    calls.push(newCall({ function: 'busy', fairnessKey: 'z', dueAt: T - 1000 }))
+    await store.insertCalls(calls, { now: T, idempotencyWindowMs: 1000 })
+    await store.claimCalls({
+      now: T,
+      limit: 1,
+      owner: 'n',
+      leaseMs: 60_000,
+      queue: { endpoint: calls[0]!.endpoint, function: 'busy', fairnessKey: 'z' },
+    })
+    // Some running (leased past T) and some finished: neither makes its queue due.
+    const running = await store.claimCalls({ now: T, limit: 120, owner: 'n', leaseMs: 60_000 })
+    await store.completeAttempts(
+      running.slice(0, 60).map((c) => ({
+        kind: 'succeeded' as const,
+        dispatchId: c.dispatchId,
+        attempt: 1,
+        owner: 'n',
+        now: T,
+        status: 'STATUS_OK' as const,
+        output: undefined,
+        error: undefined,
+      })),
+    )
+    const key = (q: { endpoint: string; function: string; fairnessKey: string | undefined }) =>
+      JSON.stringify([q.endpoint, q.function, q.fairnessKey ?? null])
+    const all = (await store.listCalls({ limit: 1000 })).calls
+    const expected = new Set(all.filter((c) => c.state === 'pending' && c.dueAt !== undefined && c.dueAt <= T).map(key))
+    const listed = await store.dueQueues(T, 1000)
+    expect(new Set(listed.map(key))).toEqual(expected)
+    expect(listed).toHaveLength(expected.size)
+    expect(expected.size).toBeGreaterThan(10)
+    expect(listed.some((q) => q.function === 'later' || q.function === 'busy')).toBe(false)
+    expect(await store.dueQueues(T, 2)).toHaveLength(Math.min(2, expected.size))
+    await store.close()
+  })
+
   it('renews the leases an owner still holds, and only those', async () => {
     const store = await freshStore()
     const [a, b, c] = [newCall(), newCall(), newCall()]
