@@ -460,30 +460,39 @@ export class PostgresStore implements Store {
     const queues = request.queues.filter((q) => q.limit > 0)
     if (queues.length === 0) return []
     // Every queue's share in one statement: a lateral subquery per queue, each with its own limit,
-    // locking with SKIP LOCKED like claimCalls.
-    const { rows } = await this.query<CallRow>(
-      `WITH due AS (
-        SELECT d.id FROM unnest($4::text[], $5::text[], $6::text[], $7::int[]) AS q(endpoint, function, fairness_key, lim)
+    // locking with SKIP LOCKED like claimCalls. Queues with and without a fairness key are separate
+    // subqueries so each is an equality (or IS NULL) on the whole calls_queue_due prefix and reads
+    // its calls in due order from the index, instead of sorting the queue's backlog.
+    const keyed = queues.filter((q) => q.queue.fairnessKey !== undefined)
+    const unkeyed = queues.filter((q) => q.queue.fairnessKey === undefined)
+    const share = (from: string, key: string) => `
+        SELECT d.id FROM ${from}
         CROSS JOIN LATERAL (
           SELECT id FROM ${this.s}.calls AS c
           WHERE c.due_at IS NOT NULL AND c.due_at <= $1 AND c.endpoint = q.endpoint AND c.function = q.function
-            AND (c.fairness_key = q.fairness_key OR (c.fairness_key IS NULL AND q.fairness_key IS NULL))
+            AND ${key}
           ORDER BY c.due_at LIMIT q.lim
           FOR UPDATE SKIP LOCKED
-        ) AS d
+        ) AS d`
+    const { rows } = await this.query<CallRow>(
+      `WITH keyed AS (${share('unnest($4::text[], $5::text[], $6::text[], $7::int[]) AS q(endpoint, function, fairness_key, lim)', 'c.fairness_key = q.fairness_key')}
+      ), unkeyed AS (${share('unnest($8::text[], $9::text[], $10::int[]) AS q(endpoint, function, lim)', 'c.fairness_key IS NULL')}
       )
       UPDATE ${this.s}.calls AS c
       SET state = 'running', attempts = c.attempts + 1, lease_owner = $2, due_at = $3, updated_at = $1
-      FROM due WHERE c.id = due.id
+      FROM (SELECT id FROM keyed UNION ALL SELECT id FROM unkeyed) AS due WHERE c.id = due.id
       RETURNING c.*`,
       [
         request.now,
         request.owner,
         request.now + request.leaseMs,
-        queues.map((q) => q.queue.endpoint),
-        queues.map((q) => q.queue.function),
-        queues.map((q) => nul(q.queue.fairnessKey)),
-        queues.map((q) => q.limit),
+        keyed.map((q) => q.queue.endpoint),
+        keyed.map((q) => q.queue.function),
+        keyed.map((q) => q.queue.fairnessKey),
+        keyed.map((q) => q.limit),
+        unkeyed.map((q) => q.queue.endpoint),
+        unkeyed.map((q) => q.queue.function),
+        unkeyed.map((q) => q.limit),
       ],
     )
     return rows.map(toStoredCall)
