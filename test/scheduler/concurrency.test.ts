@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { dispatchPlugin } from '../../runtime/fastify/index.js'
 import { defineRoutes, tupleSchema } from '../../runtime/index.js'
-import { resolveSchedulerOptions } from '../../scheduler/index.js'
+import { AdaptiveConcurrency, resolveSchedulerOptions } from '../../scheduler/index.js'
 import { eventually, removeFolder, startTestScheduler, type TestScheduler, tempFolder, value } from './helpers.js'
 
 /** The endpoint serves at most this many requests at once and answers 429 to the rest. */
@@ -95,5 +95,52 @@ describe('adaptive concurrency', () => {
     expect(() => resolveSchedulerOptions({ dbPath: 'x', fairness: { weights: { a: 0 } } })).toThrow(/weight/)
     const resolved = resolveSchedulerOptions({ dbPath: 'x', concurrency: 50 })
     expect(resolved.adaptiveConcurrency).toEqual({ min: 1, max: 50, initial: 32, decrease: 0.75 })
+  })
+})
+
+describe('AdaptiveConcurrency (AIMD)', () => {
+  const origin = 'http://127.0.0.1:1'
+  const make = () => new AdaptiveConcurrency({ min: 2, max: 40, initial: 20, decrease: 0.5 })
+  const limitOf = (a: AdaptiveConcurrency) => a.snapshot().find((e) => e.endpoint === origin)!.limit
+
+  it('decreases once per window however many attempts of that window are throttled', () => {
+    const a = make()
+    expect(a.available(origin)).toBe(20)
+    const tokens = Array.from({ length: 20 }, () => a.start(origin))
+    for (const token of tokens) a.end(origin, token, 'STATUS_THROTTLED')
+    expect(limitOf(a)).toBe(10)
+    // An attempt started after the decrease can decrease again.
+    a.end(origin, a.start(origin), 'STATUS_TCP_ERROR')
+    expect(limitOf(a)).toBe(5)
+    for (let i = 0; i < 10; i++) a.end(origin, a.start(origin), 'STATUS_TIMEOUT')
+    expect(limitOf(a)).toBe(2) // min
+  })
+
+  it('grows by about one per limit of successes while in use, up to max, and not when idle', () => {
+    const a = make()
+    // Idle: one attempt at a time never uses half of the limit.
+    for (let i = 0; i < 100; i++) a.end(origin, a.start(origin), 'STATUS_OK')
+    expect(limitOf(a)).toBe(20)
+    const busy = () => {
+      const tokens = Array.from({ length: a.available(origin) || 1 }, () => a.start(origin))
+      for (const token of tokens) a.end(origin, token, 'STATUS_OK')
+    }
+    busy()
+    expect(limitOf(a)).toBeGreaterThanOrEqual(20)
+    for (let i = 0; i < 200; i++) busy()
+    expect(limitOf(a)).toBe(40) // max
+    // Function-level failures say nothing about overload.
+    a.end(origin, a.start(origin), 'STATUS_PERMANENT_ERROR')
+    expect(limitOf(a)).toBe(40)
+  })
+
+  it('hands out slots a quarter of the limit at a time while attempts are in flight', () => {
+    const a = make()
+    const tokens = Array.from({ length: 20 }, () => a.start(origin))
+    expect(a.available(origin)).toBe(0)
+    for (const token of tokens.slice(0, 4)) a.end(origin, token, undefined)
+    expect(a.available(origin)).toBe(0) // 4 free of 20: less than a quarter
+    a.end(origin, tokens[4]!, undefined)
+    expect(a.available(origin)).toBe(5)
   })
 })
