@@ -3,21 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { currentCall, defineRoutes, TemporaryError, tupleSchema } from '../../runtime/index.js'
 import { FUZZ_SEED, recordFigures } from '../fuzz/fuzzConfig.js'
 import { removeFolder, startEndpoint, tempFolder, value } from '../scheduler/helpers.js'
-import {
-  checkInvariants,
-  dispatch,
-  eventually,
-  exited,
-  FULL,
-  type SchedulerChild,
-  spawnScheduler,
-} from './processes.js'
+import { checkInvariants, dispatch, eventually, exited, type SchedulerChild, spawnScheduler } from './processes.js'
 
 // The scheduler SIGKILLed at random moments, 10 times, during a run with 20% temporary failures:
 // some kills land while batches are being dispatched, the others while deliveries are under way.
-// The issue's 20,000 calls run with `npm run faults` (FAULTS_FULL=1); `npm test` runs 4,000.
+// The issue's full 20,000 calls, in `npm test` too: about 45 s on two cores.
 
-const TOTAL = FULL ? 20_000 : 4_000
+const TOTAL = 20_000
 const BATCH = 200
 const KILLS = 10
 
