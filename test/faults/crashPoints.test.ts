@@ -11,6 +11,7 @@ import {
   listAll,
   type SchedulerChild,
   spawnScheduler,
+  storeInconsistencies,
 } from './processes.js'
 
 // A deterministic crash at each step of a call's life, through the scheduler's test-only hook
@@ -113,11 +114,12 @@ describe('faults: a crash at each step of a call', () => {
           figures.redelivered += [...ids].filter((id) => (effects.get(id) ?? 0) > 1).length
           expect([...ids].some((id) => (effects.get(id) ?? 0) > 1)).toBe(true)
         }
+        await exited(restarted.process, true)
+        expect(await storeInconsistencies(dbPath)).toEqual([])
         figures.survived++
         figures.accepted += report.accepted
         figures.completed += report.completed
         figures.lost += report.lost.length
-        await exited(restarted.process, true)
       } finally {
         await app.close()
       }

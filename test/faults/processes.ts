@@ -185,3 +185,38 @@ export async function checkInvariants(
 
 /** FAULTS_FULL=1 (`npm run faults`): the issue's full counts instead of the CI ones. */
 export const FULL = process.env['FAULTS_FULL'] === '1'
+
+/**
+ * Opens a scheduler's SQLite file after its process is gone and lists what is inconsistent: the
+ * integrity check, terminal calls still scheduled, pending calls never due, running calls without
+ * a lease, idempotency keys pointing at no call. Empty: consistent.
+ */
+export async function storeInconsistencies(dbPath: string): Promise<string[]> {
+  const { default: Database } = await import('better-sqlite3')
+  const db = new Database(dbPath, { readonly: true })
+  try {
+    const problems: string[] = []
+    const integrity = db.pragma('integrity_check', { simple: true })
+    if (integrity !== 'ok') problems.push(`integrity_check: ${String(integrity)}`)
+    const count = (what: string, sql: string) => {
+      const n = (db.prepare(sql).get() as { n: number }).n
+      if (n > 0) problems.push(`${n} ${what}`)
+    }
+    count(
+      'terminal calls still due',
+      "SELECT COUNT(*) AS n FROM calls WHERE state IN ('succeeded', 'failed', 'cancelled') AND due_at IS NOT NULL",
+    )
+    count('pending calls never due', "SELECT COUNT(*) AS n FROM calls WHERE state = 'pending' AND due_at IS NULL")
+    count(
+      'running calls without a lease',
+      "SELECT COUNT(*) AS n FROM calls WHERE state = 'running' AND lease_owner IS NULL",
+    )
+    count(
+      'idempotency keys of no call',
+      'SELECT COUNT(*) AS n FROM idempotency_keys k WHERE NOT EXISTS (SELECT 1 FROM calls c WHERE c.id = k.dispatch_id)',
+    )
+    return problems
+  } finally {
+    db.close()
+  }
+}

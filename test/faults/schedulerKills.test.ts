@@ -3,7 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { currentCall, defineRoutes, TemporaryError, tupleSchema } from '../../runtime/index.js'
 import { FUZZ_SEED, recordFigures } from '../fuzz/fuzzConfig.js'
 import { removeFolder, startEndpoint, tempFolder, value } from '../scheduler/helpers.js'
-import { checkInvariants, dispatch, eventually, exited, type SchedulerChild, spawnScheduler } from './processes.js'
+import {
+  checkInvariants,
+  dispatch,
+  eventually,
+  exited,
+  type SchedulerChild,
+  spawnScheduler,
+  storeInconsistencies,
+} from './processes.js'
 
 // The scheduler SIGKILLed at random moments, 10 times, during a run with 20% temporary failures:
 // some kills land while batches are being dispatched, the others while deliveries are under way.
@@ -124,6 +132,9 @@ describe('faults: the scheduler killed at random moments', () => {
       expect(figures.runs).toBeGreaterThanOrEqual(TOTAL)
       // The kills did land while attempts were in flight, and those were delivered again.
       expect(figures.released).toBeGreaterThan(0)
+      // The store is consistent after the last kill too.
+      await exited(current.process, true)
+      expect(await storeInconsistencies(dbPath)).toEqual([])
     } finally {
       await app.close()
     }
