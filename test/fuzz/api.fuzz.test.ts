@@ -164,4 +164,42 @@ describe('fuzz: the Dispatch API', () => {
     )
     expect(figures.accepted).toBeGreaterThan(0)
   })
+
+  it('answers the CallService with 200 or a 4xx Connect error, whatever the body', async () => {
+    const known = (await t.calls.list({ limit: 1 })).calls[0]?.dispatchId ?? 'none'
+    const methods = ['Get', 'Wait', 'List', 'Cancel', 'Redrive'] as const
+    const field = fc.oneof(
+      fc.jsonValue(),
+      fc.constantFrom(known, '', 'x'.repeat(10_000), '\u0000', '../../etc', '01m8g9', -1, 1e308),
+    )
+    const body = fc.oneof(
+      fc.record(
+        {
+          dispatchId: field,
+          // Wait's timeout stays short or invalid: a valid long one would be a real 5-minute long poll.
+          timeout: fc.constantFrom('0s', '0.01s', '-1s', 'soon', '1e400s', 3, 'NaNs'),
+          state: fc.oneof(fc.string(), fc.constantFrom('failed', 'pending')),
+          function: field,
+          fairnessKey: field,
+          limit: fc.oneof(fc.integer(), fc.double(), fc.string()),
+          cursor: fc.oneof(fc.string(), fc.base64String(), fc.constantFrom('', '=', 'AAAA', '..')),
+        },
+        { requiredKeys: [] },
+      ),
+      fc.jsonValue(),
+    )
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...methods), body, async (method, message) => {
+        figures.inputs++
+        const answer = await t.post(`/dispatch.scheduler.v1.CallService/${method}`, JSON.stringify(message) ?? 'null')
+        if (answer.status >= 500) figures.serverErrors++
+        expect(answer.status, JSON.stringify(answer.body)).toBeLessThan(500)
+        if (answer.status !== 200) {
+          expect(typeof answer.body.code).toBe('string')
+          expect(typeof answer.body.message).toBe('string')
+        }
+      }),
+      params(250),
+    )
+  })
 })
