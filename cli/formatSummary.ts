@@ -6,11 +6,28 @@ export interface SummaryCounts {
   readonly retrying: number
 }
 
+/** One endpoint's adaptive concurrency, as `Scheduler.stats().endpoints` and the CallService's Stats give it. */
+export interface EndpointLimit {
+  readonly endpoint: string
+  readonly limit: number
+  readonly min: number
+  readonly max: number
+  readonly inFlight: number
+}
+
 /**
  * One line per the whole scheduler: for each function, pending (of which retrying) / running /
- * done / failed, e.g. `publish: 3 pending (1 retrying), 2 running, 290 done, 0 failed`.
+ * done / failed, then each endpoint's attempts in flight and adaptive limit, e.g.
+ * `publish: 3 pending (1 retrying), 2 running, 290 done, 0 failed | endpoint http://127.0.0.1:8000: 2 in flight, limit 33 (bounds 1-100)`.
  */
-export function formatSummary(counts: readonly SummaryCounts[]): string {
+export function formatSummary(counts: readonly SummaryCounts[], endpoints: readonly EndpointLimit[] = []): string {
+  const functions = functionSummaries(counts)
+  if (functions.length === 0) return 'no calls yet'
+  return [...functions, ...endpoints.map((e) => `endpoint ${endpointSummary(e)}`)].join(' | ')
+}
+
+/** `publish: 3 pending (1 retrying), 2 running, 290 done, 0 failed`, one per function, sorted by name. */
+export function functionSummaries(counts: readonly SummaryCounts[]): string[] {
   const byFunction = new Map<
     string,
     { pending: number; retrying: number; running: number; done: number; failed: number }
@@ -25,12 +42,15 @@ export function formatSummary(counts: readonly SummaryCounts[]): string {
     else entry.failed += row.count // failed and cancelled: finished without an output
     byFunction.set(row.function, entry)
   }
-  if (byFunction.size === 0) return 'no calls yet'
   return [...byFunction.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(
       ([name, c]) =>
         `${name}: ${c.pending} pending${c.retrying ? ` (${c.retrying} retrying)` : ''}, ${c.running} running, ${c.done} done, ${c.failed} failed`,
     )
-    .join(' | ')
+}
+
+/** `http://127.0.0.1:8000: 2 in flight, limit 33 (bounds 1-100)`. */
+export function endpointSummary(e: EndpointLimit): string {
+  return `${e.endpoint}: ${e.inFlight} in flight, limit ${e.limit} (bounds ${e.min}-${e.max})`
 }

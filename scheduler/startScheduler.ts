@@ -119,6 +119,13 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       ? undefined
       : new BackPressure(store, resolved.backPressure, () => committer?.queuedCalls ?? 0)
   let loop: DeliveryLoop | undefined
+  // What `stats()` and the CallService's Stats answer beside the counts (issue 5: visible limits).
+  const liveStats = () => ({
+    endpoints: limits?.snapshot() ?? [],
+    inFlight: loop?.inFlight ?? 0,
+    ...(pressure !== undefined ? { unfinishedCalls: pressure.unfinishedCalls } : {}),
+    ...(committer !== undefined ? { queuedCalls: committer.queuedCalls } : {}),
+  })
   const app = buildApiServer({
     store,
     events,
@@ -130,6 +137,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     },
     committer,
     pressure,
+    liveStats,
     ...loggerOptions(options.logger),
   })
   loop = new DeliveryLoop({
@@ -195,7 +203,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     verificationKeyPem: keys.verificationKeyPem,
     stats: async () =>
       Object.assign(await store.countCalls(), {
-        endpoints: limits?.snapshot() ?? [],
+        endpoints: liveStats().endpoints,
         unfinished: pressure?.unfinishedCalls,
       }),
     get inFlight() {

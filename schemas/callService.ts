@@ -5,7 +5,7 @@ import { AnyMessage, Duration, Timestamp } from './wellKnown.js'
 
 /**
  * The scheduler's own service, beside `dispatch.sdk.v1.DispatchService`: inspect, wait for,
- * list, cancel and redrive calls. Connect unary JSON at `POST <api>/dispatch.scheduler.v1.CallService/<Method>`,
+ * list, cancel and redrive calls, and read its stats. Connect unary JSON at `POST <api>/dispatch.scheduler.v1.CallService/<Method>`,
  * with the same bearer key as Dispatch.
  */
 export const CALL_SERVICE_PATH = '/dispatch.scheduler.v1.CallService'
@@ -79,3 +79,39 @@ export const RedriveCallRequest = Type.Object({ dispatchId: Type.String({ minLen
 export type RedriveCallRequest = Static<typeof RedriveCallRequest>
 export const CallResponse = Type.Object({ call: CallInfo })
 export type CallResponse = Static<typeof CallResponse>
+
+/** How the scheduler copes with its load now; an empty request. On PostgreSQL: the node that answers. */
+export const GetStatsRequest = Type.Object({})
+export type GetStatsRequest = Static<typeof GetStatsRequest>
+
+/** Calls of one function in one state (`retrying`: pending calls whose last attempt failed). */
+export const CallCount = Type.Object({
+  function: Type.String(),
+  state: CallState,
+  count: Type.Integer({ minimum: 0 }),
+  retrying: Type.Integer({ minimum: 0 }),
+})
+export type CallCount = Static<typeof CallCount>
+
+/** One endpoint origin's adaptive concurrency: the limit now, its bounds, and the attempts in flight. */
+export const EndpointStats = Type.Object({
+  endpoint: Type.String(),
+  limit: Type.Integer({ minimum: 0 }),
+  min: Type.Integer({ minimum: 0 }),
+  max: Type.Integer({ minimum: 0 }),
+  inFlight: Type.Integer({ minimum: 0 }),
+})
+export type EndpointStats = Static<typeof EndpointStats>
+
+export const GetStatsResponse = Type.Object({
+  calls: Type.Array(CallCount),
+  /** Per endpoint origin this scheduler has delivered to (empty when adaptive concurrency is off). */
+  endpoints: Type.Array(EndpointStats),
+  /** Attempts in flight on this scheduler, over all endpoints. */
+  inFlight: Type.Integer({ minimum: 0 }),
+  /** Pending and running calls as back-pressure counts them (absent when back-pressure is off). */
+  unfinishedCalls: Type.Optional(Type.Integer({ minimum: 0 })),
+  /** Accepted calls waiting for their commit (absent without group commit). */
+  queuedCalls: Type.Optional(Type.Integer({ minimum: 0 })),
+})
+export type GetStatsResponse = Static<typeof GetStatsResponse>

@@ -11,12 +11,16 @@
 export { Call, CallResult, EndpointUrl, FUNCTION_NAME_PATTERN, FunctionName } from './call.js'
 export {
   CALL_SERVICE_PATH,
+  CallCount,
   CallInfo,
   CallResponse,
   CallState,
   CancelCallRequest,
+  EndpointStats,
   GetCallRequest,
   GetCallResponse,
+  GetStatsRequest,
+  GetStatsResponse,
   ListCallsRequest,
   ListCallsResponse,
   RedriveCallRequest,

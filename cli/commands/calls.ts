@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander'
 import { type CallServiceClient, createCallServiceClient } from '../../runtime/client/callService.js'
 import type { CallInfo } from '../../schemas/callService.js'
+import { formatStats } from '../formatStats.js'
 import { parseDurationFlag, parseHttpUrl, parsePositiveInt } from '../options.js'
 
 interface ApiFlags {
@@ -9,7 +10,7 @@ interface ApiFlags {
   json?: boolean
 }
 
-/** Registers `dispatch calls get|list|wait|cancel|redrive`, talking to a running scheduler. */
+/** Registers `dispatch calls get|list|wait|cancel|redrive|stats`, talking to a running scheduler. */
 export function registerCalls(program: Command): void {
   const calls = program
     .command('calls')
@@ -94,6 +95,14 @@ export function registerCalls(program: Command): void {
     .action(async (id: string, _opts: unknown, command: Command) => {
       const [api, flags] = client(command)
       printCall(await api.redrive(id), flags)
+    })
+
+  subcommand('stats')
+    .description("counts per function and state, and each endpoint's adaptive concurrency: in flight, limit, bounds")
+    .action(async (_opts: unknown, command: Command) => {
+      const [api, flags] = client(command)
+      const stats = await api.stats()
+      process.stdout.write(flags.json ? `${JSON.stringify(stats)}\n` : formatStats(stats))
     })
 }
 

@@ -1,6 +1,7 @@
 import {
   CALL_SERVICE_PATH,
   type CallInfo,
+  type GetStatsResponse,
   type ListCallsRequest,
   type ListCallsResponse,
   type WaitCallResponse,
@@ -19,6 +20,8 @@ export interface CallServiceClient {
   list(filter?: ListCallsRequest): Promise<ListCallsResponse>
   cancel(dispatchId: string): Promise<CallInfo>
   redrive(dispatchId: string): Promise<CallInfo>
+  /** Counts per function and state, and each endpoint's adaptive concurrency limit, bounds and attempts in flight. */
+  stats(): Promise<GetStatsResponse>
 }
 
 function callOf(answer: unknown, method: string): CallInfo {
@@ -66,5 +69,14 @@ export function createCallServiceClient(options: Pick<ClientOptions, 'apiUrl' | 
     },
     cancel: async (dispatchId) => callOf(await post('Cancel', { dispatchId }), 'Cancel'),
     redrive: async (dispatchId) => callOf(await post('Redrive', { dispatchId }), 'Redrive'),
+    stats: async () => {
+      const answer = (await post('Stats', {})) as GetStatsResponse
+      if (!Array.isArray(answer.calls) || !Array.isArray(answer.endpoints)) {
+        throw new DispatchError('DSP2004', 'the scheduler answered Stats without calls and endpoints', {
+          hint: 'check that DISPATCH_API_URL points at a dispatch-functions scheduler of this version or newer',
+        })
+      }
+      return answer
+    },
   }
 }

@@ -6,6 +6,8 @@ import {
   CALL_SERVICE_PATH,
   CancelCallRequest,
   GetCallRequest,
+  GetStatsRequest,
+  type GetStatsResponse,
   ListCallsRequest,
   RedriveCallRequest,
   TERMINAL_STATES,
@@ -44,6 +46,8 @@ export interface ApiServerParts {
   readonly committer?: GroupCommitter | undefined
   /** Refuses dispatches with 429 + Retry-After while the store or the endpoints are behind. */
   readonly pressure?: BackPressure | undefined
+  /** What the CallService's Stats answers beside the counts per function and state (issue 5). */
+  readonly liveStats?: (() => Omit<GetStatsResponse, 'calls'>) | undefined
   /** Pino options (Fastify's `logger`), or a logger instance; neither: no logging. */
   readonly logger?: FastifyServerOptions['logger'] | undefined
   readonly loggerInstance?: FastifyServerOptions['loggerInstance'] | undefined
@@ -66,6 +70,7 @@ const parseWait = validator<WaitCallRequest>(WaitCallRequest, 'WaitCallRequest')
 const parseList = validator<ListCallsRequest>(ListCallsRequest, 'ListCallsRequest')
 const parseCancel = validator<CancelCallRequest>(CancelCallRequest, 'CancelCallRequest')
 const parseRedrive = validator<RedriveCallRequest>(RedriveCallRequest, 'RedriveCallRequest')
+const parseStats = validator<GetStatsRequest>(GetStatsRequest, 'GetStatsRequest')
 
 const encodeCursor = (id: string): string => Buffer.from(id).toString('base64url')
 function decodeCursor(cursor: string): string {
@@ -89,7 +94,7 @@ function notFound(dispatchId: string): ConnectRefusal {
 
 /**
  * The scheduler's HTTP API (Connect unary JSON): DispatchService.Dispatch and the CallService
- * (Get, Wait, List, Cancel, Redrive). Every request needs `Authorization: Bearer <api key>`.
+ * (Get, Wait, List, Cancel, Redrive, Stats). Every request needs `Authorization: Bearer <api key>`.
  */
 export function buildApiServer(parts: ApiServerParts): FastifyInstance {
   const { store, events, options } = parts
@@ -224,6 +229,13 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
     pressure?.inserted(1)
     parts.onNewWork()
     return answer
+  })
+
+  // Issue 5: how the scheduler copes with its load (`dispatch calls stats`); never refused.
+  app.post(service('Stats'), async (request): Promise<GetStatsResponse> => {
+    parseStats(request.body ?? {})
+    const calls = await store.countCalls()
+    return { calls, ...(parts.liveStats?.() ?? { endpoints: [], inFlight: 0 }) }
   })
 
   return app

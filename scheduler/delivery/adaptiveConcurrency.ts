@@ -20,6 +20,9 @@ export interface EndpointConcurrency {
   readonly endpoint: string
   /** Attempts allowed in flight at once (rounded down). */
   readonly limit: number
+  /** The bounds the limit moves within (`adaptiveConcurrency.min` / `max`). */
+  readonly min: number
+  readonly max: number
   readonly inFlight: number
 }
 
@@ -111,6 +114,13 @@ export class AdaptiveConcurrency {
   }
 
   snapshot(): EndpointConcurrency[] {
-    return [...this.limiters].map(([endpoint, l]) => ({ endpoint, limit: Math.floor(l.limit), inFlight: l.inFlight }))
+    const { min, max } = this.options
+    return [...this.limiters].map(([endpoint, l]) => ({
+      endpoint,
+      limit: Math.floor(l.limit),
+      min,
+      max,
+      inFlight: l.inFlight,
+    }))
   }
 }

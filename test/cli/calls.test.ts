@@ -1,7 +1,9 @@
 import { CallFailedError, createClient, defineRoutes, PermanentError, tupleSchema } from 'dispatch-functions'
 import { Type } from 'typebox'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { GetStatsResponse } from '../../schemas/callService.js'
 import {
+  eventually,
   removeFolder,
   startEndpoint,
   startTestScheduler,
@@ -26,11 +28,20 @@ const routes = defineRoutes({
     },
     source: 'test:2',
   },
+  hold: {
+    input: tupleSchema([]),
+    output: undefined,
+    // Runs until the test lets it finish, so stats can see an attempt in flight.
+    handler: () => new Promise<undefined>((resolve) => releases.push(() => resolve(undefined))),
+    source: 'test:3',
+  },
 })
+const releases: (() => void)[] = []
 
 type Functions = {
   echo: { args: [text: string]; output: string }
   refuse: { args: []; output: undefined }
+  hold: { args: []; output: undefined }
 }
 
 let dir: string
@@ -38,18 +49,21 @@ let test: TestScheduler
 let stopEndpoint: () => Promise<void>
 let client: ReturnType<typeof createClient<Functions>>
 let env: Record<string, string>
+let endpointUrl: string
 
 beforeAll(async () => {
   dir = await tempFolder('dispatch-calls-')
   test = await startTestScheduler(`${dir}/dispatch.db`)
   const endpoint = await startEndpoint(routes, test.scheduler.verificationKeyPem)
   stopEndpoint = () => endpoint.app.close()
+  endpointUrl = endpoint.url
   const options = { apiUrl: test.scheduler.url, apiKey: test.scheduler.apiKey, endpoint: endpoint.url }
-  client = createClient<Functions>({ echo: 1, refuse: 0 }, options)
+  client = createClient<Functions>({ echo: 1, refuse: 0, hold: 0 }, options)
   env = { DISPATCH_API_URL: test.scheduler.url, DISPATCH_API_KEY: test.scheduler.apiKey }
 })
 
 afterAll(async () => {
+  for (const release of releases.splice(0)) release()
   await test.scheduler.close()
   await stopEndpoint()
   await removeFolder(dir)
@@ -107,6 +121,34 @@ describe('dispatch calls', () => {
     expect(waited.code).toBe(3)
     const cancelled = await runCli(['calls', 'cancel', id, '--json'], env)
     expect(JSON.parse(cancelled.stdout)).toMatchObject({ dispatchId: id, state: 'cancelled' })
+  })
+
+  it("stats shows each endpoint's adaptive concurrency: in flight, limit, bounds (--json and text)", async () => {
+    const origin = new URL(endpointUrl).origin
+    const id = await client.hold()
+    // The held attempt is in flight until released: stats must show it on its endpoint.
+    await eventually(async () => {
+      const stats = await test.calls.stats()
+      return stats.endpoints.find((e) => e.endpoint === origin)?.inFlight === 1 ? true : undefined
+    }, 20_000)
+    const json = await runCli(['calls', 'stats', '--json'], env)
+    expect(json.code, json.stderr).toBe(0)
+    const stats = JSON.parse(json.stdout) as GetStatsResponse
+    expect(stats.endpoints).toContainEqual({ endpoint: origin, limit: 32, min: 1, max: 100, inFlight: 1 })
+    expect(stats.inFlight).toBe(1)
+    expect(stats.unfinishedCalls).toBeGreaterThanOrEqual(1)
+    expect(stats.calls).toContainEqual({ function: 'hold', state: 'running', count: 1, retrying: 0 })
+
+    const text = await runCli(['calls', 'stats'], env)
+    expect(text.code, text.stderr).toBe(0)
+    expect(text.stdout).toContain('hold: 0 pending, 1 running, 0 done, 0 failed')
+    expect(text.stdout).toContain(`${origin}: 1 in flight, limit 32 (bounds 1-100)`)
+    expect(text.stdout).toMatch(/load: 1 attempts in flight, \d+ unfinished calls, 0 awaiting commit/)
+
+    for (const release of releases.splice(0)) release()
+    expect((await test.calls.wait(id, '20s')).call.state).toBe('succeeded')
+    const after = await test.calls.stats()
+    expect(after.endpoints.find((e) => e.endpoint === origin)?.inFlight).toBe(0)
   })
 
   it('reports a wrong API key and an unknown id as errors (exit 1) with a hint', async () => {

@@ -167,7 +167,7 @@ describe('fuzz: the Dispatch API', () => {
 
   it('answers the CallService with 200 or a 4xx Connect error, whatever the body', async () => {
     const known = (await t.calls.list({ limit: 1 })).calls[0]?.dispatchId ?? 'none'
-    const methods = ['Get', 'Wait', 'List', 'Cancel', 'Redrive'] as const
+    const methods = ['Get', 'Wait', 'List', 'Cancel', 'Redrive', 'Stats'] as const
     const field = fc.oneof(
       fc.jsonValue(),
       fc.constantFrom(known, '', 'x'.repeat(10_000), '\u0000', '../../etc', '01m8g9', -1, 1e308),
