@@ -14,6 +14,7 @@
 
 export type { CallCount, CallInfo, CallState, EndpointStats, GetStatsResponse } from '../schemas/callService.js'
 export type { Status } from '../schemas/status.js'
+export type { DurableCallFailure } from './client/callFailedError.js'
 export type {
   BuiltCall,
   CallOptions,
@@ -33,6 +34,7 @@ export {
 } from './client/index.js'
 export type { CallContext } from './context/index.js'
 export { currentCall, findCurrentCall } from './context/index.js'
+export { all, allSettled, any, now, race, random, sleep, uuid } from './coroutine/index.js'
 export type { DispatchErrorOptions } from './errors/dispatchError.js'
 export { DispatchError } from './errors/dispatchError.js'
 export {

@@ -1,3 +1,4 @@
+import { durableCall } from '../coroutine/durable.js'
 import type { BuiltCall } from './builtCall.js'
 import type { CallOptions } from './callOptions.js'
 import type { ClientOptions } from './clientConfig.js'
@@ -57,9 +58,11 @@ export function createClient<F extends Record<string, FunctionSignature>>(
       const [id] = await dispatchBatch([build(...all)])
       return id!
     }
-    const call = async (...args: unknown[]): Promise<unknown> => {
-      const id = await dispatch(...args.slice(0, arity))
-      return waitForResult(id, client)
+    // Not async: inside a coroutine the durable call's own promise is returned, so all()/race() know it.
+    const call = (...args: unknown[]): Promise<unknown> => {
+      const durable = durableCall(build(...args.slice(0, arity)))
+      if (durable !== undefined) return durable
+      return dispatch(...args.slice(0, arity)).then((id) => waitForResult(id, client))
     }
     members[name] = Object.assign(dispatch, { call, build })
   }

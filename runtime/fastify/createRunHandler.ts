@@ -5,7 +5,9 @@ import { RunRequest as RunRequestSchema } from '../../schemas/run.js'
 import type { Status } from '../../schemas/status.js'
 import { VALUE_TYPE_URL } from '../../schemas/wellKnown.js'
 import { CallScope } from '../context/callScope.js'
-import { runWithCall } from '../context/currentCall.js'
+import { versionOf } from '../coroutine/coroutine.js'
+import { decodeJournal } from '../coroutine/journal.js'
+import { runTurn, type TurnResult, type TurnSetup } from '../coroutine/runTurn.js'
 import type { RequestHeaders } from '../signing/verifyRequest.js'
 import { verifyRequest, verifyRequestAsync } from '../signing/verifyRequest.js'
 import { classifyError } from '../status/classifyError.js'
@@ -20,6 +22,7 @@ import {
   failedAnswer,
   invalidRequest,
   okAnswer,
+  pollAnswer,
   type RunAnswer,
   tailCallAnswer,
 } from './runAnswer.js'
@@ -45,6 +48,8 @@ export interface RunHandlerOptions {
   readonly endpoint: string | undefined
   /** Verify the Ed25519 signature on libuv's thread pool rather than on the event loop. */
   readonly verifyOffThread?: boolean
+  /** The largest coroutine journal kept (bytes of JSON); default 8 MiB. */
+  readonly maxJournalBytes?: number | undefined
   /** Told about each failed run (for logs). */
   readonly onFailure?: (functionName: string, status: Status, error: unknown) => void
 }
@@ -60,6 +65,10 @@ function isJsonContentType(value: string | readonly string[] | undefined): boole
   if (typeof value !== 'string') return false
   const type = value.split(';', 1)[0]!.trim().toLowerCase()
   return type === 'application/json'
+}
+
+function incompatible(message: string): RunAnswer {
+  return failedAnswer('STATUS_INCOMPATIBLE_STATE', { type: 'IncompatibleStateError', message })
 }
 
 function invalidArgument(functionName: string, lines: string[]): RunAnswer {
@@ -81,37 +90,68 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
 
   async function run(compiled: CompiledRoute, message: RunRequest): Promise<RunAnswer> {
     const name = message.function
-    if (message.pollResult !== undefined) {
-      return failedAnswer('STATUS_INCOMPATIBLE_STATE', {
-        type: 'IncompatibleStateError',
-        message: `${name} is not a coroutine this endpoint can resume; restart it from its input`,
-      })
-    }
-    const input = message.input
+    const handler = compiled.route.handler
     let args: unknown
-    if (input === undefined) args = []
-    else if (input['@type'] !== VALUE_TYPE_URL) {
-      return invalidArgument(name, [`input: @type must be ${VALUE_TYPE_URL}, not ${input['@type']}`])
-    } else args = input.value ?? []
+    let resume: TurnSetup['resume']
+    if (message.pollResult !== undefined) {
+      // A resumed coroutine: its arguments and everything it did so far are in the journal.
+      const journal = decodeJournal(message.pollResult.coroutineState)
+      if (typeof journal === 'string') return incompatible(`${name} cannot be resumed: ${journal}`)
+      if (journal.fn !== name) return incompatible(`the coroutine state belongs to ${journal.fn}, not to ${name}`)
+      const version = versionOf(name, handler)
+      if (journal.ver !== version) {
+        return incompatible(
+          `the code of ${name} changed since this coroutine started (journal version ${journal.ver}, running ${version}); it must restart from its input`,
+        )
+      }
+      args = journal.args
+      resume = { journal, pollResult: message.pollResult }
+    } else {
+      const input = message.input
+      if (input === undefined) args = []
+      else if (input['@type'] !== VALUE_TYPE_URL) {
+        return invalidArgument(name, [`input: @type must be ${VALUE_TYPE_URL}, not ${input['@type']}`])
+      } else args = input.value ?? []
+    }
     if (!Array.isArray(args)) return invalidArgument(name, ['$: must be an array of positional arguments'])
     if (!compiled.validateInput(args)) return invalidArgument(name, describeErrors('$', compiled.validateInput.errors))
 
     const scope = new CallScope(message)
-    let result: unknown
+    let turn: TurnResult
     try {
-      result = await runWithCall(scope, () => compiled.route.handler(...args))
-    } catch (thrown) {
-      if (thrown instanceof TailCallSignal) {
-        try {
-          return tailCallAnswer(toTailCall(thrown.call, endpoint))
-        } catch (error) {
-          return invalidResponse(name, `the tail call of ${name} cannot be encoded: ${(error as Error).message}`)
-        }
-      }
-      return failure(name, classifyError(thrown, { classifiers, expired: scope.expired }), thrown)
+      turn = await runTurn(handler, args, scope, {
+        version: () => versionOf(name, handler),
+        resume,
+        endpoint,
+        maxJournalBytes: options.maxJournalBytes,
+      })
     } finally {
       scope.close()
     }
+    switch (turn.kind) {
+      case 'return':
+        break
+      case 'poll':
+        return pollAnswer(turn.poll)
+      case 'incompatible':
+        report(name, 'STATUS_INCOMPATIBLE_STATE', new Error(turn.message))
+        return incompatible(turn.message)
+      case 'fail':
+        // The engine's own failure (a journal over its limit): retrying cannot help.
+        return failure(name, 'STATUS_PERMANENT_ERROR', turn.error)
+      default: {
+        const thrown = turn.error
+        if (thrown instanceof TailCallSignal) {
+          try {
+            return tailCallAnswer(toTailCall(thrown.call, endpoint))
+          } catch (error) {
+            return invalidResponse(name, `the tail call of ${name} cannot be encoded: ${(error as Error).message}`)
+          }
+        }
+        return failure(name, classifyError(thrown, { classifiers, expired: scope.expired }), thrown)
+      }
+    }
+    const result = turn.value
 
     const validateOutput = compiled.validateOutput
     if (validateOutput !== undefined && !validateOutput(result)) {

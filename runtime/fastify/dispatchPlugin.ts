@@ -89,6 +89,7 @@ export const dispatchPlugin: FastifyPluginAsync<DispatchPluginOptions> = async (
     classifiers,
     endpoint: options.endpoint ?? (process.env['DISPATCH_ENDPOINT_URL'] || undefined),
     verifyOffThread: options.verifyOffThread ?? false,
+    maxJournalBytes: options.maxJournalBytes,
     onFailure: (name, status, error) =>
       instance.log.warn({ err: error, function: name, status }, 'dispatch function failed'),
   })

@@ -21,12 +21,20 @@ export interface DispatchPluginOptions {
    * variable is set (tests, trusted networks).
    */
   readonly verificationKey?: string | KeyObject | false
-  /** Where tail calls go when their client names no endpoint (default `DISPATCH_ENDPOINT_URL`). */
+  /**
+   * Where tail calls and a coroutine's child calls go when their client names no endpoint (default
+   * `DISPATCH_ENDPOINT_URL`; without either, child calls go to the endpoint that ran the parent).
+   */
   readonly endpoint?: string
   /** The largest request body accepted, in bytes (default 16 MiB). */
   readonly bodyLimit?: number
   /** Statuses for error classes of your own or of libraries; they win over the default table. */
   readonly classifiers?: readonly ErrorClassifier[]
+  /**
+   * The largest journal a durable coroutine may keep, in bytes of JSON (default 8 MiB, which keeps
+   * PollResults well inside the 16 MiB request limit). Over it, the call fails with DSP2231.
+   */
+  readonly maxJournalBytes?: number
   /** Check Ed25519 signatures on libuv's thread pool instead of the event loop (default false). */
   readonly verifyOffThread?: boolean
 }

@@ -1,5 +1,6 @@
 import type { Call } from '../../schemas/call.js'
 import type { ErrorMessage } from '../../schemas/error.js'
+import type { Poll } from '../../schemas/run.js'
 import type { Status } from '../../schemas/status.js'
 import { VALUE_TYPE_URL } from '../../schemas/wellKnown.js'
 
@@ -38,6 +39,11 @@ export function okAnswer(value: unknown): RunAnswer {
 /** The RunResponse of a failed run. */
 export function failedAnswer(status: Status, error: ErrorMessage): RunAnswer {
   return { statusCode: 200, body: JSON.stringify({ status, exit: { result: { error } } }) }
+}
+
+/** The RunResponse of a coroutine that suspends until results of its calls arrive. */
+export function pollAnswer(poll: Poll): RunAnswer {
+  return { statusCode: 200, body: JSON.stringify({ status: 'STATUS_OK', poll }) }
 }
 
 /** The RunResponse of a run replaced by another call; followed whatever the status, so OK. */

@@ -1,4 +1,5 @@
 import type { Status } from '../../schemas/status.js'
+import { CallFailedError } from '../client/callFailedError.js'
 import { FunctionError } from '../errors/functionError.js'
 import { type ErrorClass, type ErrorClassifier, registeredClassifiers } from './errorClassifier.js'
 
@@ -48,6 +49,8 @@ function field(error: unknown, name: string): unknown {
 /** The default table for one error, without looking at its cause. */
 function defaultStatusOf(error: unknown, expired: boolean): Status | undefined {
   if (error instanceof FunctionError) return error.status
+  // A coroutine's child that failed had used up its own retries: retrying the parent replays the same failure.
+  if (error instanceof CallFailedError && error.durable) return 'STATUS_PERMANENT_ERROR'
   const name = field(error, 'name')
   // AbortSignal.timeout() rejects with a DOMException named TimeoutError; an abort is a timeout
   // when the call's own expiration signal fired.

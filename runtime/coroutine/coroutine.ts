@@ -1,0 +1,444 @@
+import { createHash, randomUUID } from 'node:crypto'
+import type { Call, CallResult } from '../../schemas/call.js'
+import type { ErrorMessage } from '../../schemas/error.js'
+import type { Poll, PollResult } from '../../schemas/run.js'
+import { VALUE_TYPE_URL } from '../../schemas/wellKnown.js'
+import { CallFailedError } from '../client/callFailedError.js'
+import { toProtoDuration } from '../client/duration.js'
+import { type CallOutcome, encodeJournal, type Journal, MAX_JOURNAL_BYTES, type OpRecord } from './journal.js'
+
+/** The most calls one Poll may start (the protocol's bound); larger fan-outs go out over several turns. */
+export const MAX_CALLS_PER_POLL = 1000
+
+/** How one turn of a coroutine ended, when it did not end by the function returning or throwing. */
+export type SuspendOutcome =
+  | { readonly kind: 'poll'; readonly poll: Poll }
+  | { readonly kind: 'incompatible'; readonly message: string }
+  | { readonly kind: 'fail'; readonly error: unknown }
+
+interface Settle {
+  resolve(value: unknown): void
+  reject(error: unknown): void
+}
+
+interface Group {
+  /** `all` / `allSettled` need every member; `any` / `race` one. */
+  readonly all: boolean
+  readonly members: readonly number[]
+}
+
+const NEVER = new Promise<never>(() => {})
+
+function nextTick(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
+}
+
+function inputHash(call: Call): string {
+  return createHash('sha1')
+    .update(JSON.stringify(call.input?.value ?? null))
+    .digest('base64url')
+    .slice(0, 12)
+}
+
+function describe(op: OpRecord): string {
+  switch (op.k) {
+    case 'call':
+      return `a call of ${op.f}`
+    case 'sleep':
+      return 'sleep()'
+    default:
+      return `${op.t}()`
+  }
+}
+
+function outcomeOf(result: CallResult): CallOutcome {
+  if (result.error !== undefined) {
+    const e: NonNullable<CallOutcome['e']> = { type: result.error.type, message: result.error.message }
+    if (result.dispatchId !== undefined) e.id = result.dispatchId
+    return { e }
+  }
+  const output = result.output
+  if (output === undefined) return {}
+  return { o: output['@type'] === VALUE_TYPE_URL ? output.value : output }
+}
+
+function errorOutcome(error: ErrorMessage): CallOutcome {
+  return { e: { type: error.type, message: error.message } }
+}
+
+export interface CoroutineOptions {
+  /** The function being run. */
+  readonly function: string
+  /** Hash of the function's code (see {@link versionOf}). */
+  readonly version: string
+  /** Its validated positional arguments. */
+  readonly args: unknown[]
+  /** Where child calls go when their client names no endpoint (the plugin's `endpoint`); else the parent's. */
+  readonly endpoint?: string | undefined
+  /** A journal to resume (a PollResult's state), with what the PollResult brought. */
+  readonly resume?: { readonly journal: Journal; readonly pollResult: PollResult } | undefined
+  /** Told once, when the turn ends by suspending, diverging or failing inside the engine. */
+  readonly onSuspend: (outcome: SuspendOutcome) => void
+  readonly maxJournalBytes?: number
+}
+
+/**
+ * One turn of a durable coroutine: deterministic replay over a journal. Every durable operation the
+ * function starts gets the next position; on a resumed turn the operations recorded in the journal
+ * must come back in the same order (else the turn is INCOMPATIBLE_STATE), and their results are
+ * handed back batch by batch, in the order the first runs received them, with the function left to
+ * run until it is idle between batches. So a replay sees exactly the interleaving the first run
+ * saw, and `race` picks the same winner. Then the new results of this turn are added as one more
+ * batch; when the function is idle again, waiting on durable operations, the turn ends with a Poll
+ * that starts the new calls, carrying the journal as its state.
+ */
+export class Coroutine {
+  private readonly journal: Journal
+  /** Operations recorded before this turn: positions below it are replayed, not started. */
+  private readonly recorded: number
+  private readonly recordedBatches: number
+  private readonly options: CoroutineOptions
+  private position = 0
+  private readonly live = new Map<number, Settle>()
+  private readonly wires = new Map<number, Call>()
+  private readonly promises = new WeakMap<object, number>()
+  private readonly groups: Group[] = []
+  private activity = 0
+  private waiters: (() => void)[] = []
+  private replayed = false
+  private closed = false
+  private driving = false
+
+  constructor(options: CoroutineOptions) {
+    this.options = options
+    const resumed = options.resume?.journal
+    this.journal = resumed ?? {
+      v: 1,
+      fn: options.function,
+      ver: options.version,
+      args: options.args,
+      ops: [],
+      batches: [],
+      sent: [],
+    }
+    this.recorded = this.journal.ops.length
+    this.recordedBatches = this.journal.batches.length
+  }
+
+  /** Starts the driver (a resumed turn starts it right after the function is called). */
+  start(): void {
+    if (this.driving) return
+    this.driving = true
+    this.drive().catch((error: unknown) => this.end({ kind: 'fail', error }))
+  }
+
+  /** A durable call of `wire` (a Call without correlation id). */
+  call(functionName: string, wire: Call): Promise<unknown> {
+    const record: OpRecord = { k: 'call', f: functionName, h: inputHash(wire) }
+    const p = this.open(record)
+    if (p === undefined) return NEVER
+    this.wires.set(p, wire)
+    return this.pending(p)
+  }
+
+  /** A durable timer of `ms` milliseconds. */
+  sleep(ms: number): Promise<void> {
+    const p = this.open({ k: 'sleep', u: Date.now() + ms })
+    if (p === undefined) return NEVER
+    return this.pending(p) as Promise<void>
+  }
+
+  /** A journaled value: recorded on the first run, the same on every replay. */
+  value<T extends number | string>(type: 'now' | 'random' | 'uuid', produce: () => T): T {
+    const fresh = produce()
+    const p = this.open({ k: 'value', t: type, x: fresh })
+    if (p === undefined) return fresh
+    const op = this.journal.ops[p]!
+    return (op.k === 'value' ? op.x : fresh) as T
+  }
+
+  /** Notes that the function waits on all (or any one) of `values`, to choose how many results to wait for. */
+  group(values: readonly unknown[], all: boolean): void {
+    const members: number[] = []
+    for (const v of values) {
+      const p = typeof v === 'object' && v !== null ? this.promises.get(v) : undefined
+      if (p !== undefined) members.push(p)
+    }
+    if (members.length > 0) this.groups.push({ all, members })
+  }
+
+  /**
+   * The function returned or threw: the turn is over unless it already ended. A resumed function
+   * that settles before replaying everything its journal recorded did not run the same way.
+   */
+  settled(): SuspendOutcome | undefined {
+    if (this.closed) return undefined
+    const early = this.options.resume !== undefined && (!this.replayed || this.position < this.recorded)
+    this.close()
+    if (!early) return undefined
+    return {
+      kind: 'incompatible',
+      message: `${this.options.function} ended before reaching operation #${this.position} recorded in its journal (${this.recorded} operations): the function did not run the same way on replay`,
+    }
+  }
+
+  /** Where child calls go when their client names no endpoint. */
+  get endpoint(): string | undefined {
+    return this.options.endpoint
+  }
+
+  /** Whether the turn already ended (suspended, diverged or settled). */
+  get ended(): boolean {
+    return this.closed
+  }
+
+  // Registers the next operation, checking it against the journal on replay; undefined once the turn ended.
+  private open(record: OpRecord): number | undefined {
+    if (this.closed) return undefined
+    const p = this.position++
+    if (p < this.recorded) {
+      const before = this.journal.ops[p]!
+      const same =
+        before.k === record.k &&
+        (before.k !== 'call' || (record.k === 'call' && before.f === record.f && before.h === record.h)) &&
+        (before.k !== 'value' || (record.k === 'value' && before.t === record.t))
+      if (!same) {
+        const what = record.k === 'call' && before.k === 'call' && before.f === record.f ? ' with other input' : ''
+        this.end({
+          kind: 'incompatible',
+          message: `${this.options.function} diverged from its journal at operation #${p}: it recorded ${describe(before)}, the replay asks for ${describe(record)}${what}`,
+        })
+        return undefined
+      }
+    } else {
+      this.journal.ops.push(record)
+    }
+    this.touch()
+    if (!this.driving) queueMicrotask(() => this.start())
+    return p
+  }
+
+  private pending(p: number): Promise<unknown> {
+    const promise = new Promise<unknown>((resolve, reject) => this.live.set(p, { resolve, reject }))
+    // A durable call nobody awaits and that fails must not be an unhandled rejection (which ends Node).
+    promise.catch(() => {})
+    this.promises.set(promise, p)
+    return promise
+  }
+
+  private touch(): void {
+    this.activity++
+    const waiting = this.waiters
+    if (waiting.length === 0) return
+    this.waiters = []
+    for (const wake of waiting) wake()
+  }
+
+  private nextActivity(): Promise<void> {
+    if (this.closed) return Promise.resolve()
+    return new Promise((resolve) => this.waiters.push(resolve))
+  }
+
+  // Lets the function run until a full turn of the event loop passes without it starting or
+  // receiving a durable operation: it is then waiting on durable operations (or on I/O).
+  private async quiesce(): Promise<void> {
+    for (;;) {
+      const before = this.activity
+      await nextTick()
+      if (this.closed || this.activity === before) return
+    }
+  }
+
+  /** Waits until the function has started `count` operations; false when the turn ended first. */
+  private async created(count: number): Promise<boolean> {
+    while (this.position < count) {
+      if (this.closed) return false
+      await this.nextActivity()
+    }
+    return !this.closed
+  }
+
+  private apply(batch: readonly number[]): void {
+    for (const p of batch) {
+      const settle = this.live.get(p)
+      if (settle === undefined) continue
+      this.live.delete(p)
+      const op = this.journal.ops[p]!
+      if (op.k === 'call' && op.r?.e !== undefined) {
+        const e = op.r.e
+        settle.reject(new CallFailedError({ function: op.f, dispatchId: e.id, error: e }))
+      } else {
+        settle.resolve(op.k === 'call' ? op.r?.o : undefined)
+      }
+    }
+    this.touch()
+  }
+
+  private async runBatch(batch: readonly number[]): Promise<boolean> {
+    if (batch.length > 0 && !(await this.created(Math.max(...batch) + 1))) return false
+    this.apply(batch)
+    await this.quiesce()
+    return !this.closed
+  }
+
+  private async drive(): Promise<void> {
+    await this.quiesce()
+    const { journal } = this
+    for (let k = 0; k < this.recordedBatches; k++) {
+      if (!(await this.runBatch(journal.batches[k]!))) return
+    }
+    this.replayed = true
+    const arrived = this.arrivals()
+    if (arrived.length > 0) {
+      journal.batches.push(arrived)
+      if (!(await this.runBatch(arrived))) return
+    }
+    journal.sent = []
+    while (!this.closed) {
+      const fired = this.firedTimers()
+      if (fired.length > 0) {
+        journal.batches.push(fired)
+        if (!(await this.runBatch(fired))) return
+        continue
+      }
+      if (this.waitingOnDurable()) {
+        this.suspend()
+        return
+      }
+      // Waiting on something else (I/O between durable operations): let it finish.
+      await this.nextActivity()
+      await this.quiesce()
+    }
+  }
+
+  /** The results this turn's PollResult brought, recorded in the journal: positions in order. */
+  private arrivals(): number[] {
+    const pollResult = this.options.resume?.pollResult
+    if (pollResult === undefined) return []
+    const { ops } = this.journal
+    const batch: number[] = []
+    const take = (p: number, outcome: CallOutcome) => {
+      const op = ops[p]
+      if (op?.k !== 'call' || op.r !== undefined) return // unknown, or a repeat of a delivered result
+      op.r = outcome
+      batch.push(p)
+    }
+    for (const result of pollResult.results ?? []) {
+      const p = Number(result.correlationId)
+      if (Number.isInteger(p) && p >= 0) take(p, outcomeOf(result))
+    }
+    // None of the last Poll's calls could start: each of them fails with the scheduler's error.
+    if (pollResult.error !== undefined) for (const p of this.journal.sent) take(p, errorOutcome(pollResult.error))
+    for (const p of this.firedTimers()) batch.push(p)
+    return batch
+  }
+
+  /** Timers due now, marked fired in the journal (positions). */
+  private firedTimers(): number[] {
+    const now = Date.now()
+    const fired: number[] = []
+    const { ops } = this.journal
+    for (let p = 0; p < ops.length; p++) {
+      const op = ops[p]!
+      if (op.k === 'sleep' && op.r === undefined && op.u <= now) {
+        op.r = 1
+        fired.push(p)
+      }
+    }
+    return fired
+  }
+
+  /** Started in this run and not resolved: what a Poll waits for. */
+  private waitingOnDurable(): boolean {
+    for (const p of this.live.keys()) if (this.journal.ops[p]?.k !== 'value') return true
+    return false
+  }
+
+  private suspend(): void {
+    const { journal } = this
+    const unresolvedCalls: number[] = []
+    const unsent: number[] = []
+    let earliestTimer = Number.POSITIVE_INFINITY
+    for (const p of this.live.keys()) {
+      const op = journal.ops[p]!
+      if (op.k === 'call') {
+        unresolvedCalls.push(p)
+        if (op.s === undefined) unsent.push(p)
+      } else if (op.k === 'sleep') {
+        earliestTimer = Math.min(earliestTimer, op.u)
+      }
+    }
+    unsent.sort((a, b) => a - b)
+    const sending = unsent.slice(0, MAX_CALLS_PER_POLL)
+    const calls: Call[] = []
+    for (const p of sending) {
+      const op = journal.ops[p]!
+      if (op.k === 'call') op.s = 1
+      calls.push({ ...this.wires.get(p)!, correlationId: String(p) })
+    }
+    journal.sent = sending
+    const waitingFor = unresolvedCalls.filter((p) => (journal.ops[p] as { s?: 1 }).s === 1).length
+    const poll: Poll = {
+      calls,
+      minResults: Math.max(1, Math.min(MAX_CALLS_PER_POLL, sending.length < unsent.length ? 1 : this.needed())),
+      maxResults: Math.max(1, Math.min(MAX_CALLS_PER_POLL, waitingFor)),
+    }
+    if (earliestTimer !== Number.POSITIVE_INFINITY) {
+      poll.maxWait = toProtoDuration(Math.max(1000, earliestTimer - Date.now()))
+    }
+    try {
+      poll.coroutineState = encodeJournal(journal, this.options.maxJournalBytes ?? MAX_JOURNAL_BYTES)
+    } catch (error) {
+      this.end({ kind: 'fail', error })
+      return
+    }
+    this.end({ kind: 'poll', poll })
+  }
+
+  /**
+   * How many results the function needs before it can make progress: 1, unless every call it waits
+   * on belongs to an `all`/`allSettled`, then the fewest unresolved members of such a group.
+   */
+  private needed(): number {
+    const unresolved = (p: number) => this.live.has(p)
+    let fewest = Number.POSITIVE_INFINITY
+    const covered = new Set<number>()
+    for (const group of this.groups) {
+      if (!group.all) continue
+      const open = group.members.filter(unresolved)
+      if (open.length === 0) continue
+      fewest = Math.min(fewest, open.length)
+      for (const p of open) covered.add(p)
+    }
+    for (const p of this.live.keys()) {
+      if (this.journal.ops[p]!.k === 'call' && !covered.has(p)) return 1
+    }
+    return fewest === Number.POSITIVE_INFINITY ? 1 : fewest
+  }
+
+  private end(outcome: SuspendOutcome): void {
+    if (this.closed) return
+    this.close()
+    this.options.onSuspend(outcome)
+  }
+
+  private close(): void {
+    this.closed = true
+    this.touch()
+  }
+}
+
+const versions = new WeakMap<object, string>()
+
+/** A hash of a function's name and source code: a resumed turn under other code is refused. */
+export function versionOf(name: string, handler: (...args: never[]) => unknown): string {
+  let version = versions.get(handler)
+  if (version === undefined) {
+    version = createHash('sha256').update(name).update('\0').update(handler.toString()).digest('base64url').slice(0, 16)
+    versions.set(handler, version)
+  }
+  return version
+}
+
+/** `crypto.randomUUID`, for the journaled `uuid()`. */
+export const newUuid = (): string => randomUUID()

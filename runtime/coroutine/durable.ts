@@ -1,0 +1,103 @@
+import type { BuiltCall } from '../client/builtCall.js'
+import type { DurationInput } from '../client/callOptions.js'
+import { toMilliseconds } from '../client/duration.js'
+import { CallScope } from '../context/callScope.js'
+import { findCurrentCall } from '../context/currentCall.js'
+import { toTailCall } from '../tailCall.js'
+import type { Coroutine } from './coroutine.js'
+import { newUuid } from './coroutine.js'
+
+/** The coroutine of the dispatch function running in this async scope, if any. */
+function current(): Coroutine | undefined {
+  const scope = findCurrentCall()
+  return scope instanceof CallScope ? scope.durable() : undefined
+}
+
+/**
+ * The durable form of `client.f.call(...)` inside a running dispatch function: a child call whose
+ * result is journaled. Undefined outside one (the client then dispatches and waits as usual).
+ */
+export function durableCall(call: BuiltCall): Promise<unknown> | undefined {
+  const coroutine = current()
+  if (coroutine === undefined) return undefined
+  return coroutine.call(call.function, toTailCall(call, coroutine.endpoint))
+}
+
+/**
+ * `Promise.all` for durable calls: resolves to every result in order, rejects with the first
+ * failure. Inside a coroutine the scheduler resumes the function only once all of them are in.
+ *
+ * @example
+ * ```ts
+ * const users = await all(ids.map((id) => dispatchClient.getUser.call(id)))
+ * ```
+ */
+export function all<T extends readonly unknown[] | []>(values: T): Promise<{ -readonly [P in keyof T]: Awaited<T[P]> }>
+export function all<T>(values: Iterable<T | PromiseLike<T>>): Promise<Awaited<T>[]>
+export function all(values: Iterable<unknown>): Promise<unknown> {
+  const list = [...values]
+  current()?.group(list, true)
+  return Promise.all(list)
+}
+
+/** `Promise.allSettled` for durable calls: every outcome, in order. */
+export function allSettled<T extends readonly unknown[] | []>(
+  values: T,
+): Promise<{ -readonly [P in keyof T]: PromiseSettledResult<Awaited<T[P]>> }>
+export function allSettled<T>(values: Iterable<T | PromiseLike<T>>): Promise<PromiseSettledResult<Awaited<T>>[]>
+export function allSettled(values: Iterable<unknown>): Promise<unknown> {
+  const list = [...values]
+  current()?.group(list, true)
+  return Promise.allSettled(list)
+}
+
+/** `Promise.any` for durable calls: the first success; an AggregateError of every failure when all fail. */
+export function any<T extends readonly unknown[] | []>(values: T): Promise<Awaited<T[number]>>
+export function any<T>(values: Iterable<T | PromiseLike<T>>): Promise<Awaited<T>>
+export function any(values: Iterable<unknown>): Promise<unknown> {
+  const list = [...values]
+  current()?.group(list, false)
+  return Promise.any(list)
+}
+
+/** `Promise.race` for durable calls (and durable timers): the first to settle, success or failure. */
+export function race<T extends readonly unknown[] | []>(values: T): Promise<Awaited<T[number]>>
+export function race<T>(values: Iterable<T | PromiseLike<T>>): Promise<Awaited<T>>
+export function race(values: Iterable<unknown>): Promise<unknown> {
+  const list = [...values]
+  current()?.group(list, false)
+  return Promise.race(list)
+}
+
+/**
+ * A durable timer: inside a dispatch function the scheduler resumes the function once `duration`
+ * has passed (no process holds a timer; it survives restarts, and never fires early). Outside one,
+ * a plain timer.
+ *
+ * @example
+ * ```ts
+ * await sleep('10m')
+ * ```
+ */
+export function sleep(duration: DurationInput): Promise<void> {
+  const ms = toMilliseconds(duration, 'sleep')
+  const coroutine = current()
+  if (coroutine !== undefined) return coroutine.sleep(ms)
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/** The current time, the same on every replay of a coroutine (journaled). */
+export function now(): Date {
+  const coroutine = current()
+  return new Date(coroutine === undefined ? Date.now() : coroutine.value('now', Date.now))
+}
+
+/** `Math.random()`, the same on every replay of a coroutine (journaled). */
+export function random(): number {
+  return current()?.value('random', Math.random) ?? Math.random()
+}
+
+/** A random UUID, the same on every replay of a coroutine (journaled). */
+export function uuid(): string {
+  return current()?.value('uuid', newUuid) ?? newUuid()
+}

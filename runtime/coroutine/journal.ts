@@ -1,0 +1,117 @@
+import { DispatchError } from '../errors/dispatchError.js'
+
+/**
+ * The coroutine state that travels in Poll / PollResult (`coroutineState`, base64 of this JSON).
+ * It is all an endpoint needs to resume a function by replaying it: the arguments, every durable
+ * operation in the order the function started them, their results, and the batches in which those
+ * results were handed to the function. The scheduler never looks inside.
+ */
+export interface Journal {
+  /** Format version of this structure. */
+  readonly v: 1
+  /** The function the journal belongs to. */
+  readonly fn: string
+  /** A hash of the function's source: a resumed turn with other code is INCOMPATIBLE_STATE. */
+  readonly ver: string
+  /** The positional arguments of the first run (a PollResult does not carry the input again). */
+  readonly args: unknown[]
+  /** Durable operations by position (the correlation id of a call is its position). */
+  readonly ops: OpRecord[]
+  /** Positions resolved together, in the order they were handed to the function. */
+  readonly batches: number[][]
+  /** Positions of calls sent in the last Poll, for a PollResult that reports they could not start. */
+  sent: number[]
+}
+
+/** What a finished durable call gave: an output (`o`, absent for no output) or an error (`e`). */
+export interface CallOutcome {
+  o?: unknown
+  e?: { type: string; message: string; id?: string }
+}
+
+export type OpRecord =
+  /** A durable call: function name, hash of its wire input, outcome once known, sent once in a Poll. */
+  | { k: 'call'; f: string; h: string; r?: CallOutcome; s?: 1 }
+  /** A durable timer: fires at `u` (epoch ms, the endpoint's clock); `r` once it fired. */
+  | { k: 'sleep'; u: number; r?: 1 }
+  /** A journaled value (`now()`, `random()`, `uuid()`): recorded on first run, replayed after. */
+  | { k: 'value'; t: 'now' | 'random' | 'uuid'; x: number | string }
+
+/** The largest journal kept, in bytes of JSON: PollResults must stay well inside the 16 MB request limit. */
+export const MAX_JOURNAL_BYTES = 8 * 1024 * 1024
+
+/** The journal as the Poll's `coroutineState` (base64). Throws DSP2231 when it grew past the limit. */
+export function encodeJournal(journal: Journal, limit = MAX_JOURNAL_BYTES): string {
+  const json = JSON.stringify(journal)
+  const bytes = Buffer.byteLength(json)
+  if (bytes > limit) {
+    throw new DispatchError(
+      'DSP2231',
+      `the journal of coroutine ${journal.fn} grew to ${bytes} bytes, over the limit of ${limit} bytes`,
+      {
+        hint: 'durable results and arguments are kept in the journal: pass large data by reference (store it, pass a key), or split the work into child functions that return less',
+      },
+    )
+  }
+  return Buffer.from(json).toString('base64')
+}
+
+/** The journal of a PollResult's state, or a message saying why it is not one of ours. */
+export function decodeJournal(state: string | undefined): Journal | string {
+  if (state === undefined || state === '') return 'the PollResult carries no coroutine state'
+  let value: unknown
+  try {
+    value = JSON.parse(Buffer.from(state, 'base64').toString('utf8'))
+  } catch {
+    return 'the coroutine state is not a journal of this library (not base64 JSON)'
+  }
+  return isJournal(value) ? value : 'the coroutine state is not a journal of this library (unknown shape)'
+}
+
+// The state comes back from the scheduler; a signed request vouches for it, but an endpoint without
+// a key accepts anyone's, so every field the replay reads is checked before use.
+function isJournal(value: unknown): value is Journal {
+  if (typeof value !== 'object' || value === null) return false
+  const j = value as Record<string, unknown>
+  if (j['v'] !== 1 || typeof j['fn'] !== 'string' || typeof j['ver'] !== 'string') return false
+  if (!Array.isArray(j['args']) || !Array.isArray(j['ops']) || !Array.isArray(j['batches'])) return false
+  if (!Array.isArray(j['sent']) || !j['sent'].every((p) => isPosition(p, j['ops'] as unknown[]))) return false
+  const ops = j['ops'] as unknown[]
+  if (!ops.every(isOpRecord)) return false
+  return (j['batches'] as unknown[]).every((b) => Array.isArray(b) && b.every((p) => isPosition(p, ops)))
+}
+
+function isPosition(p: unknown, ops: unknown[]): boolean {
+  return Number.isInteger(p) && (p as number) >= 0 && (p as number) < ops.length
+}
+
+function isOpRecord(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false
+  const op = value as Record<string, unknown>
+  switch (op['k']) {
+    case 'call':
+      return typeof op['f'] === 'string' && typeof op['h'] === 'string' && isOutcome(op['r'])
+    case 'sleep':
+      return typeof op['u'] === 'number'
+    case 'value':
+      return (
+        (op['t'] === 'now' || op['t'] === 'random' || op['t'] === 'uuid') &&
+        (typeof op['x'] === 'number' || typeof op['x'] === 'string')
+      )
+    default:
+      return false
+  }
+}
+
+function isOutcome(r: unknown): boolean {
+  if (r === undefined) return true
+  if (typeof r !== 'object' || r === null) return false
+  const e = (r as Record<string, unknown>)['e']
+  if (e === undefined) return true
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    typeof (e as Record<string, unknown>)['type'] === 'string' &&
+    typeof (e as Record<string, unknown>)['message'] === 'string'
+  )
+}
