@@ -2,6 +2,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOpt
 import type { TSchema } from 'typebox'
 import { Compile } from 'typebox/compile'
 import { fromProtoDuration } from '../../runtime/client/duration.js'
+import { DispatchError } from '../../runtime/errors/dispatchError.js'
 import {
   CALL_SERVICE_PATH,
   CancelCallRequest,
@@ -21,6 +22,7 @@ import type { ChangeResult, QueueKey, Store } from '../store/store.js'
 import { CRASH_AT, crashAt } from '../testCrash.js'
 import { bearerChecker } from './bearerAuth.js'
 import { ConnectRefusal, sendConnectError } from './connectError.js'
+import { storeUnavailable } from './storeUnavailable.js'
 import { toCallInfo } from './toCallInfo.js'
 import { toNewCalls } from './toNewCalls.js'
 
@@ -131,6 +133,18 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
     if (status === 413)
       return sendConnectError(reply, 'resource_exhausted', `the body is over ${options.bodyLimit} bytes`)
     if (status >= 400 && status < 500) return sendConnectError(reply, 'invalid_argument', error.message)
+    // Issue 8: a full disk or a lost database is not a bug: 503, and the client tries again later.
+    const unavailable = storeUnavailable(error)
+    if (unavailable !== undefined) {
+      request.log.warn({ err: error }, 'the store is unavailable now; answered 503')
+      const refusal = new DispatchError(
+        'DSP3007',
+        `the store is unavailable now (${unavailable}); nothing was acknowledged`,
+        { hint: 'send the request again after Retry-After, with idempotency keys so that a repeat is harmless' },
+      )
+      reply.header('retry-after', String(parts.pressure?.options.retryAfterS ?? 1))
+      return sendConnectError(reply, 'unavailable', `${refusal.code}: ${refusal.message}; ${refusal.hint}`)
+    }
     request.log.error({ err: error }, 'request failed')
     return sendConnectError(reply, 'internal', 'the scheduler failed to handle the request; nothing was changed')
   })

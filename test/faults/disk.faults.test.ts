@@ -7,8 +7,8 @@ import { removeFolder, startTestScheduler, type TestScheduler, tempFolder, value
 import { DISPATCH, listAll } from './processes.js'
 
 // The SQLite store on a full disk and on a read-only file system (a small tmpfs; mounting needs
-// root, so the test is skipped without it): Dispatch answers an error, accepts nothing it cannot
-// keep, and works again once space or write access returns.
+// root, so the test is skipped without it): Dispatch answers 503 unavailable with Retry-After,
+// accepts nothing it cannot keep, and works again once space or write access returns.
 
 const figures = { accepted: 0, refused: 0, lost: 0, storedFromRefused: 0 }
 let folder: string
@@ -55,7 +55,16 @@ describe('faults: the SQLite store out of space or read-only', () => {
         input: value(['x'.repeat(4000), i]),
         delay: '3600s',
       }))
-      const answer = await t.post(DISPATCH, { calls })
+      const response = await fetch(t.scheduler.url + DISPATCH, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${t.scheduler.apiKey}` },
+        body: JSON.stringify({ calls }),
+      })
+      const answer = {
+        status: response.status,
+        retryAfter: response.headers.get('retry-after'),
+        body: await response.json(),
+      }
       if (answer.status === 200) for (const id of answer.body.dispatchIds as string[]) accepted.add(id)
       else figures.refused++
       return answer
@@ -76,16 +85,21 @@ describe('faults: the SQLite store out of space or read-only', () => {
       const filler = join(mountPoint, 'filler')
       const { bavail, bsize } = statfsSync(mountPoint)
       writeFileSync(filler, Buffer.alloc(Math.max(0, bavail * bsize - 256 * 1024)))
-      let refusal: { status: number; body: any } | undefined
+      let refusal: { status: number; retryAfter: string | null; body: any } | undefined
       for (let i = 0; i < 200 && refusal === undefined; i++) {
         const answer = await send(20)
         if (answer.status !== 200) refusal = answer
       }
       expect(refusal, 'the disk never filled').toBeDefined()
-      expect(refusal!.status).toBeGreaterThanOrEqual(400)
-      expect(typeof refusal!.body.code).toBe('string')
+      // Not a bug but a store that cannot write now: 503 unavailable with Retry-After, not 500.
+      expect(refusal!.status).toBe(503)
+      expect(refusal!.retryAfter).toBe('1')
+      expect(refusal!.body.code).toBe('unavailable')
+      expect(refusal!.body.message).toMatch(
+        /^DSP3007: the store is unavailable now \(SQLITE_FULL: .*\); nothing was acknowledged/,
+      )
       await checkKept()
-      expect((await send(20)).status).not.toBe(200)
+      expect((await send(20)).status).toBe(503)
       await checkKept()
 
       // Space returns: Dispatch works again.

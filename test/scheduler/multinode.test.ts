@@ -246,7 +246,7 @@ describe('several scheduler nodes on one PostgreSQL schema', () => {
           input: value([batch * BATCH + i]),
           idempotencyKey: `cut-${batch * BATCH + i}`,
         }))
-        // A batch refused while the database is away (500) is sent again with the same keys.
+        // A batch refused while the database is away (503) is sent again with the same keys.
         const ids = await dispatch(() => (batch % 2 === 0 ? a! : b!), calls)
         for (const id of ids) accepted.add(id)
         if (batch % 5 === 2) await disrupt()
