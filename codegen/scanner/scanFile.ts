@@ -94,15 +94,27 @@ export function scanFile(context: ResolveContext, index: FileIndex): FileScan {
   }
   const text = (node: TS.Node) => node.getText(sourceFile)
 
+  /** The type inside `Promise<…>`, or the type itself. */
+  const unwrapPromise = (type: TS.TypeNode): TS.TypeNode =>
+    ts.isTypeReferenceNode(type) &&
+    ts.isIdentifier(type.typeName) &&
+    type.typeName.text === 'Promise' &&
+    type.typeArguments?.length === 1
+      ? type.typeArguments[0]!
+      : type
+  const returnsSchema = (fn: { readonly type?: TS.TypeNode | undefined }): boolean =>
+    fn.type !== undefined && resolveType(context, index, unwrapPromise(fn.type)).kind === 'schema'
+
   for (const candidate of candidates(index)) {
     const { fn } = candidate
     const parameters = fn.parameters
     const resolved: TypeResolution[] = parameters.map((parameter) =>
       parameter.type ? resolveType(context, index, parameter.type) : { kind: 'plain' },
     )
-    // A function with no schema-typed parameter is ordinary code, not a dispatch function.
+    // A function with no schema-typed parameter is ordinary code, not a dispatch function — unless
+    // it takes no parameters at all and returns a schema type (`slowA(): Promise<Static<typeof R>>`).
     const firstTyped = resolved.findIndex((r) => r.kind !== 'plain')
-    if (firstTyped < 0) continue
+    if (firstTyped < 0 && !(parameters.length === 0 && returnsSchema(fn))) continue
 
     const name = candidate.name
     if (name === undefined) {
@@ -132,7 +144,7 @@ export function scanFile(context: ResolveContext, index: FileIndex): FileScan {
         'remove the type parameters and type each parameter with Static<typeof Schema>',
       )
     }
-    const typedName = text(parameters[firstTyped]!.name)
+    const typedName = firstTyped < 0 ? '' : text(parameters[firstTyped]!.name)
     parameters.forEach((parameter, i) => {
       const resolution = resolved[i]!
       if (parameter.dotDotDotToken) {
@@ -172,15 +184,7 @@ export function scanFile(context: ResolveContext, index: FileIndex): FileScan {
         'annotate it: `: Promise<void>` or `: Promise<Static<typeof Output>>`',
       )
     } else {
-      let inner = returnType
-      if (
-        ts.isTypeReferenceNode(returnType) &&
-        ts.isIdentifier(returnType.typeName) &&
-        returnType.typeName.text === 'Promise' &&
-        returnType.typeArguments?.length === 1
-      ) {
-        inner = returnType.typeArguments[0]!
-      }
+      const inner = unwrapPromise(returnType)
       if (inner.kind !== ts.SyntaxKind.VoidKeyword) {
         const resolution = resolveType(context, index, inner)
         if (resolution.kind === 'schema') output = resolution.schema

@@ -128,6 +128,37 @@ describe('generate: no functions', () => {
   })
 })
 
+describe('generate: functions without parameters', () => {
+  it('takes a parameterless function that returns a schema type; passes over one that returns void or plain types', async () => {
+    const cwd = copy('supported')
+    writeFileSync(
+      join(cwd, 'src/functions/noArgs.ts'),
+      [
+        "import type { Static } from 'typebox'",
+        "import type { Total } from '../schemas/index.js'",
+        '/** Counts something. */',
+        'export async function countAll(): Promise<Static<typeof Total>> { return 1 }',
+        'export const countSync = (): Static<typeof Total> => 2',
+        'export async function helper(): Promise<void> {}',
+        'export function plain(): number { return 3 }',
+        '',
+      ].join('\n'),
+    )
+    const result = await generate({ cwd })
+    expect(result.ok).toBe(true)
+    const names = result.functions.map((f) => f.name)
+    expect(names).toEqual(expect.arrayContaining(['countAll', 'countSync']))
+    expect(names).not.toContain('helper')
+    expect(names).not.toContain('plain')
+    const countAll = result.functions.find((f) => f.name === 'countAll')!
+    expect(countAll.parameters).toEqual([])
+    expect(countAll.description).toBe('Counts something.')
+    const [client, routes] = result.files.map((file) => file.content)
+    expect(client).toMatch(/countAll: \{ args: \[\]; output: Static<typeof \w+> \}/)
+    expect(routes).toMatch(/countAll: \{\s*input: tupleSchema\(\[\], 0\)/)
+  })
+})
+
 describe('generate: near misses', () => {
   it('reports every near miss, collected, with place, code and hint, and writes nothing', async () => {
     const cwd = copy('broken/near-misses')
