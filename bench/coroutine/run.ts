@@ -1,0 +1,98 @@
+/**
+ * `npm run bench:coroutine`: a durable fan-out/gather. One parent coroutine starts N no-op children
+ * with `all(...)` and returns their sum; measured is the wall time from the parent's dispatch to
+ * its recorded result (through the real HTTP path: signed requests, validation, the embedded
+ * SQLite scheduler with synchronous=FULL), and the size of the journal the parent carried.
+ * Target (issue 6): <= 1 s for 1,000 children on the 2-core machine.
+ *
+ * Flags: `--json` (one line: `{"children", "wall_ms", "journal_bytes"}`, medians), `--children N`
+ * (default 1000), `--runs N` (default 5; the first run also warms up the code paths and is not counted).
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Fastify from 'fastify'
+import { Type } from 'typebox'
+import { dispatchPlugin } from '../../runtime/fastify/index.js'
+import { all, createCallServiceClient, createClient, defineRoutes, tupleSchema } from '../../runtime/index.js'
+import { startScheduler } from '../../scheduler/index.js'
+
+const args = process.argv.slice(2)
+const option = (name: string, fallback: number) => {
+  const i = args.indexOf(name)
+  return i === -1 ? fallback : Number(args[i + 1])
+}
+const json = args.includes('--json')
+const children = option('--children', 1000)
+const runs = option('--runs', 5)
+const log = (line: string) => {
+  if (!json) process.stdout.write(`${line}\n`)
+}
+
+const client = createClient<{ noop: { args: [number]; output: number } }>({ noop: 1 })
+const routes = defineRoutes({
+  noop: { input: tupleSchema([Type.Number()]), output: Type.Number(), handler: (n: number) => n },
+  fanout: {
+    input: tupleSchema([Type.Integer({ minimum: 0 })]),
+    output: Type.Number(),
+    handler: async (n: number) => {
+      const values = await all(Array.from({ length: n }, (_, i) => client.noop.call(i)))
+      return values.reduce((a, b) => a + b, 0)
+    },
+  },
+})
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
+
+const folder = await mkdtemp(join(tmpdir(), 'dispatch-bench-coroutine-'))
+const scheduler = await startScheduler({ dbPath: join(folder, 'dispatch.db'), port: 0 })
+const app = Fastify({ logger: false })
+let journalBytes = 0
+// The journal travels in each Poll's coroutineState (base64): keep the largest one's decoded size.
+app.addHook('onSend', async (_request, _reply, payload) => {
+  if (typeof payload === 'string' && payload.startsWith('{"status":"STATUS_OK","poll"')) {
+    const state = (JSON.parse(payload) as { poll: { coroutineState?: string } }).poll.coroutineState ?? ''
+    journalBytes = Math.max(journalBytes, Buffer.from(state, 'base64').length)
+  }
+  return payload
+})
+await app.register(dispatchPlugin, { routes, verificationKey: scheduler.verificationKeyPem })
+const endpoint = await app.listen({ host: '127.0.0.1', port: 0 })
+const parent = createClient<{ fanout: { args: [number]; output: number } }>(
+  { fanout: 1 },
+  { endpoint, apiUrl: scheduler.url, apiKey: scheduler.apiKey },
+)
+const calls = createCallServiceClient({ apiUrl: scheduler.url, apiKey: scheduler.apiKey })
+
+try {
+  const expected = (children * (children - 1)) / 2
+  const walls: number[] = []
+  const journals: number[] = []
+  log(`fan-out/gather of ${children} no-op children, ${runs} runs (+1 warm-up), SQLite synchronous=FULL`)
+  log('run  wall ms  journal bytes')
+  for (let run = 0; run <= runs; run++) {
+    journalBytes = 0
+    const started = performance.now()
+    const id = await parent.fanout(children)
+    let answer = await calls.wait(id, '60s')
+    while (!answer.done) answer = await calls.wait(id, '60s')
+    const wall = performance.now() - started
+    if (answer.call.state !== 'succeeded' || answer.call.output?.value !== expected) {
+      throw new Error(`the parent did not return the sum: ${JSON.stringify(answer.call)}`)
+    }
+    log(
+      `${run === 0 ? 'warm' : String(run).padStart(4)}  ${wall.toFixed(0).padStart(7)}  ${String(journalBytes).padStart(13)}`,
+    )
+    if (run > 0) {
+      walls.push(wall)
+      journals.push(journalBytes)
+    }
+  }
+  const summary = { children, wall_ms: Math.round(median(walls)), journal_bytes: median(journals) }
+  log(`median: ${summary.wall_ms} ms (target <= 1000 ms), journal ${summary.journal_bytes} bytes`)
+  if (json) process.stdout.write(`${JSON.stringify(summary)}\n`)
+} finally {
+  await app.close()
+  await scheduler.close()
+  await rm(folder, { recursive: true, force: true })
+}
