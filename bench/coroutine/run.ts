@@ -31,8 +31,14 @@ const log = (line: string) => {
 
 const client = createClient<{ noop: { args: [number]; output: number } }>({ noop: 1 })
 const routes = defineRoutes({
-  noop: { input: tupleSchema([Type.Number()]), output: Type.Number(), handler: (n: number) => n },
+  noop: {
+    source: 'bench/coroutine/run.ts',
+    input: tupleSchema([Type.Number()]),
+    output: Type.Number(),
+    handler: (n: number) => n,
+  },
   fanout: {
+    source: 'bench/coroutine/run.ts',
     input: tupleSchema([Type.Integer({ minimum: 0 })]),
     output: Type.Number(),
     handler: async (n: number) => {

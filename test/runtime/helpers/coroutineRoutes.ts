@@ -62,13 +62,15 @@ function merge(left: number[], right: number[]): number[] {
   return out.concat(left.slice(i), right.slice(j))
 }
 
+const SOURCE = 'test/runtime/helpers/coroutineRoutes.ts'
 const Numbers = Type.Array(Type.Number())
 const Specs = Type.Array(Type.String())
 
 export const coroutineRoutes = defineRoutes({
-  double: { input: tupleSchema([Type.Number()]), output: Type.Number(), handler: (n: number) => n * 2 },
-  echo: { input: tupleSchema([Type.String()]), output: Type.String(), handler: (s: string) => s },
+  double: { source: SOURCE, input: tupleSchema([Type.Number()]), output: Type.Number(), handler: (n: number) => n * 2 },
+  echo: { source: SOURCE, input: tupleSchema([Type.String()]), output: Type.String(), handler: (s: string) => s },
   fail: {
+    source: SOURCE,
     input: tupleSchema([Type.String(), Type.String()]),
     output: undefined,
     handler: (type: string, message: string) => {
@@ -79,6 +81,7 @@ export const coroutineRoutes = defineRoutes({
     },
   },
   tree: {
+    source: SOURCE,
     input: tupleSchema([Type.Integer({ minimum: 0 }), Type.String()]),
     output: undefined,
     handler: async (depth: number, label: string): Promise<Tree> => {
@@ -88,11 +91,13 @@ export const coroutineRoutes = defineRoutes({
     },
   },
   sumDoubles: {
+    source: SOURCE,
     input: tupleSchema([Numbers]),
     output: Type.Number(),
     handler: async (ns: number[]) => (await all(ns.map((n) => client.double.call(n)))).reduce((a, b) => a + b, 0),
   },
   dag: {
+    source: SOURCE,
     input: tupleSchema([Type.Integer()]),
     output: undefined,
     handler: async (n: number) => {
@@ -104,6 +109,7 @@ export const coroutineRoutes = defineRoutes({
     },
   },
   combinator: {
+    source: SOURCE,
     input: tupleSchema([Type.Union([Type.Literal('all'), Type.Literal('any'), Type.Literal('race')]), Specs]),
     output: undefined,
     handler: async (which: 'all' | 'any' | 'race', specs: string[]) => {
@@ -117,6 +123,7 @@ export const coroutineRoutes = defineRoutes({
     },
   },
   settled: {
+    source: SOURCE,
     input: tupleSchema([Specs]),
     output: undefined,
     handler: async (specs: string[]) =>
@@ -125,6 +132,7 @@ export const coroutineRoutes = defineRoutes({
       ),
   },
   catcher: {
+    source: SOURCE,
     input: tupleSchema([Type.Boolean()]),
     output: undefined,
     handler: async (rethrow: boolean) => {
@@ -142,6 +150,7 @@ export const coroutineRoutes = defineRoutes({
     },
   },
   fanout: {
+    source: SOURCE,
     input: tupleSchema([Type.Integer({ minimum: 0 }), Type.Boolean()]),
     output: Type.Number(),
     handler: async (n: number, plain: boolean) => {
@@ -151,6 +160,7 @@ export const coroutineRoutes = defineRoutes({
     },
   },
   tailer: {
+    source: SOURCE,
     input: tupleSchema([Type.Number()]),
     output: Type.Number(),
     handler: async (n: number) => {
@@ -159,6 +169,7 @@ export const coroutineRoutes = defineRoutes({
     },
   },
   mergeSort: {
+    source: SOURCE,
     input: tupleSchema([Numbers]),
     output: Numbers,
     handler: async (values: number[]): Promise<number[]> => {
@@ -172,6 +183,7 @@ export const coroutineRoutes = defineRoutes({
     },
   },
   diverging: {
+    source: SOURCE,
     input: tupleSchema([]),
     output: undefined,
     handler: async () => {
@@ -180,6 +192,7 @@ export const coroutineRoutes = defineRoutes({
     },
   },
   journaled: {
+    source: SOURCE,
     input: tupleSchema([]),
     output: undefined,
     handler: async () => {
@@ -190,6 +203,7 @@ export const coroutineRoutes = defineRoutes({
     },
   },
   sleeper: {
+    source: SOURCE,
     input: tupleSchema([Type.Integer({ minimum: 0 })]),
     output: Type.Number(),
     handler: async (ms: number) => {
@@ -199,11 +213,13 @@ export const coroutineRoutes = defineRoutes({
     },
   },
   raceTimer: {
+    source: SOURCE,
     input: tupleSchema([]),
     output: undefined,
     handler: async () => race([client.double.call(21), sleep('1h').then(() => 'timeout')]),
   },
   hoarder: {
+    source: SOURCE,
     input: tupleSchema([Type.Integer()]),
     output: undefined,
     handler: async (n: number) => {
@@ -212,6 +228,7 @@ export const coroutineRoutes = defineRoutes({
     },
   },
   forgetful: {
+    source: SOURCE,
     input: tupleSchema([]),
     output: undefined,
     handler: async () => {
