@@ -51,4 +51,29 @@ export const POSTGRES_MIGRATIONS: readonly ((schema: string) => string)[] = [
     value TEXT NOT NULL
   );
   `,
+  // Issue 6, durable coroutines: the same columns and table as SQLite's migration 3 (see there).
+  (s) => `
+  ALTER TABLE ${s}.calls
+    ADD COLUMN poll_state TEXT,
+    ADD COLUMN min_results INTEGER,
+    ADD COLUMN max_results INTEGER,
+    ADD COLUMN poll_deadline BIGINT,
+    ADD COLUMN poll_error TEXT,
+    ADD COLUMN results_waiting INTEGER NOT NULL DEFAULT 0,
+    ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0,
+    ADD COLUMN restarts INTEGER NOT NULL DEFAULT 0,
+    ADD COLUMN parent_epoch INTEGER;
+  CREATE INDEX calls_parent ON ${s}.calls (parent_id) WHERE parent_id IS NOT NULL;
+  CREATE TABLE ${s}.call_results (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    parent_id TEXT COLLATE "C" NOT NULL,
+    epoch INTEGER NOT NULL,
+    child_id TEXT NOT NULL,
+    correlation_id TEXT,
+    output TEXT,
+    error TEXT,
+    created_at BIGINT NOT NULL
+  );
+  CREATE INDEX call_results_parent ON ${s}.call_results (parent_id, seq);
+  `,
 ]

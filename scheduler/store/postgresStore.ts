@@ -2,6 +2,15 @@ import { createHash, randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { DispatchError } from '../../runtime/errors/dispatchError.js'
 import type { CallState } from '../../schemas/callService.js'
+import {
+  CANCELLED_ERROR,
+  type PollColumns,
+  pollStateJson,
+  type ResultRow,
+  storedPoll,
+  storedResult,
+  suspendedDueAt,
+} from './coroutineRows.js'
 import { migratePostgres } from './postgresMigrate.js'
 import { checkPostgresUrl, quoteSchemaName, redactPostgresUrl } from './postgresUrl.js'
 import type {
@@ -39,7 +48,7 @@ export interface PostgresStoreOptions {
   readonly leaseMs?: number
 }
 
-interface CallRow {
+interface CallRow extends PollColumns {
   id: string
   function: string
   endpoint: string
@@ -65,6 +74,7 @@ interface CallRow {
   origin_function: string | null
   origin_endpoint: string | null
   origin_input: string | null
+  parent_epoch: number | null
 }
 
 const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value))
@@ -99,8 +109,21 @@ function toStoredCall(row: CallRow): StoredCall {
     originFunction: row.origin_function ?? row.function,
     originEndpoint: row.origin_endpoint ?? row.endpoint,
     originInput: row.origin_function === null ? parsed(row.input) : parsed(row.origin_input),
+    poll: storedPoll(row),
+    results: [],
+    resultsWaiting: row.results_waiting,
+    epoch: row.epoch,
+    restarts: row.restarts,
   }
 }
+
+/** Issue 6: the columns a call's coroutine state lives in, cleared when it exits, restarts or is redriven. */
+const NO_POLL =
+  'poll_state = NULL, min_results = NULL, max_results = NULL, poll_deadline = NULL, poll_error = NULL, results_waiting = 0'
+const LIVE = "('pending', 'running', 'suspended')"
+type Of<K extends Completion['kind']> = Extract<Completion, { kind: K }>
+/** A deadlock between a child reporting to its parent and a cascade over the same tree: PostgreSQL aborts one; run it again. */
+const deadlock = (error: unknown): boolean => (error as { code?: string }).code === '40P01'
 
 // BIGINT (epoch ms) and COUNT come back as numbers, not strings: every value we store fits in 2^53.
 const INT8_OID = 20
@@ -184,6 +207,10 @@ export class PostgresStore implements Store {
     // An idle connection the server closed (a restart) is dropped by the pool; without a
     // listener, the 'error' event would crash the process.
     this.pool.on('error', () => undefined)
+    // A kill that lands as a connection is made can arrive in the same read as its ready-for-query:
+    // pg then emits 'error' after the pool dropped its listener and before connect() resolves (found
+    // by test/faults/postgres.faults.test.ts). Guard every connection as soon as it exists.
+    this.pool.on('connect', (client) => client.on('error', () => undefined))
   }
 
   /** Connects, applies the migrations (once, under an advisory lock) and returns the store. */
@@ -253,13 +280,13 @@ export class PostgresStore implements Store {
    * converge). Inserts, claims, cancels and redrives are not retried here: their callers see the
    * error (a Dispatch answered 500 is not acknowledged; the client sends it again with its keys).
    */
-  private async retried<T>(work: () => Promise<T>): Promise<T> {
+  private async retried<T>(work: () => Promise<T>, also: (error: unknown) => boolean = () => false): Promise<T> {
     const deadline = Date.now() + this.connectRetryMs
     for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
       try {
         return await work()
       } catch (error) {
-        if (this.closed || !transientConnectError(error) || Date.now() + delay > deadline) throw error
+        if (this.closed || !(transientConnectError(error) || also(error)) || Date.now() + delay > deadline) throw error
         await new Promise((resolve) => setTimeout(resolve, delay))
       }
     }
@@ -344,9 +371,11 @@ export class PostgresStore implements Store {
   private insertSql(): string {
     return `WITH inserted AS (
       INSERT INTO ${this.s}.calls (id, function, endpoint, input, version, correlation_id, state, max_attempts,
-        created_at, updated_at, due_at, expires_at, expiration_ms, fairness_key, idempotency_key, parent_id, root_id)
+        created_at, updated_at, due_at, expires_at, expiration_ms, fairness_key, idempotency_key, parent_id, root_id,
+        parent_epoch)
       SELECT id, function, endpoint, input, version, correlation_id, 'pending', max_attempts,
-        created_at, created_at, due_at, expires_at, expiration_ms, fairness_key, idempotency_key, parent_id, root_id
+        created_at, created_at, due_at, expires_at, expiration_ms, fairness_key, idempotency_key, parent_id, root_id,
+        $18::int
       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::bigint[],
         $9::bigint[], $10::bigint[], $11::bigint[], $12::text[], $13::text[], $14::text[], $15::text[])
         AS u(id, function, endpoint, input, version, correlation_id, max_attempts, created_at, due_at, expires_at,
@@ -356,7 +385,8 @@ export class PostgresStore implements Store {
     SELECT pg_notify($16, $17)`
   }
 
-  private insertParams(calls: readonly NewCall[]): unknown[] {
+  /** `parentEpoch`: issue 6, children a Poll starts owe that epoch of their parent a result. */
+  private insertParams(calls: readonly NewCall[], parentEpoch: number | null = null): unknown[] {
     return [
       calls.map((c) => c.dispatchId),
       calls.map((c) => c.function),
@@ -375,6 +405,7 @@ export class PostgresStore implements Store {
       calls.map((c) => nul(c.rootDispatchId)),
       this.channel,
       this.instance,
+      parentEpoch,
     ]
   }
 
@@ -405,7 +436,36 @@ export class PostgresStore implements Store {
       RETURNING c.*`,
       params,
     )
-    return rows.map(toStoredCall)
+    return this.withResults(rows)
+  }
+
+  /**
+   * Issue 6: claimed rows as calls; a resumed coroutine comes with up to `maxResults` waiting results,
+   * oldest first. Read after the claim committed: only this lease's outcome consumes them, so the
+   * results cannot change under it but by growing (a cancel or restart makes the outcome stale anyway).
+   */
+  private async withResults(rows: readonly CallRow[]): Promise<StoredCall[]> {
+    const calls = rows.map(toStoredCall)
+    const resumed = rows.filter((r) => r.poll_state !== null && r.results_waiting > 0)
+    if (resumed.length === 0) return calls
+    const { rows: results } = await this.read<ResultRow>(
+      `SELECT r.* FROM unnest($1::text[], $2::int[], $3::int[]) AS p(id, epoch, lim)
+       CROSS JOIN LATERAL (
+         SELECT * FROM ${this.s}.call_results AS r WHERE r.parent_id = p.id AND r.epoch = p.epoch ORDER BY r.seq LIMIT p.lim
+       ) AS r
+       ORDER BY r.seq`,
+      [resumed.map((r) => r.id), resumed.map((r) => r.epoch), resumed.map((r) => r.max_results ?? 1000)],
+    )
+    const byParent = new Map<string, ReturnType<typeof storedResult>[]>()
+    for (const row of results) {
+      const list = byParent.get(row.parent_id) ?? []
+      list.push(storedResult(row))
+      byParent.set(row.parent_id, list)
+    }
+    return calls.map((call) => {
+      const list = byParent.get(call.dispatchId)
+      return list === undefined ? call : { ...call, results: list }
+    })
   }
 
   async dueQueues(now: number, limit: number): Promise<QueueKey[]> {
@@ -495,41 +555,192 @@ export class PostgresStore implements Store {
         unkeyed.map((q) => q.limit),
       ],
     )
-    return rows.map(toStoredCall)
+    return this.withResults(rows)
   }
 
   async completeAttempts(completions: readonly Completion[]): Promise<boolean[]> {
     if (completions.length === 0) return []
     const ids = new Set(completions.map((c) => c.dispatchId))
-    if (ids.size === completions.length) {
-      // Distinct calls do not interact: one statement applies them all, whatever their order.
-      const applied = await this.read<{ id: string }>(this.completeSql(), this.completeParams(completions))
+    if (ids.size < completions.length) return this.completeInOrder(completions)
+    // Distinct calls do not interact: one statement applies them all, whatever their order. Issue 6:
+    // except a child whose parent is in the batch too (one statement may not update a row twice):
+    // the statement skips it, and it is applied below, after its parent, with the Polls and restarts.
+    const plain = completions.filter((c) => c.kind !== 'poll' && c.kind !== 'restart')
+    const results = completions.map(() => false)
+    if (plain.length > 0) {
+      const applied = await this.retried(
+        () => this.query<{ id: string }>(this.completeSql(), this.completeParams(plain, [...ids])),
+        deadlock,
+      )
       const done = new Set(applied.rows.map((r) => r.id))
-      return completions.map((c) => done.has(c.dispatchId))
+      completions.forEach((c, i) => {
+        results[i] = done.has(c.dispatchId)
+      })
     }
-    // The same call twice in a batch: apply in order, each seeing the previous one's effect.
-    return this.retried(() =>
-      this.transaction(async (client) => {
-        const results: boolean[] = []
-        for (const completion of completions) {
-          const applied = await client.query(this.completeSql(), this.completeParams([completion]))
-          results.push(applied.rows.length === 1)
-        }
-        return results
-      }),
+    const rest = completions.filter(
+      (c, i) => !results[i] && c.kind !== 'retry' && c.kind !== 'tailCall', // those were not skipped, only stale
+    )
+    if (rest.length === 0) return results
+    const again = await this.completeInOrder(rest)
+    rest.forEach((c, i) => {
+      if (again[i]) results[completions.indexOf(c)] = true
+    })
+    return results
+  }
+
+  /**
+   * Applies completions one by one in one transaction, each seeing the previous one's effect: the
+   * same call twice in a batch, and issue 6's Polls and restarts (several statements each).
+   */
+  private completeInOrder(completions: readonly Completion[]): Promise<boolean[]> {
+    return this.retried(
+      () =>
+        this.transaction(async (client) => {
+          const results: boolean[] = []
+          for (const completion of completions) {
+            if (completion.kind === 'poll') results.push(await this.suspend(client, completion))
+            else if (completion.kind === 'restart') results.push(await this.restart(client, completion))
+            else {
+              const applied = await client.query(this.completeSql(), this.completeParams([completion], []))
+              results.push(applied.rows.length === 1)
+            }
+          }
+          return results
+        }),
+      deadlock,
     )
   }
 
+  /** Issue 6: records a Poll (state, consumed results, children) and suspends the call. */
+  private async suspend(client: pg.PoolClient, c: Of<'poll'>): Promise<boolean> {
+    const { rows } = await client.query<{ id: string; epoch: number; expires_at: number | null }>(
+      `UPDATE ${this.s}.calls AS c
+       SET state = 'suspended', status = $5, attempts = c.restarts, output = NULL, error = NULL, poll_state = $6,
+         min_results = $7, max_results = $8, poll_deadline = $9, poll_error = $10, due_at = NULL, lease_owner = NULL,
+         updated_at = $4
+       WHERE c.id = $1 AND c.state = 'running' AND c.attempts = $2 AND c.lease_owner = $3
+       RETURNING c.id, c.epoch, c.expires_at`,
+      [
+        c.dispatchId,
+        c.attempt,
+        c.owner,
+        c.now,
+        c.status,
+        pollStateJson(c.poll.state),
+        c.poll.minResults,
+        c.poll.maxResults,
+        nul(c.poll.deadline),
+        json(c.poll.error),
+      ],
+    )
+    const row = rows[0]
+    if (row === undefined) return false
+    if (c.consumed.length > 0) {
+      await client.query(`DELETE FROM ${this.s}.call_results WHERE parent_id = $1 AND seq = ANY($2::bigint[])`, [
+        row.id,
+        [...c.consumed],
+      ])
+    }
+    if (c.children.length > 0) await client.query(this.insertSql(), this.insertParams(c.children, row.epoch))
+    // Results that arrived while the turn ran count now. A child reporting concurrently waits for this
+    // row's lock (taken above), then adds itself to the count stored here.
+    const counted = await client.query<{ waiting: number }>(
+      `SELECT COUNT(*) AS waiting FROM ${this.s}.call_results WHERE parent_id = $1 AND epoch = $2`,
+      [row.id, row.epoch],
+    )
+    const waiting = counted.rows[0]?.waiting ?? 0
+    await client.query(`UPDATE ${this.s}.calls SET results_waiting = $2, due_at = $3 WHERE id = $1`, [
+      row.id,
+      waiting,
+      suspendedDueAt(c.poll, waiting, row.expires_at, c.now),
+    ])
+    return true
+  }
+
+  /** Issue 6: INCOMPATIBLE_STATE on a resumed turn: start again from the input, cancelling the tree below. */
+  private async restart(client: pg.PoolClient, c: Of<'restart'>): Promise<boolean> {
+    await this.lockDescendants(client, c.dispatchId)
+    const { rows } = await client.query(
+      `UPDATE ${this.s}.calls AS c
+       SET state = 'pending', status = $5, output = NULL, error = $6, ${NO_POLL}, epoch = c.epoch + 1,
+         restarts = c.restarts + 1, due_at = $4, lease_owner = NULL, updated_at = $4
+       WHERE c.id = $1 AND c.state = 'running' AND c.attempts = $2 AND c.lease_owner = $3
+       RETURNING c.id`,
+      [c.dispatchId, c.attempt, c.owner, c.now, c.status, json(c.error)],
+    )
+    if (rows.length === 0) return false
+    await this.cancelDescendants(client, c.dispatchId, c.now)
+    return true
+  }
+
+  private treeSql(): string {
+    return `WITH RECURSIVE tree(id) AS (
+      SELECT id FROM ${this.s}.calls WHERE parent_id = $1
+      UNION ALL SELECT c.id FROM ${this.s}.calls AS c JOIN tree ON c.parent_id = tree.id
+    )`
+  }
+
+  /**
+   * Locks a call's descendants, newest first, before the call itself is changed: children lock their
+   * own row before their parent's when they report, so a cascade taking the parent first could deadlock.
+   */
+  private async lockDescendants(client: pg.PoolClient, dispatchId: string): Promise<void> {
+    await client.query(
+      `${this.treeSql()} SELECT c.id FROM ${this.s}.calls AS c WHERE c.id IN (SELECT id FROM tree)
+       ORDER BY c.id DESC FOR UPDATE`,
+      [dispatchId],
+    )
+  }
+
+  /** Issue 6: cancels every non-terminal descendant of a call and drops their and its waiting results. */
+  private async cancelDescendants(client: pg.PoolClient, dispatchId: string, now: number): Promise<void> {
+    await client.query(
+      `${this.treeSql()}, cancelled AS (
+        UPDATE ${this.s}.calls SET state = 'cancelled', due_at = NULL, lease_owner = NULL, updated_at = $2, ${NO_POLL}
+        WHERE id IN (SELECT id FROM tree) AND state IN ${LIVE}
+        RETURNING 1
+      )
+      DELETE FROM ${this.s}.call_results WHERE parent_id = $1 OR parent_id IN (SELECT id FROM tree)`,
+      [dispatchId, now],
+    )
+  }
+
+  /**
+   * Terminal outcomes, retries and tail calls of many calls in one statement. Issue 6: `finished`
+   * skips children whose parent is in `$27` (the batch), clears the coroutine columns, and reports
+   * each child's outcome to its live parent of the same epoch (`woken`, one row per parent, so a
+   * concurrent report re-reads the parent's count under its row lock), storing the result after it.
+   */
   private completeSql(): string {
     const held = "c.id = u.id AND c.state = 'running' AND c.attempts = u.attempt AND c.lease_owner = u.owner"
     return `WITH finished AS (
       UPDATE ${this.s}.calls AS c
       SET state = u.state, status = u.status, output = u.output, error = u.error, due_at = NULL,
-        lease_owner = NULL, updated_at = u.now
+        lease_owner = NULL, updated_at = u.now, ${NO_POLL}
       FROM unnest($1::text[], $2::int[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[])
         AS u(id, attempt, owner, now, status, state, output, error)
-      WHERE ${held}
-      RETURNING c.id
+      WHERE ${held} AND (c.parent_id IS NULL OR c.parent_id <> ALL($27::text[]))
+      RETURNING c.id, c.parent_id, c.parent_epoch, c.correlation_id, c.state, c.status, c.output, c.error, u.now
+    ), reports AS (
+      SELECT parent_id, parent_epoch, COUNT(*)::int AS n, MAX(now) AS now FROM finished
+      WHERE parent_epoch IS NOT NULL GROUP BY parent_id, parent_epoch
+    ), woken AS (
+      UPDATE ${this.s}.calls AS p
+      SET results_waiting = p.results_waiting + r.n,
+        due_at = CASE WHEN p.state = 'suspended' AND p.results_waiting + r.n >= p.min_results
+          AND (p.due_at IS NULL OR p.due_at > r.now) THEN r.now ELSE p.due_at END
+      FROM reports AS r
+      WHERE p.id = r.parent_id AND p.epoch = r.parent_epoch AND p.state IN ${LIVE}
+      RETURNING p.id
+    ), stored AS (
+      INSERT INTO ${this.s}.call_results (parent_id, epoch, child_id, correlation_id, output, error, created_at)
+      SELECT f.parent_id, f.parent_epoch, f.id, f.correlation_id,
+        CASE WHEN f.state = 'failed' THEN NULL ELSE f.output END,
+        CASE WHEN f.state = 'failed' THEN COALESCE(f.error, json_build_object('type', COALESCE(f.status, 'Failed'),
+          'message', 'the call failed with ' || COALESCE(f.status, 'an error'))::text) END,
+        f.now
+      FROM finished AS f JOIN woken AS w ON w.id = f.parent_id
+      ORDER BY f.now, f.id
     ), retried AS (
       UPDATE ${this.s}.calls AS c
       SET state = 'pending', status = u.status, output = NULL, error = u.error, due_at = u.due_at,
@@ -547,18 +758,19 @@ export class PostgresStore implements Store {
         origin_endpoint = COALESCE(c.origin_endpoint, c.endpoint),
         function = u.function, endpoint = u.endpoint, input = u.input, version = u.version,
         expires_at = COALESCE(u.expires_at, c.expires_at), expiration_ms = COALESCE(u.expiration_ms, c.expiration_ms),
-        due_at = u.now, lease_owner = NULL, updated_at = u.now
+        due_at = u.now, lease_owner = NULL, updated_at = u.now, ${NO_POLL}, epoch = c.epoch + 1, restarts = 0
       FROM unnest($16::text[], $17::int[], $18::text[], $19::bigint[], $20::text[], $21::text[], $22::text[],
         $23::text[], $24::text[], $25::bigint[], $26::bigint[])
         AS u(id, attempt, owner, now, status, function, endpoint, input, version, expires_at, expiration_ms)
       WHERE ${held}
       RETURNING c.id
+    ), dropped AS (
+      DELETE FROM ${this.s}.call_results WHERE parent_id IN (SELECT id FROM finished UNION ALL SELECT id FROM replaced)
     )
     SELECT id FROM finished UNION ALL SELECT id FROM retried UNION ALL SELECT id FROM replaced`
   }
 
-  private completeParams(completions: readonly Completion[]): unknown[] {
-    type Of<K extends Completion['kind']> = Extract<Completion, { kind: K }>
+  private completeParams(completions: readonly Completion[], batch: readonly string[]): unknown[] {
     const finished = completions.filter(
       (c): c is Of<'succeeded' | 'failed'> => c.kind === 'succeeded' || c.kind === 'failed',
     )
@@ -586,6 +798,7 @@ export class PostgresStore implements Store {
       replaced.map((c) => nul(c.version)),
       replaced.map((c) => nul(c.expiresAt)),
       replaced.map((c) => nul(c.expirationMs)),
+      batch,
     ]
   }
 
@@ -640,13 +853,43 @@ export class PostgresStore implements Store {
   }
 
   async cancelCall(dispatchId: string, now: number): Promise<ChangeResult> {
-    const { rows } = await this.query<CallRow>(
-      `UPDATE ${this.s}.calls SET state = 'cancelled', due_at = NULL, lease_owner = NULL, updated_at = $2
-       WHERE id = $1 AND state IN ('pending', 'running', 'suspended')
-       RETURNING *`,
-      [dispatchId, now],
-    )
-    return this.changeResult(dispatchId, rows[0])
+    const row = await this.transaction(async (client) => {
+      await this.lockDescendants(client, dispatchId)
+      const { rows } = await client.query<CallRow>(
+        `UPDATE ${this.s}.calls SET state = 'cancelled', due_at = NULL, lease_owner = NULL, updated_at = $2, ${NO_POLL}
+         WHERE id = $1 AND state IN ${LIVE}
+         RETURNING *`,
+        [dispatchId, now],
+      )
+      const cancelled = rows[0]
+      if (cancelled === undefined) return undefined
+      // Issue 6: the tree below goes with it, and a child tells its parent it was cancelled.
+      await this.cancelDescendants(client, dispatchId, now)
+      if (cancelled.parent_id !== null && cancelled.parent_epoch !== null) {
+        await client.query(
+          `WITH woken AS (
+            UPDATE ${this.s}.calls AS p
+            SET results_waiting = p.results_waiting + 1,
+              due_at = CASE WHEN p.state = 'suspended' AND p.results_waiting + 1 >= p.min_results
+                AND (p.due_at IS NULL OR p.due_at > $5) THEN $5 ELSE p.due_at END
+            WHERE p.id = $1 AND p.epoch = $2 AND p.state IN ${LIVE}
+            RETURNING p.id
+          )
+          INSERT INTO ${this.s}.call_results (parent_id, epoch, child_id, correlation_id, output, error, created_at)
+          SELECT $1, $2, $3, $4, NULL, $6, $5 FROM woken`,
+          [
+            cancelled.parent_id,
+            cancelled.parent_epoch,
+            cancelled.id,
+            cancelled.correlation_id,
+            now,
+            JSON.stringify(CANCELLED_ERROR),
+          ],
+        )
+      }
+      return cancelled
+    })
+    return this.changeResult(dispatchId, row)
   }
 
   async redriveCall(dispatchId: string, now: number): Promise<ChangeResult> {
@@ -657,9 +900,12 @@ export class PostgresStore implements Store {
           input = CASE WHEN origin_function IS NULL THEN input ELSE origin_input END,
           origin_function = NULL, origin_endpoint = NULL, origin_input = NULL,
           expires_at = CASE WHEN expiration_ms IS NULL THEN NULL ELSE $2 + expiration_ms END,
-          due_at = $2, lease_owner = NULL, updated_at = $2
+          due_at = $2, lease_owner = NULL, updated_at = $2,
+          ${NO_POLL}, epoch = epoch + 1, restarts = 0, parent_epoch = NULL
         WHERE id = $1 AND state IN ('failed', 'cancelled')
         RETURNING *
+      ), dropped AS (
+        DELETE FROM ${this.s}.call_results WHERE parent_id IN (SELECT id FROM redriven)
       )
       SELECT redriven.*, pg_notify($3, $4) FROM redriven`,
       [dispatchId, now, this.channel, this.instance],

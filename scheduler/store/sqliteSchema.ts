@@ -47,4 +47,32 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX calls_queue_due ON calls (endpoint, function, fairness_key, due_at) WHERE due_at IS NOT NULL;
   `,
+  // Issue 6, durable coroutines. `poll_state` (JSON of the Poll's state field) is set while a call is a
+  // coroutine between turns; `parent_epoch` is set on a child that still owes its parent a result, for
+  // that epoch of the parent; `results_waiting` counts the rows of `call_results` a parent has not
+  // consumed, so "enough results to resume" is a column compare, not a count. AUTOINCREMENT keeps
+  // `seq` growing even after deletes: it is the arrival order.
+  `
+  ALTER TABLE calls ADD COLUMN poll_state TEXT;
+  ALTER TABLE calls ADD COLUMN min_results INTEGER;
+  ALTER TABLE calls ADD COLUMN max_results INTEGER;
+  ALTER TABLE calls ADD COLUMN poll_deadline INTEGER;
+  ALTER TABLE calls ADD COLUMN poll_error TEXT;
+  ALTER TABLE calls ADD COLUMN results_waiting INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE calls ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE calls ADD COLUMN restarts INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE calls ADD COLUMN parent_epoch INTEGER;
+  CREATE INDEX calls_parent ON calls (parent_id) WHERE parent_id IS NOT NULL;
+  CREATE TABLE call_results (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    parent_id TEXT NOT NULL,
+    epoch INTEGER NOT NULL,
+    child_id TEXT NOT NULL,
+    correlation_id TEXT,
+    output TEXT,
+    error TEXT,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX call_results_parent ON call_results (parent_id, seq);
+  `,
 ]

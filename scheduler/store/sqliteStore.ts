@@ -3,6 +3,15 @@ import { dirname, resolve } from 'node:path'
 import Database from 'better-sqlite3'
 import { DispatchError } from '../../runtime/errors/dispatchError.js'
 import type { CallState } from '../../schemas/callService.js'
+import {
+  CANCELLED_ERROR,
+  type PollColumns,
+  pollStateJson,
+  type ResultRow,
+  storedPoll,
+  storedResult,
+  suspendedDueAt,
+} from './coroutineRows.js'
 import { SQLITE_MIGRATIONS } from './sqliteSchema.js'
 import type {
   CallCounts,
@@ -30,7 +39,7 @@ export interface SqliteStoreOptions {
   readonly busyTimeoutMs?: number
 }
 
-interface CallRow {
+interface CallRow extends PollColumns {
   id: string
   function: string
   endpoint: string
@@ -56,6 +65,7 @@ interface CallRow {
   origin_function: string | null
   origin_endpoint: string | null
   origin_input: string | null
+  parent_epoch: number | null
 }
 
 const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value))
@@ -89,7 +99,24 @@ function toStoredCall(row: CallRow): StoredCall {
     originFunction: row.origin_function ?? row.function,
     originEndpoint: row.origin_endpoint ?? row.endpoint,
     originInput: row.origin_function === null ? parsed(row.input) : parsed(row.origin_input),
+    poll: storedPoll(row),
+    results: [],
+    resultsWaiting: row.results_waiting,
+    epoch: row.epoch,
+    restarts: row.restarts,
   }
+}
+
+/** What a call that just became terminal reports to its parent (issue 6). */
+interface FinishedRow {
+  id: string
+  parent_id: string | null
+  parent_epoch: number | null
+  correlation_id: string | null
+  state: CallState
+  status: string | null
+  output: string | null
+  error: string | null
 }
 
 // Completions are conditional on the claim: a stale outcome (lease taken over, call cancelled) changes nothing.
@@ -179,23 +206,7 @@ export class SqliteStore implements Store {
           if (seen !== undefined && seen.created_at >= since) return { dispatchId: seen.dispatch_id, inserted: false }
           s.putKey.run(call.idempotencyKey, call.dispatchId, options.now)
         }
-        s.insert.run({
-          id: call.dispatchId,
-          function: call.function,
-          endpoint: call.endpoint,
-          input: json(call.input),
-          version: call.version ?? null,
-          correlation_id: call.correlationId ?? null,
-          max_attempts: call.maxAttempts,
-          created_at: call.createdAt,
-          due_at: call.dueAt,
-          expires_at: call.expiresAt ?? null,
-          expiration_ms: call.expirationMs ?? null,
-          fairness_key: call.fairnessKey ?? null,
-          idempotency_key: call.idempotencyKey ?? null,
-          parent_id: call.parentDispatchId ?? null,
-          root_id: call.rootDispatchId ?? null,
-        })
+        s.insert.run(insertParams(call))
         return { dispatchId: call.dispatchId, inserted: true }
       }),
     )()
@@ -208,17 +219,33 @@ export class SqliteStore implements Store {
       owner: request.owner,
       until: request.now + request.leaseMs,
     }
-    const rows = (
-      request.queue === undefined
-        ? this.statements.claim.all(params)
-        : this.statements.claimQueue.all({
-            ...params,
-            endpoint: request.queue.endpoint,
-            function: request.queue.function,
-            fairness_key: request.queue.fairnessKey ?? null,
-          })
-    ) as CallRow[]
-    return rows.map(toStoredCall)
+    const queue = request.queue
+    return this.db.transaction(() =>
+      this.withResults(
+        (queue === undefined
+          ? this.statements.claim.all(params)
+          : this.statements.claimQueue.all({
+              ...params,
+              endpoint: queue.endpoint,
+              function: queue.function,
+              fairness_key: queue.fairnessKey ?? null,
+            })) as CallRow[],
+      ),
+    )()
+  }
+
+  /** Claimed rows as calls; a resumed coroutine comes with up to `maxResults` waiting results, oldest first. */
+  private withResults(rows: readonly CallRow[]): StoredCall[] {
+    return rows.map((row) => {
+      const call = toStoredCall(row)
+      if (call.poll === undefined || row.results_waiting === 0) return call
+      const results = this.statements.waitingResults.all({
+        parent: row.id,
+        epoch: row.epoch,
+        limit: call.poll.maxResults,
+      }) as ResultRow[]
+      return { ...call, results: results.map(storedResult) }
+    })
   }
 
   async dueQueues(now: number, limit: number): Promise<QueueKey[]> {
@@ -237,7 +264,7 @@ export class SqliteStore implements Store {
       request.queues.flatMap(({ queue, limit }) =>
         limit <= 0
           ? []
-          : (
+          : this.withResults(
               claim.all({
                 now: request.now,
                 limit,
@@ -246,8 +273,8 @@ export class SqliteStore implements Store {
                 endpoint: queue.endpoint,
                 function: queue.function,
                 fairness_key: queue.fairnessKey ?? null,
-              }) as CallRow[]
-            ).map(toStoredCall),
+              }) as CallRow[],
+            ),
       ),
     )()
   }
@@ -259,12 +286,18 @@ export class SqliteStore implements Store {
         const held = { id: c.dispatchId, attempt: c.attempt, owner: c.owner, now: c.now, status: c.status }
         switch (c.kind) {
           case 'succeeded':
-          case 'failed':
-            return s.finish.run({ ...held, state: c.kind, output: json(c.output), error: json(c.error) }).changes === 1
+          case 'failed': {
+            const row = s.finish.get({ ...held, state: c.kind, output: json(c.output), error: json(c.error) }) as
+              | FinishedRow
+              | undefined
+            if (row === undefined) return false
+            this.finished(row, c.now)
+            return true
+          }
           case 'retry':
             return s.retry.run({ ...held, due_at: c.dueAt, error: json(c.error) }).changes === 1
-          default:
-            return (
+          case 'tailCall': {
+            const applied =
               s.tailCall.run({
                 ...held,
                 function: c.function,
@@ -274,10 +307,79 @@ export class SqliteStore implements Store {
                 expires_at: c.expiresAt ?? null,
                 expiration_ms: c.expirationMs ?? null,
               }).changes === 1
-            )
+            if (applied) s.deleteResults.run(c.dispatchId)
+            return applied
+          }
+          case 'poll':
+            return this.suspend(c, held)
+          default: {
+            // 'restart'
+            const applied = s.restart.run({ ...held, error: json(c.error) }).changes === 1
+            if (applied) this.cancelDescendants(c.dispatchId, c.now)
+            return applied
+          }
         }
       }),
     )()
+  }
+
+  /**
+   * Issue 6: a call became terminal: its own waiting results go, and a child reports its outcome to
+   * its parent (still live and in the same epoch), waking a suspended parent that now has enough.
+   */
+  private finished(row: FinishedRow, now: number): void {
+    const s = this.statements
+    s.deleteResults.run(row.id)
+    if (row.parent_id === null || row.parent_epoch === null) return
+    let error = row.error
+    if (row.state === 'cancelled') error = JSON.stringify(CANCELLED_ERROR)
+    else if (row.state === 'failed' && error === null) {
+      error = JSON.stringify({ type: row.status ?? 'Failed', message: `the call failed with ${row.status}` })
+    }
+    const parent = s.report.get({ parent: row.parent_id, epoch: row.parent_epoch, now }) as { id: string } | undefined
+    if (parent === undefined) return // the parent is terminal or restarted: a late result, dropped
+    s.putResult.run({
+      parent: row.parent_id,
+      epoch: row.parent_epoch,
+      child: row.id,
+      correlation_id: row.correlation_id,
+      output: error === null ? row.output : null,
+      error,
+      now,
+    })
+  }
+
+  /** Issue 6: records a Poll (state, consumed results, children) and suspends the call, in the caller's transaction. */
+  private suspend(c: Extract<Completion, { kind: 'poll' }>, held: Record<string, unknown>): boolean {
+    const s = this.statements
+    const row = s.suspend.get({
+      ...held,
+      poll_state: pollStateJson(c.poll.state),
+      min_results: c.poll.minResults,
+      max_results: c.poll.maxResults,
+      poll_deadline: c.poll.deadline ?? null,
+      poll_error: json(c.poll.error),
+    }) as { id: string; epoch: number; expires_at: number | null } | undefined
+    if (row === undefined) return false
+    if (c.consumed.length > 0) s.consumeResults.run({ parent: row.id, seqs: JSON.stringify(c.consumed) })
+    for (const child of c.children) {
+      s.insert.run({ ...insertParams(child), parent_id: row.id, parent_epoch: row.epoch })
+    }
+    // Results that arrived while the turn ran count now (children of earlier turns).
+    const { waiting } = s.countResults.get({ parent: row.id, epoch: row.epoch }) as { waiting: number }
+    s.suspendedDue.run({
+      id: row.id,
+      waiting,
+      due_at: suspendedDueAt(c.poll, waiting, row.expires_at, c.now),
+    })
+    return true
+  }
+
+  /** Issue 6: cancels every non-terminal descendant of a call and drops their waiting results. */
+  private cancelDescendants(dispatchId: string, now: number): void {
+    const s = this.statements
+    s.cancelTree.run({ id: dispatchId, now })
+    s.deleteTreeResults.run({ id: dispatchId })
   }
 
   async getCall(dispatchId: string): Promise<StoredCall | undefined> {
@@ -317,12 +419,24 @@ export class SqliteStore implements Store {
   }
 
   async cancelCall(dispatchId: string, now: number): Promise<ChangeResult> {
-    const row = this.statements.cancel.get({ id: dispatchId, now }) as CallRow | undefined
+    const row = this.db.transaction(() => {
+      const cancelled = this.statements.cancel.get({ id: dispatchId, now }) as CallRow | undefined
+      if (cancelled !== undefined) {
+        // Issue 6: the whole tree below goes with it, and a child tells its parent it was cancelled.
+        this.cancelDescendants(dispatchId, now)
+        this.finished(cancelled, now)
+      }
+      return cancelled
+    })()
     return this.changeResult(dispatchId, row)
   }
 
   async redriveCall(dispatchId: string, now: number): Promise<ChangeResult> {
-    const row = this.statements.redrive.get({ id: dispatchId, now }) as CallRow | undefined
+    const row = this.db.transaction(() => {
+      const redriven = this.statements.redrive.get({ id: dispatchId, now }) as CallRow | undefined
+      if (redriven !== undefined) this.statements.deleteResults.run(dispatchId)
+      return redriven
+    })()
     return this.changeResult(dispatchId, row)
   }
 
@@ -357,6 +471,36 @@ export class SqliteStore implements Store {
   }
 }
 
+function insertParams(call: NewCall) {
+  return {
+    id: call.dispatchId,
+    function: call.function,
+    endpoint: call.endpoint,
+    input: json(call.input),
+    version: call.version ?? null,
+    correlation_id: call.correlationId ?? null,
+    max_attempts: call.maxAttempts,
+    created_at: call.createdAt,
+    due_at: call.dueAt,
+    expires_at: call.expiresAt ?? null,
+    expiration_ms: call.expirationMs ?? null,
+    fairness_key: call.fairnessKey ?? null,
+    idempotency_key: call.idempotencyKey ?? null,
+    parent_id: call.parentDispatchId ?? null,
+    root_id: call.rootDispatchId ?? null,
+    parent_epoch: null as number | null,
+  }
+}
+
+/** Issue 6: the columns a call's coroutine state lives in, cleared when it exits, restarts or is redriven. */
+const NO_POLL =
+  'poll_state = NULL, min_results = NULL, max_results = NULL, poll_deadline = NULL, poll_error = NULL, results_waiting = 0'
+const LIVE = "('pending', 'running', 'suspended')"
+const TREE = `WITH RECURSIVE tree(id) AS (
+      SELECT id FROM calls WHERE parent_id = @id
+      UNION ALL SELECT c.id FROM calls AS c JOIN tree ON c.parent_id = tree.id
+    )`
+
 function prepare(db: Database.Database) {
   const claimFrom = (extra: string) => `
     UPDATE calls SET state = 'running', attempts = attempts + 1, lease_owner = @owner, due_at = @until, updated_at = @now
@@ -370,17 +514,19 @@ function prepare(db: Database.Database) {
     purgeKeys: db.prepare('DELETE FROM idempotency_keys WHERE created_at < ?'),
     insert: db.prepare(`
       INSERT INTO calls (id, function, endpoint, input, version, correlation_id, state, max_attempts, created_at,
-        updated_at, due_at, expires_at, expiration_ms, fairness_key, idempotency_key, parent_id, root_id)
+        updated_at, due_at, expires_at, expiration_ms, fairness_key, idempotency_key, parent_id, root_id, parent_epoch)
       VALUES (@id, @function, @endpoint, @input, @version, @correlation_id, 'pending', @max_attempts, @created_at,
-        @created_at, @due_at, @expires_at, @expiration_ms, @fairness_key, @idempotency_key, @parent_id, @root_id)`),
+        @created_at, @due_at, @expires_at, @expiration_ms, @fairness_key, @idempotency_key, @parent_id, @root_id,
+        @parent_epoch)`),
     claim: db.prepare(claimFrom('')),
     claimQueue: db.prepare(
       claimFrom('AND endpoint = @endpoint AND function = @function AND fairness_key IS @fairness_key'),
     ),
     finish: db.prepare(`
       UPDATE calls SET state = @state, status = @status, output = @output, error = @error, due_at = NULL,
-        lease_owner = NULL, updated_at = @now
-      WHERE ${CLAIM_HELD}`),
+        lease_owner = NULL, updated_at = @now, ${NO_POLL}
+      WHERE ${CLAIM_HELD}
+      RETURNING id, parent_id, parent_epoch, correlation_id, state, status, output, error`),
     retry: db.prepare(`
       UPDATE calls SET state = 'pending', status = @status, output = NULL, error = @error, due_at = @due_at,
         lease_owner = NULL, updated_at = @now
@@ -393,13 +539,50 @@ function prepare(db: Database.Database) {
         origin_endpoint = COALESCE(origin_endpoint, endpoint),
         function = @function, endpoint = @endpoint, input = @input, version = @version,
         expires_at = COALESCE(@expires_at, expires_at), expiration_ms = COALESCE(@expiration_ms, expiration_ms),
-        due_at = @now, lease_owner = NULL, updated_at = @now
+        due_at = @now, lease_owner = NULL, updated_at = @now, ${NO_POLL}, epoch = epoch + 1, restarts = 0
       WHERE ${CLAIM_HELD}`),
+    // Issue 6: a Poll suspends the call; its due time is set by suspendedDue once the results are counted.
+    suspend: db.prepare(`
+      UPDATE calls SET state = 'suspended', status = @status, attempts = restarts, output = NULL, error = NULL,
+        poll_state = @poll_state, min_results = @min_results, max_results = @max_results,
+        poll_deadline = @poll_deadline, poll_error = @poll_error, due_at = NULL, lease_owner = NULL, updated_at = @now
+      WHERE ${CLAIM_HELD}
+      RETURNING id, epoch, expires_at`),
+    suspendedDue: db.prepare('UPDATE calls SET results_waiting = @waiting, due_at = @due_at WHERE id = @id'),
+    restart: db.prepare(`
+      UPDATE calls SET state = 'pending', status = @status, output = NULL, error = @error, ${NO_POLL},
+        epoch = epoch + 1, restarts = restarts + 1, due_at = @now, lease_owner = NULL, updated_at = @now
+      WHERE ${CLAIM_HELD}`),
+    // A child's result for a live parent of the same epoch; a suspended parent with enough is due now.
+    report: db.prepare(`
+      UPDATE calls SET results_waiting = results_waiting + 1,
+        due_at = CASE WHEN state = 'suspended' AND results_waiting + 1 >= min_results
+          AND (due_at IS NULL OR due_at > @now) THEN @now ELSE due_at END
+      WHERE id = @parent AND epoch = @epoch AND state IN ${LIVE}
+      RETURNING id`),
+    putResult: db.prepare(`
+      INSERT INTO call_results (parent_id, epoch, child_id, correlation_id, output, error, created_at)
+      VALUES (@parent, @epoch, @child, @correlation_id, @output, @error, @now)`),
+    waitingResults: db.prepare(
+      'SELECT * FROM call_results WHERE parent_id = @parent AND epoch = @epoch ORDER BY seq LIMIT @limit',
+    ),
+    countResults: db.prepare(
+      'SELECT COUNT(*) AS waiting FROM call_results WHERE parent_id = @parent AND epoch = @epoch',
+    ),
+    consumeResults: db.prepare(
+      'DELETE FROM call_results WHERE parent_id = @parent AND seq IN (SELECT value FROM json_each(@seqs))',
+    ),
+    deleteResults: db.prepare('DELETE FROM call_results WHERE parent_id = ?'),
+    cancelTree: db.prepare(`${TREE}
+      UPDATE calls SET state = 'cancelled', due_at = NULL, lease_owner = NULL, updated_at = @now, ${NO_POLL}
+      WHERE id IN (SELECT id FROM tree) AND state IN ${LIVE}`),
+    deleteTreeResults: db.prepare(`${TREE}
+      DELETE FROM call_results WHERE parent_id IN (SELECT id FROM tree)`),
     get: db.prepare('SELECT * FROM calls WHERE id = ?'),
     getMany: db.prepare('SELECT * FROM calls WHERE id IN (SELECT value FROM json_each(?))'),
     cancel: db.prepare(`
-      UPDATE calls SET state = 'cancelled', due_at = NULL, lease_owner = NULL, updated_at = @now
-      WHERE id = @id AND state IN ('pending', 'running', 'suspended')
+      UPDATE calls SET state = 'cancelled', due_at = NULL, lease_owner = NULL, updated_at = @now, ${NO_POLL}
+      WHERE id = @id AND state IN ${LIVE}
       RETURNING *`),
     redrive: db.prepare(`
       UPDATE calls SET state = 'pending', status = NULL, attempts = 0, output = NULL, error = NULL,
@@ -407,7 +590,8 @@ function prepare(db: Database.Database) {
         input = CASE WHEN origin_function IS NULL THEN input ELSE origin_input END,
         origin_function = NULL, origin_endpoint = NULL, origin_input = NULL,
         expires_at = CASE WHEN expiration_ms IS NULL THEN NULL ELSE @now + expiration_ms END,
-        due_at = @now, lease_owner = NULL, updated_at = @now
+        due_at = @now, lease_owner = NULL, updated_at = @now,
+        ${NO_POLL}, epoch = epoch + 1, restarts = 0, parent_epoch = NULL
       WHERE id = @id AND state IN ('failed', 'cancelled')
       RETURNING *`),
     releaseAll: db.prepare(

@@ -1,3 +1,4 @@
+import type { CallResult } from '../../schemas/call.js'
 import type { CallState } from '../../schemas/callService.js'
 import type { ErrorMessage } from '../../schemas/error.js'
 import type { Status } from '../../schemas/status.js'
@@ -36,6 +37,34 @@ export interface NewCall {
   readonly rootDispatchId: string | undefined
 }
 
+/**
+ * A coroutine's state as its Poll carried it: `coroutineState` (base64) or `typedCoroutineState`
+ * (an Any), whichever came (neither when the Poll had none). Handed back verbatim in the PollResult.
+ */
+export interface CoroutineState {
+  readonly coroutineState?: string
+  readonly typedCoroutineState?: AnyMessage
+}
+
+/** What a suspended coroutine waits with, from its last Poll (issue 6). */
+export interface StoredPoll {
+  readonly state: CoroutineState
+  /** Resume once this many results are waiting (1..maxResults). */
+  readonly minResults: number
+  /** Hand at most this many results to one turn (1..1000). */
+  readonly maxResults: number
+  /** Resume at this instant at the latest (the Poll's `maxWait` after it); undefined: no deadline. */
+  readonly deadline: number | undefined
+  /** Set when none of the Poll's calls could be dispatched: sent as `pollResult.error`. */
+  readonly error: ErrorMessage | undefined
+}
+
+/** A child's outcome waiting for its parent; `seq` grows in arrival order. */
+export interface StoredResult {
+  readonly seq: number
+  readonly result: CallResult
+}
+
 /** A call as stored. */
 export interface StoredCall {
   readonly dispatchId: string
@@ -68,6 +97,22 @@ export interface StoredCall {
   readonly originFunction: string
   readonly originEndpoint: string
   readonly originInput: AnyMessage | undefined
+  /**
+   * Issue 6: set from a Poll until the call exits, restarts, tail-calls or is redriven; a claimed
+   * call with it is a resumed coroutine turn (`pollResult` instead of `input`).
+   */
+  readonly poll: StoredPoll | undefined
+  /**
+   * Claims fill it for a call with {@link poll}: up to `maxResults` waiting results, oldest first.
+   * Empty from every other read (see `resultsWaiting`).
+   */
+  readonly results: readonly StoredResult[]
+  /** Results of children waiting for this call (not yet consumed by a turn). */
+  readonly resultsWaiting: number
+  /** Bumped by a restart, a tail call and a redrive: results of children from earlier epochs are dropped. */
+  readonly epoch: number
+  /** INCOMPATIBLE_STATE restarts since the call (or its tail call, or its redrive) began; they count as attempts. */
+  readonly restarts: number
 }
 
 export interface InsertOptions {
@@ -119,6 +164,12 @@ interface CompletionBase {
 /**
  * The outcome of one attempt, decided by the scheduler and applied by the store only when the
  * claim still holds (the call is running, with this attempt and owner); otherwise it is stale.
+ *
+ * Issue 6, in the same transaction: a call that becomes terminal (succeeded, failed; and cancelled,
+ * see `cancelCall`) and was started by a Poll records a CallResult for its parent — unless the parent
+ * is terminal or has moved to another epoch — and a suspended parent whose waiting results reach its
+ * `minResults` becomes due now. A terminal call's own waiting results are deleted; a tail call clears
+ * the coroutine state and results and bumps the epoch; a retry keeps them (the next attempt gets them again).
  */
 export type Completion =
   | (CompletionBase & {
@@ -136,6 +187,24 @@ export type Completion =
       readonly expiresAt: number | undefined
       readonly expirationMs: number | undefined
     })
+  /**
+   * Issue 6: the attempt answered a Poll. Stores the state, consumes the results the attempt was given,
+   * inserts the children (their parent is this call, their `parentEpoch` its epoch), and suspends the
+   * call: due now when `resultsWaiting >= minResults` (or `poll.error` is set), else at the earlier of
+   * the deadline and the expiration (never, when neither). `attempts` restarts at `restarts`.
+   */
+  | (CompletionBase & {
+      readonly kind: 'poll'
+      readonly poll: StoredPoll
+      readonly children: readonly NewCall[]
+      /** The `seq` of every result the attempt was given: consumed now. */
+      readonly consumed: readonly number[]
+    })
+  /**
+   * Issue 6: INCOMPATIBLE_STATE answered to a resumed turn. The call starts again from its input, due
+   * `now`: state and results cleared, epoch and restarts bumped, its non-terminal descendants cancelled.
+   */
+  | (CompletionBase & { readonly kind: 'restart'; readonly error: ErrorMessage | undefined })
 
 export interface ListFilter {
   readonly state?: CallState
@@ -201,9 +270,15 @@ export interface Store {
   getCall(dispatchId: string): Promise<StoredCall | undefined>
   getCalls(dispatchIds: readonly string[]): Promise<StoredCall[]>
   listCalls(filter: ListFilter): Promise<ListPage>
-  /** Cancels a pending or running call; a running attempt's later outcome is then stale. */
+  /**
+   * Cancels a pending, running or suspended call and its non-terminal descendants (issue 6); a running
+   * attempt's later outcome is then stale. A cancelled child reports a `Cancelled` error to its parent.
+   */
   cancelCall(dispatchId: string, now: number): Promise<ChangeResult>
-  /** Runs a failed or cancelled call again from its origin, with a fresh attempt budget. */
+  /**
+   * Runs a failed or cancelled call again from its origin, with a fresh attempt budget (coroutine state
+   * and results cleared, epoch bumped; a redriven child no longer reports to its parent).
+   */
   redriveCall(dispatchId: string, now: number): Promise<ChangeResult>
   /**
    * Makes running calls pending again, due `now`: all of them, or those leased by `owner`.

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { newDispatchId } from '../../scheduler/dispatchId.js'
 import type { NewCall, Store } from '../../scheduler/store/store.js'
 import { VALUE_TYPE_URL } from '../../schemas/wellKnown.js'
+import { coroutineConformance } from './coroutineConformance.js'
 
 const T0 = 1_700_000_000_000
 const WINDOW = 60_000
@@ -525,4 +526,5 @@ export function storeConformance(
       })
     }
   })
+  coroutineConformance(name, makeStore)
 }
