@@ -17,9 +17,17 @@ export interface SchedulerChild {
   released: number
 }
 
-/** Starts a scheduler process on `dbPath` (keys kept beside it); `env` adds variables such as DISPATCH_TEST_CRASH_AT. */
-export function spawnScheduler(dbPath: string, env: Record<string, string> = {}): Promise<SchedulerChild> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/scheduler/fixtures/schedulerProcess.ts'], {
+/**
+ * Starts a scheduler process on `dbPath` (keys kept beside it); `env` adds variables such as
+ * DISPATCH_TEST_CRASH_AT. `script` is another scheduler process to run instead, e.g. a PostgreSQL
+ * node (test/scheduler/multinodeNode.ts, with DISPATCH_TEST_DATABASE_URL and DISPATCH_TEST_SCHEMA).
+ */
+export function spawnScheduler(
+  dbPath: string,
+  env: Record<string, string> = {},
+  script = 'test/scheduler/fixtures/schedulerProcess.ts',
+): Promise<SchedulerChild> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
     cwd: repoRoot,
     env: {
       ...process.env,

@@ -25,6 +25,8 @@ if (shown.length === 0) {
     'calls lost',
     'crashes injected',
     'crashes survived',
+    'connection kills injected',
+    'connection kills survived',
     'bad inputs tried',
     'crashes or 5xx seen',
     'forgeries accepted',
