@@ -27,7 +27,11 @@ export function toNewCalls(body: unknown, options: ResolvedSchedulerOptions, now
   return (body as DispatchRequest).calls.map((call, index) => toNewCall(call, index, options, now))
 }
 
-function toNewCall(call: DispatchCall, index: number, options: ResolvedSchedulerOptions, now: number): NewCall {
+/**
+ * One call of a Dispatch batch, checked and turned into a row; throws a ConnectRefusal naming the call by
+ * `index`. Issue 6 reuses it for the calls of a Poll (scheduler/delivery/toChildCalls.ts).
+ */
+export function toNewCall(call: DispatchCall, index: number, options: ResolvedSchedulerOptions, now: number): NewCall {
   if (call.endpoint === undefined) refuse(index, 'endpoint is required (the URL where the scheduler runs the function)')
   let url: URL
   try {

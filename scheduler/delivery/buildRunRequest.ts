@@ -1,7 +1,10 @@
 import type { RunRequest } from '../../schemas/run.js'
 import type { StoredCall } from '../store/store.js'
 
-/** The RunRequest of a claimed call: its function and input, ids, and creation and expiration times. */
+/**
+ * The RunRequest of a claimed call: its function and input (a resumed coroutine: its `pollResult`), ids,
+ * and creation and expiration times.
+ */
 export function buildRunRequest(call: StoredCall): RunRequest {
   const request: RunRequest = {
     function: call.function,
@@ -9,7 +12,11 @@ export function buildRunRequest(call: StoredCall): RunRequest {
     rootDispatchId: call.rootDispatchId ?? call.dispatchId,
     creationTime: new Date(call.createdAt).toISOString(),
   }
-  if (call.input !== undefined) request.input = call.input
+  if (call.poll !== undefined) {
+    // Issue 6: a resumed coroutine gets its state back verbatim, with the results waiting for it.
+    request.pollResult = { ...call.poll.state, results: call.results.map((r) => r.result) }
+    if (call.poll.error !== undefined) request.pollResult.error = call.poll.error
+  } else if (call.input !== undefined) request.input = call.input
   if (call.parentDispatchId !== undefined) request.parentDispatchId = call.parentDispatchId
   if (call.expiresAt !== undefined) request.expirationTime = new Date(call.expiresAt).toISOString()
   return request

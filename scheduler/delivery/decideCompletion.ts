@@ -1,13 +1,18 @@
 import { Compile } from 'typebox/compile'
 import { fromProtoDuration } from '../../runtime/client/duration.js'
 import type { ErrorMessage } from '../../schemas/error.js'
-import { RunResponse } from '../../schemas/run.js'
+import { type Poll, RunResponse } from '../../schemas/run.js'
 import { isRetried, type Status } from '../../schemas/status.js'
 import { MAX_JSON_DEPTH, nestedDeeperThan } from '../jsonDepth.js'
-import type { ResolvedRetryPolicy } from '../schedulerOptions.js'
-import type { Completion, StoredCall } from '../store/store.js'
+import {
+  type ResolvedRetryPolicy,
+  type ResolvedSchedulerOptions,
+  resolveSchedulerOptions,
+} from '../schedulerOptions.js'
+import type { Completion, CoroutineState, StoredCall } from '../store/store.js'
 import { backoffDelay } from './backoff.js'
 import type { PostOutcome } from './endpointClient.js'
+import { toChildCalls } from './toChildCalls.js'
 
 const checkRunResponse = Compile(RunResponse)
 
@@ -16,7 +21,14 @@ export interface DecideContext {
   readonly now: number
   readonly policy: ResolvedRetryPolicy
   readonly random?: () => number
+  /** Issue 6: the scheduler's options, for the retry policies of a Poll's children (default: the defaults). */
+  readonly options?: ResolvedSchedulerOptions
 }
+
+/** Issue 6: the largest coroutine state stored (the journal a Poll carries), in bytes of its JSON. */
+export const MAX_COROUTINE_STATE_BYTES = 16 * 1024 * 1024
+
+let defaultOptions: ResolvedSchedulerOptions | undefined
 
 /**
  * Turns what one attempt gave into the change to record: success, a terminal failure, a retry
@@ -34,6 +46,9 @@ export function decideCompletion(call: StoredCall, outcome: PostOutcome, context
   // Fault-suite finding (issue 8): a deeper answer overflowed the store's JSON.stringify, so its outcome was never recorded and the call was redelivered forever.
   if (nestedDeeperThan(answer))
     return invalid(call, context, `the endpoint answered JSON nested deeper than ${MAX_JSON_DEPTH} levels`)
+  // Issue 6: a Poll's calls are checked one by one, like a Dispatch batch: a bad one is answered with
+  // `pollResult.error` on the next turn, not counted as a bad answer of the whole run.
+  const pollCalls = takePollCalls(answer)
   if (!checkRunResponse.Check(answer)) {
     const first = checkRunResponse.Errors(answer)[0]
     const where = first === undefined ? '' : `: ${first.instancePath || '/'} ${first.message}`
@@ -41,18 +56,7 @@ export function decideCompletion(call: StoredCall, outcome: PostOutcome, context
   }
   const response = answer as RunResponse
   const base = { dispatchId: call.dispatchId, attempt: call.attempts, owner: context.owner, now: context.now }
-  if (response.poll !== undefined) {
-    return {
-      ...base,
-      kind: 'failed',
-      status: 'STATUS_PERMANENT_ERROR',
-      output: undefined,
-      error: {
-        type: 'CoroutinesNotSupported',
-        message: 'the endpoint answered Poll (a durable coroutine), which this scheduler does not run yet',
-      },
-    }
-  }
+  if (response.poll !== undefined) return suspended(call, response.status, response.poll, pollCalls, context)
   const tail = response.exit?.tailCall
   if (tail !== undefined) {
     const endpoint = tail.endpoint ?? call.endpoint
@@ -76,7 +80,78 @@ export function decideCompletion(call: StoredCall, outcome: PostOutcome, context
     return { ...base, kind: 'succeeded', status: 'STATUS_OK', output: result?.output, error: undefined }
   }
   const error = result?.error ?? { type: response.status, message: `the function answered ${response.status}` }
+  if (response.status === 'STATUS_INCOMPATIBLE_STATE') {
+    // Issue 6: a resumed turn whose code no longer replays its journal starts again from its input;
+    // the restart counts as an attempt, so code that always diverges ends failed. A first run
+    // cannot be helped by starting again: it fails.
+    if (call.poll !== undefined && call.attempts < call.maxAttempts) {
+      return { ...base, kind: 'restart', status: response.status, error }
+    }
+    const why = call.poll === undefined ? 'answered to a first run' : `after ${call.attempts} attempts`
+    return { ...base, kind: 'failed', status: response.status, output: undefined, error: withNote(error, why) }
+  }
   return failedAttempt(call, response.status, error, context)
+}
+
+const withNote = (error: ErrorMessage, note: string): ErrorMessage => ({
+  ...error,
+  message: `${error.message} (not restarted: ${note})`,
+})
+
+/** Removes `poll.calls` from a parsed answer (to be checked apart) and returns it. */
+function takePollCalls(answer: unknown): unknown {
+  const poll = (answer as { poll?: unknown } | null)?.poll
+  if (poll === null || typeof poll !== 'object' || !('calls' in poll)) return undefined
+  const { calls, ...rest } = poll as { calls: unknown }
+  ;(answer as { poll: unknown }).poll = rest
+  return calls
+}
+
+const clamp = (n: number, low: number, high: number) => Math.min(high, Math.max(low, n))
+
+/**
+ * Issue 6: a Poll suspends the call: its state is kept verbatim, the results it was given are consumed,
+ * its calls become children (or, when they cannot be dispatched, the next turn gets `pollResult.error`).
+ */
+function suspended(call: StoredCall, status: Status, poll: Poll, calls: unknown, context: DecideContext): Completion {
+  const state: { -readonly [K in keyof CoroutineState]: CoroutineState[K] } = {}
+  let size = 0
+  if (poll.coroutineState !== undefined) {
+    state.coroutineState = poll.coroutineState
+    size = poll.coroutineState.length
+  } else if (poll.typedCoroutineState !== undefined) {
+    state.typedCoroutineState = poll.typedCoroutineState
+    size = JSON.stringify(poll.typedCoroutineState).length
+  }
+  if (size > MAX_COROUTINE_STATE_BYTES) {
+    return invalid(
+      call,
+      context,
+      `the Poll's coroutine state is ${size} bytes, over the limit of ${MAX_COROUTINE_STATE_BYTES} (16 MiB): keep less in the journal or split the work into more calls`,
+    )
+  }
+  const maxResults = clamp(poll.maxResults ?? 1000, 1, 1000)
+  const minResults = clamp(poll.minResults ?? 1, 1, maxResults)
+  const waitMs = poll.maxWait === undefined ? undefined : Math.max(0, fromProtoDuration(poll.maxWait))
+  defaultOptions ??= resolveSchedulerOptions({})
+  const children = toChildCalls(call, calls, context.options ?? defaultOptions, context.now)
+  return {
+    dispatchId: call.dispatchId,
+    attempt: call.attempts,
+    owner: context.owner,
+    now: context.now,
+    kind: 'poll',
+    status,
+    poll: {
+      state,
+      minResults,
+      maxResults,
+      deadline: waitMs === undefined ? undefined : context.now + waitMs,
+      error: children.kind === 'refused' ? children.error : undefined,
+    },
+    children: children.kind === 'children' ? children.children : [],
+    consumed: call.results.map((r) => r.seq),
+  }
 }
 
 function invalid(call: StoredCall, context: DecideContext, message: string): Completion {

@@ -33,6 +33,8 @@ export class DeliveryLoop {
   private readonly inflight = new Map<string, AbortController>()
   private queued: Completion[] = []
   private moved: QueueKey[] = []
+  /** Issue 6: parents of calls that just ended: each may now be due (enough results). */
+  private parents = new Set<string>()
   private chain: Promise<void> = Promise.resolve()
   private flushScheduled = false
   private stopping = false
@@ -112,6 +114,7 @@ export class DeliveryLoop {
     const policy = policyFor(options, call.function)
     const now = Date.now()
     if (call.expiresAt !== undefined && call.expiresAt <= now) {
+      if (call.parentDispatchId !== undefined) this.parents.add(call.parentDispatchId)
       this.record(expired(call, { owner, now, policy }))
       return
     }
@@ -127,7 +130,7 @@ export class DeliveryLoop {
           return // shutting down: the lease is released and the call delivered again
         }
         if (CRASH_AT !== undefined) crashAt('after-delivery') // test-only fault point (test/faults)
-        const completion = decideCompletion(call, outcome, { owner, now: Date.now(), policy })
+        const completion = decideCompletion(call, outcome, { owner, now: Date.now(), policy, options })
         if (origin !== undefined) limits!.end(origin, token, completion.status)
         if (completion.kind === 'tailCall') {
           this.moved.push({
@@ -136,7 +139,26 @@ export class DeliveryLoop {
             fairnessKey: call.fairnessKey,
           })
         }
-        if (completion.kind !== 'succeeded') {
+        // Issue 6: a Poll's children are due now, like a tail call's new queue; the parent itself may
+        // be due now too (results already waiting, a Poll error, a restart).
+        if (completion.kind === 'poll' || completion.kind === 'restart') {
+          const own = { endpoint: call.endpoint, function: call.function, fairnessKey: call.fairnessKey }
+          this.moved.push(own)
+          if (completion.kind === 'poll') {
+            for (const child of completion.children) {
+              this.moved.push({ endpoint: child.endpoint, function: child.function, fairnessKey: child.fairnessKey })
+            }
+          }
+        }
+        if ((completion.kind === 'succeeded' || completion.kind === 'failed') && call.parentDispatchId !== undefined) {
+          this.parents.add(call.parentDispatchId)
+        }
+        if (completion.kind === 'poll') {
+          log.debug(
+            { dispatchId: call.dispatchId, function: call.function, calls: completion.children.length },
+            'coroutine suspended',
+          )
+        } else if (completion.kind !== 'succeeded') {
           log.info(
             { dispatchId: call.dispatchId, function: call.function, attempt: call.attempts, status: completion.status },
             `attempt ${completion.kind === 'retry' ? 'will be retried' : completion.kind}`,
@@ -166,6 +188,11 @@ export class DeliveryLoop {
     const batch = this.queued
     if (batch.length === 0) return
     this.queued = []
+    // Taken with the batch: queues named by outcomes recorded later are told after their own commit.
+    const moved = this.moved
+    this.moved = []
+    const parents = this.parents
+    this.parents = new Set()
     const { store, events, log } = this.parts
     try {
       const applied = await store.completeAttempts(batch)
@@ -176,15 +203,34 @@ export class DeliveryLoop {
       log.error({ err: error, calls: batch.length }, 'recording attempt outcomes failed')
     }
     // A tail call moves its call into another queue, due now: tell the selector where it went.
-    if (this.moved.length > 0) {
-      this.parts.selector.notice?.(this.moved)
-      this.moved = []
-    }
+    if (moved.length > 0) this.parts.selector.notice?.(dedupe(moved))
     for (const completion of batch) this.inflight.delete(completion.dispatchId)
     this.parts.onRecorded?.(batch)
     events.notify(batch.map((c) => c.dispatchId))
+    if (parents.size > 0) await this.noticeParents([...parents])
     this.wake()
     if (this.inflight.size === 0) for (const done of [...this.drainWaiters]) done()
+  }
+
+  /**
+   * Issue 6: children ended; a suspended parent they woke is due now in its own queue, which the
+   * selector may have dropped: tell it (one read of the parents, instead of re-listing every queue).
+   */
+  private async noticeParents(ids: readonly string[]): Promise<void> {
+    try {
+      const now = Date.now()
+      const due = (await this.parts.store.getCalls(ids)).filter(
+        (p) => p.state === 'suspended' && p.dueAt !== undefined && p.dueAt <= now,
+      )
+      if (due.length > 0) {
+        this.parts.selector.notice?.(
+          dedupe(due.map((p) => ({ endpoint: p.endpoint, function: p.function, fairnessKey: p.fairnessKey }))),
+        )
+      }
+    } catch (error) {
+      // The periodic listing of due queues finds them anyway.
+      this.parts.log.warn({ err: error }, 'reading the parents of finished calls failed')
+    }
   }
 
   /**
@@ -214,4 +260,11 @@ export class DeliveryLoop {
     await this.chain
     if (this.abandoned) await this.parts.store.releaseLeases(Date.now(), this.parts.owner)
   }
+}
+
+/** Queues without repeats (a Poll's children are often all in one queue). */
+function dedupe(queues: readonly QueueKey[]): QueueKey[] {
+  const seen = new Map<string, QueueKey>()
+  for (const q of queues) seen.set(JSON.stringify([q.endpoint, q.function, q.fairnessKey ?? null]), q)
+  return [...seen.values()]
 }

@@ -131,6 +131,13 @@ beforeAll(async () => {
       case 'http429':
         return reply.code(429).send({ code: 'resource_exhausted', message: 'slow down' })
       case 'poll':
+        // Issue 6: a Poll suspends the call; its resumed turn (pollResult) then fails for good.
+        if ((request.body as { pollResult?: unknown }).pollResult !== undefined) {
+          return {
+            status: 'STATUS_PERMANENT_ERROR',
+            exit: { result: { error: { type: 'ResumedOnce', message: 'resumed after its Poll' } } },
+          }
+        }
         return { status: 'STATUS_OK', poll: { calls: [], maxWait: '1s' } }
       case 'silent':
         await new Promise((resolve) => setTimeout(resolve, 2000))
@@ -284,7 +291,7 @@ describe('delivery', () => {
     ])
     expect(calls.every((c) => c.state === 'failed')).toBe(true)
     expect(calls[3]!.error?.message).toContain('down for maintenance')
-    expect(calls[6]!.error?.type).toBe('CoroutinesNotSupported')
+    expect(calls[6]!.error?.type).toBe('ResumedOnce')
     expect(rawRuns.get('garbage')).toBe(1)
   })
 
