@@ -1,8 +1,11 @@
+import { randomBytes } from 'node:crypto'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { openPostgresStore } from '../../scheduler/store/postgresStore.js'
 import type { CallResult } from '../../schemas/call.js'
 import type { RunRequest, RunResponse } from '../../schemas/run.js'
 import { eventually, removeFolder, startTestScheduler, type TestScheduler, tempFolder, value } from './helpers.js'
+import { POSTGRES_TEST_URL } from './postgresTestUrl.js'
 
 /**
  * Issue 6, the scheduler side of durable coroutines, end to end through startScheduler. The endpoint
@@ -67,14 +70,24 @@ afterAll(async () => {
   await endpointApp.close()
 })
 
-describe('coroutines, end to end (scripted endpoint)', () => {
+// The same scenarios on both stores: SQLite (embedded) and PostgreSQL (its own schema, dropped after).
+describe.each(['SQLite', 'PostgreSQL'])('coroutines, end to end (scripted endpoint) on %s', (storeName) => {
+  const schema = `dispatch_test_coroutines_${randomBytes(4).toString('hex')}`
   beforeAll(async () => {
     folder = await tempFolder('dispatch-coroutines-')
-    t = await startTestScheduler(`${folder}/dispatch.db`)
+    t = await startTestScheduler(
+      `${folder}/dispatch.db`,
+      storeName === 'PostgreSQL' ? { postgres: { url: POSTGRES_TEST_URL, schema, poolSize: 4 } } : {},
+    )
   })
   afterAll(async () => {
     await t.scheduler.close()
     await removeFolder(folder)
+    if (storeName === 'PostgreSQL') {
+      const store = await openPostgresStore({ url: POSTGRES_TEST_URL, schema, poolSize: 1 })
+      await store.dropSchema()
+      await store.close()
+    }
   })
   afterEach(() => {
     seen.length = 0
