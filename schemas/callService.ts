@@ -39,6 +39,10 @@ export const CallInfo = Type.Object({
   idempotencyKey: Type.Optional(Type.String()),
   parentDispatchId: Type.Optional(Type.String()),
   rootDispatchId: Type.Optional(Type.String()),
+  /** A durable coroutine (issue 6): results of its children waiting for its next turn. */
+  resultsWaiting: Type.Optional(Type.Integer({ minimum: 0 })),
+  /** Restarts from its input after INCOMPATIBLE_STATE (issue 6); they count as attempts. */
+  restarts: Type.Optional(Type.Integer({ minimum: 0 })),
   input: Type.Optional(AnyMessage),
   output: Type.Optional(AnyMessage),
   error: Type.Optional(ErrorMessage),
@@ -63,6 +67,8 @@ export const ListCallsRequest = Type.Object({
   state: Type.Optional(CallState),
   function: Type.Optional(Type.String()),
   fairnessKey: Type.Optional(Type.String()),
+  /** The children a coroutine started (issue 6). */
+  parentDispatchId: Type.Optional(Type.String({ minLength: 1 })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   /** Opaque cursor from a previous answer's `nextCursor`. */
   cursor: Type.Optional(Type.String()),

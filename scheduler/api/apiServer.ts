@@ -211,6 +211,7 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
       ...(filter.state !== undefined ? { state: filter.state } : {}),
       ...(filter.function !== undefined ? { function: filter.function } : {}),
       ...(filter.fairnessKey !== undefined ? { fairnessKey: filter.fairnessKey } : {}),
+      ...(filter.parentDispatchId !== undefined ? { parentDispatchId: filter.parentDispatchId } : {}),
       ...(filter.cursor !== undefined ? { after: decodeCursor(filter.cursor) } : {}),
     })
     return {

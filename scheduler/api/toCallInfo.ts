@@ -15,12 +15,16 @@ export function toCallInfo(call: StoredCall): CallInfo {
     updatedAt: iso(call.updatedAt),
   }
   if (call.status !== undefined) info.status = call.status
-  if (call.state === 'pending' && call.dueAt !== undefined) info.nextAttemptAt = iso(call.dueAt)
+  // Suspended (issue 6): when it resumes at the latest (its deadline or expiration); results may resume it sooner.
+  if ((call.state === 'pending' || call.state === 'suspended') && call.dueAt !== undefined)
+    info.nextAttemptAt = iso(call.dueAt)
   if (call.expiresAt !== undefined) info.expiresAt = iso(call.expiresAt)
   if (call.fairnessKey !== undefined) info.fairnessKey = call.fairnessKey
   if (call.idempotencyKey !== undefined) info.idempotencyKey = call.idempotencyKey
   if (call.parentDispatchId !== undefined) info.parentDispatchId = call.parentDispatchId
   if (call.rootDispatchId !== undefined) info.rootDispatchId = call.rootDispatchId
+  if (call.poll !== undefined || call.resultsWaiting > 0) info.resultsWaiting = call.resultsWaiting
+  if (call.restarts > 0) info.restarts = call.restarts
   if (call.input !== undefined) info.input = call.input
   if (call.output !== undefined) info.output = call.output
   if (call.error !== undefined) info.error = call.error

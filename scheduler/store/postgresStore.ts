@@ -840,6 +840,7 @@ export class PostgresStore implements Store {
     if (filter.state !== undefined) add('state = ?', filter.state)
     if (filter.function !== undefined) add('function = ?', filter.function)
     if (filter.fairnessKey !== undefined) add('fairness_key = ?', filter.fairnessKey)
+    if (filter.parentDispatchId !== undefined) add('parent_id = ?', filter.parentDispatchId)
     if (filter.after !== undefined) add('id < ?', filter.after)
     params.push(filter.limit + 1)
     const { rows } = await this.read<CallRow>(

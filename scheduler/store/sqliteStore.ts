@@ -407,6 +407,10 @@ export class SqliteStore implements Store {
       where.push('fairness_key = @fairness_key')
       params['fairness_key'] = filter.fairnessKey
     }
+    if (filter.parentDispatchId !== undefined) {
+      where.push('parent_id = @parent_id')
+      params['parent_id'] = filter.parentDispatchId
+    }
     if (filter.after !== undefined) {
       where.push('id < @after')
       params['after'] = filter.after

@@ -210,6 +210,8 @@ export interface ListFilter {
   readonly state?: CallState
   readonly function?: string
   readonly fairnessKey?: string
+  /** Issue 6: the children of this call. */
+  readonly parentDispatchId?: string
   readonly limit: number
   /** The last id of the previous page: the list continues after it (newest first). */
   readonly after?: string

@@ -133,6 +133,8 @@ export function coroutineConformance(name: string, makeStore: () => Promise<Stor
       })
       const stored = await store.getCalls(kids.map((k) => k.dispatchId))
       expect(stored).toHaveLength(3)
+      const listed = await store.listCalls({ limit: 10, parentDispatchId: parent.dispatchId })
+      expect(listed.calls.map((c) => c.dispatchId).sort()).toEqual(kids.map((k) => k.dispatchId).sort())
       for (const child of stored) {
         expect(child).toMatchObject({
           state: 'pending',

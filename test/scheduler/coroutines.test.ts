@@ -251,7 +251,12 @@ describe.each(['SQLite', 'PostgreSQL'])('coroutines, end to end (scripted endpoi
       const infos = await Promise.all(kids.map((k) => t.calls.get(k)))
       return infos.every((c) => c.state === 'suspended') ? kids : undefined
     })
-    expect((await t.calls.get(id!)).state).toBe('suspended')
+    // What the CallService shows of a suspended tree.
+    const suspended = await t.calls.get(id!)
+    expect(suspended).toMatchObject({ state: 'suspended', resultsWaiting: 0 })
+    expect(Date.parse(suspended.nextAttemptAt!)).toBeGreaterThan(Date.now() + 3000_000)
+    const listed = await t.calls.list({ parentDispatchId: id! })
+    expect(listed.calls.map((c) => c.dispatchId).sort()).toEqual([...children].sort())
     const cancelled = await t.calls.cancel(id!)
     expect(cancelled.state).toBe('cancelled')
     for (const child of children) expect((await t.calls.get(child)).state).toBe('cancelled')
