@@ -214,6 +214,23 @@ export function coroutineConformance(name: string, makeStore: () => Promise<Stor
       expect(await get(parent.dispatchId)).toMatchObject({ state: 'succeeded', resultsWaiting: 0, poll: undefined })
     })
 
+    it('delivers a turn whose lease expired, or was released, again with the same state and results', async () => {
+      const { parent, kids } = await fanOut(2, { minResults: 1 })
+      await store.completeAttempts([succeed(kids[0]!, T0 + 10, 0)])
+      const lost = await claimOne(parent.dispatchId, T0 + 10)
+      expect(lost.results.map((r) => r.result.output)).toEqual([v(0)])
+      await store.completeAttempts([succeed(kids[1]!, T0 + 11, 1)])
+      // The node holding the turn died: another takes it over when the lease expires.
+      const [taken] = await store.claimCalls({ now: T0 + 10 + LEASE, limit: 10, owner: 'node-b', leaseMs: LEASE })
+      expect(taken).toMatchObject({ dispatchId: parent.dispatchId, poll: { state: { coroutineState: 'c3RhdGU=' } } })
+      expect(taken!.results.map((r) => r.result.output)).toEqual([v(0), v(1)])
+      // The first node's late outcome is stale and consumes nothing.
+      expect(await store.completeAttempts([suspend(lost, T0 + 10 + LEASE, [], { minResults: 1 })])).toEqual([false])
+      await store.releaseLeases(T0 + 10 + LEASE + 1)
+      const again = await claimOne(parent.dispatchId, T0 + 10 + LEASE + 1)
+      expect(again.results.map((r) => r.result.output)).toEqual([v(0), v(1)])
+    })
+
     it('counts results that arrived while the turn ran when its Poll is recorded', async () => {
       const { parent, kids } = await fanOut(2, { minResults: 2, deadline: T0 + 10_000 })
       await store.completeAttempts([succeed(kids[0]!, T0 + 10, 0)])
