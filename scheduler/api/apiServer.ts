@@ -233,7 +233,11 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
     const { dispatchId } = parseCancel(request.body)
     // Cancelling a cancelled call is a no-op, so a retried Cancel succeeds.
     const result = await store.cancelCall(dispatchId, Date.now())
-    if (result.kind === 'changed') pressure?.inserted(-1)
+    if (result.kind === 'changed') {
+      pressure?.inserted(-1)
+      // Issue 6: a cancelled child may have made its suspended parent due (a `Cancelled` result).
+      if (result.call.parentDispatchId !== undefined) parts.onNewWork()
+    }
     return changed(dispatchId, result, 'cancel', (s) => s === 'cancelled')
   })
 
