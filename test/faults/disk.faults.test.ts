@@ -44,7 +44,7 @@ afterAll(async () => {
 })
 
 describe('faults: the SQLite store out of space or read-only', () => {
-  it('answers an error, keeps exactly what it acknowledged, and recovers', async (context) => {
+  it('answers 503 unavailable, keeps exactly what it acknowledged, and recovers', async (context) => {
     if (!mounted) context.skip()
     let t: TestScheduler = await startTestScheduler(join(mountPoint, 'dispatch.db'))
     const accepted = new Set<string>()
