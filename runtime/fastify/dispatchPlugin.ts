@@ -96,6 +96,11 @@ export const dispatchPlugin: FastifyPluginAsync<DispatchPluginOptions> = async (
 
   // Raw bytes for every content type: the signature covers them, and the content type is checked
   // (as a Connect 400) only after the signature.
+  let closing = false
+  instance.addHook('preClose', (done) => {
+    closing = true
+    done()
+  })
   instance.removeAllContentTypeParsers()
   instance.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body))
   instance.setErrorHandler((error: FastifyError, _request, reply) => send(reply, errorAnswer(error, bodyLimit)))
@@ -120,6 +125,9 @@ export const dispatchPlugin: FastifyPluginAsync<DispatchPluginOptions> = async (
         headers: request.headers,
         body: Buffer.isBuffer(request.body) ? request.body : EMPTY,
       })
+      // While the server closes, a keep-alive connection that was busy when close() began would
+      // stay open (the scheduler's pool keeps it for up to a minute) and hold close() up with it.
+      if (closing) reply.header('connection', 'close')
       return send(reply, answer)
     },
   )

@@ -8,6 +8,7 @@ import { buildRunRequest } from './buildRunRequest.js'
 import type { ClaimSelector } from './claimSelector.js'
 import { decideCompletion, expired } from './decideCompletion.js'
 import type { EndpointClient } from './endpointClient.js'
+import { fitResults } from './fitResults.js'
 
 export interface DeliveryLoopParts {
   readonly store: Store
@@ -107,7 +108,8 @@ export class DeliveryLoop {
     }
   }
 
-  private attempt(call: StoredCall): void {
+  private attempt(claimed: StoredCall): void {
+    const call = fitResults(claimed)
     const { options, owner, client, log } = this.parts
     const controller = new AbortController()
     this.inflight.set(call.dispatchId, controller)

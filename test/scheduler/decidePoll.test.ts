@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { buildRunRequest } from '../../scheduler/delivery/buildRunRequest.js'
 import { MAX_COROUTINE_STATE_BYTES } from '../../scheduler/delivery/decideCompletion.js'
+import { fitResults } from '../../scheduler/delivery/fitResults.js'
 import {
   DEFAULT_RETRY_POLICY,
   decideCompletion,
@@ -160,5 +161,28 @@ describe('the RunRequest of a resumed turn', () => {
       error: { type: 'InvalidPollCalls', message: 'm' },
     })
     expect(request.dispatchId).toBe('p')
+  })
+})
+
+describe('a resumed turn', () => {
+  const resumed = (results: number, size: number) =>
+    ({
+      ...parent,
+      poll: { state: { coroutineState: 'A'.repeat(size) }, minResults: 1, maxResults: 1000, deadline: undefined },
+      results: Array.from({ length: results }, (_, i) => ({
+        seq: i + 1,
+        result: { correlationId: String(i), output: { '@type': 'x', value: 'v'.repeat(size) } },
+      })),
+    }) as unknown as StoredCall
+
+  it('carries as many results as fit beside its state in one request, at least one, oldest first', () => {
+    expect(fitResults(resumed(5, 10)).results).toHaveLength(5)
+    const trimmed = fitResults(resumed(5, 1000), 3500)
+    expect(trimmed.results.map((r) => r.seq)).toEqual([1, 2])
+    expect(buildRunRequest(trimmed).pollResult?.results).toHaveLength(2)
+    // The outcome consumes only what was sent.
+    const decided = decideCompletion(trimmed, answer({ status: 'STATUS_OK', poll: {} }), context)
+    expect(decided).toMatchObject({ kind: 'poll', consumed: [1, 2] })
+    expect(fitResults(resumed(3, 5000), 100).results).toHaveLength(1)
   })
 })
