@@ -5,7 +5,8 @@
  *
  * Points: `dispatch-before-commit` (a batch validated, not yet stored), `dispatch-after-commit`
  * (stored, the ids not yet sent), `after-claim` (calls leased, not yet delivered), `after-delivery`
- * (an endpoint answered, the outcome not yet recorded).
+ * (an endpoint answered, the outcome not yet recorded), `poll-before-record` (a coroutine answered a
+ * Poll: its state and child calls are not yet recorded).
  */
 export const CRASH_AT: string | undefined = process.env['DISPATCH_TEST_CRASH_AT'] || undefined
 

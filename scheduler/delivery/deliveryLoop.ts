@@ -133,6 +133,8 @@ export class DeliveryLoop {
         }
         if (CRASH_AT !== undefined) crashAt('after-delivery') // test-only fault point (test/faults)
         const completion = decideCompletion(call, outcome, { owner, now: Date.now(), policy, options })
+        // test-only fault point: a coroutine's Poll (state + children) arrived and is not yet recorded
+        if (CRASH_AT !== undefined && completion.kind === 'poll') crashAt('poll-before-record')
         if (origin !== undefined) limits!.end(origin, token, completion.status)
         if (completion.kind === 'tailCall') {
           this.moved.push({

@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { currentCall, defineRoutes, tupleSchema } from '../../runtime/index.js'
+import { all, createClient, currentCall, defineRoutes, tupleSchema } from '../../runtime/index.js'
 import { recordFigures } from '../fuzz/fuzzConfig.js'
 import { removeFolder, startEndpoint, tempFolder, value } from '../scheduler/helpers.js'
 import {
@@ -58,6 +58,21 @@ const routes = defineRoutes({
     },
   },
 })
+
+const fanRoutes = defineRoutes({
+  ...routes,
+  // A coroutine: its Poll (state and 5 children) is what the crash point interrupts.
+  fan: {
+    input: tupleSchema([{}]),
+    output: {},
+    source: 'test/faults/crashPoints.test.ts:2',
+    handler: async (n: number) => {
+      const values = await all(Array.from({ length: 5 }, (_, i) => work.work.call(n * 10 + i)))
+      return values.reduce((a, b) => a + b, 0)
+    },
+  },
+})
+const work = createClient<{ work: { args: [number]; output: number } }>({ work: 1 })
 
 const batchOf = (endpoint: string, point: string) =>
   Array.from({ length: BATCH }, (_, i) => ({
@@ -125,4 +140,42 @@ describe('faults: a crash at each step of a call', () => {
       }
     })
   }
+
+  it('survives a SIGKILL at poll-before-record (a coroutine suspended, its children not yet stored)', async () => {
+    const point = 'poll-before-record'
+    const dbPath = join(folder, `${point}.db`)
+    const first = await start(dbPath)
+    const { url: endpoint, app } = await startEndpoint(fanRoutes, first.verificationKeyPem)
+    await exited(first.process, true)
+    try {
+      const crashing = await start(dbPath, point)
+      const answer = await dispatch(crashing, [{ endpoint, function: 'fan', input: value([7]) }])
+      expect(answer?.status).toBe(200)
+      const [parent] = answer!.body.dispatchIds as [string]
+      expect(await exited(crashing.process)).toBe('SIGKILL')
+      figures.crashes++
+
+      const restarted = await start(dbPath)
+      const report = await checkInvariants(restarted.calls, new Set([parent]), new Map([[parent, 1]]))
+      expect(report.lost).toEqual([])
+      expect(report.succeeded).toBe(1)
+      const all = await listAll(restarted.calls)
+      expect(all.get(parent)?.output?.value).toBe(70 + 71 + 72 + 73 + 74)
+      // The lost Poll was answered again after the restart: its children exist once, each ran.
+      const kids = [...all.values()].filter((c) => c.parentDispatchId === parent)
+      expect(kids).toHaveLength(5)
+      for (const kid of kids) {
+        expect(kid.state).toBe('succeeded')
+        expect(effects.get(kid.dispatchId)).toBeGreaterThanOrEqual(1)
+      }
+      await eventually(() => (restarted.released > 0 ? true : undefined), 10_000, 'released leases logged')
+      await exited(restarted.process, true)
+      expect(await storeInconsistencies(dbPath)).toEqual([])
+      figures.survived++
+      figures.accepted += 1
+      figures.completed += 1
+    } finally {
+      await app.close()
+    }
+  })
 })
