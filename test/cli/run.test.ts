@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { runCli } from './runCli.js'
+import { runCli, runScript } from './runCli.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'dispatch-run-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -65,20 +65,8 @@ describe('dispatch run', () => {
   })
 
   it('runs the quickstart end to end: every publish call completes, retried ones included', async () => {
-    const { spawn } = await import('node:child_process')
-    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/quickstart/demo.ts'], {
-      cwd: join(import.meta.dirname, '../..'),
-      env: { ...process.env, QUICKSTART_CALLS: '40' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let out = ''
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      out += d
-    })
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      out += d
-    })
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+    const { code, stdout, stderr } = await runScript('examples/quickstart/demo.ts', [], { QUICKSTART_CALLS: '40' })
+    const out = stdout + stderr
     expect(code, out).toBe(0)
     expect(out).toMatch(/succeeded \(STATUS_OK\)\s+40/)
     expect(out).toMatch(/HTTP 503\s+\d+/)

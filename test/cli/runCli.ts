@@ -11,8 +11,18 @@ export interface CliResult {
 
 /** Runs `dispatch <args>` from the sources, as a real child process, and collects its output. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<CliResult> {
+  return runScript('cli/main.ts', args, env, timeoutMs)
+}
+
+/** Runs a TypeScript file of the repository (an example's `demo.ts`, the CLI) under tsx and collects its output. */
+export function runScript(
+  script: string,
+  args: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 60_000,
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
       cwd: repoRoot,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -27,7 +37,7 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 
     })
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
-      reject(new Error(`dispatch ${args.join(' ')} did not exit within ${timeoutMs} ms\n${stderr}`))
+      reject(new Error(`${script} ${args.join(' ')} did not exit within ${timeoutMs} ms\n${stderr}`))
     }, timeoutMs)
     child.once('exit', (code) => {
       clearTimeout(timer)

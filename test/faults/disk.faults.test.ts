@@ -63,9 +63,9 @@ describe('faults: the SQLite store out of space or read-only', () => {
       const answer = {
         status: response.status,
         retryAfter: response.headers.get('retry-after'),
-        body: await response.json(),
+        body: (await response.json()) as { dispatchIds?: string[]; code?: string; message?: string },
       }
-      if (answer.status === 200) for (const id of answer.body.dispatchIds as string[]) accepted.add(id)
+      if (answer.status === 200) for (const id of answer.body.dispatchIds ?? []) accepted.add(id)
       else figures.refused++
       return answer
     }

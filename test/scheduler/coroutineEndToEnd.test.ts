@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { dispatchPlugin } from '../../runtime/fastify/index.js'
 import { createClient, defineRoutes, type Routes, tupleSchema } from '../../runtime/index.js'
+import { runScript } from '../cli/runCli.js'
 import { coroutineRoutes } from '../runtime/helpers/coroutineRoutes.js'
 import {
   eventually,
@@ -201,19 +201,8 @@ describe('durable sleep', () => {
 
 describe('the fan-out example', () => {
   it('runs under dispatch run and prints the coroutine result', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/fanout/demo.ts'], {
-      cwd: join(import.meta.dirname, '../..'),
-      env: { ...process.env, FANOUT_USERS: '50' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let out = ''
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      out += d
-    })
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      out += d
-    })
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+    const { code, stdout, stderr } = await runScript('examples/fanout/demo.ts', [], { FANOUT_USERS: '50' })
+    const out = stdout + stderr
     expect(code, out).toBe(0)
     expect(out).toMatch(
       /result after \d+ ms: \{"sent":50,"first":"sms","charged":false,"chargeError":"PermanentError: the card of u1 was declined"\}/,
