@@ -30,7 +30,39 @@ export function toDispatchCall(call: BuiltCall, endpoint: string): DispatchCall 
   return wire
 }
 
-/** POSTs a Connect JSON request to the scheduler's API and returns the decoded answer. */
+/** How often a request the scheduler answered 429 or 503 is sent again before the client gives up. */
+export const BUSY_RETRIES = 6
+/** The longest wait between two of those tries, whatever Retry-After says. */
+const MAX_BUSY_WAIT_MS = 30_000
+
+/** Milliseconds a `Retry-After` header asks for (seconds or an HTTP date); 1 s when absent or unreadable. */
+export function retryAfterMs(header: string | null, now = Date.now()): number {
+  if (header === null) return 1000
+  const seconds = Number(header)
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - now
+  return Number.isFinite(ms) ? Math.min(MAX_BUSY_WAIT_MS, Math.max(0, ms)) : 1000
+}
+
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason)
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', abort)
+      resolve()
+    }, ms)
+    const abort = () => {
+      clearTimeout(timer)
+      reject(signal!.reason)
+    }
+    signal?.addEventListener('abort', abort, { once: true })
+  })
+}
+
+/**
+ * POSTs a Connect JSON request to the scheduler's API and returns the decoded answer. A 429
+ * (back-pressure) or 503 (the store cannot write) means the scheduler kept nothing of the request,
+ * so it is sent again after the `Retry-After` the scheduler asked for, up to {@link BUSY_RETRIES} times.
+ */
 export async function postToScheduler(
   apiUrl: string,
   apiKey: string,
@@ -38,19 +70,27 @@ export async function postToScheduler(
   body: unknown,
   signal?: AbortSignal,
 ): Promise<unknown> {
+  const payload = JSON.stringify(body)
   let response: Response
-  try {
-    response = await fetch(`${apiUrl}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
-      body: JSON.stringify(body),
-      ...(signal ? { signal } : {}),
-    })
-  } catch (cause) {
-    throw new DispatchError('DSP2002', `cannot reach the scheduler at ${apiUrl}: ${(cause as Error).message}`, {
-      hint: 'check DISPATCH_API_URL and that the scheduler is running (dispatch run / dispatch scheduler)',
-      cause,
-    })
+  for (let attempt = 0; ; attempt++) {
+    try {
+      response = await fetch(`${apiUrl}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
+        body: payload,
+        ...(signal ? { signal } : {}),
+      })
+    } catch (cause) {
+      throw new DispatchError('DSP2002', `cannot reach the scheduler at ${apiUrl}: ${(cause as Error).message}`, {
+        hint: 'check DISPATCH_API_URL and that the scheduler is running (dispatch run / dispatch scheduler)',
+        cause,
+      })
+    }
+    if ((response.status !== 429 && response.status !== 503) || attempt >= BUSY_RETRIES) break
+    await response.body?.cancel()
+    // Full jitter on top of what the scheduler asked, so refused clients do not come back in step.
+    const wait = retryAfterMs(response.headers.get('retry-after'))
+    await pause(wait + Math.random() * Math.min(wait, 1000), signal)
   }
   const text = await response.text()
   let decoded: unknown
@@ -64,7 +104,9 @@ export async function postToScheduler(
     const hint =
       response.status === 401
         ? 'check DISPATCH_API_KEY: it must be the key the scheduler accepts'
-        : 'the message says what the scheduler found wrong'
+        : response.status === 429 || response.status === 503
+          ? `the scheduler stayed ${response.status === 429 ? 'overloaded' : 'unable to store calls'} through ${BUSY_RETRIES} retries; nothing of this request was kept: send it again later`
+          : 'the message says what the scheduler found wrong'
     throw new DispatchError(
       'DSP2003',
       `the scheduler refused ${path}: HTTP ${response.status} ${code ?? ''} ${message ?? ''}`.trim(),
