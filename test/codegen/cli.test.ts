@@ -44,6 +44,13 @@ describe('dispatch gen', () => {
     expect(result.stdout).toContain('dispatch gen: checked 1 function in 1 file')
   })
 
+  it('--check passes on the fan-out coroutine example (parameterless functions included)', async () => {
+    const result = await runCli(['gen', '--cwd', 'examples/fanout', '--check'])
+    expect(result.stderr).toBe('')
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain('dispatch gen: checked 5 functions in 2 files')
+  })
+
   it('--check lists stale and orphaned files and the fix, and writes nothing', async () => {
     const cwd = copy('supported')
     appendFileSync(join(cwd, 'src/functions/users.ts'), NEW_FUNCTION)
