@@ -1,44 +1,33 @@
 /**
- * The graphile-worker baseline: N no-op jobs on the local PostgreSQL, the same count as our run, in
- * its best configuration we know for no-op jobs (jobs added in one `add_jobs` batch, local queue).
- * graphile-worker is not a dependency: install it on demand with
- * `npm install --prefix bench/.peers graphile-worker@0.17` (Node 20 needs 0.17). Connects with the
- * `BENCH_PG_URL` (default: the local socket, as the current user). Skipped, with a message, when not
- * installed or when PostgreSQL does not answer.
+ * The graphile-worker baseline: N no-op jobs on PostgreSQL, the same count as our run, in its best
+ * documented configuration for no-op jobs (jobs added in batches with `addJobs`, 24 concurrent jobs
+ * with a local queue of 500, completions batched: `completeJobBatchDelay: 0`). With `latency`, then
+ * jobs added at that rate carry their send time and the job records its dispatch-to-start delay.
+ * graphile-worker is not a dependency: it is loaded from bench/.peers (`loadPeer`, Node 20 needs
+ * 0.17). Connects to `connectionString` (default `BENCH_PG_URL`, else the local socket as the
+ * current user). Skipped, with a message, when not installed or when PostgreSQL does not answer.
  */
-import { createRequire } from 'node:module'
-import { userInfo } from 'node:os'
-import { fileURLToPath } from 'node:url'
 import pg from 'pg'
+import { now } from './benchArgs.js'
+import { inBatches } from './inBatches.js'
+import { loadPeer } from './loadPeer.js'
+import { paced } from './paced.js'
+import { defaultPgUrl, type PeerResult, type PeerRun, percentiles, reached } from './peerRun.js'
 
-const { Client } = pg
-
-export async function runGraphileWorker(
-  jobs: number,
-  log: (line: string) => void,
-): Promise<{ perS: number } | undefined> {
-  const require = createRequire(fileURLToPath(new URL('../.peers/package.json', import.meta.url)))
-  let worker: any
-  try {
-    worker = require('graphile-worker')
-  } catch {
-    log('graphile-worker: not installed (npm install --prefix bench/.peers graphile-worker@0.17); skipped')
-    return undefined
-  }
-  const connectionString =
-    process.env['BENCH_PG_URL'] ?? `postgres://${userInfo().username}@/postgres?host=/var/run/postgresql`
+export async function runGraphileWorker(run: PeerRun): Promise<PeerResult | undefined> {
+  const { jobs, log } = run
+  const worker = loadPeer('graphile-worker', 'graphile-worker@0.17', log, run.install ?? false)
+  if (worker === undefined) return undefined
+  const connectionString = run.connectionString ?? defaultPgUrl()
   // A fixed schema, emptied before each run (not after: a stopping worker may still query it).
   const schema = 'bench_graphile_worker'
   let done = 0
-  let resolveDone: () => void = () => undefined
-  const allDone = new Promise<void>((resolve) => {
-    resolveDone = resolve
-  })
+  const latencies: number[] = []
   try {
-    const pg = new Client({ connectionString })
-    await pg.connect()
-    await pg.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
-    await pg.end()
+    const pgClient = new pg.Client({ connectionString })
+    await pgClient.connect()
+    await pgClient.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+    await pgClient.end()
     const runner = await worker.run({
       connectionString,
       schema,
@@ -46,26 +35,40 @@ export async function runGraphileWorker(
       noHandleSignals: true,
       pollInterval: 100,
       taskList: {
-        noop: async () => {
-          if (++done === jobs) resolveDone()
+        noop: async (payload: { sentAt?: number }) => {
+          if (payload.sentAt !== undefined) latencies.push(now() - payload.sentAt)
+          done++
         },
       },
       logger: new worker.Logger(() => () => undefined),
-      preset: { worker: { localQueue: { size: Number(process.env['BENCH_GW_QUEUE'] ?? 500) } } },
+      preset: {
+        worker: {
+          localQueue: { size: Number(process.env['BENCH_GW_QUEUE'] ?? 500) },
+          completeJobBatchDelay: Number(process.env['BENCH_GW_COMPLETE_DELAY'] ?? 0),
+        },
+      },
     })
     const utils = await worker.makeWorkerUtils({ connectionString, schema })
+    const add = (n: number, payload: () => object) =>
+      utils.addJobs(Array.from({ length: n }, () => ({ identifier: 'noop', payload: payload() })))
     const started = performance.now()
-    for (let sent = 0; sent < jobs; sent += 1000) {
-      const n = Math.min(1000, jobs - sent)
-      await utils.addJobs(Array.from({ length: n }, () => ({ identifier: 'noop', payload: {} })))
-    }
-    await allDone
+    await inBatches(jobs, (n) => add(n, () => ({})), 1)
+    await reached(() => done, jobs)
     const perS = Math.round(jobs / ((performance.now() - started) / 1000))
-    log(`graphile-worker: ${jobs} no-op jobs: ${perS} jobs/s`)
+    let result: PeerResult = { perS }
+    if (run.latency !== undefined) {
+      const sent = await paced(run.latency.rate, run.latency.seconds, (n) => add(n, () => ({ sentAt: now() })))
+      await reached(() => done, jobs + sent)
+      result = { perS, ...percentiles(latencies.sort((a, b) => a - b)) }
+    }
+    log(
+      `graphile-worker: ${jobs} no-op jobs: ${perS} jobs/s` +
+        (result.p50Ms === undefined ? '' : `; start latency p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms`),
+    )
     await utils.release()
     await runner.stop()
     await runner.promise
-    return { perS }
+    return result
   } catch (error) {
     log(`graphile-worker: failed (${(error as Error).message}); skipped`)
     return undefined
