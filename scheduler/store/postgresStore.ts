@@ -412,7 +412,10 @@ export class PostgresStore implements Store {
   async claimCalls(request: ClaimRequest): Promise<StoredCall[]> {
     const params: unknown[] = [request.now, request.limit, request.owner, request.now + request.leaseMs]
     let queue = ''
+    // From one queue, ordered like calls_queue_due (see claimQueues: no sort of the backlog).
+    let order = 'due_at'
     if (request.queue !== undefined) {
+      order = 'fairness_key, due_at'
       params.push(request.queue.endpoint, request.queue.function)
       queue = 'AND endpoint = $5 AND function = $6'
       if (request.queue.fairnessKey === undefined) queue += ' AND fairness_key IS NULL'
@@ -427,7 +430,7 @@ export class PostgresStore implements Store {
       `WITH due AS (
         SELECT id FROM ${this.s}.calls
         WHERE due_at IS NOT NULL AND due_at <= $1 ${queue}
-        ORDER BY due_at LIMIT $2
+        ORDER BY ${order} LIMIT $2
         FOR UPDATE SKIP LOCKED
       )
       UPDATE ${this.s}.calls AS c
@@ -522,7 +525,9 @@ export class PostgresStore implements Store {
     // Every queue's share in one statement: a lateral subquery per queue, each with its own limit,
     // locking with SKIP LOCKED like claimCalls. Queues with and without a fairness key are separate
     // subqueries so each is an equality (or IS NULL) on the whole calls_queue_due prefix and reads
-    // its calls in due order from the index, instead of sorting the queue's backlog.
+    // its calls in due order from the index, instead of sorting the queue's backlog. The order names
+    // fairness_key although it is fixed: PostgreSQL does not treat IS NULL as an equality, so
+    // `ORDER BY due_at` alone sorted the whole unkeyed backlog on every claim (7 ms at 30,000 calls).
     const keyed = queues.filter((q) => q.queue.fairnessKey !== undefined)
     const unkeyed = queues.filter((q) => q.queue.fairnessKey === undefined)
     const share = (from: string, key: string) => `
@@ -531,7 +536,7 @@ export class PostgresStore implements Store {
           SELECT id FROM ${this.s}.calls AS c
           WHERE c.due_at IS NOT NULL AND c.due_at <= $1 AND c.endpoint = q.endpoint AND c.function = q.function
             AND ${key}
-          ORDER BY c.due_at LIMIT q.lim
+          ORDER BY c.fairness_key, c.due_at LIMIT q.lim
           FOR UPDATE SKIP LOCKED
         ) AS d`
     const { rows } = await this.query<CallRow>(
@@ -808,10 +813,16 @@ export class PostgresStore implements Store {
     leases: readonly { dispatchId: string; attempt: number; until: number }[],
   ): Promise<number> {
     if (leases.length === 0) return 0
+    // SKIP LOCKED: a row locked now is being completed (or taken over): renewing it would wait, and
+    // waiting for a multi-row completion that locks in another order deadlocked. A skipped lease is
+    // renewed at the next renewal, two more before it expires.
     const result = await this.read(
-      `UPDATE ${this.s}.calls AS c SET due_at = u.until
-       FROM unnest($2::text[], $3::int[], $4::bigint[]) AS u(id, attempt, until)
-       WHERE c.id = u.id AND c.state = 'running' AND c.attempts = u.attempt AND c.lease_owner = $1`,
+      `WITH held AS (
+        SELECT c.id, u.until FROM unnest($2::text[], $3::int[], $4::bigint[]) AS u(id, attempt, until)
+        JOIN ${this.s}.calls AS c ON c.id = u.id AND c.state = 'running' AND c.attempts = u.attempt AND c.lease_owner = $1
+        FOR UPDATE OF c SKIP LOCKED
+      )
+      UPDATE ${this.s}.calls AS c SET due_at = held.until FROM held WHERE c.id = held.id`,
       [owner, leases.map((l) => l.dispatchId), leases.map((l) => l.attempt), leases.map((l) => l.until)],
     )
     return result.rowCount ?? 0

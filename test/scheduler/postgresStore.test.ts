@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { openPostgresStore, type PostgresStore } from '../../scheduler/store/postgresStore.js'
 import { POSTGRES_TEST_URL } from './postgresTestUrl.js'
@@ -129,6 +130,27 @@ describe('PostgreSQL store', () => {
     expect(again.map((x) => x.dispatchId)).toEqual([other!.dispatchId])
     expect((await store.getCall(mine[0]!.dispatchId))?.dueAt).toBe(t + 5000)
     await store.close()
+  })
+
+  it('renewal skips a lease whose row another transaction holds (no wait, no deadlock with a completion)', async () => {
+    const store = await freshStore()
+    const [a, b] = [newCall(), newCall()]
+    await store.insertCalls([a, b], { now: a.createdAt, idempotencyWindowMs: 1000 })
+    const t = a.dueAt
+    const claimed = await store.claimCalls({ now: t, limit: 2, owner: 'n1', leaseMs: 100 })
+    const locker = new pg.Client({ connectionString: POSTGRES_TEST_URL })
+    await locker.connect()
+    try {
+      await locker.query('BEGIN')
+      await locker.query(`SELECT 1 FROM "${store.schema}".calls WHERE id = $1 FOR UPDATE`, [claimed[0]!.dispatchId])
+      const leases = claimed.map((x) => ({ dispatchId: x.dispatchId, attempt: 1, until: t + 5000 }))
+      expect(await store.renewLeases('n1', leases)).toBe(1)
+      await locker.query('ROLLBACK')
+      expect(await store.renewLeases('n1', leases)).toBe(2)
+    } finally {
+      await locker.end()
+      await store.close()
+    }
   })
 
   it('keeps installations in different schemas apart', async () => {
