@@ -275,7 +275,8 @@ describe('several scheduler nodes on one PostgreSQL schema', () => {
   })
 
   // Restarting the server disturbs every other PostgreSQL test running at the same time, so this one
-  // runs only when asked: DISPATCH_TEST_PG_RESTART=1 npx vitest run test/scheduler/multinode.test.ts
+  // runs only when asked, alone: `npm test` ends with `npm run test:pg-restart`, after the main suite
+  // (DISPATCH_TEST_PG_RESTART=1 vitest run test/scheduler/multinode.test.ts -t 'PostgreSQL restarted').
   it.runIf(process.env['DISPATCH_TEST_PG_RESTART'] === '1')(
     'PostgreSQL restarted under load (pg_ctlcluster restart, 3 times): every accepted call completes',
     async () => {
