@@ -9,13 +9,11 @@
  */
 import pg from 'pg'
 import { now } from './benchArgs.js'
-import { inBatches } from './inBatches.js'
 import { loadPeer } from './loadPeer.js'
-import { paced } from './paced.js'
-import { defaultPgUrl, type PeerResult, type PeerRun, percentiles, reached } from './peerRun.js'
+import { defaultPgUrl, measurePeer, type PeerResult, type PeerRun } from './peerRun.js'
 
 export async function runGraphileWorker(run: PeerRun): Promise<PeerResult | undefined> {
-  const { jobs, log } = run
+  const { log } = run
   const worker = loadPeer('graphile-worker', 'graphile-worker@0.17', log, run.install ?? false)
   if (worker === undefined) return undefined
   const connectionString = run.connectionString ?? defaultPgUrl()
@@ -51,20 +49,7 @@ export async function runGraphileWorker(run: PeerRun): Promise<PeerResult | unde
     const utils = await worker.makeWorkerUtils({ connectionString, schema })
     const add = (n: number, payload: () => object) =>
       utils.addJobs(Array.from({ length: n }, () => ({ identifier: 'noop', payload: payload() })))
-    const started = performance.now()
-    await inBatches(jobs, (n) => add(n, () => ({})), 1)
-    await reached(() => done, jobs)
-    const perS = Math.round(jobs / ((performance.now() - started) / 1000))
-    let result: PeerResult = { perS }
-    if (run.latency !== undefined) {
-      const sent = await paced(run.latency.rate, run.latency.seconds, (n) => add(n, () => ({ sentAt: now() })))
-      await reached(() => done, jobs + sent)
-      result = { perS, ...percentiles(latencies.sort((a, b) => a - b)) }
-    }
-    log(
-      `graphile-worker: ${jobs} no-op jobs: ${perS} jobs/s` +
-        (result.p50Ms === undefined ? '' : `; start latency p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms`),
-    )
+    const result = await measurePeer(run, 'graphile-worker', add, () => done, latencies)
     await utils.release()
     await runner.stop()
     await runner.promise

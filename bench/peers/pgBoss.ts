@@ -1,20 +1,19 @@
 /**
  * The pg-boss baseline: N no-op jobs on PostgreSQL, in its best documented configuration for
- * throughput (jobs inserted in batches of 1,000 with `insert`, several workers on one queue each
- * fetching a batch of jobs and completing it with one statement; `BENCH_PGBOSS_WORKERS`, default 8,
- * `BENCH_PGBOSS_BATCH`, default 500). A worker that found jobs fetches again at once; an idle one polls
- * every 0.5 s (pg-boss's shortest interval), which is what its start latency shows. Loaded from
- * bench/.peers (`loadPeer`: `pg-boss@10`); skipped, with a message, when not installed or when
- * PostgreSQL does not answer. Its own schema in the given database.
+ * throughput: jobs inserted 1,000 per `insert`, workers on one queue each fetching a batch
+ * (`batchSize`) and completing it with one statement. A worker fetches again after its polling
+ * interval less the time the batch took (0.5 s at the shortest), so throughput is about workers ×
+ * batch per 0.5 s until PostgreSQL limits it. 2 workers × 10,000 was the fastest here
+ * (`BENCH_PGBOSS_WORKERS`, `BENCH_PGBOSS_BATCH`; see bench/RESULTS.md). Loaded from bench/.peers
+ * (`loadPeer`: `pg-boss@10`); skipped, with a message, when not installed or when PostgreSQL does not
+ * answer. Its own schema in the given database.
  */
 import { now } from '../e2e/benchArgs.js'
-import { inBatches } from '../e2e/inBatches.js'
 import { loadPeer } from '../e2e/loadPeer.js'
-import { paced } from '../e2e/paced.js'
-import { defaultPgUrl, type PeerResult, type PeerRun, percentiles, reached } from '../e2e/peerRun.js'
+import { defaultPgUrl, measurePeer, type PeerResult, type PeerRun } from '../e2e/peerRun.js'
 
 export async function runPgBoss(run: PeerRun): Promise<PeerResult | undefined> {
-  const { jobs, log } = run
+  const { log } = run
   const PgBoss = loadPeer('pg-boss', 'pg-boss@10', log, run.install ?? false)
   if (PgBoss === undefined) return undefined
   const workers = Number(process.env['BENCH_PGBOSS_WORKERS'] ?? 2)
@@ -49,21 +48,7 @@ export async function runPgBoss(run: PeerRun): Promise<PeerResult | undefined> {
     }
     const add = (n: number, data: () => object) =>
       boss.insert(Array.from({ length: n }, () => ({ name: queue, data: data() })))
-    const started = performance.now()
-    await inBatches(jobs, (n) => add(n, () => ({})), 1)
-    await reached(() => done, jobs)
-    const perS = Math.round(jobs / ((performance.now() - started) / 1000))
-    let result: PeerResult = { perS }
-    if (run.latency !== undefined) {
-      const sent = await paced(run.latency.rate, run.latency.seconds, (n) => add(n, () => ({ sentAt: now() })))
-      await reached(() => done, jobs + sent)
-      result = { perS, ...percentiles(latencies.sort((a, b) => a - b)) }
-    }
-    log(
-      `pg-boss: ${jobs} no-op jobs (${workers} workers, batches of ${batchSize}): ${perS} jobs/s` +
-        (result.p50Ms === undefined ? '' : `; start latency p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms`),
-    )
-    return result
+    return await measurePeer(run, `pg-boss (${workers} workers, batches of ${batchSize})`, add, () => done, latencies)
   } catch (error) {
     log(`pg-boss: failed (${(error as Error).message}); skipped`)
     return undefined
