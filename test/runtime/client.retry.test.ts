@@ -21,7 +21,7 @@ async function scheduler(answers: (n: number) => { status: number; body: unknown
     return reply.code(answer.status).send(answer.body)
   })
   const apiUrl = await app.listen({ host: '127.0.0.1', port: 0 })
-  const client = createClient<{ f: { args: [number]; output: void } }>(
+  const client = createClient<{ f: { args: [number]; output: undefined } }>(
     { f: 1 },
     { apiUrl, apiKey: 'k', endpoint: 'http://127.0.0.1:9' },
   )
