@@ -12,8 +12,9 @@
  *
  * Flags: `--json` (one line), `--calls N`, `--concurrency N` (scheduler, default 200),
  * `--seconds S` (latency phase, default 5), `--rate R` (latency phase calls/s, default half the throughput), `--restate-calls N`, `--synchronous NORMAL`, `--off-thread` (endpoint
- * verifies signatures on the thread pool), `--no-baseline`. Run with `node --cpu-prof` (through
- * `--import tsx`) to profile the scheduler process.
+ * verifies signatures on the thread pool), `--no-baseline`, `--profile DIR` (the endpoint process writes
+ * a `--cpu-prof` profile into DIR). Run with `node --cpu-prof --import tsx bench/e2e/run.ts` to
+ * profile the scheduler process (with the load generator, which shares it).
  */
 import type { ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -38,7 +39,11 @@ let endpointProcess: ChildProcess | undefined
 try {
   const synchronous = (stringOption('--synchronous') ?? 'FULL') as 'NORMAL' | 'FULL'
   const scheduler = await startScheduler({ dbPath: join(folder, 'e2e.db'), concurrency, synchronous })
-  const { child, url: endpoint } = await startEndpoint(scheduler.verificationKeyPem, flag('--off-thread'))
+  const { child, url: endpoint } = await startEndpoint(
+    scheduler.verificationKeyPem,
+    flag('--off-thread'),
+    stringOption('--profile'),
+  )
   endpointProcess = child
   const dispatch = (inputs: unknown[][]) => dispatchCalls(scheduler, endpoint, inputs)
   // Counting rows is a scan: wait for the endpoint to have run them all (a cheap question to the

@@ -4,12 +4,16 @@ import { fileURLToPath } from 'node:url'
 /**
  * Starts the benchmark endpoint (bench/e2e/endpoint.ts: the real dispatch plugin, signature check and
  * validation on) in its own process; it exits when this process does (it holds the endpoint's stdin).
+ * With `profileDir`, the endpoint runs under `--cpu-prof` and writes its profile there when it exits
+ * (Node refuses `--cpu-prof` in NODE_OPTIONS, so the flag has to be passed here).
  */
 export function startEndpoint(
   verificationKey: string,
   offThread = false,
+  profileDir?: string,
 ): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/e2e/endpoint.ts'], {
+  const profile = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'bench/e2e/endpoint.ts'], {
     cwd: fileURLToPath(new URL('../..', import.meta.url)),
     env: { ...process.env, DISPATCH_VERIFICATION_KEY: verificationKey, BENCH_OFF_THREAD: offThread ? '1' : '' },
     stdio: ['pipe', 'pipe', 'inherit'],
