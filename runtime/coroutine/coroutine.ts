@@ -27,7 +27,13 @@ interface Group {
   readonly members: readonly number[]
 }
 
-const NEVER = new Promise<never>(() => {})
+// What a durable operation started after its turn ended (the function carried on after a Poll, or
+// after a divergence) gets: a promise that never settles. A fresh one each time: a shared promise
+// held by the module would keep every abandoned execution awaiting it (its closure, its
+// arguments) alive for the life of the process; a fresh one is collected with the execution.
+function never(): Promise<never> {
+  return new Promise<never>(() => {})
+}
 
 function nextTick(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve))
@@ -136,7 +142,7 @@ export class Coroutine {
   call(functionName: string, wire: Call): Promise<unknown> {
     const record: OpRecord = { k: 'call', f: functionName, h: inputHash(wire) }
     const p = this.open(record)
-    if (p === undefined) return NEVER
+    if (p === undefined) return never()
     this.wires.set(p, wire)
     return this.pending(p)
   }
@@ -144,7 +150,7 @@ export class Coroutine {
   /** A durable timer of `ms` milliseconds. */
   sleep(ms: number): Promise<void> {
     const p = this.open({ k: 'sleep', u: Date.now() + ms })
-    if (p === undefined) return NEVER
+    if (p === undefined) return never()
     return this.pending(p) as Promise<void>
   }
 
