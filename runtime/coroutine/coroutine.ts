@@ -165,12 +165,13 @@ export class Coroutine {
 
   /** Notes that the function waits on all (or any one) of `values`, to choose how many results to wait for. */
   group(values: readonly unknown[], all: boolean): void {
-    const members: number[] = []
+    // A set: the same promise twice (all([a, a])) is one result to wait for, not two.
+    const members = new Set<number>()
     for (const v of values) {
       const p = typeof v === 'object' && v !== null ? this.promises.get(v) : undefined
-      if (p !== undefined) members.push(p)
+      if (p !== undefined) members.add(p)
     }
-    if (members.length > 0) this.groups.push({ all, members })
+    if (members.size > 0) this.groups.push({ all, members: [...members] })
   }
 
   /**
@@ -384,10 +385,12 @@ export class Coroutine {
     }
     journal.sent = sending
     const waitingFor = unresolvedCalls.filter((p) => (journal.ops[p] as { s?: 1 }).s === 1).length
+    const maxResults = Math.max(1, Math.min(MAX_CALLS_PER_POLL, waitingFor))
     const poll: Poll = {
       calls,
-      minResults: Math.max(1, Math.min(MAX_CALLS_PER_POLL, sending.length < unsent.length ? 1 : this.needed())),
-      maxResults: Math.max(1, Math.min(MAX_CALLS_PER_POLL, waitingFor)),
+      // Never above maxResults: a scheduler that does not clamp would wait for results that cannot come.
+      minResults: Math.max(1, Math.min(maxResults, sending.length < unsent.length ? 1 : this.needed())),
+      maxResults,
     }
     if (earliestTimer !== Number.POSITIVE_INFINITY) {
       poll.maxWait = toProtoDuration(Math.max(1000, earliestTimer - Date.now()))
@@ -406,7 +409,9 @@ export class Coroutine {
    * on belongs to an `all`/`allSettled`, then the fewest unresolved members of such a group.
    */
   private needed(): number {
-    const unresolved = (p: number) => this.live.has(p)
+    // Only calls bring results: a timer in an all() fires through maxWait, never as a result, so
+    // counting it would ask the scheduler for more results than can come.
+    const unresolved = (p: number) => this.live.has(p) && this.journal.ops[p]!.k === 'call'
     let fewest = Number.POSITIVE_INFINITY
     const covered = new Set<number>()
     for (const group of this.groups) {
