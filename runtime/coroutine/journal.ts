@@ -94,10 +94,10 @@ function isOpRecord(value: unknown): boolean {
     case 'sleep':
       return typeof op['u'] === 'number'
     case 'value':
-      return (
-        (op['t'] === 'now' || op['t'] === 'random' || op['t'] === 'uuid') &&
-        (typeof op['x'] === 'number' || typeof op['x'] === 'string')
-      )
+      // Each kind with its own type: the value is handed to the function as now()/random()/uuid()
+      // returned it, so a crafted state must not give it a string for a number or the reverse.
+      if (op['t'] === 'uuid') return typeof op['x'] === 'string'
+      return (op['t'] === 'now' || op['t'] === 'random') && typeof op['x'] === 'number'
     default:
       return false
   }
@@ -112,6 +112,8 @@ function isOutcome(r: unknown): boolean {
     typeof e === 'object' &&
     e !== null &&
     typeof (e as Record<string, unknown>)['type'] === 'string' &&
-    typeof (e as Record<string, unknown>)['message'] === 'string'
+    typeof (e as Record<string, unknown>)['message'] === 'string' &&
+    // Becomes CallFailedError.dispatchId (and part of its message): a string or nothing.
+    ((e as Record<string, unknown>)['id'] === undefined || typeof (e as Record<string, unknown>)['id'] === 'string')
   )
 }
