@@ -10,6 +10,15 @@ import { type CallOutcome, encodeJournal, type Journal, MAX_JOURNAL_BYTES, type 
 /** The most calls one Poll may start (the protocol's bound); larger fan-outs go out over several turns. */
 export const MAX_CALLS_PER_POLL = 1000
 
+/** Knobs of the replay engine (tests lower them). */
+export const coroutineTuning = {
+  /**
+   * How long a replay waits, with durable operations pending and nothing happening, for the
+   * function to start an operation its journal already resolved, before it gives up as diverged.
+   */
+  replayStallMs: 30_000,
+}
+
 /** How one turn of a coroutine ended, when it did not end by the function returning or throwing. */
 export type SuspendOutcome =
   | { readonly kind: 'poll'; readonly poll: Poll }
@@ -260,9 +269,39 @@ export class Coroutine {
   private async created(count: number): Promise<boolean> {
     while (this.position < count) {
       if (this.closed) return false
-      await this.nextActivity()
+      // Waiting on nothing durable, the function is busy with other work (I/O): wait for it, as
+      // for a plain function.
+      if (!this.waitingOnDurable()) {
+        await this.nextActivity()
+        continue
+      }
+      // Waiting on durable operations the journal resolves only in a later batch, the function
+      // cannot reach the operation this batch resolves: it did not run the same way (code that
+      // branches on something not journaled, or a crafted state). Nothing would ever happen again
+      // and the endpoint would never answer; after a quiet while it is a divergence instead. The
+      // while is long because the function may also be awaiting slow I/O that starts the operation.
+      if (!(await this.activityWithin(coroutineTuning.replayStallMs))) {
+        const op = this.journal.ops[this.position]
+        this.end({
+          kind: 'incompatible',
+          message: `${this.options.function} diverged from its journal at operation #${this.position}: the replay waits on operations the journal resolves later and does not start ${op === undefined ? 'the next operation' : describe(op)} (nothing happened for ${coroutineTuning.replayStallMs} ms)`,
+        })
+        return false
+      }
     }
     return !this.closed
+  }
+
+  /** True when the function starts or receives a durable operation (or the turn ends) within `ms`. */
+  private activityWithin(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms)
+      timer.unref()
+      this.nextActivity().then(() => {
+        clearTimeout(timer)
+        resolve(true)
+      })
+    })
   }
 
   private apply(batch: readonly number[]): void {

@@ -1,0 +1,258 @@
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
+import { all, createClient, defineRoutes, race, random, sleep, tupleSchema } from 'dispatch-functions'
+import type { FastifyInstance } from 'fastify'
+import { Type } from 'typebox'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { coroutineTuning } from '../../runtime/coroutine/coroutine.js'
+import type { RunRequest, RunResponse } from '../../schemas/run.js'
+import { VALUE_TYPE_URL } from '../../schemas/wellKnown.js'
+import { CoroutineDriver, RUN, startEndpoint } from './helpers/coroutineDriver.js'
+import { coroutineRoutes } from './helpers/coroutineRoutes.js'
+
+// Review of the replay engine (runtime/coroutine): each test pins down one problem found in review,
+// or a behaviour that was checked and found right.
+
+const client = createClient<{
+  double: { args: [number]; output: number }
+  echo: { args: [string]; output: string }
+}>({ double: 1, echo: 1 })
+
+const SOURCE = 'test/runtime/coroutine.review.test.ts'
+
+const state = {
+  awaitFirst: false,
+  /** Objects an abandoned execution still holds, watched for collection. */
+  collected: new Set<string>(),
+  winners: [] as unknown[],
+}
+const registry = new FinalizationRegistry<string>((tag) => state.collected.add(tag))
+
+const routes = defineRoutes({
+  ...coroutineRoutes,
+  twice: {
+    source: SOURCE,
+    input: tupleSchema([]),
+    output: undefined,
+    // The same durable promise twice in one all(): one result is all it can ever get.
+    handler: async () => {
+      const a = client.double.call(1)
+      return all([a, a])
+    },
+  },
+  callAndTimer: {
+    source: SOURCE,
+    input: tupleSchema([]),
+    output: undefined,
+    handler: async () => all([client.double.call(1), sleep('1h')]),
+  },
+  abandoned: {
+    source: SOURCE,
+    input: tupleSchema([Type.String()]),
+    output: undefined,
+    // Suspends while a plain timer is pending (a durable call is live); the timer fires after the
+    // turn ended and the function starts another durable call on a closed coroutine.
+    handler: async (tag: string) => {
+      const held = { tag, payload: new Array(1000).fill(tag) }
+      registry.register(held, tag)
+      const a = client.double.call(1)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      const b = await client.double.call(2)
+      return held.payload.length + (await a) + b
+    },
+  },
+  nondeterministic: {
+    source: SOURCE,
+    input: tupleSchema([]),
+    output: undefined,
+    // Breaks the rule "branch only on arguments and durable results" (state.awaitFirst flips
+    // between turns): the replay then waits on an operation the journal resolves only later.
+    handler: async () => {
+      const a = client.double.call(1)
+      if (state.awaitFirst) await a
+      const b = client.double.call(2)
+      const first = await race([a, b])
+      return client.double.call(first)
+    },
+  },
+  coin: {
+    source: SOURCE,
+    input: tupleSchema([]),
+    output: undefined,
+    handler: async () => {
+      const r = random()
+      await client.double.call(1)
+      return { r, type: typeof r }
+    },
+  },
+  deepRace: {
+    source: SOURCE,
+    input: tupleSchema([]),
+    output: undefined,
+    // a's result is handed over first, but through a deeper chain: b wins, on every replay.
+    handler: async () => {
+      const a = client.double.call(1).then((x) => x)
+      const deep = a.then((x) => x).then((x) => `a${x}`)
+      const b = client.double.call(2).then((x) => `b${x}`)
+      const winner = await race([deep, b])
+      state.winners.push(winner)
+      const echoed = await client.echo.call(winner)
+      return echoed
+    },
+  },
+})
+
+let app: FastifyInstance
+let url: string
+beforeAll(async () => {
+  ;({ app, url } = await startEndpoint({ routes }))
+})
+afterAll(() => app.close())
+beforeEach(() => {
+  state.awaitFirst = false
+  state.winners.length = 0
+})
+
+/** One Run request, failing (rather than hanging the test) when the endpoint does not answer in time. */
+async function post(request: RunRequest, timeoutMs = 10_000): Promise<RunResponse> {
+  const response = await fetch(url + RUN, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(request),
+    signal: AbortSignal.timeout(timeoutMs),
+  })
+  return (await response.json()) as RunResponse
+}
+
+const input = (value: unknown[]) => ({ '@type': VALUE_TYPE_URL, value })
+const output = (value: unknown) => ({ '@type': VALUE_TYPE_URL, value })
+
+describe('minResults / maxResults', () => {
+  it('never asks for more results than the Poll can get (the same promise twice in all())', async () => {
+    const d = new CoroutineDriver(url)
+    expect(await d.run('twice', [])).toEqual({ status: 'STATUS_OK', output: [2, 2] })
+    const poll = d.polls[0]!.poll
+    expect(poll.calls).toHaveLength(1)
+    expect(poll.maxResults).toBe(1)
+    expect(poll.minResults).toBe(1)
+  })
+
+  it('a timer in all() is no result to wait for: minResults stays within maxResults', async () => {
+    const first = await post({ function: 'callAndTimer', input: input([]) })
+    const poll = first.poll!
+    expect(poll.calls).toHaveLength(1)
+    expect(poll.maxWait).toBeDefined()
+    expect(poll.minResults).toBe(1)
+    expect(poll.maxResults).toBe(1)
+  })
+})
+
+describe('abandoned executions', () => {
+  it('a function that starts a durable call after its turn ended is not kept alive by the engine', async () => {
+    setFlagsFromString('--expose-gc')
+    const gc = runInNewContext('gc') as () => void
+    const tags = Array.from({ length: 5 }, (_, i) => `abandoned-${i}`)
+    for (const tag of tags) {
+      const response = await post({ function: 'abandoned', input: input([tag]) })
+      expect(response.poll?.calls).toHaveLength(1)
+    }
+    // Let the plain timers fire: each function then starts a durable call on its closed coroutine.
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    for (let i = 0; i < 20 && !tags.every((t) => state.collected.has(t)); i++) {
+      gc()
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    expect(tags.filter((t) => !state.collected.has(t))).toEqual([])
+  })
+})
+
+describe('replay that cannot make progress', () => {
+  it('a replay stalled on an operation its journal resolves only later answers INCOMPATIBLE_STATE, not never', async () => {
+    const saved = coroutineTuning.replayStallMs
+    coroutineTuning.replayStallMs = 300
+    try {
+      const first = await post({ function: 'nondeterministic', input: input([]) })
+      expect(first.poll?.calls?.map((c) => c.correlationId)).toEqual(['0', '1'])
+      // b (position 1) comes back first: the race picks it, the function calls double(4).
+      const second = await post({
+        function: 'nondeterministic',
+        pollResult: {
+          coroutineState: first.poll!.coroutineState!,
+          results: [{ correlationId: '1', output: output(4) }],
+        },
+      })
+      expect(second.poll?.calls?.map((c) => c.correlationId)).toEqual(['2'])
+      // Now the function awaits a before starting b: the recorded batch [1] can never be replayed.
+      state.awaitFirst = true
+      const third = await post({
+        function: 'nondeterministic',
+        pollResult: {
+          coroutineState: second.poll!.coroutineState!,
+          results: [{ correlationId: '2', output: output(8) }],
+        },
+      })
+      expect(third.status).toBe('STATUS_INCOMPATIBLE_STATE')
+      expect(third.exit?.result.error?.message).toMatch(/nondeterministic .*operation #1/)
+    } finally {
+      coroutineTuning.replayStallMs = saved
+    }
+  })
+})
+
+describe('hostile coroutine state (an unsigned endpoint accepts any PollResult)', () => {
+  it('a journaled random() that is not a number is refused, not handed to the function', async () => {
+    const first = await post({ function: 'coin', input: input([]) })
+    const journal = JSON.parse(Buffer.from(first.poll!.coroutineState!, 'base64').toString('utf8'))
+    expect(journal.ops[0]).toMatchObject({ k: 'value', t: 'random' })
+    journal.ops[0].x = 'not a number'
+    const resumed = await post({
+      function: 'coin',
+      pollResult: {
+        coroutineState: Buffer.from(JSON.stringify(journal)).toString('base64'),
+        results: [{ correlationId: '1', output: output(2) }],
+      },
+    })
+    expect(resumed.status).toBe('STATUS_INCOMPATIBLE_STATE')
+    expect(resumed.exit?.result.error?.message).toMatch(/not a journal/)
+  })
+})
+
+describe('checked and found right', () => {
+  it('race over promise chains of different depths picks the same winner on every replay', async () => {
+    const first = await post({ function: 'deepRace', input: input([]) })
+    expect(first.poll?.calls?.map((c) => c.correlationId)).toEqual(['0', '1'])
+    // Both results in one PollResult, a's first: b's shallower chain still settles first.
+    const second = await post({
+      function: 'deepRace',
+      pollResult: {
+        coroutineState: first.poll!.coroutineState!,
+        results: [
+          { correlationId: '0', output: output(2) },
+          { correlationId: '1', output: output(4) },
+        ],
+      },
+    })
+    expect(second.poll?.calls?.[0]?.input?.value).toEqual(['b4'])
+    const third = await post({
+      function: 'deepRace',
+      pollResult: {
+        coroutineState: second.poll!.coroutineState!,
+        results: [{ correlationId: '2', output: output('b4') }],
+      },
+    })
+    expect(third.exit?.result.output?.value).toBe('b4')
+    expect(state.winners).toEqual(['b4', 'b4'])
+  })
+
+  it('coroutines running at the same time in one process keep their own journals', async () => {
+    const runs = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        new CoroutineDriver(url, 'shuffle', i + 1).run('sumDoubles', [Array.from({ length: i + 3 }, (_, k) => k + i)]),
+      ),
+    )
+    runs.forEach((outcome, i) => {
+      const ns = Array.from({ length: i + 3 }, (_, k) => k + i)
+      expect(outcome).toEqual({ status: 'STATUS_OK', output: ns.reduce((s, n) => s + 2 * n, 0) })
+    })
+  })
+})
