@@ -432,7 +432,7 @@ export class Coroutine {
       maxResults,
     }
     if (earliestTimer !== Number.POSITIVE_INFINITY) {
-      poll.maxWait = toProtoDuration(Math.max(1000, earliestTimer - Date.now()))
+      poll.maxWait = toProtoDuration(Math.max(1000, Math.ceil(earliestTimer - Date.now())))
     }
     try {
       poll.coroutineState = encodeJournal(journal, this.options.maxJournalBytes ?? MAX_JOURNAL_BYTES)
