@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { currentCall, defineRoutes, TemporaryError, tupleSchema } from '../../runtime/index.js'
 import { openPostgresStore } from '../../scheduler/store/postgresStore.js'
 import { FUZZ_SEED, recordFigures } from '../fuzz/fuzzConfig.js'
 import { startEndpoint, value } from '../scheduler/helpers.js'
@@ -13,6 +12,7 @@ import {
   eventually,
   exited,
   FULL,
+  flakyWorkRoutes,
   type SchedulerChild,
   spawnScheduler,
 } from './processes.js'
@@ -120,21 +120,7 @@ describe('faults: PostgreSQL connections killed under load', () => {
     nodes.push(await spawnScheduler('', env, 'test/scheduler/multinodeNode.ts'))
     const [a, b] = nodes as [SchedulerChild, SchedulerChild]
     const effects = new Map<string, number>()
-    const routes = defineRoutes({
-      work: {
-        input: tupleSchema([{}]),
-        output: {},
-        source: 'test/faults/postgres.faults.test.ts:1',
-        handler: async (n: number) => {
-          figures.runs++
-          if (n % 5 === 0) await new Promise((resolve) => setTimeout(resolve, 2))
-          if (Math.random() < 0.2) throw new TemporaryError('try again')
-          const id = currentCall().dispatchId!
-          effects.set(id, (effects.get(id) ?? 0) + 1)
-          return n
-        },
-      },
-    })
+    const routes = flakyWorkRoutes('test/faults/postgres.faults.test.ts:1', effects, () => figures.runs++, 2)
     const { url: endpoint, app } = await startEndpoint(routes, a.verificationKeyPem)
     try {
       // A third of the rounds while batches are being dispatched, at random batches.

@@ -1,6 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { type CallServiceClient, createCallServiceClient } from '../../runtime/index.js'
+import {
+  type CallServiceClient,
+  createCallServiceClient,
+  currentCall,
+  defineRoutes,
+  TemporaryError,
+  tupleSchema,
+} from '../../runtime/index.js'
 import type { CallInfo } from '../../schemas/callService.js'
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
@@ -227,4 +234,26 @@ export async function storeInconsistencies(dbPath: string): Promise<string[]> {
   } finally {
     db.close()
   }
+}
+
+/**
+ * The `work` function of the kill scenarios: some calls take a moment (so kills land while attempts
+ * are in flight), 20% fail temporarily, and each success records its effect (dispatch id → times run).
+ */
+export function flakyWorkRoutes(source: string, effects: Map<string, number>, onRun: () => void, slowMs: number) {
+  return defineRoutes({
+    work: {
+      input: tupleSchema([{}]),
+      output: {},
+      source,
+      handler: async (n: number) => {
+        onRun()
+        if (n % 5 === 0) await new Promise((resolve) => setTimeout(resolve, slowMs))
+        if (Math.random() < 0.2) throw new TemporaryError('try again')
+        const id = currentCall().dispatchId!
+        effects.set(id, (effects.get(id) ?? 0) + 1)
+        return n
+      },
+    },
+  })
 }

@@ -1,6 +1,5 @@
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { currentCall, defineRoutes, TemporaryError, tupleSchema } from '../../runtime/index.js'
 import { FUZZ_SEED, recordFigures } from '../fuzz/fuzzConfig.js'
 import { removeFolder, startEndpoint, tempFolder, value } from '../scheduler/helpers.js'
 import {
@@ -8,6 +7,7 @@ import {
   dispatch,
   eventually,
   exited,
+  flakyWorkRoutes,
   type SchedulerChild,
   spawnScheduler,
   storeInconsistencies,
@@ -60,21 +60,7 @@ describe('faults: the scheduler killed at random moments', () => {
     const dbPath = join(folder, 'kills.db')
     current = await spawnScheduler(dbPath)
     const effects = new Map<string, number>()
-    const routes = defineRoutes({
-      work: {
-        input: tupleSchema([{}]),
-        output: {},
-        source: 'test/faults/schedulerKills.test.ts:1',
-        handler: async (n: number) => {
-          figures.runs++
-          if (n % 5 === 0) await new Promise((resolve) => setTimeout(resolve, 1))
-          if (Math.random() < 0.2) throw new TemporaryError('try again')
-          const id = currentCall().dispatchId!
-          effects.set(id, (effects.get(id) ?? 0) + 1)
-          return n
-        },
-      },
-    })
+    const routes = flakyWorkRoutes('test/faults/schedulerKills.test.ts:1', effects, () => figures.runs++, 1)
     const { url: endpoint, app } = await startEndpoint(routes, current.verificationKeyPem)
     const restart = async () => {
       figures.released += current!.released
