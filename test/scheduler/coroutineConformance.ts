@@ -1,33 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { newDispatchId } from '../../scheduler/dispatchId.js'
 import type { Completion, NewCall, Store, StoredCall, StoredPoll } from '../../scheduler/store/store.js'
 import { VALUE_TYPE_URL } from '../../schemas/wellKnown.js'
+import { newCall, T0 } from './newCall.js'
 
-const T0 = 1_700_000_000_000
 const LEASE = 30_000
 const OWNER = 'node-a'
 const v = (value: unknown) => ({ '@type': VALUE_TYPE_URL, value })
 
-function call(overrides: Partial<NewCall> = {}): NewCall {
-  return {
-    dispatchId: newDispatchId(),
-    function: 'parent',
-    endpoint: 'http://127.0.0.1:9/',
-    input: v(['start']),
-    version: undefined,
-    correlationId: undefined,
-    createdAt: T0,
-    dueAt: T0,
-    expiresAt: undefined,
-    expirationMs: undefined,
-    maxAttempts: 3,
-    fairnessKey: undefined,
-    idempotencyKey: undefined,
-    parentDispatchId: undefined,
-    rootDispatchId: undefined,
-    ...overrides,
-  }
-}
+const call = (overrides: Partial<NewCall> = {}): NewCall =>
+  newCall({ function: 'parent', input: v(['start']), ...overrides })
 
 const poll = (overrides: Partial<StoredPoll> = {}): StoredPoll => ({
   state: { coroutineState: 'c3RhdGU=' },

@@ -1,34 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { newDispatchId } from '../../scheduler/dispatchId.js'
 import type { NewCall, Store } from '../../scheduler/store/store.js'
 import { VALUE_TYPE_URL } from '../../schemas/wellKnown.js'
 import { coroutineConformance } from './coroutineConformance.js'
+import { newCall, T0 } from './newCall.js'
 
-const T0 = 1_700_000_000_000
 const WINDOW = 60_000
 const LEASE = 30_000
 
-/** A call due at `dueAt` (default T0), with everything else defaulted. */
-export function newCall(overrides: Partial<NewCall> = {}): NewCall {
-  return {
-    dispatchId: newDispatchId(),
-    function: 'publish',
-    endpoint: 'http://127.0.0.1:9/',
-    input: { '@type': VALUE_TYPE_URL, value: ['hello'] },
-    version: undefined,
-    correlationId: undefined,
-    createdAt: T0,
-    dueAt: T0,
-    expiresAt: undefined,
-    expirationMs: undefined,
-    maxAttempts: 3,
-    fairnessKey: undefined,
-    idempotencyKey: undefined,
-    parentDispatchId: undefined,
-    rootDispatchId: undefined,
-    ...overrides,
-  }
-}
+export { newCall }
 
 export interface ConformanceOptions {
   /** Closes a store and opens it again on the same data, to check that what was acknowledged persists. */
