@@ -74,6 +74,14 @@ export const dispatchPlugin: FastifyPluginAsync<DispatchPluginOptions> = async (
   if (!Number.isInteger(bodyLimit) || bodyLimit <= 0) {
     throw new DispatchError('DSP2205', `bodyLimit must be a positive integer number of bytes, not ${bodyLimit}`)
   }
+  const maxJournalBytes = options.maxJournalBytes
+  if (maxJournalBytes !== undefined && (!Number.isInteger(maxJournalBytes) || maxJournalBytes <= 0)) {
+    throw new DispatchError(
+      'DSP2205',
+      `maxJournalBytes must be a positive integer number of bytes, not ${maxJournalBytes}`,
+      { hint: 'leave it out for the default (8 MiB), which keeps resumed turns inside the 16 MiB request limit' },
+    )
+  }
   const publicKey = resolveKey(options.verificationKey)
   if (publicKey === undefined) {
     instance.log.warn(
@@ -89,7 +97,7 @@ export const dispatchPlugin: FastifyPluginAsync<DispatchPluginOptions> = async (
     classifiers,
     endpoint: options.endpoint ?? (process.env['DISPATCH_ENDPOINT_URL'] || undefined),
     verifyOffThread: options.verifyOffThread ?? false,
-    maxJournalBytes: options.maxJournalBytes,
+    maxJournalBytes,
     onFailure: (name, status, error) =>
       instance.log.warn({ err: error, function: name, status }, 'dispatch function failed'),
   })

@@ -1,4 +1,4 @@
-import { Dispatch } from 'dispatch-functions/fastify'
+import { Dispatch, dispatchPlugin } from 'dispatch-functions/fastify'
 import Fastify from 'fastify'
 import { expect, it } from 'vitest'
 import { runRequest, send } from './helpers/endpointApp.js'
@@ -19,3 +19,17 @@ it('a registration without routes fails start-up with DSP2205', async () => {
   await expect(app.ready()).rejects.toMatchObject({ code: 'DSP2205' })
   await app.close()
 })
+
+it.each([0, -1, 1.5, Number.NaN])(
+  'a maxJournalBytes of %s fails start-up with DSP2205 naming the option',
+  async (bad) => {
+    const app = Fastify()
+    await expect(
+      app.register(dispatchPlugin, { routes, verificationKey: false, maxJournalBytes: bad }),
+    ).rejects.toMatchObject({
+      code: 'DSP2205',
+      message: expect.stringMatching(/maxJournalBytes must be a positive integer/),
+    })
+    await app.close()
+  },
+)
