@@ -60,9 +60,8 @@ export function createClient<F extends Record<string, FunctionSignature>>(
     }
     // Not async: inside a coroutine the durable call's own promise is returned, so all()/race() know it.
     const call = (...args: unknown[]): Promise<unknown> => {
-      const durable = durableCall(build(...args.slice(0, arity)))
-      if (durable !== undefined) return durable
-      return dispatch(...args.slice(0, arity)).then((id) => waitForResult(id, client))
+      const built = build(...args.slice(0, arity))
+      return durableCall(built) ?? dispatchBatch([built]).then(([id]) => waitForResult(id!, client))
     }
     members[name] = Object.assign(dispatch, { call, build })
   }
