@@ -4,8 +4,9 @@ import type { FunctionModel } from './model.js'
 
 const RESERVED = [
   'Check',
-  'Equal',
   'HandlersMatchSchemas',
+  'Matches',
+  'RegenerateWithDispatchGen',
   'SinclairStatic',
   'Static',
   'defineRoutes',
@@ -46,8 +47,8 @@ export function emitRoutes(functions: readonly FunctionModel[], out: string): st
   const checks = functions.flatMap((fn) => {
     const handler = handlers.get(fn)
     return [
-      `  Check<Equal<Parameters<typeof ${handler}>, ${argsType(fn, values, true)}>>,`,
-      `  Check<Equal<Awaited<ReturnType<typeof ${handler}>>, ${fn.output ? values.type(fn.output) : 'void'}>>,`,
+      `  Check<Matches<${quote(`${fn.name} (parameters)`)}, Parameters<typeof ${handler}>, ${argsType(fn, values, true)}>>,`,
+      `  Check<Matches<${quote(`${fn.name} (output)`)}, Awaited<ReturnType<typeof ${handler}>>, ${fn.output ? values.type(fn.output) : 'void'}>>,`,
     ]
   })
 
@@ -63,8 +64,10 @@ export function emitRoutes(functions: readonly FunctionModel[], out: string): st
   ]
   if (checks.length > 0) {
     lines.push(
-      '// A line below fails to compile when a handler no longer matches its schemas: run `dispatch gen`.',
-      'type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false',
+      '// A line below fails to compile when a handler no longer matches its schemas: the error names',
+      '// `RegenerateWithDispatchGen<"function (parameters)">`. Run `npx dispatch gen` to regenerate.',
+      "type RegenerateWithDispatchGen<Function extends string> = { readonly 'routes.gen.ts is stale: run npx dispatch gen': Function }",
+      'type Matches<Function extends string, A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : RegenerateWithDispatchGen<Function>',
       'type Check<T extends true> = T',
       `export type HandlersMatchSchemas = [\n${checks.join('\n')}\n]`,
       '',

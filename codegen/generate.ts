@@ -1,11 +1,13 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { glob } from 'tinyglobby'
+import { DispatchError } from '../runtime/errors/dispatchError.js'
 import { emitClient } from './emitClient.js'
 import { emitRoutes } from './emitRoutes.js'
 import { BANNER } from './emitShared.js'
-import { type DispatchConfig, loadConfig } from './loadConfig.js'
-import type { Diagnostic, FunctionModel, Scanner } from './model.js'
+import { formatSkipped } from './formatDiagnostic.js'
+import { type DispatchConfig, type LoadedConfig, loadConfig } from './loadConfig.js'
+import type { Diagnostic, FunctionModel, Scanner, SkippedFunction } from './model.js'
 
 /** One generated file and how it compares with the disk. */
 export interface GeneratedFile {
@@ -24,6 +26,8 @@ export interface GenerateResult {
   readonly files: readonly GeneratedFile[]
   /** Every problem found, sorted by place; any of them means exit 1 and nothing written. */
   readonly diagnostics: readonly Diagnostic[]
+  /** Exported functions passed over as ordinary code, and why. */
+  readonly skipped: readonly SkippedFunction[]
   /** Generated files in `out` that no longer belong (removed, unless `check`). */
   readonly orphaned: readonly string[]
   /** How many function files the globs matched. */
@@ -94,10 +98,41 @@ function findOrphans(cwd: string, out: string, expected: readonly string[]): str
     .sort()
 }
 
+/** Where the config came from, as a person would look for it. */
+function configSource(loaded: LoadedConfig | undefined): string {
+  if (loaded === undefined) return 'the config passed to the generator'
+  if (loaded.source === 'package.json') return 'package.json "dispatch"'
+  return loaded.source ?? 'the default globs: there is no dispatch.config.json nor a "dispatch" key in package.json'
+}
+
+/** Thrown when a run finds no dispatch function: writing an empty client would replace the real one. */
+function noFunctions(
+  cwd: string,
+  config: DispatchConfig,
+  source: string,
+  files: number,
+  skipped: readonly SkippedFunction[],
+): never {
+  const globs = config.functions.map((glob) => JSON.stringify(glob)).join(', ')
+  const where = `${globs} (${source})`
+  const found =
+    files === 0
+      ? `no file matches ${where}`
+      : `${files} file${files === 1 ? '' : 's'} match ${where}, but none exports a dispatch function` +
+        (skipped.length > 0 ? `; passed over:\n${skipped.slice(0, 10).map(formatSkipped).join('\n')}` : '')
+  throw new DispatchError('DSP1017', `no dispatch functions found in ${cwd}: ${found}`, {
+    hint:
+      'export a function whose parameters are typed `Static<typeof Schema>` from a file the "functions" globs match ' +
+      '(dispatch.config.json: { "functions": ["src/**/*.ts"], "out": "src/dispatch.gen" }; run from the package root ' +
+      'or pass --cwd), or scaffold a project with `npx dispatch init`',
+  })
+}
+
 /** Creates a generator for the package at `cwd`; ts-morph loads on the first run. */
 export function createGenerator(options: GeneratorOptions): Generator {
   const cwd = resolve(options.cwd)
-  const config = options.config ?? loadConfig(cwd).config
+  const loaded = options.config === undefined ? loadConfig(cwd) : undefined
+  const config = options.config ?? loaded!.config
   let scanner: Scanner | undefined
   let files: string[] | undefined
 
@@ -117,12 +152,16 @@ export function createGenerator(options: GeneratorOptions): Generator {
         config,
         functions: scan.functions,
         diagnostics: scan.diagnostics,
+        skipped: scan.skipped,
         fileCount: files.length,
         dependencies: scan.dependencies,
         parsed: scan.parsed,
       }
       if (scan.diagnostics.length > 0) {
         return { ...base, files: [], orphaned: [], durationMs: performance.now() - started, ok: false }
+      }
+      if (scan.functions.length === 0) {
+        noFunctions(cwd, config, configSource(loaded), files.length, scan.skipped)
       }
       const contents = [emitClient(scan.functions, config.out), emitRoutes(scan.functions, config.out)]
       const generated: GeneratedFile[] = GENERATED_NAMES.map((name, i) => {

@@ -17,7 +17,7 @@
 
 export { emitClient } from './emitClient.js'
 export { emitRoutes } from './emitRoutes.js'
-export { compareDiagnostics, formatDiagnostic } from './formatDiagnostic.js'
+export { compareDiagnostics, formatDiagnostic, formatSkipped } from './formatDiagnostic.js'
 export type { GeneratedFile, GenerateResult, Generator, GeneratorOptions, RunOptions } from './generate.js'
 export { createGenerator, generate } from './generate.js'
 export type { DispatchConfig, LoadedConfig } from './loadConfig.js'
@@ -30,6 +30,7 @@ export type {
   Scanner,
   ScanResult,
   SchemaRef,
+  SkippedFunction,
   TypeBoxPackage,
 } from './model.js'
 export type { Watcher, WatchOptions } from './watchFunctions.js'

@@ -53,10 +53,24 @@ export interface Diagnostic {
   readonly hint: string
 }
 
+/** An exported function that is not a dispatch function, and why (`dispatch gen --verbose` lists them). */
+export interface SkippedFunction {
+  /** The exported name; `default` for a default export. */
+  readonly name: string
+  /** Relative to the package root, with `/` separators. */
+  readonly file: string
+  /** 1-based. */
+  readonly line: number
+  readonly column: number
+  readonly reason: string
+}
+
 /** What a scan produces: functions sorted by name, and every problem found on the way. */
 export interface ScanResult {
   readonly functions: readonly FunctionModel[]
   readonly diagnostics: readonly Diagnostic[]
+  /** Exported functions passed over as ordinary code, sorted by place. */
+  readonly skipped: readonly SkippedFunction[]
   /** Files read to build the model (function files and the schema files they import), absolute. */
   readonly dependencies: readonly string[]
   /** How many files this scan parsed; in watch mode, only the changed ones. */

@@ -9,6 +9,7 @@ interface GenFlags {
   cwd: string
   check?: boolean
   watch?: boolean
+  verbose?: boolean
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`
@@ -28,6 +29,14 @@ function summary(result: GenerateResult): string {
   )
 }
 
+/** With --verbose: every exported function passed over as ordinary code, and why. */
+async function printSkipped(result: GenerateResult, verbose: boolean): Promise<void> {
+  if (!verbose || result.skipped.length === 0) return
+  const { formatSkipped } = await import('../../codegen/index.js')
+  const lines = result.skipped.map(formatSkipped).join('\n')
+  process.stdout.write(`dispatch gen: passed over ${plural(result.skipped.length, 'exported function')}:\n${lines}\n`)
+}
+
 /** Prints diagnostics to stderr; true when there were any. */
 async function printDiagnostics(result: GenerateResult): Promise<boolean> {
   if (result.diagnostics.length === 0) return false
@@ -37,10 +46,11 @@ async function printDiagnostics(result: GenerateResult): Promise<boolean> {
   return true
 }
 
-async function once(cwd: string, check: boolean): Promise<void> {
+async function once(cwd: string, check: boolean, verbose: boolean): Promise<void> {
   // The generator (and ts-morph behind it) loads only when this command runs.
   const { generate } = await import('../../codegen/index.js')
   const result = await generate({ cwd, check })
+  await printSkipped(result, verbose)
   if (await printDiagnostics(result)) {
     process.exitCode = 1
     return
@@ -57,9 +67,10 @@ async function once(cwd: string, check: boolean): Promise<void> {
   process.stdout.write(`dispatch gen: ${check ? 'checked ' : ''}${summary(result)}\n`)
 }
 
-async function watch(cwd: string): Promise<void> {
+async function watch(cwd: string, verbose: boolean): Promise<void> {
   const { watchFunctions } = await import('../../codegen/index.js')
   const report = async (result: GenerateResult) => {
+    await printSkipped(result, verbose)
     const parsed = `${plural(result.parsed, 'file')} parsed`
     if (!(await printDiagnostics(result))) process.stdout.write(`dispatch gen: ${summary(result)}, ${parsed}\n`)
   }
@@ -82,7 +93,7 @@ async function watch(cwd: string): Promise<void> {
   })
 }
 
-/** Registers `dispatch gen [--cwd DIR] [--check] [--watch]`. */
+/** Registers `dispatch gen [--cwd DIR] [--check] [--watch] [--verbose]`. */
 export function registerGen(program: Command): void {
   program
     .command('gen')
@@ -90,6 +101,7 @@ export function registerGen(program: Command): void {
     .option('--cwd <dir>', 'the package root (where dispatch.config.json or package.json is)', '.')
     .option('--check', 'compare the generated files with the disk; exit 1 when they are out of date')
     .option('--watch', 'regenerate whenever a function or schema file changes')
+    .option('--verbose', 'also list every exported function passed over as ordinary code, and why')
     .action(async (flags: GenFlags) => {
       const cwd = resolve(flags.cwd)
       if (!statSync(cwd, { throwIfNoEntry: false })?.isDirectory()) {
@@ -98,7 +110,7 @@ export function registerGen(program: Command): void {
       if (flags.check && flags.watch) {
         throw new UsageError('DSP1014', '--check and --watch cannot be combined', 'use one of them')
       }
-      if (flags.watch) await watch(cwd)
-      else await once(cwd, flags.check === true)
+      if (flags.watch) await watch(cwd, flags.verbose === true)
+      else await once(cwd, flags.check === true, flags.verbose === true)
     })
 }

@@ -1,6 +1,6 @@
 import { relative } from 'node:path'
 import type { ts as TS } from 'ts-morph'
-import type { Diagnostic, FunctionModel, ParameterModel, SchemaRef } from '../model.js'
+import type { Diagnostic, FunctionModel, ParameterModel, SchemaRef, SkippedFunction } from '../model.js'
 import { type FileIndex, hasModifier } from './fileIndex.js'
 import { type ResolveContext, resolveType, type TypeResolution, toPosix } from './resolveSchema.js'
 import { ts } from './tsMorph.js'
@@ -23,7 +23,12 @@ interface Candidate {
 export interface FileScan {
   readonly functions: FunctionModel[]
   readonly diagnostics: Diagnostic[]
+  readonly skipped: SkippedFunction[]
 }
+
+const COMPOSITE_HINT =
+  'declare one schema for the whole type (`export const Ids = Type.Array(Id)`, `Type.Union([A, B])`) ' +
+  'and use `Static<typeof Ids>`'
 
 function asFunction(node: TS.Expression | undefined): TS.ArrowFunction | TS.FunctionExpression | undefined {
   return node && (ts.isArrowFunction(node) || ts.isFunctionExpression(node)) ? node : undefined
@@ -85,6 +90,7 @@ export function scanFile(context: ResolveContext, index: FileIndex): FileScan {
   const sourceFile = index.sourceFile
   const functions: FunctionModel[] = []
   const diagnostics: Diagnostic[] = []
+  const skipped: SkippedFunction[] = []
   const position = (node: TS.Node) => {
     const { line, character } = sourceFile.getLineAndCharacterOfPosition(node.getStart(sourceFile))
     return { line: line + 1, column: character + 1 }
@@ -104,6 +110,15 @@ export function scanFile(context: ResolveContext, index: FileIndex): FileScan {
       : type
   const returnsSchema = (fn: { readonly type?: TS.TypeNode | undefined }): boolean =>
     fn.type !== undefined && resolveType(context, index, unwrapPromise(fn.type)).kind === 'schema'
+  /**
+   * True when a type that is not itself `Static<typeof X>` contains one (`Static<typeof Id>[]`, a
+   * union, a tuple): the author meant a dispatch function, so it is reported rather than passed over.
+   */
+  const mentionsSchema = (type: TS.Node | undefined): boolean => {
+    if (type === undefined) return false
+    if (ts.isTypeReferenceNode(type) && resolveType(context, index, type).kind !== 'plain') return true
+    return ts.forEachChild(type, (child) => (mentionsSchema(child) ? true : undefined)) === true
+  }
 
   for (const candidate of candidates(index)) {
     const { fn } = candidate
@@ -111,10 +126,24 @@ export function scanFile(context: ResolveContext, index: FileIndex): FileScan {
     const resolved: TypeResolution[] = parameters.map((parameter) =>
       parameter.type ? resolveType(context, index, parameter.type) : { kind: 'plain' },
     )
+    // Parameters whose type holds a schema type without being one (`...ids: Static<typeof Id>[]`).
+    const composite = parameters.map((parameter, i) => resolved[i]!.kind === 'plain' && mentionsSchema(parameter.type))
     // A function with no schema-typed parameter is ordinary code, not a dispatch function — unless
     // it takes no parameters at all and returns a schema type (`slowA(): Promise<Static<typeof R>>`).
-    const firstTyped = resolved.findIndex((r) => r.kind !== 'plain')
-    if (firstTyped < 0 && !(parameters.length === 0 && returnsSchema(fn))) continue
+    let firstTyped = resolved.findIndex((r) => r.kind !== 'plain')
+    if (firstTyped < 0) firstTyped = composite.indexOf(true)
+    if (firstTyped < 0 && !(parameters.length === 0 && (returnsSchema(fn) || mentionsSchema(fn.type)))) {
+      skipped.push({
+        name: candidate.name ?? 'default',
+        file,
+        ...position(candidate.nameNode),
+        reason:
+          parameters.length === 0
+            ? 'it takes no parameters and its return type is not a schema type'
+            : 'no parameter is typed `Static<typeof Schema>`',
+      })
+      continue
+    }
 
     const name = candidate.name
     if (name === undefined) {
@@ -161,6 +190,13 @@ export function scanFile(context: ResolveContext, index: FileIndex): FileScan {
           `destructured parameter in ${label}: a dispatch function's parameters need names for the client`,
           'take the object as a named parameter and destructure it in the body',
         )
+      } else if (composite[i]) {
+        report(
+          parameter.type ?? parameter,
+          'DSP1015',
+          `parameter \`${parameter.name.text}\` of ${label} is typed \`${text(parameter.type!)}\`, which holds schema types but is not one`,
+          COMPOSITE_HINT,
+        )
       } else if (resolution.kind === 'plain') {
         report(
           parameter,
@@ -190,6 +226,13 @@ export function scanFile(context: ResolveContext, index: FileIndex): FileScan {
         if (resolution.kind === 'schema') output = resolution.schema
         else if (resolution.kind === 'invalid') {
           report(inner, resolution.problem.code, resolution.problem.message, resolution.problem.hint)
+        } else if (mentionsSchema(inner)) {
+          report(
+            returnType,
+            'DSP1015',
+            `the return type \`${text(returnType)}\` of ${label} holds schema types but is not one`,
+            COMPOSITE_HINT,
+          )
         } else {
           report(
             returnType,
@@ -200,17 +243,28 @@ export function scanFile(context: ResolveContext, index: FileIndex): FileScan {
         }
       }
     }
+    // Parameters with `?` or a default are optional, and only trailing ones can be: arguments travel
+    // as a JSON array, so a client cannot leave out one that comes before a required one.
+    const isOptional = (parameter: TS.ParameterDeclaration) =>
+      parameter.questionToken !== undefined || parameter.initializer !== undefined
+    const lastRequired = parameters.findLastIndex((parameter) => !isOptional(parameter))
+    parameters.forEach((parameter, i) => {
+      if (i < lastRequired && isOptional(parameter) && ts.isIdentifier(parameter.name)) {
+        report(
+          parameter,
+          'DSP1016',
+          `optional parameter \`${parameter.name.text}\` of ${label} comes before the required \`${text(parameters[lastRequired]!.name)}\`: a caller cannot leave it out`,
+          'make the parameters after it optional too, or move it after the required ones',
+        )
+      }
+    })
     if (diagnostics.length > before) continue
 
-    // Trailing parameters with `?` or a default are optional; a default before a required one is not.
     const models: ParameterModel[] = parameters.map((parameter, i) => ({
       name: text(parameter.name),
       schema: (resolved[i] as { kind: 'schema'; schema: SchemaRef }).schema,
-      optional: parameter.questionToken !== undefined || parameter.initializer !== undefined,
+      optional: isOptional(parameter),
     }))
-    for (let i = models.length - 2; i >= 0; i--) {
-      if (!models[i + 1]!.optional && models[i]!.optional) models[i] = { ...models[i]!, optional: false }
-    }
     functions.push({
       name,
       file,
@@ -220,5 +274,5 @@ export function scanFile(context: ResolveContext, index: FileIndex): FileScan {
       output,
     })
   }
-  return { functions, diagnostics }
+  return { functions, diagnostics, skipped }
 }

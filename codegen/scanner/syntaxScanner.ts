@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
-import { compareDiagnostics } from '../formatDiagnostic.js'
-import type { Diagnostic, FunctionModel, ScanInput, Scanner, ScanResult } from '../model.js'
+import { compareDiagnostics, comparePlaces } from '../formatDiagnostic.js'
+import type { Diagnostic, FunctionModel, ScanInput, Scanner, ScanResult, SkippedFunction } from '../model.js'
 import { type FileIndex, indexFile } from './fileIndex.js'
 import type { ResolveContext } from './resolveSchema.js'
 import { type FileScan, scanFile } from './scanFile.js'
@@ -93,7 +93,7 @@ export class SyntaxScanner implements Scanner {
         },
       }
       const index = this.#index(path)
-      const scan = index ? scanFile(context, index) : { functions: [], diagnostics: [] }
+      const scan = index ? scanFile(context, index) : { functions: [], diagnostics: [], skipped: [] }
       this.#scans.set(path, { ...scan, dependencies })
     }
     return this.#collect()
@@ -103,10 +103,12 @@ export class SyntaxScanner implements Scanner {
   #collect(): ScanResult {
     const functions: FunctionModel[] = []
     const diagnostics: Diagnostic[] = []
+    const skipped: SkippedFunction[] = []
     const dependencies = new Set<string>()
     for (const scan of this.#scans.values()) {
       functions.push(...scan.functions)
       diagnostics.push(...scan.diagnostics)
+      skipped.push(...scan.skipped)
       for (const dependency of scan.dependencies) dependencies.add(dependency)
     }
     functions.sort((a, b) =>
@@ -129,6 +131,13 @@ export class SyntaxScanner implements Scanner {
       })
     }
     diagnostics.sort(compareDiagnostics)
-    return { functions: unique, diagnostics, dependencies: [...dependencies].sort(), parsed: this.#parsed }
+    skipped.sort(comparePlaces)
+    return {
+      functions: unique,
+      diagnostics,
+      skipped,
+      dependencies: [...dependencies].sort(),
+      parsed: this.#parsed,
+    }
   }
 }

@@ -15,8 +15,12 @@ export interface FunctionSignature {
 export interface ClientFunction<Args extends readonly unknown[], Output> {
   /** Dispatches one call; resolves to its dispatch id once the scheduler has durably recorded it. */
   (...args: [...Args, options?: CallOptions]): Promise<string>
-  /** Dispatches one call and waits for its output (a durable call inside a running dispatch function). */
-  call(...args: Args): Promise<Output>
+  /**
+   * Dispatches one call and waits for its output (a durable call inside a running dispatch function).
+   * Takes the same options as dispatching; inside a running dispatch function a child call carries
+   * only `expiration`, and the other options are refused (DSP2010).
+   */
+  call(...args: [...Args, options?: CallOptions]): Promise<Output>
   /** Prepares a call for {@link dispatchBatch}. */
   build(...args: [...Args, options?: CallOptions]): BuiltCall<Output>
 }
@@ -59,8 +63,8 @@ export function createClient<F extends Record<string, FunctionSignature>>(
       return id!
     }
     // Not async: inside a coroutine the durable call's own promise is returned, so all()/race() know it.
-    const call = (...args: unknown[]): Promise<unknown> => {
-      const built = build(...args.slice(0, arity))
+    const call = (...all: unknown[]): Promise<unknown> => {
+      const built = build(...all)
       return durableCall(built) ?? dispatchBatch([built]).then(([id]) => waitForResult(id!, client))
     }
     members[name] = Object.assign(dispatch, { call, build })

@@ -3,6 +3,7 @@ import type { DurationInput } from '../client/callOptions.js'
 import { toMilliseconds } from '../client/duration.js'
 import { CallScope } from '../context/callScope.js'
 import { findCurrentCall } from '../context/currentCall.js'
+import { DispatchError } from '../errors/dispatchError.js'
 import { toTailCall } from '../tailCall.js'
 import type { Coroutine } from './coroutine.js'
 import { newUuid } from './coroutine.js'
@@ -20,6 +21,19 @@ function current(): Coroutine | undefined {
 export function durableCall(call: BuiltCall): Promise<unknown> | undefined {
   const coroutine = current()
   if (coroutine === undefined) return undefined
+  // A child call on the wire (the protocol's Call) has an expiration and nothing else of CallOptions.
+  const unsupported = Object.keys(call.options).filter(
+    (key) => key !== 'expiration' && call.options[key as keyof typeof call.options] !== undefined,
+  )
+  if (unsupported.length > 0) {
+    throw new DispatchError(
+      'DSP2010',
+      `${call.function}.call(): ${unsupported.join(', ')} cannot be set on a durable call inside a running dispatch function (a child call carries only expiration)`,
+      {
+        hint: `leave ${unsupported.length === 1 ? 'it' : 'them'} out, or dispatch the call with dispatchClient.${call.function}(...args, options) and keep its id`,
+      },
+    )
+  }
   return coroutine.call(call.function, toTailCall(call, coroutine.endpoint))
 }
 

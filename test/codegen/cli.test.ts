@@ -37,6 +37,32 @@ describe('dispatch gen', () => {
     expect(again.stdout).toContain('(up to date)')
   })
 
+  it('--verbose lists the exported functions passed over, and why', async () => {
+    const cwd = copy('supported')
+    appendFileSync(
+      join(cwd, 'src/functions/users.ts'),
+      '\nexport function helper(n: number): number {\n  return n\n}\n',
+    )
+    const result = await runCli(['gen', '--cwd', cwd, '--verbose'])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(
+      /passed over 1 exported function:\n {2}src\/functions\/users\.ts:\d+:17 helper: no parameter/,
+    )
+    const quiet = await runCli(['gen', '--cwd', cwd])
+    expect(quiet.stdout).not.toContain('passed over')
+  })
+
+  it('finding no dispatch function is an error (exit 1) that writes nothing', async () => {
+    const cwd = copy('supported')
+    const before = readFileSync(join(cwd, 'src/dispatch.gen/routes.gen.ts'), 'utf8')
+    writeFileSync(join(cwd, 'dispatch.config.json'), '{ "functions": ["nothing/**/*.ts"] }')
+    const result = await runCli(['gen', '--cwd', cwd])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('DSP1017: no dispatch functions found')
+    expect(result.stderr).toContain('no file matches "nothing/**/*.ts" (dispatch.config.json)')
+    expect(readFileSync(join(cwd, 'src/dispatch.gen/routes.gen.ts'), 'utf8')).toBe(before)
+  })
+
   it('--check passes on the quickstart example', async () => {
     const result = await runCli(['gen', '--cwd', 'examples/quickstart', '--check'])
     expect(result.stderr).toBe('')
@@ -79,7 +105,7 @@ describe('dispatch gen', () => {
       'src/names.ts:4:23 - error DSP1010: `$dollar` is not a valid function name (pattern ^[a-zA-Z_][a-zA-Z0-9_<>.]*$)\n' +
         '  hint: rename the function',
     )
-    expect(result.stderr).toMatch(/dispatch gen: 18 errors; nothing written\n$/)
+    expect(result.stderr).toMatch(/dispatch gen: 23 errors; nothing written\n$/)
     expect(result.stderr).not.toMatch(/\n\s+at /)
   })
 

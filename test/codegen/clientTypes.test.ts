@@ -1,3 +1,4 @@
+import type { CallOptions } from 'dispatch-functions'
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import {
   createDispatchClient,
@@ -13,9 +14,12 @@ describe('generated client types', () => {
     expectTypeOf(dispatchClient.publish).toBeCallableWith('https://x.test', undefined, { idempotencyKey: 'k' })
     expectTypeOf(dispatchClient.publish).returns.toEqualTypeOf<Promise<string>>()
     expectTypeOf(dispatchClient.publish.call).returns.toEqualTypeOf<Promise<void>>()
-    expectTypeOf(dispatchClient.getUser.call).parameters.toEqualTypeOf<[id: string]>()
+    expectTypeOf(dispatchClient.getUser.call).parameters.toEqualTypeOf<[id: string, options?: CallOptions]>()
+    expectTypeOf(dispatchClient.getUser.call).toBeCallableWith('1', { maxAttempts: 3, delay: '10s' })
     expectTypeOf(dispatchClient.getUser.call).returns.toEqualTypeOf<Promise<{ id: string; name: string }>>()
-    expectTypeOf(dispatchClient.placeOrder.call).parameters.toEqualTypeOf<[order: { sku: string; quantity: number }]>()
+    expectTypeOf(dispatchClient.placeOrder.call).parameters.toEqualTypeOf<
+      [order: { sku: string; quantity: number }, options?: CallOptions]
+    >()
     expectTypeOf(dispatchClient.placeOrder.call).returns.toEqualTypeOf<Promise<{ orderId: string; total: number }>>()
     expectTypeOf(dispatchClient.increment.call).toBeCallableWith(1)
     expectTypeOf(dispatchClient.increment.call).returns.toEqualTypeOf<Promise<number>>()
@@ -30,8 +34,10 @@ describe('generated client types', () => {
     void (() => dispatchClient.placeOrder.call({ sku: 'a' }))
     // @ts-expect-error: missing argument
     void (() => dispatchClient.publish())
-    // @ts-expect-error: too many arguments for .call
+    // @ts-expect-error: too many arguments for .call (the second is its options)
     void (() => dispatchClient.getUser.call('1', '2'))
+    // @ts-expect-error: not an option of a call
+    void (() => dispatchClient.getUser.call('1', { retries: 2 }))
     // @ts-expect-error: unknown function
     void (() => dispatchClient.nope('x'))
     // @ts-expect-error: the output is not what the schema says

@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process'
-import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { formatDiagnostic, generate } from 'dispatch-functions/codegen'
+import { DispatchError } from 'dispatch-functions'
+import { emitClient, emitRoutes, formatDiagnostic, generate } from 'dispatch-functions/codegen'
 import { afterEach, describe, expect, it } from 'vitest'
-import { cleanup, copyFixture, fixtures, repoRoot } from './helpers.js'
+import { cleanup, copyFixture, fixtures, repoRoot, tempDir } from './helpers.js'
 
 const dirs: string[] = []
 afterEach(() => {
@@ -84,7 +85,7 @@ describe('generate: supported forms', () => {
     expect(routes).toContain('input: tupleSchema([Count, Payload], 1),')
     expect(routes).toContain("source: 'src/functions/counters.ts:6',")
     expect(routes).toContain(
-      'Check<Equal<Parameters<typeof publish>, [url: Static<typeof Url>, payload?: Static<typeof Payload_2> | undefined]>>,',
+      "Check<Matches<'publish (parameters)', Parameters<typeof publish>, [url: Static<typeof Url>, payload?: Static<typeof Payload_2> | undefined]>>,",
     )
     const { routes: table } = await import('../fixtures/codegen/supported/src/dispatch.gen/routes.gen.js')
     expect(table.publish.name).toBe('publish')
@@ -114,13 +115,45 @@ describe('generate: supported forms', () => {
 })
 
 describe('generate: no functions', () => {
-  it('emits a valid empty client and route table', async () => {
+  it('is an error that names the globs and writes nothing over the generated files', async () => {
     const cwd = copy('supported')
+    const client = join(cwd, 'src/dispatch.gen/client.gen.ts')
+    const before = readFileSync(client, 'utf8')
     rmSync(join(cwd, 'src/functions'), { recursive: true })
-    const result = await generate({ cwd })
-    expect(result.ok).toBe(true)
-    expect(result.functions).toEqual([])
-    const [client, routes] = result.files.map((file) => file.content)
+    const error = await generate({ cwd }).then(
+      () => undefined,
+      (e: unknown) => e as DispatchError,
+    )
+    expect(error?.code).toBe('DSP1017')
+    expect(error?.message).toContain('no file matches "src/functions/**/*.ts" (dispatch.config.json)')
+    expect(error?.hint).toContain('npx dispatch init')
+    expect(readFileSync(client, 'utf8')).toBe(before)
+  })
+
+  it('names the globs that match no file, and says that no config was found', async () => {
+    const cwd = tempDir()
+    dirs.push(cwd)
+    const error = await generate({ cwd }).catch((e: unknown) => e as DispatchError)
+    expect(error).toBeInstanceOf(DispatchError)
+    expect((error as DispatchError).message).toContain('no file matches "src/**/*.ts"')
+    expect((error as DispatchError).message).toContain('there is no dispatch.config.json')
+    expect(readdirSync(cwd)).toEqual([])
+  })
+
+  it('lists the exported functions it passed over, and why', async () => {
+    const cwd = tempDir()
+    dirs.push(cwd)
+    mkdirSync(join(cwd, 'src'))
+    writeFileSync(join(cwd, 'src/util.ts'), 'export function add(a: number, b: number): number {\n  return a + b\n}\n')
+    const error = await generate({ cwd }).catch((e: unknown) => e as DispatchError)
+    expect((error as DispatchError).message).toContain(
+      'passed over:\n  src/util.ts:1:17 add: no parameter is typed `Static<typeof Schema>`',
+    )
+  })
+
+  it('the emitters still produce a valid empty client and route table', () => {
+    const client = emitClient([], 'src/dispatch.gen')
+    const routes = emitRoutes([], 'src/dispatch.gen')
     expect(client).toContain('export type DispatchFunctions = Record<never, never>')
     expect(client).toContain('return createClient<DispatchFunctions>({}, options)')
     expect(routes).toContain('export const routes = defineRoutes({})')
@@ -167,6 +200,11 @@ describe('generate: near misses', () => {
     expect(result.files).toEqual([])
     const lines = result.diagnostics.map((d) => `${d.file}:${d.line}:${d.column} ${d.code}`)
     expect(lines).toEqual([
+      'src/composite.ts:4:37 DSP1005',
+      'src/composite.ts:5:36 DSP1015',
+      'src/composite.ts:6:35 DSP1015',
+      'src/composite.ts:7:34 DSP1015',
+      'src/composite.ts:10:37 DSP1016',
       'src/defaultExport.ts:4:1 DSP1008',
       'src/destructured.ts:4:29 DSP1004',
       'src/duplicateB.ts:4:14 DSP1009',
@@ -188,7 +226,12 @@ describe('generate: near misses', () => {
     ])
     const duplicate = result.diagnostics.find((d) => d.code === 'DSP1009')!
     expect(duplicate.message).toContain('src/duplicateA.ts:4:23')
-    expect(formatDiagnostic(result.diagnostics[3]!)).toBe(
+    expect(result.skipped.map((s) => `${s.file}:${s.line} ${s.name}`)).toEqual([
+      'src/passedOver.ts:5 plain',
+      'src/passedOver.ts:8 arrow',
+      'src/passedOver.ts:10 default',
+    ])
+    expect(formatDiagnostic(result.diagnostics.find((d) => d.code === 'DSP1003')!)).toBe(
       'src/mixed.ts:4:56 - error DSP1003: parameter `times` of `greet` has no TypeBox schema type, but `name` has\n' +
         '  hint: type every parameter as Static<typeof Schema> (or an alias of it), or stop exporting the function',
     )
@@ -229,6 +272,8 @@ describe('routes.gen.ts drift check', () => {
     const drifted = typeCheck(cwd)
     expect(drifted.status).not.toBe(0)
     expect(drifted.stdout).toMatch(/routes\.gen\.ts\(\d+,\d+\): error TS2344/)
+    // The message names the function and what to do.
+    expect(drifted.stdout).toContain('Type \'RegenerateWithDispatchGen<"countUsers (parameters)">\'')
     expect(drifted.stdout.split('\n').filter((line) => line.includes('error')).length).toBe(1)
   })
 })

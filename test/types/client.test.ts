@@ -1,4 +1,4 @@
-import { createClient } from 'dispatch-functions'
+import { type CallOptions, createClient } from 'dispatch-functions'
 import { describe, expectTypeOf, it } from 'vitest'
 
 describe('createClient types', () => {
@@ -10,7 +10,8 @@ describe('createClient types', () => {
   it('types arguments, options and outputs', () => {
     expectTypeOf(client.getUser).returns.toEqualTypeOf<Promise<string>>()
     expectTypeOf(client.getUser.call).returns.toEqualTypeOf<Promise<{ name: string }>>()
-    expectTypeOf(client.getUser.call).parameters.toEqualTypeOf<[id: string]>()
+    expectTypeOf(client.getUser.call).parameters.toEqualTypeOf<[id: string, options?: CallOptions]>()
+    expectTypeOf(client.getUser.call).toBeCallableWith('1', { expiration: '1m', idempotencyKey: 'k' })
     expectTypeOf(client.publish).toBeCallableWith('u')
     expectTypeOf(client.publish).toBeCallableWith('u', { n: 1 })
     expectTypeOf(client.publish).toBeCallableWith('u', undefined, { idempotencyKey: 'k' })

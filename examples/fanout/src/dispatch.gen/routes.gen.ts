@@ -47,18 +47,20 @@ export const routes = defineRoutes({
   },
 })
 
-// A line below fails to compile when a handler no longer matches its schemas: run `dispatch gen`.
-type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false
+// A line below fails to compile when a handler no longer matches its schemas: the error names
+// `RegenerateWithDispatchGen<"function (parameters)">`. Run `npx dispatch gen` to regenerate.
+type RegenerateWithDispatchGen<Function extends string> = { readonly 'routes.gen.ts is stale: run npx dispatch gen': Function }
+type Matches<Function extends string, A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : RegenerateWithDispatchGen<Function>
 type Check<T extends true> = T
 export type HandlersMatchSchemas = [
-  Check<Equal<Parameters<typeof charge>, [id: Static<typeof UserId>]>>,
-  Check<Equal<Awaited<ReturnType<typeof charge>>, void>>,
-  Check<Equal<Parameters<typeof getUser>, [id: Static<typeof UserId>]>>,
-  Check<Equal<Awaited<ReturnType<typeof getUser>>, Static<typeof User>>>,
-  Check<Equal<Parameters<typeof notifyAll>, [userIds: Static<typeof UserIds>]>>,
-  Check<Equal<Awaited<ReturnType<typeof notifyAll>>, Static<typeof Summary>>>,
-  Check<Equal<Parameters<typeof slowA>, []>>,
-  Check<Equal<Awaited<ReturnType<typeof slowA>>, Static<typeof Route>>>,
-  Check<Equal<Parameters<typeof slowB>, []>>,
-  Check<Equal<Awaited<ReturnType<typeof slowB>>, Static<typeof Route>>>,
+  Check<Matches<'charge (parameters)', Parameters<typeof charge>, [id: Static<typeof UserId>]>>,
+  Check<Matches<'charge (output)', Awaited<ReturnType<typeof charge>>, void>>,
+  Check<Matches<'getUser (parameters)', Parameters<typeof getUser>, [id: Static<typeof UserId>]>>,
+  Check<Matches<'getUser (output)', Awaited<ReturnType<typeof getUser>>, Static<typeof User>>>,
+  Check<Matches<'notifyAll (parameters)', Parameters<typeof notifyAll>, [userIds: Static<typeof UserIds>]>>,
+  Check<Matches<'notifyAll (output)', Awaited<ReturnType<typeof notifyAll>>, Static<typeof Summary>>>,
+  Check<Matches<'slowA (parameters)', Parameters<typeof slowA>, []>>,
+  Check<Matches<'slowA (output)', Awaited<ReturnType<typeof slowA>>, Static<typeof Route>>>,
+  Check<Matches<'slowB (parameters)', Parameters<typeof slowB>, []>>,
+  Check<Matches<'slowB (output)', Awaited<ReturnType<typeof slowB>>, Static<typeof Route>>>,
 ]

@@ -18,10 +18,12 @@ export const routes = defineRoutes({
   },
 })
 
-// A line below fails to compile when a handler no longer matches its schemas: run `dispatch gen`.
-type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false
+// A line below fails to compile when a handler no longer matches its schemas: the error names
+// `RegenerateWithDispatchGen<"function (parameters)">`. Run `npx dispatch gen` to regenerate.
+type RegenerateWithDispatchGen<Function extends string> = { readonly 'routes.gen.ts is stale: run npx dispatch gen': Function }
+type Matches<Function extends string, A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : RegenerateWithDispatchGen<Function>
 type Check<T extends true> = T
 export type HandlersMatchSchemas = [
-  Check<Equal<Parameters<typeof publish>, [url: Static<typeof Url>, payload: Static<typeof Payload>]>>,
-  Check<Equal<Awaited<ReturnType<typeof publish>>, void>>,
+  Check<Matches<'publish (parameters)', Parameters<typeof publish>, [url: Static<typeof Url>, payload: Static<typeof Payload>]>>,
+  Check<Matches<'publish (output)', Awaited<ReturnType<typeof publish>>, void>>,
 ]

@@ -25,12 +25,14 @@ export const routes = defineRoutes({
   },
 })
 
-// A line below fails to compile when a handler no longer matches its schemas: run `dispatch gen`.
-type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false
+// A line below fails to compile when a handler no longer matches its schemas: the error names
+// `RegenerateWithDispatchGen<"function (parameters)">`. Run `npx dispatch gen` to regenerate.
+type RegenerateWithDispatchGen<Function extends string> = { readonly 'routes.gen.ts is stale: run npx dispatch gen': Function }
+type Matches<Function extends string, A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : RegenerateWithDispatchGen<Function>
 type Check<T extends true> = T
 export type HandlersMatchSchemas = [
-  Check<Equal<Parameters<typeof charge>, [customerId: Static<typeof CustomerId>, amount: Static<typeof Money>, memo?: Static<typeof Memo> | undefined]>>,
-  Check<Equal<Awaited<ReturnType<typeof charge>>, Static<typeof Invoice>>>,
-  Check<Equal<Parameters<typeof refund>, [invoiceId: Static<typeof InvoiceId>]>>,
-  Check<Equal<Awaited<ReturnType<typeof refund>>, void>>,
+  Check<Matches<'charge (parameters)', Parameters<typeof charge>, [customerId: Static<typeof CustomerId>, amount: Static<typeof Money>, memo?: Static<typeof Memo> | undefined]>>,
+  Check<Matches<'charge (output)', Awaited<ReturnType<typeof charge>>, Static<typeof Invoice>>>,
+  Check<Matches<'refund (parameters)', Parameters<typeof refund>, [invoiceId: Static<typeof InvoiceId>]>>,
+  Check<Matches<'refund (output)', Awaited<ReturnType<typeof refund>>, void>>,
 ]
