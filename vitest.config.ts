@@ -9,8 +9,10 @@ export default defineConfig({
     alias: [
       { find: /^dispatch-functions$/, replacement: here('./runtime/index.ts') },
       { find: /^dispatch-functions\/fastify$/, replacement: here('./runtime/fastify/index.ts') },
-      { find: /^dispatch-functions\/codegen$/, replacement: here('./codegen/index.ts') },
-      { find: /^dispatch-functions\/scheduler$/, replacement: here('./scheduler/index.ts') },
+      { find: /^dispatch-functions\/protocol$/, replacement: here('./schemas/index.ts') },
+      { find: /^dispatch-functions\/internal$/, replacement: here('./runtime/internal.ts') },
+      { find: /^dispatch-functions-tools\/codegen$/, replacement: here('./codegen/index.ts') },
+      { find: /^dispatch-functions-tools\/scheduler$/, replacement: here('./scheduler/index.ts') },
     ],
   },
   test: {

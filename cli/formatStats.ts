@@ -1,4 +1,4 @@
-import type { GetStatsResponse } from '../schemas/callService.js'
+import type { GetStatsResponse } from 'dispatch-functions/protocol'
 import { endpointSummary, functionSummaries } from './formatSummary.js'
 
 /**

@@ -4,7 +4,7 @@
  * Usage errors exit 2, failures 1, and errors print their code, message and hint — never a stack.
  */
 import { Command, CommanderError } from 'commander'
-import { DispatchError } from '../runtime/errors/dispatchError.js'
+import { DispatchError } from 'dispatch-functions/internal'
 import { registerCalls } from './commands/calls.js'
 import { registerGen } from './commands/gen.js'
 import { registerRun } from './commands/run.js'

@@ -1,4 +1,4 @@
-import { DispatchError } from '../runtime/errors/dispatchError.js'
+import { DispatchError } from 'dispatch-functions/internal'
 
 /** A bad flag, path or URL given to the CLI: printed without a stack, exit code 2. */
 export class UsageError extends DispatchError {

@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import { DispatchError } from 'dispatch-functions/internal'
 import { glob } from 'tinyglobby'
-import { DispatchError } from '../runtime/errors/dispatchError.js'
 import { emitClient } from './emitClient.js'
 import { emitRoutes } from './emitRoutes.js'
 import { BANNER } from './emitShared.js'

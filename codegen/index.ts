@@ -1,13 +1,13 @@
 /**
  * @module
- * dispatch-functions/codegen: the generator behind `dispatch gen`. It scans TypeBox-typed
+ * dispatch-functions-tools/codegen: the generator behind `dispatch gen`. It scans TypeBox-typed
  * exported functions (ts-morph, syntax only) into a model, and emits `client.gen.ts` (a typed
  * client that imports types only) and `routes.gen.ts` (the route table the endpoint serves).
  * ts-morph is loaded on the first generation, not when this module is imported.
  *
  * @example
  * ```ts
- * import { formatDiagnostic, generate } from 'dispatch-functions/codegen'
+ * import { formatDiagnostic, generate } from 'dispatch-functions-tools/codegen'
  *
  * const result = await generate({ cwd: process.cwd() })
  * for (const diagnostic of result.diagnostics) console.error(formatDiagnostic(diagnostic))

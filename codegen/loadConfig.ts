@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { isAbsolute, join } from 'node:path'
-import { DispatchError } from '../runtime/errors/dispatchError.js'
+import { DispatchError } from 'dispatch-functions/internal'
 
 /** The generator's configuration: `dispatch.config.json`, or the `"dispatch"` key of package.json. */
 export interface DispatchConfig {

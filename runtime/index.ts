@@ -3,7 +3,7 @@
  * dispatch-functions: durable, typed function dispatch. This entry point is what generated files
  * and application code import: the client factory, batches, the route-table helpers and the
  * error classes. The Fastify endpoint lives in `dispatch-functions/fastify`, the scheduler in
- * `dispatch-functions/scheduler`, the generator in `dispatch-functions/codegen`.
+ * `dispatch-functions-tools/scheduler`, the generator in `dispatch-functions-tools/codegen`.
  *
  * @example
  * ```ts

@@ -1,13 +1,13 @@
 /**
  * @module
- * dispatch-functions/scheduler: the embedded durable scheduler. It stores dispatched calls in
+ * dispatch-functions-tools/scheduler: the embedded durable scheduler. It stores dispatched calls in
  * SQLite (or another {@link Store}), serves the Dispatch API and the CallService, and delivers
  * calls to endpoints as signed RunRequests with retries, backoff and expiration. `dispatch run`
  * and `dispatch scheduler` are built on {@link startScheduler}.
  *
  * @example
  * ```ts
- * import { startScheduler } from 'dispatch-functions/scheduler'
+ * import { startScheduler } from 'dispatch-functions-tools/scheduler'
  * const scheduler = await startScheduler({ dbPath: '.dispatch/dispatch.db', retry: { maxAttempts: 5 } })
  * console.log(scheduler.url, scheduler.verificationKeyPem)
  * await scheduler.close()

@@ -1,4 +1,4 @@
-import { DispatchError } from '../runtime/errors/dispatchError.js'
+import { DispatchError } from 'dispatch-functions/internal'
 import type { BackPressureOptions, ResolvedBackPressure } from './backPressure.js'
 import type { AdaptiveConcurrencyOptions, ResolvedAdaptiveConcurrency } from './delivery/adaptiveConcurrency.js'
 import type { FairnessOptions } from './delivery/deficitRoundRobin.js'

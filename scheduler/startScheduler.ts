@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
+import { DispatchError } from 'dispatch-functions/internal'
 import type { FastifyServerOptions } from 'fastify'
-import { DispatchError } from '../runtime/errors/dispatchError.js'
 import { buildApiServer } from './api/apiServer.js'
 import { BackPressure } from './backPressure.js'
 import { CallEvents } from './callEvents.js'

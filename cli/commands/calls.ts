@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander'
-import { type CallServiceClient, createCallServiceClient } from '../../runtime/client/callService.js'
-import type { CallInfo } from '../../schemas/callService.js'
+import { type CallServiceClient, createCallServiceClient } from 'dispatch-functions/internal'
+import type { CallInfo } from 'dispatch-functions/protocol'
 import { formatStats } from '../formatStats.js'
 import { parseDurationFlag, parseHttpUrl, parsePositiveInt } from '../options.js'
 

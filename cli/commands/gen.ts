@@ -1,8 +1,8 @@
 import { statSync } from 'node:fs'
 import { relative, resolve } from 'node:path'
 import type { Command } from 'commander'
+import { DispatchError } from 'dispatch-functions/internal'
 import type { GenerateResult } from '../../codegen/index.js'
-import { DispatchError } from '../../runtime/errors/dispatchError.js'
 import { UsageError } from '../usageError.js'
 
 interface GenFlags {

@@ -1,8 +1,4 @@
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import type { TSchema } from 'typebox'
-import { Compile } from 'typebox/compile'
-import { fromProtoDuration } from '../../runtime/client/duration.js'
-import { DispatchError } from '../../runtime/errors/dispatchError.js'
+import { DispatchError, fromProtoDuration } from 'dispatch-functions/internal'
 import {
   CALL_SERVICE_PATH,
   CancelCallRequest,
@@ -13,7 +9,10 @@ import {
   RedriveCallRequest,
   TERMINAL_STATES,
   WaitCallRequest,
-} from '../../schemas/callService.js'
+} from 'dispatch-functions/protocol'
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { TSchema } from 'typebox'
+import { Compile } from 'typebox/compile'
 import type { BackPressure } from '../backPressure.js'
 import type { CallEvents } from '../callEvents.js'
 import type { GroupCommitter } from '../groupCommitter.js'

@@ -1,4 +1,4 @@
-import type { CallInfo } from '../../schemas/callService.js'
+import type { CallInfo } from 'dispatch-functions/protocol'
 import type { StoredCall } from '../store/store.js'
 
 const iso = (ms: number): string => new Date(ms).toISOString()

@@ -1,6 +1,6 @@
+import { fromProtoDuration } from 'dispatch-functions/internal'
+import { type DispatchCall, DispatchRequest } from 'dispatch-functions/protocol'
 import { Compile } from 'typebox/compile'
-import { fromProtoDuration } from '../../runtime/client/duration.js'
-import { type DispatchCall, DispatchRequest } from '../../schemas/dispatch.js'
 import { newDispatchId } from '../dispatchId.js'
 import { policyFor, type ResolvedSchedulerOptions } from '../schedulerOptions.js'
 import type { NewCall } from '../store/store.js'

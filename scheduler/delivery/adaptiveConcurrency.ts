@@ -1,4 +1,4 @@
-import type { Status } from '../../schemas/status.js'
+import type { Status } from 'dispatch-functions/protocol'
 
 /** Bounds and steps of the per-endpoint concurrency limit (AIMD). */
 export interface AdaptiveConcurrencyOptions {

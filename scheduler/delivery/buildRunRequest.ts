@@ -1,4 +1,4 @@
-import type { RunRequest } from '../../schemas/run.js'
+import type { RunRequest } from 'dispatch-functions/protocol'
 import type { StoredCall } from '../store/store.js'
 
 /**

@@ -1,8 +1,6 @@
+import { fromProtoDuration } from 'dispatch-functions/internal'
+import { type ErrorMessage, isRetried, type Poll, RunResponse, type Status } from 'dispatch-functions/protocol'
 import { Compile } from 'typebox/compile'
-import { fromProtoDuration } from '../../runtime/client/duration.js'
-import type { ErrorMessage } from '../../schemas/error.js'
-import { type Poll, RunResponse } from '../../schemas/run.js'
-import { isRetried, type Status } from '../../schemas/status.js'
 import { MAX_JSON_DEPTH, nestedDeeperThan } from '../jsonDepth.js'
 import {
   type ResolvedRetryPolicy,

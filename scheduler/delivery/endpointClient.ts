@@ -1,10 +1,7 @@
 import type { KeyObject } from 'node:crypto'
+import { RUN_PATH, signRequest } from 'dispatch-functions/internal'
+import type { ErrorMessage, RunRequest, Status } from 'dispatch-functions/protocol'
 import { Pool } from 'undici'
-import { RUN_PATH } from '../../runtime/fastify/dispatchPluginOptions.js'
-import { signRequest } from '../../runtime/signing/index.js'
-import type { ErrorMessage } from '../../schemas/error.js'
-import type { RunRequest } from '../../schemas/run.js'
-import type { Status } from '../../schemas/status.js'
 import { httpStatus, transportStatus } from './transportStatus.js'
 
 /** The largest RunResponse read from an endpoint; a bigger one is STATUS_INVALID_RESPONSE. */

@@ -1,7 +1,5 @@
+import { Call, type DispatchCall, type ErrorMessage } from 'dispatch-functions/protocol'
 import { Compile } from 'typebox/compile'
-import { Call } from '../../schemas/call.js'
-import type { DispatchCall } from '../../schemas/dispatch.js'
-import type { ErrorMessage } from '../../schemas/error.js'
 import { ConnectRefusal } from '../api/connectError.js'
 import { toNewCall } from '../api/toNewCalls.js'
 import type { ResolvedSchedulerOptions } from '../schedulerOptions.js'

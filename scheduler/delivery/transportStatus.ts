@@ -1,5 +1,4 @@
-import type { ErrorMessage } from '../../schemas/error.js'
-import type { Status } from '../../schemas/status.js'
+import type { ErrorMessage, Status } from 'dispatch-functions/protocol'
 
 const DNS = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'EAI_NODATA'])
 const TCP = new Set([

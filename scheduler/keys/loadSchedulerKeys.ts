@@ -1,8 +1,7 @@
 import { createPublicKey, type KeyObject, randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
-import { DispatchError } from '../../runtime/errors/dispatchError.js'
-import { generateSigningKeyPair, parsePrivateKey } from '../../runtime/signing/index.js'
+import { DispatchError, generateSigningKeyPair, parsePrivateKey } from 'dispatch-functions/internal'
 
 export interface SchedulerKeys {
   readonly apiKey: string

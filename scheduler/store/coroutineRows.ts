@@ -1,5 +1,4 @@
-import type { CallResult } from '../../schemas/call.js'
-import type { ErrorMessage } from '../../schemas/error.js'
+import type { CallResult, ErrorMessage } from 'dispatch-functions/protocol'
 import type { CoroutineState, StoredPoll, StoredResult } from './store.js'
 
 /**

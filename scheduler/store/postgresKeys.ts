@@ -1,5 +1,5 @@
 import { createPublicKey, randomBytes } from 'node:crypto'
-import { generateSigningKeyPair, parsePrivateKey } from '../../runtime/signing/index.js'
+import { generateSigningKeyPair, parsePrivateKey } from 'dispatch-functions/internal'
 import type { SchedulerKeys } from '../keys/loadSchedulerKeys.js'
 import type { PostgresStore } from './postgresStore.js'
 

@@ -1,5 +1,5 @@
+import { DispatchError } from 'dispatch-functions/internal'
 import type { PoolClient } from 'pg'
-import { DispatchError } from '../../runtime/errors/dispatchError.js'
 import { POSTGRES_MIGRATIONS } from './postgresSchema.js'
 
 /**

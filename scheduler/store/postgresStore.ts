@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
+import { DispatchError } from 'dispatch-functions/internal'
+import type { CallState } from 'dispatch-functions/protocol'
 import pg from 'pg'
-import { DispatchError } from '../../runtime/errors/dispatchError.js'
-import type { CallState } from '../../schemas/callService.js'
 import {
   CANCELLED_ERROR,
   type PollColumns,

@@ -1,4 +1,4 @@
-import { DispatchError } from '../../runtime/errors/dispatchError.js'
+import { DispatchError } from 'dispatch-functions/internal'
 
 /**
  * A PostgreSQL URL with its password (and any `password` query parameter) replaced by `***`, for

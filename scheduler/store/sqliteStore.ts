@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import Database from 'better-sqlite3'
-import { DispatchError } from '../../runtime/errors/dispatchError.js'
-import type { CallState } from '../../schemas/callService.js'
+import { DispatchError } from 'dispatch-functions/internal'
+import type { CallState } from 'dispatch-functions/protocol'
 import {
   CANCELLED_ERROR,
   type PollColumns,

@@ -1,8 +1,4 @@
-import type { CallResult } from '../../schemas/call.js'
-import type { CallState } from '../../schemas/callService.js'
-import type { ErrorMessage } from '../../schemas/error.js'
-import type { Status } from '../../schemas/status.js'
-import type { AnyMessage } from '../../schemas/wellKnown.js'
+import type { AnyMessage, CallResult, CallState, ErrorMessage, Status } from 'dispatch-functions/protocol'
 
 /**
  * What a store persists and returns. Times are milliseconds since the epoch; messages (`input`,

@@ -134,7 +134,14 @@ describe('dispatch calls', () => {
     const json = await runCli(['calls', 'stats', '--json'], env)
     expect(json.code, json.stderr).toBe(0)
     const stats = JSON.parse(json.stdout) as GetStatsResponse
-    expect(stats.endpoints).toContainEqual({ endpoint: origin, limit: 32, min: 1, max: 100, inFlight: 1 })
+    // The limit itself adapts (a slow machine can lower it), so only its bounds are fixed here.
+    expect(stats.endpoints).toContainEqual({
+      endpoint: origin,
+      limit: expect.any(Number),
+      min: 1,
+      max: 100,
+      inFlight: 1,
+    })
     expect(stats.inFlight).toBe(1)
     expect(stats.unfinishedCalls).toBeGreaterThanOrEqual(1)
     expect(stats.calls).toContainEqual({ function: 'hold', state: 'running', count: 1, retrying: 0 })
@@ -142,7 +149,9 @@ describe('dispatch calls', () => {
     const text = await runCli(['calls', 'stats'], env)
     expect(text.code, text.stderr).toBe(0)
     expect(text.stdout).toContain('hold: 0 pending, 1 running, 0 done, 0 failed')
-    expect(text.stdout).toContain(`${origin}: 1 in flight, limit 32 (bounds 1-100)`)
+    expect(text.stdout).toMatch(
+      new RegExp(`${origin.replace(/\./g, '\\.')}: 1 in flight, limit \\d+ \\(bounds 1-100\\)`),
+    )
     expect(text.stdout).toMatch(/load: 1 attempts in flight, \d+ unfinished calls, 0 awaiting commit/)
 
     for (const release of releases.splice(0)) release()

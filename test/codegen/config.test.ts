@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DispatchError } from 'dispatch-functions'
-import { DEFAULT_CONFIG, generate, loadConfig } from 'dispatch-functions/codegen'
+import { DEFAULT_CONFIG, generate, loadConfig } from 'dispatch-functions-tools/codegen'
 import { afterEach, describe, expect, it } from 'vitest'
 import { cleanup, tempDir } from './helpers.js'
 

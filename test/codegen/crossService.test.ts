@@ -3,7 +3,7 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { billingClient } from '@example/orders'
-import { generate } from 'dispatch-functions/codegen'
+import { generate } from 'dispatch-functions-tools/codegen'
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import { repoRoot } from './helpers.js'
 

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process'
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DispatchError } from 'dispatch-functions'
-import { emitClient, emitRoutes, formatDiagnostic, generate } from 'dispatch-functions/codegen'
+import { emitClient, emitRoutes, formatDiagnostic, generate } from 'dispatch-functions-tools/codegen'
 import { afterEach, describe, expect, it } from 'vitest'
 import { cleanup, copyFixture, fixtures, repoRoot, tempDir } from './helpers.js'
 

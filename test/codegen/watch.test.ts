@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { type GenerateResult, watchFunctions } from 'dispatch-functions/codegen'
+import { type GenerateResult, watchFunctions } from 'dispatch-functions-tools/codegen'
 import { afterEach, describe, expect, it } from 'vitest'
 import { cleanup, copyFixture, until } from './helpers.js'
 

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { formatDiagnostic, generate } from 'dispatch-functions/codegen'
+import { formatDiagnostic, generate } from 'dispatch-functions-tools/codegen'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DispatchError } from '../../runtime/errors/dispatchError.js'

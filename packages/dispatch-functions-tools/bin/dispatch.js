@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The `dispatch` command. An installed package runs the compiled CLI in dist/; a checkout
-// without a build runs the TypeScript sources through tsx.
+// The `dispatch` command. An installed package runs the compiled CLI in dist/; a checkout without a
+// build runs the TypeScript sources through tsx.
 import { existsSync } from 'node:fs'
 
 const compiled = new URL('../dist/cli/main.js', import.meta.url)
@@ -9,5 +9,5 @@ if (existsSync(compiled)) {
 } else {
   const { register } = await import('tsx/esm/api')
   register()
-  await import(new URL('../cli/main.ts', import.meta.url).href)
+  await import(new URL('../../../cli/main.ts', import.meta.url).href)
 }

@@ -1,0 +1,24 @@
+/**
+ * @module
+ * dispatch-functions/internal: the pieces of the runtime that the tool package
+ * (`dispatch-functions-tools`: the scheduler, the generator and the `dispatch` command) shares with
+ * applications — request signing, durations on the wire, the Run path, the CallService client and
+ * the error base class. It is not a public API: names here may change in any release, and versions
+ * of the two packages move together.
+ *
+ * @example
+ * ```ts
+ * import { DispatchError, fromProtoDuration } from 'dispatch-functions/internal'
+ * const ms = fromProtoDuration('1.5s') // 1500
+ * ```
+ */
+
+export type { DurationInput } from './client/callOptions.js'
+export type { CallServiceClient } from './client/callService.js'
+export { createCallServiceClient } from './client/callService.js'
+export { fromProtoDuration, toMilliseconds, toProtoDuration } from './client/duration.js'
+export type { DispatchErrorOptions } from './errors/dispatchError.js'
+export { DispatchError } from './errors/dispatchError.js'
+export { RUN_PATH } from './fastify/dispatchPluginOptions.js'
+export type { SignatureHeaders, SigningKeyPair, SignRequestInput } from './signing/index.js'
+export { generateSigningKeyPair, parsePrivateKey, parsePublicKey, signRequest } from './signing/index.js'
