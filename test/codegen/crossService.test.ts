@@ -4,16 +4,24 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { billingClient } from '@example/orders'
 import { generate } from 'dispatch-functions-tools/codegen'
-import { describe, expect, expectTypeOf, it } from 'vitest'
+import { beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
+import { removeFolder, startEndpoint, startTestScheduler, tempFolder } from '../scheduler/helpers.js'
 import { repoRoot } from './helpers.js'
 
 const billing = join(repoRoot, 'examples/cross-service/billing')
 const tsc = join(repoRoot, 'node_modules/.bin/tsc')
 
-/** Runs an ES module snippet under tsx from the repository root; resolves to its stdout. */
+/**
+ * Runs an ES module snippet with plain node (no tsx) from the repository root, so packages resolve to
+ * their built JavaScript as in production; resolves to its stdout.
+ */
 function runSnippet(code: string, env: Record<string, string> = {}): Promise<string> {
+  return runNode(['--input-type=module', '-e', code], env)
+}
+
+function runNode(args: readonly string[], env: Record<string, string> = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+    const child = spawn(process.execPath, args, {
       cwd: repoRoot,
       env: { ...process.env, ...env },
     })
@@ -29,6 +37,14 @@ function runSnippet(code: string, env: Record<string, string> = {}): Promise<str
   })
 }
 
+// The example's packages are built as a user builds them (tsc to JavaScript and declarations).
+beforeAll(() => {
+  for (const workspace of ['@example/billing', '@example/orders']) {
+    const build = spawnSync('npm', ['run', 'build', '--workspace', workspace], { cwd: repoRoot, encoding: 'utf8' })
+    if (build.status !== 0) throw new Error(`building ${workspace} failed:\n${build.stdout}${build.stderr}`)
+  }
+}, 120_000)
+
 describe('examples/cross-service', () => {
   it("billing's generated files are fresh", async () => {
     const result = await generate({ cwd: billing, check: true })
@@ -43,9 +59,10 @@ describe('examples/cross-service', () => {
     expect(check.stdout + check.stderr).toBe('')
     expect(check.status).toBe(0)
     const files = spawnSync(tsc, ['-p', project, '--listFilesOnly'], { cwd: repoRoot, encoding: 'utf8' }).stdout
-    expect(files).toContain('examples/cross-service/billing/src/dispatch.gen/client.gen.ts')
-    expect(files).not.toContain('billing/src/functions/')
-    expect(files).not.toContain('billing/src/ledger.ts')
+    expect(files).toContain('examples/cross-service/billing/dist/dispatch.gen/client.gen.d.ts')
+    expect(files).not.toContain('billing/src/')
+    expect(files).not.toContain('billing/dist/functions/')
+    expect(files).not.toContain('billing/dist/ledger')
   })
 
   it('types the cross-service calls fully', () => {
@@ -114,5 +131,28 @@ describe('examples/cross-service', () => {
       "await import('@example/billing/routes'); console.log(globalThis.billingLedgerLoaded === true)",
     )
     expect(control.trim()).toBe('true')
+  })
+})
+
+describe('examples/cross-service under plain node', () => {
+  it("orders' built main.js dispatches a charge that billing's endpoint runs", async () => {
+    const folder = await tempFolder('dispatch-cross-service-')
+    const scheduler = await startTestScheduler(join(folder, 'dispatch.db'))
+    const { routes } = await import('@example/billing/routes')
+    const endpoint = await startEndpoint(routes, scheduler.scheduler.verificationKeyPem)
+    try {
+      const out = await runNode([join(repoRoot, 'examples/cross-service/orders/dist/main.js'), '7', '900'], {
+        DISPATCH_API_URL: scheduler.scheduler.url,
+        DISPATCH_API_KEY: scheduler.scheduler.apiKey,
+        BILLING_ENDPOINT_URL: endpoint.url,
+      })
+      const call = await scheduler.settle(out.trim())
+      expect(call.state).toBe('succeeded')
+      expect(call.output?.value).toMatchObject({ customerId: 'cus_7', total: { amountCents: 900, currency: 'EUR' } })
+    } finally {
+      await endpoint.app.close()
+      await scheduler.scheduler.close()
+      await removeFolder(folder)
+    }
   })
 })
