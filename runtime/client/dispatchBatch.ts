@@ -101,6 +101,17 @@ export async function postToScheduler(
   }
   if (!response.ok) {
     const { code, message } = (decoded ?? {}) as { code?: string; message?: string }
+    if (response.status === 413) {
+      // Never retried: the same body would be refused again.
+      throw new DispatchError(
+        'DSP2102',
+        `the scheduler refused ${path}: the request body (${Buffer.byteLength(payload)} bytes) is over its size limit${message ? ` (${message})` : ''}`,
+        {
+          hint: 'dispatch fewer calls per batch, pass large inputs by reference (store them, send a key), or raise the scheduler bodyLimit',
+          httpStatus: 413,
+        },
+      )
+    }
     const hint =
       response.status === 401
         ? 'check DISPATCH_API_KEY: it must be the key the scheduler accepts'

@@ -11,6 +11,7 @@ import {
   storedResult,
   suspendedDueAt,
 } from './coroutineRows.js'
+import { LISTED_COLUMNS, type ListedRow, listedMessages, messageCap, toListPage } from './listPage.js'
 import { migratePostgres } from './postgresMigrate.js'
 import { checkPostgresUrl, quoteSchemaName, redactPostgresUrl } from './postgresUrl.js'
 import type {
@@ -853,15 +854,14 @@ export class PostgresStore implements Store {
     if (filter.fairnessKey !== undefined) add('fairness_key = ?', filter.fairnessKey)
     if (filter.parentDispatchId !== undefined) add('parent_id = ?', filter.parentDispatchId)
     if (filter.after !== undefined) add('id < ?', filter.after)
-    params.push(filter.limit + 1)
-    const { rows } = await this.read<CallRow>(
-      `SELECT * FROM ${this.s}.calls ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY id DESC LIMIT $${params.length}`,
+    params.push(filter.limit + 1, messageCap(filter))
+    const { rows } = await this.read<ListedRow>(
+      `SELECT ${LISTED_COLUMNS}, ${listedMessages(`$${params.length}::bigint`)}
+       FROM ${this.s}.calls ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY id DESC LIMIT $${params.length - 1}`,
       params,
     )
-    const more = rows.length > filter.limit
-    const calls = rows.slice(0, filter.limit).map(toStoredCall)
-    return { calls, nextAfter: more ? calls[calls.length - 1]?.dispatchId : undefined }
+    return toListPage(rows, filter)
   }
 
   async cancelCall(dispatchId: string, now: number): Promise<ChangeResult> {

@@ -12,6 +12,7 @@ import {
   storedResult,
   suspendedDueAt,
 } from './coroutineRows.js'
+import { LISTED_COLUMNS, type ListedRow, listedMessages, messageCap, toListPage } from './listPage.js'
 import { SQLITE_MIGRATIONS } from './sqliteSchema.js'
 import type {
   CallCounts,
@@ -394,7 +395,7 @@ export class SqliteStore implements Store {
 
   async listCalls(filter: ListFilter): Promise<ListPage> {
     const where: string[] = []
-    const params: Record<string, unknown> = { limit: filter.limit + 1 }
+    const params: Record<string, unknown> = { limit: filter.limit + 1, max: messageCap(filter) }
     if (filter.state !== undefined) {
       where.push('state = @state')
       params['state'] = filter.state
@@ -415,11 +416,9 @@ export class SqliteStore implements Store {
       where.push('id < @after')
       params['after'] = filter.after
     }
-    const sql = `SELECT * FROM calls ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT @limit`
-    const rows = this.db.prepare(sql).all(params) as CallRow[]
-    const more = rows.length > filter.limit
-    const calls = rows.slice(0, filter.limit).map(toStoredCall)
-    return { calls, nextAfter: more ? calls[calls.length - 1]?.dispatchId : undefined }
+    const sql = `SELECT ${LISTED_COLUMNS}, ${listedMessages('@max')} FROM calls
+      ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT @limit`
+    return toListPage(this.db.prepare(sql).all(params) as ListedRow[], filter)
   }
 
   async cancelCall(dispatchId: string, now: number): Promise<ChangeResult> {
