@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander'
+import { EndpointAllowList } from '../scheduler/endpointAllowList.js'
 
 /** `--port`: an integer 0..65535 (0: any free port). */
 export function parsePort(value: string): number {
@@ -38,3 +39,16 @@ export function parseDurationFlag(value: string): string {
   }
   return value
 }
+
+/** `--allow-endpoint PATTERN`, repeatable: each pattern is checked, and added to the ones before. */
+export function collectAllowEndpoint(value: string, previous: string[] | undefined): string[] {
+  try {
+    new EndpointAllowList([value])
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message)
+  }
+  return [...(previous ?? []), value]
+}
+
+export const ALLOW_ENDPOINT_HELP =
+  "only call endpoints under this http(s) URL prefix, e.g. 'https://app.example.com/' or 'https://*.example.com/' (repeatable; default: any endpoint)"
