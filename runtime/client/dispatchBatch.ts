@@ -112,6 +112,16 @@ export async function postToScheduler(
         },
       )
     }
+    if (response.status === 409 && code === 'already_exists') {
+      throw new DispatchError(
+        'DSP2103',
+        `the scheduler refused ${path}: ${message ?? 'an idempotency key was reused'}`,
+        {
+          hint: 'an idempotency key names one call: reuse it only to repeat that call with the same input; give a new input a new key',
+          httpStatus: 409,
+        },
+      )
+    }
     const hint =
       response.status === 401
         ? 'check DISPATCH_API_KEY: it must be the key the scheduler accepts'

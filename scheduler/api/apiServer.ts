@@ -18,6 +18,7 @@ import type { BackPressure } from '../backPressure.js'
 import type { CallEvents } from '../callEvents.js'
 import type { GroupCommitter } from '../groupCommitter.js'
 import type { ResolvedSchedulerOptions } from '../schedulerOptions.js'
+import { IdempotencyConflict } from '../store/idempotencyConflict.js'
 import type { ChangeResult, QueueKey, Store } from '../store/store.js'
 import { CRASH_AT, crashAt } from '../testCrash.js'
 import { MAX_WAIT_MS } from './apiTimeouts.js'
@@ -143,6 +144,12 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
 
   app.setErrorHandler((error: FastifyError | ConnectRefusal, request, reply) => {
     if (error instanceof ConnectRefusal) return sendConnectError(reply, error.connectCode, error.message)
+    if (error instanceof IdempotencyConflict) {
+      const refusal = new DispatchError('DSP3022', `call ${error.index}: ${error.message}; nothing was stored`, {
+        hint: `the same key with the same input returns the first call's id: give a new input a new key (keys are kept ${options.idempotencyWindowMs} ms)`,
+      })
+      return sendConnectError(reply, 'already_exists', `${refusal.code}: ${refusal.message}; ${refusal.hint}`)
+    }
     const status = (error as FastifyError).statusCode ?? 500
     // 413, not 429: sending the same body again cannot succeed, so clients must not retry it.
     if (status === 413) {

@@ -12,6 +12,7 @@ import {
   storedResult,
   suspendedDueAt,
 } from './coroutineRows.js'
+import { IdempotencyConflict, inputDigest } from './idempotencyConflict.js'
 import { LISTED_COLUMNS, type ListedRow, listedMessages, messageCap, toListPage } from './listPage.js'
 import { SQLITE_MIGRATIONS } from './sqliteSchema.js'
 import type {
@@ -201,11 +202,20 @@ export class SqliteStore implements Store {
     const s = this.statements
     const since = options.now - options.idempotencyWindowMs
     return this.db.transaction(() =>
-      calls.map((call): InsertResult => {
-        if (call.idempotencyKey !== undefined) {
-          const seen = s.findKey.get(call.idempotencyKey) as { dispatch_id: string; created_at: number } | undefined
-          if (seen !== undefined && seen.created_at >= since) return { dispatchId: seen.dispatch_id, inserted: false }
-          s.putKey.run(call.idempotencyKey, call.dispatchId, options.now)
+      calls.map((call, index): InsertResult => {
+        const key = call.idempotencyKey
+        if (key !== undefined) {
+          const digest = inputDigest(call.input)
+          const seen = s.findKey.get(key, call.function, call.endpoint) as
+            | { dispatch_id: string; created_at: number; input_hash: string | null }
+            | undefined
+          if (seen !== undefined && seen.created_at >= since) {
+            if (seen.input_hash !== null && seen.input_hash !== digest) {
+              throw new IdempotencyConflict(index, key, call.function, call.endpoint, seen.dispatch_id)
+            }
+            return { dispatchId: seen.dispatch_id, inserted: false }
+          }
+          s.putKey.run(key, call.function, call.endpoint, call.dispatchId, digest, options.now)
         }
         s.insert.run(insertParams(call))
         return { dispatchId: call.dispatchId, inserted: true }
@@ -512,8 +522,12 @@ function prepare(db: Database.Database) {
     )
     RETURNING *`
   return {
-    findKey: db.prepare('SELECT dispatch_id, created_at FROM idempotency_keys WHERE key = ?'),
-    putKey: db.prepare('INSERT OR REPLACE INTO idempotency_keys (key, dispatch_id, created_at) VALUES (?, ?, ?)'),
+    findKey: db.prepare(
+      'SELECT dispatch_id, created_at, input_hash FROM idempotency_keys WHERE key = ? AND function = ? AND endpoint = ?',
+    ),
+    putKey: db.prepare(`
+      INSERT OR REPLACE INTO idempotency_keys (key, function, endpoint, dispatch_id, input_hash, created_at)
+      VALUES (?, ?, ?, ?, ?, ?)`),
     purgeKeys: db.prepare('DELETE FROM idempotency_keys WHERE created_at < ?'),
     insert: db.prepare(`
       INSERT INTO calls (id, function, endpoint, input, version, correlation_id, state, max_attempts, created_at,
