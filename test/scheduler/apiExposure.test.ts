@@ -194,3 +194,37 @@ describe('List over large calls', () => {
     expect(got.body.call.inputBytes).toBeUndefined()
   })
 })
+
+describe('idempotency keys', () => {
+  const order = (fn: string, text: string) => ({
+    calls: [{ endpoint, function: fn, idempotencyKey: 'order-42', input: value([text]), delay: '3600s' }],
+  })
+
+  it("keep one tenant's key from answering another's call, and refuse a key reused with another input", async () => {
+    const a = await t.post(DISPATCH, order('charge', 'tenant A'))
+    const b = await t.post(DISPATCH, order('ship', 'tenant B'))
+    expect(a.status).toBe(200)
+    expect(b.status).toBe(200)
+    const [idA] = a.body.dispatchIds
+    const [idB] = b.body.dispatchIds
+    expect(idB).not.toBe(idA)
+    expect((await t.calls.get(idB)).input).toEqual(value(['tenant B']))
+    // The same key with the same input is a repeat: the first call's id.
+    expect((await t.post(DISPATCH, order('charge', 'tenant A'))).body.dispatchIds).toEqual([idA])
+
+    const changed = await t.post(DISPATCH, order('charge', 'tenant A, 99 EUR'))
+    expect(changed.status).toBe(409)
+    expect(changed.body.code).toBe('already_exists')
+    expect(changed.body.message).toContain('DSP3022')
+    expect(changed.body.message).toContain('"order-42"')
+    expect(changed.body.message).toContain(idA)
+    const refusal = (await postToScheduler(
+      t.scheduler.url,
+      t.scheduler.apiKey,
+      DISPATCH,
+      order('charge', 'tenant A, 99 EUR'),
+    ).catch((e: unknown) => e)) as DispatchError
+    expect(refusal).toMatchObject({ code: 'DSP2103', httpStatus: 409 })
+    expect((await t.calls.list({ function: 'charge', limit: 10 })).calls.map((c) => c.dispatchId)).toEqual([idA])
+  })
+})

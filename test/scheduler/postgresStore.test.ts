@@ -5,6 +5,7 @@ import { POSTGRES_MIGRATIONS } from '../../scheduler/store/postgresSchema.js'
 import { openPostgresStore, type PostgresStore } from '../../scheduler/store/postgresStore.js'
 import type { NewCall } from '../../scheduler/store/store.js'
 import { idempotencyConformance } from './idempotencyConformance.js'
+import { listConformance } from './listConformance.js'
 import { POSTGRES_TEST_URL } from './postgresTestUrl.js'
 import { newCall, storeConformance } from './storeConformance.js'
 
@@ -72,6 +73,7 @@ async function migratedFromUnscoped(call: NewCall): Promise<PostgresStore> {
   return freshStore(schema)
 }
 
+listConformance('PostgreSQL', () => freshStore())
 idempotencyConformance('PostgreSQL', () => freshStore(), { migratedFromUnscoped })
 
 describe('PostgreSQL store', () => {

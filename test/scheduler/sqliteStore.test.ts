@@ -7,6 +7,7 @@ import { SQLITE_MIGRATIONS } from '../../scheduler/store/sqliteSchema.js'
 import { openSqliteStore, type SqliteStore } from '../../scheduler/store/sqliteStore.js'
 import type { NewCall } from '../../scheduler/store/store.js'
 import { idempotencyConformance } from './idempotencyConformance.js'
+import { listConformance } from './listConformance.js'
 import { storeConformance } from './storeConformance.js'
 
 const folders: string[] = []
@@ -57,6 +58,7 @@ async function migratedFromUnscoped(call: NewCall): Promise<SqliteStore> {
   return openSqliteStore(path)
 }
 
+listConformance('SQLite', async () => openSqliteStore(await freshPath()))
 idempotencyConformance('SQLite', async () => openSqliteStore(await freshPath()), { migratedFromUnscoped })
 
 describe('SQLite store', () => {
