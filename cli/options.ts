@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander'
+import type { DispatchError } from '../runtime/errors/dispatchError.js'
 import { EndpointAllowList } from '../scheduler/endpointAllowList.js'
 
 /** `--port`: an integer 0..65535 (0: any free port). */
@@ -32,6 +33,13 @@ export function parsePositiveInt(value: string): number {
   return n
 }
 
+/** `calls list --limit`: a whole number from 1 to 1000 (what the List method accepts). */
+export function parseListLimit(value: string): number {
+  const n = parsePositiveInt(value)
+  if (n > 1000) throw new InvalidArgumentError(`${n} is over 1000, the most one page holds: page with --cursor`)
+  return n
+}
+
 /** A duration flag: `500ms`, `30s`, `5m`, `2h`. */
 export function parseDurationFlag(value: string): string {
   if (!/^[0-9]+(\.[0-9]+)?(ms|s|m|h|d)$/.test(value)) {
@@ -45,7 +53,8 @@ export function collectAllowEndpoint(value: string, previous: string[] | undefin
   try {
     new EndpointAllowList([value])
   } catch (error) {
-    throw new InvalidArgumentError((error as Error).message)
+    const { code, message, hint } = error as DispatchError
+    throw new InvalidArgumentError(`${code}: ${message}; ${hint}`)
   }
   return [...(previous ?? []), value]
 }
