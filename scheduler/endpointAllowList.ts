@@ -9,7 +9,6 @@ interface Pattern {
   readonly port: string
   /** A path prefix ending in `/`, or '' for any path. */
   readonly path: string
-  readonly source: string
 }
 
 function parsePattern(source: string): Pattern {
@@ -39,7 +38,6 @@ function parsePattern(source: string): Pattern {
     subdomains: wildcard !== null,
     port: url.port,
     path,
-    source,
   }
 }
 
@@ -61,11 +59,6 @@ export class EndpointAllowList {
     this.patterns = patterns.map(parsePattern)
   }
 
-  /** The patterns as given, for messages. */
-  get sources(): string[] {
-    return this.patterns.map((p) => p.source)
-  }
-
   /** Whether the (already parsed) endpoint URL is allowed. */
   allows(url: URL): boolean {
     return this.patterns.some((p) => matches(p, url))
@@ -82,9 +75,12 @@ export class EndpointAllowList {
     return this.allows(url) ? undefined : this.refusalOf(url)
   }
 
-  /** The message for a refused endpoint URL. */
+  /**
+   * The message for a refused endpoint URL. It names neither the patterns (callers need not learn the
+   * endpoints of others) nor the URL's credentials or query.
+   */
   refusalOf(url: URL): string {
-    return `endpoint ${url.href} is not in this scheduler's endpoint allow-list (${this.sources.join(', ')})`
+    return `endpoint ${url.origin}${url.pathname} is not in this scheduler's endpoint allow-list (allowEndpoints, --allow-endpoint)`
   }
 }
 

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import type { Command } from 'commander'
+import { EndpointAllowList } from '../../scheduler/endpointAllowList.js'
 import { startLiveSummary } from '../liveSummary.js'
 import { ALLOW_ENDPOINT_HELP, collectAllowEndpoint, parseHttpUrl, parsePort } from '../options.js'
 import { addPostgresFlags, describeStore, type PostgresFlags, postgresOption } from '../postgresFlag.js'
@@ -50,6 +51,11 @@ async function run(command: string[], flags: RunFlags): Promise<number> {
     ...(flags.allowEndpoint ? { allowEndpoints: flags.allowEndpoint } : {}),
   })
   const endpoint = flags.endpoint ?? (process.env['DISPATCH_ENDPOINT_URL'] || 'http://127.0.0.1:8000')
+  if (flags.allowEndpoint !== undefined && new EndpointAllowList(flags.allowEndpoint).refusal(endpoint) !== undefined) {
+    process.stderr.write(
+      `dispatch: warning: --allow-endpoint does not allow your app's endpoint ${endpoint}: calls to it will be refused\n`,
+    )
+  }
   process.stderr.write(
     `dispatch: scheduler on ${scheduler.url}, ${describeStore(postgres, flags.db)}, calling your app at ${endpoint}\n`,
   )
