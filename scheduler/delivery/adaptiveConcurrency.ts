@@ -91,6 +91,8 @@ export class AdaptiveConcurrency {
    * comes back starts again at `initial`); run it every idle period.
    */
   sweep(): number {
+    // The endpoint → origin cache is rebuilt from what is still used: cheap, and it forgets the rest.
+    this.origins.clear()
     let dropped = 0
     for (const [origin, limiter] of this.limiters) {
       if (limiter.inFlight > 0 || limiter.used) {
