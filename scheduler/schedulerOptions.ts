@@ -238,7 +238,8 @@ export function resolveSchedulerOptions(options: SchedulerOptions): ResolvedSche
     apiTimeouts: resolveApiTimeouts(options.apiTimeouts),
     listPageBytes: Math.max(1, positive('listPageBytes', options.listPageBytes, 4 * 1024 * 1024)),
     listMessageBytes: positive('listMessageBytes', options.listMessageBytes, 64 * 1024),
-    endpointIdleMs: Math.max(1, positive('endpointIdleMs', options.endpointIdleMs, 300_000)),
+    // A timer period: at least 10 ms, and no more than setInterval can hold (about 24 days).
+    endpointIdleMs: Math.min(2 ** 31 - 1, Math.max(10, positive('endpointIdleMs', options.endpointIdleMs, 300_000))),
     allowEndpoints: options.allowEndpoints === undefined ? undefined : new EndpointAllowList(options.allowEndpoints),
   }
 }
