@@ -1,4 +1,6 @@
 import { InvalidArgumentError } from 'commander'
+import type { DispatchError } from 'dispatch-functions/internal'
+import { EndpointAllowList } from '../scheduler/endpointAllowList.js'
 
 /** `--port`: an integer 0..65535 (0: any free port). */
 export function parsePort(value: string): number {
@@ -31,6 +33,13 @@ export function parsePositiveInt(value: string): number {
   return n
 }
 
+/** `calls list --limit`: a whole number from 1 to 1000 (what the List method accepts). */
+export function parseListLimit(value: string): number {
+  const n = parsePositiveInt(value)
+  if (n > 1000) throw new InvalidArgumentError(`${n} is over 1000, the most one page holds: page with --cursor`)
+  return n
+}
+
 /** A duration flag: `500ms`, `30s`, `5m`, `2h`. */
 export function parseDurationFlag(value: string): string {
   if (!/^[0-9]+(\.[0-9]+)?(ms|s|m|h|d)$/.test(value)) {
@@ -38,3 +47,17 @@ export function parseDurationFlag(value: string): string {
   }
   return value
 }
+
+/** `--allow-endpoint PATTERN`, repeatable: each pattern is checked, and added to the ones before. */
+export function collectAllowEndpoint(value: string, previous: string[] | undefined): string[] {
+  try {
+    new EndpointAllowList([value])
+  } catch (error) {
+    const { code, message, hint } = error as DispatchError
+    throw new InvalidArgumentError(`${code}: ${message}; ${hint}`)
+  }
+  return [...(previous ?? []), value]
+}
+
+export const ALLOW_ENDPOINT_HELP =
+  "only call endpoints under this http(s) URL prefix, e.g. 'https://app.example.com/' or 'https://*.example.com/' (repeatable; default: any endpoint)"

@@ -15,6 +15,8 @@
  */
 export type { ApiServerParts } from './api/apiServer.js'
 export { buildApiServer, DISPATCH_PATH } from './api/apiServer.js'
+export type { ApiTimeouts, ResolvedApiTimeouts } from './api/apiTimeouts.js'
+export { DEFAULT_API_TIMEOUTS } from './api/apiTimeouts.js'
 export type { BackPressureOptions, Refusal, ResolvedBackPressure } from './backPressure.js'
 export { BackPressure } from './backPressure.js'
 export { CallEvents } from './callEvents.js'
@@ -37,6 +39,7 @@ export type { PostOutcome } from './delivery/endpointClient.js'
 export { EndpointClient, runUrl } from './delivery/endpointClient.js'
 export { httpStatus, transportStatus } from './delivery/transportStatus.js'
 export { newDispatchId } from './dispatchId.js'
+export { EndpointAllowList } from './endpointAllowList.js'
 export type { GroupCommitOptions } from './groupCommitter.js'
 export { GroupCommitter } from './groupCommitter.js'
 export type { KeySources, SchedulerKeys } from './keys/loadSchedulerKeys.js'
@@ -50,6 +53,7 @@ export type {
 export { DEFAULT_RETRY_POLICY, policyFor, resolveSchedulerOptions } from './schedulerOptions.js'
 export type { Scheduler, SchedulerStats } from './startScheduler.js'
 export { startScheduler } from './startScheduler.js'
+export { IdempotencyConflict, inputDigest } from './store/idempotencyConflict.js'
 // Issue 7: the PostgreSQL store, shared by several scheduler nodes.
 export type { PostgresKeySources } from './store/postgresKeys.js'
 export { loadPostgresKeys } from './store/postgresKeys.js'
@@ -69,6 +73,7 @@ export type {
   Completion,
   InsertOptions,
   InsertResult,
+  ListedCall,
   ListFilter,
   ListPage,
   NewCall,

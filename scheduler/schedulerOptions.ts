@@ -1,7 +1,9 @@
 import { DispatchError } from 'dispatch-functions/internal'
+import { type ApiTimeouts, type ResolvedApiTimeouts, resolveApiTimeouts } from './api/apiTimeouts.js'
 import type { BackPressureOptions, ResolvedBackPressure } from './backPressure.js'
 import type { AdaptiveConcurrencyOptions, ResolvedAdaptiveConcurrency } from './delivery/adaptiveConcurrency.js'
 import type { FairnessOptions } from './delivery/deficitRoundRobin.js'
+import { EndpointAllowList } from './endpointAllowList.js'
 import type { PostgresStoreOptions } from './store/postgresStore.js'
 import type { Store } from './store/store.js'
 
@@ -65,8 +67,28 @@ export interface SchedulerOptions {
   readonly idempotencyWindowMs?: number
   /** On close, in-flight attempts get this long, in ms, to finish before they are abandoned (and redelivered on the next start). Default 5000. */
   readonly shutdownGraceMs?: number
-  /** The largest Dispatch request body, in bytes. Default 64 MiB. */
+  /** The largest request body, in bytes; a bigger one is answered 413 and never retried. Default 64 MiB. */
   readonly bodyLimit?: number
+  /** Deadlines of the API's connections (headers, whole request, keep-alive, idle); see {@link ApiTimeouts}. */
+  readonly apiTimeouts?: ApiTimeouts
+  /**
+   * A List page stops once its calls add up to this many bytes of input, output and error (at least one
+   * call per page); the next cursor continues after it. Default 4 MiB.
+   */
+  readonly listPageBytes?: number
+  /** List leaves out an input, output or error over this many bytes (Get returns it in full). Default 64 KiB. */
+  readonly listMessageBytes?: number
+  /**
+   * The connection pool and the adaptive concurrency limit of an endpoint origin with nothing in flight
+   * are dropped after this long unused, in ms (between once and twice this). Default 300000.
+   */
+  readonly endpointIdleMs?: number
+  /**
+   * Only these endpoints are called: a Dispatch, a coroutine's child call or a tail call to any other is
+   * refused. Each pattern is an http(s) URL prefix (`https://app.example.com/`, `https://*.example.com/api`);
+   * see docs/scheduler.md. Default: every endpoint.
+   */
+  readonly allowEndpoints?: readonly string[]
   /** SQLite `synchronous`: 'FULL' (default) or 'NORMAL' (survives a process crash, not a power loss). */
   readonly synchronous?: 'FULL' | 'NORMAL'
   /** Use this store instead of SQLite at `dbPath` (the keys are still kept beside `dbPath`). */
@@ -104,6 +126,12 @@ export interface ResolvedSchedulerOptions {
   readonly idempotencyWindowMs: number
   readonly shutdownGraceMs: number
   readonly bodyLimit: number
+  readonly apiTimeouts: ResolvedApiTimeouts
+  readonly listPageBytes: number
+  readonly listMessageBytes: number
+  readonly endpointIdleMs: number
+  /** Undefined: every endpoint is allowed. */
+  readonly allowEndpoints: EndpointAllowList | undefined
   readonly weights: Readonly<Record<string, number>>
   readonly adaptiveConcurrency: ResolvedAdaptiveConcurrency | false
   readonly backPressure: ResolvedBackPressure | false
@@ -114,7 +142,7 @@ function positive(name: string, value: number | undefined, fallback: number): nu
   if (value === undefined) return fallback
   if (!Number.isFinite(value) || value < 0) {
     throw new DispatchError('DSP3005', `the scheduler option ${name} is ${value}, not a number >= 0`, {
-      hint: `pass ${name} as a finite number of ${name === 'concurrency' ? 'attempts' : name === 'bodyLimit' ? 'bytes' : 'milliseconds'}`,
+      hint: `pass ${name} as a finite number of ${name === 'concurrency' ? 'attempts' : /bytes$|Limit$/i.test(name) ? 'bytes' : 'milliseconds'}`,
     })
   }
   return value
@@ -207,6 +235,12 @@ export function resolveSchedulerOptions(options: SchedulerOptions): ResolvedSche
     idempotencyWindowMs: positive('idempotencyWindowMs', options.idempotencyWindowMs, 86_400_000),
     shutdownGraceMs: positive('shutdownGraceMs', options.shutdownGraceMs, 5000),
     bodyLimit: positive('bodyLimit', options.bodyLimit, 64 * 1024 * 1024),
+    apiTimeouts: resolveApiTimeouts(options.apiTimeouts),
+    listPageBytes: Math.max(1, positive('listPageBytes', options.listPageBytes, 4 * 1024 * 1024)),
+    listMessageBytes: positive('listMessageBytes', options.listMessageBytes, 64 * 1024),
+    // A timer period: at least 10 ms, and no more than setInterval can hold (about 24 days).
+    endpointIdleMs: Math.min(2 ** 31 - 1, Math.max(10, positive('endpointIdleMs', options.endpointIdleMs, 300_000))),
+    allowEndpoints: options.allowEndpoints === undefined ? undefined : new EndpointAllowList(options.allowEndpoints),
   }
 }
 

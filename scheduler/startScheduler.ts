@@ -164,6 +164,12 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
         })
       : undefined
   let purgeTimer: NodeJS.Timeout | undefined
+  // Pools and limits of endpoint origins left idle are dropped, so many origins do not pile up.
+  const sweepTimer = setInterval(() => {
+    client.sweep()
+    limits?.sweep()
+  }, resolved.endpointIdleMs)
+  sweepTimer.unref()
   const purge = () =>
     store
       .purgeIdempotencyKeys(Date.now() - resolved.idempotencyWindowMs)
@@ -187,6 +193,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
   } catch (error) {
     clearInterval(purgeTimer)
+    clearInterval(sweepTimer)
     pressure?.stop()
     await app.close().catch(() => undefined)
     stopListening?.()
@@ -212,6 +219,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     close: () => {
       closing ??= (async () => {
         clearInterval(purgeTimer)
+        clearInterval(sweepTimer)
         pressure?.stop()
         events.close()
         await app.close()

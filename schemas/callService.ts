@@ -46,6 +46,12 @@ export const CallInfo = Type.Object({
   input: Type.Optional(AnyMessage),
   output: Type.Optional(AnyMessage),
   error: Type.Optional(ErrorMessage),
+  /** List only: the input was left out for its size (this many bytes of JSON); Get returns it. */
+  inputBytes: Type.Optional(Type.Integer({ minimum: 0 })),
+  /** List only: the output was left out for its size (this many bytes of JSON); Get returns it. */
+  outputBytes: Type.Optional(Type.Integer({ minimum: 0 })),
+  /** List only: the error was left out for its size (this many bytes of JSON); Get returns it. */
+  errorBytes: Type.Optional(Type.Integer({ minimum: 0 })),
 })
 export type CallInfo = Static<typeof CallInfo>
 

@@ -2,7 +2,7 @@ import { type Command, Option } from 'commander'
 import { type CallServiceClient, createCallServiceClient } from 'dispatch-functions/internal'
 import type { CallInfo } from 'dispatch-functions/protocol'
 import { formatStats } from '../formatStats.js'
-import { parseDurationFlag, parseHttpUrl, parsePositiveInt } from '../options.js'
+import { parseDurationFlag, parseHttpUrl, parseListLimit } from '../options.js'
 
 interface ApiFlags {
   apiUrl?: string
@@ -41,7 +41,9 @@ export function registerCalls(program: Command): void {
     })
 
   subcommand('list')
-    .description('list calls, newest first')
+    .description(
+      'list calls, newest first, a page at a time (inputs, outputs and errors over 64 KiB are left out: `calls get` shows them)',
+    )
     .addOption(
       new Option('--state <state>', 'only calls in this state').choices([
         'pending',
@@ -54,21 +56,30 @@ export function registerCalls(program: Command): void {
     )
     .option('--function <name>', 'only calls of this function')
     .option('--fairness-key <key>', 'only calls of this tenant')
-    .option('--limit <n>', 'at most this many', parsePositiveInt, 50)
-    .action(async (opts: { state?: string; function?: string; fairnessKey?: string; limit: number }, command) => {
-      const [api, flags] = client(command)
-      const filter: Record<string, unknown> = { limit: opts.limit }
-      if (opts.state !== undefined) filter['state'] = opts.state
-      if (opts.function !== undefined) filter['function'] = opts.function
-      if (opts.fairnessKey !== undefined) filter['fairnessKey'] = opts.fairnessKey
-      const answer = await api.list(filter)
-      if (flags.json) {
-        process.stdout.write(`${JSON.stringify(answer)}\n`)
-        return
-      }
-      for (const call of answer.calls) process.stdout.write(`${summaryLine(call)}\n`)
-      if (answer.calls.length === 0) process.stdout.write('no calls\n')
-    })
+    .option('--limit <n>', 'at most this many (1 to 1000; a page may hold fewer)', parseListLimit, 50)
+    .option('--cursor <cursor>', 'continue after the page that printed this cursor')
+    .action(
+      async (
+        opts: { state?: string; function?: string; fairnessKey?: string; limit: number; cursor?: string },
+        command,
+      ) => {
+        const [api, flags] = client(command)
+        const filter: Record<string, unknown> = { limit: opts.limit }
+        if (opts.state !== undefined) filter['state'] = opts.state
+        if (opts.function !== undefined) filter['function'] = opts.function
+        if (opts.fairnessKey !== undefined) filter['fairnessKey'] = opts.fairnessKey
+        if (opts.cursor !== undefined) filter['cursor'] = opts.cursor
+        const answer = await api.list(filter)
+        if (flags.json) {
+          process.stdout.write(`${JSON.stringify(answer)}\n`)
+          return
+        }
+        for (const call of answer.calls) process.stdout.write(`${summaryLine(call)}\n`)
+        if (answer.calls.length === 0) process.stdout.write('no calls\n')
+        // The last line says how to get the next page, so a person (or `tail -1`) can follow it.
+        if (answer.nextCursor !== undefined) process.stdout.write(`next cursor: ${answer.nextCursor}\n`)
+      },
+    )
 
   subcommand('wait')
     .description('wait for a call to finish: exit 0 when it succeeded, 1 when it failed, 3 when the wait timed out')

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process'
 import type { Command } from 'commander'
+import { EndpointAllowList } from '../../scheduler/endpointAllowList.js'
 import { startLiveSummary } from '../liveSummary.js'
-import { parseHttpUrl, parsePort } from '../options.js'
+import { ALLOW_ENDPOINT_HELP, collectAllowEndpoint, parseHttpUrl, parsePort } from '../options.js'
 import { addPostgresFlags, describeStore, type PostgresFlags, postgresOption } from '../postgresFlag.js'
 import { UsageError } from '../usageError.js'
 
@@ -9,6 +10,7 @@ interface RunFlags extends PostgresFlags {
   db: string
   port: number
   endpoint?: string
+  allowEndpoint?: string[]
 }
 
 const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
@@ -29,6 +31,7 @@ export function registerRun(program: Command): void {
       'URL at which the scheduler reaches your app (default: DISPATCH_ENDPOINT_URL or http://127.0.0.1:8000)',
       parseHttpUrl,
     )
+    .option('--allow-endpoint <pattern>', ALLOW_ENDPOINT_HELP, collectAllowEndpoint)
     .passThroughOptions()
   addPostgresFlags(command).action(async (command: string[], flags: RunFlags) => {
     process.exitCode = await run(command, flags)
@@ -41,8 +44,18 @@ async function run(command: string[], flags: RunFlags): Promise<number> {
     throw new UsageError('DSP4001', 'dispatch run needs a command', 'dispatch run -- node server.js')
   const { startScheduler } = await import('../../scheduler/index.js')
   const postgres = postgresOption(flags)
-  const scheduler = await startScheduler({ dbPath: flags.db, port: flags.port, ...(postgres ? { postgres } : {}) })
+  const scheduler = await startScheduler({
+    dbPath: flags.db,
+    port: flags.port,
+    ...(postgres ? { postgres } : {}),
+    ...(flags.allowEndpoint ? { allowEndpoints: flags.allowEndpoint } : {}),
+  })
   const endpoint = flags.endpoint ?? (process.env['DISPATCH_ENDPOINT_URL'] || 'http://127.0.0.1:8000')
+  if (flags.allowEndpoint !== undefined && new EndpointAllowList(flags.allowEndpoint).refusal(endpoint) !== undefined) {
+    process.stderr.write(
+      `dispatch: warning: --allow-endpoint does not allow your app's endpoint ${endpoint}: calls to it will be refused\n`,
+    )
+  }
   process.stderr.write(
     `dispatch: scheduler on ${scheduler.url}, ${describeStore(postgres, flags.db)}, calling your app at ${endpoint}\n`,
   )

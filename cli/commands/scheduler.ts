@@ -1,11 +1,12 @@
 import type { Command } from 'commander'
-import { parsePort } from '../options.js'
+import { ALLOW_ENDPOINT_HELP, collectAllowEndpoint, parsePort } from '../options.js'
 import { addPostgresFlags, describeStore, type PostgresFlags, postgresOption } from '../postgresFlag.js'
 
 interface SchedulerFlags extends PostgresFlags {
   db: string
   host: string
   port: number
+  allowEndpoint?: string[]
 }
 
 /** Registers `dispatch scheduler`: the scheduler alone, for production, configured by flags and DISPATCH_* env. */
@@ -16,6 +17,7 @@ export function registerScheduler(program: Command): void {
     .option('--db <path>', 'SQLite database file (keys are kept beside it)', '.dispatch/dispatch.db')
     .option('--host <host>', 'address to bind the API to', '127.0.0.1')
     .option('--port <n>', 'port of the API', parsePort, 4001)
+    .option('--allow-endpoint <pattern>', ALLOW_ENDPOINT_HELP, collectAllowEndpoint)
   addPostgresFlags(command).action(async (flags: SchedulerFlags) => {
     const { startScheduler } = await import('../../scheduler/index.js')
     const postgres = postgresOption(flags)
@@ -25,6 +27,7 @@ export function registerScheduler(program: Command): void {
       port: flags.port,
       logger: true,
       ...(postgres ? { postgres } : {}),
+      ...(flags.allowEndpoint ? { allowEndpoints: flags.allowEndpoint } : {}),
     })
     process.stderr.write(`dispatch: scheduler listening on ${scheduler.url} (${describeStore(postgres, flags.db)})\n`)
     await new Promise<void>((resolve) => {

@@ -101,6 +101,27 @@ export async function postToScheduler(
   }
   if (!response.ok) {
     const { code, message } = (decoded ?? {}) as { code?: string; message?: string }
+    if (response.status === 413) {
+      // Never retried: the same body would be refused again.
+      throw new DispatchError(
+        'DSP2102',
+        `the scheduler refused ${path}: the request body (${Buffer.byteLength(payload)} bytes) is over its size limit${message ? ` (${message})` : ''}`,
+        {
+          hint: 'dispatch fewer calls per batch, pass large inputs by reference (store them, send a key), or raise the scheduler bodyLimit',
+          httpStatus: 413,
+        },
+      )
+    }
+    if (response.status === 409 && code === 'already_exists') {
+      throw new DispatchError(
+        'DSP2103',
+        `the scheduler refused ${path}: ${message ?? 'an idempotency key was reused'}`,
+        {
+          hint: 'an idempotency key names one call: reuse it only to repeat that call with the same input; give a new input a new key',
+          httpStatus: 409,
+        },
+      )
+    }
     const hint =
       response.status === 401
         ? 'check DISPATCH_API_KEY: it must be the key the scheduler accepts'

@@ -17,8 +17,10 @@ import type { BackPressure } from '../backPressure.js'
 import type { CallEvents } from '../callEvents.js'
 import type { GroupCommitter } from '../groupCommitter.js'
 import type { ResolvedSchedulerOptions } from '../schedulerOptions.js'
+import { IdempotencyConflict } from '../store/idempotencyConflict.js'
 import type { ChangeResult, QueueKey, Store } from '../store/store.js'
 import { CRASH_AT, crashAt } from '../testCrash.js'
+import { MAX_WAIT_MS } from './apiTimeouts.js'
 import { bearerChecker } from './bearerAuth.js'
 import { ConnectRefusal, sendConnectError } from './connectError.js'
 import { storeUnavailable } from './storeUnavailable.js'
@@ -27,9 +29,8 @@ import { toNewCalls } from './toNewCalls.js'
 
 export const DISPATCH_PATH = '/dispatch.sdk.v1.DispatchService/Dispatch'
 
-/** Wait answers after this long when the request gives no timeout, and never waits longer than the maximum. */
+/** Wait answers after this long when the request gives no timeout, and never waits longer than MAX_WAIT_MS. */
 const DEFAULT_WAIT_MS = 30_000
-const MAX_WAIT_MS = 300_000
 /** Waiters re-read the store this often, to see changes made by another process. */
 const WAIT_RECHECK_MS = 1000
 
@@ -47,7 +48,7 @@ export interface ApiServerParts {
   readonly committer?: GroupCommitter | undefined
   /** Refuses dispatches with 429 + Retry-After while the store or the endpoints are behind. */
   readonly pressure?: BackPressure | undefined
-  /** What the CallService's Stats answers beside the counts per function and state (issue 5). */
+  /** What the CallService's Stats answers beside the counts per function and state (limits, in flight). */
   readonly liveStats?: (() => Omit<GetStatsResponse, 'calls'>) | undefined
   /** Pino options (Fastify's `logger`), or a logger instance; neither: no logging. */
   readonly logger?: FastifyServerOptions['logger'] | undefined
@@ -99,8 +100,20 @@ function notFound(dispatchId: string): ConnectRefusal {
  */
 export function buildApiServer(parts: ApiServerParts): FastifyInstance {
   const { store, events, options } = parts
+  const timeouts = options.apiTimeouts
   const app = Fastify({
     bodyLimit: options.bodyLimit,
+    // Slow or stalled clients are cut off: headers and then the whole request must arrive within their
+    // deadlines (Node counts them while receiving only, so a long Wait answer is not cut).
+    requestTimeout: timeouts.requestMs,
+    connectionTimeout: timeouts.idleMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    http: {
+      headersTimeout: timeouts.headersMs,
+      requestTimeout: timeouts.requestMs,
+      // Node checks both deadlines on this interval (30 s by default): check often enough to keep them.
+      connectionsCheckingInterval: Math.min(1000, Math.max(10, Math.floor(timeouts.headersMs / 2))),
+    },
     ...(parts.loggerInstance !== undefined
       ? { loggerInstance: parts.loggerInstance }
       : { logger: parts.logger ?? false }),
@@ -111,6 +124,8 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
 
   app.addHook('onRequest', async (request, reply) => {
     if (!authorized(request.headers.authorization)) {
+      // The connection closes after the answer: the body of an unauthenticated request is never read.
+      reply.header('connection', 'close')
       // Says what is missing without echoing what was sent: the header carries a secret.
       return sendConnectError(
         reply,
@@ -128,11 +143,25 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
 
   app.setErrorHandler((error: FastifyError | ConnectRefusal, request, reply) => {
     if (error instanceof ConnectRefusal) return sendConnectError(reply, error.connectCode, error.message)
+    if (error instanceof IdempotencyConflict) {
+      const refusal = new DispatchError('DSP3022', `call ${error.index}: ${error.message}; nothing was stored`, {
+        hint: `the same key with the same input returns the first call's id: give a new input a new key (keys are kept ${options.idempotencyWindowMs} ms)`,
+      })
+      return sendConnectError(reply, 'already_exists', `${refusal.code}: ${refusal.message}; ${refusal.hint}`)
+    }
     const status = (error as FastifyError).statusCode ?? 500
-    if (status === 413)
-      return sendConnectError(reply, 'resource_exhausted', `the body is over ${options.bodyLimit} bytes`)
+    // 413, not 429: sending the same body again cannot succeed, so clients must not retry it.
+    if (status === 413) {
+      const size = Number(request.headers['content-length'])
+      return sendConnectError(
+        reply,
+        'invalid_argument',
+        `the request body${Number.isSafeInteger(size) ? ` (${size} bytes)` : ''} is over this scheduler's limit of ${options.bodyLimit} bytes: dispatch fewer calls per request, pass large inputs by reference (store them, send a key), or raise the scheduler's bodyLimit`,
+        413,
+      )
+    }
     if (status >= 400 && status < 500) return sendConnectError(reply, 'invalid_argument', error.message)
-    // Issue 8: a full disk or a lost database is not a bug: 503, and the client tries again later.
+    // A full disk or a lost database is not a bug: 503, and the client tries again later.
     const unavailable = storeUnavailable(error)
     if (unavailable !== undefined) {
       request.log.warn({ err: error }, 'the store is unavailable now; answered 503')
@@ -207,6 +236,8 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
     const filter = parseList(request.body ?? {})
     const page = await store.listCalls({
       limit: filter.limit ?? 100,
+      maxMessageBytes: options.listMessageBytes,
+      maxPageBytes: options.listPageBytes,
       ...(filter.state !== undefined ? { state: filter.state } : {}),
       ...(filter.function !== undefined ? { function: filter.function } : {}),
       ...(filter.fairnessKey !== undefined ? { fairnessKey: filter.fairnessKey } : {}),
@@ -234,7 +265,7 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
     const result = await store.cancelCall(dispatchId, Date.now())
     if (result.kind === 'changed') {
       pressure?.inserted(-1)
-      // Issue 6: a cancelled child may have made its suspended parent due (a `Cancelled` result).
+      // A cancelled child may have made its suspended parent due (a `Cancelled` result).
       if (result.call.parentDispatchId !== undefined) parts.onNewWork()
     }
     return changed(dispatchId, result, 'cancel', (s) => s === 'cancelled')
@@ -249,7 +280,7 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
     return answer
   })
 
-  // Issue 5: how the scheduler copes with its load (`dispatch calls stats`); never refused.
+  // How the scheduler copes with its load (`dispatch calls stats`); never refused.
   app.post(service('Stats'), async (request): Promise<GetStatsResponse> => {
     parseStats(request.body ?? {})
     const calls = await store.countCalls()

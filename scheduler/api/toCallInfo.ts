@@ -1,10 +1,13 @@
 import type { CallInfo } from 'dispatch-functions/protocol'
-import type { StoredCall } from '../store/store.js'
+import type { ListedCall, StoredCall } from '../store/store.js'
 
 const iso = (ms: number): string => new Date(ms).toISOString()
 
-/** The CallService view of a stored call (lease details stay internal). */
-export function toCallInfo(call: StoredCall): CallInfo {
+/**
+ * The CallService view of a stored call (lease details stay internal); a listed call may have left
+ * large messages out, and says so with their sizes.
+ */
+export function toCallInfo(call: StoredCall | ListedCall): CallInfo {
   const info: CallInfo = {
     dispatchId: call.dispatchId,
     function: call.function,
@@ -15,7 +18,7 @@ export function toCallInfo(call: StoredCall): CallInfo {
     updatedAt: iso(call.updatedAt),
   }
   if (call.status !== undefined) info.status = call.status
-  // Suspended (issue 6): when it resumes at the latest (its deadline or expiration); results may resume it sooner.
+  // Suspended: when it resumes at the latest (its deadline or expiration); results may resume it sooner.
   if ((call.state === 'pending' || call.state === 'suspended') && call.dueAt !== undefined)
     info.nextAttemptAt = iso(call.dueAt)
   if (call.expiresAt !== undefined) info.expiresAt = iso(call.expiresAt)
@@ -23,10 +26,16 @@ export function toCallInfo(call: StoredCall): CallInfo {
   if (call.idempotencyKey !== undefined) info.idempotencyKey = call.idempotencyKey
   if (call.parentDispatchId !== undefined) info.parentDispatchId = call.parentDispatchId
   if (call.rootDispatchId !== undefined) info.rootDispatchId = call.rootDispatchId
-  if (call.poll !== undefined || call.resultsWaiting > 0) info.resultsWaiting = call.resultsWaiting
+  const hasPoll = 'hasPoll' in call ? call.hasPoll : call.poll !== undefined
+  if (hasPoll || call.resultsWaiting > 0) info.resultsWaiting = call.resultsWaiting
   if (call.restarts > 0) info.restarts = call.restarts
   if (call.input !== undefined) info.input = call.input
   if (call.output !== undefined) info.output = call.output
   if (call.error !== undefined) info.error = call.error
+  if ('hasPoll' in call) {
+    if (call.inputBytes !== undefined) info.inputBytes = call.inputBytes
+    if (call.outputBytes !== undefined) info.outputBytes = call.outputBytes
+    if (call.errorBytes !== undefined) info.errorBytes = call.errorBytes
+  }
   return info
 }

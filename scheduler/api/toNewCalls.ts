@@ -40,6 +40,10 @@ export function toNewCall(call: DispatchCall, index: number, options: ResolvedSc
     refuse(index, `endpoint ${JSON.stringify(call.endpoint)} is not a URL`)
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') refuse(index, 'endpoint must be an http(s) URL')
+  const allowed = options.allowEndpoints
+  if (allowed !== undefined && !allowed.allows(url)) {
+    throw new ConnectRefusal('permission_denied', `call ${index}: ${allowed.refusalOf(url)}`)
+  }
   // Fuzz finding (issue 8): deeper input overflowed JSON.stringify in the store, a 500 for the whole commit group.
   if (nestedDeeperThan(call.input, MAX_INPUT_DEPTH))
     refuse(index, `input is nested deeper than ${MAX_INPUT_DEPTH} levels`)

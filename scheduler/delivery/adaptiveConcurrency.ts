@@ -40,6 +40,8 @@ interface Limiter {
   inFlight: number
   /** Attempts started before this sequence number cannot cause another decrease. */
   decreasedAt: number
+  /** Set on every use; {@link AdaptiveConcurrency.sweep} clears it, and drops the limiter if it was clear. */
+  used: boolean
 }
 
 /**
@@ -73,10 +75,34 @@ export class AdaptiveConcurrency {
   private limiter(origin: string): Limiter {
     let limiter = this.limiters.get(origin)
     if (limiter === undefined) {
-      limiter = { limit: this.options.initial, inFlight: 0, decreasedAt: 0 }
+      limiter = { limit: this.options.initial, inFlight: 0, decreasedAt: 0, used: true }
       this.limiters.set(origin, limiter)
-    }
+    } else limiter.used = true
     return limiter
+  }
+
+  /** The limiters kept now (one per origin used recently or with attempts in flight). */
+  get size(): number {
+    return this.limiters.size
+  }
+
+  /**
+   * Forgets the limits of origins with nothing in flight and no use since the previous sweep (one that
+   * comes back starts again at `initial`); run it every idle period.
+   */
+  sweep(): number {
+    // The endpoint → origin cache is rebuilt from what is still used: cheap, and it forgets the rest.
+    this.origins.clear()
+    let dropped = 0
+    for (const [origin, limiter] of this.limiters) {
+      if (limiter.inFlight > 0 || limiter.used) {
+        limiter.used = false
+        continue
+      }
+      this.limiters.delete(origin)
+      dropped++
+    }
+    return dropped
   }
 
   /**

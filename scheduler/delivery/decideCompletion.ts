@@ -60,6 +60,11 @@ export function decideCompletion(call: StoredCall, outcome: PostOutcome, context
     const endpoint = tail.endpoint ?? call.endpoint
     if (!/^https?:\/\//.test(endpoint))
       return invalid(call, context, `the tail call's endpoint ${endpoint} is not http(s)`)
+    const refusal = context.options?.allowEndpoints?.refusal(endpoint)
+    if (refusal !== undefined) {
+      const error = { type: 'EndpointNotAllowed', message: `the tail call was refused: ${refusal}` }
+      return failedAttempt(call, 'STATUS_PERMISSION_DENIED', error, context)
+    }
     const expirationMs = tail.expiration === undefined ? undefined : fromProtoDuration(tail.expiration)
     return {
       ...base,

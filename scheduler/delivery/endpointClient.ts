@@ -2,10 +2,13 @@ import type { KeyObject } from 'node:crypto'
 import { RUN_PATH, signRequest } from 'dispatch-functions/internal'
 import type { ErrorMessage, RunRequest, Status } from 'dispatch-functions/protocol'
 import { Pool } from 'undici'
+import { bodyExcerpt } from './bodyExcerpt.js'
 import { httpStatus, transportStatus } from './transportStatus.js'
 
 /** The largest RunResponse read from an endpoint; a bigger one is STATUS_INVALID_RESPONSE. */
 const MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+/** Of a non-2xx answer only this much is read: the call's error keeps a short excerpt of it. */
+const MAX_ERROR_BODY_BYTES = 16 * 1024
 
 /** What one POST to an endpoint gave: a 2xx body to decode, or a status already decided. */
 export type PostOutcome =
@@ -21,30 +24,62 @@ export function runUrl(endpoint: string): URL {
   return url
 }
 
+interface PoolEntry {
+  readonly pool: Pool
+  inFlight: number
+  /** Set by every request; {@link EndpointClient.sweep} clears it, and drops the pool if it was clear. */
+  used: boolean
+}
+
 /**
  * Signed POSTs of RunRequests over keep-alive connections: one undici Pool per endpoint origin,
- * so deliveries reuse connections instead of paying a TCP (and TLS) handshake each.
+ * so deliveries reuse connections instead of paying a TCP (and TLS) handshake each. Pools of origins
+ * left idle are dropped by {@link sweep}, so a scheduler that has called many origins does not keep them all.
  */
 export class EndpointClient {
-  private readonly pools = new Map<string, Pool>()
+  private readonly pools = new Map<string, PoolEntry>()
 
   constructor(
     private readonly privateKey: KeyObject,
     private readonly connectionsPerOrigin: number,
   ) {}
 
-  private poolFor(origin: string): Pool {
-    let pool = this.pools.get(origin)
-    if (pool === undefined) {
-      pool = new Pool(origin, {
+  /** The pools kept now (one per origin called recently or with requests in flight). */
+  get poolCount(): number {
+    return this.pools.size
+  }
+
+  private poolFor(origin: string): PoolEntry {
+    let entry = this.pools.get(origin)
+    if (entry === undefined) {
+      const pool = new Pool(origin, {
         connections: this.connectionsPerOrigin,
         keepAliveTimeout: 30_000,
         connectTimeout: 10_000,
         maxResponseSize: MAX_RESPONSE_BYTES,
       })
-      this.pools.set(origin, pool)
+      entry = { pool, inFlight: 0, used: true }
+      this.pools.set(origin, entry)
     }
-    return pool
+    return entry
+  }
+
+  /**
+   * Closes the pools of origins with nothing in flight and no request since the previous sweep; run it
+   * every idle period, and a pool goes between one and two periods after its last request.
+   */
+  sweep(): number {
+    let dropped = 0
+    for (const [origin, entry] of this.pools) {
+      if (entry.inFlight > 0 || entry.used) {
+        entry.used = false
+        continue
+      }
+      this.pools.delete(origin)
+      dropped++
+      entry.pool.close().catch(() => undefined)
+    }
+    return dropped
   }
 
   /** POSTs `request` to the endpoint; never throws. `signal` aborts it (timeout or shutdown). */
@@ -77,8 +112,11 @@ export class EndpointClient {
     const cancel = () => controller.abort()
     if (signal.aborted) controller.abort()
     else signal.addEventListener('abort', cancel, { once: true })
+    const entry = this.poolFor(url.origin)
+    entry.inFlight++
+    entry.used = true
     try {
-      const response = await this.poolFor(url.origin).request({
+      const response = await entry.pool.request({
         method: 'POST',
         path: url.pathname,
         headers: { 'content-type': 'application/json', ...signature },
@@ -87,12 +125,14 @@ export class EndpointClient {
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       })
-      const text = await response.body.text()
-      if (response.statusCode >= 200 && response.statusCode < 300) return { kind: 'answer', body: text }
+      if (response.statusCode >= 200 && response.statusCode < 300) {
+        return { kind: 'answer', body: await response.body.text() }
+      }
+      const text = await readStart(response.body, MAX_ERROR_BODY_BYTES)
       return failure(
         httpStatus(response.statusCode),
         `HTTP ${response.statusCode}`,
-        `${url.origin} answered HTTP ${response.statusCode}: ${connectMessage(text)}`,
+        `${url.origin} answered HTTP ${response.statusCode}: ${bodyExcerpt(text)}`,
       )
     } catch (error) {
       if (timedOut) {
@@ -101,6 +141,7 @@ export class EndpointClient {
       const mapped = transportStatus(error)
       return { kind: 'failure', status: mapped.status, error: mapped.error }
     } finally {
+      entry.inFlight--
       clearTimeout(timer)
       signal.removeEventListener('abort', cancel)
     }
@@ -109,7 +150,7 @@ export class EndpointClient {
   async close(): Promise<void> {
     const pools = [...this.pools.values()]
     this.pools.clear()
-    await Promise.all(pools.map((pool) => pool.destroy().catch(() => undefined)))
+    await Promise.all(pools.map((entry) => entry.pool.destroy().catch(() => undefined)))
   }
 }
 
@@ -117,13 +158,17 @@ function failure(status: Status, type: string, message: string): PostOutcome {
   return { kind: 'failure', status, error: { type, message } }
 }
 
-/** The message of a Connect error body, or the start of whatever the body is. */
-function connectMessage(text: string): string {
-  try {
-    const decoded = JSON.parse(text) as { code?: unknown; message?: unknown }
-    if (typeof decoded.message === 'string') {
-      return typeof decoded.code === 'string' ? `${decoded.code}: ${decoded.message}` : decoded.message
+/** Up to `max` bytes of a body, as text; the rest is not read (the connection is dropped instead). */
+async function readStart(body: AsyncIterable<Buffer> & { destroy(): unknown }, max: number): Promise<string> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of body) {
+    chunks.push(chunk)
+    size += chunk.length
+    if (size >= max) {
+      body.destroy()
+      break
     }
-  } catch {}
-  return text.slice(0, 200) || '(empty body)'
+  }
+  return Buffer.concat(chunks).subarray(0, max).toString('utf8')
 }

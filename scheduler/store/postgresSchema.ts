@@ -76,4 +76,24 @@ export const POSTGRES_MIGRATIONS: readonly ((schema: string) => string)[] = [
   );
   CREATE INDEX call_results_parent ON ${s}.call_results (parent_id, seq);
   `,
+  // Idempotency keys scoped to their call's function and endpoint, with a digest of the first input (see
+  // SQLite's migration 4). The endpoint is indexed by its md5 so that the key fits a B-tree entry.
+  (s) => `
+  CREATE TABLE ${s}.idempotency_scoped (
+    key TEXT NOT NULL,
+    function TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    dispatch_id TEXT NOT NULL,
+    input_hash TEXT,
+    created_at BIGINT NOT NULL
+  );
+  INSERT INTO ${s}.idempotency_scoped (key, function, endpoint, dispatch_id, input_hash, created_at)
+    SELECT k.key, COALESCE(c.origin_function, c.function), COALESCE(c.origin_endpoint, c.endpoint), k.dispatch_id,
+      NULL, k.created_at
+    FROM ${s}.idempotency_keys AS k JOIN ${s}.calls AS c ON c.id = k.dispatch_id;
+  DROP TABLE ${s}.idempotency_keys;
+  ALTER TABLE ${s}.idempotency_scoped RENAME TO idempotency_keys;
+  CREATE UNIQUE INDEX idempotency_keys_scope ON ${s}.idempotency_keys (key, function, md5(endpoint));
+  CREATE INDEX idempotency_keys_created ON ${s}.idempotency_keys (created_at);
+  `,
 ]

@@ -11,6 +11,8 @@ import {
   storedResult,
   suspendedDueAt,
 } from './coroutineRows.js'
+import { IdempotencyConflict, inputDigest } from './idempotencyConflict.js'
+import { LISTED_COLUMNS, type ListedRow, listedMessages, messageCap, toListPage } from './listPage.js'
 import { migratePostgres } from './postgresMigrate.js'
 import { checkPostgresUrl, quoteSchemaName, redactPostgresUrl } from './postgresUrl.js'
 import type {
@@ -314,11 +316,14 @@ export class PostgresStore implements Store {
 
   async insertCalls(calls: readonly NewCall[], options: InsertOptions): Promise<InsertResult[]> {
     if (calls.length === 0) return []
-    // Within a batch the first call with a key wins; the repeats get its id.
-    const firstWithKey = new Map<string, NewCall>()
+    // A key is scoped to its call's function and endpoint. Within a batch the first call with a scoped
+    // key wins; the repeats get its id (or, with another input, refuse the batch).
+    const scopeOf = (call: NewCall) => JSON.stringify([call.idempotencyKey, call.function, call.endpoint])
+    const firstWithKey = new Map<string, { call: NewCall; digest: string }>()
     for (const call of calls) {
-      if (call.idempotencyKey !== undefined && !firstWithKey.has(call.idempotencyKey))
-        firstWithKey.set(call.idempotencyKey, call)
+      if (call.idempotencyKey === undefined) continue
+      const scope = scopeOf(call)
+      if (!firstWithKey.has(scope)) firstWithKey.set(scope, { call, digest: inputDigest(call.input) })
     }
     if (firstWithKey.size === 0) {
       // No keys: one statement, so one round trip and an implicit transaction.
@@ -327,40 +332,77 @@ export class PostgresStore implements Store {
     }
     const since = options.now - options.idempotencyWindowMs
     // Keys in a fixed order, so two batches sharing keys lock them in the same order (no deadlock).
-    const keys = [...firstWithKey.keys()].sort()
+    const scopes = [...firstWithKey.keys()].sort()
+    const firsts = scopes.map((scope) => firstWithKey.get(scope)!)
     return this.transaction(async (client) => {
       // A key is ours when it is new or was recorded before the window; a concurrent batch with the
       // same key makes this wait for that batch's outcome (the unique index), then see its row.
-      const won = await client.query<{ key: string }>(
-        `INSERT INTO ${this.s}.idempotency_keys (key, dispatch_id, created_at)
-         SELECT key, dispatch_id, $3::bigint FROM unnest($1::text[], $2::text[]) AS u(key, dispatch_id)
-         ON CONFLICT (key) DO UPDATE SET dispatch_id = EXCLUDED.dispatch_id, created_at = EXCLUDED.created_at
-           WHERE ${this.s}.idempotency_keys.created_at < $4::bigint
-         RETURNING key`,
-        [keys, keys.map((k) => firstWithKey.get(k)!.dispatchId), options.now, since],
+      const won = await client.query<{ key: string; function: string; endpoint: string }>(
+        `INSERT INTO ${this.s}.idempotency_keys AS k (key, function, endpoint, dispatch_id, input_hash, created_at)
+         SELECT key, function, endpoint, dispatch_id, input_hash, $6::bigint
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+           AS u(key, function, endpoint, dispatch_id, input_hash)
+         ON CONFLICT (key, function, md5(endpoint)) DO UPDATE SET endpoint = EXCLUDED.endpoint,
+           dispatch_id = EXCLUDED.dispatch_id, input_hash = EXCLUDED.input_hash, created_at = EXCLUDED.created_at
+           WHERE k.created_at < $7::bigint
+         RETURNING key, function, endpoint`,
+        [
+          firsts.map((f) => f.call.idempotencyKey),
+          firsts.map((f) => f.call.function),
+          firsts.map((f) => f.call.endpoint),
+          firsts.map((f) => f.call.dispatchId),
+          firsts.map((f) => f.digest),
+          options.now,
+          since,
+        ],
       )
-      const ours = new Set(won.rows.map((r) => r.key))
-      const existing = new Map<string, string>()
-      const theirs = keys.filter((k) => !ours.has(k))
+      const ours = new Set(won.rows.map((r) => JSON.stringify([r.key, r.function, r.endpoint])))
+      const existing = new Map<string, { dispatchId: string; digest: string | null }>()
+      const theirs = firsts.filter((f) => !ours.has(scopeOf(f.call)))
       if (theirs.length > 0) {
-        const seen = await client.query<{ key: string; dispatch_id: string }>(
-          `SELECT key, dispatch_id FROM ${this.s}.idempotency_keys WHERE key = ANY($1::text[])`,
-          [theirs],
+        const seen = await client.query<{
+          key: string
+          function: string
+          endpoint: string
+          dispatch_id: string
+          input_hash: string | null
+        }>(
+          `SELECT k.key, k.function, k.endpoint, k.dispatch_id, k.input_hash FROM ${this.s}.idempotency_keys AS k
+           JOIN unnest($1::text[], $2::text[], $3::text[]) AS u(key, function, endpoint)
+             ON k.key = u.key AND k.function = u.function AND md5(k.endpoint) = md5(u.endpoint) AND k.endpoint = u.endpoint`,
+          [
+            theirs.map((f) => f.call.idempotencyKey),
+            theirs.map((f) => f.call.function),
+            theirs.map((f) => f.call.endpoint),
+          ],
         )
-        for (const row of seen.rows) existing.set(row.key, row.dispatch_id)
+        for (const row of seen.rows) {
+          existing.set(JSON.stringify([row.key, row.function, row.endpoint]), {
+            dispatchId: row.dispatch_id,
+            digest: row.input_hash,
+          })
+        }
       }
       const results: InsertResult[] = []
       const fresh: NewCall[] = []
-      for (const call of calls) {
+      for (const [index, call] of calls.entries()) {
         const key = call.idempotencyKey
-        if (key === undefined || (ours.has(key) && firstWithKey.get(key) === call)) {
+        const scope = key === undefined ? '' : scopeOf(call)
+        const first = firstWithKey.get(scope)
+        if (key === undefined || (ours.has(scope) && first?.call === call)) {
           fresh.push(call)
           results.push({ dispatchId: call.dispatchId, inserted: true })
-        } else {
-          const id = ours.has(key) ? firstWithKey.get(key)!.dispatchId : existing.get(key)
-          if (id === undefined) throw new Error(`idempotency key ${JSON.stringify(key)} vanished during the insert`)
-          results.push({ dispatchId: id, inserted: false })
+          continue
         }
+        const holder = ours.has(scope)
+          ? { dispatchId: first!.call.dispatchId, digest: first!.digest }
+          : existing.get(scope)
+        if (holder === undefined) throw new Error(`idempotency key ${JSON.stringify(key)} vanished during the insert`)
+        const digest = call === first?.call ? first.digest : inputDigest(call.input)
+        if (holder.digest !== null && holder.digest !== digest) {
+          throw new IdempotencyConflict(index, key, call.function, call.endpoint, holder.dispatchId)
+        }
+        results.push({ dispatchId: holder.dispatchId, inserted: false })
       }
       if (fresh.length > 0) await client.query(this.insertSql(), this.insertParams(fresh))
       return results
@@ -853,15 +895,14 @@ export class PostgresStore implements Store {
     if (filter.fairnessKey !== undefined) add('fairness_key = ?', filter.fairnessKey)
     if (filter.parentDispatchId !== undefined) add('parent_id = ?', filter.parentDispatchId)
     if (filter.after !== undefined) add('id < ?', filter.after)
-    params.push(filter.limit + 1)
-    const { rows } = await this.read<CallRow>(
-      `SELECT * FROM ${this.s}.calls ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY id DESC LIMIT $${params.length}`,
+    params.push(filter.limit + 1, messageCap(filter))
+    const { rows } = await this.read<ListedRow>(
+      `SELECT ${LISTED_COLUMNS}, ${listedMessages(`$${params.length}::bigint`)}
+       FROM ${this.s}.calls ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY id DESC LIMIT $${params.length - 1}`,
       params,
     )
-    const more = rows.length > filter.limit
-    const calls = rows.slice(0, filter.limit).map(toStoredCall)
-    return { calls, nextAfter: more ? calls[calls.length - 1]?.dispatchId : undefined }
+    return toListPage(rows, filter)
   }
 
   async cancelCall(dispatchId: string, now: number): Promise<ChangeResult> {

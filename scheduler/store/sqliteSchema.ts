@@ -75,4 +75,25 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX call_results_parent ON call_results (parent_id, seq);
   `,
+  // Idempotency keys are scoped to the function and endpoint of their call (one tenant's key never
+  // answers another's call), and remember a digest of the first input, so that reusing a key with
+  // another input is refused. Keys recorded before have no digest: any input repeats them.
+  `
+  CREATE TABLE idempotency_scoped (
+    key TEXT NOT NULL,
+    function TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    dispatch_id TEXT NOT NULL,
+    input_hash TEXT,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (key, function, endpoint)
+  );
+  INSERT INTO idempotency_scoped (key, function, endpoint, dispatch_id, input_hash, created_at)
+    SELECT k.key, COALESCE(c.origin_function, c.function), COALESCE(c.origin_endpoint, c.endpoint), k.dispatch_id,
+      NULL, k.created_at
+    FROM idempotency_keys AS k JOIN calls AS c ON c.id = k.dispatch_id;
+  DROP TABLE idempotency_keys;
+  ALTER TABLE idempotency_scoped RENAME TO idempotency_keys;
+  CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
+  `,
 ]

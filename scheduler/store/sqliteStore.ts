@@ -12,6 +12,8 @@ import {
   storedResult,
   suspendedDueAt,
 } from './coroutineRows.js'
+import { IdempotencyConflict, inputDigest } from './idempotencyConflict.js'
+import { LISTED_COLUMNS, type ListedRow, listedMessages, messageCap, toListPage } from './listPage.js'
 import { SQLITE_MIGRATIONS } from './sqliteSchema.js'
 import type {
   CallCounts,
@@ -200,11 +202,20 @@ export class SqliteStore implements Store {
     const s = this.statements
     const since = options.now - options.idempotencyWindowMs
     return this.db.transaction(() =>
-      calls.map((call): InsertResult => {
-        if (call.idempotencyKey !== undefined) {
-          const seen = s.findKey.get(call.idempotencyKey) as { dispatch_id: string; created_at: number } | undefined
-          if (seen !== undefined && seen.created_at >= since) return { dispatchId: seen.dispatch_id, inserted: false }
-          s.putKey.run(call.idempotencyKey, call.dispatchId, options.now)
+      calls.map((call, index): InsertResult => {
+        const key = call.idempotencyKey
+        if (key !== undefined) {
+          const digest = inputDigest(call.input)
+          const seen = s.findKey.get(key, call.function, call.endpoint) as
+            | { dispatch_id: string; created_at: number; input_hash: string | null }
+            | undefined
+          if (seen !== undefined && seen.created_at >= since) {
+            if (seen.input_hash !== null && seen.input_hash !== digest) {
+              throw new IdempotencyConflict(index, key, call.function, call.endpoint, seen.dispatch_id)
+            }
+            return { dispatchId: seen.dispatch_id, inserted: false }
+          }
+          s.putKey.run(key, call.function, call.endpoint, call.dispatchId, digest, options.now)
         }
         s.insert.run(insertParams(call))
         return { dispatchId: call.dispatchId, inserted: true }
@@ -394,7 +405,7 @@ export class SqliteStore implements Store {
 
   async listCalls(filter: ListFilter): Promise<ListPage> {
     const where: string[] = []
-    const params: Record<string, unknown> = { limit: filter.limit + 1 }
+    const params: Record<string, unknown> = { limit: filter.limit + 1, max: messageCap(filter) }
     if (filter.state !== undefined) {
       where.push('state = @state')
       params['state'] = filter.state
@@ -415,11 +426,9 @@ export class SqliteStore implements Store {
       where.push('id < @after')
       params['after'] = filter.after
     }
-    const sql = `SELECT * FROM calls ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT @limit`
-    const rows = this.db.prepare(sql).all(params) as CallRow[]
-    const more = rows.length > filter.limit
-    const calls = rows.slice(0, filter.limit).map(toStoredCall)
-    return { calls, nextAfter: more ? calls[calls.length - 1]?.dispatchId : undefined }
+    const sql = `SELECT ${LISTED_COLUMNS}, ${listedMessages('@max')} FROM calls
+      ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT @limit`
+    return toListPage(this.db.prepare(sql).all(params) as ListedRow[], filter)
   }
 
   async cancelCall(dispatchId: string, now: number): Promise<ChangeResult> {
@@ -513,8 +522,12 @@ function prepare(db: Database.Database) {
     )
     RETURNING *`
   return {
-    findKey: db.prepare('SELECT dispatch_id, created_at FROM idempotency_keys WHERE key = ?'),
-    putKey: db.prepare('INSERT OR REPLACE INTO idempotency_keys (key, dispatch_id, created_at) VALUES (?, ?, ?)'),
+    findKey: db.prepare(
+      'SELECT dispatch_id, created_at, input_hash FROM idempotency_keys WHERE key = ? AND function = ? AND endpoint = ?',
+    ),
+    putKey: db.prepare(`
+      INSERT OR REPLACE INTO idempotency_keys (key, function, endpoint, dispatch_id, input_hash, created_at)
+      VALUES (?, ?, ?, ?, ?, ?)`),
     purgeKeys: db.prepare('DELETE FROM idempotency_keys WHERE created_at < ?'),
     insert: db.prepare(`
       INSERT INTO calls (id, function, endpoint, input, version, correlation_id, state, max_attempts, created_at,

@@ -211,10 +211,28 @@ export interface ListFilter {
   readonly limit: number
   /** The last id of the previous page: the list continues after it (newest first). */
   readonly after?: string
+  /** An input, output or error over this many bytes (of JSON) is left out, and never read. Default: none is. */
+  readonly maxMessageBytes?: number
+  /** The page ends once its messages add up to this many bytes (it holds at least one call). Default: no cap. */
+  readonly maxPageBytes?: number
+}
+
+/**
+ * A call as a List page gives it: without its coroutine state, pending results or origin, and with
+ * each message over the filter's `maxMessageBytes` left out (its size given instead).
+ */
+export interface ListedCall
+  extends Omit<StoredCall, 'poll' | 'results' | 'originFunction' | 'originEndpoint' | 'originInput'> {
+  /** Whether the call holds a coroutine's Poll state (not read). */
+  readonly hasPoll: boolean
+  /** Set when the input was left out: its size in bytes. */
+  readonly inputBytes: number | undefined
+  readonly outputBytes: number | undefined
+  readonly errorBytes: number | undefined
 }
 
 export interface ListPage {
-  readonly calls: StoredCall[]
+  readonly calls: ListedCall[]
   /** The id to continue after, when there may be more. */
   readonly nextAfter: string | undefined
 }

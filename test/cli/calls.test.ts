@@ -102,6 +102,26 @@ describe('dispatch calls', () => {
     expect(ids).toContain(id)
   })
 
+  it('list pages with --limit and --cursor, printing the next cursor', async () => {
+    const ids = await Promise.all(['p1', 'p2', 'p3'].map((text) => client.echo(text, { delay: '1h' })))
+    const seen: string[] = []
+    let cursor: string | undefined
+    for (let page = 0; page < 5; page++) {
+      const args = ['calls', 'list', '--function', 'echo', '--state', 'pending', '--limit', '2']
+      const listed = await runCli(cursor === undefined ? args : [...args, '--cursor', cursor], env)
+      expect(listed.code, listed.stderr).toBe(0)
+      const lines = listed.stdout.trim().split('\n')
+      const next = /^next cursor: (\S+)$/.exec(lines[lines.length - 1] ?? '')
+      seen.push(...lines.filter((line) => !line.startsWith('next cursor:')).map((line) => line.split(/\s+/)[0]!))
+      cursor = next?.[1]
+      if (cursor === undefined) break
+    }
+    expect(seen.sort()).toEqual([...ids].sort())
+    const tooMany = await runCli(['calls', 'list', '--limit', '5000'], env)
+    expect(tooMany.code).toBe(2)
+    expect(tooMany.stderr).toContain('--cursor')
+  })
+
   it('wait exits 1 for a failed call, and redrive runs it again', async () => {
     const id = await client.refuse()
     const waited = await runCli(['calls', 'wait', id], env)

@@ -48,6 +48,33 @@ describe('dispatch run', () => {
     expect(JSON.parse(result.stdout.trim().split('\n').at(-1)!)).toMatchObject({ endpoint: 'http://127.0.0.1:9999' })
   })
 
+  it('passes --allow-endpoint to the scheduler, and warns when it excludes the app', async () => {
+    // The app dispatches to an allowed and to another endpoint, and prints the statuses it got.
+    const dispatch = `
+const post = (endpoint) => fetch(process.env.DISPATCH_API_URL + '/dispatch.sdk.v1.DispatchService/Dispatch', {
+  method: 'POST',
+  headers: { 'content-type': 'application/json', authorization: 'Bearer ' + process.env.DISPATCH_API_KEY },
+  body: JSON.stringify({ calls: [{ endpoint, function: 'f', delay: '3600s' }] }),
+}).then((r) => r.status)
+Promise.all([post('http://127.0.0.1:9/app'), post('http://127.0.0.1:10/')]).then((s) => console.log(s.join(' ')))`
+    const result = await runCli([
+      'run',
+      '--db',
+      join(dir, 'allow.db'),
+      '--port',
+      '0',
+      '--allow-endpoint',
+      'http://127.0.0.1:9/',
+      '--',
+      process.execPath,
+      '-e',
+      dispatch,
+    ])
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stdout.trim().split('\n').at(-1)).toBe('200 403')
+    expect(result.stderr).toMatch(/--allow-endpoint does not allow your app's endpoint/)
+  })
+
   it('keeps its keys across restarts (kept beside the database)', async () => {
     const key = `console.log(process.env.DISPATCH_API_KEY + ' ' + JSON.stringify(process.env.DISPATCH_VERIFICATION_KEY))`
     const args = ['run', '--db', join(dir, 'c.db'), '--port', '0', '--', process.execPath, '-e', key]

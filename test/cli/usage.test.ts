@@ -12,6 +12,12 @@ describe('dispatch: usage errors', () => {
     ['an endpoint that is not a URL', ['run', '--endpoint', 'nope', '--', 'true'], /"nope" is not a URL/],
     ['an API URL that is not http', ['calls', 'get', 'a', '--api-url', 'ftp://x'], /not an http\(s\) URL/],
     ['an unknown state', ['calls', 'list', '--state', 'bogus'], /Allowed choices are pending, running/],
+    [
+      'an endpoint allow-list pattern that is not an http(s) URL prefix',
+      ['scheduler', '--allow-endpoint', 'https://ok.test/', '--allow-endpoint', 'ftp://x'],
+      /DSP3021: the endpoint allow-list pattern "ftp:\/\/x" is not an http\(s\) URL/,
+    ],
+    ['a list limit over one page', ['calls', 'list', '--limit', '1001'], /over 1000/],
     ['a timeout that is not a duration', ['calls', 'wait', 'x', '--timeout', 'soon'], /"soon" is not a duration/],
   ]
   it.concurrent.each(cases)('%s', async (_name, args, message) => {

@@ -36,7 +36,8 @@ export async function postgresInconsistencies(url: string, schema: string): Prom
     await count(
       'idempotency keys with more than one call',
       `SELECT COUNT(*) AS n FROM (SELECT idempotency_key FROM ${s}.calls WHERE idempotency_key IS NOT NULL
-         GROUP BY idempotency_key HAVING COUNT(*) > 1) d`,
+         GROUP BY idempotency_key, COALESCE(origin_function, function), COALESCE(origin_endpoint, endpoint)
+         HAVING COUNT(*) > 1) d`,
     )
     return problems
   } finally {

@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
+import { POSTGRES_MIGRATIONS } from '../../scheduler/store/postgresSchema.js'
 import { openPostgresStore, type PostgresStore } from '../../scheduler/store/postgresStore.js'
+import type { NewCall } from '../../scheduler/store/store.js'
+import { idempotencyConformance } from './idempotencyConformance.js'
+import { listConformance } from './listConformance.js'
 import { POSTGRES_TEST_URL } from './postgresTestUrl.js'
 import { newCall, storeConformance } from './storeConformance.js'
 
@@ -28,6 +32,49 @@ storeConformance('PostgreSQL', () => freshStore(), {
     return freshStore(schema)
   },
 })
+
+/** A schema at version 2 (keys not yet scoped) holding `call` and its key, then opened by this version. */
+async function migratedFromUnscoped(call: NewCall): Promise<PostgresStore> {
+  const schema = `${run}_${n++}`
+  schemas.add(schema)
+  const client = new pg.Client({ connectionString: POSTGRES_TEST_URL })
+  await client.connect()
+  try {
+    const s = `"${schema}"`
+    await client.query(`CREATE SCHEMA ${s}`)
+    await client.query(
+      `CREATE TABLE ${s}.schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
+    )
+    for (const [i, migration] of POSTGRES_MIGRATIONS.slice(0, 2).entries()) {
+      await client.query(migration(s))
+      await client.query(`INSERT INTO ${s}.schema_migrations (version) VALUES ($1)`, [i + 1])
+    }
+    await client.query(
+      `INSERT INTO ${s}.calls (id, function, endpoint, input, state, max_attempts, created_at, updated_at, due_at,
+         idempotency_key) VALUES ($1, $2, $3, $4, 'pending', 3, $5, $5, $6, $7)`,
+      [
+        call.dispatchId,
+        call.function,
+        call.endpoint,
+        JSON.stringify(call.input),
+        call.createdAt,
+        call.dueAt,
+        call.idempotencyKey,
+      ],
+    )
+    await client.query(`INSERT INTO ${s}.idempotency_keys (key, dispatch_id, created_at) VALUES ($1, $2, $3)`, [
+      call.idempotencyKey,
+      call.dispatchId,
+      call.createdAt,
+    ])
+  } finally {
+    await client.end()
+  }
+  return freshStore(schema)
+}
+
+listConformance('PostgreSQL', () => freshStore())
+idempotencyConformance('PostgreSQL', () => freshStore(), { migratedFromUnscoped })
 
 describe('PostgreSQL store', () => {
   it('migrates once when several nodes open the same schema together', async () => {

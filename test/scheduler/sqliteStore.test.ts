@@ -1,8 +1,13 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it } from 'vitest'
+import { SQLITE_MIGRATIONS } from '../../scheduler/store/sqliteSchema.js'
 import { openSqliteStore, type SqliteStore } from '../../scheduler/store/sqliteStore.js'
+import type { NewCall } from '../../scheduler/store/store.js'
+import { idempotencyConformance } from './idempotencyConformance.js'
+import { listConformance } from './listConformance.js'
 import { storeConformance } from './storeConformance.js'
 
 const folders: string[] = []
@@ -22,6 +27,39 @@ storeConformance('SQLite', async () => openSqliteStore(await freshPath()), {
     return openSqliteStore(path)
   },
 })
+
+/** A database at schema version 3 (keys not yet scoped) holding `call` and its key, then opened by this version. */
+async function migratedFromUnscoped(call: NewCall): Promise<SqliteStore> {
+  const path = await freshPath()
+  await openSqliteStore(path).close() // creates the folder
+  await rm(path, { force: true })
+  const db = new Database(path)
+  for (const migration of SQLITE_MIGRATIONS.slice(0, 3)) db.exec(migration)
+  db.pragma('user_version = 3')
+  db.prepare(
+    `INSERT INTO calls (id, function, endpoint, input, state, max_attempts, created_at, updated_at, due_at, idempotency_key)
+     VALUES (?, ?, ?, ?, 'pending', 3, ?, ?, ?, ?)`,
+  ).run(
+    call.dispatchId,
+    call.function,
+    call.endpoint,
+    JSON.stringify(call.input),
+    call.createdAt,
+    call.createdAt,
+    call.dueAt,
+    call.idempotencyKey,
+  )
+  db.prepare('INSERT INTO idempotency_keys (key, dispatch_id, created_at) VALUES (?, ?, ?)').run(
+    call.idempotencyKey,
+    call.dispatchId,
+    call.createdAt,
+  )
+  db.close()
+  return openSqliteStore(path)
+}
+
+listConformance('SQLite', async () => openSqliteStore(await freshPath()))
+idempotencyConformance('SQLite', async () => openSqliteStore(await freshPath()), { migratedFromUnscoped })
 
 describe('SQLite store', () => {
   it('refuses a second process-level opener of the same file while the first holds it', async () => {
