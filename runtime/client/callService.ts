@@ -8,7 +8,7 @@ import {
 } from '../../schemas/callService.js'
 import { DispatchError } from '../errors/dispatchError.js'
 import type { DurationInput } from './callOptions.js'
-import { type ClientOptions, resolveClientConfig } from './clientConfig.js'
+import { type ClientOptions, ENV_FIX, resolveClientConfig } from './clientConfig.js'
 import { postToScheduler } from './dispatchBatch.js'
 import { toMilliseconds, toProtoDuration } from './duration.js'
 
@@ -28,7 +28,7 @@ function callOf(answer: unknown, method: string): CallInfo {
   const call = (answer as { call?: CallInfo }).call
   if (call === undefined || typeof call !== 'object') {
     throw new DispatchError('DSP2004', `the scheduler answered ${method} without a call`, {
-      hint: 'check that DISPATCH_API_URL points at a dispatch-functions scheduler',
+      hint: `DISPATCH_API_URL must point at a dispatch-functions scheduler: ${ENV_FIX}`,
     })
   }
   return call
@@ -62,7 +62,7 @@ export function createCallServiceClient(options: Pick<ClientOptions, 'apiUrl' | 
       const answer = (await post('List', filter)) as ListCallsResponse
       if (!Array.isArray(answer.calls)) {
         throw new DispatchError('DSP2004', 'the scheduler answered List without calls', {
-          hint: 'check that DISPATCH_API_URL points at a dispatch-functions scheduler',
+          hint: `DISPATCH_API_URL must point at a dispatch-functions scheduler: ${ENV_FIX}`,
         })
       }
       return answer
@@ -73,7 +73,7 @@ export function createCallServiceClient(options: Pick<ClientOptions, 'apiUrl' | 
       const answer = (await post('Stats', {})) as GetStatsResponse
       if (!Array.isArray(answer.calls) || !Array.isArray(answer.endpoints)) {
         throw new DispatchError('DSP2004', 'the scheduler answered Stats without calls and endpoints', {
-          hint: 'check that DISPATCH_API_URL points at a dispatch-functions scheduler of this version or newer',
+          hint: `DISPATCH_API_URL must point at a dispatch-functions scheduler of this version or newer: ${ENV_FIX}`,
         })
       }
       return answer

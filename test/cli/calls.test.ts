@@ -154,7 +154,9 @@ describe('dispatch calls', () => {
   it('reports a wrong API key and an unknown id as errors (exit 1) with a hint', async () => {
     const wrongKey = await runCli(['calls', 'get', 'x', '--api-key', 'wrong'], env)
     expect(wrongKey.code).toBe(1)
-    expect(wrongKey.stderr).toMatch(/HTTP 401[\s\S]*hint: check DISPATCH_API_KEY/)
+    expect(wrongKey.stderr).toMatch(
+      /HTTP 401[\s\S]*hint: DISPATCH_API_KEY is not the key this scheduler accepts: eval "\$\(npx dispatch env\)"/,
+    )
     expect(wrongKey.stderr).not.toContain(test.scheduler.apiKey)
     const unknown = await runCli(['calls', 'get', 'no-such-id'], env)
     expect(unknown.code).toBe(1)
