@@ -1,5 +1,5 @@
 /**
- * The `dispatch` command: `gen`, `run`, `scheduler`, `calls`, `env`. Each subcommand lives in
+ * The `dispatch` command: `init`, `gen`, `run`, `scheduler`, `calls`, `env`. Each subcommand lives in
  * cli/commands/ and loads its heavy dependencies (ts-morph, SQLite) only when it runs.
  * Usage errors exit 2, failures 1, and errors print their code, message and hint — never a stack.
  */
@@ -8,6 +8,7 @@ import { DispatchError } from '../runtime/errors/dispatchError.js'
 import { registerCalls } from './commands/calls.js'
 import { registerEnv } from './commands/env.js'
 import { registerGen } from './commands/gen.js'
+import { registerInit } from './commands/init.js'
 import { registerRun } from './commands/run.js'
 import { registerScheduler } from './commands/scheduler.js'
 import { UsageError } from './usageError.js'
@@ -19,6 +20,7 @@ const program = new Command('dispatch')
   .enablePositionalOptions()
   .exitOverride()
 
+registerInit(program)
 registerGen(program)
 registerRun(program)
 registerScheduler(program)

@@ -1,5 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { createRequire } from 'node:module'
+import { pathToFileURL } from 'node:url'
 import { repoRoot } from './runCli.js'
+
+/** `--import` this to run TypeScript under tsx from any folder (a bare `tsx` resolves from the cwd). */
+export const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
 
 /** A `dispatch` command left running in the background, with its output so far. */
 export interface RunningCli {
@@ -8,13 +13,15 @@ export interface RunningCli {
   stderr(): string
   /** Resolves once stderr matches `pattern`; rejects when the command exits first or after `timeoutMs`. */
   waitForStderr(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>
+  /** Resolves to the exit code once the command exits by itself (rejects after `timeoutMs`). */
+  exited(timeoutMs?: number): Promise<number | null>
   /** Sends SIGTERM and resolves to the exit code (forced with SIGKILL after `timeoutMs`). */
   stop(timeoutMs?: number): Promise<number | null>
 }
 
 /** Starts `dispatch <args>` from the sources as a real child process and returns while it runs. */
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd = repoRoot): RunningCli {
-  const child = spawn(process.execPath, ['--import', 'tsx', `${repoRoot}/cli/main.ts`, ...args], {
+  const child = spawn(process.execPath, ['--import', tsxLoader, `${repoRoot}/cli/main.ts`, ...args], {
     cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -59,6 +66,17 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd = repo
           }
         })
         check()
+      }),
+    exited: (timeoutMs = 60_000) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          child.kill('SIGKILL')
+          reject(new Error(`dispatch ${args.join(' ')} did not exit within ${timeoutMs} ms:\n${stderr}`))
+        }, timeoutMs)
+        void exited.then((code) => {
+          clearTimeout(timer)
+          resolve(code)
+        })
       }),
     stop: async (timeoutMs = 30_000) => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
