@@ -4,6 +4,14 @@ import type { CallInfo } from '../../schemas/callService.js'
 import { formatStats } from '../formatStats.js'
 import { parseDurationFlag, parseHttpUrl, parsePositiveInt } from '../options.js'
 
+interface ListFlags {
+  state?: string
+  function?: string
+  fairnessKey?: string
+  parent?: string
+  limit: number
+}
+
 interface ApiFlags {
   apiUrl?: string
   apiKey?: string
@@ -54,13 +62,15 @@ export function registerCalls(program: Command): void {
     )
     .option('--function <name>', 'only calls of this function')
     .option('--fairness-key <key>', 'only calls of this tenant')
+    .option('--parent <dispatchId>', 'only the calls this coroutine started (its children)')
     .option('--limit <n>', 'at most this many', parsePositiveInt, 50)
-    .action(async (opts: { state?: string; function?: string; fairnessKey?: string; limit: number }, command) => {
+    .action(async (opts: ListFlags, command) => {
       const [api, flags] = client(command)
       const filter: Record<string, unknown> = { limit: opts.limit }
       if (opts.state !== undefined) filter['state'] = opts.state
       if (opts.function !== undefined) filter['function'] = opts.function
       if (opts.fairnessKey !== undefined) filter['fairnessKey'] = opts.fairnessKey
+      if (opts.parent !== undefined) filter['parentDispatchId'] = opts.parent
       const answer = await api.list(filter)
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(answer)}\n`)
@@ -117,6 +127,15 @@ function summaryLine(call: CallInfo): string {
   ].join('  ')
 }
 
+/** A coroutine's count restarts with each turn: say so, rather than show a bare 0 beside earlier turns. */
+function attemptsLine(call: CallInfo): string {
+  const restarts = call.restarts ? `, ${call.restarts} restarts` : ''
+  if (call.state === 'suspended') return `${call.attempts}${restarts} (between turns: a coroutine counts per turn)`
+  return call.resultsWaiting !== undefined
+    ? `${call.attempts}${restarts} (in this turn of the coroutine)`
+    : `${call.attempts}${restarts}`
+}
+
 function printCall(call: CallInfo, flags: ApiFlags): void {
   if (flags.json) {
     process.stdout.write(`${JSON.stringify(call)}\n`)
@@ -125,11 +144,14 @@ function printCall(call: CallInfo, flags: ApiFlags): void {
   const lines = [
     `id:        ${call.dispatchId}`,
     `function:  ${call.function} @ ${call.endpoint}`,
-    `state:     ${call.state}${call.status ? ` (${call.status})` : ''}`,
-    `attempts:  ${call.attempts}`,
+    `state:     ${call.state}`,
+    `attempts:  ${attemptsLine(call)}`,
     `created:   ${call.createdAt}`,
     `updated:   ${call.updatedAt}`,
   ]
+  // The status belongs to the last attempt, not to the call: a cancelled call's last attempt may have succeeded.
+  if (call.status) lines.push(`last attempt: ${call.status}`)
+  if (call.parentDispatchId) lines.push(`parent:    ${call.parentDispatchId}`)
   if (call.nextAttemptAt) lines.push(`next:      ${call.nextAttemptAt}`)
   if (call.fairnessKey) lines.push(`tenant:    ${call.fairnessKey}`)
   if (call.error) lines.push(`error:     ${call.error.type}: ${call.error.message}`)

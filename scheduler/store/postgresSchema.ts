@@ -76,4 +76,18 @@ export const POSTGRES_MIGRATIONS: readonly ((schema: string) => string)[] = [
   );
   CREATE INDEX call_results_parent ON ${s}.call_results (parent_id, seq);
   `,
+  // Each call's attempt history (the last few), written with each outcome; it goes with its call.
+  (s) => `
+  CREATE TABLE ${s}.call_attempts (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    call_id TEXT COLLATE "C" NOT NULL REFERENCES ${s}.calls (id) ON DELETE CASCADE,
+    attempt INTEGER NOT NULL,
+    started_at BIGINT NOT NULL,
+    finished_at BIGINT NOT NULL,
+    status TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    error TEXT
+  );
+  CREATE INDEX call_attempts_call ON ${s}.call_attempts (call_id, seq);
+  `,
 ]

@@ -141,7 +141,7 @@ describe('dispatch calls', () => {
 
     const text = await runCli(['calls', 'stats'], env)
     expect(text.code, text.stderr).toBe(0)
-    expect(text.stdout).toContain('hold: 0 pending, 1 running, 0 done, 0 failed')
+    expect(text.stdout).toContain('hold: 0 pending, 1 running, 0 succeeded, 0 failed')
     expect(text.stdout).toContain(`${origin}: 1 in flight, limit 32 (bounds 1-100)`)
     expect(text.stdout).toMatch(/load: 1 attempts in flight, \d+ unfinished calls, 0 awaiting commit/)
 

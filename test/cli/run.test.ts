@@ -71,10 +71,10 @@ describe('dispatch run', () => {
     expect(out).toMatch(/succeeded \(STATUS_OK\)\s+40/)
     expect(out).toMatch(/HTTP 503\s+\d+/)
     expect(out).toMatch(/payloads delivered: 40 of 40/)
-    // Not a terminal: dispatch run logs plain summary lines, the last one with every call done.
+    // Not a terminal: dispatch run logs plain summary lines, the last one with every call succeeded.
     // The endpoint's adaptive concurrency follows the counts: nothing in flight at the end.
     expect(out).toMatch(
-      /dispatch: publish: 0 pending, 0 running, 40 done, 0 failed \| endpoint http:\/\/127\.0\.0\.1:\d+: 0 in flight, limit \d+ \(bounds 1-100\)\n/,
+      /dispatch: publish: 0 pending, 0 running, 40 succeeded, 0 failed \| endpoint http:\/\/127\.0\.0\.1:\d+: 0 in flight, limit \d+ \(bounds 1-100\)\n/,
     )
   })
 })
