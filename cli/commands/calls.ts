@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander'
 import { type CallServiceClient, createCallServiceClient } from '../../runtime/client/callService.js'
 import type { CallInfo } from '../../schemas/callService.js'
+import { formatAttempts } from '../formatAttempts.js'
 import { formatStats } from '../formatStats.js'
 import { parseDurationFlag, parseHttpUrl, parsePositiveInt } from '../options.js'
 
@@ -41,11 +42,13 @@ export function registerCalls(program: Command): void {
   }
 
   subcommand('get')
-    .description('show one call: state, status, attempts, last error, output')
+    .description('show one call: state, attempts and their history (start, duration, status, error), output')
     .argument('<dispatchId>')
     .action(async (id: string, _opts: unknown, command: Command) => {
       const [api, flags] = client(command)
-      printCall(await api.get(id), flags)
+      const { call, attempts } = await api.inspect(id)
+      if (flags.json) process.stdout.write(`${JSON.stringify({ ...call, attemptHistory: attempts })}\n`)
+      else printCall(call, flags, formatAttempts(attempts))
     })
 
   subcommand('list')
@@ -136,7 +139,7 @@ function attemptsLine(call: CallInfo): string {
     : `${call.attempts}${restarts}`
 }
 
-function printCall(call: CallInfo, flags: ApiFlags): void {
+function printCall(call: CallInfo, flags: ApiFlags, history: readonly string[] = []): void {
   if (flags.json) {
     process.stdout.write(`${JSON.stringify(call)}\n`)
     return
@@ -156,5 +159,6 @@ function printCall(call: CallInfo, flags: ApiFlags): void {
   if (call.fairnessKey) lines.push(`tenant:    ${call.fairnessKey}`)
   if (call.error) lines.push(`error:     ${call.error.type}: ${call.error.message}`)
   if (call.output) lines.push(`output:    ${JSON.stringify(call.output.value)}`)
+  lines.push(...history)
   process.stdout.write(`${lines.join('\n')}\n`)
 }

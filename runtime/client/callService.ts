@@ -1,4 +1,5 @@
 import {
+  type AttemptInfo,
   CALL_SERVICE_PATH,
   type CallInfo,
   type GetStatsResponse,
@@ -15,6 +16,8 @@ import { toMilliseconds, toProtoDuration } from './duration.js'
 /** A client of the scheduler's CallService: inspect, wait for, list, cancel and redrive calls. */
 export interface CallServiceClient {
   get(dispatchId: string): Promise<CallInfo>
+  /** The call and its attempt history (the last 20 attempts, oldest first; empty when the scheduler keeps none). */
+  inspect(dispatchId: string): Promise<{ call: CallInfo; attempts: AttemptInfo[] }>
   /** Long-polls until the call is terminal or `timeout` passes; `done` says which. */
   wait(dispatchId: string, timeout?: DurationInput): Promise<WaitCallResponse>
   list(filter?: ListCallsRequest): Promise<ListCallsResponse>
@@ -51,6 +54,11 @@ export function createCallServiceClient(options: Pick<ClientOptions, 'apiUrl' | 
   }
   return {
     get: async (dispatchId) => callOf(await post('Get', { dispatchId }), 'Get'),
+    inspect: async (dispatchId) => {
+      const answer = await post('Get', { dispatchId })
+      const attempts = (answer as { attempts?: unknown }).attempts
+      return { call: callOf(answer, 'Get'), attempts: Array.isArray(attempts) ? (attempts as AttemptInfo[]) : [] }
+    },
     wait: async (dispatchId, timeout = '30s') => {
       const answer = (await post('Wait', {
         dispatchId,

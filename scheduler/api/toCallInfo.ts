@@ -1,5 +1,5 @@
-import type { CallInfo } from '../../schemas/callService.js'
-import type { StoredCall } from '../store/store.js'
+import type { AttemptInfo, CallInfo } from '../../schemas/callService.js'
+import type { StoredAttempt, StoredCall } from '../store/store.js'
 
 const iso = (ms: number): string => new Date(ms).toISOString()
 
@@ -28,5 +28,18 @@ export function toCallInfo(call: StoredCall): CallInfo {
   if (call.input !== undefined) info.input = call.input
   if (call.output !== undefined) info.output = call.output
   if (call.error !== undefined) info.error = call.error
+  return info
+}
+
+/** The CallService view of one entry of a call's attempt history. */
+export function toAttemptInfo(attempt: StoredAttempt): AttemptInfo {
+  const info: AttemptInfo = {
+    attempt: attempt.attempt,
+    startedAt: iso(attempt.startedAt),
+    finishedAt: iso(attempt.finishedAt),
+    status: attempt.status,
+    outcome: attempt.outcome,
+  }
+  if (attempt.error !== undefined) info.error = attempt.error
   return info
 }

@@ -94,7 +94,8 @@ describe('dispatch calls', () => {
     })
 
     const got = await runCli(['calls', 'get', id], env)
-    expect(got.stdout).toMatch(/state:\s+succeeded \(STATUS_OK\)/)
+    expect(got.stdout).toMatch(/^state:\s+succeeded$/m)
+    expect(got.stdout).toMatch(/^last attempt: STATUS_OK$/m)
     expect(got.stdout).toMatch(/output:\s+"echo: cli"/)
 
     const listed = await runCli(['calls', 'list', '--function', 'echo', '--json'], env)
