@@ -600,7 +600,8 @@ export class PostgresStore implements Store {
 
   /**
    * Applies completions one by one in one transaction, each seeing the previous one's effect: the
-   * same call twice in a batch, and issue 6's Polls and restarts (several statements each).
+   * same call twice in a batch, and a coroutine's Polls and restarts (several statements each, plus
+   * their attempt history entries).
    */
   private completeInOrder(completions: readonly Completion[]): Promise<boolean[]> {
     return this.retried(
