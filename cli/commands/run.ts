@@ -78,17 +78,24 @@ async function run(command: string[], flags: RunFlags): Promise<number> {
     throw schedulerListenError(error, '127.0.0.1', flags.port)
   })
   const statePath = runStatePath(flags.db)
-  writeRunState(statePath, {
-    pid: process.pid,
-    apiUrl: scheduler.url,
-    apiKey: scheduler.apiKey,
-    endpointUrl: app.endpoint,
-  })
-  const envCommand = flags.db === DEFAULT_DB ? 'npx dispatch env' : `npx dispatch env --db ${flags.db}`
+  let reachable: string
+  try {
+    writeRunState(statePath, {
+      pid: process.pid,
+      apiUrl: scheduler.url,
+      apiKey: scheduler.apiKey,
+      endpointUrl: app.endpoint,
+    })
+    const envCommand = flags.db === DEFAULT_DB ? 'npx dispatch env' : `npx dispatch env --db ${flags.db}`
+    reachable = `to dispatch from another terminal or a script: eval "$(${envCommand})"`
+  } catch (error) {
+    // The app runs all the same; only `dispatch env` cannot find this run.
+    reachable = `cannot write ${statePath} (${(error as NodeJS.ErrnoException).code}): dispatch env will not find this run`
+  }
   process.stderr.write(
     `dispatch: scheduler API on ${scheduler.url} (${describeStore(postgres, flags.db)})\n` +
       `dispatch: your app ${app.port === undefined ? '' : `gets PORT=${app.port} and `}is called at ${app.endpoint}\n` +
-      `dispatch: to dispatch from another terminal or a script: eval "$(${envCommand})"\n`,
+      `dispatch: ${reachable}\n`,
   )
 
   const generator = flags.watch ? startGenerator() : undefined

@@ -1,5 +1,14 @@
 import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -50,7 +59,8 @@ function linkDependencies(project: string): void {
     }),
   )
   for (const folder of ['runtime', 'schemas']) symlinkSync(join(repoRoot, folder), join(own, folder))
-  for (const name of ['fastify', 'typebox']) symlinkSync(join(repoRoot, 'node_modules', name), join(modules, name))
+  for (const name of ['fastify', 'typebox', '@types'])
+    symlinkSync(join(repoRoot, 'node_modules', name), join(modules, name))
 }
 
 function sh(script: string, cwd: string): Promise<CliResult> {
@@ -115,6 +125,10 @@ describe('dispatch init', () => {
     const gen = await dispatchIn(project, ['gen'])
     expect(gen.code, gen.stderr).toBe(0)
     expect(gen.stdout).toMatch(/1 function/)
+    // `npm run build` compiles it with the scaffold's tsconfig.
+    const build = await sh(`${shellQuote(join(repoRoot, 'node_modules/.bin/tsc'))} -p .`, project)
+    expect(build.code, build.stdout + build.stderr).toBe(0)
+    expect(existsSync(join(project, 'dist/server.js'))).toBe(true)
     const app = startCli(
       ['run', '--port', '0', '--watch', '--', process.execPath, '--import', tsxLoader, 'src/server.ts'],
       {
