@@ -1,12 +1,14 @@
 /**
- * The `dispatch` command: `gen`, `run`, `scheduler`, `calls`. Each subcommand lives in
+ * The `dispatch` command: `init`, `gen`, `run`, `scheduler`, `calls`, `env`. Each subcommand lives in
  * cli/commands/ and loads its heavy dependencies (ts-morph, SQLite) only when it runs.
  * Usage errors exit 2, failures 1, and errors print their code, message and hint — never a stack.
  */
 import { Command, CommanderError } from 'commander'
 import { DispatchError } from 'dispatch-functions/internal'
 import { registerCalls } from './commands/calls.js'
+import { registerEnv } from './commands/env.js'
 import { registerGen } from './commands/gen.js'
+import { registerInit } from './commands/init.js'
 import { registerRun } from './commands/run.js'
 import { registerScheduler } from './commands/scheduler.js'
 import { UsageError } from './usageError.js'
@@ -18,10 +20,12 @@ const program = new Command('dispatch')
   .enablePositionalOptions()
   .exitOverride()
 
+registerInit(program)
 registerGen(program)
 registerRun(program)
 registerScheduler(program)
 registerCalls(program)
+registerEnv(program)
 
 try {
   await program.parseAsync(process.argv)

@@ -57,7 +57,30 @@ export type CallInfo = Static<typeof CallInfo>
 
 export const GetCallRequest = Type.Object({ dispatchId: Type.String({ minLength: 1 }) })
 export type GetCallRequest = Static<typeof GetCallRequest>
-export const GetCallResponse = Type.Object({ call: CallInfo })
+/**
+ * One attempt in a call's history: when it started and finished, its status, what the scheduler made
+ * of it (`succeeded`, `failed`, `retry`, `tailCall`, `poll`: a coroutine turn that suspended,
+ * `restart`) and its error, the message cut to an excerpt.
+ */
+export const AttemptInfo = Type.Object({
+  attempt: Type.Integer({ minimum: 0 }),
+  startedAt: Timestamp,
+  finishedAt: Timestamp,
+  status: Status,
+  outcome: Type.Union([
+    Type.Literal('succeeded'),
+    Type.Literal('failed'),
+    Type.Literal('retry'),
+    Type.Literal('tailCall'),
+    Type.Literal('poll'),
+    Type.Literal('restart'),
+  ]),
+  error: Type.Optional(ErrorMessage),
+})
+export type AttemptInfo = Static<typeof AttemptInfo>
+
+/** The call and, when the store keeps one, its attempt history (the last 20 attempts, oldest first). */
+export const GetCallResponse = Type.Object({ call: CallInfo, attempts: Type.Optional(Type.Array(AttemptInfo)) })
 export type GetCallResponse = Static<typeof GetCallResponse>
 
 /** Long poll: answers when the call is terminal or `timeout` (default 30s, at most 5m) passes. */

@@ -10,6 +10,7 @@
  */
 export { Call, CallResult, EndpointUrl, FUNCTION_NAME_PATTERN, FunctionName } from './call.js'
 export {
+  AttemptInfo,
   CALL_SERVICE_PATH,
   CallCount,
   CallInfo,

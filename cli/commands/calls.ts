@@ -1,8 +1,18 @@
 import { type Command, Option } from 'commander'
 import { type CallServiceClient, createCallServiceClient } from 'dispatch-functions/internal'
 import type { CallInfo } from 'dispatch-functions/protocol'
+import { formatAttempts } from '../formatAttempts.js'
 import { formatStats } from '../formatStats.js'
 import { parseDurationFlag, parseHttpUrl, parseListLimit } from '../options.js'
+
+interface ListFlags {
+  state?: string
+  function?: string
+  fairnessKey?: string
+  parent?: string
+  limit: number
+  cursor?: string
+}
 
 interface ApiFlags {
   apiUrl?: string
@@ -33,11 +43,13 @@ export function registerCalls(program: Command): void {
   }
 
   subcommand('get')
-    .description('show one call: state, status, attempts, last error, output')
+    .description('show one call: state, attempts and their history (start, duration, status, error), output')
     .argument('<dispatchId>')
     .action(async (id: string, _opts: unknown, command: Command) => {
       const [api, flags] = client(command)
-      printCall(await api.get(id), flags)
+      const { call, attempts } = await api.inspect(id)
+      if (flags.json) process.stdout.write(`${JSON.stringify({ ...call, attemptHistory: attempts })}\n`)
+      else printCall(call, flags, formatAttempts(attempts))
     })
 
   subcommand('list')
@@ -56,30 +68,27 @@ export function registerCalls(program: Command): void {
     )
     .option('--function <name>', 'only calls of this function')
     .option('--fairness-key <key>', 'only calls of this tenant')
+    .option('--parent <dispatchId>', 'only the calls this coroutine started (its children)')
     .option('--limit <n>', 'at most this many (1 to 1000; a page may hold fewer)', parseListLimit, 50)
     .option('--cursor <cursor>', 'continue after the page that printed this cursor')
-    .action(
-      async (
-        opts: { state?: string; function?: string; fairnessKey?: string; limit: number; cursor?: string },
-        command,
-      ) => {
-        const [api, flags] = client(command)
-        const filter: Record<string, unknown> = { limit: opts.limit }
-        if (opts.state !== undefined) filter['state'] = opts.state
-        if (opts.function !== undefined) filter['function'] = opts.function
-        if (opts.fairnessKey !== undefined) filter['fairnessKey'] = opts.fairnessKey
-        if (opts.cursor !== undefined) filter['cursor'] = opts.cursor
-        const answer = await api.list(filter)
-        if (flags.json) {
-          process.stdout.write(`${JSON.stringify(answer)}\n`)
-          return
-        }
-        for (const call of answer.calls) process.stdout.write(`${summaryLine(call)}\n`)
-        if (answer.calls.length === 0) process.stdout.write('no calls\n')
-        // The last line says how to get the next page, so a person (or `tail -1`) can follow it.
-        if (answer.nextCursor !== undefined) process.stdout.write(`next cursor: ${answer.nextCursor}\n`)
-      },
-    )
+    .action(async (opts: ListFlags, command) => {
+      const [api, flags] = client(command)
+      const filter: Record<string, unknown> = { limit: opts.limit }
+      if (opts.state !== undefined) filter['state'] = opts.state
+      if (opts.function !== undefined) filter['function'] = opts.function
+      if (opts.fairnessKey !== undefined) filter['fairnessKey'] = opts.fairnessKey
+      if (opts.parent !== undefined) filter['parentDispatchId'] = opts.parent
+      if (opts.cursor !== undefined) filter['cursor'] = opts.cursor
+      const answer = await api.list(filter)
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify(answer)}\n`)
+        return
+      }
+      for (const call of answer.calls) process.stdout.write(`${summaryLine(call)}\n`)
+      if (answer.calls.length === 0) process.stdout.write('no calls\n')
+      // The last line says how to get the next page, so a person (or `tail -1`) can follow it.
+      if (answer.nextCursor !== undefined) process.stdout.write(`next cursor: ${answer.nextCursor}\n`)
+    })
 
   subcommand('wait')
     .description('wait for a call to finish: exit 0 when it succeeded, 1 when it failed, 3 when the wait timed out')
@@ -128,7 +137,16 @@ function summaryLine(call: CallInfo): string {
   ].join('  ')
 }
 
-function printCall(call: CallInfo, flags: ApiFlags): void {
+/** A coroutine's count restarts with each turn: say so, rather than show a bare 0 beside earlier turns. */
+function attemptsLine(call: CallInfo): string {
+  const restarts = call.restarts ? `, ${call.restarts} restarts` : ''
+  if (call.state === 'suspended') return `${call.attempts}${restarts} (between turns: a coroutine counts per turn)`
+  return call.resultsWaiting !== undefined
+    ? `${call.attempts}${restarts} (in this turn of the coroutine)`
+    : `${call.attempts}${restarts}`
+}
+
+function printCall(call: CallInfo, flags: ApiFlags, history: readonly string[] = []): void {
   if (flags.json) {
     process.stdout.write(`${JSON.stringify(call)}\n`)
     return
@@ -136,14 +154,18 @@ function printCall(call: CallInfo, flags: ApiFlags): void {
   const lines = [
     `id:        ${call.dispatchId}`,
     `function:  ${call.function} @ ${call.endpoint}`,
-    `state:     ${call.state}${call.status ? ` (${call.status})` : ''}`,
-    `attempts:  ${call.attempts}`,
+    `state:     ${call.state}`,
+    `attempts:  ${attemptsLine(call)}`,
     `created:   ${call.createdAt}`,
     `updated:   ${call.updatedAt}`,
   ]
+  // The status belongs to the last attempt, not to the call: a cancelled call's last attempt may have succeeded.
+  if (call.status) lines.push(`last attempt: ${call.status}`)
+  if (call.parentDispatchId) lines.push(`parent:    ${call.parentDispatchId}`)
   if (call.nextAttemptAt) lines.push(`next:      ${call.nextAttemptAt}`)
   if (call.fairnessKey) lines.push(`tenant:    ${call.fairnessKey}`)
   if (call.error) lines.push(`error:     ${call.error.type}: ${call.error.message}`)
   if (call.output) lines.push(`output:    ${JSON.stringify(call.output.value)}`)
+  lines.push(...history)
   process.stdout.write(`${lines.join('\n')}\n`)
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import { ALLOW_ENDPOINT_HELP, collectAllowEndpoint, parsePort } from '../options.js'
 import { addPostgresFlags, describeStore, type PostgresFlags, postgresOption } from '../postgresFlag.js'
+import { schedulerListenError } from '../schedulerListenError.js'
 
 interface SchedulerFlags extends PostgresFlags {
   db: string
@@ -28,6 +29,8 @@ export function registerScheduler(program: Command): void {
       logger: true,
       ...(postgres ? { postgres } : {}),
       ...(flags.allowEndpoint ? { allowEndpoints: flags.allowEndpoint } : {}),
+    }).catch((error: unknown) => {
+      throw schedulerListenError(error, flags.host, flags.port)
     })
     process.stderr.write(`dispatch: scheduler listening on ${scheduler.url} (${describeStore(postgres, flags.db)})\n`)
     await new Promise<void>((resolve) => {

@@ -1,4 +1,5 @@
 import {
+  type AttemptInfo,
   CALL_SERVICE_PATH,
   type CallInfo,
   type GetStatsResponse,
@@ -8,13 +9,15 @@ import {
 } from '../../schemas/callService.js'
 import { DispatchError } from '../errors/dispatchError.js'
 import type { DurationInput } from './callOptions.js'
-import { type ClientOptions, resolveClientConfig } from './clientConfig.js'
+import { type ClientOptions, ENV_FIX, resolveClientConfig } from './clientConfig.js'
 import { postToScheduler } from './dispatchBatch.js'
 import { toMilliseconds, toProtoDuration } from './duration.js'
 
 /** A client of the scheduler's CallService: inspect, wait for, list, cancel and redrive calls. */
 export interface CallServiceClient {
   get(dispatchId: string): Promise<CallInfo>
+  /** The call and its attempt history (the last 20 attempts, oldest first; empty when the scheduler keeps none). */
+  inspect(dispatchId: string): Promise<{ call: CallInfo; attempts: AttemptInfo[] }>
   /** Long-polls until the call is terminal or `timeout` passes; `done` says which. */
   wait(dispatchId: string, timeout?: DurationInput): Promise<WaitCallResponse>
   list(filter?: ListCallsRequest): Promise<ListCallsResponse>
@@ -28,7 +31,7 @@ function callOf(answer: unknown, method: string): CallInfo {
   const call = (answer as { call?: CallInfo }).call
   if (call === undefined || typeof call !== 'object') {
     throw new DispatchError('DSP2004', `the scheduler answered ${method} without a call`, {
-      hint: 'check that DISPATCH_API_URL points at a dispatch-functions scheduler',
+      hint: `DISPATCH_API_URL must point at a dispatch-functions scheduler: ${ENV_FIX}`,
     })
   }
   return call
@@ -51,6 +54,11 @@ export function createCallServiceClient(options: Pick<ClientOptions, 'apiUrl' | 
   }
   return {
     get: async (dispatchId) => callOf(await post('Get', { dispatchId }), 'Get'),
+    inspect: async (dispatchId) => {
+      const answer = await post('Get', { dispatchId })
+      const attempts = (answer as { attempts?: unknown }).attempts
+      return { call: callOf(answer, 'Get'), attempts: Array.isArray(attempts) ? (attempts as AttemptInfo[]) : [] }
+    },
     wait: async (dispatchId, timeout = '30s') => {
       const answer = (await post('Wait', {
         dispatchId,
@@ -62,7 +70,7 @@ export function createCallServiceClient(options: Pick<ClientOptions, 'apiUrl' | 
       const answer = (await post('List', filter)) as ListCallsResponse
       if (!Array.isArray(answer.calls)) {
         throw new DispatchError('DSP2004', 'the scheduler answered List without calls', {
-          hint: 'check that DISPATCH_API_URL points at a dispatch-functions scheduler',
+          hint: `DISPATCH_API_URL must point at a dispatch-functions scheduler: ${ENV_FIX}`,
         })
       }
       return answer
@@ -73,7 +81,7 @@ export function createCallServiceClient(options: Pick<ClientOptions, 'apiUrl' | 
       const answer = (await post('Stats', {})) as GetStatsResponse
       if (!Array.isArray(answer.calls) || !Array.isArray(answer.endpoints)) {
         throw new DispatchError('DSP2004', 'the scheduler answered Stats without calls and endpoints', {
-          hint: 'check that DISPATCH_API_URL points at a dispatch-functions scheduler of this version or newer',
+          hint: `DISPATCH_API_URL must point at a dispatch-functions scheduler of this version or newer: ${ENV_FIX}`,
         })
       }
       return answer

@@ -16,11 +16,14 @@ export interface ResolvedClientConfig {
   apiKey: string
 }
 
+/** The way out of a missing or wrong `DISPATCH_*` variable, named by every client error's hint. */
+export const ENV_FIX = 'eval "$(npx dispatch env)" in the folder where dispatch run runs'
+
 function pick(given: string | undefined, variable: string, option: string): string {
   const value = given ?? process.env[variable]
   if (value === undefined || value === '') {
     throw new DispatchError('DSP2001', `${variable} is not set`, {
-      hint: `set ${variable} (dispatch run sets it for you) or pass { ${option} } to createDispatchClient()`,
+      hint: `run your program under npx dispatch run -- <command>, or in a shell or script first: ${ENV_FIX} (in code: createDispatchClient({ ${option} }))`,
     })
   }
   return value

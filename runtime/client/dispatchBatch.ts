@@ -2,7 +2,7 @@ import type { DispatchCall } from '../../schemas/dispatch.js'
 import { VALUE_TYPE_URL } from '../../schemas/wellKnown.js'
 import { DispatchError } from '../errors/dispatchError.js'
 import type { BuiltCall } from './builtCall.js'
-import { type ClientOptions, resolveClientConfig } from './clientConfig.js'
+import { type ClientOptions, ENV_FIX, resolveClientConfig } from './clientConfig.js'
 import { toMilliseconds, toProtoDuration } from './duration.js'
 
 /** Positional arguments as they travel: trailing `undefined`s (omitted optionals) are dropped. */
@@ -82,7 +82,7 @@ export async function postToScheduler(
       })
     } catch (cause) {
       throw new DispatchError('DSP2002', `cannot reach the scheduler at ${apiUrl}: ${(cause as Error).message}`, {
-        hint: 'check DISPATCH_API_URL and that the scheduler is running (dispatch run / dispatch scheduler)',
+        hint: `start the scheduler (npx dispatch run -- <your app>), or point DISPATCH_API_URL at the running one: ${ENV_FIX}`,
         cause,
       })
     }
@@ -124,10 +124,10 @@ export async function postToScheduler(
     }
     const hint =
       response.status === 401
-        ? 'check DISPATCH_API_KEY: it must be the key the scheduler accepts'
+        ? `DISPATCH_API_KEY is not the key this scheduler accepts: ${ENV_FIX}`
         : response.status === 429 || response.status === 503
-          ? `the scheduler stayed ${response.status === 429 ? 'overloaded' : 'unable to store calls'} through ${BUSY_RETRIES} retries; nothing of this request was kept: send it again later`
-          : 'the message says what the scheduler found wrong'
+          ? `the scheduler stayed ${response.status === 429 ? 'overloaded' : 'unable to store calls'} through ${BUSY_RETRIES} retries; nothing of this request was kept: send it again later (npx dispatch calls stats shows the load)`
+          : 'the message says what the scheduler found wrong; npx dispatch calls list shows the calls it accepted'
     throw new DispatchError(
       'DSP2003',
       `the scheduler refused ${path}: HTTP ${response.status} ${code ?? ''} ${message ?? ''}`.trim(),
@@ -157,7 +157,7 @@ export async function dispatchBatch(calls: readonly BuiltCall[], options: Client
   const ids = answer.dispatchIds
   if (!Array.isArray(ids) || ids.length !== calls.length || !ids.every((id) => typeof id === 'string')) {
     throw new DispatchError('DSP2004', 'the scheduler answered Dispatch without one id per call', {
-      hint: 'check that DISPATCH_API_URL points at a dispatch-functions scheduler',
+      hint: `DISPATCH_API_URL must point at a dispatch-functions scheduler: ${ENV_FIX}`,
     })
   }
   return ids

@@ -24,7 +24,7 @@ import { MAX_WAIT_MS } from './apiTimeouts.js'
 import { bearerChecker } from './bearerAuth.js'
 import { ConnectRefusal, sendConnectError } from './connectError.js'
 import { storeUnavailable } from './storeUnavailable.js'
-import { toCallInfo } from './toCallInfo.js'
+import { toAttemptInfo, toCallInfo } from './toCallInfo.js'
 import { toNewCalls } from './toNewCalls.js'
 
 export const DISPATCH_PATH = '/dispatch.sdk.v1.DispatchService/Dispatch'
@@ -212,7 +212,8 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
     const { dispatchId } = parseGet(request.body)
     const call = await store.getCall(dispatchId)
     if (call === undefined) throw notFound(dispatchId)
-    return { call: toCallInfo(call) }
+    if (store.listAttempts === undefined) return { call: toCallInfo(call) }
+    return { call: toCallInfo(call), attempts: (await store.listAttempts(dispatchId)).map(toAttemptInfo) }
   })
 
   app.post(service('Wait'), async (request) => {

@@ -1,5 +1,5 @@
-import type { CallInfo } from 'dispatch-functions/protocol'
-import type { ListedCall, StoredCall } from '../store/store.js'
+import type { AttemptInfo, CallInfo } from 'dispatch-functions/protocol'
+import type { ListedCall, StoredAttempt, StoredCall } from '../store/store.js'
 
 const iso = (ms: number): string => new Date(ms).toISOString()
 
@@ -37,5 +37,18 @@ export function toCallInfo(call: StoredCall | ListedCall): CallInfo {
     if (call.outputBytes !== undefined) info.outputBytes = call.outputBytes
     if (call.errorBytes !== undefined) info.errorBytes = call.errorBytes
   }
+  return info
+}
+
+/** The CallService view of one entry of a call's attempt history. */
+export function toAttemptInfo(attempt: StoredAttempt): AttemptInfo {
+  const info: AttemptInfo = {
+    attempt: attempt.attempt,
+    startedAt: iso(attempt.startedAt),
+    finishedAt: iso(attempt.finishedAt),
+    status: attempt.status,
+    outcome: attempt.outcome,
+  }
+  if (attempt.error !== undefined) info.error = attempt.error
   return info
 }

@@ -117,7 +117,7 @@ export class DeliveryLoop {
     const now = Date.now()
     if (call.expiresAt !== undefined && call.expiresAt <= now) {
       if (call.parentDispatchId !== undefined) this.parents.add(call.parentDispatchId)
-      this.record(expired(call, { owner, now, policy }))
+      this.record({ ...expired(call, { owner, now, policy }), startedAt: now })
       return
     }
     const timeoutMs = Math.min(policy.attemptTimeoutMs, (call.expiresAt ?? Number.POSITIVE_INFINITY) - now)
@@ -132,7 +132,11 @@ export class DeliveryLoop {
           return // shutting down: the lease is released and the call delivered again
         }
         if (CRASH_AT !== undefined) crashAt('after-delivery') // test-only fault point (test/faults)
-        const completion = decideCompletion(call, outcome, { owner, now: Date.now(), policy, options })
+        // The attempt's start goes into the call's attempt history with its outcome.
+        const completion = {
+          ...decideCompletion(call, outcome, { owner, now: Date.now(), policy, options }),
+          startedAt: now,
+        }
         // test-only fault point: a coroutine's Poll (state + children) arrived and is not yet recorded
         if (CRASH_AT !== undefined && completion.kind === 'poll') crashAt('poll-before-record')
         if (origin !== undefined) limits!.end(origin, token, completion.status)

@@ -96,4 +96,18 @@ export const POSTGRES_MIGRATIONS: readonly ((schema: string) => string)[] = [
   CREATE UNIQUE INDEX idempotency_keys_scope ON ${s}.idempotency_keys (key, function, md5(endpoint));
   CREATE INDEX idempotency_keys_created ON ${s}.idempotency_keys (created_at);
   `,
+  // Each call's attempt history (the last few), written with each outcome; it goes with its call.
+  (s) => `
+  CREATE TABLE ${s}.call_attempts (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    call_id TEXT COLLATE "C" NOT NULL REFERENCES ${s}.calls (id) ON DELETE CASCADE,
+    attempt INTEGER NOT NULL,
+    started_at BIGINT NOT NULL,
+    finished_at BIGINT NOT NULL,
+    status TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    error TEXT
+  );
+  CREATE INDEX call_attempts_call ON ${s}.call_attempts (call_id, seq);
+  `,
 ]

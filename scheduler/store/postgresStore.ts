@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { DispatchError } from 'dispatch-functions/internal'
-import type { CallState } from 'dispatch-functions/protocol'
+import type { CallState, ErrorMessage, Status } from 'dispatch-functions/protocol'
 import pg from 'pg'
+import { attemptRecord } from './attemptRecord.js'
 import {
   CANCELLED_ERROR,
   type PollColumns,
@@ -15,20 +16,22 @@ import { IdempotencyConflict, inputDigest } from './idempotencyConflict.js'
 import { LISTED_COLUMNS, type ListedRow, listedMessages, messageCap, toListPage } from './listPage.js'
 import { migratePostgres } from './postgresMigrate.js'
 import { checkPostgresUrl, quoteSchemaName, redactPostgresUrl } from './postgresUrl.js'
-import type {
-  CallCounts,
-  ChangeResult,
-  ClaimRequest,
-  Completion,
-  InsertOptions,
-  InsertResult,
-  ListFilter,
-  ListPage,
-  NewCall,
-  QueueClaimRequest,
-  QueueKey,
-  Store,
-  StoredCall,
+import {
+  ATTEMPT_HISTORY_LIMIT,
+  type CallCounts,
+  type ChangeResult,
+  type ClaimRequest,
+  type Completion,
+  type InsertOptions,
+  type InsertResult,
+  type ListFilter,
+  type ListPage,
+  type NewCall,
+  type QueueClaimRequest,
+  type QueueKey,
+  type Store,
+  type StoredAttempt,
+  type StoredCall,
 } from './store.js'
 
 export interface PostgresStoreOptions {
@@ -637,7 +640,8 @@ export class PostgresStore implements Store {
 
   /**
    * Applies completions one by one in one transaction, each seeing the previous one's effect: the
-   * same call twice in a batch, and issue 6's Polls and restarts (several statements each).
+   * same call twice in a batch, and a coroutine's Polls and restarts (several statements each, plus
+   * their attempt history entries).
    */
   private completeInOrder(completions: readonly Completion[]): Promise<boolean[]> {
     return this.retried(
@@ -645,9 +649,14 @@ export class PostgresStore implements Store {
         this.transaction(async (client) => {
           const results: boolean[] = []
           for (const completion of completions) {
-            if (completion.kind === 'poll') results.push(await this.suspend(client, completion))
-            else if (completion.kind === 'restart') results.push(await this.restart(client, completion))
-            else {
+            if (completion.kind === 'poll' || completion.kind === 'restart') {
+              const applied =
+                completion.kind === 'poll'
+                  ? await this.suspend(client, completion)
+                  : await this.restart(client, completion)
+              if (applied) await this.recordAttempt(client, completion)
+              results.push(applied)
+            } else {
               const applied = await client.query(this.completeSql(), this.completeParams([completion], []))
               results.push(applied.rows.length === 1)
             }
@@ -813,8 +822,78 @@ export class PostgresStore implements Store {
       RETURNING c.id
     ), dropped AS (
       DELETE FROM ${this.s}.call_results WHERE parent_id IN (SELECT id FROM finished UNION ALL SELECT id FROM replaced)
+    ), applied AS (
+      SELECT id FROM finished UNION ALL SELECT id FROM retried UNION ALL SELECT id FROM replaced
+    ), ${this.attemptsCte(28)}
+    SELECT id FROM applied`
+  }
+
+  /**
+   * CTEs that add the attempts of the calls in `applied` to their histories (params `$first` to
+   * `$first + 7`, see {@link attemptParams}) and drop the entries beyond the limit. One statement sees
+   * one snapshot: the old entries are counted without the new one, so each call keeps `limit - 1` of them.
+   */
+  private attemptsCte(first: number): string {
+    const p = (i: number) => `$${first + i}`
+    return `attempted AS (
+      INSERT INTO ${this.s}.call_attempts (call_id, attempt, started_at, finished_at, status, outcome, error)
+      SELECT a.id, a.attempt, a.started_at, a.finished_at, a.status, a.outcome, a.error
+      FROM unnest(${p(0)}::text[], ${p(1)}::int[], ${p(2)}::bigint[], ${p(3)}::bigint[], ${p(4)}::text[],
+        ${p(5)}::text[], ${p(6)}::text[]) AS a(id, attempt, started_at, finished_at, status, outcome, error)
+      WHERE a.id IN (SELECT id FROM applied)
+    ), trimmed AS (
+      DELETE FROM ${this.s}.call_attempts AS t USING (
+        SELECT seq, row_number() OVER (PARTITION BY call_id ORDER BY seq DESC) AS n
+        FROM ${this.s}.call_attempts WHERE call_id IN (SELECT id FROM applied)
+      ) AS old
+      WHERE t.seq = old.seq AND old.n >= ${p(7)}
+    )`
+  }
+
+  /** The parameters of {@link attemptsCte}: one history entry per completion. */
+  private attemptParams(completions: readonly Completion[]): unknown[] {
+    const records = completions.map((c) => ({ id: c.dispatchId, ...attemptRecord(c) }))
+    return [
+      records.map((r) => r.id),
+      records.map((r) => r.attempt),
+      records.map((r) => r.startedAt),
+      records.map((r) => r.finishedAt),
+      records.map((r) => r.status),
+      records.map((r) => r.outcome),
+      records.map((r) => json(r.error)),
+      ATTEMPT_HISTORY_LIMIT,
+    ]
+  }
+
+  /** Adds a Poll's or a restart's attempt to its call's history, inside the transaction that applied it. */
+  private async recordAttempt(client: pg.PoolClient, c: Completion): Promise<void> {
+    await client.query(`WITH applied AS (SELECT $1::text AS id), ${this.attemptsCte(2)} SELECT 1`, [
+      c.dispatchId,
+      ...this.attemptParams([c]),
+    ])
+  }
+
+  async listAttempts(dispatchId: string): Promise<StoredAttempt[]> {
+    const { rows } = await this.read<{
+      attempt: number
+      started_at: number
+      finished_at: number
+      status: string
+      outcome: string
+      error: string | null
+    }>(
+      `SELECT attempt, started_at, finished_at, status, outcome, error FROM ${this.s}.call_attempts
+       WHERE call_id = $1 ORDER BY seq`,
+      [dispatchId],
     )
-    SELECT id FROM finished UNION ALL SELECT id FROM retried UNION ALL SELECT id FROM replaced`
+    return rows.map((row) => ({
+      attempt: row.attempt,
+      startedAt: row.started_at,
+      finishedAt: row.finished_at,
+      status: row.status as Status,
+      outcome: row.outcome as Completion['kind'],
+      error: row.error === null ? undefined : (JSON.parse(row.error) as ErrorMessage),
+    }))
   }
 
   private completeParams(completions: readonly Completion[], batch: readonly string[]): unknown[] {
@@ -846,6 +925,7 @@ export class PostgresStore implements Store {
       replaced.map((c) => nul(c.expiresAt)),
       replaced.map((c) => nul(c.expirationMs)),
       batch,
+      ...this.attemptParams([...finished, ...retried, ...replaced]),
     ]
   }
 

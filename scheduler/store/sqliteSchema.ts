@@ -96,4 +96,23 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE idempotency_scoped RENAME TO idempotency_keys;
   CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
   `,
+  // Each call's attempt history (the last few), written with each outcome. The trigger drops a
+  // call's history with the call, whatever deletes it.
+  `
+  CREATE TABLE call_attempts (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    call_id TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    started_at INTEGER NOT NULL,
+    finished_at INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    error TEXT
+  );
+  CREATE INDEX call_attempts_call ON call_attempts (call_id, seq);
+  CREATE TRIGGER calls_delete_attempts AFTER DELETE ON calls
+  BEGIN
+    DELETE FROM call_attempts WHERE call_id = OLD.id;
+  END;
+  `,
 ]

@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import Database from 'better-sqlite3'
 import { DispatchError } from 'dispatch-functions/internal'
-import type { CallState } from 'dispatch-functions/protocol'
+import type { CallState, ErrorMessage, Status } from 'dispatch-functions/protocol'
+import { attemptRecord } from './attemptRecord.js'
 import {
   CANCELLED_ERROR,
   type PollColumns,
@@ -15,20 +16,22 @@ import {
 import { IdempotencyConflict, inputDigest } from './idempotencyConflict.js'
 import { LISTED_COLUMNS, type ListedRow, listedMessages, messageCap, toListPage } from './listPage.js'
 import { SQLITE_MIGRATIONS } from './sqliteSchema.js'
-import type {
-  CallCounts,
-  ChangeResult,
-  ClaimRequest,
-  Completion,
-  InsertOptions,
-  InsertResult,
-  ListFilter,
-  ListPage,
-  NewCall,
-  QueueClaimRequest,
-  QueueKey,
-  Store,
-  StoredCall,
+import {
+  ATTEMPT_HISTORY_LIMIT,
+  type CallCounts,
+  type ChangeResult,
+  type ClaimRequest,
+  type Completion,
+  type InsertOptions,
+  type InsertResult,
+  type ListFilter,
+  type ListPage,
+  type NewCall,
+  type QueueClaimRequest,
+  type QueueKey,
+  type Store,
+  type StoredAttempt,
+  type StoredCall,
 } from './store.js'
 
 export interface SqliteStoreOptions {
@@ -107,6 +110,16 @@ function toStoredCall(row: CallRow): StoredCall {
     epoch: row.epoch,
     restarts: row.restarts,
   }
+}
+
+/** A row of a call's attempt history. */
+interface AttemptRow {
+  attempt: number
+  started_at: number
+  finished_at: number
+  status: string
+  outcome: string
+  error: string | null
 }
 
 /** What a call that just became terminal reports to its parent (issue 6). */
@@ -291,47 +304,81 @@ export class SqliteStore implements Store {
   }
 
   async completeAttempts(completions: readonly Completion[]): Promise<boolean[]> {
-    const s = this.statements
     return this.db.transaction(() =>
       completions.map((c) => {
-        const held = { id: c.dispatchId, attempt: c.attempt, owner: c.owner, now: c.now, status: c.status }
-        switch (c.kind) {
-          case 'succeeded':
-          case 'failed': {
-            const row = s.finish.get({ ...held, state: c.kind, output: json(c.output), error: json(c.error) }) as
-              | FinishedRow
-              | undefined
-            if (row === undefined) return false
-            this.finished(row, c.now)
-            return true
-          }
-          case 'retry':
-            return s.retry.run({ ...held, due_at: c.dueAt, error: json(c.error) }).changes === 1
-          case 'tailCall': {
-            const applied =
-              s.tailCall.run({
-                ...held,
-                function: c.function,
-                endpoint: c.endpoint,
-                input: json(c.input),
-                version: c.version ?? null,
-                expires_at: c.expiresAt ?? null,
-                expiration_ms: c.expirationMs ?? null,
-              }).changes === 1
-            if (applied) s.deleteResults.run(c.dispatchId)
-            return applied
-          }
-          case 'poll':
-            return this.suspend(c, held)
-          default: {
-            // 'restart'
-            const applied = s.restart.run({ ...held, error: json(c.error) }).changes === 1
-            if (applied) this.cancelDescendants(c.dispatchId, c.now)
-            return applied
-          }
-        }
+        const applied = this.apply(c)
+        if (applied) this.recordAttempt(c)
+        return applied
       }),
     )()
+  }
+
+  /** Each applied outcome joins its call's history, the oldest entries beyond the limit dropped. */
+  private recordAttempt(c: Completion): void {
+    const a = attemptRecord(c)
+    this.statements.putAttempt.run({
+      id: c.dispatchId,
+      attempt: a.attempt,
+      started_at: a.startedAt,
+      finished_at: a.finishedAt,
+      status: a.status,
+      outcome: a.outcome,
+      error: json(a.error),
+    })
+    this.statements.trimAttempts.run({ id: c.dispatchId, keep: ATTEMPT_HISTORY_LIMIT })
+  }
+
+  async listAttempts(dispatchId: string): Promise<StoredAttempt[]> {
+    const rows = this.statements.attempts.all(dispatchId) as AttemptRow[]
+    return rows.map((row) => ({
+      attempt: row.attempt,
+      startedAt: row.started_at,
+      finishedAt: row.finished_at,
+      status: row.status as Status,
+      outcome: row.outcome as Completion['kind'],
+      error: row.error === null ? undefined : (JSON.parse(row.error) as ErrorMessage),
+    }))
+  }
+
+  /** Applies one outcome if its claim still holds; false when it is stale. */
+  private apply(c: Completion): boolean {
+    const s = this.statements
+    const held = { id: c.dispatchId, attempt: c.attempt, owner: c.owner, now: c.now, status: c.status }
+    switch (c.kind) {
+      case 'succeeded':
+      case 'failed': {
+        const row = s.finish.get({ ...held, state: c.kind, output: json(c.output), error: json(c.error) }) as
+          | FinishedRow
+          | undefined
+        if (row === undefined) return false
+        this.finished(row, c.now)
+        return true
+      }
+      case 'retry':
+        return s.retry.run({ ...held, due_at: c.dueAt, error: json(c.error) }).changes === 1
+      case 'tailCall': {
+        const applied =
+          s.tailCall.run({
+            ...held,
+            function: c.function,
+            endpoint: c.endpoint,
+            input: json(c.input),
+            version: c.version ?? null,
+            expires_at: c.expiresAt ?? null,
+            expiration_ms: c.expirationMs ?? null,
+          }).changes === 1
+        if (applied) s.deleteResults.run(c.dispatchId)
+        return applied
+      }
+      case 'poll':
+        return this.suspend(c, held)
+      default: {
+        // 'restart'
+        const applied = s.restart.run({ ...held, error: json(c.error) }).changes === 1
+        if (applied) this.cancelDescendants(c.dispatchId, c.now)
+        return applied
+      }
+    }
   }
 
   /**
@@ -595,6 +642,14 @@ function prepare(db: Database.Database) {
       WHERE id IN (SELECT id FROM tree) AND state IN ${LIVE}`),
     deleteTreeResults: db.prepare(`${TREE}
       DELETE FROM call_results WHERE parent_id IN (SELECT id FROM tree)`),
+    putAttempt: db.prepare(`
+      INSERT INTO call_attempts (call_id, attempt, started_at, finished_at, status, outcome, error)
+      VALUES (@id, @attempt, @started_at, @finished_at, @status, @outcome, @error)`),
+    trimAttempts: db.prepare(`
+      DELETE FROM call_attempts WHERE call_id = @id AND seq <= (
+        SELECT seq FROM call_attempts WHERE call_id = @id ORDER BY seq DESC LIMIT 1 OFFSET @keep
+      )`),
+    attempts: db.prepare('SELECT * FROM call_attempts WHERE call_id = ? ORDER BY seq'),
     get: db.prepare('SELECT * FROM calls WHERE id = ?'),
     getMany: db.prepare('SELECT * FROM calls WHERE id IN (SELECT value FROM json_each(?))'),
     cancel: db.prepare(`

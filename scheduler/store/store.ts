@@ -155,6 +155,8 @@ interface CompletionBase {
   readonly owner: string
   readonly now: number
   readonly status: Status
+  /** When the attempt began; its entry in the call's attempt history starts at `now` without it. */
+  readonly startedAt?: number
 }
 
 /**
@@ -201,6 +203,28 @@ export type Completion =
    * `now`: state and results cleared, epoch and restarts bumped, its non-terminal descendants cancelled.
    */
   | (CompletionBase & { readonly kind: 'restart'; readonly error: ErrorMessage | undefined })
+
+/** The attempts a call's history keeps: the most recent ones, older ones are dropped as new ones come. */
+export const ATTEMPT_HISTORY_LIMIT = 20
+
+/**
+ * One attempt as a call's history keeps it, written with the attempt's outcome in the same
+ * transaction. Attempts whose outcome was never recorded (the scheduler died, a stale claim) are absent.
+ */
+export interface StoredAttempt {
+  /** The call's attempt number (it restarts at a tail call and at each coroutine turn). */
+  readonly attempt: number
+  readonly startedAt: number
+  readonly finishedAt: number
+  readonly status: Status
+  /** What the scheduler made of it: the {@link Completion} kind. */
+  readonly outcome: Completion['kind']
+  /** The error, its message cut to {@link ATTEMPT_ERROR_EXCERPT} characters. */
+  readonly error: ErrorMessage | undefined
+}
+
+/** The longest error message an attempt's history entry keeps. */
+export const ATTEMPT_ERROR_EXCERPT = 300
 
 export interface ListFilter {
   readonly state?: CallState
@@ -303,6 +327,11 @@ export interface Store {
   releaseLeases(now: number, owner?: string): Promise<number>
   /** The earliest `dueAt` of any non-terminal call, to sleep until then. */
   nextDueAt(): Promise<number | undefined>
+  /**
+   * Optional: the call's attempt history, oldest first (at most {@link ATTEMPT_HISTORY_LIMIT}); empty
+   * for an unknown call. Stores that have it record each applied completion in the same transaction.
+   */
+  listAttempts?(dispatchId: string): Promise<StoredAttempt[]>
   countCalls(): Promise<CallCounts[]>
   /** Forgets idempotency keys recorded before `before`. */
   purgeIdempotencyKeys(before: number): Promise<number>

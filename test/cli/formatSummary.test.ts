@@ -7,7 +7,7 @@ describe('formatSummary (the live line of dispatch run)', () => {
     expect(formatSummary([])).toBe('no calls yet')
   })
 
-  it('groups states per function, sorted by name', () => {
+  it('counts per function (sorted by name) and state, named as the states are everywhere', () => {
     const line = formatSummary([
       { function: 'publish', state: 'pending', count: 3, retrying: 1 },
       { function: 'publish', state: 'running', count: 2, retrying: 0 },
@@ -17,7 +17,7 @@ describe('formatSummary (the live line of dispatch run)', () => {
       { function: 'charge', state: 'suspended', count: 5, retrying: 0 },
     ])
     expect(line).toBe(
-      'charge: 5 pending, 0 running, 0 done, 0 failed | publish: 3 pending (1 retrying), 2 running, 290 done, 5 failed',
+      'charge: 0 pending, 0 running, 5 suspended, 0 succeeded, 0 failed | publish: 3 pending (1 retrying), 2 running, 290 succeeded, 4 failed, 1 cancelled',
     )
   })
 
@@ -27,7 +27,7 @@ describe('formatSummary (the live line of dispatch run)', () => {
       [{ endpoint: 'http://127.0.0.1:8000', limit: 12, min: 1, max: 100, inFlight: 5 }],
     )
     expect(line).toBe(
-      'publish: 0 pending, 5 running, 0 done, 0 failed | endpoint http://127.0.0.1:8000: 5 in flight, limit 12 (bounds 1-100)',
+      'publish: 0 pending, 5 running, 0 succeeded, 0 failed | endpoint http://127.0.0.1:8000: 5 in flight, limit 12 (bounds 1-100)',
     )
   })
 })
@@ -47,7 +47,7 @@ describe('formatStats (dispatch calls stats)', () => {
     expect(text).toBe(
       [
         'calls:',
-        '  publish: 3 pending (1 retrying), 0 running, 0 done, 0 failed',
+        '  publish: 3 pending (1 retrying), 0 running, 0 succeeded, 0 failed',
         'endpoints (adaptive concurrency):',
         '  http://a.test: 0 in flight, limit 32 (bounds 1-100)',
         '  http://b.test: 4 in flight, limit 4 (bounds 1-8)',

@@ -10,24 +10,24 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 const printEnv = `
 const v = (k) => process.env[k] ?? ''
 console.log(JSON.stringify({
-  api: v('DISPATCH_API_URL'), key: v('DISPATCH_API_KEY').length, endpoint: v('DISPATCH_ENDPOINT_URL'),
+  api: v('DISPATCH_API_URL'), key: v('DISPATCH_API_KEY').length, endpoint: v('DISPATCH_ENDPOINT_URL'), port: v('PORT'),
   verification: v('DISPATCH_VERIFICATION_KEY').includes('BEGIN PUBLIC KEY'),
 }))
 process.exit(7)`
 
 describe('dispatch run', () => {
   it('starts the command with the DISPATCH_* variables and exits with its code', async () => {
+    // A DISPATCH_ENDPOINT_URL left in the shell (by `dispatch env` of another run) is not followed.
     const result = await runCli(
       ['run', '--db', join(dir, 'a.db'), '--port', '0', '--', process.execPath, '-e', printEnv],
-      {
-        DISPATCH_ENDPOINT_URL: '',
-      },
+      { DISPATCH_ENDPOINT_URL: 'http://127.0.0.1:8000' },
     )
     expect(result.code, result.stderr).toBe(7)
     const seen = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>
     expect(seen['api']).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
     expect(seen['key']).toBeGreaterThanOrEqual(32)
-    expect(seen['endpoint']).toBe('http://127.0.0.1:8000')
+    expect(seen['port']).toMatch(/^\d+$/)
+    expect(seen['endpoint']).toBe(`http://127.0.0.1:${seen['port']}`)
     expect(seen['verification']).toBe(true)
   })
 
@@ -98,10 +98,10 @@ Promise.all([post('http://127.0.0.1:9/app'), post('http://127.0.0.1:10/')]).then
     expect(out).toMatch(/succeeded \(STATUS_OK\)\s+40/)
     expect(out).toMatch(/HTTP 503\s+\d+/)
     expect(out).toMatch(/payloads delivered: 40 of 40/)
-    // Not a terminal: dispatch run logs plain summary lines, the last one with every call done.
+    // Not a terminal: dispatch run logs plain summary lines, the last one with every call succeeded.
     // The endpoint's adaptive concurrency follows the counts: nothing in flight at the end.
     expect(out).toMatch(
-      /dispatch: publish: 0 pending, 0 running, 40 done, 0 failed \| endpoint http:\/\/127\.0\.0\.1:\d+: 0 in flight, limit \d+ \(bounds 1-100\)\n/,
+      /dispatch: publish: 0 pending, 0 running, 40 succeeded, 0 failed \| endpoint http:\/\/127\.0\.0\.1:\d+: 0 in flight, limit \d+ \(bounds 1-100\)\n/,
     )
   })
 })

@@ -37,5 +37,9 @@ describe('dispatch: usage errors', () => {
     const result = await runCli(['calls', 'get', 'abc'], { DISPATCH_API_URL: '', DISPATCH_API_KEY: '' })
     expect(result.code).toBe(1)
     expect(result.stderr).toMatch(/DSP2001: DISPATCH_API_URL is not set/)
+    // The hint names the way out (the command), not an option of the client.
+    expect(result.stderr).toMatch(
+      /hint: run your program under npx dispatch run -- <command>, or .*eval "\$\(npx dispatch env\)"/,
+    )
   })
 })

@@ -6,7 +6,17 @@ import { FUZZ_SEED, recordFigures, runs } from './fuzzConfig.js'
 // The CLI under bad flags, paths and URLs: a usage error (exit code 2) that says what is wrong,
 // never a stack. Spawning is slow, so a dozen generated cases in CI, more with FUZZ_RUNS.
 
+// Commands and flags: a random word that is one of them would run it (`init` would scaffold the repository).
 const KNOWN = new Set([
+  'init',
+  'gen',
+  'run',
+  'env',
+  'scheduler',
+  'calls',
+  'app-port',
+  'force',
+  'parent',
   'help',
   'version',
   'cwd',
@@ -57,6 +67,7 @@ const cases: fc.Arbitrary<string[]> = fc.oneof(
     .map(([command, flag]) => [...command, `--${flag}`]),
   notAPort.map((port) => ['scheduler', '--port', port]),
   notAPort.map((port) => ['run', '--port', port, '--', 'true']),
+  notAPort.map((port) => ['run', '--app-port', port, '--', 'true']),
   notAUrl.map((url) => ['calls', 'get', 'some-id', '--api-url', url]),
   notAUrl.map((url) => ['run', '--endpoint', url, '--', 'true']),
   notADir.map((dir) => ['gen', '--cwd', dir]),

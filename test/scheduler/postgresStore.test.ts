@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { POSTGRES_MIGRATIONS } from '../../scheduler/store/postgresSchema.js'
 import { openPostgresStore, type PostgresStore } from '../../scheduler/store/postgresStore.js'
 import type { NewCall } from '../../scheduler/store/store.js'
+import { attemptsConformance } from './attemptsConformance.js'
 import { idempotencyConformance } from './idempotencyConformance.js'
 import { listConformance } from './listConformance.js'
 import { POSTGRES_TEST_URL } from './postgresTestUrl.js'
@@ -75,6 +76,7 @@ async function migratedFromUnscoped(call: NewCall): Promise<PostgresStore> {
 
 listConformance('PostgreSQL', () => freshStore())
 idempotencyConformance('PostgreSQL', () => freshStore(), { migratedFromUnscoped })
+attemptsConformance('PostgreSQL', () => freshStore())
 
 describe('PostgreSQL store', () => {
   it('migrates once when several nodes open the same schema together', async () => {

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { SQLITE_MIGRATIONS } from '../../scheduler/store/sqliteSchema.js'
 import { openSqliteStore, type SqliteStore } from '../../scheduler/store/sqliteStore.js'
 import type { NewCall } from '../../scheduler/store/store.js'
+import { attemptsConformance } from './attemptsConformance.js'
 import { idempotencyConformance } from './idempotencyConformance.js'
 import { listConformance } from './listConformance.js'
 import { storeConformance } from './storeConformance.js'
@@ -60,6 +61,7 @@ async function migratedFromUnscoped(call: NewCall): Promise<SqliteStore> {
 
 listConformance('SQLite', async () => openSqliteStore(await freshPath()))
 idempotencyConformance('SQLite', async () => openSqliteStore(await freshPath()), { migratedFromUnscoped })
+attemptsConformance('SQLite', async () => openSqliteStore(await freshPath()))
 
 describe('SQLite store', () => {
   it('refuses a second process-level opener of the same file while the first holds it', async () => {

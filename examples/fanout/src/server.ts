@@ -1,19 +1,18 @@
 /**
  * The fan-out example's application: a Fastify server that serves the generated route table.
- * Under `dispatch run` it gets DISPATCH_ENDPOINT_URL (where to listen) and
+ * Under `dispatch run` it gets PORT (a free port, where the scheduler calls it) and
  * DISPATCH_VERIFICATION_KEY from the environment.
  */
 import { dispatchPlugin } from 'dispatch-functions/fastify'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { routes } from './dispatch.gen/routes.gen.js'
 
-/** Starts the app on the port of DISPATCH_ENDPOINT_URL (default 8000), bound to 127.0.0.1. */
+/** Starts the app on PORT (default 8000), bound to 127.0.0.1. */
 export async function startServer(): Promise<FastifyInstance> {
   // The declined charge is on purpose: log errors only, so the output is the result.
   const app = Fastify({ logger: { level: 'error' } })
   await app.register(dispatchPlugin, { routes })
-  const endpoint = new URL(process.env['DISPATCH_ENDPOINT_URL'] ?? 'http://127.0.0.1:8000')
-  await app.listen({ host: '127.0.0.1', port: Number(endpoint.port || 80) })
+  await app.listen({ host: '127.0.0.1', port: Number(process.env['PORT'] ?? 8000) })
   return app
 }
 
