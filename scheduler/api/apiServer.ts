@@ -1,7 +1,7 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { TSchema } from 'typebox'
 import { Compile } from 'typebox/compile'
-import { fromProtoDuration } from '../../runtime/client/duration.js'
+import { checkProtoDuration } from '../../runtime/client/duration.js'
 import { DispatchError } from '../../runtime/errors/dispatchError.js'
 import {
   CALL_SERVICE_PATH,
@@ -58,7 +58,14 @@ export interface ApiServerParts {
 function validator<T>(schema: TSchema, name: string): (body: unknown) => T {
   const compiled = Compile(schema)
   return (body) => {
-    if (compiled.Check(body)) return body as T
+    if (compiled.Check(body)) {
+      // Ids, names and keys are compared with stored text, which never holds a NUL (PostgreSQL cannot).
+      for (const [field, value] of Object.entries(body as object)) {
+        if (typeof value === 'string' && value.includes('\u0000'))
+          throw new ConnectRefusal('invalid_argument', `${field} must not contain a NUL character (\\u0000)`)
+      }
+      return body as T
+    }
     const first = compiled.Errors(body)[0]
     throw new ConnectRefusal(
       'invalid_argument',
@@ -129,11 +136,14 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
 
   app.setErrorHandler((error: FastifyError | ConnectRefusal, request, reply) => {
     if (error instanceof ConnectRefusal) return sendConnectError(reply, error.connectCode, error.message)
+    // A value the store cannot hold (DSP3520): the request's fault, refused whole, nothing stored.
+    if (error instanceof DispatchError && error.httpStatus >= 400 && error.httpStatus < 500)
+      return sendConnectError(reply, 'invalid_argument', `${error.code}: ${error.message}`)
     const status = (error as FastifyError).statusCode ?? 500
     if (status === 413)
       return sendConnectError(reply, 'resource_exhausted', `the body is over ${options.bodyLimit} bytes`)
     if (status >= 400 && status < 500) return sendConnectError(reply, 'invalid_argument', error.message)
-    // Issue 8: a full disk or a lost database is not a bug: 503, and the client tries again later.
+    // A full disk or a lost database is not a bug: 503, and the client tries again later.
     const unavailable = storeUnavailable(error)
     if (unavailable !== undefined) {
       request.log.warn({ err: error }, 'the store is unavailable now; answered 503')
@@ -189,10 +199,12 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
 
   app.post(service('Wait'), async (request) => {
     const { dispatchId, timeout } = parseWait(request.body)
-    const waitMs = Math.min(
-      MAX_WAIT_MS,
-      Math.max(0, timeout === undefined ? DEFAULT_WAIT_MS : fromProtoDuration(timeout)),
-    )
+    let waitMs = DEFAULT_WAIT_MS
+    if (timeout !== undefined) {
+      const checked = checkProtoDuration(timeout, 0)
+      if (checked.problem !== undefined) throw new ConnectRefusal('invalid_argument', `timeout ${checked.problem}`)
+      waitMs = Math.min(MAX_WAIT_MS, checked.ms)
+    }
     const deadline = Date.now() + waitMs
     for (;;) {
       const call = await store.getCall(dispatchId)

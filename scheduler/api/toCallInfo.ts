@@ -1,7 +1,9 @@
+import { toTimestamp } from '../../runtime/client/duration.js'
 import type { CallInfo } from '../../schemas/callService.js'
 import type { StoredCall } from '../store/store.js'
 
-const iso = (ms: number): string => new Date(ms).toISOString()
+// Never throws: a time stored by an older version beyond a Date's range reads as the latest timestamp.
+const iso = toTimestamp
 
 /** The CallService view of a stored call (lease details stay internal). */
 export function toCallInfo(call: StoredCall): CallInfo {
@@ -15,7 +17,7 @@ export function toCallInfo(call: StoredCall): CallInfo {
     updatedAt: iso(call.updatedAt),
   }
   if (call.status !== undefined) info.status = call.status
-  // Suspended (issue 6): when it resumes at the latest (its deadline or expiration); results may resume it sooner.
+  // Suspended: when it resumes at the latest (its deadline or expiration); results may resume it sooner.
   if ((call.state === 'pending' || call.state === 'suspended') && call.dueAt !== undefined)
     info.nextAttemptAt = iso(call.dueAt)
   if (call.expiresAt !== undefined) info.expiresAt = iso(call.expiresAt)

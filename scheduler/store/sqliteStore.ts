@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path'
 import Database from 'better-sqlite3'
 import { DispatchError } from '../../runtime/errors/dispatchError.js'
 import type { CallState } from '../../schemas/callService.js'
+import { completeIsolating } from './completeIsolating.js'
 import {
   CANCELLED_ERROR,
   type PollColumns,
@@ -13,6 +14,7 @@ import {
   suspendedDueAt,
 } from './coroutineRows.js'
 import { SQLITE_MIGRATIONS } from './sqliteSchema.js'
+import { storableCall, storableCompletion } from './storableValues.js'
 import type {
   CallCounts,
   ChangeResult,
@@ -119,6 +121,16 @@ interface FinishedRow {
   error: string | null
 }
 
+/**
+ * Errors a value of the batch caused (a constraint, a value SQLite cannot bind or hold), as opposed to
+ * the file being unavailable (full, failing, locked): those fail the whole batch, to be retried.
+ */
+function sqliteDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code
+  if (typeof code === 'string') return /^SQLITE_(CONSTRAINT|TOOBIG|MISMATCH|RANGE)(_|$)/.test(code)
+  return error instanceof TypeError || error instanceof RangeError
+}
+
 // Completions are conditional on the claim: a stale outcome (lease taken over, call cancelled) changes nothing.
 const CLAIM_HELD = "id = @id AND state = 'running' AND attempts = @attempt AND lease_owner = @owner"
 
@@ -199,8 +211,9 @@ export class SqliteStore implements Store {
   async insertCalls(calls: readonly NewCall[], options: InsertOptions): Promise<InsertResult[]> {
     const s = this.statements
     const since = options.now - options.idempotencyWindowMs
+    const storable = calls.map(storableCall)
     return this.db.transaction(() =>
-      calls.map((call): InsertResult => {
+      storable.map((call): InsertResult => {
         if (call.idempotencyKey !== undefined) {
           const seen = s.findKey.get(call.idempotencyKey) as { dispatch_id: string; created_at: number } | undefined
           if (seen !== undefined && seen.created_at >= since) return { dispatchId: seen.dispatch_id, inserted: false }
@@ -280,6 +293,15 @@ export class SqliteStore implements Store {
   }
 
   async completeAttempts(completions: readonly Completion[]): Promise<boolean[]> {
+    return completeIsolating(
+      completions.map(storableCompletion),
+      async (batch) => this.completeBatch(batch),
+      (error) => !this.closed && sqliteDataError(error),
+    )
+  }
+
+  /** Applies outcomes in one transaction (all or none). */
+  private completeBatch(completions: readonly Completion[]): boolean[] {
     const s = this.statements
     return this.db.transaction(() =>
       completions.map((c) => {
