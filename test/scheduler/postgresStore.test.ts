@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { openPostgresStore, type PostgresStore } from '../../scheduler/store/postgresStore.js'
+import { poisonConformance } from './poisonConformance.js'
 import { POSTGRES_TEST_URL } from './postgresTestUrl.js'
 import { newCall, storeConformance } from './storeConformance.js'
 
@@ -28,6 +29,8 @@ storeConformance('PostgreSQL', () => freshStore(), {
     return freshStore(schema)
   },
 })
+
+poisonConformance('PostgreSQL', () => freshStore())
 
 describe('PostgreSQL store', () => {
   it('migrates once when several nodes open the same schema together', async () => {
