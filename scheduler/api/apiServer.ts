@@ -24,7 +24,7 @@ import { bearerChecker } from './bearerAuth.js'
 import { ConnectRefusal, sendConnectError } from './connectError.js'
 import { storeUnavailable } from './storeUnavailable.js'
 import { toCallInfo } from './toCallInfo.js'
-import { toNewCalls } from './toNewCalls.js'
+import { REFUSAL_CODES, toNewCalls } from './toNewCalls.js'
 
 export const DISPATCH_PATH = '/dispatch.sdk.v1.DispatchService/Dispatch'
 
@@ -62,7 +62,10 @@ function validator<T>(schema: TSchema, name: string): (body: unknown) => T {
       // Ids, names and keys are compared with stored text, which never holds a NUL (PostgreSQL cannot).
       for (const [field, value] of Object.entries(body as object)) {
         if (typeof value === 'string' && value.includes('\u0000'))
-          throw new ConnectRefusal('invalid_argument', `${field} must not contain a NUL character (\\u0000)`)
+          throw new ConnectRefusal(
+            'invalid_argument',
+            `${REFUSAL_CODES.nul}: ${field} must not contain a NUL character (\\u0000)`,
+          )
       }
       return body as T
     }
@@ -202,7 +205,8 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
     let waitMs = DEFAULT_WAIT_MS
     if (timeout !== undefined) {
       const checked = checkProtoDuration(timeout, 0)
-      if (checked.problem !== undefined) throw new ConnectRefusal('invalid_argument', `timeout ${checked.problem}`)
+      if (checked.problem !== undefined)
+        throw new ConnectRefusal('invalid_argument', `${REFUSAL_CODES.timeRange}: timeout ${checked.problem}`)
       waitMs = Math.min(MAX_WAIT_MS, checked.ms)
     }
     const deadline = Date.now() + waitMs

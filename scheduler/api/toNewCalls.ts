@@ -9,8 +9,21 @@ import { ConnectRefusal } from './connectError.js'
 
 const checkDispatchRequest = Compile(DispatchRequest)
 
-function refuse(index: number | undefined, message: string): never {
-  throw new ConnectRefusal('invalid_argument', index === undefined ? message : `call ${index}: ${message}`)
+/** Stable codes of the refusals of values that pass the schema but not the scheduler's limits. */
+export const REFUSAL_CODES = {
+  /** A Duration or Timestamp out of the accepted range. */
+  timeRange: 'DSP3010',
+  /** A NUL character in text the stores keep. */
+  nul: 'DSP3011',
+  /** Endpoint, function and fairness key too long together to index. */
+  queueKey: 'DSP3012',
+  /** A correlation id that is not an exact uint64. */
+  correlationId: 'DSP3013',
+} as const
+
+function refuse(index: number | undefined, message: string, code?: string): never {
+  const text = index === undefined ? message : `call ${index}: ${message}`
+  throw new ConnectRefusal('invalid_argument', code === undefined ? text : `${code}: ${text}`)
 }
 
 /**
@@ -39,6 +52,11 @@ export function toNewCall(
   now: number,
 ): NewCall {
   if (call.endpoint === undefined) refuse(index, 'endpoint is required (the URL where the scheduler runs the function)')
+  // Text the stores keep as is: PostgreSQL cannot hold a NUL character, so neither store is given one.
+  for (const field of ['endpoint', 'version', 'idempotencyKey', 'fairnessKey'] as const) {
+    if (call[field]?.includes('\u0000'))
+      refuse(index, `${field} must not contain a NUL character (\\u0000)`, REFUSAL_CODES.nul)
+  }
   let url: URL
   try {
     url = new URL(call.endpoint)
@@ -49,15 +67,12 @@ export function toNewCall(
   // Deeper input overflowed JSON.stringify in the store: a 500 for the whole commit group.
   if (nestedDeeperThan(call.input, MAX_INPUT_DEPTH))
     refuse(index, `input is nested deeper than ${MAX_INPUT_DEPTH} levels`)
-  // Text the stores keep as is: PostgreSQL cannot hold a NUL character, so neither store is given one.
-  for (const field of ['endpoint', 'version', 'idempotencyKey', 'fairnessKey'] as const) {
-    if (call[field]?.includes('\u0000')) refuse(index, `${field} must not contain a NUL character (\\u0000)`)
-  }
   const queueBytes = queueKeyBytes(call.endpoint, call.function, call.fairnessKey)
   if (queueBytes > MAX_QUEUE_KEY_BYTES) {
     refuse(
       index,
       `endpoint, function and fairnessKey are ${queueBytes} bytes together in UTF-8, over the limit of ${MAX_QUEUE_KEY_BYTES}: use a shorter URL or key`,
+      REFUSAL_CODES.queueKey,
     )
   }
   const correlationId = call.correlationId === undefined ? undefined : checkCorrelationId(call.correlationId, index)
@@ -87,7 +102,7 @@ export function toNewCall(
 
 /** The milliseconds of a range-checked Duration or Timestamp, or a refusal naming the field. */
 function inRange(field: string, checked: Checked, index: number | undefined): number {
-  if (checked.problem !== undefined) refuse(index, `${field} ${checked.problem}`)
+  if (checked.problem !== undefined) refuse(index, `${field} ${checked.problem}`, REFUSAL_CODES.timeRange)
   return checked.ms
 }
 
@@ -100,10 +115,15 @@ const MAX_UINT64 = 18_446_744_073_709_551_615n
 function checkCorrelationId(value: string | number, index: number | undefined): string {
   if (typeof value === 'number') {
     if (!Number.isSafeInteger(value))
-      refuse(index, `correlationId ${value} is not exact as a number: send it as a decimal string`)
+      refuse(
+        index,
+        `correlationId ${value} is not exact as a number: send it as a decimal string`,
+        REFUSAL_CODES.correlationId,
+      )
     return String(value)
   }
-  if (BigInt(value) > MAX_UINT64) refuse(index, `correlationId ${value} is out of range: allowed 0 to ${MAX_UINT64}`)
+  if (BigInt(value) > MAX_UINT64)
+    refuse(index, `correlationId ${value} is out of range: allowed 0 to ${MAX_UINT64}`, REFUSAL_CODES.correlationId)
   return value
 }
 

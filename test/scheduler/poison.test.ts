@@ -83,25 +83,45 @@ describe.each(['SQLite', 'PostgreSQL'])('poison values on %s', (storeName) => {
   it('refuses a poison value in any field of a Dispatch with a 400 naming it, while ordinary calls complete', async () => {
     const flowing = await t.dispatch(ordinary(20))
     const poison: [string, Record<string, unknown>, RegExp][] = [
-      ['delay too long', { delay: TOO_LONG }, /call 0: delay .*out of range: allowed 0s to 315360000s/],
+      ['delay too long', { delay: TOO_LONG }, /DSP3010: call 0: delay .*out of range: allowed 0s to 315360000s/],
       ['delay just over', { delay: '315360000.001s' }, /delay .*out of range/],
       ['delay huge', { delay: `${'9'.repeat(400)}s` }, /delay .*(out of range|not a Duration)/],
-      ['delay negative', { delay: '-0.5s' }, /delay must not be negative/],
-      ['expiration too long', { expiration: TOO_LONG }, /expiration .*out of range: allowed 0.001s to 315360000s/],
+      ['delay negative', { delay: '-0.5s' }, /DSP3010: call 0: delay must not be negative/],
+      [
+        'expiration too long',
+        { expiration: TOO_LONG },
+        /DSP3010: call 0: expiration .*out of range: allowed 0.001s to 315360000s/,
+      ],
       ['expiration zero', { expiration: '0s' }, /expiration must be positive/],
       ['expiration under a millisecond', { expiration: '0.0004s' }, /expiration must be positive/],
-      ['notBefore before year 1', { notBefore: '0001-01-01T00:00:00+01:00' }, /notBefore .*out of range/],
+      [
+        'notBefore before year 1',
+        { notBefore: '0001-01-01T00:00:00+01:00' },
+        /DSP3010: call 0: notBefore .*out of range/,
+      ],
       ['notBefore after year 9999', { notBefore: '9999-12-31T23:59:59-01:00' }, /notBefore .*out of range/],
       ['maxAttempts zero', { maxAttempts: 0 }, /maxAttempts/],
       ['maxAttempts too many', { maxAttempts: 10_001 }, /maxAttempts/],
       ['maxAttempts fraction', { maxAttempts: 1.5 }, /maxAttempts/],
-      ['correlationId over uint64', { correlationId: '99999999999999999999' }, /correlationId .*out of range/],
-      ['correlationId inexact number', { correlationId: 1e300 }, /correlationId .*not exact/],
-      ['NUL in endpoint', { endpoint: `${'http://127.0.0.1:9/'}\u0000` }, /endpoint must not contain a NUL/],
+      [
+        'correlationId over uint64',
+        { correlationId: '99999999999999999999' },
+        /DSP3013: call 0: correlationId .*out of range/,
+      ],
+      ['correlationId inexact number', { correlationId: 1e300 }, /DSP3013: call 0: correlationId .*not exact/],
+      [
+        'NUL in endpoint',
+        { endpoint: `${'http://127.0.0.1:9/'}\u0000` },
+        /DSP3011: call 0: endpoint must not contain a NUL/,
+      ],
       ['NUL in idempotencyKey', { idempotencyKey: 'key\u0000' }, /idempotencyKey must not contain a NUL/],
       ['NUL in fairnessKey', { fairnessKey: '\u0000' }, /fairnessKey must not contain a NUL/],
       ['NUL in version', { version: 'v\u0000' }, /version must not contain a NUL/],
-      ['unindexable queue', { endpoint: `http://127.0.0.1:9/${WIDE}` }, /bytes together in UTF-8, over the limit/],
+      [
+        'unindexable queue',
+        { endpoint: `http://127.0.0.1:9/${WIDE}` },
+        /DSP3012: call 0: .*bytes together in UTF-8, over the limit/,
+      ],
     ]
     const answers = await Promise.all(
       poison.map(([, fields]) =>
@@ -137,9 +157,9 @@ describe.each(['SQLite', 'PostgreSQL'])('poison values on %s', (storeName) => {
   it('refuses poison values in CallService requests with a 400 naming the field', async () => {
     const [id] = await t.dispatch(ordinary(1))
     const refused: [string, string, unknown, RegExp][] = [
-      ['Wait', 'timeout too long', { dispatchId: id, timeout: TOO_LONG }, /timeout .*out of range/],
+      ['Wait', 'timeout too long', { dispatchId: id, timeout: TOO_LONG }, /DSP3010: timeout .*out of range/],
       ['Wait', 'timeout negative', { dispatchId: id, timeout: '-1s' }, /timeout must not be negative/],
-      ['Get', 'NUL in dispatchId', { dispatchId: `${id}\u0000` }, /dispatchId must not contain a NUL/],
+      ['Get', 'NUL in dispatchId', { dispatchId: `${id}\u0000` }, /DSP3011: dispatchId must not contain a NUL/],
       ['Wait', 'NUL in dispatchId', { dispatchId: '\u0000', timeout: '0s' }, /dispatchId must not contain a NUL/],
       ['Cancel', 'NUL in dispatchId', { dispatchId: 'x\u0000' }, /dispatchId must not contain a NUL/],
       ['Redrive', 'NUL in dispatchId', { dispatchId: 'x\u0000' }, /dispatchId must not contain a NUL/],
