@@ -54,7 +54,10 @@ export type GetCallRequest = Static<typeof GetCallRequest>
 export const GetCallResponse = Type.Object({ call: CallInfo })
 export type GetCallResponse = Static<typeof GetCallResponse>
 
-/** Long poll: answers when the call is terminal or `timeout` (default 30s, at most 5m) passes. */
+/**
+ * Long poll: answers when the call is terminal or `timeout` (default 30s, at most 5m) passes. A timeout
+ * that is negative or over 3650 days is refused, like every Duration the scheduler takes.
+ */
 export const WaitCallRequest = Type.Object({
   dispatchId: Type.String({ minLength: 1 }),
   timeout: Type.Optional(Duration),

@@ -15,7 +15,7 @@ import { params, recordFigures } from './fuzzConfig.js'
 const DISPATCH = '/dispatch.sdk.v1.DispatchService/Dispatch'
 const SERVICE = '/dispatch.scheduler.v1.CallService'
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled'])
-const figures = { requests: 0, serverErrors: 0, refused: 0, poisonCalls: 0, ordinaryCalls: 0, stuck: 0 }
+const figures = { badInputs: 0, serverErrors: 0, refused: 0, poisonCalls: 0, ordinaryCalls: 0, stuck: 0 }
 
 let folder: string
 let t: TestScheduler
@@ -37,17 +37,16 @@ afterAll(async () => {
   await removeFolder(folder)
   recordFigures({
     suite: 'fuzz: poison values',
-    'requests with poison values': figures.requests,
+    'bad inputs tried': figures.badInputs,
     'crashes or 5xx seen': figures.serverErrors,
-    'refused with a 4xx': figures.refused,
-    'poison calls accepted and ended': figures.poisonCalls,
+    'requests answered 4xx': figures.refused,
+    'poison calls accepted, all ended': figures.poisonCalls,
     'ordinary calls alongside, all completed': figures.ordinaryCalls,
     'calls stuck': figures.stuck,
   })
 })
 
 async function post(path: string, body: unknown): Promise<{ status: number; body: any }> {
-  figures.requests++
   const answer = await t.post(path, body)
   if (answer.status >= 500) figures.serverErrors++
   else if (answer.status >= 400) figures.refused++
@@ -158,6 +157,7 @@ describe('fuzz: poison values', () => {
   it('Dispatch: refused with a 4xx, or stored, readable and cancellable; ordinary calls complete alongside', async () => {
     await fc.assert(
       fc.asyncProperty(dispatchFields, async (fields) => {
+        figures.badInputs++
         await dispatchOrdinary(2)
         const call = { function: 'poison', ...fields, endpoint: withEndpoint(fields.endpoint ?? 'SCRIPTED') }
         const answer = await post(DISPATCH, { calls: [{ endpoint, function: 'ordinary' }, call] })
@@ -199,6 +199,7 @@ describe('fuzz: poison values', () => {
     )
     await fc.assert(
       fc.asyncProperty(request, async ({ method, body }) => {
+        figures.badInputs++
         const answer = await post(`${SERVICE}/${method}`, body)
         const sent = JSON.stringify(body)
         if (sent.includes('\\u0000')) expect(answer.status, sent).toBe(400)
@@ -253,6 +254,7 @@ describe('fuzz: poison values', () => {
           : v
     await fc.assert(
       fc.asyncProperty(fc.array(answer, { minLength: 1, maxLength: 3 }), async (answers) => {
+        figures.badInputs += answers.length
         const calls = answers.flatMap((a) => [
           { endpoint, function: 'poisoned', input: value({ answer: endpoints(a) }) },
           { endpoint, function: 'ordinary' },
