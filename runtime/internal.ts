@@ -16,7 +16,18 @@
 export type { DurationInput } from './client/callOptions.js'
 export type { CallServiceClient } from './client/callService.js'
 export { createCallServiceClient } from './client/callService.js'
-export { fromProtoDuration, toMilliseconds, toProtoDuration } from './client/duration.js'
+export type { Checked } from './client/duration.js'
+export {
+  checkProtoDuration,
+  checkTimestamp,
+  fromProtoDuration,
+  MAX_DURATION_MS,
+  MAX_TIMESTAMP_MS,
+  MIN_TIMESTAMP_MS,
+  toMilliseconds,
+  toProtoDuration,
+  toTimestamp,
+} from './client/duration.js'
 export type { DispatchErrorOptions } from './errors/dispatchError.js'
 export { DispatchError } from './errors/dispatchError.js'
 export { RUN_PATH } from './fastify/dispatchPluginOptions.js'

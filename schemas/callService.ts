@@ -83,7 +83,10 @@ export type AttemptInfo = Static<typeof AttemptInfo>
 export const GetCallResponse = Type.Object({ call: CallInfo, attempts: Type.Optional(Type.Array(AttemptInfo)) })
 export type GetCallResponse = Static<typeof GetCallResponse>
 
-/** Long poll: answers when the call is terminal or `timeout` (default 30s, at most 5m) passes. */
+/**
+ * Long poll: answers when the call is terminal or `timeout` (default 30s, at most 5m) passes. A timeout
+ * that is negative or over 3650 days is refused, like every Duration the scheduler takes.
+ */
 export const WaitCallRequest = Type.Object({
   dispatchId: Type.String({ minLength: 1 }),
   timeout: Type.Optional(Duration),

@@ -1,4 +1,4 @@
-import { DispatchError, fromProtoDuration } from 'dispatch-functions/internal'
+import { checkProtoDuration, DispatchError } from 'dispatch-functions/internal'
 import {
   CALL_SERVICE_PATH,
   CancelCallRequest,
@@ -25,7 +25,7 @@ import { bearerChecker } from './bearerAuth.js'
 import { ConnectRefusal, sendConnectError } from './connectError.js'
 import { storeUnavailable } from './storeUnavailable.js'
 import { toAttemptInfo, toCallInfo } from './toCallInfo.js'
-import { toNewCalls } from './toNewCalls.js'
+import { REFUSAL_CODES, toNewCalls } from './toNewCalls.js'
 
 export const DISPATCH_PATH = '/dispatch.sdk.v1.DispatchService/Dispatch'
 
@@ -58,7 +58,17 @@ export interface ApiServerParts {
 function validator<T>(schema: TSchema, name: string): (body: unknown) => T {
   const compiled = Compile(schema)
   return (body) => {
-    if (compiled.Check(body)) return body as T
+    if (compiled.Check(body)) {
+      // Ids, names and keys are compared with stored text, which never holds a NUL (PostgreSQL cannot).
+      for (const [field, value] of Object.entries(body as object)) {
+        if (typeof value === 'string' && value.includes('\u0000'))
+          throw new ConnectRefusal(
+            'invalid_argument',
+            `${REFUSAL_CODES.nul}: ${field} must not contain a NUL character (\\u0000)`,
+          )
+      }
+      return body as T
+    }
     const first = compiled.Errors(body)[0]
     throw new ConnectRefusal(
       'invalid_argument',
@@ -149,6 +159,9 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
       })
       return sendConnectError(reply, 'already_exists', `${refusal.code}: ${refusal.message}; ${refusal.hint}`)
     }
+    // A value the store cannot hold (DSP3520): the request's fault, refused whole, nothing stored.
+    if (error instanceof DispatchError && error.httpStatus >= 400 && error.httpStatus < 500)
+      return sendConnectError(reply, 'invalid_argument', `${error.code}: ${error.message}`)
     const status = (error as FastifyError).statusCode ?? 500
     // 413, not 429: sending the same body again cannot succeed, so clients must not retry it.
     if (status === 413) {
@@ -218,10 +231,13 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
 
   app.post(service('Wait'), async (request) => {
     const { dispatchId, timeout } = parseWait(request.body)
-    const waitMs = Math.min(
-      MAX_WAIT_MS,
-      Math.max(0, timeout === undefined ? DEFAULT_WAIT_MS : fromProtoDuration(timeout)),
-    )
+    let waitMs = DEFAULT_WAIT_MS
+    if (timeout !== undefined) {
+      const checked = checkProtoDuration(timeout, 0)
+      if (checked.problem !== undefined)
+        throw new ConnectRefusal('invalid_argument', `${REFUSAL_CODES.timeRange}: timeout ${checked.problem}`)
+      waitMs = Math.min(MAX_WAIT_MS, checked.ms)
+    }
     const deadline = Date.now() + waitMs
     for (;;) {
       const call = await store.getCall(dispatchId)

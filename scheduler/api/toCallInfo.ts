@@ -1,7 +1,9 @@
+import { toTimestamp } from 'dispatch-functions/internal'
 import type { AttemptInfo, CallInfo } from 'dispatch-functions/protocol'
 import type { ListedCall, StoredAttempt, StoredCall } from '../store/store.js'
 
-const iso = (ms: number): string => new Date(ms).toISOString()
+// Never throws: a time stored by an older version beyond a Date's range reads as the latest timestamp.
+const iso = toTimestamp
 
 /**
  * The CallService view of a stored call (lease details stay internal); a listed call may have left

@@ -1,15 +1,29 @@
-import { fromProtoDuration } from 'dispatch-functions/internal'
+import { type Checked, checkProtoDuration, checkTimestamp } from 'dispatch-functions/internal'
 import { type DispatchCall, DispatchRequest } from 'dispatch-functions/protocol'
 import { Compile } from 'typebox/compile'
 import { newDispatchId } from '../dispatchId.js'
 import { policyFor, type ResolvedSchedulerOptions } from '../schedulerOptions.js'
+import { MAX_QUEUE_KEY_BYTES, queueKeyBytes } from '../store/storableValues.js'
 import type { NewCall } from '../store/store.js'
 import { ConnectRefusal } from './connectError.js'
 
 const checkDispatchRequest = Compile(DispatchRequest)
 
-function refuse(index: number | undefined, message: string): never {
-  throw new ConnectRefusal('invalid_argument', index === undefined ? message : `call ${index}: ${message}`)
+/** Stable codes of the refusals of values that pass the schema but not the scheduler's limits. */
+export const REFUSAL_CODES = {
+  /** A Duration or Timestamp out of the accepted range. */
+  timeRange: 'DSP3010',
+  /** A NUL character in text the stores keep. */
+  nul: 'DSP3011',
+  /** Endpoint, function and fairness key too long together to index. */
+  queueKey: 'DSP3012',
+  /** A correlation id that is not an exact uint64. */
+  correlationId: 'DSP3013',
+} as const
+
+function refuse(index: number | undefined, message: string, code?: string): never {
+  const text = index === undefined ? message : `call ${index}: ${message}`
+  throw new ConnectRefusal('invalid_argument', code === undefined ? text : `${code}: ${text}`)
 }
 
 /**
@@ -29,10 +43,20 @@ export function toNewCalls(body: unknown, options: ResolvedSchedulerOptions, now
 
 /**
  * One call of a Dispatch batch, checked and turned into a row; throws a ConnectRefusal naming the call by
- * `index`. Issue 6 reuses it for the calls of a Poll (scheduler/delivery/toChildCalls.ts).
+ * `index`. The calls of a Poll and a tail call are checked with it too (scheduler/delivery/).
  */
-export function toNewCall(call: DispatchCall, index: number, options: ResolvedSchedulerOptions, now: number): NewCall {
+export function toNewCall(
+  call: DispatchCall,
+  index: number | undefined,
+  options: ResolvedSchedulerOptions,
+  now: number,
+): NewCall {
   if (call.endpoint === undefined) refuse(index, 'endpoint is required (the URL where the scheduler runs the function)')
+  // Text the stores keep as is: PostgreSQL cannot hold a NUL character, so neither store is given one.
+  for (const field of ['endpoint', 'version', 'idempotencyKey', 'fairnessKey'] as const) {
+    if (call[field]?.includes('\u0000'))
+      refuse(index, `${field} must not contain a NUL character (\\u0000)`, REFUSAL_CODES.nul)
+  }
   let url: URL
   try {
     url = new URL(call.endpoint)
@@ -44,26 +68,30 @@ export function toNewCall(call: DispatchCall, index: number, options: ResolvedSc
   if (allowed !== undefined && !allowed.allows(url)) {
     throw new ConnectRefusal('permission_denied', `call ${index}: ${allowed.refusalOf(url)}`)
   }
-  // Fuzz finding (issue 8): deeper input overflowed JSON.stringify in the store, a 500 for the whole commit group.
+  // Deeper input overflowed JSON.stringify in the store: a 500 for the whole commit group.
   if (nestedDeeperThan(call.input, MAX_INPUT_DEPTH))
     refuse(index, `input is nested deeper than ${MAX_INPUT_DEPTH} levels`)
-  const delayMs = call.delay === undefined ? 0 : fromProtoDuration(call.delay)
-  if (delayMs < 0) refuse(index, 'delay must not be negative')
-  let dueAt = now + delayMs
-  if (call.notBefore !== undefined) {
-    const at = Date.parse(call.notBefore)
-    if (Number.isNaN(at)) refuse(index, `notBefore ${JSON.stringify(call.notBefore)} is not a timestamp`)
-    dueAt = Math.max(dueAt, at)
+  const queueBytes = queueKeyBytes(call.endpoint, call.function, call.fairnessKey)
+  if (queueBytes > MAX_QUEUE_KEY_BYTES) {
+    refuse(
+      index,
+      `endpoint, function and fairnessKey are ${queueBytes} bytes together in UTF-8, over the limit of ${MAX_QUEUE_KEY_BYTES}: use a shorter URL or key`,
+      REFUSAL_CODES.queueKey,
+    )
   }
-  const expirationMs = call.expiration === undefined ? undefined : fromProtoDuration(call.expiration)
-  if (expirationMs !== undefined && expirationMs <= 0) refuse(index, 'expiration must be positive')
+  const correlationId = call.correlationId === undefined ? undefined : checkCorrelationId(call.correlationId, index)
+  const delayMs = call.delay === undefined ? 0 : inRange('delay', checkProtoDuration(call.delay, 0), index)
+  let dueAt = now + delayMs
+  if (call.notBefore !== undefined) dueAt = Math.max(dueAt, inRange('notBefore', checkTimestamp(call.notBefore), index))
+  const expirationMs =
+    call.expiration === undefined ? undefined : inRange('expiration', checkProtoDuration(call.expiration, 1), index)
   return {
     dispatchId: newDispatchId(now),
     function: call.function,
     endpoint: call.endpoint,
     input: call.input,
     version: call.version,
-    correlationId: call.correlationId === undefined ? undefined : String(call.correlationId),
+    correlationId,
     createdAt: now,
     dueAt,
     expiresAt: expirationMs === undefined ? undefined : now + expirationMs,
@@ -76,7 +104,34 @@ export function toNewCall(call: DispatchCall, index: number, options: ResolvedSc
   }
 }
 
-/** The deepest input nesting accepted (issue 8: deeper values overflowed JSON.stringify when stored). */
+/** The milliseconds of a range-checked Duration or Timestamp, or a refusal naming the field. */
+function inRange(field: string, checked: Checked, index: number | undefined): number {
+  if (checked.problem !== undefined) refuse(index, `${field} ${checked.problem}`, REFUSAL_CODES.timeRange)
+  return checked.ms
+}
+
+const MAX_UINT64 = 18_446_744_073_709_551_615n
+
+/**
+ * A correlation id as the decimal string a uint64 is in proto3 JSON: a number must be a safe integer
+ * (a larger one has already lost digits), a string at most 2^64 - 1.
+ */
+function checkCorrelationId(value: string | number, index: number | undefined): string {
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value))
+      refuse(
+        index,
+        `correlationId ${value} is not exact as a number: send it as a decimal string`,
+        REFUSAL_CODES.correlationId,
+      )
+    return String(value)
+  }
+  if (BigInt(value) > MAX_UINT64)
+    refuse(index, `correlationId ${value} is out of range: allowed 0 to ${MAX_UINT64}`, REFUSAL_CODES.correlationId)
+  return value
+}
+
+/** The deepest input nesting accepted: deeper values overflowed JSON.stringify when stored. */
 const MAX_INPUT_DEPTH = 1000
 
 /** Whether arrays/objects in `value` nest deeper than `max`; iterative, so it cannot overflow itself. */

@@ -1,3 +1,4 @@
+import { toTimestamp } from 'dispatch-functions/internal'
 import type { RunRequest } from 'dispatch-functions/protocol'
 import type { StoredCall } from '../store/store.js'
 
@@ -10,7 +11,7 @@ export function buildRunRequest(call: StoredCall): RunRequest {
     function: call.function,
     dispatchId: call.dispatchId,
     rootDispatchId: call.rootDispatchId ?? call.dispatchId,
-    creationTime: new Date(call.createdAt).toISOString(),
+    creationTime: toTimestamp(call.createdAt),
   }
   if (call.poll !== undefined) {
     // Issue 6: a resumed coroutine gets its state back verbatim, with the results waiting for it.
@@ -18,6 +19,7 @@ export function buildRunRequest(call: StoredCall): RunRequest {
     if (call.poll.error !== undefined) request.pollResult.error = call.poll.error
   } else if (call.input !== undefined) request.input = call.input
   if (call.parentDispatchId !== undefined) request.parentDispatchId = call.parentDispatchId
-  if (call.expiresAt !== undefined) request.expirationTime = new Date(call.expiresAt).toISOString()
+  // Clamped into RFC 3339's years: an expiration stored by an older version beyond them still delivers.
+  if (call.expiresAt !== undefined) request.expirationTime = toTimestamp(call.expiresAt)
   return request
 }

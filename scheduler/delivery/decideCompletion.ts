@@ -1,6 +1,15 @@
-import { fromProtoDuration } from 'dispatch-functions/internal'
-import { type ErrorMessage, isRetried, type Poll, RunResponse, type Status } from 'dispatch-functions/protocol'
+import { checkProtoDuration, toTimestamp } from 'dispatch-functions/internal'
+import {
+  type DispatchCall,
+  type ErrorMessage,
+  isRetried,
+  type Poll,
+  RunResponse,
+  type Status,
+} from 'dispatch-functions/protocol'
 import { Compile } from 'typebox/compile'
+import { ConnectRefusal } from '../api/connectError.js'
+import { toNewCall } from '../api/toNewCalls.js'
 import { MAX_JSON_DEPTH, nestedDeeperThan } from '../jsonDepth.js'
 import {
   type ResolvedRetryPolicy,
@@ -27,6 +36,11 @@ export interface DecideContext {
 export const MAX_COROUTINE_STATE_BYTES = 16 * 1024 * 1024
 
 let defaultOptions: ResolvedSchedulerOptions | undefined
+function schedulerOptions(context: DecideContext): ResolvedSchedulerOptions {
+  if (context.options !== undefined) return context.options
+  defaultOptions ??= resolveSchedulerOptions({})
+  return defaultOptions
+}
 
 /**
  * Turns what one attempt gave into the change to record: success, a terminal failure, a retry
@@ -41,7 +55,7 @@ export function decideCompletion(call: StoredCall, outcome: PostOutcome, context
   } catch {
     return invalid(call, context, 'the endpoint answered a body that is not JSON')
   }
-  // Fault-suite finding (issue 8): a deeper answer overflowed the store's JSON.stringify, so its outcome was never recorded and the call was redelivered forever.
+  // A deeper answer overflowed the store's JSON.stringify, so its outcome was never recorded and the call was redelivered forever.
   if (nestedDeeperThan(answer))
     return invalid(call, context, `the endpoint answered JSON nested deeper than ${MAX_JSON_DEPTH} levels`)
   // Issue 6: a Poll's calls are checked one by one, like a Dispatch batch: a bad one is answered with
@@ -59,13 +73,24 @@ export function decideCompletion(call: StoredCall, outcome: PostOutcome, context
   if (tail !== undefined) {
     const endpoint = tail.endpoint ?? call.endpoint
     if (!/^https?:\/\//.test(endpoint))
-      return invalid(call, context, `the tail call's endpoint ${endpoint} is not http(s)`)
+      return invalid(call, context, `the tail call's endpoint ${endpoint.slice(0, 200)} is not http(s)`)
     const refusal = context.options?.allowEndpoints?.refusal(endpoint)
     if (refusal !== undefined) {
       const error = { type: 'EndpointNotAllowed', message: `the tail call was refused: ${refusal}` }
       return failedAttempt(call, 'STATUS_PERMISSION_DENIED', error, context)
     }
-    const expirationMs = tail.expiration === undefined ? undefined : fromProtoDuration(tail.expiration)
+    // Checked as a Dispatch would be (expiration in range, no NUL, a queue the stores can index).
+    const asDispatched: DispatchCall = { function: tail.function, endpoint }
+    if (tail.expiration !== undefined) asDispatched.expiration = tail.expiration
+    if (tail.version !== undefined) asDispatched.version = tail.version
+    if (call.fairnessKey !== undefined) asDispatched.fairnessKey = call.fairnessKey
+    let expirationMs: number | undefined
+    try {
+      expirationMs = toNewCall(asDispatched, undefined, schedulerOptions(context), context.now).expirationMs
+    } catch (error) {
+      if (error instanceof ConnectRefusal) return invalid(call, context, `the tail call is refused: ${error.message}`)
+      throw error
+    }
     return {
       ...base,
       kind: 'tailCall',
@@ -135,9 +160,13 @@ function suspended(call: StoredCall, status: Status, poll: Poll, calls: unknown,
   }
   const maxResults = clamp(poll.maxResults ?? 1000, 1, 1000)
   const minResults = clamp(poll.minResults ?? 1, 1, maxResults)
-  const waitMs = poll.maxWait === undefined ? undefined : Math.max(0, fromProtoDuration(poll.maxWait))
-  defaultOptions ??= resolveSchedulerOptions({})
-  const children = toChildCalls(call, calls, context.options ?? defaultOptions, context.now)
+  let waitMs: number | undefined
+  if (poll.maxWait !== undefined) {
+    const checked = checkProtoDuration(poll.maxWait, 0)
+    if (checked.problem !== undefined) return invalid(call, context, `the Poll's maxWait ${checked.problem}`)
+    waitMs = checked.ms
+  }
+  const children = toChildCalls(call, calls, schedulerOptions(context), context.now)
   return {
     dispatchId: call.dispatchId,
     attempt: call.attempts,
@@ -195,7 +224,7 @@ export function expired(call: StoredCall, context: DecideContext): Completion {
     error: {
       type: 'Expired',
       message:
-        `the call expired at ${new Date(call.expiresAt ?? context.now).toISOString()} before it succeeded` +
+        `the call expired at ${toTimestamp(call.expiresAt ?? context.now)} before it succeeded` +
         (call.error === undefined ? '' : `; the last attempt failed with ${call.error.type}: ${call.error.message}`),
     },
   }

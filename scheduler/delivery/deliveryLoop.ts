@@ -34,7 +34,7 @@ export class DeliveryLoop {
   private readonly inflight = new Map<string, AbortController>()
   private queued: Completion[] = []
   private moved: QueueKey[] = []
-  /** Issue 6: parents of calls that just ended: each may now be due (enough results). */
+  /** Parents of calls that just ended: each may now be due (enough results). */
   private parents = new Set<string>()
   private chain: Promise<void> = Promise.resolve()
   private flushScheduled = false
@@ -108,11 +108,24 @@ export class DeliveryLoop {
     }
   }
 
+  /**
+   * Delivers one claimed call. Anything that throws while preparing, sending or recording this attempt
+   * fails this call alone (terminal, with the error recorded) and frees its slot: the other calls of
+   * the claim are delivered as usual.
+   */
   private attempt(claimed: StoredCall): void {
+    const controller = new AbortController()
+    this.inflight.set(claimed.dispatchId, controller)
+    try {
+      this.deliver(claimed, controller)
+    } catch (error) {
+      this.failAlone(claimed, 'prepare', error)
+    }
+  }
+
+  private deliver(claimed: StoredCall, controller: AbortController): void {
     const call = fitResults(claimed)
     const { options, owner, client, log } = this.parts
-    const controller = new AbortController()
-    this.inflight.set(call.dispatchId, controller)
     const policy = policyFor(options, call.function)
     const now = Date.now()
     if (call.expiresAt !== undefined && call.expiresAt <= now) {
@@ -121,14 +134,21 @@ export class DeliveryLoop {
       return
     }
     const timeoutMs = Math.min(policy.attemptTimeoutMs, (call.expiresAt ?? Number.POSITIVE_INFINITY) - now)
+    const request = buildRunRequest(call)
     const limits = this.parts.limits
     const origin = limits?.originOf(call.endpoint)
     const token = origin === undefined ? 0 : limits!.start(origin)
+    let ended = false
+    const end = (status: Completion['status'] | undefined) => {
+      if (ended || origin === undefined) return
+      ended = true
+      limits!.end(origin, token, status)
+    }
     client
-      .post(call.endpoint, buildRunRequest(call), timeoutMs, controller.signal)
+      .post(call.endpoint, request, timeoutMs, controller.signal)
       .then((outcome) => {
         if (this.abandoned) {
-          if (origin !== undefined) limits!.end(origin, token, undefined)
+          end(undefined)
           return // shutting down: the lease is released and the call delivered again
         }
         if (CRASH_AT !== undefined) crashAt('after-delivery') // test-only fault point (test/faults)
@@ -139,7 +159,7 @@ export class DeliveryLoop {
         }
         // test-only fault point: a coroutine's Poll (state + children) arrived and is not yet recorded
         if (CRASH_AT !== undefined && completion.kind === 'poll') crashAt('poll-before-record')
-        if (origin !== undefined) limits!.end(origin, token, completion.status)
+        end(completion.status)
         if (completion.kind === 'tailCall') {
           this.moved.push({
             endpoint: completion.endpoint,
@@ -147,8 +167,8 @@ export class DeliveryLoop {
             fairnessKey: call.fairnessKey,
           })
         }
-        // Issue 6: a Poll's children are due now, like a tail call's new queue; the parent itself may
-        // be due now too (results already waiting, a Poll error, a restart).
+        // A Poll's children are due now, like a tail call's new queue; the parent itself may be due
+        // now too (results already waiting, a Poll error, a restart).
         if (completion.kind === 'poll' || completion.kind === 'restart') {
           const own = { endpoint: call.endpoint, function: call.function, fairnessKey: call.fairnessKey }
           this.moved.push(own)
@@ -175,10 +195,30 @@ export class DeliveryLoop {
         this.record(completion)
       })
       .catch((error: unknown) => {
-        // decideCompletion does not throw; if it ever did, the lease expiry redelivers the call.
-        log.error({ err: error, dispatchId: call.dispatchId }, 'recording an attempt failed')
-        this.inflight.delete(call.dispatchId)
+        end(undefined)
+        this.failAlone(call, 'handle the answer to', error)
       })
+  }
+
+  /** Records a terminal failure of `call` for an attempt the scheduler could not carry out. */
+  private failAlone(call: StoredCall, step: string, error: unknown): void {
+    const { owner, log } = this.parts
+    log.error({ err: error, dispatchId: call.dispatchId }, `could not ${step} an attempt; the call fails alone`)
+    if (call.parentDispatchId !== undefined) this.parents.add(call.parentDispatchId)
+    const cause = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+    this.record({
+      dispatchId: call.dispatchId,
+      attempt: call.attempts,
+      owner,
+      now: Date.now(),
+      kind: 'failed',
+      status: step === 'prepare' ? 'STATUS_INVALID_ARGUMENT' : 'STATUS_INVALID_RESPONSE',
+      output: undefined,
+      error: {
+        type: 'AttemptFailed',
+        message: `the scheduler could not ${step} this attempt (${cause.slice(0, 500)}); the call was failed so that it cannot hold up other calls`,
+      },
+    })
   }
 
   private record(completion: Completion): void {

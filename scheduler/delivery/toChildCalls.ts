@@ -46,6 +46,8 @@ export function toChildCalls(
     if (call.expiration !== undefined) asDispatched.expiration = call.expiration
     if (call.version !== undefined) asDispatched.version = call.version
     if (call.correlationId !== undefined) asDispatched.correlationId = call.correlationId
+    // Checked with the fairness key the child inherits: the stores index it with endpoint and function.
+    if (parent.fairnessKey !== undefined) asDispatched.fairnessKey = parent.fairnessKey
     let child: NewCall
     try {
       child = toNewCall(asDispatched, index, options, now)

@@ -3,6 +3,7 @@ import { DispatchError } from 'dispatch-functions/internal'
 import type { CallState, ErrorMessage, Status } from 'dispatch-functions/protocol'
 import pg from 'pg'
 import { attemptRecord } from './attemptRecord.js'
+import { completeIsolating } from './completeIsolating.js'
 import {
   CANCELLED_ERROR,
   type PollColumns,
@@ -16,6 +17,7 @@ import { IdempotencyConflict, inputDigest } from './idempotencyConflict.js'
 import { LISTED_COLUMNS, type ListedRow, listedMessages, messageCap, toListPage } from './listPage.js'
 import { migratePostgres } from './postgresMigrate.js'
 import { checkPostgresUrl, quoteSchemaName, redactPostgresUrl } from './postgresUrl.js'
+import { storableCall, storableCompletion } from './storableValues.js'
 import {
   ATTEMPT_HISTORY_LIMIT,
   type CallCounts,
@@ -137,6 +139,17 @@ const types = {
     oid === INT8_OID && format !== 'binary'
       ? (text: string) => Number(text)
       : pg.types.getTypeParser(oid, format as 'text')) as pg.CustomTypesConfig['getTypeParser'],
+}
+
+/**
+ * Errors a value of the batch caused: SQLSTATE classes 22 (data exception: a NUL in text, a number out
+ * of range), 23 (a constraint) and 54 (a limit: an index entry too large), or a value the driver could
+ * not send. A lost connection or an overloaded server is not one: the batch is retried whole.
+ */
+function postgresDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code
+  if (typeof code === 'string') return /^(22|23|54)/.test(code)
+  return error instanceof TypeError || error instanceof RangeError
 }
 
 /** Connection failures worth waiting out (server starting, restarting, or briefly unreachable). */
@@ -317,8 +330,9 @@ export class PostgresStore implements Store {
     })
   }
 
-  async insertCalls(calls: readonly NewCall[], options: InsertOptions): Promise<InsertResult[]> {
-    if (calls.length === 0) return []
+  async insertCalls(given: readonly NewCall[], options: InsertOptions): Promise<InsertResult[]> {
+    if (given.length === 0) return []
+    const calls = given.map(storableCall)
     // A key is scoped to its call's function and endpoint. Within a batch the first call with a scoped
     // key wins; the repeats get its id (or, with another input, refuse the batch).
     const scopeOf = (call: NewCall) => JSON.stringify([call.idempotencyKey, call.function, call.endpoint])
@@ -608,30 +622,40 @@ export class PostgresStore implements Store {
     return this.withResults(rows)
   }
 
-  async completeAttempts(completions: readonly Completion[]): Promise<boolean[]> {
-    if (completions.length === 0) return []
+  async completeAttempts(given: readonly Completion[]): Promise<boolean[]> {
+    if (given.length === 0) return []
+    const completions = given.map(storableCompletion)
     const ids = new Set(completions.map((c) => c.dispatchId))
-    if (ids.size < completions.length) return this.completeInOrder(completions)
-    // Distinct calls do not interact: one statement applies them all, whatever their order. Issue 6:
-    // except a child whose parent is in the batch too (one statement may not update a row twice):
-    // the statement skips it, and it is applied below, after its parent, with the Polls and restarts.
+    const inOrder = (batch: readonly Completion[]) =>
+      completeIsolating(batch, (part) => this.completeInOrder(part), postgresDataError)
+    if (ids.size < completions.length) return inOrder(completions)
+    // Distinct calls do not interact: one statement applies them all, whatever their order. Except
+    // a child whose parent is in the batch too (one statement may not update a row twice): the
+    // statement skips it, and it is applied below, after its parent, with the Polls and restarts.
     const plain = completions.filter((c) => c.kind !== 'poll' && c.kind !== 'restart')
     const results = completions.map(() => false)
     if (plain.length > 0) {
-      const applied = await this.retried(
-        () => this.query<{ id: string }>(this.completeSql(), this.completeParams(plain, [...ids])),
-        deadlock,
+      const applied = await completeIsolating(
+        plain,
+        async (part) => {
+          const { rows } = await this.retried(
+            () => this.query<{ id: string }>(this.completeSql(), this.completeParams(part, [...ids])),
+            deadlock,
+          )
+          const done = new Set(rows.map((r) => r.id))
+          return part.map((c) => done.has(c.dispatchId))
+        },
+        postgresDataError,
       )
-      const done = new Set(applied.rows.map((r) => r.id))
-      completions.forEach((c, i) => {
-        results[i] = done.has(c.dispatchId)
+      plain.forEach((c, i) => {
+        results[completions.indexOf(c)] = applied[i]!
       })
     }
     const rest = completions.filter(
       (c, i) => !results[i] && c.kind !== 'retry' && c.kind !== 'tailCall', // those were not skipped, only stale
     )
     if (rest.length === 0) return results
-    const again = await this.completeInOrder(rest)
+    const again = await inOrder(rest)
     rest.forEach((c, i) => {
       if (again[i]) results[completions.indexOf(c)] = true
     })

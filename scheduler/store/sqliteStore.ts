@@ -4,6 +4,7 @@ import Database from 'better-sqlite3'
 import { DispatchError } from 'dispatch-functions/internal'
 import type { CallState, ErrorMessage, Status } from 'dispatch-functions/protocol'
 import { attemptRecord } from './attemptRecord.js'
+import { completeIsolating } from './completeIsolating.js'
 import {
   CANCELLED_ERROR,
   type PollColumns,
@@ -16,6 +17,7 @@ import {
 import { IdempotencyConflict, inputDigest } from './idempotencyConflict.js'
 import { LISTED_COLUMNS, type ListedRow, listedMessages, messageCap, toListPage } from './listPage.js'
 import { SQLITE_MIGRATIONS } from './sqliteSchema.js'
+import { storableCall, storableCompletion } from './storableValues.js'
 import {
   ATTEMPT_HISTORY_LIMIT,
   type CallCounts,
@@ -134,6 +136,16 @@ interface FinishedRow {
   error: string | null
 }
 
+/**
+ * Errors a value of the batch caused (a constraint, a value SQLite cannot bind or hold), as opposed to
+ * the file being unavailable (full, failing, locked): those fail the whole batch, to be retried.
+ */
+function sqliteDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code
+  if (typeof code === 'string') return /^SQLITE_(CONSTRAINT|TOOBIG|MISMATCH|RANGE)(_|$)/.test(code)
+  return error instanceof TypeError || error instanceof RangeError
+}
+
 // Completions are conditional on the claim: a stale outcome (lease taken over, call cancelled) changes nothing.
 const CLAIM_HELD = "id = @id AND state = 'running' AND attempts = @attempt AND lease_owner = @owner"
 
@@ -214,8 +226,9 @@ export class SqliteStore implements Store {
   async insertCalls(calls: readonly NewCall[], options: InsertOptions): Promise<InsertResult[]> {
     const s = this.statements
     const since = options.now - options.idempotencyWindowMs
+    const storable = calls.map(storableCall)
     return this.db.transaction(() =>
-      calls.map((call, index): InsertResult => {
+      storable.map((call, index): InsertResult => {
         const key = call.idempotencyKey
         if (key !== undefined) {
           const digest = inputDigest(call.input)
@@ -304,6 +317,15 @@ export class SqliteStore implements Store {
   }
 
   async completeAttempts(completions: readonly Completion[]): Promise<boolean[]> {
+    return completeIsolating(
+      completions.map(storableCompletion),
+      async (batch) => this.completeBatch(batch),
+      (error) => !this.closed && sqliteDataError(error),
+    )
+  }
+
+  /** Applies outcomes in one transaction (all or none). */
+  private completeBatch(completions: readonly Completion[]): boolean[] {
     return this.db.transaction(() =>
       completions.map((c) => {
         const applied = this.apply(c)

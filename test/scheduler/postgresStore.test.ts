@@ -7,6 +7,7 @@ import type { NewCall } from '../../scheduler/store/store.js'
 import { attemptsConformance } from './attemptsConformance.js'
 import { idempotencyConformance } from './idempotencyConformance.js'
 import { listConformance } from './listConformance.js'
+import { poisonConformance } from './poisonConformance.js'
 import { POSTGRES_TEST_URL } from './postgresTestUrl.js'
 import { newCall, storeConformance } from './storeConformance.js'
 
@@ -77,6 +78,7 @@ async function migratedFromUnscoped(call: NewCall): Promise<PostgresStore> {
 listConformance('PostgreSQL', () => freshStore())
 idempotencyConformance('PostgreSQL', () => freshStore(), { migratedFromUnscoped })
 attemptsConformance('PostgreSQL', () => freshStore())
+poisonConformance('PostgreSQL', () => freshStore())
 
 describe('PostgreSQL store', () => {
   it('migrates once when several nodes open the same schema together', async () => {

@@ -9,6 +9,7 @@ import type { NewCall } from '../../scheduler/store/store.js'
 import { attemptsConformance } from './attemptsConformance.js'
 import { idempotencyConformance } from './idempotencyConformance.js'
 import { listConformance } from './listConformance.js'
+import { poisonConformance } from './poisonConformance.js'
 import { storeConformance } from './storeConformance.js'
 
 const folders: string[] = []
@@ -62,6 +63,7 @@ async function migratedFromUnscoped(call: NewCall): Promise<SqliteStore> {
 listConformance('SQLite', async () => openSqliteStore(await freshPath()))
 idempotencyConformance('SQLite', async () => openSqliteStore(await freshPath()), { migratedFromUnscoped })
 attemptsConformance('SQLite', async () => openSqliteStore(await freshPath()))
+poisonConformance('SQLite', async () => openSqliteStore(await freshPath()))
 
 describe('SQLite store', () => {
   it('refuses a second process-level opener of the same file while the first holds it', async () => {
