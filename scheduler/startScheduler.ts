@@ -15,7 +15,7 @@ import { resolveSchedulerOptions, type SchedulerOptions } from './schedulerOptio
 import { loadPostgresKeys } from './store/postgresKeys.js'
 import { LeaseRenewal } from './store/postgresLeaseRenewal.js'
 import { openPostgresStore, PostgresStore } from './store/postgresStore.js'
-import { openSqliteStore } from './store/sqliteStore.js'
+import { openSqliteStore, SqliteStore } from './store/sqliteStore.js'
 import type { CallCounts, Store } from './store/store.js'
 
 /**
@@ -168,6 +168,10 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     store
       .purgeIdempotencyKeys(Date.now() - resolved.idempotencyWindowMs)
       .catch((error: unknown) => app.log.warn({ err: error }, 'purging idempotency keys failed'))
+
+  if (store instanceof SqliteStore && store.tightened.length > 0) {
+    app.log.warn({ files: store.tightened }, 'database files other users could read were made owner-only (0600)')
+  }
 
   let url: string
   try {

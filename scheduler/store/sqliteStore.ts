@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs'
+import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import Database from 'better-sqlite3'
 import { DispatchError } from '../../runtime/errors/dispatchError.js'
@@ -135,6 +135,11 @@ const CLAIM_HELD = "id = @id AND state = 'running' AND attempts = @attempt AND l
 export class SqliteStore implements Store {
   readonly exclusive = true
   readonly path: string
+  /**
+   * Files of the database (the file, its WAL, its journal) that existed with permissions for the
+   * group or others and were made the owner's only (0600) at open; the scheduler warns about them.
+   */
+  readonly tightened: readonly string[]
   private readonly db: Database.Database
   private readonly statements: ReturnType<typeof prepare>
   private closed = false
@@ -142,7 +147,8 @@ export class SqliteStore implements Store {
   constructor(path: string, options: SqliteStoreOptions = {}) {
     this.path = resolve(path)
     try {
-      mkdirSync(dirname(this.path), { recursive: true })
+      mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 })
+      this.tightened = ownerOnly(this.path)
       this.db = new Database(this.path, { timeout: options.busyTimeoutMs ?? 2000 })
     } catch (cause) {
       throw new DispatchError(
@@ -473,6 +479,33 @@ export class SqliteStore implements Store {
     this.closed = true
     this.db.close()
   }
+}
+
+/**
+ * Creates the database file readable and writable by its owner only (0600, whatever the umask)
+ * unless it exists, and takes group and other permissions off the existing database files. SQLite
+ * creates the WAL and journal with the database file's mode, so they are 0600 too. Calls' inputs
+ * and outputs are the application's data: other users of the machine have no business reading them.
+ */
+function ownerOnly(path: string): string[] {
+  closeSync(openSync(path, 'a', 0o600))
+  const tightened: string[] = []
+  for (const file of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) {
+    let mode: number
+    try {
+      mode = statSync(file).mode
+    } catch {
+      continue // that companion file does not exist now
+    }
+    if ((mode & 0o077) === 0) continue
+    try {
+      chmodSync(file, mode & 0o700)
+      tightened.push(file)
+    } catch {
+      // Not this user's file: left as it is (SQLite then says whether it can be opened at all).
+    }
+  }
+  return tightened
 }
 
 function insertParams(call: NewCall) {
