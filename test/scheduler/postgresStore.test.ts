@@ -188,6 +188,48 @@ describe('PostgreSQL store', () => {
     await Promise.all([a!.close(), b!.close()])
   })
 
+  it('refuses the public schema and a schema holding unrelated tables (DSP3504), creating nothing in them', async () => {
+    await expect(openPostgresStore({ url: POSTGRES_TEST_URL, schema: 'public', poolSize: 1 })).rejects.toMatchObject({
+      code: 'DSP3504',
+    })
+    const foreign = `${run}_app`
+    const admin = new pg.Client({ connectionString: POSTGRES_TEST_URL })
+    await admin.connect()
+    try {
+      await admin.query(`CREATE SCHEMA "${foreign}"`)
+      await admin.query(`CREATE TABLE "${foreign}".users (id INTEGER PRIMARY KEY)`)
+      const error = await openPostgresStore({ url: POSTGRES_TEST_URL, schema: foreign, poolSize: 1 }).then(
+        () => new Error('opened'),
+        (e: unknown) => e as Error & { code?: string; hint?: string },
+      )
+      expect(error).toMatchObject({ code: 'DSP3504' })
+      expect(error.message).toContain('users')
+      expect(error.message).toContain(foreign)
+      const { rows } = await admin.query(
+        'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name',
+        [foreign],
+      )
+      expect(rows.map((r: { table_name: string }) => r.table_name)).toEqual(['users'])
+    } finally {
+      await admin.query(`DROP SCHEMA IF EXISTS "${foreign}" CASCADE`)
+      await admin.end()
+    }
+  })
+
+  it('accepts an empty schema made beforehand, and its own schema when it opens it again', async () => {
+    const schema = `${run}_empty`
+    const admin = new pg.Client({ connectionString: POSTGRES_TEST_URL })
+    await admin.connect()
+    await admin.query(`CREATE SCHEMA "${schema}"`)
+    await admin.end()
+    const first = await freshStore(schema)
+    await first.sharedSetting('k', () => 'v')
+    await first.close()
+    const again = await freshStore(schema)
+    expect(await again.sharedSetting('k', () => 'other')).toBe('v')
+    await again.close()
+  })
+
   it('refuses a bad URL or schema name without revealing the password', async () => {
     await expect(openPostgresStore({ url: 'mysql://u:secret@h/db' })).rejects.toMatchObject({ code: 'DSP3501' })
     await expect(openPostgresStore({ url: POSTGRES_TEST_URL, schema: 'no-dashes' })).rejects.toMatchObject({
