@@ -3,12 +3,16 @@ import { type CallServiceClient, createCallServiceClient } from '../../runtime/c
 import type { CallInfo } from '../../schemas/callService.js'
 import { formatStats } from '../formatStats.js'
 import { parseDurationFlag, parseHttpUrl, parsePositiveInt } from '../options.js'
+import { secretFromFlags } from '../secretFlag.js'
 
 interface ApiFlags {
   apiUrl?: string
   apiKey?: string
+  apiKeyFile?: string
   json?: boolean
 }
+
+const API_KEY_SECRET = { flag: '--api-key', fileFlag: '--api-key-file', envVar: 'DISPATCH_API_KEY' } as const
 
 /** Registers `dispatch calls get|list|wait|cancel|redrive|stats`, talking to a running scheduler. */
 export function registerCalls(program: Command): void {
@@ -21,14 +25,16 @@ export function registerCalls(program: Command): void {
     calls
       .command(name)
       .option('--api-url <url>', 'the scheduler API (default: DISPATCH_API_URL)', parseHttpUrl)
-      .option('--api-key <key>', 'the API key (default: DISPATCH_API_KEY)')
+      .option('--api-key <key>', 'the API key (default: DISPATCH_API_KEY; on the command line it shows in ps)')
+      .option('--api-key-file <path>', 'read the API key from this file (owner-only, e.g. chmod 600)')
       .option('--json', 'print JSON for scripts')
 
   const client = (command: Command): [CallServiceClient, ApiFlags] => {
     const flags = command.optsWithGlobals<ApiFlags>()
     const options: { apiUrl?: string; apiKey?: string } = {}
     if (flags.apiUrl !== undefined) options.apiUrl = flags.apiUrl
-    if (flags.apiKey !== undefined) options.apiKey = flags.apiKey
+    const apiKey = secretFromFlags(API_KEY_SECRET, flags.apiKey, flags.apiKeyFile)
+    if (apiKey !== undefined) options.apiKey = apiKey
     return [createCallServiceClient(options), flags]
   }
 
