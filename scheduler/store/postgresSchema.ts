@@ -76,4 +76,8 @@ export const POSTGRES_MIGRATIONS: readonly ((schema: string) => string)[] = [
   );
   CREATE INDEX call_results_parent ON ${s}.call_results (parent_id, seq);
   `,
+  // Retention: the same partial index as SQLite's migration 4 (see there).
+  (s) => `
+  CREATE INDEX calls_finished ON ${s}.calls (updated_at) WHERE state IN ('succeeded', 'failed', 'cancelled');
+  `,
 ]

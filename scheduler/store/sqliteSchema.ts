@@ -75,4 +75,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX call_results_parent ON call_results (parent_id, seq);
   `,
+  // Retention deletes finished calls oldest first: a range scan of this index, which holds only
+  // finished rows, so claims and completions of live calls never update it.
+  `
+  CREATE INDEX calls_finished ON calls (updated_at) WHERE state IN ('succeeded', 'failed', 'cancelled');
+  `,
 ]

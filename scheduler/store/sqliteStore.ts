@@ -474,6 +474,16 @@ export class SqliteStore implements Store {
     return this.statements.purgeKeys.run(before).changes
   }
 
+  async purgeFinishedCalls(before: number, limit: number): Promise<number> {
+    if (limit <= 0) return 0
+    const s = this.statements
+    return this.db.transaction(() => {
+      const ids = (s.purgeFinished.all({ before, limit }) as { id: string }[]).map((r) => r.id)
+      if (ids.length > 0) s.deleteResultsOf.run(JSON.stringify(ids))
+      return ids.length
+    })()
+  }
+
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
@@ -533,6 +543,7 @@ function insertParams(call: NewCall) {
 const NO_POLL =
   'poll_state = NULL, min_results = NULL, max_results = NULL, poll_deadline = NULL, poll_error = NULL, results_waiting = 0'
 const LIVE = "('pending', 'running', 'suspended')"
+const FINISHED = "('succeeded', 'failed', 'cancelled')"
 const TREE = `WITH RECURSIVE tree(id) AS (
       SELECT id FROM calls WHERE parent_id = @id
       UNION ALL SELECT c.id FROM calls AS c JOIN tree ON c.parent_id = tree.id
@@ -610,6 +621,17 @@ function prepare(db: Database.Database) {
       'DELETE FROM call_results WHERE parent_id = @parent AND seq IN (SELECT value FROM json_each(@seqs))',
     ),
     deleteResults: db.prepare('DELETE FROM call_results WHERE parent_id = ?'),
+    deleteResultsOf: db.prepare('DELETE FROM call_results WHERE parent_id IN (SELECT value FROM json_each(?))'),
+    // Oldest finished calls first (the calls_finished index), skipping those whose parent or root is live.
+    purgeFinished: db.prepare(`
+      DELETE FROM calls WHERE id IN (
+        SELECT c.id FROM calls AS c
+        WHERE c.state IN ${FINISHED} AND c.updated_at < @before
+          AND NOT EXISTS (SELECT 1 FROM calls AS p WHERE p.id = c.parent_id AND p.state IN ${LIVE})
+          AND NOT EXISTS (SELECT 1 FROM calls AS r WHERE r.id = c.root_id AND r.state IN ${LIVE})
+        ORDER BY c.updated_at LIMIT @limit
+      )
+      RETURNING id`),
     cancelTree: db.prepare(`${TREE}
       UPDATE calls SET state = 'cancelled', due_at = NULL, lease_owner = NULL, updated_at = @now, ${NO_POLL}
       WHERE id IN (SELECT id FROM tree) AND state IN ${LIVE}`),

@@ -3,6 +3,7 @@ import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { openPostgresStore, type PostgresStore } from '../../scheduler/store/postgresStore.js'
 import { POSTGRES_TEST_URL } from './postgresTestUrl.js'
+import { retentionConformance } from './retentionConformance.js'
 import { newCall, storeConformance } from './storeConformance.js'
 
 // Every run works in schemas of its own (random names), dropped at the end.
@@ -28,6 +29,8 @@ storeConformance('PostgreSQL', () => freshStore(), {
     return freshStore(schema)
   },
 })
+
+retentionConformance('PostgreSQL', () => freshStore())
 
 describe('PostgreSQL store', () => {
   it('migrates once when several nodes open the same schema together', async () => {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { openSqliteStore, type SqliteStore } from '../../scheduler/store/sqliteStore.js'
+import { retentionConformance } from './retentionConformance.js'
 import { storeConformance } from './storeConformance.js'
 
 const folders: string[] = []
@@ -22,6 +23,8 @@ storeConformance('SQLite', async () => openSqliteStore(await freshPath()), {
     return openSqliteStore(path)
   },
 })
+
+retentionConformance('SQLite', async () => openSqliteStore(await freshPath()))
 
 describe('SQLite store', () => {
   it('refuses a second process-level opener of the same file while the first holds it', async () => {
