@@ -38,3 +38,14 @@ export function parseDurationFlag(value: string): string {
   }
   return value
 }
+
+/** `--retention`: a duration (`7d`, `12h`), or `0` / `off` to keep finished calls forever. */
+export function parseRetentionFlag(value: string): string | false {
+  if (value === '0' || value === 'off') return false
+  if (!/^[0-9]+(\.[0-9]+)?(ms|s|m|h|d)$/.test(value)) {
+    throw new InvalidArgumentError(
+      `${JSON.stringify(value)} is not a retention: use a duration such as 7d or 12h, or off`,
+    )
+  }
+  return value
+}

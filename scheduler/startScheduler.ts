@@ -11,6 +11,7 @@ import { DeliveryLoop } from './delivery/deliveryLoop.js'
 import { EndpointClient } from './delivery/endpointClient.js'
 import { GroupCommitter } from './groupCommitter.js'
 import { loadSchedulerKeys, type SchedulerKeys } from './keys/loadSchedulerKeys.js'
+import { Retention } from './retention.js'
 import { resolveSchedulerOptions, type SchedulerOptions } from './schedulerOptions.js'
 import { loadPostgresKeys } from './store/postgresKeys.js'
 import { LeaseRenewal } from './store/postgresLeaseRenewal.js'
@@ -164,6 +165,12 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
         })
       : undefined
   let purgeTimer: NodeJS.Timeout | undefined
+  const retention =
+    resolved.retentionMs > 0
+      ? new Retention(store, resolved.retentionMs, (error) =>
+          app.log.warn({ err: error }, 'deleting finished calls (retention) failed; trying again later'),
+        )
+      : undefined
   const purge = () =>
     store
       .purgeIdempotencyKeys(Date.now() - resolved.idempotencyWindowMs)
@@ -199,6 +206,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   }
   deliveries.start()
   renewal?.start()
+  retention?.start()
 
   let closing: Promise<void> | undefined
   return {
@@ -217,6 +225,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       closing ??= (async () => {
         clearInterval(purgeTimer)
         pressure?.stop()
+        await retention?.stop()
         events.close()
         await app.close()
         await deliveries.stop(resolved.shutdownGraceMs)

@@ -14,7 +14,7 @@ interface ApiFlags {
 
 const API_KEY_SECRET = { flag: '--api-key', fileFlag: '--api-key-file', envVar: 'DISPATCH_API_KEY' } as const
 
-/** Registers `dispatch calls get|list|wait|cancel|redrive|stats`, talking to a running scheduler. */
+/** Registers `dispatch calls get|list|wait|cancel|redrive|stats|purge`, talking to a running scheduler. */
 export function registerCalls(program: Command): void {
   const calls = program
     .command('calls')
@@ -109,6 +109,27 @@ export function registerCalls(program: Command): void {
       const [api, flags] = client(command)
       const stats = await api.stats()
       process.stdout.write(flags.json ? `${JSON.stringify(stats)}\n` : formatStats(stats))
+    })
+
+  subcommand('purge')
+    .description(
+      'delete finished calls (succeeded, failed, cancelled) last changed longer ago than --older-than; calls whose parent or root is still running are kept',
+    )
+    .requiredOption('--older-than <duration>', 'e.g. 7d, 12h, 30m (0s: every finished call)', parseDurationFlag)
+    .action(async (opts: { olderThan: string }, command: Command) => {
+      const [api, flags] = client(command)
+      let deleted = 0
+      // The scheduler deletes a bounded number per request, so a large purge never holds it up long.
+      for (;;) {
+        const answer = await api.purge(opts.olderThan as `${number}d`)
+        deleted += answer.deleted
+        if (answer.more !== true) break
+      }
+      process.stdout.write(
+        flags.json
+          ? `${JSON.stringify({ deleted })}\n`
+          : `deleted ${deleted} finished call${deleted === 1 ? '' : 's'} older than ${opts.olderThan}\n`,
+      )
     })
 }
 

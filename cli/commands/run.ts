@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process'
 import type { Command } from 'commander'
 import { startLiveSummary } from '../liveSummary.js'
-import { parseHttpUrl, parsePort } from '../options.js'
+import { parseHttpUrl, parsePort, parseRetentionFlag } from '../options.js'
 import { addPostgresFlags, describeStore, type PostgresFlags, postgresOption } from '../postgresFlag.js'
 import { UsageError } from '../usageError.js'
 
@@ -9,6 +9,7 @@ interface RunFlags extends PostgresFlags {
   db: string
   port: number
   endpoint?: string
+  retention?: string | false
 }
 
 const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
@@ -29,6 +30,11 @@ export function registerRun(program: Command): void {
       'URL at which the scheduler reaches your app (default: DISPATCH_ENDPOINT_URL or http://127.0.0.1:8000)',
       parseHttpUrl,
     )
+    .option(
+      '--retention <duration>',
+      'delete finished calls this long after they finished (default 7d; 0 or off: keep them)',
+      parseRetentionFlag,
+    )
     .passThroughOptions()
   addPostgresFlags(command).action(async (command: string[], flags: RunFlags) => {
     process.exitCode = await run(command, flags)
@@ -41,7 +47,12 @@ async function run(command: string[], flags: RunFlags): Promise<number> {
     throw new UsageError('DSP4001', 'dispatch run needs a command', 'dispatch run -- node server.js')
   const { startScheduler } = await import('../../scheduler/index.js')
   const postgres = postgresOption(flags)
-  const scheduler = await startScheduler({ dbPath: flags.db, port: flags.port, ...(postgres ? { postgres } : {}) })
+  const scheduler = await startScheduler({
+    dbPath: flags.db,
+    port: flags.port,
+    ...(postgres ? { postgres } : {}),
+    ...(flags.retention !== undefined ? { retention: flags.retention as `${number}d` | false } : {}),
+  })
   const endpoint = flags.endpoint ?? (process.env['DISPATCH_ENDPOINT_URL'] || 'http://127.0.0.1:8000')
   process.stderr.write(
     `dispatch: scheduler on ${scheduler.url}, ${describeStore(postgres, flags.db)}, calling your app at ${endpoint}\n`,

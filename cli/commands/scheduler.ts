@@ -1,11 +1,12 @@
 import type { Command } from 'commander'
-import { parsePort } from '../options.js'
+import { parsePort, parseRetentionFlag } from '../options.js'
 import { addPostgresFlags, describeStore, type PostgresFlags, postgresOption } from '../postgresFlag.js'
 
 interface SchedulerFlags extends PostgresFlags {
   db: string
   host: string
   port: number
+  retention?: string | false
 }
 
 /** Registers `dispatch scheduler`: the scheduler alone, for production, configured by flags and DISPATCH_* env. */
@@ -16,6 +17,11 @@ export function registerScheduler(program: Command): void {
     .option('--db <path>', 'SQLite database file (keys are kept beside it)', '.dispatch/dispatch.db')
     .option('--host <host>', 'address to bind the API to', '127.0.0.1')
     .option('--port <n>', 'port of the API', parsePort, 4001)
+    .option(
+      '--retention <duration>',
+      'delete finished calls this long after they finished (default 7d; 0 or off: keep them)',
+      parseRetentionFlag,
+    )
   addPostgresFlags(command).action(async (flags: SchedulerFlags) => {
     const { startScheduler } = await import('../../scheduler/index.js')
     const postgres = postgresOption(flags)
@@ -24,6 +30,7 @@ export function registerScheduler(program: Command): void {
       host: flags.host,
       port: flags.port,
       logger: true,
+      ...(flags.retention !== undefined ? { retention: flags.retention as `${number}d` | false } : {}),
       ...(postgres ? { postgres } : {}),
     })
     process.stderr.write(`dispatch: scheduler listening on ${scheduler.url} (${describeStore(postgres, flags.db)})\n`)
