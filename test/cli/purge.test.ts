@@ -77,5 +77,7 @@ describe('--retention', () => {
     const result = await runCli(['scheduler', '--retention', 'forever', '--port', '0', '--db', join(dir, 'r.db')])
     expect(result.code).toBe(2)
     expect(result.stderr).toContain('not a retention')
+    const run = await runCli(['run', '--retention', '-1d', '--port', '0', '--db', join(dir, 'r.db'), '--', 'true'])
+    expect(run.code).toBe(2)
   })
 })
