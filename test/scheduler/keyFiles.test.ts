@@ -2,10 +2,12 @@ import { chmodSync, chownSync, statSync, writeFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Writable } from 'node:stream'
 import { afterAll, describe, expect, it } from 'vitest'
 import { generateSigningKeyPair } from '../../runtime/signing/index.js'
 import { loadSchedulerKeys } from '../../scheduler/keys/loadSchedulerKeys.js'
 import { openSqliteStore } from '../../scheduler/store/sqliteStore.js'
+import { startTestScheduler } from './helpers.js'
 import { newCall, T0 } from './newCall.js'
 
 const folders: string[] = []
@@ -112,5 +114,24 @@ describe('SQLite database files', () => {
     expect(store.tightened).toEqual([db])
     expect(modeOf(db)).toBe(0o600)
     await store.close()
+  })
+
+  it('warns in the log about the files it made owner-only when the scheduler starts', async () => {
+    const db = join(await freshDir(), 'dispatch.db')
+    const first = openSqliteStore(db)
+    await first.close()
+    chmodSync(db, 0o664)
+    let log = ''
+    const stream = new Writable({
+      write(chunk, _encoding, done) {
+        log += String(chunk)
+        done()
+      },
+    })
+    const test = await startTestScheduler(db, { logger: { stream } })
+    await test.scheduler.close()
+    expect(modeOf(db)).toBe(0o600)
+    expect(log).toContain('owner-only')
+    expect(log).toContain(db)
   })
 })
