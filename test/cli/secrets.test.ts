@@ -71,3 +71,20 @@ describe('dispatch calls: the API key', () => {
     expect(both.stderr).toContain('DSP4011')
   })
 })
+
+describe('dispatch scheduler: key files beside the database', () => {
+  it('refuses to start when the API key file is group-writable (DSP3040, exit 1), naming the fix', async () => {
+    const db = join(dir, 'scheduler.db')
+    const path = keyFile('scheduler.db.api-key', 0o660, 'dsp_planted\n')
+    const result = await runCli(['scheduler', '--db', db, '--port', '0'], {
+      DISPATCH_API_KEY: '',
+      DISPATCH_DATABASE_URL: '',
+    })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('DSP3040')
+    expect(result.stderr).toContain(`${db}.api-key`)
+    expect(result.stderr).toContain('0660')
+    expect(result.stderr).toContain(`chmod 600 ${path}`)
+    expect(result.stderr).not.toContain('dsp_planted')
+  })
+})
