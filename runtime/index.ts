@@ -12,7 +12,14 @@
  * ```
  */
 
-export type { CallCount, CallInfo, CallState, EndpointStats, GetStatsResponse } from '../schemas/callService.js'
+export type {
+  CallCount,
+  CallInfo,
+  CallState,
+  EndpointStats,
+  GetStatsResponse,
+  PurgeCallsResponse,
+} from '../schemas/callService.js'
 export type { Status } from '../schemas/status.js'
 export type { DurableCallFailure } from './client/callFailedError.js'
 export type {

@@ -23,6 +23,8 @@ export {
   GetStatsResponse,
   ListCallsRequest,
   ListCallsResponse,
+  PurgeCallsRequest,
+  PurgeCallsResponse,
   RedriveCallRequest,
   TERMINAL_STATES,
   WaitCallRequest,
