@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
@@ -6,10 +7,12 @@ import { Type } from 'typebox'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { purgeInBatches, retentionInterval } from '../../scheduler/retention.js'
 import { DEFAULT_RETENTION_MS, resolveRetention } from '../../scheduler/schedulerOptions.js'
+import { openPostgresStore } from '../../scheduler/store/postgresStore.js'
 import { openSqliteStore } from '../../scheduler/store/sqliteStore.js'
 import type { Completion } from '../../scheduler/store/store.js'
 import { eventually, removeFolder, startEndpoint, startTestScheduler, tempFolder } from './helpers.js'
 import { newCall, T0 } from './newCall.js'
+import { POSTGRES_TEST_URL } from './postgresTestUrl.js'
 
 const routes = defineRoutes({
   echo: {
@@ -78,6 +81,31 @@ describe('retention', () => {
     expect(pages - free).toBeLessThan(40) // the empty schema: a page or two per table and index
     // About one round's calls (input and output of each), far from the ROUNDS times that kept forever.
     expect(pages * pageSize).toBeLessThan(3 * CALLS * 2 * payload.length)
+  })
+
+  it('deletes finished calls from PostgreSQL too, while the scheduler delivers', async () => {
+    const store = await openPostgresStore({
+      url: POSTGRES_TEST_URL,
+      schema: `dispatch_retention_${randomBytes(4).toString('hex')}`,
+      poolSize: 4,
+    })
+    const test = await startTestScheduler(join(dir, 'keys.db'), { store, retention: 1 })
+    const endpoint = await startEndpoint(routes, test.scheduler.verificationKeyPem)
+    try {
+      const client = createClient<{ echo: { args: [text: string]; output: string } }>(
+        { echo: 1 },
+        { apiUrl: test.scheduler.url, apiKey: test.scheduler.apiKey, endpoint: endpoint.url },
+      )
+      for (let round = 0; round < 3; round++) {
+        await Promise.all(Array.from({ length: 50 }, (_, i) => client.echo(`${round}/${i}`)))
+        await eventually(async () => ((await store.countCalls()).length === 0 ? true : undefined), 60_000)
+      }
+    } finally {
+      await test.scheduler.close()
+      await endpoint.app.close()
+      await store.dropSchema()
+      await store.close()
+    }
   })
 
   it('deletes a backlog in bounded batches, reporting that more is left', async () => {
