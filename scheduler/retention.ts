@@ -25,6 +25,8 @@ export async function purgeInBatches(
   maxBatches = PURGE_BATCHES_PER_SWEEP,
   stopped: () => boolean = () => false,
 ): Promise<PurgeProgress> {
+  // Nothing finished before the epoch: a retention longer than the clock is old keeps everything.
+  if (!(before > 0)) return { deleted: 0, more: false }
   let deleted = 0
   for (let batch = 0; batch < maxBatches; batch++) {
     if (stopped()) return { deleted, more: true }

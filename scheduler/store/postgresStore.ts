@@ -974,6 +974,8 @@ export class PostgresStore implements Store {
    */
   async purgeFinishedCalls(before: number, limit: number): Promise<number> {
     if (limit <= 0) return 0
+    // BIGINT parameters: a fractional instant (a retention of 1.5 ms) would not parse.
+    const cutoff = Math.ceil(before)
     const { rows } = await this.query<{ deleted: number }>(
       `WITH picked AS MATERIALIZED (
         SELECT c.id FROM ${this.s}.calls AS c
@@ -989,7 +991,7 @@ export class PostgresStore implements Store {
         DELETE FROM ${this.s}.call_results WHERE parent_id IN (SELECT id FROM doomed) RETURNING 1
       )
       SELECT COUNT(*)::int AS deleted FROM doomed`,
-      [before, limit],
+      [cutoff, Math.floor(limit)],
     )
     return rows[0]?.deleted ?? 0
   }

@@ -64,6 +64,16 @@ describe('dispatch calls purge', () => {
     expect((await test.calls.get(kept[0]!)).state).toBe('pending')
   })
 
+  it('answers Purge with a count for any Duration, and refuses a negative one (400)', async () => {
+    const purge = (olderThan: unknown) =>
+      test.post('/dispatch.scheduler.v1.CallService/Purge', olderThan === undefined ? {} : { olderThan })
+    expect(await purge('99999999999999999999s')).toEqual({ status: 200, body: { deleted: 0 } })
+    expect(await purge('0.0001s')).toMatchObject({ status: 200 })
+    expect((await purge('-1s')).status).toBe(400)
+    expect((await purge(undefined)).status).toBe(400)
+    expect((await purge('soon')).status).toBe(400)
+  })
+
   it('needs --older-than as a duration (exit 2)', async () => {
     expect((await runCli(['calls', 'purge'], env)).code).toBe(2)
     const bad = await runCli(['calls', 'purge', '--older-than', 'soon'], env)

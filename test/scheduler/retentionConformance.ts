@@ -81,7 +81,8 @@ export function retentionConformance(name: string, makeStore: () => Promise<Stor
       await insert([cancelled])
       await store.cancelCall(cancelled.dispatchId, T0 + 3)
       expect(await store.purgeFinishedCalls(T0 + 1, 10)).toBe(0) // nothing changed before T0+1
-      expect(await store.purgeFinishedCalls(T0 + 4, 2)).toBe(2)
+      expect(await store.purgeFinishedCalls(T0 + 1.5, 10)).toBe(1) // a fractional instant (a retention of 1.5 ms)
+      expect(await store.purgeFinishedCalls(T0 + 4, 1)).toBe(1)
       expect(await exists(ids)).toEqual(new Set(ids.slice(2)))
       // The cancelled call (T0+3) and the third (T0+3) go next; the two newest stay.
       expect(await store.purgeFinishedCalls(T0 + 4, 10)).toBe(2)
