@@ -61,3 +61,13 @@ export function collectAllowEndpoint(value: string, previous: string[] | undefin
 
 export const ALLOW_ENDPOINT_HELP =
   "only call endpoints under this http(s) URL prefix, e.g. 'https://app.example.com/' or 'https://*.example.com/' (repeatable; default: any endpoint)"
+/** `--retention`: a duration (`7d`, `12h`), or `0` / `off` to keep finished calls forever. */
+export function parseRetentionFlag(value: string): string | false {
+  if (value === '0' || value === 'off') return false
+  if (!/^[0-9]+(\.[0-9]+)?(ms|s|m|h|d)$/.test(value)) {
+    throw new InvalidArgumentError(
+      `${JSON.stringify(value)} is not a retention: use a duration such as 7d or 12h, or off`,
+    )
+  }
+  return value
+}

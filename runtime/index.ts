@@ -19,6 +19,7 @@ export type {
   CallState,
   EndpointStats,
   GetStatsResponse,
+  PurgeCallsResponse,
 } from '../schemas/callService.js'
 export type { Status } from '../schemas/status.js'
 export type { DurableCallFailure } from './client/callFailedError.js'

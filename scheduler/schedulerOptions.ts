@@ -1,4 +1,4 @@
-import { DispatchError } from 'dispatch-functions/internal'
+import { DispatchError, type DurationInput } from 'dispatch-functions/internal'
 import { type ApiTimeouts, type ResolvedApiTimeouts, resolveApiTimeouts } from './api/apiTimeouts.js'
 import type { BackPressureOptions, ResolvedBackPressure } from './backPressure.js'
 import type { AdaptiveConcurrencyOptions, ResolvedAdaptiveConcurrency } from './delivery/adaptiveConcurrency.js'
@@ -115,6 +115,12 @@ export interface SchedulerOptions {
   readonly backPressure?: BackPressureOptions | false
   /** Merge concurrent Dispatch requests into one transaction (default true). */
   readonly groupCommit?: boolean
+  /**
+   * Finished calls (succeeded, failed, cancelled) are deleted this long after they finished:
+   * milliseconds or a duration string (`'7d'`, `'12h'`). Default 7 days; `0` or `false` keeps them
+   * forever. A call whose parent or root coroutine is still live is kept until that has finished too.
+   */
+  readonly retention?: DurationInput | false
 }
 
 /** The options the scheduler runs with, defaults filled in. */
@@ -136,6 +142,28 @@ export interface ResolvedSchedulerOptions {
   readonly adaptiveConcurrency: ResolvedAdaptiveConcurrency | false
   readonly backPressure: ResolvedBackPressure | false
   readonly groupCommit: boolean
+  /** Finished calls are deleted this long after they finished, in ms; 0: never. */
+  readonly retentionMs: number
+}
+
+export const DEFAULT_RETENTION_MS = 7 * 86_400_000
+
+const DURATION = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)$/
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
+
+/** The `retention` option in ms (0: off); DSP3041 when it is not a duration. */
+export function resolveRetention(option: DurationInput | false | undefined): number {
+  if (option === undefined) return DEFAULT_RETENTION_MS
+  if (option === false) return 0
+  const match = typeof option === 'string' ? DURATION.exec(option) : undefined
+  const ms =
+    typeof option === 'number' ? option : match ? Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS] : NaN
+  if (!Number.isFinite(ms) || ms < 0) {
+    throw new DispatchError('DSP3041', `the scheduler option retention is ${JSON.stringify(option)}, not a duration`, {
+      hint: "pass milliseconds (a number >= 0) or a string like '12h' or '7d'; 0 or false keeps finished calls forever",
+    })
+  }
+  return ms
 }
 
 function positive(name: string, value: number | undefined, fallback: number): number {
@@ -231,6 +259,7 @@ export function resolveSchedulerOptions(options: SchedulerOptions): ResolvedSche
     adaptiveConcurrency: resolveAdaptive(options.adaptiveConcurrency, concurrency),
     backPressure: resolveBackPressure(options.backPressure),
     groupCommit: options.groupCommit ?? true,
+    retentionMs: resolveRetention(options.retention),
     pollIntervalMs: positive('pollIntervalMs', options.pollIntervalMs, 1000),
     idempotencyWindowMs: positive('idempotencyWindowMs', options.idempotencyWindowMs, 86_400_000),
     shutdownGraceMs: positive('shutdownGraceMs', options.shutdownGraceMs, 5000),

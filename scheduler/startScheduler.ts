@@ -11,11 +11,12 @@ import { DeliveryLoop } from './delivery/deliveryLoop.js'
 import { EndpointClient } from './delivery/endpointClient.js'
 import { GroupCommitter } from './groupCommitter.js'
 import { loadSchedulerKeys, type SchedulerKeys } from './keys/loadSchedulerKeys.js'
+import { Retention } from './retention.js'
 import { resolveSchedulerOptions, type SchedulerOptions } from './schedulerOptions.js'
 import { loadPostgresKeys } from './store/postgresKeys.js'
 import { LeaseRenewal } from './store/postgresLeaseRenewal.js'
 import { openPostgresStore, PostgresStore } from './store/postgresStore.js'
-import { openSqliteStore } from './store/sqliteStore.js'
+import { openSqliteStore, SqliteStore } from './store/sqliteStore.js'
 import type { CallCounts, Store } from './store/store.js'
 
 /**
@@ -170,10 +171,20 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     limits?.sweep()
   }, resolved.endpointIdleMs)
   sweepTimer.unref()
+  const retention =
+    resolved.retentionMs > 0
+      ? new Retention(store, resolved.retentionMs, (error) =>
+          app.log.warn({ err: error }, 'deleting finished calls (retention) failed; trying again later'),
+        )
+      : undefined
   const purge = () =>
     store
       .purgeIdempotencyKeys(Date.now() - resolved.idempotencyWindowMs)
       .catch((error: unknown) => app.log.warn({ err: error }, 'purging idempotency keys failed'))
+
+  if (store instanceof SqliteStore && store.tightened.length > 0) {
+    app.log.warn({ files: store.tightened }, 'database files other users could read were made owner-only (0600)')
+  }
 
   let url: string
   try {
@@ -202,6 +213,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   }
   deliveries.start()
   renewal?.start()
+  retention?.start()
 
   let closing: Promise<void> | undefined
   return {
@@ -221,6 +233,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
         clearInterval(purgeTimer)
         clearInterval(sweepTimer)
         pressure?.stop()
+        await retention?.stop()
         events.close()
         await app.close()
         await deliveries.stop(resolved.shutdownGraceMs)

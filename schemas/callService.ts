@@ -153,3 +153,16 @@ export const GetStatsResponse = Type.Object({
   queuedCalls: Type.Optional(Type.Integer({ minimum: 0 })),
 })
 export type GetStatsResponse = Static<typeof GetStatsResponse>
+
+/**
+ * Delete finished calls (succeeded, failed, cancelled) last changed more than `olderThan` ago, as
+ * retention does: calls whose parent or root is still live are kept. One request deletes a bounded
+ * number; `more` says to send it again.
+ */
+export const PurgeCallsRequest = Type.Object({ olderThan: Duration })
+export type PurgeCallsRequest = Static<typeof PurgeCallsRequest>
+export const PurgeCallsResponse = Type.Object({
+  deleted: Type.Integer({ minimum: 0 }),
+  more: Type.Optional(Type.Boolean()),
+})
+export type PurgeCallsResponse = Static<typeof PurgeCallsResponse>

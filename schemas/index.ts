@@ -24,6 +24,8 @@ export {
   GetStatsResponse,
   ListCallsRequest,
   ListCallsResponse,
+  PurgeCallsRequest,
+  PurgeCallsResponse,
   RedriveCallRequest,
   TERMINAL_STATES,
   WaitCallRequest,

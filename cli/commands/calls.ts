@@ -4,6 +4,7 @@ import type { CallInfo } from 'dispatch-functions/protocol'
 import { formatAttempts } from '../formatAttempts.js'
 import { formatStats } from '../formatStats.js'
 import { parseDurationFlag, parseHttpUrl, parseListLimit } from '../options.js'
+import { secretFromFlags } from '../secretFlag.js'
 
 interface ListFlags {
   state?: string
@@ -17,10 +18,13 @@ interface ListFlags {
 interface ApiFlags {
   apiUrl?: string
   apiKey?: string
+  apiKeyFile?: string
   json?: boolean
 }
 
-/** Registers `dispatch calls get|list|wait|cancel|redrive|stats`, talking to a running scheduler. */
+const API_KEY_SECRET = { flag: '--api-key', fileFlag: '--api-key-file', envVar: 'DISPATCH_API_KEY' } as const
+
+/** Registers `dispatch calls get|list|wait|cancel|redrive|stats|purge`, talking to a running scheduler. */
 export function registerCalls(program: Command): void {
   const calls = program
     .command('calls')
@@ -31,14 +35,16 @@ export function registerCalls(program: Command): void {
     calls
       .command(name)
       .option('--api-url <url>', 'the scheduler API (default: DISPATCH_API_URL)', parseHttpUrl)
-      .option('--api-key <key>', 'the API key (default: DISPATCH_API_KEY)')
+      .option('--api-key <key>', 'the API key (default: DISPATCH_API_KEY; on the command line it shows in ps)')
+      .option('--api-key-file <path>', 'read the API key from this file (owner-only, e.g. chmod 600)')
       .option('--json', 'print JSON for scripts')
 
   const client = (command: Command): [CallServiceClient, ApiFlags] => {
     const flags = command.optsWithGlobals<ApiFlags>()
     const options: { apiUrl?: string; apiKey?: string } = {}
     if (flags.apiUrl !== undefined) options.apiUrl = flags.apiUrl
-    if (flags.apiKey !== undefined) options.apiKey = flags.apiKey
+    const apiKey = secretFromFlags(API_KEY_SECRET, flags.apiKey, flags.apiKeyFile)
+    if (apiKey !== undefined) options.apiKey = apiKey
     return [createCallServiceClient(options), flags]
   }
 
@@ -123,6 +129,27 @@ export function registerCalls(program: Command): void {
       const [api, flags] = client(command)
       const stats = await api.stats()
       process.stdout.write(flags.json ? `${JSON.stringify(stats)}\n` : formatStats(stats))
+    })
+
+  subcommand('purge')
+    .description(
+      'delete finished calls (succeeded, failed, cancelled) last changed longer ago than --older-than; calls whose parent or root is still running are kept',
+    )
+    .requiredOption('--older-than <duration>', 'e.g. 7d, 12h, 30m (0s: every finished call)', parseDurationFlag)
+    .action(async (opts: { olderThan: string }, command: Command) => {
+      const [api, flags] = client(command)
+      let deleted = 0
+      // The scheduler deletes a bounded number per request, so a large purge never holds it up long.
+      for (;;) {
+        const answer = await api.purge(opts.olderThan as `${number}d`)
+        deleted += answer.deleted
+        if (answer.more !== true) break
+      }
+      process.stdout.write(
+        flags.json
+          ? `${JSON.stringify({ deleted })}\n`
+          : `deleted ${deleted} finished call${deleted === 1 ? '' : 's'} older than ${opts.olderThan}\n`,
+      )
     })
 }
 

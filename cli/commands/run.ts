@@ -3,7 +3,7 @@ import type { Command } from 'commander'
 import { EndpointAllowList } from '../../scheduler/endpointAllowList.js'
 import { chooseAppPort } from '../appPort.js'
 import { startLiveSummary } from '../liveSummary.js'
-import { ALLOW_ENDPOINT_HELP, collectAllowEndpoint, parseHttpUrl, parsePort } from '../options.js'
+import { ALLOW_ENDPOINT_HELP, collectAllowEndpoint, parseHttpUrl, parsePort, parseRetentionFlag } from '../options.js'
 import { addPostgresFlags, describeStore, type PostgresFlags, postgresOption } from '../postgresFlag.js'
 import { removeRunState, runStatePath, writeRunState } from '../runState.js'
 import { schedulerListenError } from '../schedulerListenError.js'
@@ -16,6 +16,7 @@ interface RunFlags extends PostgresFlags {
   allowEndpoint?: string[]
   appPort?: number
   watch?: boolean
+  retention?: string | false
 }
 
 const DEFAULT_DB = '.dispatch/dispatch.db'
@@ -46,6 +47,11 @@ export function registerRun(program: Command): void {
     )
     .option('--allow-endpoint <pattern>', ALLOW_ENDPOINT_HELP, collectAllowEndpoint)
     .option('--watch', 'also regenerate the client and route table when functions change (dispatch gen --watch)')
+    .option(
+      '--retention <duration>',
+      'delete finished calls this long after they finished (default 7d; 0 or off: keep them)',
+      parseRetentionFlag,
+    )
     .passThroughOptions()
   addPostgresFlags(command).action(async (command: string[], flags: RunFlags) => {
     process.exitCode = await run(command, flags)
@@ -78,6 +84,7 @@ async function run(command: string[], flags: RunFlags): Promise<number> {
     port: flags.port,
     ...(postgres ? { postgres } : {}),
     ...(flags.allowEndpoint ? { allowEndpoints: flags.allowEndpoint } : {}),
+    ...(flags.retention !== undefined ? { retention: flags.retention as `${number}d` | false } : {}),
   }).catch((error: unknown) => {
     throw schedulerListenError(error, '127.0.0.1', flags.port)
   })

@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { ALLOW_ENDPOINT_HELP, collectAllowEndpoint, parsePort } from '../options.js'
+import { ALLOW_ENDPOINT_HELP, collectAllowEndpoint, parsePort, parseRetentionFlag } from '../options.js'
 import { addPostgresFlags, describeStore, type PostgresFlags, postgresOption } from '../postgresFlag.js'
 import { schedulerListenError } from '../schedulerListenError.js'
 
@@ -8,6 +8,7 @@ interface SchedulerFlags extends PostgresFlags {
   host: string
   port: number
   allowEndpoint?: string[]
+  retention?: string | false
 }
 
 /** Registers `dispatch scheduler`: the scheduler alone, for production, configured by flags and DISPATCH_* env. */
@@ -19,6 +20,11 @@ export function registerScheduler(program: Command): void {
     .option('--host <host>', 'address to bind the API to', '127.0.0.1')
     .option('--port <n>', 'port of the API', parsePort, 4001)
     .option('--allow-endpoint <pattern>', ALLOW_ENDPOINT_HELP, collectAllowEndpoint)
+    .option(
+      '--retention <duration>',
+      'delete finished calls this long after they finished (default 7d; 0 or off: keep them)',
+      parseRetentionFlag,
+    )
   addPostgresFlags(command).action(async (flags: SchedulerFlags) => {
     const { startScheduler } = await import('../../scheduler/index.js')
     const postgres = postgresOption(flags)
@@ -27,6 +33,7 @@ export function registerScheduler(program: Command): void {
       host: flags.host,
       port: flags.port,
       logger: true,
+      ...(flags.retention !== undefined ? { retention: flags.retention as `${number}d` | false } : {}),
       ...(postgres ? { postgres } : {}),
       ...(flags.allowEndpoint ? { allowEndpoints: flags.allowEndpoint } : {}),
     }).catch((error: unknown) => {

@@ -1,6 +1,6 @@
 /**
- * Two scheduler nodes sharing one PostgreSQL, end to end: starts two `dispatch scheduler --postgres`
- * processes on one schema and an endpoint serving `greet`, dispatches CALLS calls (default 400)
+ * Two scheduler nodes sharing one PostgreSQL, end to end: starts two `dispatch scheduler` processes
+ * (DISPATCH_DATABASE_URL set) on one schema and an endpoint serving `greet`, dispatches CALLS calls (default 400)
  * through node A only, and shows that both nodes delivered some of them (node B learns of them
  * through LISTEN/NOTIFY) by sampling each node's attempts in flight (CallService Stats), then
  * waits for every result through node B. Exits 0 when every call succeeded and both nodes worked.
@@ -8,7 +8,8 @@
  *   DISPATCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run demo:two-nodes
  *
  * The schema (`two_nodes_<random>`, or EXAMPLE_SCHEMA) is dropped at the end. In production each
- * node runs on its own machine: `npx dispatch scheduler --postgres "$DISPATCH_DATABASE_URL"`, with
+ * node runs on its own machine: `npx dispatch scheduler` with DISPATCH_DATABASE_URL set (a URL in
+ * a flag shows its password in `ps`), with
  * the same DISPATCH_API_KEY and DISPATCH_SIGNING_KEY on every node (from your secret store), or
  * none, and the first node stores generated keys in the schema for the others.
  */
@@ -32,14 +33,19 @@ const apiKey = randomBytes(24).toString('base64url')
 const signingKey = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
 const verificationKey = publicKey.export({ type: 'spki', format: 'pem' }).toString()
 
-/** `dispatch scheduler --postgres <url> --schema <schema>` on a free port; resolves to its API URL. */
+/** `dispatch scheduler --schema <schema>` with DISPATCH_DATABASE_URL, on a free port; resolves to its API URL. */
 function startNode(name: string): Promise<{ name: string; url: string; child: ChildProcess }> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'cli/main.ts', 'scheduler', '--postgres', databaseUrl, '--schema', schema, '--port', '0'],
+    ['--import', 'tsx', 'cli/main.ts', 'scheduler', '--schema', schema, '--port', '0'],
     {
       cwd: root,
-      env: { ...process.env, DISPATCH_API_KEY: apiKey, DISPATCH_SIGNING_KEY: signingKey },
+      env: {
+        ...process.env,
+        DISPATCH_DATABASE_URL: databaseUrl,
+        DISPATCH_API_KEY: apiKey,
+        DISPATCH_SIGNING_KEY: signingKey,
+      },
       stdio: ['ignore', 'ignore', 'pipe'],
     },
   )

@@ -5,6 +5,7 @@ import {
   type GetStatsResponse,
   type ListCallsRequest,
   type ListCallsResponse,
+  type PurgeCallsResponse,
   type WaitCallResponse,
 } from '../../schemas/callService.js'
 import { DispatchError } from '../errors/dispatchError.js'
@@ -25,6 +26,11 @@ export interface CallServiceClient {
   redrive(dispatchId: string): Promise<CallInfo>
   /** Counts per function and state, and each endpoint's adaptive concurrency limit, bounds and attempts in flight. */
   stats(): Promise<GetStatsResponse>
+  /**
+   * Deletes finished calls last changed more than `olderThan` ago (calls whose parent or root is live
+   * are kept); one request deletes a bounded number, `more` says to call again.
+   */
+  purge(olderThan: DurationInput): Promise<PurgeCallsResponse>
 }
 
 function callOf(answer: unknown, method: string): CallInfo {
@@ -82,6 +88,17 @@ export function createCallServiceClient(options: Pick<ClientOptions, 'apiUrl' | 
       if (!Array.isArray(answer.calls) || !Array.isArray(answer.endpoints)) {
         throw new DispatchError('DSP2004', 'the scheduler answered Stats without calls and endpoints', {
           hint: `DISPATCH_API_URL must point at a dispatch-functions scheduler of this version or newer: ${ENV_FIX}`,
+        })
+      }
+      return answer
+    },
+    purge: async (olderThan) => {
+      const answer = (await post('Purge', {
+        olderThan: toProtoDuration(toMilliseconds(olderThan, 'olderThan')),
+      })) as PurgeCallsResponse
+      if (typeof answer.deleted !== 'number') {
+        throw new DispatchError('DSP2004', 'the scheduler answered Purge without a count', {
+          hint: 'check that DISPATCH_API_URL points at a dispatch-functions scheduler of this version or newer',
         })
       }
       return answer

@@ -6,6 +6,8 @@ import {
   GetStatsRequest,
   type GetStatsResponse,
   ListCallsRequest,
+  PurgeCallsRequest,
+  type PurgeCallsResponse,
   RedriveCallRequest,
   TERMINAL_STATES,
   WaitCallRequest,
@@ -16,6 +18,7 @@ import { Compile } from 'typebox/compile'
 import type { BackPressure } from '../backPressure.js'
 import type { CallEvents } from '../callEvents.js'
 import type { GroupCommitter } from '../groupCommitter.js'
+import { purgeInBatches } from '../retention.js'
 import type { ResolvedSchedulerOptions } from '../schedulerOptions.js'
 import { IdempotencyConflict } from '../store/idempotencyConflict.js'
 import type { ChangeResult, QueueKey, Store } from '../store/store.js'
@@ -83,6 +86,7 @@ const parseList = validator<ListCallsRequest>(ListCallsRequest, 'ListCallsReques
 const parseCancel = validator<CancelCallRequest>(CancelCallRequest, 'CancelCallRequest')
 const parseRedrive = validator<RedriveCallRequest>(RedriveCallRequest, 'RedriveCallRequest')
 const parseStats = validator<GetStatsRequest>(GetStatsRequest, 'GetStatsRequest')
+const parsePurge = validator<PurgeCallsRequest>(PurgeCallsRequest, 'PurgeCallsRequest')
 
 const encodeCursor = (id: string): string => Buffer.from(id).toString('base64url')
 function decodeCursor(cursor: string): string {
@@ -106,7 +110,7 @@ function notFound(dispatchId: string): ConnectRefusal {
 
 /**
  * The scheduler's HTTP API (Connect unary JSON): DispatchService.Dispatch and the CallService
- * (Get, Wait, List, Cancel, Redrive, Stats). Every request needs `Authorization: Bearer <api key>`.
+ * (Get, Wait, List, Cancel, Redrive, Stats, Purge). Every request needs `Authorization: Bearer <api key>`.
  */
 export function buildApiServer(parts: ApiServerParts): FastifyInstance {
   const { store, events, options } = parts
@@ -302,6 +306,16 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
     parseStats(request.body ?? {})
     const calls = await store.countCalls()
     return { calls, ...(parts.liveStats?.() ?? { endpoints: [], inFlight: 0 }) }
+  })
+
+  // A manual purge (`dispatch calls purge`): the batches retention runs, bounded per request.
+  app.post(service('Purge'), async (request): Promise<PurgeCallsResponse> => {
+    const { olderThan } = parsePurge(request.body)
+    const checked = checkProtoDuration(olderThan, 0)
+    if (checked.problem !== undefined)
+      throw new ConnectRefusal('invalid_argument', `${REFUSAL_CODES.timeRange}: olderThan ${checked.problem}`)
+    const { deleted, more } = await purgeInBatches(store, Date.now() - checked.ms)
+    return more ? { deleted, more } : { deleted }
   })
 
   return app

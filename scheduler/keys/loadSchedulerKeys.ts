@@ -1,7 +1,8 @@
 import { createPublicKey, type KeyObject, randomBytes } from 'node:crypto'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { DispatchError, generateSigningKeyPair, parsePrivateKey } from 'dispatch-functions/internal'
+import { readKeyFile, warnOnStderr } from './checkKeyFile.js'
 
 export interface SchedulerKeys {
   readonly apiKey: string
@@ -15,6 +16,8 @@ export interface KeySources {
   readonly apiKey?: string | undefined
   readonly signingKey?: string | undefined
   readonly env?: NodeJS.ProcessEnv
+  /** Where a warning about a key file other users may read goes; default stderr. */
+  readonly warn?: (message: string) => void
 }
 
 const nonEmpty = (value: string | undefined): string | undefined =>
@@ -22,27 +25,31 @@ const nonEmpty = (value: string | undefined): string | undefined =>
 
 /**
  * Reads a key file kept beside the database, or creates it with `make()` (mode 0600, created
- * exclusively so two processes starting together end up with the same key).
+ * exclusively so two processes starting together end up with the same key). A file that another
+ * user owns or may write is refused (DSP3040): it could hold a key someone else chose.
  */
-function keptBeside(path: string, make: () => string): string {
+function keptBeside(path: string, make: () => string, warn: (message: string) => void): string {
+  const read = () => readKeyFile(path, 'scheduler key file', warn)
   try {
-    return readFileSync(path, 'utf8').trim()
+    return read()
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw unreadable(path, cause)
   }
-  mkdirSync(dirname(path), { recursive: true })
+  // A folder the scheduler creates for its keys is its owner's alone.
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
   const value = make()
   try {
     writeFileSync(path, `${value}\n`, { mode: 0o600, flag: 'wx' })
     return value
   } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code === 'EEXIST') return readFileSync(path, 'utf8').trim()
+    if ((cause as NodeJS.ErrnoException).code === 'EEXIST') return read()
     throw unreadable(path, cause)
   }
 }
 
 // The message names the file, never its content.
 function unreadable(path: string, cause: unknown): DispatchError {
+  if (cause instanceof DispatchError) return cause
   return new DispatchError('DSP3004', `cannot read or create the scheduler key file ${path}`, {
     hint: 'check the permissions of the database folder, or set DISPATCH_API_KEY and DISPATCH_SIGNING_KEY',
     cause,
@@ -56,11 +63,12 @@ function unreadable(path: string, cause: unknown): DispatchError {
  */
 export function loadSchedulerKeys(sources: KeySources): SchedulerKeys {
   const env = sources.env ?? process.env
+  const warn = sources.warn ?? warnOnStderr
   const db = resolve(sources.dbPath)
   const apiKey =
     nonEmpty(sources.apiKey) ??
     nonEmpty(env['DISPATCH_API_KEY']) ??
-    keptBeside(`${db}.api-key`, () => `dsp_${randomBytes(32).toString('base64url')}`)
+    keptBeside(`${db}.api-key`, () => `dsp_${randomBytes(32).toString('base64url')}`, warn)
   const fromOption = nonEmpty(sources.signingKey)
   const fromEnv = nonEmpty(env['DISPATCH_SIGNING_KEY'])
   const privateKey =
@@ -69,7 +77,7 @@ export function loadSchedulerKeys(sources: KeySources): SchedulerKeys {
       : fromEnv !== undefined
         ? parsePrivateKey(fromEnv, 'DISPATCH_SIGNING_KEY')
         : parsePrivateKey(
-            keptBeside(`${db}.signing-key.pem`, () => generateSigningKeyPair().privateKeyPem),
+            keptBeside(`${db}.signing-key.pem`, () => generateSigningKeyPair().privateKeyPem, warn),
             `${db}.signing-key.pem`,
           )
   const verificationKeyPem = createPublicKey(privateKey).export({ format: 'pem', type: 'spki' }).toString()

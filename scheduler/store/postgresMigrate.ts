@@ -2,16 +2,57 @@ import { DispatchError } from 'dispatch-functions/internal'
 import type { PoolClient } from 'pg'
 import { POSTGRES_MIGRATIONS } from './postgresSchema.js'
 
+/** The tables this project's migrations create (found in their SQL), and the migrations' own table. */
+const OUR_TABLES: ReadonlySet<string> = new Set([
+  'schema_migrations',
+  ...POSTGRES_MIGRATIONS.flatMap((migration) =>
+    [...migration('"s"').matchAll(/CREATE TABLE (?:IF NOT EXISTS )?"s"\.([a-z_0-9]+)/g)].map((m) => m[1]!),
+  ),
+])
+
+/**
+ * Throws DSP3504 for a schema that is not this installation's own: `public` (every user of the
+ * database may use it by default), or one that holds tables this project did not create. The
+ * `settings` table keeps the API key and the signing key, and the scheduler's tables must not mix
+ * with an application's, whose users and grants are not the scheduler's.
+ */
+async function checkOwnSchema(client: PoolClient, schemaName: string): Promise<void> {
+  const fix = 'give this installation a schema of its own: --schema dispatch (the default), or another new name'
+  if (schemaName.toLowerCase() === 'public') {
+    throw new DispatchError(
+      'DSP3504',
+      'the PostgreSQL schema public cannot hold the scheduler: its settings table keeps the API and signing keys, and every user of the database may use public by default',
+      { hint: fix, httpStatus: 400 },
+    )
+  }
+  const { rows } = await client.query<{ name: string }>(
+    `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f') ORDER BY c.relname`,
+    [schemaName],
+  )
+  const unrelated = rows.map((r) => r.name).filter((name) => !OUR_TABLES.has(name))
+  if (unrelated.length > 0) {
+    const named = unrelated.slice(0, 5).join(', ') + (unrelated.length > 5 ? `, and ${unrelated.length - 5} more` : '')
+    throw new DispatchError(
+      'DSP3504',
+      `the PostgreSQL schema ${schemaName} holds tables that are not the scheduler's (${named}): its settings table would keep the API and signing keys beside them`,
+      { hint: fix, httpStatus: 400 },
+    )
+  }
+}
+
 /**
  * Brings `schema` up to the latest migration in one transaction, under a transaction-scoped
  * advisory lock keyed by the schema name: nodes starting together queue on the lock, the first
  * migrates, the others then find nothing to do. A schema newer than this version fails (DSP3503)
- * rather than being used with the wrong shape.
+ * rather than being used with the wrong shape, and a schema that is not the installation's own
+ * (`public`, or one holding other tables) fails with DSP3504 before anything is created in it.
  */
 export async function migratePostgres(client: PoolClient, schemaName: string, quoted: string): Promise<void> {
   await client.query('BEGIN')
   try {
     await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`dispatch-functions:${schemaName}`])
+    await checkOwnSchema(client, schemaName)
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoted}`)
     await client.query(
       `CREATE TABLE IF NOT EXISTS ${quoted}.schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`,

@@ -110,4 +110,8 @@ export const POSTGRES_MIGRATIONS: readonly ((schema: string) => string)[] = [
   );
   CREATE INDEX call_attempts_call ON ${s}.call_attempts (call_id, seq);
   `,
+  // Retention: the same partial index as SQLite's calls_finished (see there).
+  (s) => `
+  CREATE INDEX calls_finished ON ${s}.calls (updated_at) WHERE state IN ('succeeded', 'failed', 'cancelled');
+  `,
 ]

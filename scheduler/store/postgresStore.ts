@@ -128,6 +128,7 @@ function toStoredCall(row: CallRow): StoredCall {
 const NO_POLL =
   'poll_state = NULL, min_results = NULL, max_results = NULL, poll_deadline = NULL, poll_error = NULL, results_waiting = 0'
 const LIVE = "('pending', 'running', 'suspended')"
+const FINISHED = "('succeeded', 'failed', 'cancelled')"
 type Of<K extends Completion['kind']> = Extract<Completion, { kind: K }>
 /** A deadlock between a child reporting to its parent and a cascade over the same tree: PostgreSQL aborts one; run it again. */
 const deadlock = (error: unknown): boolean => (error as { code?: string }).code === '40P01'
@@ -1109,6 +1110,35 @@ export class PostgresStore implements Store {
   async purgeIdempotencyKeys(before: number): Promise<number> {
     const result = await this.read(`DELETE FROM ${this.s}.idempotency_keys WHERE created_at < $1`, [before])
     return result.rowCount ?? 0
+  }
+
+  /**
+   * Nodes purging together take disjoint rows (`SKIP LOCKED`), and the delete checks the state and
+   * time again on each locked row, so a call redriven meanwhile is kept. The pick is a materialized
+   * CTE: as an `IN` subquery, PostgreSQL may run it again per row and so ignore its LIMIT.
+   */
+  async purgeFinishedCalls(before: number, limit: number): Promise<number> {
+    if (limit <= 0) return 0
+    // BIGINT parameters: a fractional instant (a retention of 1.5 ms) would not parse.
+    const cutoff = Math.ceil(before)
+    const { rows } = await this.query<{ deleted: number }>(
+      `WITH picked AS MATERIALIZED (
+        SELECT c.id FROM ${this.s}.calls AS c
+        WHERE c.state IN ${FINISHED} AND c.updated_at < $1
+          AND NOT EXISTS (SELECT 1 FROM ${this.s}.calls AS p WHERE p.id = c.parent_id AND p.state IN ${LIVE})
+          AND NOT EXISTS (SELECT 1 FROM ${this.s}.calls AS r WHERE r.id = c.root_id AND r.state IN ${LIVE})
+        ORDER BY c.updated_at LIMIT $2
+        FOR UPDATE SKIP LOCKED
+      ), doomed AS (
+        DELETE FROM ${this.s}.calls WHERE id IN (SELECT id FROM picked) AND state IN ${FINISHED} AND updated_at < $1
+        RETURNING id
+      ), results AS (
+        DELETE FROM ${this.s}.call_results WHERE parent_id IN (SELECT id FROM doomed) RETURNING 1
+      )
+      SELECT COUNT(*)::int AS deleted FROM doomed`,
+      [cutoff, Math.floor(limit)],
+    )
+    return rows[0]?.deleted ?? 0
   }
 
   /**

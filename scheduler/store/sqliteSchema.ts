@@ -115,4 +115,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     DELETE FROM call_attempts WHERE call_id = OLD.id;
   END;
   `,
+  // Retention deletes finished calls oldest first: a range scan of this index, which holds only
+  // finished rows, so claims and completions of live calls never update it.
+  `
+  CREATE INDEX calls_finished ON calls (updated_at) WHERE state IN ('succeeded', 'failed', 'cancelled');
+  `,
 ]

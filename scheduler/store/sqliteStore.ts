@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs'
+import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import Database from 'better-sqlite3'
 import { DispatchError } from 'dispatch-functions/internal'
@@ -162,6 +162,11 @@ const CLAIM_HELD = "id = @id AND state = 'running' AND attempts = @attempt AND l
 export class SqliteStore implements Store {
   readonly exclusive = true
   readonly path: string
+  /**
+   * Files of the database (the file, its WAL, its journal) that existed with permissions for the
+   * group or others and were made the owner's only (0600) at open; the scheduler warns about them.
+   */
+  readonly tightened: readonly string[]
   private readonly db: Database.Database
   private readonly statements: ReturnType<typeof prepare>
   private closed = false
@@ -169,7 +174,8 @@ export class SqliteStore implements Store {
   constructor(path: string, options: SqliteStoreOptions = {}) {
     this.path = resolve(path)
     try {
-      mkdirSync(dirname(this.path), { recursive: true })
+      mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 })
+      this.tightened = ownerOnly(this.path)
       this.db = new Database(this.path, { timeout: options.busyTimeoutMs ?? 2000 })
     } catch (cause) {
       throw new DispatchError(
@@ -546,11 +552,48 @@ export class SqliteStore implements Store {
     return this.statements.purgeKeys.run(before).changes
   }
 
+  async purgeFinishedCalls(before: number, limit: number): Promise<number> {
+    if (limit <= 0) return 0
+    const s = this.statements
+    return this.db.transaction(() => {
+      const ids = (s.purgeFinished.all({ before, limit }) as { id: string }[]).map((r) => r.id)
+      if (ids.length > 0) s.deleteResultsOf.run(JSON.stringify(ids))
+      return ids.length
+    })()
+  }
+
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
     this.db.close()
   }
+}
+
+/**
+ * Creates the database file readable and writable by its owner only (0600, whatever the umask)
+ * unless it exists, and takes group and other permissions off the existing database files. SQLite
+ * creates the WAL and journal with the database file's mode, so they are 0600 too. Calls' inputs
+ * and outputs are the application's data: other users of the machine have no business reading them.
+ */
+function ownerOnly(path: string): string[] {
+  closeSync(openSync(path, 'a', 0o600))
+  const tightened: string[] = []
+  for (const file of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) {
+    let mode: number
+    try {
+      mode = statSync(file).mode
+    } catch {
+      continue // that companion file does not exist now
+    }
+    if ((mode & 0o077) === 0) continue
+    try {
+      chmodSync(file, mode & 0o700)
+      tightened.push(file)
+    } catch {
+      // Not this user's file: left as it is (SQLite then says whether it can be opened at all).
+    }
+  }
+  return tightened
 }
 
 function insertParams(call: NewCall) {
@@ -578,6 +621,7 @@ function insertParams(call: NewCall) {
 const NO_POLL =
   'poll_state = NULL, min_results = NULL, max_results = NULL, poll_deadline = NULL, poll_error = NULL, results_waiting = 0'
 const LIVE = "('pending', 'running', 'suspended')"
+const FINISHED = "('succeeded', 'failed', 'cancelled')"
 const TREE = `WITH RECURSIVE tree(id) AS (
       SELECT id FROM calls WHERE parent_id = @id
       UNION ALL SELECT c.id FROM calls AS c JOIN tree ON c.parent_id = tree.id
@@ -659,6 +703,18 @@ function prepare(db: Database.Database) {
       'DELETE FROM call_results WHERE parent_id = @parent AND seq IN (SELECT value FROM json_each(@seqs))',
     ),
     deleteResults: db.prepare('DELETE FROM call_results WHERE parent_id = ?'),
+    deleteResultsOf: db.prepare('DELETE FROM call_results WHERE parent_id IN (SELECT value FROM json_each(?))'),
+    // Oldest finished calls first, skipping those whose parent or root is live. INDEXED BY: without
+    // statistics SQLite would pick calls_state and sort every finished call for each batch.
+    purgeFinished: db.prepare(`
+      DELETE FROM calls WHERE id IN (
+        SELECT c.id FROM calls AS c INDEXED BY calls_finished
+        WHERE c.state IN ${FINISHED} AND c.updated_at < @before
+          AND NOT EXISTS (SELECT 1 FROM calls AS p WHERE p.id = c.parent_id AND p.state IN ${LIVE})
+          AND NOT EXISTS (SELECT 1 FROM calls AS r WHERE r.id = c.root_id AND r.state IN ${LIVE})
+        ORDER BY c.updated_at LIMIT @limit
+      )
+      RETURNING id`),
     cancelTree: db.prepare(`${TREE}
       UPDATE calls SET state = 'cancelled', due_at = NULL, lease_owner = NULL, updated_at = @now, ${NO_POLL}
       WHERE id IN (SELECT id FROM tree) AND state IN ${LIVE}`),

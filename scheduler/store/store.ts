@@ -335,5 +335,14 @@ export interface Store {
   countCalls(): Promise<CallCounts[]>
   /** Forgets idempotency keys recorded before `before`. */
   purgeIdempotencyKeys(before: number): Promise<number>
+  /**
+   * Retention: deletes up to `limit` finished calls (succeeded, failed or cancelled) last changed
+   * before `before`, oldest first, with the waiting results kept for them; resolves to how many calls
+   * it deleted (fewer than `limit`: nothing more is due now). A call whose parent or root is still
+   * pending, running or suspended is kept: a coroutine tree goes only once its root has finished, and
+   * a running parent's children stay inspectable. Calls already finished when their parent or root is
+   * deleted go in a later batch.
+   */
+  purgeFinishedCalls(before: number, limit: number): Promise<number>
   close(): Promise<void>
 }

@@ -61,6 +61,11 @@ const notADir = fc.oneof(
   fc.constantFrom('package.json', 'cli/main.ts'),
 )
 
+const notARetention = fc.oneof(
+  fc.constantFrom('forever', '-1d', '7 days', '1e3s', '1d2h', 'offf', 'NaN', '', '9'.repeat(30)),
+  word.filter((w) => w !== 'off'), // `off` is a valid retention: the scheduler would start
+)
+
 const cases: fc.Arbitrary<string[]> = fc.oneof(
   fc
     .tuple(fc.constantFrom([], ['gen'], ['scheduler'], ['calls', 'list']), word)
@@ -71,6 +76,8 @@ const cases: fc.Arbitrary<string[]> = fc.oneof(
   notAUrl.map((url) => ['calls', 'get', 'some-id', '--api-url', url]),
   notAUrl.map((url) => ['run', '--endpoint', url, '--', 'true']),
   notADir.map((dir) => ['gen', '--cwd', dir]),
+  notARetention.map((value) => ['scheduler', '--retention', value]),
+  notARetention.map((value) => ['calls', 'purge', '--older-than', value]),
   word.map((command) => [command]),
 )
 

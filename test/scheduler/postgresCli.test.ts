@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { openPostgresStore } from '../../scheduler/store/postgresStore.js'
 import { runCli } from '../cli/runCli.js'
@@ -27,6 +30,41 @@ describe('dispatch run/scheduler --postgres', () => {
       DISPATCH_DATABASE_URL: POSTGRES_TEST_URL,
     })
     expect(JSON.parse(second.stdout.trim().split('\n').at(-1)!)).toMatchObject({ key: a.key })
+  })
+
+  it('takes --postgres with a password but warns that ps shows it; --postgres-file and the variable do not warn', async () => {
+    const withPassword = new URL(POSTGRES_TEST_URL)
+    withPassword.password = 'pw-visible-in-ps' // the test server trusts local connections: any password works
+    const url = withPassword.toString()
+    const exit3 = [process.execPath, '-e', 'process.exit(3)']
+    const flag = await runCli(['run', '--postgres', url, '--schema', schema, '--port', '0', '--', ...exit3], {
+      DISPATCH_DATABASE_URL: '',
+    })
+    expect(flag.code, flag.stderr).toBe(3)
+    expect(flag.stderr).toContain('warning: --postgres')
+    expect(flag.stderr).toContain('DISPATCH_DATABASE_URL')
+    expect(flag.stderr).toContain('--postgres-file')
+    expect(flag.stderr).not.toContain('pw-visible-in-ps')
+    const dir = mkdtempSync(join(tmpdir(), 'dispatch-pgfile-'))
+    try {
+      const file = join(dir, 'database-url')
+      writeFileSync(file, `${url}\n`, { mode: 0o600 })
+      const fromFile = await runCli(
+        ['run', '--postgres-file', file, '--schema', schema, '--port', '0', '--', ...exit3],
+        {
+          DISPATCH_DATABASE_URL: '',
+        },
+      )
+      expect(fromFile.code, fromFile.stderr).toBe(3)
+      expect(fromFile.stderr).not.toContain('warning')
+      const fromEnv = await runCli(['run', '--schema', schema, '--port', '0', '--', ...exit3], {
+        DISPATCH_DATABASE_URL: url,
+      })
+      expect(fromEnv.code, fromEnv.stderr).toBe(3)
+      expect(fromEnv.stderr).not.toContain('warning')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('refuses a bad URL with a usage error (exit 2) that does not show the password', async () => {

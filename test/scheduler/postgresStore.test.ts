@@ -9,6 +9,7 @@ import { idempotencyConformance } from './idempotencyConformance.js'
 import { listConformance } from './listConformance.js'
 import { poisonConformance } from './poisonConformance.js'
 import { POSTGRES_TEST_URL } from './postgresTestUrl.js'
+import { retentionConformance } from './retentionConformance.js'
 import { newCall, storeConformance } from './storeConformance.js'
 
 // Every run works in schemas of its own (random names), dropped at the end.
@@ -79,6 +80,7 @@ listConformance('PostgreSQL', () => freshStore())
 idempotencyConformance('PostgreSQL', () => freshStore(), { migratedFromUnscoped })
 attemptsConformance('PostgreSQL', () => freshStore())
 poisonConformance('PostgreSQL', () => freshStore())
+retentionConformance('PostgreSQL', () => freshStore())
 
 describe('PostgreSQL store', () => {
   it('migrates once when several nodes open the same schema together', async () => {
@@ -237,6 +239,48 @@ describe('PostgreSQL store', () => {
     while (woken === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
     expect(woken).toBeGreaterThan(before)
     await Promise.all([a!.close(), b!.close()])
+  })
+
+  it('refuses the public schema and a schema holding unrelated tables (DSP3504), creating nothing in them', async () => {
+    await expect(openPostgresStore({ url: POSTGRES_TEST_URL, schema: 'public', poolSize: 1 })).rejects.toMatchObject({
+      code: 'DSP3504',
+    })
+    const foreign = `${run}_app`
+    const admin = new pg.Client({ connectionString: POSTGRES_TEST_URL })
+    await admin.connect()
+    try {
+      await admin.query(`CREATE SCHEMA "${foreign}"`)
+      await admin.query(`CREATE TABLE "${foreign}".users (id INTEGER PRIMARY KEY)`)
+      const error = await openPostgresStore({ url: POSTGRES_TEST_URL, schema: foreign, poolSize: 1 }).then(
+        () => new Error('opened'),
+        (e: unknown) => e as Error & { code?: string; hint?: string },
+      )
+      expect(error).toMatchObject({ code: 'DSP3504' })
+      expect(error.message).toContain('users')
+      expect(error.message).toContain(foreign)
+      const { rows } = await admin.query(
+        'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name',
+        [foreign],
+      )
+      expect(rows.map((r: { table_name: string }) => r.table_name)).toEqual(['users'])
+    } finally {
+      await admin.query(`DROP SCHEMA IF EXISTS "${foreign}" CASCADE`)
+      await admin.end()
+    }
+  })
+
+  it('accepts an empty schema made beforehand, and its own schema when it opens it again', async () => {
+    const schema = `${run}_empty`
+    const admin = new pg.Client({ connectionString: POSTGRES_TEST_URL })
+    await admin.connect()
+    await admin.query(`CREATE SCHEMA "${schema}"`)
+    await admin.end()
+    const first = await freshStore(schema)
+    await first.sharedSetting('k', () => 'v')
+    await first.close()
+    const again = await freshStore(schema)
+    expect(await again.sharedSetting('k', () => 'other')).toBe('v')
+    await again.close()
   })
 
   it('refuses a bad URL or schema name without revealing the password', async () => {

@@ -10,6 +10,7 @@ import { attemptsConformance } from './attemptsConformance.js'
 import { idempotencyConformance } from './idempotencyConformance.js'
 import { listConformance } from './listConformance.js'
 import { poisonConformance } from './poisonConformance.js'
+import { retentionConformance } from './retentionConformance.js'
 import { storeConformance } from './storeConformance.js'
 
 const folders: string[] = []
@@ -64,6 +65,7 @@ listConformance('SQLite', async () => openSqliteStore(await freshPath()))
 idempotencyConformance('SQLite', async () => openSqliteStore(await freshPath()), { migratedFromUnscoped })
 attemptsConformance('SQLite', async () => openSqliteStore(await freshPath()))
 poisonConformance('SQLite', async () => openSqliteStore(await freshPath()))
+retentionConformance('SQLite', async () => openSqliteStore(await freshPath()))
 
 describe('SQLite store', () => {
   it('refuses a second process-level opener of the same file while the first holds it', async () => {
