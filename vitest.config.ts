@@ -17,6 +17,9 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    // Child processes run the CLI and apps under tsx: this tsconfig's paths send them to the sources
+    // too, wherever their working folder is (not to the packages' built dist/).
+    env: { TSX_TSCONFIG_PATH: here('./tsconfig.json') },
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',

@@ -64,10 +64,12 @@ describe('dispatch calls purge', () => {
     expect((await test.calls.get(kept[0]!)).state).toBe('pending')
   })
 
-  it('answers Purge with a count for any Duration, and refuses a negative one (400)', async () => {
+  it('answers Purge with a count for a Duration in range, and refuses a negative or out-of-range one (400)', async () => {
     const purge = (olderThan: unknown) =>
       test.post('/dispatch.scheduler.v1.CallService/Purge', olderThan === undefined ? {} : { olderThan })
-    expect(await purge('99999999999999999999s')).toEqual({ status: 200, body: { deleted: 0 } })
+    // Durations are range-checked where they enter, the CallService included.
+    expect(await purge('99999999999999999999s')).toMatchObject({ status: 400, body: { message: /^DSP3010: / } })
+    expect(await purge('315360000s')).toEqual({ status: 200, body: { deleted: 0 } })
     expect(await purge('0.0001s')).toMatchObject({ status: 200 })
     expect((await purge('-1s')).status).toBe(400)
     expect((await purge(undefined)).status).toBe(400)
