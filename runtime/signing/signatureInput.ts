@@ -59,7 +59,7 @@ function readSignatureInput(header: string): SignatureInput | VerificationFailur
 const inputCache = new Map<string, SignatureInput | VerificationFailure>()
 const INPUT_CACHE_SIZE = 64
 
-export function cachedSignatureInput(header: string): SignatureInput | VerificationFailure {
+function cachedByHeader(header: string): SignatureInput | VerificationFailure {
   let entry = inputCache.get(header)
   if (entry === undefined) {
     entry = readSignatureInput(header)
@@ -67,4 +67,26 @@ export function cachedSignatureInput(header: string): SignatureInput | Verificat
     inputCache.set(header, entry)
   }
   return entry
+}
+
+const NONCE_PARAM = ';nonce="'
+const NONCE_TEXT = /^[A-Za-z0-9_-]{1,64}$/
+
+/**
+ * The checked `Signature-Input`, from a small cache by header text. Every signature of this
+ * package's signer ends with its own `nonce` parameter, which would make every header new: that
+ * trailing parameter is set aside for the cache lookup and added back to the signature parameters
+ * exactly as a full parse would serialize it.
+ */
+export function cachedSignatureInput(header: string): SignatureInput | VerificationFailure {
+  const at = header.lastIndexOf(NONCE_PARAM)
+  if (at !== -1 && header.charCodeAt(header.length - 1) === 0x22) {
+    const nonce = header.slice(at + NONCE_PARAM.length, -1)
+    if (NONCE_TEXT.test(nonce)) {
+      const read = cachedByHeader(header.slice(0, at))
+      if ('ok' in read) return read
+      return { ...read, params: `${read.params}${NONCE_PARAM}${nonce}"` }
+    }
+  }
+  return cachedByHeader(header)
 }

@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto'
 import { Pool } from 'undici'
-import { RUN_PATH } from '../../runtime/fastify/dispatchPluginOptions.js'
+import { runUrl } from '../../runtime/fastify/runUrl.js'
 import { signRequest } from '../../runtime/signing/index.js'
 import type { ErrorMessage } from '../../schemas/error.js'
 import type { RunRequest } from '../../schemas/run.js'
@@ -15,14 +15,8 @@ export type PostOutcome =
   | { readonly kind: 'answer'; readonly body: string }
   | { readonly kind: 'failure'; readonly status: Status; readonly error: ErrorMessage }
 
-/** `<endpoint>/dispatch.sdk.v1.FunctionService/Run`, keeping a path prefix the endpoint URL may have. */
-export function runUrl(endpoint: string): URL {
-  const url = new URL(endpoint)
-  url.pathname = `${url.pathname.replace(/\/+$/, '')}${RUN_PATH}`
-  url.search = ''
-  url.hash = ''
-  return url
-}
+// The endpoint derives the `@authority` and `@path` it checks from its own URL with the same function.
+export { runUrl }
 
 /**
  * Signed POSTs of RunRequests over keep-alive connections: one undici Pool per endpoint origin,
