@@ -1,13 +1,12 @@
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { DispatchError } from '../errors/dispatchError.js'
 import { DEFAULT_REPLAY_CACHE_ENTRIES, ReplayCache } from '../signing/replayCache.js'
-import type { SignedTarget } from '../signing/signedTarget.js'
 import type { ErrorClass, ErrorClassifier } from '../status/errorClassifier.js'
 import { applyServerTimeouts } from './applyServerTimeouts.js'
 import { compileRoutes } from './compileRoutes.js'
 import { createRunHandler } from './createRunHandler.js'
 import { DEFAULT_BODY_LIMIT, type DispatchPluginOptions, RUN_PATH } from './dispatchPluginOptions.js'
-import { endpointTarget } from './endpointTarget.js'
+import { resolveEndpointTarget } from './endpointTarget.js'
 import { resolveVerificationKey, warnVerificationOff } from './resolveVerificationKey.js'
 import { connectError, type RunAnswer } from './runAnswer.js'
 
@@ -36,39 +35,6 @@ function replayCacheOf(option: DispatchPluginOptions['replayCache']): ReplayCach
     )
   }
   return new ReplayCache(entries)
-}
-
-/**
- * This endpoint's `@authority` and `@path`, from `endpointUrl` or DISPATCH_ENDPOINT_URL: checked at
- * registration when it is a string, at the first request when it is a function.
- */
-function targetOf(option: DispatchPluginOptions['endpointUrl']): () => SignedTarget {
-  const fromEnv = option === undefined
-  const url = option ?? (process.env['DISPATCH_ENDPOINT_URL'] || undefined)
-  const where = fromEnv ? 'DISPATCH_ENDPOINT_URL' : 'the endpointUrl option'
-  if (url === undefined) {
-    throw new DispatchError(
-      'DSP2206',
-      "dispatchPlugin verifies signatures but does not know this endpoint's own URL, so it cannot tell a request signed for it from one signed for another endpoint",
-      {
-        hint: 'set DISPATCH_ENDPOINT_URL (`dispatch run` does) or the endpointUrl option to the URL the scheduler is given for this endpoint, path prefix included',
-      },
-    )
-  }
-  if (typeof url === 'string') {
-    const target = endpointTarget(url, where)
-    return () => target
-  }
-  if (typeof url !== 'function') {
-    throw new DispatchError('DSP2207', 'the endpointUrl option must be a URL string or a function returning one', {
-      hint: 'pass the URL the scheduler is given for this endpoint',
-    })
-  }
-  let target: SignedTarget | undefined
-  return () => {
-    target ??= endpointTarget(url(), 'the URL the endpointUrl function returned')
-    return target
-  }
 }
 
 // Framework-level refusals (limits, media types) become Connect JSON 400s like every other refusal.
@@ -142,7 +108,7 @@ export const dispatchPlugin: FastifyPluginAsync<DispatchPluginOptions> = async (
     warnVerificationOff()
     instance.log.warn('dispatch: verification is off (verificationKey: false): requests are accepted unsigned')
   }
-  const target = publicKey === undefined ? undefined : targetOf(options.endpointUrl)
+  const target = publicKey === undefined ? undefined : resolveEndpointTarget(options.endpointUrl)
   const replayCache = publicKey === undefined ? undefined : replayCacheOf(options.replayCache)
   applyServerTimeouts(instance.server, options.serverTimeouts)
   const classifiers = new Map<ErrorClass, ErrorClassifier['status']>()

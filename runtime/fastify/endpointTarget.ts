@@ -1,5 +1,6 @@
 import { DispatchError } from '../errors/dispatchError.js'
 import { type SignedTarget, signedTarget } from '../signing/signedTarget.js'
+import type { DispatchPluginOptions } from './dispatchPluginOptions.js'
 import { runUrl } from './runUrl.js'
 
 /**
@@ -25,4 +26,46 @@ export function endpointTarget(url: string, where: string): SignedTarget {
     })
   }
   return signedTarget(parsed)
+}
+
+/**
+ * This endpoint's `@authority` and `@path`, from `endpointUrl` or DISPATCH_ENDPOINT_URL: checked at
+ * registration when it is a string, at the first request when it is a function.
+ */
+export function resolveEndpointTarget(option: DispatchPluginOptions['endpointUrl']): () => SignedTarget {
+  const fromEnv = option === undefined
+  const url = option ?? (process.env['DISPATCH_ENDPOINT_URL'] || undefined)
+  const where = fromEnv ? 'DISPATCH_ENDPOINT_URL' : 'the endpointUrl option'
+  if (url === undefined) {
+    throw new DispatchError(
+      'DSP2206',
+      "dispatchPlugin verifies signatures but does not know this endpoint's own URL, so it cannot tell a request signed for it from one signed for another endpoint",
+      {
+        hint: 'set DISPATCH_ENDPOINT_URL (`dispatch run` does) or the endpointUrl option to the URL the scheduler is given for this endpoint, path prefix included',
+      },
+    )
+  }
+  if (typeof url === 'string') {
+    const target = endpointTarget(url, where)
+    return () => target
+  }
+  if (typeof url !== 'function') {
+    throw new DispatchError('DSP2207', 'the endpointUrl option must be a URL string or a function returning one', {
+      hint: 'pass the URL the scheduler is given for this endpoint',
+    })
+  }
+  let target: SignedTarget | undefined
+  return () => {
+    if (target !== undefined) return target
+    let given: unknown
+    try {
+      given = url()
+    } catch (error) {
+      throw new DispatchError('DSP2207', `the endpointUrl function threw: ${(error as Error)?.message ?? error}`, {
+        hint: 'return the URL the scheduler is given for this endpoint; it is called at the first request',
+      })
+    }
+    target = endpointTarget(String(given), 'the URL the endpointUrl function returned')
+    return target
+  }
 }

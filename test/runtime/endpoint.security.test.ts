@@ -114,6 +114,27 @@ describe('an endpoint runs only requests signed for itself', () => {
     } finally {
       await app.close()
     }
+    // A function that throws (here: the server's origin asked before it listens) fails the same way.
+    const early = Fastify()
+    await early.register(dispatchPlugin, {
+      routes,
+      verificationKey: vectors.key.public_pem,
+      endpointUrl: () => early.listeningOrigin,
+    })
+    try {
+      const before = calls.count
+      const answer = await early.inject({
+        method: 'POST',
+        url: RUN,
+        headers: signedFor('http://localhost', body),
+        payload: body,
+      })
+      expect(answer.statusCode).toBe(500)
+      expect(answer.json().message).toMatch(/DSP2207: the endpointUrl function threw/)
+      expect(calls.count).toBe(before)
+    } finally {
+      await early.close()
+    }
   })
 })
 
