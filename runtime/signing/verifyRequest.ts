@@ -50,7 +50,6 @@ function headerValue(headers: RequestHeaders, name: string): string | undefined 
 interface Prepared {
   readonly base: Buffer
   readonly signature: Uint8Array
-  readonly created: number
   readonly now: number
 }
 
@@ -114,7 +113,7 @@ function prepare(input: VerifyRequestInput): Prepared | VerificationFailure {
   // Checked here because the digest header itself is covered (present): the body must match it.
   const mismatch = contentDigestMismatch(headerValue(input.headers, 'content-digest')!, input.body)
   if (mismatch !== undefined) return denied(mismatch)
-  return { base: Buffer.from(base), signature, created, now }
+  return { base: Buffer.from(base), signature, now }
 }
 
 /** The refusal of a signature that does not verify: callers may replace its message with a better one. */
@@ -129,8 +128,9 @@ function admitted(input: VerifyRequestInput, prepared: Prepared): VerificationRe
   const cache = input.replayCache
   if (cache === undefined) return OK
   const { signature } = prepared
-  const key = Buffer.from(signature.buffer, signature.byteOffset, signature.byteLength).toString('base64')
-  return cache.admit(key, prepared.created, prepared.now) ? OK : REPLAYED
+  // The decoded bytes, not the header text: another spelling of the same signature is the same key.
+  const key = Buffer.from(signature.buffer, signature.byteOffset, signature.byteLength).toString('latin1')
+  return cache.admit(key, prepared.now) ? OK : REPLAYED
 }
 
 /**

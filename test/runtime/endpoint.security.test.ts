@@ -271,21 +271,26 @@ describe('replays within the signature window', () => {
     }
   })
 
-  it('the cache is bounded: expired signatures are dropped first, then the oldest', () => {
-    const cache = new ReplayCache(3)
+  it('the cache is bounded: a window after a signature was recorded it is dropped, and past the bound the older half goes', () => {
+    const cache = new ReplayCache(4)
     const now = 1_000_000
-    expect(cache.admit('a', now, now)).toBe(true)
-    expect(cache.admit('a', now, now)).toBe(false)
-    expect(cache.admit('b', now, now)).toBe(true)
-    expect(cache.admit('c', now, now)).toBe(true)
-    expect(cache.admit('d', now, now)).toBe(true)
-    expect(cache.size).toBe(3)
-    // The oldest was forgotten to stay within bounds; the others are still refused.
-    expect(cache.admit('b', now, now)).toBe(false)
-    // Once their signatures are too old to verify, entries are dropped.
-    const later = now + MAX_AGE_S + 1
-    expect(cache.admit('e', later, later)).toBe(true)
+    expect(cache.admit('a', now)).toBe(true)
+    expect(cache.admit('a', now)).toBe(false)
+    expect(cache.admit('b', now)).toBe(true)
+    // Half the bound reached: a new generation begins; the older one is still checked.
+    expect(cache.admit('c', now)).toBe(true)
+    expect(cache.admit('a', now)).toBe(false)
+    expect(cache.admit('d', now)).toBe(true)
+    expect(cache.size).toBe(4)
+    // Past the bound again: the oldest generation (a, b) is forgotten, the newer (c, d) still refused.
+    expect(cache.admit('e', now)).toBe(true)
+    expect(cache.size).toBeLessThanOrEqual(4)
+    expect(cache.admit('c', now)).toBe(false)
+    // Once their signatures are too old to verify (a window and then some), entries are dropped.
+    const later = now + 2 * (MAX_AGE_S + 10)
+    expect(cache.admit('f', later)).toBe(true)
     expect(cache.size).toBe(1)
+    expect(cache.admit('e', later)).toBe(true)
   })
 })
 

@@ -202,6 +202,26 @@ describe('verifyRequest refusals', () => {
   const check = (over: Partial<Parameters<typeof verifyRequest>[0]>) =>
     verifyRequest({ method: 'POST', path, authority, headers: good, body: Buffer.from(body), publicKey, now, ...over })
 
+  it('accepts a nonce parameter wherever it stands and whatever its text, and refuses a changed one', () => {
+    const withParams = (params: string) => ({
+      ...baseHeaders,
+      ...signCustom({ path, authority, headers: baseHeaders, privateKey, params }),
+    })
+    for (const params of [
+      `;created=${now};keyid="default";alg="ed25519";nonce="abc-_9"`,
+      `;nonce="first";created=${now};keyid="default"`,
+      `;created=${now};keyid="default";nonce="with space and \\"quote\\""`,
+      `;created=${now};keyid="default";nonce="a";nonce="b"`,
+    ]) {
+      // Twice: the second lookup comes from the cache of checked Signature-Input headers.
+      expect(check({ headers: withParams(params) }), params).toEqual({ ok: true })
+      expect(check({ headers: withParams(params) }), params).toEqual({ ok: true })
+    }
+    const signed = withParams(`;created=${now};keyid="default";alg="ed25519";nonce="abc"`)
+    const changed = { ...signed, 'signature-input': signed['signature-input'].replace('nonce="abc"', 'nonce="abd"') }
+    expect(check({ headers: changed })).toMatchObject({ ok: false, httpStatus: 403 })
+  })
+
   it('accepts the good request, components in any listed order, sha-256 digests and no alg', () => {
     expect(check({})).toEqual({ ok: true })
     const headers256 = { ...baseHeaders, 'content-digest': digestOf('sha256', body) }
