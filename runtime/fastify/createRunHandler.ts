@@ -49,7 +49,8 @@ export interface RunHandlerOptions {
   /**
    * This endpoint's `@authority` and `@path` (from its own URL, see `endpointTarget`): with a
    * `publicKey`, a signature must cover exactly these, whatever `Host` and path the request came
-   * with. A function is called for each request; it throws when the URL cannot be known.
+   * with; required with a `publicKey`. A function is called for each request; it throws when the
+   * URL cannot be known.
    */
   readonly target?: (() => SignedTarget) | undefined
   /** Signatures already accepted within the window: a repeat is refused as a replay. */
@@ -97,6 +98,17 @@ function invalidArgument(functionName: string, lines: string[]): RunAnswer {
  */
 export function createRunHandler(options: RunHandlerOptions): (request: RunHttpRequest) => Promise<RunAnswer> {
   const { routes, publicKey, classifiers, endpoint, onFailure } = options
+  const targetOf = options.target
+  // Never the Host a request arrives with: that would run a request signed for another endpoint.
+  if (publicKey !== undefined && targetOf === undefined) {
+    throw new DispatchError(
+      'DSP2206',
+      "createRunHandler verifies signatures but was given no target (this endpoint's own URL)",
+      {
+        hint: 'pass target: () => endpointTarget(url, where)',
+      },
+    )
+  }
   const validate = runRequestValidator()
 
   async function run(compiled: CompiledRoute, message: RunRequest): Promise<RunAnswer> {
@@ -231,8 +243,12 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
     return connectError(403, 'permission_denied', message)
   }
 
-  async function verified(request: RunHttpRequest, key: KeyObject): Promise<RunAnswer | undefined> {
-    const target = options.target?.() ?? { authority: request.authority, path: request.path }
+  async function verified(
+    request: RunHttpRequest,
+    key: KeyObject,
+    targetOf: () => SignedTarget,
+  ): Promise<RunAnswer | undefined> {
+    const target = targetOf()
     const input = { ...request, ...target, publicKey: key, replayCache: options.replayCache }
     const result: VerificationResult = options.verifyOffThread ? await verifyRequestAsync(input) : verifyRequest(input)
     if (result.ok) return undefined
@@ -243,7 +259,7 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
   return async function handle(request: RunHttpRequest): Promise<RunAnswer> {
     try {
       if (publicKey !== undefined) {
-        const refusal = await verified(request, publicKey)
+        const refusal = await verified(request, publicKey, targetOf!)
         if (refusal !== undefined) return refusal
       }
       return await afterVerification(request)
