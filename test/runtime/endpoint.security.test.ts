@@ -247,6 +247,15 @@ describe('replays within the signature window', () => {
     expect(calls.count).toBe(before + 2)
   })
 
+  it('of the same signed request sent twice at once, with the signature checked off the event loop, one runs', async () => {
+    endpoint = await startSignedEndpoint({ routes, verifyOffThread: true })
+    const headers = signedFor(endpoint.url, body)
+    const before = calls.count
+    const answers = await Promise.all([1, 2, 3].map(() => postRaw(endpoint.url + RUN, headers, body)))
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 401, 401])
+    expect(calls.count).toBe(before + 1)
+  })
+
   it('a refused request is not remembered: the same bytes sent where they were signed for still run once', async () => {
     endpoint = await startSignedEndpoint({ routes })
     const headers = signedFor(endpoint.url, body)
