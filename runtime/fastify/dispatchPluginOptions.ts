@@ -39,7 +39,7 @@ export interface DispatchPluginOptions {
   readonly endpoint?: string
   /**
    * How many signatures of accepted requests are remembered to refuse replays within the five-minute
-   * signature window (default 100 000, a few MB); `false` turns the check off.
+   * signature window (default 100 000, about 15 MB at most); `false` turns the check off.
    */
   readonly replayCache?: number | false
   /**
