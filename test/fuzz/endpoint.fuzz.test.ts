@@ -226,8 +226,7 @@ function build(raw: string | Buffer, m: Mutation): Built {
   // URL normalization may make another spelling the same URL (`/%2e%2e` is `/`): only a different
   // signed authority or path is another endpoint.
   let forged =
-    m.kind === 'oldCreated' ||
-    (m.kind === 'misaddressed' && runUrl(signedFor).href !== runUrl(`http://${HOST}`).href)
+    m.kind === 'oldCreated' || (m.kind === 'misaddressed' && runUrl(signedFor).href !== runUrl(`http://${HOST}`).href)
   switch (m.kind) {
     case 'body': {
       if (payload.length === 0) break
