@@ -179,22 +179,18 @@ describe('fails closed at start-up', () => {
 
   it('reads its URL from DISPATCH_ENDPOINT_URL, as `dispatch run` sets it', async () => {
     const app = Fastify()
-    const origin = await withEnv(
-      { DISPATCH_VERIFICATION_KEY: vectors.key.public_pem, DISPATCH_ENDPOINT_URL: undefined },
+    await withEnv(
+      { DISPATCH_VERIFICATION_KEY: vectors.key.public_pem, DISPATCH_ENDPOINT_URL: 'http://app.example:8000/fn' },
       async () => {
-        // Learn a free port first, then start the endpoint told its URL by the variable only.
-        const probe = createServer()
-        await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
-        const { port } = probe.address() as { port: number }
-        await new Promise((resolve) => probe.close(resolve))
-        process.env['DISPATCH_ENDPOINT_URL'] = `http://127.0.0.1:${port}`
-        await app.register(dispatchPlugin, { routes })
-        return app.listen({ host: '127.0.0.1', port })
+        await app.register(dispatchPlugin, { routes, prefix: '/fn' })
       },
     )
     try {
-      expect((await postRaw(origin + RUN, signedFor(origin, body), body)).status).toBe(200)
-      expect((await postRaw(origin + RUN, signedFor('http://elsewhere.test', body), body)).status).toBe(403)
+      const inject = (signedUrl: string) =>
+        app.inject({ method: 'POST', url: `/fn${RUN}`, headers: signedFor(signedUrl, body), payload: body })
+      expect((await inject('http://app.example:8000/fn')).statusCode).toBe(200)
+      expect((await inject('http://app.example:8000')).statusCode).toBe(403)
+      expect((await inject('http://elsewhere.test/fn')).statusCode).toBe(403)
     } finally {
       await app.close()
     }
