@@ -31,5 +31,6 @@ export {
 export type { DispatchErrorOptions } from './errors/dispatchError.js'
 export { DispatchError } from './errors/dispatchError.js'
 export { RUN_PATH } from './fastify/dispatchPluginOptions.js'
+export { runUrl } from './fastify/runUrl.js'
 export type { SignatureHeaders, SigningKeyPair, SignRequestInput } from './signing/index.js'
 export { generateSigningKeyPair, parsePrivateKey, parsePublicKey, signRequest } from './signing/index.js'

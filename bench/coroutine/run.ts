@@ -62,7 +62,11 @@ app.addHook('onSend', async (_request, _reply, payload) => {
   }
   return payload
 })
-await app.register(dispatchPlugin, { routes, verificationKey: scheduler.verificationKeyPem })
+await app.register(dispatchPlugin, {
+  routes,
+  verificationKey: scheduler.verificationKeyPem,
+  endpointUrl: () => app.listeningOrigin,
+})
 const endpoint = await app.listen({ host: '127.0.0.1', port: 0 })
 const parent = createClient<{ fanout: { args: [number]; output: number } }>(
   { fanout: 1 },

@@ -29,6 +29,7 @@ const app = Fastify({ logger: false })
 await app.register(dispatchPlugin, {
   routes,
   verificationKey: process.env['DISPATCH_VERIFICATION_KEY']!,
+  endpointUrl: () => app.listeningOrigin,
   verifyOffThread: process.env['BENCH_OFF_THREAD'] === '1',
 })
 app.get('/ran', async () => ({ ran }))

@@ -28,6 +28,7 @@ if (mode === 'fastify') {
   await app.register(dispatchPlugin, {
     routes,
     verifyOffThread: mode === 'endpoint-offthread',
+    endpointUrl: () => app.listeningOrigin,
     ...(mode === 'endpoint-nosig' ? { verificationKey: false as const } : {}),
   })
 }

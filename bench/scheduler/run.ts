@@ -88,7 +88,11 @@ try {
       },
     },
   })
-  await app.register(dispatchPlugin, { routes, verificationKey: scheduler.verificationKeyPem })
+  await app.register(dispatchPlugin, {
+    routes,
+    verificationKey: scheduler.verificationKeyPem,
+    endpointUrl: () => app.listeningOrigin,
+  })
   await app.listen({ host: '127.0.0.1', port: 0 })
   const address = app.server.address()
   const endpoint = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`

@@ -73,7 +73,8 @@ const routes = defineRoutes({
 })
 
 const endpoint = Fastify()
-await endpoint.register(dispatchPlugin, { routes, verificationKey })
+// Port 0: the endpoint's own URL (which signatures must be made for) is known once it listens.
+await endpoint.register(dispatchPlugin, { routes, verificationKey, endpointUrl: () => endpoint.listeningOrigin })
 await endpoint.listen({ host: '127.0.0.1', port: 0 })
 const endpointUrl = `http://127.0.0.1:${(endpoint.server.address() as { port: number }).port}`
 

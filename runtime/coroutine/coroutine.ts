@@ -328,6 +328,13 @@ export class Coroutine {
   }
 
   private async drive(): Promise<void> {
+    // Before the function sees any result: a PollResult that hands back a result this coroutine did
+    // not ask for (a forged or misrouted one) must never replace what its own call returned.
+    const unmatched = this.unmatchedResult()
+    if (unmatched !== undefined) {
+      this.end({ kind: 'incompatible', message: unmatched })
+      return
+    }
     await this.quiesce()
     const { journal } = this
     for (let k = 0; k < this.recordedBatches; k++) {
@@ -357,6 +364,33 @@ export class Coroutine {
     }
   }
 
+  /**
+   * Why a result of this turn's PollResult does not answer a call the journal sent and still waits
+   * for, or undefined when each one does: its correlation id must be the position of a durable call
+   * (not a timer or a value) sent in a Poll, without a result yet, and named once.
+   */
+  private unmatchedResult(): string | undefined {
+    const results = this.options.resume?.pollResult.results
+    if (results === undefined || results.length === 0) return undefined
+    const { ops } = this.journal
+    const named = new Set<number>()
+    const name = this.options.function
+    for (const result of results) {
+      // proto3 JSON leaves a zero correlation id out.
+      const id = String(result.correlationId ?? '0')
+      const p = /^[0-9]{1,9}$/.test(id) ? Number(id) : -1
+      const op = p >= 0 ? ops[p] : undefined
+      const refuse = (why: string) =>
+        `DSP2243: the PollResult of ${name} hands back a result for correlation id ${JSON.stringify(id)}, which ${why}; results are accepted only for calls this coroutine's journal sent`
+      if (op === undefined) return refuse('is no operation of its journal')
+      if (op.k !== 'call') return refuse(`is ${describe(op)}, not a call`)
+      if (op.s !== 1) return refuse(`is a call of ${op.f} that was never sent`)
+      if (op.r !== undefined || named.has(p)) return refuse(`is a call of ${op.f} that already has its result`)
+      named.add(p)
+    }
+    return undefined
+  }
+
   /** The results this turn's PollResult brought, recorded in the journal: positions in order. */
   private arrivals(): number[] {
     const pollResult = this.options.resume?.pollResult
@@ -365,14 +399,13 @@ export class Coroutine {
     const batch: number[] = []
     const take = (p: number, outcome: CallOutcome) => {
       const op = ops[p]
-      if (op?.k !== 'call' || op.r !== undefined) return // unknown, or a repeat of a delivered result
+      // Every result was matched to a waiting call before the turn began; a call of the last Poll
+      // that already has its result ignores the Poll's error.
+      if (op?.k !== 'call' || op.r !== undefined) return
       op.r = outcome
       batch.push(p)
     }
-    for (const result of pollResult.results ?? []) {
-      const p = Number(result.correlationId)
-      if (Number.isInteger(p) && p >= 0) take(p, outcomeOf(result))
-    }
+    for (const result of pollResult.results ?? []) take(Number(result.correlationId ?? '0'), outcomeOf(result))
     // None of the last Poll's calls could start: each of them fails with the scheduler's error.
     if (pollResult.error !== undefined) for (const p of this.journal.sent) take(p, errorOutcome(pollResult.error))
     for (const p of this.firedTimers()) batch.push(p)

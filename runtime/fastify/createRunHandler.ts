@@ -8,8 +8,11 @@ import { CallScope } from '../context/callScope.js'
 import { versionOf } from '../coroutine/coroutine.js'
 import { decodeJournal } from '../coroutine/journal.js'
 import { runTurn, type TurnResult, type TurnSetup } from '../coroutine/runTurn.js'
-import type { RequestHeaders } from '../signing/verifyRequest.js'
-import { verifyRequest, verifyRequestAsync } from '../signing/verifyRequest.js'
+import { DispatchError } from '../errors/dispatchError.js'
+import type { ReplayCache } from '../signing/replayCache.js'
+import type { SignedTarget } from '../signing/signedTarget.js'
+import type { RequestHeaders, VerificationResult } from '../signing/verifyRequest.js'
+import { BAD_SIGNATURE, verifyRequest, verifyRequestAsync } from '../signing/verifyRequest.js'
 import { classifyError } from '../status/classifyError.js'
 import type { ErrorClass, ErrorClassifier } from '../status/errorClassifier.js'
 import { TailCallSignal, toTailCall } from '../tailCall.js'
@@ -30,9 +33,9 @@ import {
 /** An HTTP request as the endpoint sees it, independent of the web framework. */
 export interface RunHttpRequest {
   readonly method: string
-  /** The path without the query, as received. */
+  /** The path without the query, as received (named in refusals; the signature is checked against `target`). */
   readonly path: string
-  /** `Host` (host[:port]). */
+  /** `Host` (host[:port]), as received (named in refusals; the signature is checked against `target`). */
   readonly authority: string
   readonly headers: RequestHeaders
   /** The raw body bytes. */
@@ -43,6 +46,15 @@ export interface RunHandlerOptions {
   readonly routes: ReadonlyMap<string, CompiledRoute>
   /** When set, every request must carry a valid signature by its private half. */
   readonly publicKey: KeyObject | undefined
+  /**
+   * This endpoint's `@authority` and `@path` (from its own URL, see `endpointTarget`): with a
+   * `publicKey`, a signature must cover exactly these, whatever `Host` and path the request came
+   * with; required with a `publicKey`. A function is called for each request; it throws when the
+   * URL cannot be known.
+   */
+  readonly target?: (() => SignedTarget) | undefined
+  /** Signatures already accepted within the window: a repeat is refused as a replay. */
+  readonly replayCache?: ReplayCache | undefined
   readonly classifiers: ReadonlyMap<ErrorClass, ErrorClassifier['status']>
   /** Where tail calls go when their client names no endpoint. */
   readonly endpoint: string | undefined
@@ -86,6 +98,17 @@ function invalidArgument(functionName: string, lines: string[]): RunAnswer {
  */
 export function createRunHandler(options: RunHandlerOptions): (request: RunHttpRequest) => Promise<RunAnswer> {
   const { routes, publicKey, classifiers, endpoint, onFailure } = options
+  const targetOf = options.target
+  // Never the Host a request arrives with: that would run a request signed for another endpoint.
+  if (publicKey !== undefined && targetOf === undefined) {
+    throw new DispatchError(
+      'DSP2206',
+      "createRunHandler verifies signatures but was given no target (this endpoint's own URL)",
+      {
+        hint: 'pass target: () => endpointTarget(url, where)',
+      },
+    )
+  }
   const validate = runRequestValidator()
 
   async function run(compiled: CompiledRoute, message: RunRequest): Promise<RunAnswer> {
@@ -208,16 +231,42 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
     return run(compiled, runRequest)
   }
 
+  // A signature that does not verify for this endpoint's own URL: say which URL that is, and when the
+  // request was addressed to another one, say so (a request signed for another endpoint and forwarded).
+  function badSignature(request: RunHttpRequest, target: SignedTarget): RunAnswer {
+    const here = `${target.authority}${target.path}`
+    const addressed = `${request.authority.toLowerCase()}${request.path}`
+    const message =
+      addressed === here
+        ? `DSP2241: the signature does not verify for this endpoint (${here}) with the verification key: it was signed for another endpoint URL, with another key, or the request was changed`
+        : `DSP2241: the signature does not verify for this endpoint (${here}): the request was sent to ${addressed}; a request signed for another endpoint never runs here (set DISPATCH_ENDPOINT_URL or endpointUrl to the URL the scheduler is given)`
+    return connectError(403, 'permission_denied', message)
+  }
+
+  async function verified(
+    request: RunHttpRequest,
+    key: KeyObject,
+    targetOf: () => SignedTarget,
+  ): Promise<RunAnswer | undefined> {
+    const target = targetOf()
+    const input = { ...request, ...target, publicKey: key, replayCache: options.replayCache }
+    const result: VerificationResult = options.verifyOffThread ? await verifyRequestAsync(input) : verifyRequest(input)
+    if (result.ok) return undefined
+    if (result === BAD_SIGNATURE) return badSignature(request, target)
+    return connectError(result.httpStatus, result.code, result.message)
+  }
+
   return async function handle(request: RunHttpRequest): Promise<RunAnswer> {
     try {
       if (publicKey !== undefined) {
-        const input = { ...request, publicKey }
-        const verified = options.verifyOffThread ? await verifyRequestAsync(input) : verifyRequest(input)
-        if (!verified.ok) return connectError(verified.httpStatus, verified.code, verified.message)
+        const refusal = await verified(request, publicKey, targetOf!)
+        if (refusal !== undefined) return refusal
       }
       return await afterVerification(request)
-    } catch {
-      // Only a bug of this module gets here: never echo details to the caller.
+    } catch (error) {
+      // This endpoint's configuration (a URL that cannot be known) says what to fix; anything else
+      // is a bug of this module, whose details are never echoed to the caller.
+      if (error instanceof DispatchError) return connectError(500, 'internal', `${error.code}: ${error.message}`)
       return connectError(500, 'internal', 'the endpoint failed to handle the request')
     }
   }

@@ -1,23 +1,40 @@
-import type { KeyObject } from 'node:crypto'
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { DispatchError } from '../errors/dispatchError.js'
-import { parsePublicKey } from '../signing/parseKey.js'
+import { DEFAULT_REPLAY_CACHE_ENTRIES, ReplayCache } from '../signing/replayCache.js'
 import type { ErrorClass, ErrorClassifier } from '../status/errorClassifier.js'
+import { applyServerTimeouts } from './applyServerTimeouts.js'
 import { compileRoutes } from './compileRoutes.js'
 import { createRunHandler } from './createRunHandler.js'
 import { DEFAULT_BODY_LIMIT, type DispatchPluginOptions, RUN_PATH } from './dispatchPluginOptions.js'
+import { resolveEndpointTarget } from './endpointTarget.js'
+import { resolveVerificationKey, warnVerificationOff } from './resolveVerificationKey.js'
 import { connectError, type RunAnswer } from './runAnswer.js'
 
-function resolveKey(option: DispatchPluginOptions['verificationKey']): KeyObject | undefined {
-  if (option === false) return undefined
-  if (option !== undefined && typeof option !== 'string') return option
-  const variable = option === undefined ? 'DISPATCH_VERIFICATION_KEY' : 'the verificationKey option'
-  const text = option ?? process.env['DISPATCH_VERIFICATION_KEY']
-  return text === undefined || text === '' ? undefined : parsePublicKey(text, variable)
+function send(reply: FastifyReply, answer: RunAnswer): FastifyReply {
+  // A client refused for who it is gets no kept-alive socket to try again on.
+  if (answer.statusCode === 401 || answer.statusCode === 403) reply.header('connection', 'close')
+  return reply.code(answer.statusCode).header('content-type', 'application/json').send(answer.body)
 }
 
-function send(reply: FastifyReply, answer: RunAnswer): FastifyReply {
-  return reply.code(answer.statusCode).header('content-type', 'application/json').send(answer.body)
+const UNSIGNED = connectError(
+  401,
+  'unauthenticated',
+  'the request is not signed: it needs both Signature-Input and Signature headers',
+)
+
+function replayCacheOf(option: DispatchPluginOptions['replayCache']): ReplayCache | undefined {
+  if (option === false) return undefined
+  const entries = option ?? DEFAULT_REPLAY_CACHE_ENTRIES
+  if (!Number.isInteger(entries) || entries <= 0) {
+    throw new DispatchError(
+      'DSP2209',
+      `replayCache must be a positive integer number of entries or false, not ${entries}`,
+      {
+        hint: `leave it out for the default (${DEFAULT_REPLAY_CACHE_ENTRIES}), or pass false to turn the replay check off`,
+      },
+    )
+  }
+  return new ReplayCache(entries)
 }
 
 // Framework-level refusals (limits, media types) become Connect JSON 400s like every other refusal.
@@ -50,9 +67,12 @@ const MISSING_LENGTH = connectError(
  * The Dispatch endpoint as a Fastify plugin: mounts `POST /dispatch.sdk.v1.FunctionService/Run` (under
  * the register `prefix`, if any) and nothing else, in its own encapsulated context, so the body parser
  * it installs (raw bytes, needed to check signatures) does not touch the application's other routes.
- * A request is verified on its raw bytes before it is parsed or any function runs; then its input is
- * validated against the route's schema, the function runs, and what it returns or throws becomes the
- * RunResponse. Fails at registration when the verification key or a route schema is unusable.
+ * A request is verified on its raw bytes before it is parsed or any function runs: signed by the
+ * scheduler's key, for this endpoint's own URL (not the `Host` it came with), within the five-minute
+ * window, and not seen before (replays are refused); then its input is validated against the route's
+ * schema, the function runs, and what it returns or throws becomes the RunResponse. Fails closed at
+ * registration: without a verification key (unless `verificationKey: false`), without this
+ * endpoint's URL while verifying, or with an unusable key, URL or route schema.
  *
  * @example
  * ```ts
@@ -60,7 +80,8 @@ const MISSING_LENGTH = connectError(
  * import { dispatchPlugin } from 'dispatch-functions/fastify'
  * import { routes } from './dispatch.gen/routes.gen.js'
  * const app = Fastify({ logger: true })
- * await app.register(dispatchPlugin, { routes })   // DISPATCH_VERIFICATION_KEY from the environment
+ * // DISPATCH_VERIFICATION_KEY and DISPATCH_ENDPOINT_URL from the environment (`dispatch run` sets both)
+ * await app.register(dispatchPlugin, { routes })
  * await app.listen({ port: 8000 })
  * ```
  */
@@ -82,20 +103,27 @@ export const dispatchPlugin: FastifyPluginAsync<DispatchPluginOptions> = async (
       { hint: 'leave it out for the default (8 MiB), which keeps resumed turns inside the 16 MiB request limit' },
     )
   }
-  const publicKey = resolveKey(options.verificationKey)
+  const publicKey = resolveVerificationKey(options.verificationKey)
   if (publicKey === undefined) {
-    instance.log.warn(
-      'dispatch: no verification key (DISPATCH_VERIFICATION_KEY): requests are accepted unsigned; set it so only the scheduler can run functions',
-    )
+    warnVerificationOff()
+    instance.log.warn('dispatch: verification is off (verificationKey: false): requests are accepted unsigned')
   }
+  const target = publicKey === undefined ? undefined : resolveEndpointTarget(options.endpointUrl)
+  const replayCache = publicKey === undefined ? undefined : replayCacheOf(options.replayCache)
+  applyServerTimeouts(instance.server, options.serverTimeouts)
   const classifiers = new Map<ErrorClass, ErrorClassifier['status']>()
   for (const classifier of options.classifiers ?? []) classifiers.set(classifier.error, classifier.status)
 
   const handle = createRunHandler({
     routes: compileRoutes(options.routes),
     publicKey,
+    target,
+    replayCache,
     classifiers,
-    endpoint: options.endpoint ?? (process.env['DISPATCH_ENDPOINT_URL'] || undefined),
+    endpoint:
+      options.endpoint ??
+      (typeof options.endpointUrl === 'string' ? options.endpointUrl : undefined) ??
+      (process.env['DISPATCH_ENDPOINT_URL'] || undefined),
     verifyOffThread: options.verifyOffThread ?? false,
     maxJournalBytes,
     onFailure: (name, status, error) =>
@@ -119,7 +147,11 @@ export const dispatchPlugin: FastifyPluginAsync<DispatchPluginOptions> = async (
       bodyLimit,
       // A plain callback hook: cheaper per request than an async one.
       onRequest: (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
-        if (request.headers['content-length'] === undefined) send(reply, MISSING_LENGTH)
+        const headers = request.headers
+        // Refused before its body is read: an unsigned client cannot make the endpoint wait for bytes.
+        if (publicKey !== undefined && (headers.signature === undefined || headers['signature-input'] === undefined)) {
+          send(reply, UNSIGNED)
+        } else if (headers['content-length'] === undefined) send(reply, MISSING_LENGTH)
         else done()
       },
     },

@@ -17,15 +17,38 @@ export interface DispatchPluginOptions {
   readonly routes: Routes
   /**
    * The scheduler's public key (default `DISPATCH_VERIFICATION_KEY`): PEM SPKI, PEM with literal
-   * `\n`, base64 of the raw 32 bytes, or a KeyObject. `false` accepts unsigned requests even when the
-   * variable is set (tests, trusted networks).
+   * `\n`, base64 of the raw 32 bytes, or a KeyObject. Required: without a key (or with an empty
+   * variable) registration fails with DSP2208. `false` turns verification off and accepts unsigned
+   * requests even when the variable is set (tests, trusted networks); a warning goes to stderr.
    */
   readonly verificationKey?: string | KeyObject | false
   /**
+   * This endpoint's own public URL, the one the scheduler is given for it (default
+   * `DISPATCH_ENDPOINT_URL`, which `dispatch run` sets), with its path prefix if it is mounted under
+   * one. A signature must cover this URL's authority and path, so a request signed for another
+   * endpoint never runs here; with verification on, registration fails with DSP2206 without it.
+   * A function is called at the first request, for a URL known only once the server listens
+   * (`() => app.listeningOrigin` on port 0).
+   */
+  readonly endpointUrl?: string | (() => string)
+  /**
    * Where tail calls and a coroutine's child calls go when their client names no endpoint (default
-   * `DISPATCH_ENDPOINT_URL`; without either, child calls go to the endpoint that ran the parent).
+   * `endpointUrl` when it is a string, else `DISPATCH_ENDPOINT_URL`; without either, child calls go
+   * to the endpoint that ran the parent).
    */
   readonly endpoint?: string
+  /**
+   * How many signatures of accepted requests are remembered to refuse replays within the five-minute
+   * signature window (default 100 000, about 15 MB at most); `false` turns the check off.
+   */
+  readonly replayCache?: number | false
+  /**
+   * Deadlines for slow clients, set on the HTTP server (`fastify.server`) where it still has the
+   * defaults of Fastify and Node: the whole request (headers and body) within `requestTimeoutMs`
+   * (default 60 s), its headers within `headersTimeoutMs` (default 15 s). A running function is
+   * not cut. Values given here always apply; `false` leaves the server alone.
+   */
+  readonly serverTimeouts?: ServerTimeouts | false
   /** The largest request body accepted, in bytes (default 16 MiB). */
   readonly bodyLimit?: number
   /** Statuses for error classes of your own or of libraries; they win over the default table. */
@@ -38,3 +61,15 @@ export interface DispatchPluginOptions {
   /** Check Ed25519 signatures on libuv's thread pool instead of the event loop (default false). */
   readonly verifyOffThread?: boolean
 }
+
+/** Deadlines for receiving a request (see {@link DispatchPluginOptions.serverTimeouts}). */
+export interface ServerTimeouts {
+  /** The whole request, headers and body, must arrive within this many ms (default 60 000). */
+  readonly requestTimeoutMs?: number
+  /** The request headers must arrive within this many ms (default 15 000). */
+  readonly headersTimeoutMs?: number
+}
+
+/** Defaults of {@link ServerTimeouts}. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000
+export const DEFAULT_HEADERS_TIMEOUT_MS = 15_000

@@ -10,11 +10,18 @@
  * import { dispatchPlugin } from 'dispatch-functions/fastify'
  * import { routes } from './dispatch.gen/routes.gen.js'
  * const app = Fastify({ logger: true })
- * await app.register(dispatchPlugin, { routes })   // options override DISPATCH_* env vars
+ * // DISPATCH_VERIFICATION_KEY and DISPATCH_ENDPOINT_URL (options override them); `dispatch run` sets both
+ * await app.register(dispatchPlugin, { routes })
  * await app.listen({ port: 8000 })
  * ```
  */
 export { Dispatch } from './dispatchAlias.js'
 export { dispatchPlugin } from './dispatchPlugin.js'
-export type { DispatchPluginOptions } from './dispatchPluginOptions.js'
-export { DEFAULT_BODY_LIMIT, RUN_PATH } from './dispatchPluginOptions.js'
+export type { DispatchPluginOptions, ServerTimeouts } from './dispatchPluginOptions.js'
+export {
+  DEFAULT_BODY_LIMIT,
+  DEFAULT_HEADERS_TIMEOUT_MS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  RUN_PATH,
+} from './dispatchPluginOptions.js'
+export { runUrl } from './runUrl.js'

@@ -16,6 +16,9 @@ export { contentDigest, contentDigestMismatch } from './contentDigest.js'
 export type { SigningKeyPair } from './generateSigningKeyPair.js'
 export { generateSigningKeyPair } from './generateSigningKeyPair.js'
 export { parsePrivateKey, parsePublicKey } from './parseKey.js'
+export { DEFAULT_REPLAY_CACHE_ENTRIES, ReplayCache } from './replayCache.js'
+export type { SignedTarget } from './signedTarget.js'
+export { signedTarget } from './signedTarget.js'
 export type { SignatureHeaders, SignRequestInput } from './signRequest.js'
 export { signRequest } from './signRequest.js'
 export type {
@@ -24,4 +27,4 @@ export type {
   VerificationResult,
   VerifyRequestInput,
 } from './verifyRequest.js'
-export { verifyRequest, verifyRequestAsync } from './verifyRequest.js'
+export { BAD_SIGNATURE, verifyRequest, verifyRequestAsync } from './verifyRequest.js'

@@ -1,6 +1,7 @@
-import { type KeyObject, sign } from 'node:crypto'
+import { type KeyObject, randomBytes, sign } from 'node:crypto'
 import { KEY_ID, REQUIRED_COMPONENTS, SIGNATURE_LABEL } from './components.js'
 import { contentDigest } from './contentDigest.js'
+import { signedTarget } from './signedTarget.js'
 
 export interface SignRequestInput {
   readonly method: string
@@ -12,6 +13,11 @@ export interface SignRequestInput {
   readonly privateKey: KeyObject
   /** Unix seconds; default now. */
   readonly created?: number
+  /**
+   * The signature's `nonce` parameter (letters, digits, `-` and `_`); default a value unique to this
+   * process and signature. `false` leaves it out (to reproduce a signature of another signer).
+   */
+  readonly nonce?: string | false
 }
 
 /** The headers a signed request adds. */
@@ -23,6 +29,20 @@ export interface SignatureHeaders {
 
 const COMPONENT_LIST = `(${REQUIRED_COMPONENTS.map((c) => `"${c}"`).join(' ')})`
 const PARAMS_SUFFIX = `;keyid="${KEY_ID}";alg="ed25519"`
+
+// Every signature gets its own nonce, so two deliveries of the same bytes within the same second
+// (a retry after a fast failure) are two different signatures and an endpoint's replay cache never
+// takes the second for a replay. A random prefix per process and a counter: unique, and free.
+const NONCE_PREFIX = randomBytes(12).toString('base64url')
+let nonceCounter = 0
+const NONCE_TEXT = /^[A-Za-z0-9_-]{1,64}$/
+
+function nonceParam(nonce: string | false | undefined): string {
+  if (nonce === false) return ''
+  if (nonce === undefined) return `;nonce="${NONCE_PREFIX}${(nonceCounter++).toString(36)}"`
+  if (!NONCE_TEXT.test(nonce)) throw new TypeError('a signature nonce is 1 to 64 letters, digits, "-" or "_"')
+  return `;nonce="${nonce}"`
+}
 
 interface Target {
   readonly base: string
@@ -36,8 +56,8 @@ const MAX_TARGETS = 1024
 function targetOf(url: string): Target {
   let target = targets.get(url)
   if (target === undefined) {
-    const parsed = new URL(url)
-    target = { base: `"@path": ${parsed.pathname}\n"@authority": ${parsed.host.toLowerCase()}\n` }
+    const { authority, path } = signedTarget(url)
+    target = { base: `"@path": ${path}\n"@authority": ${authority}\n` }
     if (targets.size >= MAX_TARGETS) targets.clear()
     targets.set(url, target)
   }
@@ -47,7 +67,8 @@ function targetOf(url: string): Target {
 /**
  * Signs a request as the scheduler delivers it (PROTOCOL.md): RFC 9530 `Content-Digest` (sha-512)
  * and an RFC 9421 Ed25519 signature labelled `dispatch` over `@method @path @authority
- * content-type content-digest`. Returns the headers to add.
+ * content-type content-digest`, with a `nonce` that makes every signature unique. Returns the
+ * headers to add.
  *
  * @example
  * ```ts
@@ -61,7 +82,7 @@ export function signRequest(input: SignRequestInput): SignatureHeaders {
   const body = typeof input.body === 'string' ? Buffer.from(input.body) : input.body
   const digest = contentDigest(body)
   const created = input.created ?? Math.floor(Date.now() / 1000)
-  const params = `${COMPONENT_LIST};created=${created}${PARAMS_SUFFIX}`
+  const params = `${COMPONENT_LIST};created=${created}${PARAMS_SUFFIX}${nonceParam(input.nonce)}`
   const base =
     `"@method": ${input.method.toUpperCase()}\n` +
     targetOf(input.url).base +

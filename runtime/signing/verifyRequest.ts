@@ -2,6 +2,7 @@ import { type KeyObject, verify } from 'node:crypto'
 import { isInnerList } from 'structured-headers'
 import { MAX_AGE_S, MAX_CLOCK_SKEW_S } from './components.js'
 import { contentDigestMismatch } from './contentDigest.js'
+import type { ReplayCache } from './replayCache.js'
 import { cachedSignatureInput, parse } from './signatureInput.js'
 import {
   denied,
@@ -19,9 +20,13 @@ export type RequestHeaders = Readonly<Record<string, string | readonly string[] 
 export interface VerifyRequestInput {
   /** The request method, as received. */
   readonly method: string
-  /** The path without the query, as received. */
+  /**
+   * The `@path` the signature must cover: the path without the query. An endpoint passes the path of
+   * its own URL (see {@link signedTarget}), not the one received, so a request signed for another
+   * endpoint does not verify.
+   */
   readonly path: string
-  /** The `Host` the request was sent to (host[:port]); compared lower-case. */
+  /** The `@authority` the signature must cover (host[:port]), compared lower-case; as for `path`. */
   readonly authority: string
   readonly headers: RequestHeaders
   /** The raw body bytes, exactly as received. */
@@ -30,6 +35,8 @@ export interface VerifyRequestInput {
   readonly publicKey: KeyObject
   /** The verifier's clock in unix seconds; default now. */
   readonly now?: number
+  /** Signatures accepted within the window: a verified signature found there is a replay (401). */
+  readonly replayCache?: ReplayCache | undefined
 }
 
 function headerValue(headers: RequestHeaders, name: string): string | undefined {
@@ -43,6 +50,7 @@ function headerValue(headers: RequestHeaders, name: string): string | undefined 
 interface Prepared {
   readonly base: Buffer
   readonly signature: Uint8Array
+  readonly now: number
 }
 
 function componentValue(input: VerifyRequestInput, component: string): string | undefined {
@@ -105,18 +113,33 @@ function prepare(input: VerifyRequestInput): Prepared | VerificationFailure {
   // Checked here because the digest header itself is covered (present): the body must match it.
   const mismatch = contentDigestMismatch(headerValue(input.headers, 'content-digest')!, input.body)
   if (mismatch !== undefined) return denied(mismatch)
-  return { base: Buffer.from(base), signature }
+  return { base: Buffer.from(base), signature, now }
 }
 
-const BAD_SIGNATURE = denied('the signature does not verify with the verification key')
+/** The refusal of a signature that does not verify: callers may replace its message with a better one. */
+export const BAD_SIGNATURE = denied('the signature does not verify with the verification key')
+
+const REPLAYED = unauthenticated(
+  'DSP2242: this signed request was already accepted within its five-minute window (a replay): every delivery of the scheduler is signed afresh, so the same signature is run once',
+)
+
+// After the signature verified: the same signature bytes are accepted once per window.
+function admitted(input: VerifyRequestInput, prepared: Prepared): VerificationResult {
+  const cache = input.replayCache
+  if (cache === undefined) return OK
+  const { signature } = prepared
+  // The decoded bytes, not the header text: another spelling of the same signature is the same key.
+  const key = Buffer.from(signature.buffer, signature.byteOffset, signature.byteLength).toString('latin1')
+  return cache.admit(key, prepared.now) ? OK : REPLAYED
+}
 
 /**
  * Verifies a signed request exactly as PROTOCOL.md describes (RFC 9421 Ed25519 + RFC 9530
  * Content-Digest): components rebuilt in the order `Signature-Input` lists them; `created` required,
  * at most 5 s ahead and 5 min 5 s old; `keyid="default"`; `alg` ed25519 if present; coverage of
  * `@method @path @authority content-type content-digest`; a sha-512 or sha-256 digest matching the
- * body; exactly one signature. Missing signature, unknown key or incomplete coverage → 401, anything
- * else → 403.
+ * body; exactly one signature. With a `replayCache`, a signature already accepted is a replay.
+ * Missing signature, unknown key, incomplete coverage or a replay → 401, anything else → 403.
  *
  * @example
  * ```ts
@@ -127,7 +150,7 @@ const BAD_SIGNATURE = denied('the signature does not verify with the verificatio
 export function verifyRequest(input: VerifyRequestInput): VerificationResult {
   const prepared = prepare(input)
   if ('ok' in prepared) return prepared
-  return verify(null, prepared.base, input.publicKey, prepared.signature) ? OK : BAD_SIGNATURE
+  return verify(null, prepared.base, input.publicKey, prepared.signature) ? admitted(input, prepared) : BAD_SIGNATURE
 }
 
 /**
@@ -139,7 +162,7 @@ export function verifyRequestAsync(input: VerifyRequestInput): Promise<Verificat
   if ('ok' in prepared) return Promise.resolve(prepared)
   return new Promise((resolve) => {
     verify(null, prepared.base, input.publicKey, prepared.signature, (error, valid) => {
-      resolve(error === null && valid ? OK : BAD_SIGNATURE)
+      resolve(error === null && valid ? admitted(input, prepared) : BAD_SIGNATURE)
     })
   })
 }

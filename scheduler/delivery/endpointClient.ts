@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto'
-import { RUN_PATH, signRequest } from 'dispatch-functions/internal'
+import { runUrl, signRequest } from 'dispatch-functions/internal'
 import type { ErrorMessage, RunRequest, Status } from 'dispatch-functions/protocol'
 import { Pool } from 'undici'
 import { bodyExcerpt } from './bodyExcerpt.js'
@@ -15,14 +15,8 @@ export type PostOutcome =
   | { readonly kind: 'answer'; readonly body: string }
   | { readonly kind: 'failure'; readonly status: Status; readonly error: ErrorMessage }
 
-/** `<endpoint>/dispatch.sdk.v1.FunctionService/Run`, keeping a path prefix the endpoint URL may have. */
-export function runUrl(endpoint: string): URL {
-  const url = new URL(endpoint)
-  url.pathname = `${url.pathname.replace(/\/+$/, '')}${RUN_PATH}`
-  url.search = ''
-  url.hash = ''
-  return url
-}
+// The endpoint derives the `@authority` and `@path` it checks from its own URL with the same function.
+export { runUrl }
 
 interface PoolEntry {
   readonly pool: Pool

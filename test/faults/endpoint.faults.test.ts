@@ -36,7 +36,7 @@ function spawnEndpoint(effects: string, port = 0): Promise<{ process: ChildProce
       ...process.env,
       DISPATCH_TEST_EFFECTS: effects,
       DISPATCH_TEST_PORT: String(port),
-      DISPATCH_VERIFICATION_KEY: '',
+      DISPATCH_TEST_UNSIGNED: '1',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   })

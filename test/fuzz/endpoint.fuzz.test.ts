@@ -5,6 +5,7 @@ import { parseDictionary, serializeDictionary } from 'structured-headers'
 import { Type } from 'typebox'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { dispatchPlugin } from '../../runtime/fastify/index.js'
+import { runUrl } from '../../runtime/fastify/runUrl.js'
 import { defineRoutes, tupleSchema } from '../../runtime/index.js'
 import { signRequest } from '../../runtime/signing/index.js'
 import { HOST, RUN, testPrivateKey } from '../runtime/helpers/endpointApp.js'
@@ -13,9 +14,17 @@ import { params, recordFigures } from './fuzzConfig.js'
 
 // The endpoint under bad input: whatever arrives, the answer is never a 5xx and the process never
 // crashes; user code runs only for a request that verified and whose arguments match the schema;
-// a request changed after signing (body, Signature-Input, Signature) is never accepted.
+// a request changed after signing (body, Signature-Input, Signature) is never accepted, nor one
+// signed for another endpoint URL (forwarded by a relay or not), nor the same signed request twice.
 
-const figures = { inputs: 0, serverErrors: 0, forgeriesAccepted: 0, handlerRunsOnRefusal: 0, invalidArgsRun: 0 }
+const figures = {
+  inputs: 0,
+  serverErrors: 0,
+  forgeriesAccepted: 0,
+  handlerRunsOnRefusal: 0,
+  invalidArgsRun: 0,
+  replaysAccepted: 0,
+}
 const ran = { count: 0 }
 
 const Item = Type.Object(
@@ -59,7 +68,12 @@ let port = 0
 
 beforeAll(async () => {
   app = Fastify()
-  await app.register(dispatchPlugin, { routes, verificationKey: vectors.key.public_pem, bodyLimit: 64 * 1024 })
+  await app.register(dispatchPlugin, {
+    routes,
+    verificationKey: vectors.key.public_pem,
+    endpointUrl: `http://${HOST}`,
+    bodyLimit: 64 * 1024,
+  })
   await app.listen({ host: '127.0.0.1', port: 0 })
   port = (app.server.address() as { port: number }).port
 })
@@ -70,6 +84,7 @@ afterAll(async () => {
     'bad inputs tried': figures.inputs,
     'crashes or 5xx seen': figures.serverErrors,
     'forgeries accepted': figures.forgeriesAccepted,
+    'replays accepted': figures.replaysAccepted,
     'user code run for a refused request': figures.handlerRunsOnRefusal + figures.invalidArgsRun,
   })
 })
@@ -125,6 +140,7 @@ type Mutation =
   | { kind: 'drop'; header: string }
   | { kind: 'hugeHeader'; size: number }
   | { kind: 'oldCreated'; seconds: number }
+  | { kind: 'misaddressed'; authority: string; prefix: string; forwarded: boolean }
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.constant<Mutation>({ kind: 'none' }),
@@ -157,6 +173,16 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   }),
   fc.record({ kind: fc.constant('hugeHeader' as const), size: fc.integer({ min: 1000, max: 60_000 }) }),
   fc.record({ kind: fc.constant('oldCreated' as const), seconds: fc.constantFrom(-3600, 400, 3600) }),
+  // Signed for another endpoint (another authority, another path prefix, or both), and sent here
+  // as it is or as a relay forwards it, with the Host it was signed for.
+  fc
+    .record({
+      kind: fc.constant('misaddressed' as const),
+      authority: fc.constantFrom(HOST, 'evil.test:8000', 'app.test:8001', 'app.test', 'APP.TEST:8001'),
+      prefix: fc.constantFrom('', '/b', '/dispatch', '/%2e%2e'),
+      forwarded: fc.boolean(),
+    })
+    .filter((m) => m.authority !== HOST || m.prefix !== ''),
 )
 
 /** The semantics of a Signature-Input value: its re-serialization, or undefined if it does not parse. */
@@ -187,16 +213,20 @@ interface Built {
 function build(raw: string | Buffer, m: Mutation): Built {
   const payload = Buffer.isBuffer(raw) ? Buffer.from(raw) : Buffer.from(raw, 'utf8')
   const created = Math.floor(Date.now() / 1000) + (m.kind === 'oldCreated' ? -m.seconds : 0)
+  const signedFor = m.kind === 'misaddressed' ? `http://${m.authority}${m.prefix}` : `http://${HOST}`
   const signed = signRequest({
     method: 'POST',
-    url: `http://${HOST}${RUN}`,
+    url: `${signedFor}${RUN}`,
     headers: { 'content-type': 'application/json' },
     body: payload,
     privateKey: testPrivateKey,
     created,
   })
   const headers: Record<string, string> = { host: HOST, 'content-type': 'application/json', ...signed }
-  let forged = m.kind === 'oldCreated'
+  // URL normalization may make another spelling the same URL (`/%2e%2e` is `/`): only a different
+  // signed authority or path is another endpoint.
+  let forged =
+    m.kind === 'oldCreated' || (m.kind === 'misaddressed' && runUrl(signedFor).href !== runUrl(`http://${HOST}`).href)
   switch (m.kind) {
     case 'body': {
       if (payload.length === 0) break
@@ -226,8 +256,11 @@ function build(raw: string | Buffer, m: Mutation): Built {
       forged = true
       break
     case 'host':
+      // The signature is checked against this endpoint's own URL, whatever Host a proxy passes on.
       headers['host'] = m.value
-      forged = m.value.toLowerCase() !== HOST
+      break
+    case 'misaddressed':
+      if (m.forwarded) headers['host'] = m.authority
       break
     case 'drop':
       delete headers[m.header]
@@ -267,6 +300,36 @@ describe('fuzz: the endpoint', () => {
     expect(ran.count).toBeGreaterThan(20)
     expect(figures.invalidArgsRun).toBe(0)
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined()
+  })
+
+  it('runs a signed request once: a replay, even with its headers reformatted, is refused and runs nothing', async () => {
+    const reformat = fc.constantFrom('as is', 'signature spaced', 'signature-input spaced', 'host changed')
+    await fc.assert(
+      fc.asyncProperty(body, fc.array(reformat, { minLength: 1, maxLength: 3 }), async (raw, replays) => {
+        const { headers, payload } = build(raw, { kind: 'none' })
+        figures.inputs++
+        const first = await app.inject({ method: 'POST', url: RUN, headers, payload })
+        expect(first.statusCode).toBeLessThan(500)
+        for (const how of replays) {
+          const again = { ...headers }
+          if (how === 'signature spaced') again['signature'] = ` ${again['signature']} `
+          if (how === 'signature-input spaced') again['signature-input'] = `${again['signature-input']} `
+          if (how === 'host changed') again['host'] = 'relay.test:9000'
+          figures.inputs++
+          const before = ran.count
+          const replay = await app.inject({ method: 'POST', url: RUN, headers: again, payload })
+          if (replay.statusCode === 200) figures.replaysAccepted++
+          if (ran.count !== before) figures.handlerRunsOnRefusal++
+          expect(replay.statusCode, `${how}: ${replay.body}`).not.toBe(200)
+          expect(replay.statusCode).toBeLessThan(500)
+          expect(ran.count).toBe(before)
+          // A request the signature check let through once is refused as a replay (401, DSP2242).
+          if (first.statusCode === 200) expect(replay.json()).toMatchObject({ code: 'unauthenticated' })
+        }
+      }),
+      params(300),
+    )
+    expect(figures.replaysAccepted).toBe(0)
   })
 
   it('survives hostile bytes over real HTTP: duplicate, huge and non-UTF-8 headers, broken framing', async () => {

@@ -25,6 +25,8 @@ const state = {
   /** Objects an abandoned execution still holds, watched for collection. */
   collected: new Set<string>(),
   winners: [] as unknown[],
+  /** What `charged` received from its call. */
+  seen: [] as unknown[],
 }
 const registry = new FinalizationRegistry<string>((tag) => state.collected.add(tag))
 
@@ -75,6 +77,18 @@ const routes = defineRoutes({
       return client.double.call(first)
     },
   },
+  charged: {
+    source: SOURCE,
+    input: tupleSchema([]),
+    output: undefined,
+    // A random() then a call: position 0 is a value, position 1 the call whose result matters.
+    handler: async () => {
+      random()
+      const paid = await client.double.call(21)
+      state.seen.push(paid)
+      return paid
+    },
+  },
   coin: {
     source: SOURCE,
     input: tupleSchema([]),
@@ -111,6 +125,7 @@ afterAll(() => app.close())
 beforeEach(() => {
   state.awaitFirst = false
   state.winners.length = 0
+  state.seen.length = 0
 })
 
 /** One Run request, failing (rather than hanging the test) when the endpoint does not answer in time. */
@@ -214,6 +229,61 @@ describe('hostile coroutine state (an unsigned endpoint accepts any PollResult)'
     })
     expect(resumed.status).toBe('STATUS_INCOMPATIBLE_STATE')
     expect(resumed.exit?.result.error?.message).toMatch(/not a journal/)
+  })
+})
+
+describe('results handed back to a coroutine must answer the calls its journal sent', () => {
+  const resume = async (fn: string, coroutineState: string, results: { correlationId?: string; output: unknown }[]) =>
+    post({ function: fn, pollResult: { coroutineState, results: results as never } })
+
+  it.each<[string, { correlationId?: string; output: unknown }[], RegExp]>([
+    ['an unknown correlation id', [{ correlationId: '7', output: output(1) }], /"7", which is no operation/],
+    [
+      'the position of a value, not a call',
+      [{ correlationId: '0', output: output(1) }],
+      /"0", which is random\(\), not a call/,
+    ],
+    ['no correlation id (proto3: zero, the value)', [{ output: output(1) }], /"0", which is random\(\), not a call/],
+    [
+      'the same call twice',
+      [
+        { correlationId: '1', output: output(42) },
+        { correlationId: '1', output: output(-1) },
+      ],
+      /"1", which is a call of double that already has its result/,
+    ],
+  ])('a PollResult with %s is INCOMPATIBLE_STATE (DSP2243) and the function never sees it', async (_, results, why) => {
+    const first = await post({ function: 'charged', input: input([]) })
+    expect(first.poll?.calls?.map((c) => c.correlationId)).toEqual(['1'])
+    const resumed = await resume('charged', first.poll!.coroutineState!, results)
+    expect(resumed.status).toBe('STATUS_INCOMPATIBLE_STATE')
+    expect(resumed.exit?.result.error?.message).toContain('DSP2243')
+    expect(resumed.exit?.result.error?.message).toMatch(why)
+    expect(state.seen).toEqual([])
+  })
+
+  it('a result for a call that already got its result in an earlier turn is refused, not a replacement', async () => {
+    const first = await post({ function: 'charged', input: input([]) })
+    const second = await resume('charged', first.poll!.coroutineState!, [{ correlationId: '1', output: output(42) }])
+    expect(second.exit?.result.output?.value).toBe(42)
+    expect(state.seen).toEqual([42])
+    // A journal that recorded the result, as a later turn would carry it, with a second result for it.
+    const journal = JSON.parse(Buffer.from(first.poll!.coroutineState!, 'base64').toString('utf8'))
+    journal.ops[1].r = { o: 42 }
+    journal.batches.push([1])
+    const later = Buffer.from(JSON.stringify(journal)).toString('base64')
+    const replaced = await resume('charged', later, [{ correlationId: '1', output: output(-1) }])
+    expect(replaced.status).toBe('STATUS_INCOMPATIBLE_STATE')
+    expect(replaced.exit?.result.error?.message).toMatch(/DSP2243.*already has its result/)
+    expect(state.seen).toEqual([42])
+  })
+
+  it("a coroutine's state handed to another function is INCOMPATIBLE_STATE", async () => {
+    const first = await post({ function: 'charged', input: input([]) })
+    const resumed = await resume('coin', first.poll!.coroutineState!, [{ correlationId: '1', output: output(42) }])
+    expect(resumed.status).toBe('STATUS_INCOMPATIBLE_STATE')
+    expect(resumed.exit?.result.error?.message).toContain('belongs to charged, not to coin')
+    expect(state.seen).toEqual([])
   })
 })
 

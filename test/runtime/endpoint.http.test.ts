@@ -14,7 +14,12 @@ beforeAll(async () => {
   app = Fastify()
   // The application's own routes: the plugin's raw-body parser must not reach them.
   app.post('/echo', async (request) => ({ parsed: request.body }))
-  await app.register(dispatchPlugin, { routes, verificationKey: vectors.key.public_pem, bodyLimit: 4096 })
+  await app.register(dispatchPlugin, {
+    routes,
+    verificationKey: vectors.key.public_pem,
+    endpointUrl: () => app.listeningOrigin,
+    bodyLimit: 4096,
+  })
   await app.listen({ host: '127.0.0.1', port: 0 })
   const { port } = app.server.address() as { port: number }
   base = `http://127.0.0.1:${port}`

@@ -57,7 +57,12 @@ describe('signed requests', () => {
   it.each<[string, () => Parameters<typeof inject>[0], 401 | 403]>([
     ['body changed', () => ({ headers: good(), body: body.replace('[1,2]', '[1,3]') }), 403],
     ['path changed', () => ({ headers: custom(P(), { path: `/v2${RUN}` }) }), 403],
-    ['authority changed', () => ({ headers: good(), host: 'evil.test:8000' }), 403],
+    ['signed for another authority', () => ({ headers: custom(P(), { authority: 'evil.test:8000' }) }), 403],
+    [
+      'signed for another authority and sent with that Host',
+      () => ({ headers: custom(P(), { authority: 'evil.test:8000' }), host: 'evil.test:8000' }),
+      403,
+    ],
     [
       'content type changed',
       () => ({ headers: { ...good(), 'content-type': 'application/json; charset=utf-8' } }),
@@ -222,14 +227,14 @@ describe('verification keys', () => {
     }
   })
 
-  it('the option overrides the variable, and without a key accepts unsigned requests with one warning', async () => {
+  it('verificationKey: false overrides the variable and accepts unsigned requests, with one warning', async () => {
     const saved = process.env['DISPATCH_VERIFICATION_KEY']
     process.env['DISPATCH_VERIFICATION_KEY'] = vectors.key.public_raw_base64
     try {
       const { app, logs } = await makeApp({ routes, verificationKey: false })
       expect((await send(app, message, { sign: false })).statusCode).toBe(200)
       expect((await send(app, message, { sign: false })).statusCode).toBe(200)
-      const warnings = logs.filter((l) => String(l['msg']).includes('verification key'))
+      const warnings = logs.filter((l) => String(l['msg']).includes('verification is off'))
       expect(warnings).toHaveLength(1)
       await app.close()
     } finally {

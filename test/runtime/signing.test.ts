@@ -110,7 +110,7 @@ describe('the Dispatch-style vector', () => {
     ).toBe(true)
   })
 
-  it('signRequest reproduces its headers byte for byte', () => {
+  it('signRequest reproduces its headers byte for byte (without its nonce)', () => {
     const signed = signRequest({
       method: v.method,
       url: v.url,
@@ -118,12 +118,44 @@ describe('the Dispatch-style vector', () => {
       body,
       privateKey,
       created: v.created,
+      nonce: false,
     })
     expect(signed).toEqual({
       'content-digest': h['Content-Digest'],
       'signature-input': h['Signature-Input'],
       signature: h.Signature,
     })
+  })
+
+  it('signRequest gives the same bytes signed in the same second a different signature each time (a nonce), and each verifies', () => {
+    const sign = () =>
+      signRequest({
+        method: v.method,
+        url: v.url,
+        headers: { 'content-type': h['Content-Type']! },
+        body,
+        privateKey,
+        created: v.created,
+      })
+    const first = sign()
+    const second = sign()
+    expect(first['signature-input']).toMatch(
+      /^dispatch=\("@method" "@path" "@authority" "content-type" "content-digest"\);created=1700000000;keyid="default";alg="ed25519";nonce="[A-Za-z0-9_-]+"$/,
+    )
+    expect(second['signature-input']).not.toBe(first['signature-input'])
+    expect(second.signature).not.toBe(first.signature)
+    for (const signed of [first, second]) {
+      const result = verifyRequest({
+        method: 'POST',
+        path: '/dispatch.sdk.v1.FunctionService/Run',
+        authority: 'example.com',
+        headers: { 'content-type': h['Content-Type'], ...signed },
+        body,
+        publicKey: parsePublicKey(vectors.key.public_pem, 'TEST'),
+        now: v.created,
+      })
+      expect(result).toEqual({ ok: true })
+    }
   })
 
   it('verifyRequest accepts it within the window, sync and async', async () => {
@@ -169,6 +201,26 @@ describe('verifyRequest refusals', () => {
   }
   const check = (over: Partial<Parameters<typeof verifyRequest>[0]>) =>
     verifyRequest({ method: 'POST', path, authority, headers: good, body: Buffer.from(body), publicKey, now, ...over })
+
+  it('accepts a nonce parameter wherever it stands and whatever its text, and refuses a changed one', () => {
+    const withParams = (params: string) => ({
+      ...baseHeaders,
+      ...signCustom({ path, authority, headers: baseHeaders, privateKey, params }),
+    })
+    for (const params of [
+      `;created=${now};keyid="default";alg="ed25519";nonce="abc-_9"`,
+      `;nonce="first";created=${now};keyid="default"`,
+      `;created=${now};keyid="default";nonce="with space and \\"quote\\""`,
+      `;created=${now};keyid="default";nonce="a";nonce="b"`,
+    ]) {
+      // Twice: the second lookup comes from the cache of checked Signature-Input headers.
+      expect(check({ headers: withParams(params) }), params).toEqual({ ok: true })
+      expect(check({ headers: withParams(params) }), params).toEqual({ ok: true })
+    }
+    const signed = withParams(`;created=${now};keyid="default";alg="ed25519";nonce="abc"`)
+    const changed = { ...signed, 'signature-input': signed['signature-input'].replace('nonce="abc"', 'nonce="abd"') }
+    expect(check({ headers: changed })).toMatchObject({ ok: false, httpStatus: 403 })
+  })
 
   it('accepts the good request, components in any listed order, sha-256 digests and no alg', () => {
     expect(check({})).toEqual({ ok: true })

@@ -47,7 +47,11 @@ beforeAll(async () => {
       ran++
     })
   })
-  await app.register(dispatchPlugin, { routes, verificationKey: t.scheduler.verificationKeyPem })
+  await app.register(dispatchPlugin, {
+    routes,
+    verificationKey: t.scheduler.verificationKeyPem,
+    endpointUrl: () => app.listeningOrigin,
+  })
   await app.listen({ host: '127.0.0.1', port: 0 })
   const address = app.server.address()
   endpoint = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`

@@ -159,6 +159,7 @@ describe('restarts from input', () => {
       await v2.register(dispatchPlugin, {
         routes: version('v2'),
         verificationKey: scheduler.scheduler.verificationKeyPem,
+        endpointUrl: v1.url,
       })
       await v2.listen({ host: '127.0.0.1', port })
       release()

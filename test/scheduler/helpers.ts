@@ -76,7 +76,12 @@ export async function startEndpoint(
   verificationKeyPem: string,
 ): Promise<{ url: string; app: FastifyInstance }> {
   const app = Fastify()
-  await app.register(dispatchPlugin, { routes, verificationKey: verificationKeyPem })
+  // Listening on port 0: the endpoint learns its own URL once it listens.
+  await app.register(dispatchPlugin, {
+    routes,
+    verificationKey: verificationKeyPem,
+    endpointUrl: () => app.listeningOrigin,
+  })
   await app.listen({ host: '127.0.0.1', port: 0 })
   const address = app.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : 0

@@ -1,7 +1,8 @@
 /**
  * The quickstart application: a Fastify server that serves the generated route table. Under
- * `dispatch run` it gets PORT (a free port, where the scheduler calls it) and DISPATCH_VERIFICATION_KEY
- * (so only the scheduler's signed requests run) from the environment.
+ * `dispatch run` it gets PORT (a free port, where the scheduler calls it), DISPATCH_ENDPOINT_URL (the
+ * URL requests must be signed for) and DISPATCH_VERIFICATION_KEY (so only the scheduler's signed
+ * requests run) from the environment; without the last two the plugin refuses to start.
  */
 import { dispatchPlugin } from 'dispatch-functions/fastify'
 import Fastify, { type FastifyInstance } from 'fastify'

@@ -21,7 +21,8 @@ export async function makeApp(
     },
   })
   const app = Fastify({ logger: { level: 'warn', stream } })
-  await app.register(dispatchPlugin, options)
+  // Requests are signed for http://HOST (plus the prefix): that is this endpoint's own URL.
+  await app.register(dispatchPlugin, { endpointUrl: `http://${HOST}${options.prefix ?? ''}`, ...options })
   return { app, logs }
 }
 
