@@ -224,6 +224,7 @@ describe('the packages, packed and installed from their tarballs', () => {
             module: 'NodeNext',
             moduleResolution: 'NodeNext',
             strict: true,
+            rootDir: 'src',
             outDir: 'dist',
             types: ['node'],
             skipLibCheck: true,
