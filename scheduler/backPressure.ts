@@ -84,7 +84,7 @@ export class BackPressure {
   recorded(completions: readonly Completion[]): void {
     for (const c of completions) {
       if (c.kind === 'succeeded' || c.kind === 'failed') this.unfinished--
-      else if (c.kind === 'poll') this.unfinished += c.children.length // issue 6: a Poll's children
+      else if (c.kind === 'poll') this.unfinished += c.children.length // a Poll's children
     }
     if (this.unfinished < 0) this.unfinished = 0
   }

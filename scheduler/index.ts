@@ -54,7 +54,7 @@ export { DEFAULT_RETRY_POLICY, policyFor, resolveSchedulerOptions } from './sche
 export type { Scheduler, SchedulerStats } from './startScheduler.js'
 export { startScheduler } from './startScheduler.js'
 export { IdempotencyConflict, inputDigest } from './store/idempotencyConflict.js'
-// Issue 7: the PostgreSQL store, shared by several scheduler nodes.
+// The PostgreSQL store, shared by several scheduler nodes.
 export type { PostgresKeySources } from './store/postgresKeys.js'
 export { loadPostgresKeys } from './store/postgresKeys.js'
 export type { LeaseRenewalOptions, RenewableStore } from './store/postgresLeaseRenewal.js'

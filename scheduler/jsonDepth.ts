@@ -1,5 +1,5 @@
 /**
- * The deepest JSON nesting the scheduler stores (issue 8's fuzz and fault suites): deeper values
+ * The deepest JSON nesting the scheduler stores (the fuzz and fault suites): deeper values
  * overflow JSON.stringify's stack when the store encodes them, which failed whole transactions.
  */
 export const MAX_JSON_DEPTH = 1000

@@ -35,7 +35,7 @@ export const DEFAULT_RETRY_POLICY: ResolvedRetryPolicy = {
 export interface SchedulerOptions {
   /**
    * The SQLite file; created with its folder. The API and signing keys are kept beside it.
-   * Required unless `postgres` (or a `store`) is given (issue 7: PostgreSQL has no file).
+   * Required unless `postgres` (or a `store`) is given (PostgreSQL has no file).
    */
   readonly dbPath?: string
   /** Default '127.0.0.1'. */
@@ -94,13 +94,13 @@ export interface SchedulerOptions {
   /** Use this store instead of SQLite at `dbPath` (the keys are still kept beside `dbPath`). */
   readonly store?: Store
   /**
-   * Issue 7: store calls in PostgreSQL (opened, migrated and closed by the scheduler), shared by
+   * Store calls in PostgreSQL (opened, migrated and closed by the scheduler), shared by
    * every node given the same URL and schema. The keys then live in the schema's `settings` table
    * unless `apiKey`/`signingKey` or DISPATCH_API_KEY/DISPATCH_SIGNING_KEY set them.
    */
   readonly postgres?: PostgresStoreOptions
   /**
-   * Issue 7: a lease lasts the longest attempt timeout plus this margin, in ms (on PostgreSQL: short
+   * A lease lasts the longest attempt timeout plus this margin, in ms (on PostgreSQL: short
    * leases, `postgres.leaseMs`, are renewed up to it). Default 60000.
    */
   readonly leaseMarginMs?: number

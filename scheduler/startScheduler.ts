@@ -84,7 +84,7 @@ function loggerOptions(option: SchedulerOptions['logger']): LoggerOptions {
 export async function startScheduler(options: SchedulerOptions): Promise<Scheduler> {
   const resolved = resolveSchedulerOptions(options)
   const margin = leaseMargin(options.leaseMarginMs)
-  // Issue 7: a PostgreSQL store (the `postgres` option) keeps the keys every node shares in the database.
+  // A PostgreSQL store (the `postgres` option) keeps the keys every node shares in the database.
   const { store, keys } = await openStoreAndKeys(options)
   const ownsStore = options.store === undefined
   const events = new CallEvents()
@@ -92,7 +92,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   const client = new EndpointClient(keys.privateKey, resolved.concurrency)
   const timeouts = [resolved.retry, ...Object.values(resolved.functions)].map((p) => p.attemptTimeoutMs ?? 0)
   const leaseMs = Math.max(...timeouts) + margin
-  // Issue 7: on PostgreSQL claims take a short lease renewed while the attempt runs, so another
+  // On PostgreSQL claims take a short lease renewed while the attempt runs, so another
   // node takes a dead node's calls over after that short lease (never renewed past `leaseMs`).
   const renewal =
     store instanceof PostgresStore
@@ -120,7 +120,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       ? undefined
       : new BackPressure(store, resolved.backPressure, () => committer?.queuedCalls ?? 0)
   let loop: DeliveryLoop | undefined
-  // What `stats()` and the CallService's Stats answer beside the counts (issue 5: visible limits).
+  // What `stats()` and the CallService's Stats answer beside the counts (visible limits).
   const liveStats = () => ({
     endpoints: limits?.snapshot() ?? [],
     inFlight: loop?.inFlight ?? 0,
@@ -152,11 +152,11 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     limits,
     onRecorded: (batch) => {
       pressure?.recorded(batch)
-      renewal?.recorded(batch) // issue 7
+      renewal?.recorded(batch)
     },
   })
   const deliveries = loop
-  // Issue 7: another node inserted or released calls (LISTEN/NOTIFY): an idle node claims at once.
+  // Another node inserted or released calls (LISTEN/NOTIFY): an idle node claims at once.
   const stopListening =
     store instanceof PostgresStore
       ? store.onNewWork(() => {
@@ -248,7 +248,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
 }
 
 /**
- * Issue 7: the store and keys to run with. PostgreSQL (`postgres`, or a `PostgresStore` as `store`)
+ * The store and keys to run with. PostgreSQL (`postgres`, or a `PostgresStore` as `store`)
  * keeps the keys in its schema; SQLite and other stores keep them beside `dbPath`.
  */
 async function openStoreAndKeys(options: SchedulerOptions): Promise<{ store: Store; keys: SchedulerKeys }> {
@@ -272,7 +272,7 @@ async function openStoreAndKeys(options: SchedulerOptions): Promise<{ store: Sto
   return { store: shared ?? openSqliteStore(options.dbPath, sqlite), keys }
 }
 
-/** Issue 7: the lease margin option, checked like the other durations. */
+/** The lease margin option, checked like the other durations. */
 function leaseMargin(value: number | undefined): number {
   if (value === undefined) return LEASE_MARGIN_MS
   if (!Number.isFinite(value) || value < 0) {

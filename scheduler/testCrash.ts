@@ -1,5 +1,5 @@
 /**
- * Test-only crash points (issue 8's fault suite): with `DISPATCH_TEST_CRASH_AT=<point>` set when the
+ * Test-only crash points (the fault suite): with `DISPATCH_TEST_CRASH_AT=<point>` set when the
  * process starts, the scheduler SIGKILLs itself the first time it reaches that point. Unset (always,
  * outside test/faults), each point costs one comparison with undefined.
  *

@@ -39,9 +39,9 @@ export const CallInfo = Type.Object({
   idempotencyKey: Type.Optional(Type.String()),
   parentDispatchId: Type.Optional(Type.String()),
   rootDispatchId: Type.Optional(Type.String()),
-  /** A durable coroutine (issue 6): results of its children waiting for its next turn. */
+  /** A durable coroutine: results of its children waiting for its next turn. */
   resultsWaiting: Type.Optional(Type.Integer({ minimum: 0 })),
-  /** Restarts from its input after INCOMPATIBLE_STATE (issue 6); they count as attempts. */
+  /** Restarts from its input after INCOMPATIBLE_STATE; they count as attempts. */
   restarts: Type.Optional(Type.Integer({ minimum: 0 })),
   input: Type.Optional(AnyMessage),
   output: Type.Optional(AnyMessage),
@@ -99,7 +99,7 @@ export const ListCallsRequest = Type.Object({
   state: Type.Optional(CallState),
   function: Type.Optional(Type.String()),
   fairnessKey: Type.Optional(Type.String()),
-  /** The children a coroutine started (issue 6). */
+  /** The children a coroutine started. */
   parentDispatchId: Type.Optional(Type.String({ minLength: 1 })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   /** Opaque cursor from a previous answer's `nextCursor`. */

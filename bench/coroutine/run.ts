@@ -3,7 +3,7 @@
  * with `all(...)` and returns their sum; measured is the wall time from the parent's dispatch to
  * its recorded result (through the real HTTP path: signed requests, validation, the embedded
  * SQLite scheduler with synchronous=FULL), and the size of the journal the parent carried.
- * Target (issue 6): <= 1 s for 1,000 children on the 2-core machine.
+ * Target: <= 1 s for 1,000 children on the 2-core machine.
  *
  * Flags: `--json` (one line: `{"children", "wall_ms", "journal_bytes"}`, medians), `--children N`
  * (default 1000), `--runs N` (default 5; the first run also warms up the code paths and is not counted).

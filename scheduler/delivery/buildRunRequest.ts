@@ -14,7 +14,7 @@ export function buildRunRequest(call: StoredCall): RunRequest {
     creationTime: toTimestamp(call.createdAt),
   }
   if (call.poll !== undefined) {
-    // Issue 6: a resumed coroutine gets its state back verbatim, with the results waiting for it.
+    // A resumed coroutine gets its state back verbatim, with the results waiting for it.
     request.pollResult = { ...call.poll.state, results: call.results.map((r) => r.result) }
     if (call.poll.error !== undefined) request.pollResult.error = call.poll.error
   } else if (call.input !== undefined) request.input = call.input

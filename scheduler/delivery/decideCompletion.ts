@@ -28,11 +28,11 @@ export interface DecideContext {
   readonly now: number
   readonly policy: ResolvedRetryPolicy
   readonly random?: () => number
-  /** Issue 6: the scheduler's options, for the retry policies of a Poll's children (default: the defaults). */
+  /** The scheduler's options, for the retry policies of a Poll's children (default: the defaults). */
   readonly options?: ResolvedSchedulerOptions
 }
 
-/** Issue 6: the largest coroutine state stored (the journal a Poll carries), in bytes of its JSON. */
+/** The largest coroutine state stored (the journal a Poll carries), in bytes of its JSON. */
 export const MAX_COROUTINE_STATE_BYTES = 16 * 1024 * 1024
 
 let defaultOptions: ResolvedSchedulerOptions | undefined
@@ -58,7 +58,7 @@ export function decideCompletion(call: StoredCall, outcome: PostOutcome, context
   // A deeper answer overflowed the store's JSON.stringify, so its outcome was never recorded and the call was redelivered forever.
   if (nestedDeeperThan(answer))
     return invalid(call, context, `the endpoint answered JSON nested deeper than ${MAX_JSON_DEPTH} levels`)
-  // Issue 6: a Poll's calls are checked one by one, like a Dispatch batch: a bad one is answered with
+  // A Poll's calls are checked one by one, like a Dispatch batch: a bad one is answered with
   // `pollResult.error` on the next turn, not counted as a bad answer of the whole run.
   const pollCalls = takePollCalls(answer)
   if (!checkRunResponse.Check(answer)) {
@@ -109,7 +109,7 @@ export function decideCompletion(call: StoredCall, outcome: PostOutcome, context
   }
   const error = result?.error ?? { type: response.status, message: `the function answered ${response.status}` }
   if (response.status === 'STATUS_INCOMPATIBLE_STATE') {
-    // Issue 6: a resumed turn whose code no longer replays its journal starts again from its input;
+    // A resumed turn whose code no longer replays its journal starts again from its input;
     // the restart counts as an attempt, so code that always diverges ends failed. A first run
     // cannot be helped by starting again: it fails.
     if (call.poll !== undefined && call.attempts < call.maxAttempts) {
@@ -138,7 +138,7 @@ function takePollCalls(answer: unknown): unknown {
 const clamp = (n: number, low: number, high: number) => Math.min(high, Math.max(low, n))
 
 /**
- * Issue 6: a Poll suspends the call: its state is kept verbatim, the results it was given are consumed,
+ * A Poll suspends the call: its state is kept verbatim, the results it was given are consumed,
  * its calls become children (or, when they cannot be dispatched, the next turn gets `pollResult.error`).
  */
 function suspended(call: StoredCall, status: Status, poll: Poll, calls: unknown, context: DecideContext): Completion {

@@ -261,7 +261,7 @@ export class DeliveryLoop {
   }
 
   /**
-   * Issue 6: children ended; a suspended parent they woke is due now in its own queue, which the
+   * Children ended; a suspended parent they woke is due now in its own queue, which the
    * selector may have dropped: tell it (one read of the parents, instead of re-listing every queue).
    */
   private async noticeParents(ids: readonly string[]): Promise<void> {

@@ -16,7 +16,7 @@ export type ChildCalls =
   | { readonly kind: 'refused'; readonly error: ErrorMessage }
 
 /**
- * Issue 6: checks the calls of a Poll as the Dispatch API checks a batch (one bad call refuses them
+ * Checks the calls of a Poll as the Dispatch API checks a batch (one bad call refuses them
  * all, named by index) and turns them into children of `parent`: the parent's endpoint when a call
  * names none, its root, its fairness key, and an expiration no later than the parent's, so the
  * parent's expiration bounds the whole tree.

@@ -2,7 +2,7 @@ import type { CallResult, ErrorMessage } from 'dispatch-functions/protocol'
 import type { CoroutineState, StoredPoll, StoredResult } from './store.js'
 
 /**
- * Issue 6: the coroutine columns both stores keep on `calls` and in `call_results` (same names and
+ * The coroutine columns both stores keep on `calls` and in `call_results` (same names and
  * meaning in SQLite and PostgreSQL), and their conversion to the store's types.
  */
 export interface PollColumns {

@@ -22,7 +22,7 @@ interface Held {
 }
 
 /**
- * Issue 7: short leases, renewed while their attempts run. With a shared store a dead node's calls
+ * Short leases, renewed while their attempts run. With a shared store a dead node's calls
  * wait for its leases to expire; renewing a short lease (default 30 s, every third of it) lets
  * another node take them over after that short lease instead of after the longest attempt timeout.
  * Renewal stops when the outcome is recorded, and never extends a lease past `maxLeaseMs` after the

@@ -51,7 +51,7 @@ export const POSTGRES_MIGRATIONS: readonly ((schema: string) => string)[] = [
     value TEXT NOT NULL
   );
   `,
-  // Issue 6, durable coroutines: the same columns and table as SQLite's migration 3 (see there).
+  // Durable coroutines: the same columns and table as SQLite's migration 3 (see there).
   (s) => `
   ALTER TABLE ${s}.calls
     ADD COLUMN poll_state TEXT,

@@ -124,7 +124,7 @@ function toStoredCall(row: CallRow): StoredCall {
   }
 }
 
-/** Issue 6: the columns a call's coroutine state lives in, cleared when it exits, restarts or is redriven. */
+/** The columns a call's coroutine state lives in, cleared when it exits, restarts or is redriven. */
 const NO_POLL =
   'poll_state = NULL, min_results = NULL, max_results = NULL, poll_deadline = NULL, poll_error = NULL, results_waiting = 0'
 const LIVE = "('pending', 'running', 'suspended')"
@@ -445,7 +445,7 @@ export class PostgresStore implements Store {
     SELECT pg_notify($16, $17)`
   }
 
-  /** `parentEpoch`: issue 6, children a Poll starts owe that epoch of their parent a result. */
+  /** `parentEpoch`: children a Poll starts owe that epoch of their parent a result. */
   private insertParams(calls: readonly NewCall[], parentEpoch: number | null = null): unknown[] {
     return [
       calls.map((c) => c.dispatchId),
@@ -503,7 +503,7 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * Issue 6: claimed rows as calls; a resumed coroutine comes with up to `maxResults` waiting results,
+   * Claimed rows as calls; a resumed coroutine comes with up to `maxResults` waiting results,
    * oldest first. Read after the claim committed: only this lease's outcome consumes them, so the
    * results cannot change under it but by growing (a cancel or restart makes the outcome stale anyway).
    */
@@ -692,7 +692,7 @@ export class PostgresStore implements Store {
     )
   }
 
-  /** Issue 6: records a Poll (state, consumed results, children) and suspends the call. */
+  /** Records a Poll (state, consumed results, children) and suspends the call. */
   private async suspend(client: pg.PoolClient, c: Of<'poll'>): Promise<boolean> {
     const { rows } = await client.query<{ id: string; epoch: number; expires_at: number | null }>(
       `UPDATE ${this.s}.calls AS c
@@ -738,7 +738,7 @@ export class PostgresStore implements Store {
     return true
   }
 
-  /** Issue 6: INCOMPATIBLE_STATE on a resumed turn: start again from the input, cancelling the tree below. */
+  /** INCOMPATIBLE_STATE on a resumed turn: start again from the input, cancelling the tree below. */
   private async restart(client: pg.PoolClient, c: Of<'restart'>): Promise<boolean> {
     await this.lockDescendants(client, c.dispatchId)
     const { rows } = await client.query(
@@ -773,7 +773,7 @@ export class PostgresStore implements Store {
     )
   }
 
-  /** Issue 6: cancels every non-terminal descendant of a call and drops their and its waiting results. */
+  /** Cancels every non-terminal descendant of a call and drops their and its waiting results. */
   private async cancelDescendants(client: pg.PoolClient, dispatchId: string, now: number): Promise<void> {
     await client.query(
       `${this.treeSql()}, cancelled AS (
@@ -787,7 +787,7 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * Terminal outcomes, retries and tail calls of many calls in one statement. Issue 6: `finished`
+   * Terminal outcomes, retries and tail calls of many calls in one statement. `finished`
    * skips children whose parent is in `$27` (the batch), clears the coroutine columns, and reports
    * each child's outcome to its live parent of the same epoch (`woken`, one row per parent, so a
    * concurrent report re-reads the parent's count under its row lock), storing the result after it.
@@ -1021,7 +1021,7 @@ export class PostgresStore implements Store {
       )
       const cancelled = rows[0]
       if (cancelled === undefined) return undefined
-      // Issue 6: the tree below goes with it, and a child tells its parent it was cancelled.
+      // The tree below goes with it, and a child tells its parent it was cancelled.
       await this.cancelDescendants(client, dispatchId, now)
       if (cancelled.parent_id !== null && cancelled.parent_epoch !== null) {
         await client.query(

@@ -47,7 +47,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX calls_queue_due ON calls (endpoint, function, fairness_key, due_at) WHERE due_at IS NOT NULL;
   `,
-  // Issue 6, durable coroutines. `poll_state` (JSON of the Poll's state field) is set while a call is a
+  // Durable coroutines. `poll_state` (JSON of the Poll's state field) is set while a call is a
   // coroutine between turns; `parent_epoch` is set on a child that still owes its parent a result, for
   // that epoch of the parent; `results_waiting` counts the rows of `call_results` a parent has not
   // consumed, so "enough results to resume" is a column compare, not a count. AUTOINCREMENT keeps

@@ -124,7 +124,7 @@ interface AttemptRow {
   error: string | null
 }
 
-/** What a call that just became terminal reports to its parent (issue 6). */
+/** What a call that just became terminal reports to its parent. */
 interface FinishedRow {
   id: string
   parent_id: string | null
@@ -410,7 +410,7 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Issue 6: a call became terminal: its own waiting results go, and a child reports its outcome to
+   * A call became terminal: its own waiting results go, and a child reports its outcome to
    * its parent (still live and in the same epoch), waking a suspended parent that now has enough.
    */
   private finished(row: FinishedRow, now: number): void {
@@ -435,7 +435,7 @@ export class SqliteStore implements Store {
     })
   }
 
-  /** Issue 6: records a Poll (state, consumed results, children) and suspends the call, in the caller's transaction. */
+  /** Records a Poll (state, consumed results, children) and suspends the call, in the caller's transaction. */
   private suspend(c: Extract<Completion, { kind: 'poll' }>, held: Record<string, unknown>): boolean {
     const s = this.statements
     const row = s.suspend.get({
@@ -461,7 +461,7 @@ export class SqliteStore implements Store {
     return true
   }
 
-  /** Issue 6: cancels every non-terminal descendant of a call and drops their waiting results. */
+  /** Cancels every non-terminal descendant of a call and drops their waiting results. */
   private cancelDescendants(dispatchId: string, now: number): void {
     const s = this.statements
     s.cancelTree.run({ id: dispatchId, now })
@@ -510,7 +510,7 @@ export class SqliteStore implements Store {
     const row = this.db.transaction(() => {
       const cancelled = this.statements.cancel.get({ id: dispatchId, now }) as CallRow | undefined
       if (cancelled !== undefined) {
-        // Issue 6: the whole tree below goes with it, and a child tells its parent it was cancelled.
+        // The whole tree below goes with it, and a child tells its parent it was cancelled.
         this.cancelDescendants(dispatchId, now)
         this.finished(cancelled, now)
       }
@@ -617,7 +617,7 @@ function insertParams(call: NewCall) {
   }
 }
 
-/** Issue 6: the columns a call's coroutine state lives in, cleared when it exits, restarts or is redriven. */
+/** The columns a call's coroutine state lives in, cleared when it exits, restarts or is redriven. */
 const NO_POLL =
   'poll_state = NULL, min_results = NULL, max_results = NULL, poll_deadline = NULL, poll_error = NULL, results_waiting = 0'
 const LIVE = "('pending', 'running', 'suspended')"
@@ -671,7 +671,7 @@ function prepare(db: Database.Database) {
         expires_at = COALESCE(@expires_at, expires_at), expiration_ms = COALESCE(@expiration_ms, expiration_ms),
         due_at = @now, lease_owner = NULL, updated_at = @now, ${NO_POLL}, epoch = epoch + 1, restarts = 0
       WHERE ${CLAIM_HELD}`),
-    // Issue 6: a Poll suspends the call; its due time is set by suspendedDue once the results are counted.
+    // A Poll suspends the call; its due time is set by suspendedDue once the results are counted.
     suspend: db.prepare(`
       UPDATE calls SET state = 'suspended', status = @status, attempts = restarts, output = NULL, error = NULL,
         poll_state = @poll_state, min_results = @min_results, max_results = @max_results,

@@ -42,7 +42,7 @@ export interface CoroutineState {
   readonly typedCoroutineState?: AnyMessage
 }
 
-/** What a suspended coroutine waits with, from its last Poll (issue 6). */
+/** What a suspended coroutine waits with, from its last Poll. */
 export interface StoredPoll {
   readonly state: CoroutineState
   /** Resume once this many results are waiting (1..maxResults). */
@@ -94,7 +94,7 @@ export interface StoredCall {
   readonly originEndpoint: string
   readonly originInput: AnyMessage | undefined
   /**
-   * Issue 6: set from a Poll until the call exits, restarts, tail-calls or is redriven; a claimed
+   * Set from a Poll until the call exits, restarts, tail-calls or is redriven; a claimed
    * call with it is a resumed coroutine turn (`pollResult` instead of `input`).
    */
   readonly poll: StoredPoll | undefined
@@ -163,7 +163,7 @@ interface CompletionBase {
  * The outcome of one attempt, decided by the scheduler and applied by the store only when the
  * claim still holds (the call is running, with this attempt and owner); otherwise it is stale.
  *
- * Issue 6, in the same transaction: a call that becomes terminal (succeeded, failed; and cancelled,
+ * In the same transaction: a call that becomes terminal (succeeded, failed; and cancelled,
  * see `cancelCall`) and was started by a Poll records a CallResult for its parent — unless the parent
  * is terminal or has moved to another epoch — and a suspended parent whose waiting results reach its
  * `minResults` becomes due now. A terminal call's own waiting results are deleted; a tail call clears
@@ -186,7 +186,7 @@ export type Completion =
       readonly expirationMs: number | undefined
     })
   /**
-   * Issue 6: the attempt answered a Poll. Stores the state, consumes the results the attempt was given,
+   * The attempt answered a Poll. Stores the state, consumes the results the attempt was given,
    * inserts the children (their parent is this call, their `parentEpoch` its epoch), and suspends the
    * call: due now when `resultsWaiting >= minResults` (or `poll.error` is set), else at the earlier of
    * the deadline and the expiration (never, when neither). `attempts` restarts at `restarts`.
@@ -199,7 +199,7 @@ export type Completion =
       readonly consumed: readonly number[]
     })
   /**
-   * Issue 6: INCOMPATIBLE_STATE answered to a resumed turn. The call starts again from its input, due
+   * INCOMPATIBLE_STATE answered to a resumed turn. The call starts again from its input, due
    * `now`: state and results cleared, epoch and restarts bumped, its non-terminal descendants cancelled.
    */
   | (CompletionBase & { readonly kind: 'restart'; readonly error: ErrorMessage | undefined })
@@ -230,7 +230,7 @@ export interface ListFilter {
   readonly state?: CallState
   readonly function?: string
   readonly fairnessKey?: string
-  /** Issue 6: the children of this call. */
+  /** The children of this call. */
   readonly parentDispatchId?: string
   readonly limit: number
   /** The last id of the previous page: the list continues after it (newest first). */
@@ -294,7 +294,7 @@ export interface Store {
    */
   claimCalls(request: ClaimRequest): Promise<StoredCall[]>
   /**
-   * Optional (fair scheduling, issue 5): up to `limit` distinct queues that have due calls (the same
+   * Optional (fair scheduling): up to `limit` distinct queues that have due calls (the same
    * "due" as {@link claimCalls}), in any order. Without it the scheduler serves calls oldest due first
    * over all queues (no fairness between queues).
    */
@@ -311,7 +311,7 @@ export interface Store {
   getCalls(dispatchIds: readonly string[]): Promise<StoredCall[]>
   listCalls(filter: ListFilter): Promise<ListPage>
   /**
-   * Cancels a pending, running or suspended call and its non-terminal descendants (issue 6); a running
+   * Cancels a pending, running or suspended call and its non-terminal descendants; a running
    * attempt's later outcome is then stale. A cancelled child reports a `Cancelled` error to its parent.
    */
   cancelCall(dispatchId: string, now: number): Promise<ChangeResult>

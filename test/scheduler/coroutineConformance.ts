@@ -20,7 +20,7 @@ const poll = (overrides: Partial<StoredPoll> = {}): StoredPoll => ({
 })
 
 /**
- * Issue 6, durable coroutines at the store level: run by {@link storeConformance} on every store, so
+ * Durable coroutines at the store level: run by {@link storeConformance} on every store, so
  * SQLite and PostgreSQL apply Polls, child results, epochs and cascades the same way.
  */
 export function coroutineConformance(name: string, makeStore: () => Promise<Store> | Store): void {

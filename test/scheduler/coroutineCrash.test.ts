@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually, exited, repoRoot, type SchedulerChild, spawnScheduler } from '../faults/processes.js'
 import { removeFolder, tempFolder, value } from './helpers.js'
 
-// Issue 6: the endpoint process and the scheduler process are each SIGKILLed in the middle of a
+// The endpoint process and the scheduler process are each SIGKILLed in the middle of a
 // 3-level fan-out of 500 calls; after restarts the root returns the right sum and every leaf's
 // effect happened at least once.
 

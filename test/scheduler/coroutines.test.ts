@@ -8,7 +8,7 @@ import { eventually, removeFolder, startTestScheduler, type TestScheduler, tempF
 import { POSTGRES_TEST_URL } from './postgresTestUrl.js'
 
 /**
- * Issue 6, the scheduler side of durable coroutines, end to end through startScheduler. The endpoint
+ * The scheduler side of durable coroutines, end to end through startScheduler. The endpoint
  * is scripted: it answers the Run route with hand-written Poll / Exit messages (PROTOCOL.md), so
  * these tests depend only on the wire protocol, not on the runtime's replay.
  */

@@ -9,7 +9,7 @@ import {
   type StoredCall,
 } from '../../scheduler/index.js'
 
-/** Issue 6: how one attempt's Poll (or INCOMPATIBLE_STATE) becomes the change the store applies. */
+/** How one attempt's Poll (or INCOMPATIBLE_STATE) becomes the change the store applies. */
 
 const parent = {
   dispatchId: 'p',

@@ -131,7 +131,7 @@ beforeAll(async () => {
       case 'http429':
         return reply.code(429).send({ code: 'resource_exhausted', message: 'slow down' })
       case 'poll':
-        // Issue 6: a Poll suspends the call; its resumed turn (pollResult) then fails for good.
+        // A Poll suspends the call; its resumed turn (pollResult) then fails for good.
         if ((request.body as { pollResult?: unknown }).pollResult !== undefined) {
           return {
             status: 'STATUS_PERMANENT_ERROR',
