@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { DispatchError } from 'dispatch-functions/internal'
+import { readKeyFile } from '../scheduler/keys/checkKeyFile.js'
 
 /**
  * What a running `dispatch run` records beside its database (`<db>.run.json`, mode 0600, removed
@@ -46,8 +47,10 @@ export function readRunState(db: string): RunState {
     })
   let text: string
   try {
-    text = readFileSync(path, 'utf8')
+    // Checked like a key file: its lines are meant for `eval`, and it holds the API key.
+    text = readKeyFile(path, 'dispatch run state file')
   } catch (cause) {
+    if (cause instanceof DispatchError) throw cause
     if ((cause as NodeJS.ErrnoException).code === 'ENOENT') throw notRunning(`${path} does not exist`)
     throw new DispatchError('DSP4023', `cannot read ${path}: ${(cause as NodeJS.ErrnoException).code}`, {
       hint: 'run dispatch env as the user that runs dispatch run',

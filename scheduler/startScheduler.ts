@@ -182,6 +182,12 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       .purgeIdempotencyKeys(Date.now() - resolved.idempotencyWindowMs)
       .catch((error: unknown) => app.log.warn({ err: error }, 'purging idempotency keys failed'))
 
+  if (retention !== undefined && resolved.retentionMs < resolved.idempotencyWindowMs) {
+    app.log.warn(
+      { retentionMs: resolved.retentionMs, idempotencyWindowMs: resolved.idempotencyWindowMs },
+      "retention is shorter than the idempotency window: a key repeated after its call was deleted returns that call's id, which Get no longer finds",
+    )
+  }
   if (store instanceof SqliteStore && store.tightened.length > 0) {
     app.log.warn({ files: store.tightened }, 'database files other users could read were made owner-only (0600)')
   }

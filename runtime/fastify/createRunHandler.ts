@@ -264,10 +264,12 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
       }
       return await afterVerification(request)
     } catch (error) {
-      // This endpoint's configuration (a URL that cannot be known) says what to fix; anything else
-      // is a bug of this module, whose details are never echoed to the caller.
-      if (error instanceof DispatchError) return connectError(500, 'internal', `${error.code}: ${error.message}`)
-      return connectError(500, 'internal', 'the endpoint failed to handle the request')
+      // Whatever failed (this endpoint's configuration, such as an endpointUrl that cannot be known,
+      // or a bug of this module), its details go to the operator's stderr, never to the caller.
+      const detail = error instanceof DispatchError ? error.format() : String(error)
+      process.stderr.write(`dispatch: the endpoint failed to handle a request: ${detail}\n`)
+      const code = error instanceof DispatchError ? `${error.code}: ` : ''
+      return connectError(500, 'internal', `${code}the endpoint failed to handle the request (its log says why)`)
     }
   }
 }

@@ -52,15 +52,9 @@ export async function migratePostgres(client: PoolClient, schemaName: string, qu
   await client.query('BEGIN')
   try {
     await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`dispatch-functions:${schemaName}`])
-    await checkOwnSchema(client, schemaName)
-    await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoted}`)
-    await client.query(
-      `CREATE TABLE IF NOT EXISTS ${quoted}.schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
-    )
-    const { rows } = await client.query<{ version: number | null }>(
-      `SELECT MAX(version) AS version FROM ${quoted}.schema_migrations`,
-    )
-    const version = rows[0]?.version ?? 0
+    // A newer version's schema holds tables this version does not know: say "upgrade" (DSP3503)
+    // before the ownership check would call them foreign (DSP3504).
+    const version = await migratedVersion(client, quoted)
     if (version > POSTGRES_MIGRATIONS.length) {
       throw new DispatchError(
         'DSP3503',
@@ -68,6 +62,11 @@ export async function migratePostgres(client: PoolClient, schemaName: string, qu
         { hint: 'upgrade dispatch-functions on every node, or use another schema (--schema)' },
       )
     }
+    await checkOwnSchema(client, schemaName)
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoted}`)
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${quoted}.schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
+    )
     for (let i = version; i < POSTGRES_MIGRATIONS.length; i++) {
       await client.query(POSTGRES_MIGRATIONS[i]!(quoted))
       await client.query(`INSERT INTO ${quoted}.schema_migrations (version) VALUES ($1)`, [i + 1])
@@ -77,4 +76,14 @@ export async function migratePostgres(client: PoolClient, schemaName: string, qu
     await client.query('ROLLBACK').catch(() => undefined)
     throw error
   }
+}
+
+/** The schema's migration version; 0 when it has no migration table yet. */
+async function migratedVersion(client: PoolClient, quoted: string): Promise<number> {
+  const table = await client.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [`${quoted}.schema_migrations`])
+  if (table.rows[0]?.t === null || table.rows[0] === undefined) return 0
+  const { rows } = await client.query<{ version: number | null }>(
+    `SELECT MAX(version) AS version FROM ${quoted}.schema_migrations`,
+  )
+  return rows[0]?.version ?? 0
 }

@@ -158,5 +158,7 @@ export function refusedOutcome(c: Completion, message: string): Completion {
     status: 'STATUS_INVALID_RESPONSE',
     output: undefined,
     error: { type: 'StoreRefused', message: message.slice(0, 2000) },
+    // Kept so the attempt history still shows how long the refused attempt ran.
+    ...(c.startedAt !== undefined && Number.isFinite(c.startedAt) ? { startedAt: Math.round(c.startedAt) } : {}),
   }
 }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -87,6 +87,24 @@ describe('dispatch env', () => {
     const invalid = await runCli(['env', '--db', broken])
     expect(invalid.code).toBe(1)
     expect(invalid.stderr).toMatch(/DSP4023: .*broken\.db\.run\.json is not a state file written by dispatch run/)
+  })
+
+  it('refuses a state file other users may write (DSP3040): its lines are meant for eval', async () => {
+    const planted = join(dir, 'planted.db')
+    writeFileSync(
+      `${planted}.run.json`,
+      JSON.stringify({
+        pid: process.pid,
+        apiUrl: 'http://127.0.0.1:1',
+        apiKey: 'k',
+        endpointUrl: 'http://127.0.0.1:2',
+      }),
+    )
+    chmodSync(`${planted}.run.json`, 0o666)
+    const refused = await runCli(['env', '--db', planted])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toMatch(/DSP3040: .*planted\.db\.run\.json/)
+    expect(refused.stdout).toBe('')
   })
 
   it('quotes values for the shell', async () => {

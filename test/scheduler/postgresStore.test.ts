@@ -269,6 +269,34 @@ describe('PostgreSQL store', () => {
     }
   })
 
+  it('a schema a newer version migrated (with tables this version does not know) is DSP3503, not foreign', async () => {
+    const schema = `${run}_newer`
+    const first = await freshStore(schema)
+    await first.close()
+    const admin = new pg.Client({ connectionString: POSTGRES_TEST_URL })
+    await admin.connect()
+    try {
+      await admin.query(`CREATE TABLE "${schema}".added_later (id INTEGER PRIMARY KEY)`)
+      await admin.query(`INSERT INTO "${schema}".schema_migrations (version) VALUES ($1)`, [
+        POSTGRES_MIGRATIONS.length + 1,
+      ])
+    } finally {
+      await admin.end()
+    }
+    try {
+      await expect(openPostgresStore({ url: POSTGRES_TEST_URL, schema, poolSize: 1 })).rejects.toMatchObject({
+        code: 'DSP3503',
+      })
+    } finally {
+      // This version cannot open it any more: dropped here rather than by the cleanup at the end.
+      schemas.delete(schema)
+      const cleanup = new pg.Client({ connectionString: POSTGRES_TEST_URL })
+      await cleanup.connect()
+      await cleanup.query(`DROP SCHEMA "${schema}" CASCADE`)
+      await cleanup.end()
+    }
+  })
+
   it('accepts an empty schema made beforehand, and its own schema when it opens it again', async () => {
     const schema = `${run}_empty`
     const admin = new pg.Client({ connectionString: POSTGRES_TEST_URL })
