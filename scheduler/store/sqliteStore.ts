@@ -4,16 +4,9 @@ import Database from 'better-sqlite3'
 import { DispatchError } from 'dispatch-functions/internal'
 import type { CallState, ErrorMessage, Status } from 'dispatch-functions/protocol'
 import { attemptRecord } from './attemptRecord.js'
+import { type CallRow, opt, toStoredCall } from './callRow.js'
 import { completeIsolating } from './completeIsolating.js'
-import {
-  CANCELLED_ERROR,
-  type PollColumns,
-  pollStateJson,
-  type ResultRow,
-  storedPoll,
-  storedResult,
-  suspendedDueAt,
-} from './coroutineRows.js'
+import { CANCELLED_ERROR, pollStateJson, type ResultRow, storedResult, suspendedDueAt } from './coroutineRows.js'
 import { IdempotencyConflict, inputDigest } from './idempotencyConflict.js'
 import { LISTED_COLUMNS, type ListedRow, listedMessages, messageCap, toListPage } from './listPage.js'
 import { SQLITE_MIGRATIONS } from './sqliteSchema.js'
@@ -46,73 +39,7 @@ export interface SqliteStoreOptions {
   readonly busyTimeoutMs?: number
 }
 
-interface CallRow extends PollColumns {
-  id: string
-  function: string
-  endpoint: string
-  input: string | null
-  version: string | null
-  correlation_id: string | null
-  state: CallState
-  status: string | null
-  attempts: number
-  max_attempts: number
-  created_at: number
-  updated_at: number
-  due_at: number | null
-  expires_at: number | null
-  expiration_ms: number | null
-  fairness_key: string | null
-  idempotency_key: string | null
-  parent_id: string | null
-  root_id: string | null
-  output: string | null
-  error: string | null
-  lease_owner: string | null
-  origin_function: string | null
-  origin_endpoint: string | null
-  origin_input: string | null
-  parent_epoch: number | null
-}
-
 const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value))
-const parsed = (text: string | null): any => (text === null ? undefined : JSON.parse(text))
-const opt = <T>(value: T | null): T | undefined => (value === null ? undefined : value)
-
-function toStoredCall(row: CallRow): StoredCall {
-  return {
-    dispatchId: row.id,
-    function: row.function,
-    endpoint: row.endpoint,
-    input: parsed(row.input),
-    version: opt(row.version),
-    correlationId: opt(row.correlation_id),
-    state: row.state,
-    status: opt(row.status) as StoredCall['status'],
-    attempts: row.attempts,
-    maxAttempts: row.max_attempts,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    dueAt: opt(row.due_at),
-    expiresAt: opt(row.expires_at),
-    expirationMs: opt(row.expiration_ms),
-    fairnessKey: opt(row.fairness_key),
-    idempotencyKey: opt(row.idempotency_key),
-    parentDispatchId: opt(row.parent_id),
-    rootDispatchId: opt(row.root_id),
-    output: parsed(row.output),
-    error: parsed(row.error),
-    leaseOwner: opt(row.lease_owner),
-    originFunction: row.origin_function ?? row.function,
-    originEndpoint: row.origin_endpoint ?? row.endpoint,
-    originInput: row.origin_function === null ? parsed(row.input) : parsed(row.origin_input),
-    poll: storedPoll(row),
-    results: [],
-    resultsWaiting: row.results_waiting,
-    epoch: row.epoch,
-    restarts: row.restarts,
-  }
-}
 
 /** A row of a call's attempt history. */
 interface AttemptRow {

@@ -1,0 +1,104 @@
+import type { CallState } from 'dispatch-functions/protocol'
+import { type PollColumns, storedPoll } from './coroutineRows.js'
+import type { ListedCall, StoredCall } from './store.js'
+
+/**
+ * A row of `calls` as both stores read it (the same column names in SQLite and PostgreSQL), and the
+ * call it stands for: one mapping for claims, Get and List.
+ */
+
+export const parsed = (text: string | null): any => (text === null ? undefined : JSON.parse(text))
+export const opt = <T>(value: T | null): T | undefined => (value === null ? undefined : value)
+
+/** The columns every read of a call has, whole calls and List rows alike. */
+export interface CallColumns {
+  id: string
+  function: string
+  endpoint: string
+  input: string | null
+  version: string | null
+  correlation_id: string | null
+  state: CallState
+  status: string | null
+  attempts: number
+  max_attempts: number
+  created_at: number
+  updated_at: number
+  due_at: number | null
+  expires_at: number | null
+  expiration_ms: number | null
+  fairness_key: string | null
+  idempotency_key: string | null
+  parent_id: string | null
+  root_id: string | null
+  output: string | null
+  error: string | null
+  lease_owner: string | null
+  results_waiting: number
+  epoch: number
+  restarts: number
+}
+
+/** A whole row of `calls`: its origin and coroutine columns too. */
+export interface CallRow extends CallColumns, PollColumns {
+  origin_function: string | null
+  origin_endpoint: string | null
+  origin_input: string | null
+  parent_epoch: number | null
+}
+
+type CommonFields = Omit<
+  StoredCall & ListedCall,
+  | 'originFunction'
+  | 'originEndpoint'
+  | 'originInput'
+  | 'poll'
+  | 'results'
+  | 'hasPoll'
+  | 'inputBytes'
+  | 'outputBytes'
+  | 'errorBytes'
+>
+
+/** The fields of a call that every read gives. */
+export function callFields(row: CallColumns): CommonFields {
+  return {
+    dispatchId: row.id,
+    function: row.function,
+    endpoint: row.endpoint,
+    input: parsed(row.input),
+    version: opt(row.version),
+    correlationId: opt(row.correlation_id),
+    state: row.state,
+    status: opt(row.status) as StoredCall['status'],
+    attempts: row.attempts,
+    maxAttempts: row.max_attempts,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    dueAt: opt(row.due_at),
+    expiresAt: opt(row.expires_at),
+    expirationMs: opt(row.expiration_ms),
+    fairnessKey: opt(row.fairness_key),
+    idempotencyKey: opt(row.idempotency_key),
+    parentDispatchId: opt(row.parent_id),
+    rootDispatchId: opt(row.root_id),
+    output: parsed(row.output),
+    error: parsed(row.error),
+    leaseOwner: opt(row.lease_owner),
+    resultsWaiting: row.results_waiting,
+    epoch: row.epoch,
+    restarts: row.restarts,
+  }
+}
+
+/** A whole call, as claims and Get return it. */
+export function toStoredCall(row: CallRow): StoredCall {
+  return {
+    ...callFields(row),
+    originFunction: row.origin_function ?? row.function,
+    originEndpoint: row.origin_endpoint ?? row.endpoint,
+    originInput: row.origin_function === null ? parsed(row.input) : parsed(row.origin_input),
+    poll: storedPoll(row),
+    results: [],
+  }
+}
