@@ -40,6 +40,7 @@ export {
   dispatchBatch,
   waitForResult,
 } from './client/index.js'
+export { TailCallSignal, tailCall } from './client/tailCall.js'
 export type { CallContext } from './context/index.js'
 export { currentCall, findCurrentCall } from './context/index.js'
 export { all, allSettled, any, now, race, random, sleep, uuid } from './coroutine/index.js'
@@ -66,4 +67,3 @@ export type { SigningKeyPair } from './signing/index.js'
 export { generateSigningKeyPair, parsePrivateKey, parsePublicKey } from './signing/index.js'
 export type { ClassifyOptions, ErrorClass, ErrorClassifier } from './status/index.js'
 export { classifyError, errorClassifier, registerErrorClassifier } from './status/index.js'
-export { TailCallSignal, tailCall } from './tailCall.js'

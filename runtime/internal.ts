@@ -13,10 +13,7 @@
  * ```
  */
 
-export type { DurationInput } from './client/callOptions.js'
-export type { CallServiceClient } from './client/callService.js'
-export { createCallServiceClient } from './client/callService.js'
-export type { Checked } from './client/duration.js'
+export type { Checked } from '../schemas/duration.js'
 export {
   checkProtoDuration,
   checkTimestamp,
@@ -24,13 +21,15 @@ export {
   MAX_DURATION_MS,
   MAX_TIMESTAMP_MS,
   MIN_TIMESTAMP_MS,
-  toMilliseconds,
   toProtoDuration,
   toTimestamp,
-} from './client/duration.js'
+} from '../schemas/duration.js'
+export { RUN_PATH, runUrl } from '../schemas/runUrl.js'
+export type { DurationInput } from './client/callOptions.js'
+export type { CallServiceClient } from './client/callService.js'
+export { createCallServiceClient } from './client/callService.js'
+export { toMilliseconds } from './client/duration.js'
 export type { DispatchErrorOptions } from './errors/dispatchError.js'
 export { DispatchError } from './errors/dispatchError.js'
-export { RUN_PATH } from './fastify/dispatchPluginOptions.js'
-export { runUrl } from './fastify/runUrl.js'
 export type { SignatureHeaders, SigningKeyPair, SignRequestInput } from './signing/index.js'
 export { generateSigningKeyPair, parsePrivateKey, parsePublicKey, signRequest } from './signing/index.js'

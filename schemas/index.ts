@@ -32,7 +32,19 @@ export {
   WaitCallResponse,
 } from './callService.js'
 export { ConnectError, DispatchCall, DispatchRequest, DispatchResponse } from './dispatch.js'
+export type { Checked } from './duration.js'
+export {
+  checkProtoDuration,
+  checkTimestamp,
+  fromProtoDuration,
+  MAX_DURATION_MS,
+  MAX_TIMESTAMP_MS,
+  MIN_TIMESTAMP_MS,
+  toProtoDuration,
+  toTimestamp,
+} from './duration.js'
 export { ErrorMessage } from './error.js'
 export { Exit, Poll, PollResult, RunRequest, RunResponse } from './run.js'
+export { RUN_PATH, runUrl } from './runUrl.js'
 export { isRetried, RETRIED_STATUSES, STATUS_NAMES, Status } from './status.js'
 export { AnyMessage, Bytes, Duration, Timestamp, Uint64, VALUE_TYPE_URL } from './wellKnown.js'

@@ -1,5 +1,5 @@
-import { compileRoutes } from '../../runtime/fastify/compileRoutes.js'
-import { createRunHandler } from '../../runtime/fastify/createRunHandler.js'
+import { compileRoutes } from '../../runtime/endpoint/compileRoutes.js'
+import { createRunHandler } from '../../runtime/endpoint/createRunHandler.js'
 import {
   generateSigningKeyPair,
   parsePrivateKey,

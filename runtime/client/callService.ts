@@ -8,11 +8,12 @@ import {
   type PurgeCallsResponse,
   type WaitCallResponse,
 } from '../../schemas/callService.js'
+import { toProtoDuration } from '../../schemas/duration.js'
 import { DispatchError } from '../errors/dispatchError.js'
 import type { DurationInput } from './callOptions.js'
 import { type ClientOptions, ENV_FIX, resolveClientConfig } from './clientConfig.js'
 import { postToScheduler } from './dispatchBatch.js'
-import { toMilliseconds, toProtoDuration } from './duration.js'
+import { toMilliseconds } from './duration.js'
 
 /** A client of the scheduler's CallService: inspect, wait for, list, cancel and redrive calls. */
 export interface CallServiceClient {

@@ -1,9 +1,10 @@
 import type { DispatchCall } from '../../schemas/dispatch.js'
+import { toProtoDuration } from '../../schemas/duration.js'
 import { VALUE_TYPE_URL } from '../../schemas/wellKnown.js'
 import { DispatchError } from '../errors/dispatchError.js'
 import type { BuiltCall } from './builtCall.js'
 import { type ClientOptions, ENV_FIX, resolveClientConfig } from './clientConfig.js'
-import { toMilliseconds, toProtoDuration } from './duration.js'
+import { toMilliseconds } from './duration.js'
 
 /** Positional arguments as they travel: trailing `undefined`s (omitted optionals) are dropped. */
 export function encodeArgs(args: readonly unknown[]): unknown[] {

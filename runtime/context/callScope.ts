@@ -1,4 +1,3 @@
-import type { Coroutine } from '../coroutine/coroutine.js'
 import type { CallContext } from './currentCall.js'
 
 /** The fields of a RunRequest the context is made of. */
@@ -31,9 +30,6 @@ export class CallScope implements CallContext {
   #controller: AbortController | undefined
   #timer: NodeJS.Timeout | undefined
   #closed = false
-  /** The run's durable coroutine: set when resuming, else made by `coroutineFactory` on first use. */
-  coroutine: Coroutine | undefined
-  coroutineFactory: (() => Coroutine) | undefined
 
   constructor(input: CallScopeInput) {
     this.function = input.function
@@ -61,12 +57,6 @@ export class CallScope implements CallContext {
       }
     }
     return this.#controller.signal
-  }
-
-  /** The durable coroutine of this run, made on first use; undefined where the endpoint set none up. */
-  durable(): Coroutine | undefined {
-    if (this.coroutine === undefined && this.coroutineFactory !== undefined) this.coroutine = this.coroutineFactory()
-    return this.coroutine
   }
 
   /** True when the expiration signal has fired (an AbortError is then a timeout). */

@@ -1,17 +1,18 @@
 import type { BuiltCall } from '../client/builtCall.js'
 import type { DurationInput } from '../client/callOptions.js'
 import { toMilliseconds } from '../client/duration.js'
+import { toTailCall } from '../client/tailCall.js'
 import { CallScope } from '../context/callScope.js'
 import { findCurrentCall } from '../context/currentCall.js'
 import { DispatchError } from '../errors/dispatchError.js'
-import { toTailCall } from '../tailCall.js'
 import type { Coroutine } from './coroutine.js'
 import { newUuid } from './coroutine.js'
+import { coroutineOf } from './scopeCoroutine.js'
 
 /** The coroutine of the dispatch function running in this async scope, if any. */
 function current(): Coroutine | undefined {
   const scope = findCurrentCall()
-  return scope instanceof CallScope ? scope.durable() : undefined
+  return scope instanceof CallScope ? coroutineOf(scope) : undefined
 }
 
 /**

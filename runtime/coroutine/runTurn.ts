@@ -3,6 +3,7 @@ import type { CallScope } from '../context/callScope.js'
 import { runWithCall } from '../context/currentCall.js'
 import { Coroutine, type SuspendOutcome } from './coroutine.js'
 import type { Journal } from './journal.js'
+import { attachCoroutine } from './scopeCoroutine.js'
 
 /** How one run of a function ended: it returned, threw, or its coroutine turn ended otherwise. */
 export type TurnResult =
@@ -46,16 +47,15 @@ export function runTurn(
         onSuspend: finish,
         ...(setup.maxJournalBytes === undefined ? {} : { maxJournalBytes: setup.maxJournalBytes }),
       })
-    if (setup.resume !== undefined) scope.coroutine = make()
-    else scope.coroutineFactory = make
+    const slot = attachCoroutine(scope, make, setup.resume !== undefined)
     let result: unknown
     try {
       result = runWithCall(scope, () => (handler as (...a: unknown[]) => unknown)(...args))
     } catch (error) {
       result = Promise.reject(error)
     }
-    scope.coroutine?.start()
-    const settle = (outcome: TurnResult) => finish(scope.coroutine?.settled() ?? outcome)
+    slot.coroutine?.start()
+    const settle = (outcome: TurnResult) => finish(slot.coroutine?.settled() ?? outcome)
     Promise.resolve(result).then(
       (value) => settle({ kind: 'return', value }),
       (error: unknown) => settle({ kind: 'throw', error }),

@@ -1,14 +1,9 @@
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
-import { DispatchError } from '../errors/dispatchError.js'
-import { DEFAULT_REPLAY_CACHE_ENTRIES, ReplayCache } from '../signing/replayCache.js'
-import type { ErrorClass, ErrorClassifier } from '../status/errorClassifier.js'
+import { RUN_PATH } from '../../schemas/runUrl.js'
+import { bodyTooLarge, createEndpoint, MISSING_LENGTH, UNSIGNED } from '../endpoint/createEndpoint.js'
+import { connectError, type RunAnswer } from '../endpoint/runAnswer.js'
 import { applyServerTimeouts } from './applyServerTimeouts.js'
-import { compileRoutes } from './compileRoutes.js'
-import { createRunHandler } from './createRunHandler.js'
-import { DEFAULT_BODY_LIMIT, type DispatchPluginOptions, RUN_PATH } from './dispatchPluginOptions.js'
-import { resolveEndpointTarget } from './endpointTarget.js'
-import { resolveVerificationKey, warnVerificationOff } from './resolveVerificationKey.js'
-import { connectError, type RunAnswer } from './runAnswer.js'
+import type { DispatchPluginOptions } from './dispatchPluginOptions.js'
 
 function send(reply: FastifyReply, answer: RunAnswer): FastifyReply {
   // A client refused for who it is gets no kept-alive socket to try again on.
@@ -16,32 +11,11 @@ function send(reply: FastifyReply, answer: RunAnswer): FastifyReply {
   return reply.code(answer.statusCode).header('content-type', 'application/json').send(answer.body)
 }
 
-const UNSIGNED = connectError(
-  401,
-  'unauthenticated',
-  'the request is not signed: it needs both Signature-Input and Signature headers',
-)
-
-function replayCacheOf(option: DispatchPluginOptions['replayCache']): ReplayCache | undefined {
-  if (option === false) return undefined
-  const entries = option ?? DEFAULT_REPLAY_CACHE_ENTRIES
-  if (!Number.isInteger(entries) || entries <= 0) {
-    throw new DispatchError(
-      'DSP2209',
-      `replayCache must be a positive integer number of entries or false, not ${entries}`,
-      {
-        hint: `leave it out for the default (${DEFAULT_REPLAY_CACHE_ENTRIES}), or pass false to turn the replay check off`,
-      },
-    )
-  }
-  return new ReplayCache(entries)
-}
-
 // Framework-level refusals (limits, media types) become Connect JSON 400s like every other refusal.
 function errorAnswer(error: FastifyError, bodyLimit: number): RunAnswer {
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return connectError(400, 'invalid_argument', `the body is over the limit of ${bodyLimit} bytes`)
+      return bodyTooLarge(bodyLimit)
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return connectError(400, 'invalid_argument', 'the Content-Length does not match the body')
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
@@ -56,12 +30,6 @@ function errorAnswer(error: FastifyError, bodyLimit: number): RunAnswer {
     ? connectError(400, 'invalid_argument', error.message)
     : connectError(500, 'internal', 'the endpoint failed to handle the request')
 }
-
-const MISSING_LENGTH = connectError(
-  400,
-  'invalid_argument',
-  'the request has no Content-Length; send the body with a length',
-)
 
 /**
  * The Dispatch endpoint as a Fastify plugin: mounts `POST /dispatch.sdk.v1.FunctionService/Run` (under
@@ -86,49 +54,13 @@ const MISSING_LENGTH = connectError(
  * ```
  */
 export const dispatchPlugin: FastifyPluginAsync<DispatchPluginOptions> = async (instance, options) => {
-  if (options.routes === undefined || options.routes === null || typeof options.routes !== 'object') {
-    throw new DispatchError('DSP2205', 'dispatchPlugin needs a route table: register it with { routes }', {
-      hint: "import { routes } from './dispatch.gen/routes.gen.js' (npm run dispatch:gen writes it)",
-    })
-  }
-  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT
-  if (!Number.isInteger(bodyLimit) || bodyLimit <= 0) {
-    throw new DispatchError('DSP2205', `bodyLimit must be a positive integer number of bytes, not ${bodyLimit}`)
-  }
-  const maxJournalBytes = options.maxJournalBytes
-  if (maxJournalBytes !== undefined && (!Number.isInteger(maxJournalBytes) || maxJournalBytes <= 0)) {
-    throw new DispatchError(
-      'DSP2205',
-      `maxJournalBytes must be a positive integer number of bytes, not ${maxJournalBytes}`,
-      { hint: 'leave it out for the default (8 MiB), which keeps resumed turns inside the 16 MiB request limit' },
-    )
-  }
-  const publicKey = resolveVerificationKey(options.verificationKey)
-  if (publicKey === undefined) {
-    warnVerificationOff()
-    instance.log.warn('dispatch: verification is off (verificationKey: false): requests are accepted unsigned')
-  }
-  const target = publicKey === undefined ? undefined : resolveEndpointTarget(options.endpointUrl)
-  const replayCache = publicKey === undefined ? undefined : replayCacheOf(options.replayCache)
-  applyServerTimeouts(instance.server, options.serverTimeouts)
-  const classifiers = new Map<ErrorClass, ErrorClassifier['status']>()
-  for (const classifier of options.classifiers ?? []) classifiers.set(classifier.error, classifier.status)
-
-  const handle = createRunHandler({
-    routes: compileRoutes(options.routes),
-    publicKey,
-    target,
-    replayCache,
-    classifiers,
-    endpoint:
-      options.endpoint ??
-      (typeof options.endpointUrl === 'string' ? options.endpointUrl : undefined) ??
-      (process.env['DISPATCH_ENDPOINT_URL'] || undefined),
-    verifyOffThread: options.verifyOffThread ?? false,
-    maxJournalBytes,
+  const { handle, bodyLimit, publicKey } = createEndpoint(options, 'dispatchPlugin', {
+    onVerificationOff: () =>
+      instance.log.warn('dispatch: verification is off (verificationKey: false): requests are accepted unsigned'),
     onFailure: (name, status, error) =>
       instance.log.warn({ err: error, function: name, status }, 'dispatch function failed'),
   })
+  applyServerTimeouts(instance.server, options.serverTimeouts)
 
   // Raw bytes for every content type: the signature covers them, and the content type is checked
   // (as a Connect 400) only after the signature.

@@ -1,47 +1,11 @@
-import type { KeyObject } from 'node:crypto'
-import type { Routes } from '../route.js'
-import type { ErrorClassifier } from '../status/errorClassifier.js'
-
-/** The path the scheduler POSTs to (Connect unary: `/<service>/<method>`). */
-export const RUN_PATH = '/dispatch.sdk.v1.FunctionService/Run'
-
-/** The default body limit: 16 MiB (PROTOCOL.md). */
-export const DEFAULT_BODY_LIMIT = 16 * 1024 * 1024
+import type { EndpointOptions } from '../endpoint/endpointOptions.js'
 
 /**
- * Options of {@link dispatchPlugin}. Each one overrides its `DISPATCH_*` environment variable; Fastify's
- * own `prefix` register option mounts the endpoint under a path.
+ * Options of {@link dispatchPlugin}: the endpoint's options plus the HTTP server's deadlines. Each one
+ * overrides its `DISPATCH_*` environment variable; Fastify's own `prefix` register option mounts the
+ * endpoint under a path.
  */
-export interface DispatchPluginOptions {
-  /** The route table (`routes.gen.ts`, or built with `defineRoutes`). */
-  readonly routes: Routes
-  /**
-   * The scheduler's public key (default `DISPATCH_VERIFICATION_KEY`): PEM SPKI, PEM with literal
-   * `\n`, base64 of the raw 32 bytes, or a KeyObject. Required: without a key (or with an empty
-   * variable) registration fails with DSP2208. `false` turns verification off and accepts unsigned
-   * requests even when the variable is set (tests, trusted networks); a warning goes to stderr.
-   */
-  readonly verificationKey?: string | KeyObject | false
-  /**
-   * This endpoint's own public URL, the one the scheduler is given for it (default
-   * `DISPATCH_ENDPOINT_URL`, which `dispatch run` sets), with its path prefix if it is mounted under
-   * one. A signature must cover this URL's authority and path, so a request signed for another
-   * endpoint never runs here; with verification on, registration fails with DSP2206 without it.
-   * A function is called at the first request, for a URL known only once the server listens
-   * (`() => app.listeningOrigin` on port 0).
-   */
-  readonly endpointUrl?: string | (() => string)
-  /**
-   * Where tail calls and a coroutine's child calls go when their client names no endpoint (default
-   * `endpointUrl` when it is a string, else `DISPATCH_ENDPOINT_URL`; without either, child calls go
-   * to the endpoint that ran the parent).
-   */
-  readonly endpoint?: string
-  /**
-   * How many signatures of accepted requests are remembered to refuse replays within the five-minute
-   * signature window (default 100 000, about 15 MB at most); `false` turns the check off.
-   */
-  readonly replayCache?: number | false
+export interface DispatchPluginOptions extends EndpointOptions {
   /**
    * Deadlines for slow clients, set on the HTTP server (`fastify.server`) where it still has the
    * defaults of Fastify and Node: the whole request (headers and body) within `requestTimeoutMs`
@@ -49,17 +13,6 @@ export interface DispatchPluginOptions {
    * not cut. Values given here always apply; `false` leaves the server alone.
    */
   readonly serverTimeouts?: ServerTimeouts | false
-  /** The largest request body accepted, in bytes (default 16 MiB). */
-  readonly bodyLimit?: number
-  /** Statuses for error classes of your own or of libraries; they win over the default table. */
-  readonly classifiers?: readonly ErrorClassifier[]
-  /**
-   * The largest journal a durable coroutine may keep, in bytes of JSON (default 8 MiB, which keeps
-   * PollResults well inside the 16 MiB request limit). Over it, the call fails with DSP2231.
-   */
-  readonly maxJournalBytes?: number
-  /** Check Ed25519 signatures on libuv's thread pool instead of the event loop (default false). */
-  readonly verifyOffThread?: boolean
 }
 
 /** Deadlines for receiving a request (see {@link DispatchPluginOptions.serverTimeouts}). */

@@ -15,13 +15,11 @@
  * await app.listen({ port: 8000 })
  * ```
  */
+
+export { RUN_PATH, runUrl } from '../../schemas/runUrl.js'
+export type { EndpointOptions } from '../endpoint/endpointOptions.js'
+export { DEFAULT_BODY_LIMIT } from '../endpoint/endpointOptions.js'
 export { Dispatch } from './dispatchAlias.js'
 export { dispatchPlugin } from './dispatchPlugin.js'
 export type { DispatchPluginOptions, ServerTimeouts } from './dispatchPluginOptions.js'
-export {
-  DEFAULT_BODY_LIMIT,
-  DEFAULT_HEADERS_TIMEOUT_MS,
-  DEFAULT_REQUEST_TIMEOUT_MS,
-  RUN_PATH,
-} from './dispatchPluginOptions.js'
-export { runUrl } from './runUrl.js'
+export { DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS } from './dispatchPluginOptions.js'

@@ -6,7 +6,7 @@ import {
   MAX_TIMESTAMP_MS,
   MIN_TIMESTAMP_MS,
   toTimestamp,
-} from '../../runtime/client/duration.js'
+} from '../../schemas/duration.js'
 
 describe('range-checked Durations and timestamps', () => {
   it.each([

@@ -1,4 +1,5 @@
-import { RUN_PATH } from './dispatchPluginOptions.js'
+/** The path the scheduler POSTs to (Connect unary: `/<service>/<method>`). */
+export const RUN_PATH = '/dispatch.sdk.v1.FunctionService/Run'
 
 /**
  * `<endpoint>/dispatch.sdk.v1.FunctionService/Run`, keeping a path prefix the endpoint URL may have:

@@ -1,9 +1,9 @@
-import { durableCall } from '../coroutine/durable.js'
-import type { BuiltCall } from './builtCall.js'
-import type { CallOptions } from './callOptions.js'
-import type { ClientOptions } from './clientConfig.js'
-import { dispatchBatch } from './dispatchBatch.js'
-import { waitForResult } from './waitForResult.js'
+import type { BuiltCall } from './client/builtCall.js'
+import type { CallOptions } from './client/callOptions.js'
+import type { ClientOptions } from './client/clientConfig.js'
+import { dispatchBatch } from './client/dispatchBatch.js'
+import { waitForResult } from './client/waitForResult.js'
+import { durableCall } from './coroutine/durable.js'
 
 /** The static shape of one dispatch function: its positional arguments and its output. */
 export interface FunctionSignature {

@@ -1,8 +1,9 @@
-import type { Call } from '../schemas/call.js'
-import { VALUE_TYPE_URL } from '../schemas/wellKnown.js'
-import type { BuiltCall } from './client/builtCall.js'
-import { encodeArgs } from './client/dispatchBatch.js'
-import { toMilliseconds, toProtoDuration } from './client/duration.js'
+import type { Call } from '../../schemas/call.js'
+import { toProtoDuration } from '../../schemas/duration.js'
+import { VALUE_TYPE_URL } from '../../schemas/wellKnown.js'
+import type { BuiltCall } from './builtCall.js'
+import { encodeArgs } from './dispatchBatch.js'
+import { toMilliseconds } from './duration.js'
 
 /**
  * What {@link tailCall} throws: the endpoint catches it and answers `exit.tailCall`. It is not an

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto'
 import { DispatchError } from '../errors/dispatchError.js'
 import { parsePublicKey } from '../signing/parseKey.js'
-import type { DispatchPluginOptions } from './dispatchPluginOptions.js'
+import type { EndpointOptions } from './endpointOptions.js'
 
 const HOW_TO_FIX =
   "set DISPATCH_VERIFICATION_KEY to the scheduler's public key (`dispatch run` does; the scheduler prints it as verificationKeyPem), or pass verificationKey: false to accept unsigned requests (tests, trusted networks only)"
@@ -11,7 +11,7 @@ const HOW_TO_FIX =
  * `false`. No key at all, or an empty variable, is DSP2208: an endpoint never runs unsigned
  * requests unless told to.
  */
-export function resolveVerificationKey(option: DispatchPluginOptions['verificationKey']): KeyObject | undefined {
+export function resolveVerificationKey(option: EndpointOptions['verificationKey']): KeyObject | undefined {
   if (option === false) return undefined
   if (option !== undefined && typeof option !== 'string') return option
   if (option !== undefined) {

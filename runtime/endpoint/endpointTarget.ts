@@ -1,7 +1,7 @@
+import { runUrl } from '../../schemas/runUrl.js'
 import { DispatchError } from '../errors/dispatchError.js'
 import { type SignedTarget, signedTarget } from '../signing/signedTarget.js'
-import type { DispatchPluginOptions } from './dispatchPluginOptions.js'
-import { runUrl } from './runUrl.js'
+import type { EndpointOptions } from './endpointOptions.js'
 
 /**
  * The `@authority` and `@path` a signature must cover to run on the endpoint at `url` (its public
@@ -32,7 +32,7 @@ export function endpointTarget(url: string, where: string): SignedTarget {
  * This endpoint's `@authority` and `@path`, from `endpointUrl` or DISPATCH_ENDPOINT_URL: checked at
  * registration when it is a string, at the first request when it is a function.
  */
-export function resolveEndpointTarget(option: DispatchPluginOptions['endpointUrl']): () => SignedTarget {
+export function resolveEndpointTarget(option: EndpointOptions['endpointUrl']): () => SignedTarget {
   const fromEnv = option === undefined
   const url = option ?? (process.env['DISPATCH_ENDPOINT_URL'] || undefined)
   const where = fromEnv ? 'DISPATCH_ENDPOINT_URL' : 'the endpointUrl option'
