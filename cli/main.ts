@@ -12,10 +12,11 @@ import { registerInit } from './commands/init.js'
 import { registerRun } from './commands/run.js'
 import { registerScheduler } from './commands/scheduler.js'
 import { UsageError } from './usageError.js'
+import { toolsVersion } from './version.js'
 
 const program = new Command('dispatch')
   .description('durable, typed function dispatch: generate clients, run the scheduler, inspect calls')
-  .version('0.1.0')
+  .version(toolsVersion())
   .showHelpAfterError('(run with --help for usage)')
   .enablePositionalOptions()
   .exitOverride()

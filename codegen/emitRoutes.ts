@@ -1,6 +1,6 @@
-import { argsType, SchemaTypes } from './emitClient.js'
 import { addImport, HEADER, importLines, importSpecifier, Namer, quote } from './emitShared.js'
 import type { FunctionModel } from './model.js'
+import { argsType, SchemaTypes } from './schemaTypes.js'
 
 const RESERVED = [
   'Check',

@@ -46,5 +46,5 @@ export {
 export { ErrorMessage } from './error.js'
 export { Exit, Poll, PollResult, RunRequest, RunResponse } from './run.js'
 export { RUN_PATH, runUrl } from './runUrl.js'
-export { isRetried, RETRIED_STATUSES, STATUS_NAMES, Status } from './status.js'
+export { isRetried, RETRIED_STATUSES, STATUS_NAMES, Status, statusOfHttpCode } from './status.js'
 export { AnyMessage, Bytes, Duration, Timestamp, Uint64, VALUE_TYPE_URL } from './wellKnown.js'

@@ -58,3 +58,22 @@ export function isRetried(status: Status): boolean {
 }
 
 export type StatusSchema = Static<typeof Status>
+
+const HTTP_STATUSES: Readonly<Record<number, Status>> = {
+  400: 'STATUS_INVALID_ARGUMENT',
+  401: 'STATUS_UNAUTHENTICATED',
+  403: 'STATUS_PERMISSION_DENIED',
+  404: 'STATUS_NOT_FOUND',
+  408: 'STATUS_TIMEOUT',
+  429: 'STATUS_THROTTLED',
+}
+
+/**
+ * The status an HTTP error code names on its own (docs/protocol.md): 400 → INVALID_ARGUMENT, 401 →
+ * UNAUTHENTICATED, 403 → PERMISSION_DENIED, 404 → NOT_FOUND, 408 → TIMEOUT, 429 → THROTTLED;
+ * undefined for any other code, whose status depends on who answered (a function's HTTP call or the
+ * endpoint itself).
+ */
+export function statusOfHttpCode(code: number): Status | undefined {
+  return HTTP_STATUSES[code]
+}

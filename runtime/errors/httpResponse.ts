@@ -1,4 +1,4 @@
-import type { Status } from '../../schemas/status.js'
+import { type Status, statusOfHttpCode } from '../../schemas/status.js'
 import { FunctionError } from './functionError.js'
 
 /** The part of a fetch `Response` (or any HTTP response) the mapping reads. */
@@ -16,22 +16,9 @@ export interface ResponseLike {
 export function statusOfResponse(response: ResponseLike): Status {
   const code = response.status
   if (code >= 200 && code < 300) return 'STATUS_OK'
-  switch (code) {
-    case 400:
-      return 'STATUS_INVALID_ARGUMENT'
-    case 401:
-      return 'STATUS_UNAUTHENTICATED'
-    case 403:
-      return 'STATUS_PERMISSION_DENIED'
-    case 404:
-      return 'STATUS_NOT_FOUND'
-    case 408:
-      return 'STATUS_TIMEOUT'
-    case 429:
-      return 'STATUS_THROTTLED'
-    case 501:
-      return 'STATUS_PERMANENT_ERROR'
-  }
+  if (code === 501) return 'STATUS_PERMANENT_ERROR'
+  const named = statusOfHttpCode(code)
+  if (named !== undefined) return named
   return code >= 500 && code < 600 ? 'STATUS_TEMPORARY_ERROR' : 'STATUS_PERMANENT_ERROR'
 }
 

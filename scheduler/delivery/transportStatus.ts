@@ -1,4 +1,4 @@
-import type { ErrorMessage, Status } from 'dispatch-functions/protocol'
+import { type ErrorMessage, type Status, statusOfHttpCode } from 'dispatch-functions/protocol'
 
 const DNS = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'EAI_NODATA'])
 const TCP = new Set([
@@ -67,20 +67,5 @@ export function transportStatus(error: unknown): { status: Status; error: ErrorM
  * route, then redrive). 408 is a timeout and 429 throttling; everything else is HTTP_ERROR (retried).
  */
 export function httpStatus(code: number): Status {
-  switch (code) {
-    case 400:
-      return 'STATUS_INVALID_ARGUMENT'
-    case 401:
-      return 'STATUS_UNAUTHENTICATED'
-    case 403:
-      return 'STATUS_PERMISSION_DENIED'
-    case 404:
-      return 'STATUS_NOT_FOUND'
-    case 408:
-      return 'STATUS_TIMEOUT'
-    case 429:
-      return 'STATUS_THROTTLED'
-    default:
-      return 'STATUS_HTTP_ERROR'
-  }
+  return statusOfHttpCode(code) ?? 'STATUS_HTTP_ERROR'
 }

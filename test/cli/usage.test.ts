@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { runCli } from './runCli.js'
+import { repoRoot, runCli } from './runCli.js'
 
 // Bad flags, paths and URLs are usage errors: a message that says what is wrong, exit code 2, no stack.
 describe('dispatch: usage errors', () => {
@@ -25,6 +27,15 @@ describe('dispatch: usage errors', () => {
     expect(result.code).toBe(2)
     expect(result.stderr).toMatch(message)
     expect(result.stderr).not.toMatch(/\n\s+at /)
+  })
+
+  it("prints the tool package's version, read from its package.json", async () => {
+    const { version } = JSON.parse(
+      readFileSync(join(repoRoot, 'packages/dispatch-functions-tools/package.json'), 'utf8'),
+    )
+    const result = await runCli(['--version'])
+    expect(result.code).toBe(0)
+    expect(result.stdout.trim()).toBe(version)
   })
 
   it('prints help and exits 0', async () => {
