@@ -1,5 +1,5 @@
 import { addImport, HEADER, importLines, importSpecifier, Namer, quote } from './emitShared.js'
-import type { FunctionModel } from './model.js'
+import type { FunctionModel } from './model/model.js'
 import { argsType, SchemaTypes } from './schemaTypes.js'
 
 const RESERVED = [

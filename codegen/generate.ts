@@ -5,9 +5,9 @@ import { glob } from 'tinyglobby'
 import { emitClient } from './emitClient.js'
 import { emitRoutes } from './emitRoutes.js'
 import { BANNER } from './emitShared.js'
-import { formatSkipped } from './formatDiagnostic.js'
 import { type DispatchConfig, type LoadedConfig, loadConfig } from './loadConfig.js'
-import type { Diagnostic, FunctionModel, Scanner, SkippedFunction } from './model.js'
+import { formatSkipped } from './model/formatDiagnostic.js'
+import type { Diagnostic, FunctionModel, Scanner, SkippedFunction } from './model/model.js'
 
 /** One generated file and how it compares with the disk. */
 export interface GeneratedFile {

@@ -17,11 +17,11 @@
 
 export { emitClient } from './emitClient.js'
 export { emitRoutes } from './emitRoutes.js'
-export { compareDiagnostics, formatDiagnostic, formatSkipped } from './formatDiagnostic.js'
 export type { GeneratedFile, GenerateResult, Generator, GeneratorOptions, RunOptions } from './generate.js'
 export { createGenerator, generate } from './generate.js'
 export type { DispatchConfig, LoadedConfig } from './loadConfig.js'
 export { DEFAULT_CONFIG, loadConfig, parseConfig } from './loadConfig.js'
+export { compareDiagnostics, formatDiagnostic, formatSkipped } from './model/formatDiagnostic.js'
 export type {
   Diagnostic,
   FunctionModel,
@@ -32,6 +32,6 @@ export type {
   SchemaRef,
   SkippedFunction,
   TypeBoxPackage,
-} from './model.js'
+} from './model/model.js'
 export type { Watcher, WatchOptions } from './watchFunctions.js'
 export { watchFunctions } from './watchFunctions.js'

@@ -1,5 +1,5 @@
 import { addImport, importSpecifier, type Namer, STATIC_NAMES } from './emitShared.js'
-import type { FunctionModel, SchemaRef, TypeBoxPackage } from './model.js'
+import type { FunctionModel, SchemaRef, TypeBoxPackage } from './model/model.js'
 
 /** Schema types of a generated file: `import type` of the consts, `Static` from their own package. */
 export class SchemaTypes {

@@ -1,5 +1,5 @@
 import type { ts as TS } from 'ts-morph'
-import type { TypeBoxPackage } from '../model.js'
+import type { TypeBoxPackage } from '../model/model.js'
 import { ts } from './tsMorph.js'
 
 /** A name imported from another module. */

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { dirname, relative, resolve } from 'node:path'
 import type { ts as TS } from 'ts-morph'
-import type { SchemaRef } from '../model.js'
+import type { SchemaRef } from '../model/model.js'
 import type { FileIndex } from './fileIndex.js'
 import { ts } from './tsMorph.js'
 

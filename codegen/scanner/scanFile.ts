@@ -1,6 +1,6 @@
 import { relative } from 'node:path'
 import type { ts as TS } from 'ts-morph'
-import type { Diagnostic, FunctionModel, ParameterModel, SchemaRef, SkippedFunction } from '../model.js'
+import type { Diagnostic, FunctionModel, ParameterModel, SchemaRef, SkippedFunction } from '../model/model.js'
 import { type FileIndex, hasModifier } from './fileIndex.js'
 import { type ResolveContext, resolveType, type TypeResolution, toPosix } from './resolveSchema.js'
 import { ts } from './tsMorph.js'

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
-import { compareDiagnostics, comparePlaces } from '../formatDiagnostic.js'
-import type { Diagnostic, FunctionModel, ScanInput, Scanner, ScanResult, SkippedFunction } from '../model.js'
+import { compareDiagnostics, comparePlaces } from '../model/formatDiagnostic.js'
+import type { Diagnostic, FunctionModel, ScanInput, Scanner, ScanResult, SkippedFunction } from '../model/model.js'
 import { type FileIndex, indexFile } from './fileIndex.js'
 import type { ResolveContext } from './resolveSchema.js'
 import { type FileScan, scanFile } from './scanFile.js'

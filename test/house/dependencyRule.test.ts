@@ -96,6 +96,61 @@ function violations(
   return found
 }
 
+/** Entry files stand above the folder they sit in: they gather it, so they may import its subfolders. */
+const ENTRY_FILES = new Set(['index.ts', 'main.ts', 'internal.ts'])
+
+/** The unit of the folder graph a source file belongs to: its folder, or itself for an entry file. */
+function unitOf(file: string): string {
+  const slash = file.lastIndexOf('/')
+  return ENTRY_FILES.has(file.slice(slash + 1)) ? file : file.slice(0, slash)
+}
+
+/**
+ * The cycles of the graph whose nodes are folders (entry files apart), one line each with the imports
+ * that close it: inside a part, folders must be layered so that each one only imports those below it.
+ */
+function folderCycles(edges: readonly ImportEdge[]): string[] {
+  const graph = new Map<string, Map<string, string>>()
+  for (const { file, specifier } of edges) {
+    if (!specifier.startsWith('.')) continue
+    const target = relative(repoRoot, resolve(repoRoot, file, '..', specifier)).replace(/\\/g, '/')
+    const [from, to] = [unitOf(file), unitOf(target.replace(/\.js$/, '.ts'))]
+    if (from === to || from.split('/')[0] !== to.split('/')[0]) continue
+    if (!graph.has(from)) graph.set(from, new Map())
+    if (!graph.get(from)!.has(to)) graph.get(from)!.set(to, `${file} → ${specifier}`)
+  }
+  // Tarjan's strongly connected components: every component of more than one folder is a cycle.
+  const index = new Map<string, number>()
+  const low = new Map<string, number>()
+  const stack: string[] = []
+  const cycles: string[] = []
+  const visit = (node: string) => {
+    index.set(node, index.size)
+    low.set(node, index.get(node)!)
+    stack.push(node)
+    for (const next of graph.get(node)?.keys() ?? []) {
+      if (!index.has(next)) {
+        visit(next)
+        low.set(node, Math.min(low.get(node)!, low.get(next)!))
+      } else if (stack.includes(next)) low.set(node, Math.min(low.get(node)!, index.get(next)!))
+    }
+    if (low.get(node) !== index.get(node)) return
+    const component: string[] = []
+    for (let top = stack.pop()!; ; top = stack.pop()!) {
+      component.push(top)
+      if (top === node) break
+    }
+    if (component.length < 2) return
+    const members = new Set(component)
+    const closing = component.flatMap((from) =>
+      [...(graph.get(from) ?? [])].filter(([to]) => members.has(to)).map(([, edge]) => edge),
+    )
+    cycles.push(`${component.sort().join(' ↔ ')}: ${closing.sort().join('; ')}`)
+  }
+  for (const node of graph.keys()) if (!index.has(node)) visit(node)
+  return cycles
+}
+
 function declaredBy(path: string): Set<string> {
   const pkg = JSON.parse(readFileSync(join(repoRoot, path), 'utf8')) as Record<
     string,
@@ -110,15 +165,34 @@ describe('the dependency rule', () => {
     tools: declaredBy('packages/dispatch-functions-tools/package.json'),
   }
 
+  const edges = PARTS.flatMap((part) =>
+    sources(join(repoRoot, part)).flatMap((path) => {
+      const file = relative(repoRoot, path).replace(/\\/g, '/')
+      return importsOf(readFileSync(path, 'utf8')).map((specifier) => ({ file, specifier }))
+    }),
+  )
+
   it('holds for every source file of the five parts', () => {
-    const edges = PARTS.flatMap((part) =>
-      sources(join(repoRoot, part)).flatMap((path) => {
-        const file = relative(repoRoot, path).replace(/\\/g, '/')
-        return importsOf(readFileSync(path, 'utf8')).map((specifier) => ({ file, specifier }))
-      }),
-    )
     expect(edges.length).toBeGreaterThan(300)
     expect(violations(edges, declared)).toEqual([])
+  })
+
+  it('has no cycle between the folders of a part', () => {
+    expect(folderCycles(edges)).toEqual([])
+  })
+
+  it('reports a cycle between folders, not a folder importing its own files or an entry file its subfolders', () => {
+    const found = folderCycles([
+      { file: 'runtime/a/x.ts', specifier: '../b/y.js' },
+      { file: 'runtime/b/y.ts', specifier: '../c/z.js' },
+      { file: 'runtime/c/z.ts', specifier: '../a/w.js' },
+      { file: 'runtime/a/w.ts', specifier: './x.js' },
+      { file: 'runtime/index.ts', specifier: './a/x.js' },
+      { file: 'runtime/a/x.ts', specifier: '../route.js' },
+    ])
+    expect(found).toEqual([
+      'runtime/a ↔ runtime/b ↔ runtime/c: runtime/a/x.ts → ../b/y.js; runtime/b/y.ts → ../c/z.js; runtime/c/z.ts → ../a/w.js',
+    ])
   })
 
   it('reports an import against the direction, a relative import across packages and an undeclared package', () => {
