@@ -1,0 +1,163 @@
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { type ExportedDeclarations, Node, Project, ts } from 'ts-morph'
+
+// The public surface of each npm package, as a text that is checked in (api/<package>.api.md): every
+// name each entry point exports, with its declaration as a .d.ts would show it (bodies, private
+// members and comments left out). test/house/apiReport.test.ts fails when the sources no longer
+// match the report, so a change to the public API is a deliberate one: `npm run api:report` rewrites
+// the report, and the change shows in review.
+
+export const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
+
+/** The packages whose entry points are reported; `./internal` is shared by the two packages, not public. */
+export const PACKAGES = ['packages/dispatch-functions', 'packages/dispatch-functions-tools'] as const
+const NOT_PUBLIC = new Set(['./internal', './package.json'])
+
+interface PackageJson {
+  readonly name: string
+  readonly exports: Record<string, { readonly default: string } | string>
+}
+
+/** Entry point → source file (`./dist/runtime/index.js` → `runtime/index.ts`). */
+function entriesOf(pkg: PackageJson): [string, string][] {
+  return Object.entries(pkg.exports)
+    .filter(([entry]) => !NOT_PUBLIC.has(entry))
+    .map(([entry, target]) => {
+      const built = typeof target === 'string' ? target : target.default
+      return [entry, built.replace(/^\.\/dist\//, '').replace(/\.js$/, '.ts')]
+    })
+}
+
+/** A declaration without what is not API: bodies, initializers, private members. */
+const stripImplementation: ts.TransformerFactory<ts.Node> = (context) => {
+  const { factory } = context
+  const isPrivate = (node: ts.Node) =>
+    (ts.canHaveModifiers(node) &&
+      ts
+        .getModifiers(node)
+        ?.some((m) => m.kind === ts.SyntaxKind.PrivateKeyword || m.kind === ts.SyntaxKind.ProtectedKeyword)) ||
+    ((ts.isPropertyDeclaration(node) ||
+      ts.isMethodDeclaration(node) ||
+      ts.isGetAccessor(node) ||
+      ts.isSetAccessor(node)) &&
+      ts.isPrivateIdentifier(node.name))
+  const visit = (node: ts.Node): ts.Node | undefined => {
+    if (isPrivate(node)) return undefined
+    if (ts.isFunctionDeclaration(node)) {
+      return factory.updateFunctionDeclaration(
+        node,
+        node.modifiers,
+        node.asteriskToken,
+        node.name,
+        node.typeParameters,
+        node.parameters,
+        node.type,
+        undefined,
+      )
+    }
+    if (ts.isMethodDeclaration(node)) {
+      return factory.updateMethodDeclaration(
+        node,
+        node.modifiers,
+        node.asteriskToken,
+        node.name,
+        node.questionToken,
+        node.typeParameters,
+        node.parameters,
+        node.type,
+        undefined,
+      )
+    }
+    if (ts.isConstructorDeclaration(node)) {
+      return factory.updateConstructorDeclaration(node, node.modifiers, node.parameters, undefined)
+    }
+    if (ts.isGetAccessor(node)) {
+      return factory.updateGetAccessorDeclaration(
+        node,
+        node.modifiers,
+        node.name,
+        node.parameters,
+        node.type,
+        undefined,
+      )
+    }
+    if (ts.isSetAccessor(node)) {
+      return factory.updateSetAccessorDeclaration(node, node.modifiers, node.name, node.parameters, undefined)
+    }
+    if (ts.isPropertyDeclaration(node)) {
+      return factory.updatePropertyDeclaration(
+        node,
+        node.modifiers,
+        node.name,
+        node.questionToken,
+        node.type,
+        undefined,
+      )
+    }
+    return ts.visitEachChild(node, visit, context)
+  }
+  return (node) => ts.visitNode(node, visit) as ts.Node
+}
+
+const printer = ts.createPrinter({ removeComments: true, newLine: ts.NewLineKind.LineFeed })
+
+function describe(declaration: ExportedDeclarations): string {
+  if (Node.isVariableDeclaration(declaration)) {
+    const type = declaration
+      .getType()
+      .getText(declaration, ts.TypeFormatFlags.NoTruncation | ts.TypeFormatFlags.UseAliasDefinedOutsideCurrentScope)
+    const keyword = declaration.getVariableStatement()?.getDeclarationKind() ?? 'const'
+    return `${keyword} ${declaration.getName()}: ${type}`
+  }
+  const node = declaration.compilerNode
+  const [stripped] = ts.transform(node, [stripImplementation]).transformed
+  return printer
+    .printNode(ts.EmitHint.Unspecified, stripped!, declaration.getSourceFile().compilerNode)
+    .replace(/^export (default )?/gm, '')
+    .replace(/^declare /gm, '')
+}
+
+/** The report of one package: its entry points in order, each export sorted by name. */
+export function apiReport(project: Project, packageDir: string): string {
+  const pkg = JSON.parse(readFileSync(join(repoRoot, packageDir, 'package.json'), 'utf8')) as PackageJson
+  const lines = [
+    `# API report: ${pkg.name}`,
+    '',
+    '<!-- Generated by `npm run api:report` from the entry points of the package.json; do not edit. -->',
+    '<!-- test/house/apiReport.test.ts fails when the sources and this report differ. -->',
+  ]
+  for (const [entry, file] of entriesOf(pkg)) {
+    const source = project.addSourceFileAtPath(join(repoRoot, file))
+    const specifier = entry === '.' ? pkg.name : `${pkg.name}/${entry.slice(2)}`
+    lines.push('', `## ${specifier}`, '', '```ts')
+    const exported = [...source.getExportedDeclarations()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    for (const [name, declarations] of exported) {
+      for (const declaration of declarations) {
+        const text = describe(declaration)
+        lines.push(name === 'default' ? `default: ${text}` : text)
+      }
+    }
+    lines.push('```')
+  }
+  return `${lines.join('\n')}\n`
+}
+
+/** The report file of a package: api/<package name>.api.md. */
+export function reportPath(packageDir: string): string {
+  const pkg = JSON.parse(readFileSync(join(repoRoot, packageDir, 'package.json'), 'utf8')) as PackageJson
+  return join(repoRoot, 'api', `${pkg.name}.api.md`)
+}
+
+export function createReportProject(): Project {
+  return new Project({ tsConfigFilePath: join(repoRoot, 'tsconfig.json'), skipAddingFilesFromTsConfig: true })
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const project = createReportProject()
+  for (const dir of PACKAGES) {
+    writeFileSync(reportPath(dir), apiReport(project, dir))
+    console.log(`wrote ${reportPath(dir)}`)
+  }
+}
