@@ -13,10 +13,11 @@ export default defineConfig({
       { find: /^dispatch-functions\/internal$/, replacement: here('./runtime/internal.ts') },
       { find: /^dispatch-functions-tools\/codegen$/, replacement: here('./codegen/index.ts') },
       { find: /^dispatch-functions-tools\/scheduler$/, replacement: here('./scheduler/index.ts') },
+      { find: /^dispatch-functions-tools\/testing$/, replacement: here('./testing/index.ts') },
     ],
   },
   test: {
-    include: ['test/**/*.test.ts'],
+    include: ['test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
     // Child processes run the CLI and apps under tsx: this tsconfig's paths send them to the sources
     // too, wherever their working folder is (not to the packages' built dist/).
     env: { TSX_TSCONFIG_PATH: here('./tsconfig.json') },

@@ -2,6 +2,8 @@ import type { InsertResult, NewCall, Store } from './store/store.js'
 
 export interface GroupCommitOptions {
   readonly idempotencyWindowMs: number
+  /** The scheduler's clock (default `Date.now`). */
+  readonly now?: () => number
   /** At most this many calls per shared transaction; more wait for the next one. Default 20,000. */
   readonly maxCallsPerCommit?: number
 }
@@ -75,7 +77,7 @@ export class GroupCommitter {
   }
 
   private async write(group: readonly Waiting[]): Promise<void> {
-    const now = Date.now()
+    const now = (this.options.now ?? Date.now)()
     const options = { now, idempotencyWindowMs: this.options.idempotencyWindowMs }
     if (group.length > 1) {
       try {

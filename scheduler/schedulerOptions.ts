@@ -125,6 +125,12 @@ export interface SchedulerOptions {
 
 /** The options the scheduler runs with, defaults filled in. */
 export interface ResolvedSchedulerOptions {
+  /**
+   * The scheduler's clock (milliseconds since the epoch): `Date.now` unless a test environment
+   * (`dispatch-functions-tools/testing`) moves time itself. Every due time, lease, backoff and
+   * expiration is computed from it.
+   */
+  readonly now: () => number
   readonly retry: ResolvedRetryPolicy
   readonly functions: Readonly<Record<string, RetryPolicy>>
   readonly concurrency: number
@@ -252,6 +258,7 @@ export function resolveSchedulerOptions(options: SchedulerOptions): ResolvedSche
   const retry = { ...DEFAULT_RETRY_POLICY, ...definedFields(checkPolicy('retry', options.retry ?? {})) }
   const concurrency = Math.max(1, Math.floor(positive('concurrency', options.concurrency, 100)))
   return {
+    now: Date.now,
     retry,
     functions: options.functions ?? {},
     concurrency,

@@ -8,7 +8,7 @@ import { CallEvents } from './callEvents.js'
 import { AdaptiveConcurrency, type EndpointConcurrency } from './delivery/adaptiveConcurrency.js'
 import { DeficitRoundRobin } from './delivery/deficitRoundRobin.js'
 import { DeliveryLoop } from './delivery/deliveryLoop.js'
-import { EndpointClient } from './delivery/endpointClient.js'
+import { type DeliveryTransport, EndpointClient } from './delivery/endpointClient.js'
 import { GroupCommitter } from './groupCommitter.js'
 import { loadSchedulerKeys, type SchedulerKeys } from './keys/loadSchedulerKeys.js'
 import { Retention } from './retention.js'
@@ -52,6 +52,25 @@ export interface Scheduler {
   close(): Promise<void>
 }
 
+/**
+ * What a test environment (`dispatch-functions-tools/testing`) replaces in a scheduler running in its
+ * own process; not part of the public options.
+ */
+export interface SchedulerSeams {
+  /** The clock every due time, lease, backoff and expiration follows (default `Date.now`). */
+  readonly now?: () => number
+  /** Delivers attempts instead of signed HTTP POSTs to the endpoints (default: the HTTP client). */
+  readonly transport?: DeliveryTransport
+  /** Given, once the scheduler runs, a way to make delivery look for due calls now. */
+  readonly control?: (control: SchedulerControl) => void
+}
+
+/** What {@link SchedulerSeams.control} hands out. */
+export interface SchedulerControl {
+  /** Relists the due queues and wakes delivery (after the clock moved). */
+  wake(): void
+}
+
 const IDEMPOTENCY_PURGE_MS = 10 * 60_000
 /** A lease outlives the longest attempt timeout by this margin, so a live attempt is never claimed twice. */
 const LEASE_MARGIN_MS = 60_000
@@ -81,8 +100,8 @@ function loggerOptions(option: SchedulerOptions['logger']): LoggerOptions {
  * process.env.DISPATCH_API_KEY = scheduler.apiKey
  * ```
  */
-export async function startScheduler(options: SchedulerOptions): Promise<Scheduler> {
-  const resolved = resolveSchedulerOptions(options)
+export async function startScheduler(options: SchedulerOptions, seams: SchedulerSeams = {}): Promise<Scheduler> {
+  const resolved = { ...resolveSchedulerOptions(options), ...(seams.now === undefined ? {} : { now: seams.now }) }
   const margin = leaseMargin(options.leaseMarginMs)
   // A PostgreSQL store (the `postgres` option) keeps the keys every node shares in the database.
   const { store, keys } = await openStoreAndKeys(options)
@@ -113,7 +132,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     limits,
   })
   const committer = resolved.groupCommit
-    ? new GroupCommitter(store, { idempotencyWindowMs: resolved.idempotencyWindowMs })
+    ? new GroupCommitter(store, { idempotencyWindowMs: resolved.idempotencyWindowMs, now: resolved.now })
     : undefined
   const pressure =
     resolved.backPressure === false
@@ -144,7 +163,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   loop = new DeliveryLoop({
     store,
     selector: renewal?.track(selector) ?? selector,
-    client,
+    client: seams.transport ?? client,
     events,
     options: resolved,
     owner,
@@ -156,6 +175,12 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     },
   })
   const deliveries = loop
+  seams.control?.({
+    wake: () => {
+      selector.notice()
+      deliveries.wake()
+    },
+  })
   // Another node inserted or released calls (LISTEN/NOTIFY): an idle node claims at once.
   const stopListening =
     store instanceof PostgresStore
@@ -179,7 +204,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       : undefined
   const purge = () =>
     store
-      .purgeIdempotencyKeys(Date.now() - resolved.idempotencyWindowMs)
+      .purgeIdempotencyKeys(resolved.now() - resolved.idempotencyWindowMs)
       .catch((error: unknown) => app.log.warn({ err: error }, 'purging idempotency keys failed'))
 
   if (retention !== undefined && resolved.retentionMs < resolved.idempotencyWindowMs) {
@@ -196,7 +221,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   try {
     if (store.exclusive) {
       // Nobody else can hold this store: whatever is running was left by a dead process.
-      const released = await store.releaseLeases(Date.now())
+      const released = await store.releaseLeases(resolved.now())
       if (released > 0) app.log.warn({ released }, 'delivering again the attempts a previous process left in flight')
     }
     await purge()

@@ -205,7 +205,7 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
       }
     },
     handler: async (request) => {
-      const now = Date.now()
+      const now = options.now()
       const calls = toNewCalls(request.body, options, now)
       if (CRASH_AT !== undefined) crashAt('dispatch-before-commit') // test-only fault point (test/faults)
       // The ids go back only after the insert resolved, i.e. after the (shared) commit is durable.
@@ -242,6 +242,7 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
         throw new ConnectRefusal('invalid_argument', `${REFUSAL_CODES.timeRange}: timeout ${checked.problem}`)
       waitMs = Math.min(MAX_WAIT_MS, checked.ms)
     }
+    // A long poll's deadline is in real time, whatever clock the calls' due times follow.
     const deadline = Date.now() + waitMs
     for (;;) {
       const call = await store.getCall(dispatchId)
@@ -283,7 +284,7 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
   app.post(service('Cancel'), async (request) => {
     const { dispatchId } = parseCancel(request.body)
     // Cancelling a cancelled call is a no-op, so a retried Cancel succeeds.
-    const result = await store.cancelCall(dispatchId, Date.now())
+    const result = await store.cancelCall(dispatchId, options.now())
     if (result.kind === 'changed') {
       pressure?.inserted(-1)
       // A cancelled child may have made its suspended parent due (a `Cancelled` result).
@@ -294,7 +295,7 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
 
   app.post(service('Redrive'), async (request) => {
     const { dispatchId } = parseRedrive(request.body)
-    const result = await store.redriveCall(dispatchId, Date.now())
+    const result = await store.redriveCall(dispatchId, options.now())
     const answer = changed(dispatchId, result, 'redrive (only failed or cancelled calls can be)', () => false)
     pressure?.inserted(1)
     parts.onNewWork()
@@ -314,7 +315,7 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
     const checked = checkProtoDuration(olderThan, 0)
     if (checked.problem !== undefined)
       throw new ConnectRefusal('invalid_argument', `${REFUSAL_CODES.timeRange}: olderThan ${checked.problem}`)
-    const { deleted, more } = await purgeInBatches(store, Date.now() - checked.ms)
+    const { deleted, more } = await purgeInBatches(store, options.now() - checked.ms)
     return more ? { deleted, more } : { deleted }
   })
 

@@ -7,13 +7,13 @@ import type { AdaptiveConcurrency } from './adaptiveConcurrency.js'
 import { buildRunRequest } from './buildRunRequest.js'
 import type { ClaimSelector } from './claimSelector.js'
 import { decideCompletion, expired } from './decideCompletion.js'
-import type { EndpointClient } from './endpointClient.js'
+import type { DeliveryTransport } from './endpointClient.js'
 import { fitResults } from './fitResults.js'
 
 export interface DeliveryLoopParts {
   readonly store: Store
   readonly selector: ClaimSelector
-  readonly client: EndpointClient
+  readonly client: DeliveryTransport
   readonly events: CallEvents
   readonly options: ResolvedSchedulerOptions
   readonly owner: string
@@ -91,12 +91,12 @@ export class DeliveryLoop {
         }
         this.woken = false
         // Calls claimed while stop() began are attempted too: stop() waits for them like the others.
-        const calls = await selector.claim(Date.now(), capacity)
+        const calls = await selector.claim(options.now(), capacity)
         if (CRASH_AT !== undefined && calls.length > 0) crashAt('after-claim') // test-only fault point (test/faults)
         for (const call of calls) this.attempt(call)
         if (calls.length > 0) continue
         const next = await store.nextDueAt()
-        let wait = next === undefined ? options.pollIntervalMs : Math.min(options.pollIntervalMs, next - Date.now())
+        let wait = next === undefined ? options.pollIntervalMs : Math.min(options.pollIntervalMs, next - options.now())
         // Due calls that the selector would not take (their endpoints are at their limits) wait for
         // an attempt to finish, which wakes the loop, instead of spinning.
         if (wait <= 0 && this.inflight.size > 0) wait = options.pollIntervalMs
@@ -127,7 +127,7 @@ export class DeliveryLoop {
     const call = fitResults(claimed)
     const { options, owner, client, log } = this.parts
     const policy = policyFor(options, call.function)
-    const now = Date.now()
+    const now = options.now()
     if (call.expiresAt !== undefined && call.expiresAt <= now) {
       if (call.parentDispatchId !== undefined) this.parents.add(call.parentDispatchId)
       this.record({ ...expired(call, { owner, now, policy }), startedAt: now })
@@ -154,7 +154,7 @@ export class DeliveryLoop {
         if (CRASH_AT !== undefined) crashAt('after-delivery') // test-only fault point (test/faults)
         // The attempt's start goes into the call's attempt history with its outcome.
         const completion = {
-          ...decideCompletion(call, outcome, { owner, now: Date.now(), policy, options }),
+          ...decideCompletion(call, outcome, { owner, now: options.now(), policy, options }),
           startedAt: now,
         }
         // test-only fault point: a coroutine's Poll (state + children) arrived and is not yet recorded
@@ -210,7 +210,7 @@ export class DeliveryLoop {
       dispatchId: call.dispatchId,
       attempt: call.attempts,
       owner,
-      now: Date.now(),
+      now: this.parts.options.now(),
       kind: 'failed',
       status: step === 'prepare' ? 'STATUS_INVALID_ARGUMENT' : 'STATUS_INVALID_RESPONSE',
       output: undefined,
@@ -266,7 +266,7 @@ export class DeliveryLoop {
    */
   private async noticeParents(ids: readonly string[]): Promise<void> {
     try {
-      const now = Date.now()
+      const now = this.parts.options.now()
       const due = (await this.parts.store.getCalls(ids)).filter(
         (p) => p.state === 'suspended' && p.dueAt !== undefined && p.dueAt <= now,
       )
@@ -306,7 +306,7 @@ export class DeliveryLoop {
     }
     this.chain = this.chain.then(() => this.flush())
     await this.chain
-    if (this.abandoned) await this.parts.store.releaseLeases(Date.now(), this.parts.owner)
+    if (this.abandoned) await this.parts.store.releaseLeases(this.parts.options.now(), this.parts.owner)
   }
 }
 

@@ -15,6 +15,11 @@ export type PostOutcome =
   | { readonly kind: 'answer'; readonly body: string }
   | { readonly kind: 'failure'; readonly status: Status; readonly error: ErrorMessage }
 
+/** How attempts reach endpoints: signed HTTP POSTs ({@link EndpointClient}), or a test environment's own way. */
+export interface DeliveryTransport {
+  post(endpoint: string, request: RunRequest, timeoutMs: number, signal: AbortSignal): Promise<PostOutcome>
+}
+
 // The endpoint derives the `@authority` and `@path` it checks from its own URL with the same function.
 export { runUrl }
 

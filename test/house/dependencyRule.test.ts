@@ -9,13 +9,14 @@ import { repoRoot } from '../codegen/helpers.js'
 // package (runtime/, schemas/) is what applications install; the tool package (cli/, codegen/,
 // scheduler/) reaches it by its package name only, as an installed copy would.
 
-type Part = 'schemas' | 'runtime' | 'codegen' | 'scheduler' | 'cli'
-const PARTS: readonly Part[] = ['schemas', 'runtime', 'codegen', 'scheduler', 'cli']
+type Part = 'schemas' | 'runtime' | 'codegen' | 'scheduler' | 'testing' | 'cli'
+const PARTS: readonly Part[] = ['schemas', 'runtime', 'codegen', 'scheduler', 'testing', 'cli']
 const ALLOWED: Record<Part, readonly Part[]> = {
   schemas: [],
   runtime: ['schemas'],
   codegen: ['runtime', 'schemas'],
   scheduler: ['runtime', 'schemas'],
+  testing: ['scheduler', 'runtime', 'schemas'],
   cli: ['codegen', 'scheduler', 'runtime', 'schemas'],
 }
 const RUNTIME_PACKAGE: readonly Part[] = ['schemas', 'runtime']
@@ -28,6 +29,7 @@ const OWN_PACKAGES: Record<string, Part> = {
   'dispatch-functions/protocol': 'schemas',
   'dispatch-functions-tools/scheduler': 'scheduler',
   'dispatch-functions-tools/codegen': 'codegen',
+  'dispatch-functions-tools/testing': 'testing',
 }
 
 interface ImportEdge {

@@ -1,0 +1,390 @@
+import type { ErrorClassifier, Route, Routes } from 'dispatch-functions'
+import {
+  type CallServiceClient,
+  compileRoutes,
+  createCallServiceClient,
+  createRunHandler,
+  DispatchError,
+  type DurationInput,
+  type Endpoint,
+  generateSigningKeyPair,
+  toMilliseconds,
+} from 'dispatch-functions/internal'
+import type { AttemptInfo, CallInfo, CallState } from 'dispatch-functions/protocol'
+import { TERMINAL_STATES } from 'dispatch-functions/protocol'
+import type { RetryPolicy } from '../scheduler/schedulerOptions.js'
+import { type SchedulerControl, startScheduler } from '../scheduler/startScheduler.js'
+import { openSqliteStore } from '../scheduler/store/sqliteStore.js'
+import { InProcessTransport } from './inProcessTransport.js'
+
+/** Options of {@link createTestEnvironment}. */
+export interface TestEnvironmentOptions<R extends Routes> {
+  /** The route table of the functions under test (`routes.gen.ts`). */
+  readonly routes: R
+  /** Where the fake clock starts (default: the real time when the environment is created). */
+  readonly startTime?: Date | number
+  /** The URL the environment's functions are known by (default `http://dispatch-test.localhost`). */
+  readonly endpoint?: string
+  /** Retry policy of every function (the scheduler's defaults otherwise). */
+  readonly retry?: RetryPolicy
+  /** Retry policies per function name. */
+  readonly functions?: Readonly<Record<string, RetryPolicy>>
+  /** Statuses for error classes of your own, as the endpoint's `classifiers` option. */
+  readonly classifiers?: readonly ErrorClassifier[]
+  /** How long {@link TestEnvironment.runUntilIdle} waits in real time for functions to settle (default 10 s). */
+  readonly idleTimeoutMs?: number
+}
+
+/** A call as the environment reports it: the scheduler's view, its decoded output, attempts and children. */
+export interface TestCall {
+  readonly dispatchId: string
+  readonly function: string
+  readonly state: CallState
+  /** The status of the last attempt, once there was one. */
+  readonly status: CallInfo['status']
+  /** The function's return value, once it succeeded. */
+  readonly output: unknown
+  /** The error of the last failed attempt, if any. */
+  readonly error: CallInfo['error']
+  /** Every attempt, oldest first: status, outcome and error of each. */
+  readonly attempts: readonly AttemptInfo[]
+  /** The calls a coroutine made, each with its own attempts and children. */
+  readonly children: readonly TestCall[]
+  /** Everything the scheduler's CallService says of the call. */
+  readonly info: CallInfo
+}
+
+/** A mocked function: its recorded calls (the arguments of each attempt), and a way to remove it. */
+export interface Mock {
+  /** The arguments of every attempt that reached the mock, in order. */
+  readonly calls: readonly (readonly unknown[])[]
+  /** Puts the real function (or nothing, for another service's function) back. */
+  restore(): void
+}
+
+type Handler = (...args: never[]) => unknown
+/** A stand-in for a function: same parameters; may return the output or a promise of it, or throw. */
+export type MockImplementation<F extends Handler> = (
+  ...args: Parameters<F>
+) => Awaited<ReturnType<F>> | Promise<Awaited<ReturnType<F>>>
+
+/** The test environment: a scheduler in this process with its own clock, serving `routes` in-process. */
+export interface TestEnvironment<R extends Routes> {
+  /** The scheduler's API URL (`DISPATCH_API_URL` while the environment is open). */
+  readonly url: string
+  /** The URL the environment's own functions are known by (`DISPATCH_ENDPOINT_URL`). */
+  readonly endpoint: string
+  /** The fake clock's time. */
+  now(): Date
+  /**
+   * Replaces a function of the route table for this environment; calls to it are recorded. A mock
+   * may throw (e.g. `TemporaryError`) to exercise retries.
+   */
+  mock<K extends keyof R & string>(name: K, implementation: MockImplementation<R[K]['handler']>): Mock
+  /** Mocks a function of another service, the one reached at `options.endpoint`. */
+  mock(name: string, implementation: (...args: any[]) => unknown, options: { readonly endpoint: string }): Mock
+  /**
+   * Moves the clock forward by `duration`, running in order everything that falls due on the way:
+   * retries after their backoff, delayed calls, durable sleeps, expirations.
+   */
+  advanceTime(duration: DurationInput): Promise<void>
+  /** Runs everything due now, without moving the clock, until nothing is left to run. */
+  runUntilIdle(): Promise<void>
+  /** Runs what is due, then reports the call; DSP5004 when it is still unfinished at the clock's time. */
+  waitFor(dispatchId: string): Promise<TestCall>
+  /** The call as it stands now (nothing is run). */
+  inspect(dispatchId: string): Promise<TestCall>
+  /** Stops the scheduler, and restores the `DISPATCH_*` variables it set. */
+  close(): Promise<void>
+}
+
+const DEFAULT_ENDPOINT = 'http://dispatch-test.localhost'
+const VARIABLES = ['DISPATCH_API_URL', 'DISPATCH_API_KEY', 'DISPATCH_ENDPOINT_URL'] as const
+/** Calls a report lists as children, per call (a coroutine with more is reported in part). */
+const MAX_CHILDREN = 1000
+
+let active: string | undefined
+
+function durationMs(value: DurationInput, what: string): number {
+  return toMilliseconds(value, what)
+}
+
+function startAt(value: Date | number | undefined): number {
+  if (value === undefined) return Date.now()
+  const ms = value instanceof Date ? value.getTime() : value
+  if (!Number.isFinite(ms)) {
+    throw new DispatchError('DSP5006', `startTime is ${String(value)}, not an instant`, {
+      hint: 'pass a Date or milliseconds since the epoch, or leave startTime out to start at the real time',
+    })
+  }
+  return ms
+}
+
+/**
+ * Starts a test environment: the real scheduler (its validation, statuses, retries with backoff,
+ * expiration, idempotency keys, fairness, coroutines, cancellation) on an in-memory SQLite store,
+ * delivering to the route table in this process, with time under the test's control. While it is
+ * open, `DISPATCH_API_URL`, `DISPATCH_API_KEY` and `DISPATCH_ENDPOINT_URL` point at it, so the
+ * generated client works unchanged. One environment at a time per process (DSP5001).
+ *
+ * @example
+ * ```ts
+ * const env = await createTestEnvironment({ routes })
+ * env.mock('getUser', async (id) => ({ id, name: 'Ada' }))
+ * const id = await dispatchClient.notifyAll(['u1', 'u2'])
+ * await env.advanceTime('10m')
+ * const call = await env.waitFor(id)
+ * await env.close()
+ * ```
+ */
+export async function createTestEnvironment<R extends Routes>(
+  options: TestEnvironmentOptions<R>,
+): Promise<TestEnvironment<R>> {
+  if (options === undefined || options.routes === undefined || typeof options.routes !== 'object') {
+    throw new DispatchError('DSP5002', 'createTestEnvironment needs a route table: { routes }', {
+      hint: "import { routes } from './dispatch.gen/routes.gen.js' (npm run dispatch:gen writes it)",
+    })
+  }
+  if (active !== undefined) {
+    throw new DispatchError('DSP5001', `a test environment is already open in this process (${active})`, {
+      hint: 'close it first (await env.close(), e.g. in afterEach), or run test files in separate processes',
+    })
+  }
+  const ownEndpoint = (options.endpoint ?? DEFAULT_ENDPOINT).replace(/\/+$/, '')
+  let clock = startAt(options.startTime)
+  const idleTimeoutMs = options.idleTimeoutMs ?? 10_000
+  const classifiers = new Map<ErrorClassifier['error'], ErrorClassifier['status']>()
+  for (const classifier of options.classifiers ?? []) classifiers.set(classifier.error, classifier.status)
+
+  // Mocks by endpoint, then function name; the environment's own functions are looked up on each run.
+  const mocks = new Map<string, Map<string, { fn: (...args: unknown[]) => unknown; calls: unknown[][] }>>()
+  const mocksOf = (endpoint: string) => {
+    let own = mocks.get(endpoint)
+    if (own === undefined) {
+      own = new Map()
+      mocks.set(endpoint, own)
+    }
+    return own
+  }
+  const ownMocks = mocksOf(ownEndpoint)
+  const wrapped: Record<string, Route> = {}
+  for (const [name, route] of Object.entries(options.routes)) {
+    const real = route.handler as (...args: unknown[]) => unknown
+    wrapped[name] = {
+      ...route,
+      handler: (...args: unknown[]) => {
+        const mock = ownMocks.get(name)
+        if (mock === undefined) return real(...args)
+        mock.calls.push(args)
+        return mock.fn(...args)
+      },
+    }
+  }
+  const endpointOf = (routes: Routes): Endpoint => ({
+    handle: createRunHandler({
+      routes: compileRoutes(routes),
+      publicKey: undefined,
+      classifiers,
+      endpoint: ownEndpoint,
+    }),
+    bodyLimit: Number.MAX_SAFE_INTEGER,
+    publicKey: undefined,
+  })
+  const own = endpointOf(wrapped)
+  // Another service's endpoint serves its mocks, with any input; rebuilt when its mocks change.
+  const foreign = new Map<string, Endpoint>()
+  const foreignEndpoint = (url: string): Endpoint | undefined => {
+    const its = mocks.get(url)
+    if (its === undefined || its.size === 0) return undefined
+    let endpoint = foreign.get(url)
+    if (endpoint === undefined) {
+      const routes: Record<string, Route> = {}
+      for (const [name, mock] of its) {
+        routes[name] = {
+          name,
+          input: { type: 'array' },
+          output: undefined,
+          source: 'mock',
+          handler: (...args: unknown[]) => {
+            mock.calls.push(args)
+            return mock.fn(...args)
+          },
+        }
+      }
+      endpoint = endpointOf(routes)
+      foreign.set(url, endpoint)
+    }
+    return endpoint
+  }
+  const transport = new InProcessTransport((url) => {
+    const normalized = url.replace(/\/+$/, '')
+    return normalized === ownEndpoint ? own : foreignEndpoint(normalized)
+  })
+
+  const store = openSqliteStore(':memory:')
+  let control: SchedulerControl | undefined
+  const scheduler = await startScheduler(
+    {
+      store,
+      dbPath: ':memory:',
+      apiKey: `dsp_test_${Math.random().toString(36).slice(2)}`,
+      signingKey: generateSigningKeyPair().privateKeyPem,
+      host: '127.0.0.1',
+      port: 0,
+      logger: false,
+      retention: false,
+      backPressure: false,
+      ...(options.retry === undefined ? {} : { retry: options.retry }),
+      ...(options.functions === undefined ? {} : { functions: options.functions }),
+    },
+    { now: () => clock, transport, control: (c) => (control = c) },
+  ).catch(async (error: unknown) => {
+    await store.close()
+    throw error
+  })
+  active = scheduler.url
+  const saved = new Map(VARIABLES.map((name) => [name, process.env[name]] as const))
+  process.env['DISPATCH_API_URL'] = scheduler.url
+  process.env['DISPATCH_API_KEY'] = scheduler.apiKey
+  process.env['DISPATCH_ENDPOINT_URL'] = ownEndpoint
+  const calls: CallServiceClient = createCallServiceClient({ apiUrl: scheduler.url, apiKey: scheduler.apiKey })
+  let closed = false
+
+  const usable = (what: string) => {
+    if (closed) {
+      throw new DispatchError('DSP5003', `${what}: the test environment is closed`, {
+        hint: 'create a new environment for each test (createTestEnvironment in beforeEach, env.close() in afterEach)',
+      })
+    }
+  }
+
+  const idle = async (): Promise<boolean> => {
+    if (scheduler.inFlight > 0) return false
+    const counts = await store.countCalls()
+    if (counts.some((c) => c.state === 'running' && c.count > 0)) return false
+    const next = await store.nextDueAt()
+    return next === undefined || next > clock
+  }
+
+  const runUntilIdle = async (): Promise<void> => {
+    usable('runUntilIdle')
+    const deadline = Date.now() + idleTimeoutMs
+    // Idle twice in a row, a turn of the event loop apart: an attempt just claimed is then in flight.
+    for (let quiet = 0, spins = 0; quiet < 2; spins++) {
+      control?.wake()
+      await new Promise<void>((resolve) => (spins < 50 ? setImmediate(resolve) : setTimeout(resolve, 1)))
+      if (await idle()) quiet++
+      else quiet = 0
+      if (Date.now() > deadline) {
+        const running = (await store.countCalls()).filter((c) => c.state === 'running' && c.count > 0)
+        throw new DispatchError(
+          'DSP5005',
+          `the test environment did not settle within ${idleTimeoutMs} ms of real time (running: ${running.map((c) => `${c.function} ×${c.count}`).join(', ') || 'none'})`,
+          {
+            hint: 'a function is waiting on real time or I/O (a timer, a socket): mock it, or raise idleTimeoutMs',
+          },
+        )
+      }
+    }
+  }
+
+  const report = async (dispatchId: string, depth = 0): Promise<TestCall> => {
+    const { call, attempts } = await calls.inspect(dispatchId)
+    const children: TestCall[] = []
+    if (depth < 20) {
+      let cursor: string | undefined
+      do {
+        const page = await calls.list({ parentDispatchId: dispatchId, limit: 1000, ...(cursor ? { cursor } : {}) })
+        for (const child of page.calls) children.push(await report(child.dispatchId, depth + 1))
+        cursor = page.nextCursor
+      } while (cursor !== undefined && children.length < MAX_CHILDREN)
+    }
+    children.sort((a, b) => (a.info.createdAt < b.info.createdAt ? -1 : a.info.createdAt > b.info.createdAt ? 1 : 0))
+    return {
+      dispatchId: call.dispatchId,
+      function: call.function,
+      state: call.state,
+      status: call.status,
+      output: call.output?.value,
+      error: call.error,
+      attempts,
+      children,
+      info: call,
+    }
+  }
+
+  return {
+    url: scheduler.url,
+    endpoint: ownEndpoint,
+    now: () => new Date(clock),
+    mock(name: string, implementation: (...args: any[]) => unknown, mockOptions?: { readonly endpoint: string }): Mock {
+      usable('mock')
+      const endpoint = mockOptions?.endpoint?.replace(/\/+$/, '') ?? ownEndpoint
+      if (endpoint === ownEndpoint && !(name in options.routes)) {
+        throw new DispatchError('DSP5002', `mock('${name}'): the route table has no function ${name}`, {
+          hint: `mock one of ${Object.keys(options.routes).sort().join(', ') || '(none)'}, or pass { endpoint } to mock another service's function`,
+        })
+      }
+      if (typeof implementation !== 'function') {
+        throw new DispatchError('DSP5002', `mock('${name}'): the implementation is not a function`, {
+          hint: 'pass a function with the same parameters, e.g. async (id) => ({ id })',
+        })
+      }
+      const entry = { fn: implementation as (...args: unknown[]) => unknown, calls: [] as unknown[][] }
+      mocksOf(endpoint).set(name, entry)
+      foreign.delete(endpoint)
+      return {
+        calls: entry.calls,
+        restore: () => {
+          if (mocksOf(endpoint).get(name) === entry) mocksOf(endpoint).delete(name)
+          foreign.delete(endpoint)
+        },
+      }
+    },
+    async advanceTime(duration: DurationInput): Promise<void> {
+      usable('advanceTime')
+      const target = clock + durationMs(duration, 'advanceTime')
+      for (;;) {
+        await runUntilIdle()
+        const next = await store.nextDueAt()
+        if (next === undefined || next > target) break
+        clock = Math.max(clock, next)
+      }
+      clock = target
+      await runUntilIdle()
+    },
+    runUntilIdle,
+    async waitFor(dispatchId: string): Promise<TestCall> {
+      usable('waitFor')
+      await runUntilIdle()
+      const call = await report(dispatchId)
+      if (!TERMINAL_STATES.has(call.state)) {
+        const next = await store.nextDueAt()
+        throw new DispatchError(
+          'DSP5004',
+          `call ${dispatchId} (${call.function}) is still ${call.state} at ${new Date(clock).toISOString()}${next === undefined ? '' : `; the next thing due is at ${new Date(next).toISOString()}`}`,
+          { hint: 'move the clock past it first: await env.advanceTime(...)' },
+        )
+      }
+      return call
+    },
+    async inspect(dispatchId: string): Promise<TestCall> {
+      usable('inspect')
+      return report(dispatchId)
+    },
+    async close(): Promise<void> {
+      if (closed) return
+      closed = true
+      try {
+        await scheduler.close()
+        await store.close()
+      } finally {
+        for (const [name, value] of saved) {
+          if (value === undefined) delete process.env[name]
+          else process.env[name] = value
+        }
+        active = undefined
+      }
+    },
+  }
+}

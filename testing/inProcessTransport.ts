@@ -1,0 +1,40 @@
+import type { Endpoint } from 'dispatch-functions/internal'
+import { RUN_PATH, type RunRequest, statusOfHttpCode } from 'dispatch-functions/protocol'
+import type { DeliveryTransport, PostOutcome } from '../scheduler/delivery/endpointClient.js'
+
+/**
+ * Delivers attempts to endpoints in this process: the RunRequest goes through the endpoint core
+ * (decode, validate, run, encode — the same code an HTTP endpoint runs) without a socket or a
+ * signature. `endpointFor` picks the endpoint of a URL, or undefined when nothing serves it here.
+ */
+export class InProcessTransport implements DeliveryTransport {
+  constructor(private readonly endpointFor: (url: string) => Endpoint | undefined) {}
+
+  async post(endpoint: string, request: RunRequest, _timeoutMs: number, _signal: AbortSignal): Promise<PostOutcome> {
+    const target = this.endpointFor(endpoint)
+    if (target === undefined) {
+      return {
+        kind: 'failure',
+        status: 'STATUS_NOT_FOUND',
+        error: {
+          type: 'NoEndpoint',
+          message: `nothing serves ${endpoint} in the test environment: mock ${request.function} with { endpoint: '${endpoint}' }`,
+        },
+      }
+    }
+    const body = Buffer.from(JSON.stringify(request))
+    const answer = await target.handle({
+      method: 'POST',
+      path: RUN_PATH,
+      authority: 'test-environment',
+      headers: { 'content-type': 'application/json', 'content-length': String(body.length) },
+      body,
+    })
+    if (answer.statusCode >= 200 && answer.statusCode < 300) return { kind: 'answer', body: answer.body }
+    return {
+      kind: 'failure',
+      status: statusOfHttpCode(answer.statusCode) ?? 'STATUS_HTTP_ERROR',
+      error: { type: `HTTP ${answer.statusCode}`, message: answer.body.slice(0, 2000) },
+    }
+  }
+}
