@@ -1,6 +1,6 @@
 import { type Static, Type } from 'typebox'
 
-/** Every status of `dispatch.sdk.v1.Status`, by number (PROTOCOL.md). */
+/** Every status of `dispatch.sdk.v1.Status`, by number (docs/protocol.md §9.1). */
 export const STATUS_NAMES = [
   'STATUS_UNSPECIFIED',
   'STATUS_OK',

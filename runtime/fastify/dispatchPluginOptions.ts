@@ -5,7 +5,7 @@ import type { ErrorClassifier } from '../status/errorClassifier.js'
 /** The path the scheduler POSTs to (Connect unary: `/<service>/<method>`). */
 export const RUN_PATH = '/dispatch.sdk.v1.FunctionService/Run'
 
-/** The default body limit: 16 MiB (PROTOCOL.md). */
+/** The default body limit: 16 MiB (docs/protocol.md §17). */
 export const DEFAULT_BODY_LIMIT = 16 * 1024 * 1024
 
 /**
