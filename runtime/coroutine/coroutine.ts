@@ -34,7 +34,7 @@ import {
   valueTypeOf,
 } from './journalOps.js'
 
-/** The most calls one Poll may start (the protocol's bound); larger fan-outs go out over several turns. */
+/** The most calls one Poll may start (docs/protocol.md §12.1); larger fan-outs go out over several turns. */
 export const MAX_CALLS_PER_POLL = 1000
 
 /** Knobs of the replay engine (tests lower them). */
@@ -127,7 +127,7 @@ export interface CoroutineOptions {
  * run until it is idle between batches. So a replay sees exactly the interleaving the first run
  * saw, and `race` picks the same winner. Then the new results of this turn are added as one more
  * batch; when the function is idle again, waiting on durable operations, the turn ends with a Poll
- * that starts the new calls, carrying the journal as its state.
+ * that starts the new calls, carrying the journal as its state (docs/protocol.md §13).
  */
 export class Coroutine {
   private readonly journal: Journal
