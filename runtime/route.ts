@@ -9,7 +9,7 @@ export type SourceLocation = string
  * endpoint needs to validate and run a function.
  */
 export interface Route {
-  /** The registered function name (PROTOCOL.md's pattern). */
+  /** The registered function name (the pattern of docs/protocol.md §3.1). */
   readonly name: string
   /** A JSON Schema tuple of the positional parameters (see {@link tupleSchema}). */
   readonly input: JsonSchema

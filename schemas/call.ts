@@ -2,7 +2,7 @@ import { type Static, Type } from 'typebox'
 import { ErrorMessage } from './error.js'
 import { AnyMessage, Duration, Uint64 } from './wellKnown.js'
 
-/** Function names: PROTOCOL.md's pattern. */
+/** Function names: the pattern of docs/protocol.md §3.1. */
 export const FUNCTION_NAME_PATTERN = '^[a-zA-Z_][a-zA-Z0-9_<>.]*$'
 export const FunctionName = Type.String({ pattern: FUNCTION_NAME_PATTERN, maxLength: 512 })
 

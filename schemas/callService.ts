@@ -4,7 +4,7 @@ import { Status } from './status.js'
 import { AnyMessage, Duration, Timestamp } from './wellKnown.js'
 
 /**
- * The scheduler's own service, beside `dispatch.sdk.v1.DispatchService`: inspect, wait for,
+ * The scheduler's own service (docs/protocol.md §7), beside `dispatch.sdk.v1.DispatchService`: inspect, wait for,
  * list, cancel and redrive calls, and read its stats. Connect unary JSON at `POST <api>/dispatch.scheduler.v1.CallService/<Method>`,
  * with the same bearer key as Dispatch.
  */

@@ -3,7 +3,7 @@ import { Call } from './call.js'
 import { Duration, Timestamp } from './wellKnown.js'
 
 /**
- * A call submitted to DispatchService: the protocol's `Call` plus this scheduler's options
+ * A call submitted to DispatchService (docs/protocol.md §5): the protocol's `Call` plus this scheduler's options
  * (extra fields that the hosted Dispatch did not have; a client that sends none of them speaks
  * plain `dispatch.sdk.v1`).
  */

@@ -1,6 +1,6 @@
 /**
  * @module
- * TypeBox schemas of the `dispatch.sdk.v1` wire protocol (proto3 JSON mapping) — the one place
+ * TypeBox schemas of the `dispatch.sdk.v1` wire protocol (proto3 JSON mapping, docs/protocol.md) — the one place
  * message shapes are defined. Every message crossing a process boundary is validated against these.
  *
  * @example

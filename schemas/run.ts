@@ -31,7 +31,10 @@ export const Exit = Type.Object({
 })
 export type Exit = Static<typeof Exit>
 
-/** `dispatch.sdk.v1.RunRequest`: the scheduler asks the endpoint to run a function (one of `input`, `pollResult`). */
+/**
+ * `dispatch.sdk.v1.RunRequest` (docs/protocol.md §3.3): the scheduler asks the endpoint to run a function
+ * (one of `input`, `pollResult`).
+ */
 export const RunRequest = Type.Object({
   function: FunctionName,
   input: Type.Optional(AnyMessage),
@@ -44,7 +47,7 @@ export const RunRequest = Type.Object({
 })
 export type RunRequest = Static<typeof RunRequest>
 
-/** `dispatch.sdk.v1.RunResponse`: the endpoint's answer (one of `exit`, `poll`). */
+/** `dispatch.sdk.v1.RunResponse` (docs/protocol.md §3.4): the endpoint's answer (one of `exit`, `poll`). */
 export const RunResponse = Type.Object({
   status: Status,
   exit: Type.Optional(Exit),

@@ -1,6 +1,6 @@
 import { type Static, Type } from 'typebox'
 
-/** Every status of `dispatch.sdk.v1.Status`, by number (PROTOCOL.md). */
+/** Every status of `dispatch.sdk.v1.Status`, by number (docs/protocol.md §9.1). */
 export const STATUS_NAMES = [
   'STATUS_UNSPECIFIED',
   'STATUS_OK',
@@ -41,7 +41,7 @@ export const Status = Type.Union([
 ])
 export type Status = (typeof STATUS_NAMES)[number]
 
-/** Statuses the scheduler retries (INCOMPATIBLE_STATE is retried from the call's original input). */
+/** Statuses the scheduler retries (docs/protocol.md §9.1); INCOMPATIBLE_STATE from the call's original input. */
 export const RETRIED_STATUSES: ReadonlySet<Status> = new Set<Status>([
   'STATUS_TIMEOUT',
   'STATUS_THROTTLED',

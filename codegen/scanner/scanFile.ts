@@ -5,7 +5,7 @@ import { type FileIndex, hasModifier } from './fileIndex.js'
 import { type ResolveContext, resolveType, type TypeResolution, toPosix } from './resolveSchema.js'
 import { ts } from './tsMorph.js'
 
-/** PROTOCOL.md's function-name pattern. */
+/** The function-name pattern of docs/protocol.md §3.1. */
 const NAME_PATTERN = /^[a-zA-Z_][a-zA-Z0-9_<>.]*$/
 
 type FunctionLike = TS.FunctionDeclaration | TS.ArrowFunction | TS.FunctionExpression

@@ -6,8 +6,35 @@ import type { Poll, PollResult } from '../../schemas/run.js'
 import { VALUE_TYPE_URL } from '../../schemas/wellKnown.js'
 import { CallFailedError } from '../client/callFailedError.js'
 import { type CallOutcome, encodeJournal, type Journal, MAX_JOURNAL_BYTES, type OpRecord } from './journal.js'
+import {
+  type CallOp,
+  type CallOutcomeError,
+  calledFunction,
+  callOp,
+  callOutcome,
+  failureOutcome,
+  firedMark,
+  firesAt,
+  inputHashOf,
+  isCallOp,
+  isSleepOp,
+  isValueOp,
+  type JournaledValueType,
+  journaledValue,
+  kindOf,
+  markFired,
+  markSent,
+  outcomeError,
+  outcomeOutput,
+  outputOutcome,
+  recordOutcome,
+  sentMark,
+  sleepOp,
+  valueOp,
+  valueTypeOf,
+} from './journalOps.js'
 
-/** The most calls one Poll may start (the protocol's bound); larger fan-outs go out over several turns. */
+/** The most calls one Poll may start (docs/protocol.md §12.1); larger fan-outs go out over several turns. */
 export const MAX_CALLS_PER_POLL = 1000
 
 /** Knobs of the replay engine (tests lower them). */
@@ -56,29 +83,24 @@ function inputHash(call: Call): string {
 }
 
 function describe(op: OpRecord): string {
-  switch (op.k) {
-    case 'call':
-      return `a call of ${op.f}`
-    case 'sleep':
-      return 'sleep()'
-    default:
-      return `${op.t}()`
-  }
+  if (isCallOp(op)) return `a call of ${calledFunction(op)}`
+  if (isSleepOp(op)) return 'sleep()'
+  return `${valueTypeOf(op)}()`
 }
 
 function outcomeOf(result: CallResult): CallOutcome {
   if (result.error !== undefined) {
-    const e: NonNullable<CallOutcome['e']> = { type: result.error.type, message: result.error.message }
+    const e: CallOutcomeError = { type: result.error.type, message: result.error.message }
     if (result.dispatchId !== undefined) e.id = result.dispatchId
-    return { e }
+    return failureOutcome(e)
   }
   const output = result.output
   if (output === undefined) return {}
-  return { o: output['@type'] === VALUE_TYPE_URL ? output.value : output }
+  return outputOutcome(output['@type'] === VALUE_TYPE_URL ? output.value : output)
 }
 
 function errorOutcome(error: ErrorMessage): CallOutcome {
-  return { e: { type: error.type, message: error.message } }
+  return failureOutcome({ type: error.type, message: error.message })
 }
 
 export interface CoroutineOptions {
@@ -105,7 +127,7 @@ export interface CoroutineOptions {
  * run until it is idle between batches. So a replay sees exactly the interleaving the first run
  * saw, and `race` picks the same winner. Then the new results of this turn are added as one more
  * batch; when the function is idle again, waiting on durable operations, the turn ends with a Poll
- * that starts the new calls, carrying the journal as its state.
+ * that starts the new calls, carrying the journal as its state (docs/protocol.md §13).
  */
 export class Coroutine {
   private readonly journal: Journal
@@ -149,7 +171,7 @@ export class Coroutine {
 
   /** A durable call of `wire` (a Call without correlation id). */
   call(functionName: string, wire: Call): Promise<unknown> {
-    const record: OpRecord = { k: 'call', f: functionName, h: inputHash(wire) }
+    const record: OpRecord = callOp(functionName, inputHash(wire))
     const p = this.open(record)
     if (p === undefined) return never()
     this.wires.set(p, wire)
@@ -158,18 +180,18 @@ export class Coroutine {
 
   /** A durable timer of `ms` milliseconds. */
   sleep(ms: number): Promise<void> {
-    const p = this.open({ k: 'sleep', u: Date.now() + ms })
+    const p = this.open(sleepOp(Date.now() + ms))
     if (p === undefined) return never()
     return this.pending(p) as Promise<void>
   }
 
   /** A journaled value: recorded on the first run, the same on every replay. */
-  value<T extends number | string>(type: 'now' | 'random' | 'uuid', produce: () => T): T {
+  value<T extends number | string>(type: JournaledValueType, produce: () => T): T {
     const fresh = produce()
-    const p = this.open({ k: 'value', t: type, x: fresh })
+    const p = this.open(valueOp(type, fresh))
     if (p === undefined) return fresh
     const op = this.journal.ops[p]!
-    return (op.k === 'value' ? op.x : fresh) as T
+    return (isValueOp(op) ? journaledValue(op) : fresh) as T
   }
 
   /** Notes that the function waits on all (or any one) of `values`, to choose how many results to wait for. */
@@ -215,11 +237,17 @@ export class Coroutine {
     if (p < this.recorded) {
       const before = this.journal.ops[p]!
       const same =
-        before.k === record.k &&
-        (before.k !== 'call' || (record.k === 'call' && before.f === record.f && before.h === record.h)) &&
-        (before.k !== 'value' || (record.k === 'value' && before.t === record.t))
+        kindOf(before) === kindOf(record) &&
+        (!isCallOp(before) ||
+          (isCallOp(record) &&
+            calledFunction(before) === calledFunction(record) &&
+            inputHashOf(before) === inputHashOf(record))) &&
+        (!isValueOp(before) || (isValueOp(record) && valueTypeOf(before) === valueTypeOf(record)))
       if (!same) {
-        const what = record.k === 'call' && before.k === 'call' && before.f === record.f ? ' with other input' : ''
+        const what =
+          isCallOp(record) && isCallOp(before) && calledFunction(before) === calledFunction(record)
+            ? ' with other input'
+            : ''
         this.end({
           kind: 'incompatible',
           message: `${this.options.function} diverged from its journal at operation #${p}: it recorded ${describe(before)}, the replay asks for ${describe(record)}${what}`,
@@ -310,11 +338,12 @@ export class Coroutine {
       if (settle === undefined) continue
       this.live.delete(p)
       const op = this.journal.ops[p]!
-      if (op.k === 'call' && op.r?.e !== undefined) {
-        const e = op.r.e
-        settle.reject(new CallFailedError({ function: op.f, dispatchId: e.id, error: e }))
+      const outcome = isCallOp(op) ? callOutcome(op) : undefined
+      const error = outcome === undefined ? undefined : outcomeError(outcome)
+      if (isCallOp(op) && error !== undefined) {
+        settle.reject(new CallFailedError({ function: calledFunction(op), dispatchId: error.id, error }))
       } else {
-        settle.resolve(op.k === 'call' ? op.r?.o : undefined)
+        settle.resolve(outcome === undefined ? undefined : outcomeOutput(outcome))
       }
     }
     this.touch()
@@ -383,9 +412,10 @@ export class Coroutine {
       const refuse = (why: string) =>
         `DSP2243: the PollResult of ${name} hands back a result for correlation id ${JSON.stringify(id)}, which ${why}; results are accepted only for calls this coroutine's journal sent`
       if (op === undefined) return refuse('is no operation of its journal')
-      if (op.k !== 'call') return refuse(`is ${describe(op)}, not a call`)
-      if (op.s !== 1) return refuse(`is a call of ${op.f} that was never sent`)
-      if (op.r !== undefined || named.has(p)) return refuse(`is a call of ${op.f} that already has its result`)
+      if (!isCallOp(op)) return refuse(`is ${describe(op)}, not a call`)
+      if (sentMark(op) !== 1) return refuse(`is a call of ${calledFunction(op)} that was never sent`)
+      if (callOutcome(op) !== undefined || named.has(p))
+        return refuse(`is a call of ${calledFunction(op)} that already has its result`)
       named.add(p)
     }
     return undefined
@@ -401,8 +431,8 @@ export class Coroutine {
       const op = ops[p]
       // Every result was matched to a waiting call before the turn began; a call of the last Poll
       // that already has its result ignores the Poll's error.
-      if (op?.k !== 'call' || op.r !== undefined) return
-      op.r = outcome
+      if (!isCallOp(op) || callOutcome(op) !== undefined) return
+      recordOutcome(op, outcome)
       batch.push(p)
     }
     for (const result of pollResult.results ?? []) take(Number(result.correlationId ?? '0'), outcomeOf(result))
@@ -419,8 +449,8 @@ export class Coroutine {
     const { ops } = this.journal
     for (let p = 0; p < ops.length; p++) {
       const op = ops[p]!
-      if (op.k === 'sleep' && op.r === undefined && op.u <= now) {
-        op.r = 1
+      if (isSleepOp(op) && firedMark(op) === undefined && firesAt(op) <= now) {
+        markFired(op)
         fired.push(p)
       }
     }
@@ -429,7 +459,7 @@ export class Coroutine {
 
   /** Started in this run and not resolved: what a Poll waits for. */
   private waitingOnDurable(): boolean {
-    for (const p of this.live.keys()) if (this.journal.ops[p]?.k !== 'value') return true
+    for (const p of this.live.keys()) if (!isValueOp(this.journal.ops[p])) return true
     return false
   }
 
@@ -440,11 +470,11 @@ export class Coroutine {
     let earliestTimer = Number.POSITIVE_INFINITY
     for (const p of this.live.keys()) {
       const op = journal.ops[p]!
-      if (op.k === 'call') {
+      if (isCallOp(op)) {
         unresolvedCalls.push(p)
-        if (op.s === undefined) unsent.push(p)
-      } else if (op.k === 'sleep') {
-        earliestTimer = Math.min(earliestTimer, op.u)
+        if (sentMark(op) === undefined) unsent.push(p)
+      } else if (isSleepOp(op)) {
+        earliestTimer = Math.min(earliestTimer, firesAt(op))
       }
     }
     unsent.sort((a, b) => a - b)
@@ -452,11 +482,11 @@ export class Coroutine {
     const calls: Call[] = []
     for (const p of sending) {
       const op = journal.ops[p]!
-      if (op.k === 'call') op.s = 1
+      if (isCallOp(op)) markSent(op)
       calls.push({ ...this.wires.get(p)!, correlationId: String(p) })
     }
     journal.sent = sending
-    const waitingFor = unresolvedCalls.filter((p) => (journal.ops[p] as { s?: 1 }).s === 1).length
+    const waitingFor = unresolvedCalls.filter((p) => sentMark(journal.ops[p] as CallOp) === 1).length
     const maxResults = Math.max(1, Math.min(MAX_CALLS_PER_POLL, waitingFor))
     const poll: Poll = {
       calls,
@@ -483,7 +513,7 @@ export class Coroutine {
   private needed(): number {
     // Only calls bring results: a timer in an all() fires through maxWait, never as a result, so
     // counting it would ask the scheduler for more results than can come.
-    const unresolved = (p: number) => this.live.has(p) && this.journal.ops[p]!.k === 'call'
+    const unresolved = (p: number) => this.live.has(p) && isCallOp(this.journal.ops[p]!)
     let fewest = Number.POSITIVE_INFINITY
     const covered = new Set<number>()
     for (const group of this.groups) {
@@ -494,7 +524,7 @@ export class Coroutine {
       for (const p of open) covered.add(p)
     }
     for (const p of this.live.keys()) {
-      if (this.journal.ops[p]!.k === 'call' && !covered.has(p)) return 1
+      if (isCallOp(this.journal.ops[p]!) && !covered.has(p)) return 1
     }
     return fewest === Number.POSITIVE_INFINITY ? 1 : fewest
   }

@@ -1,10 +1,15 @@
 import { DispatchError } from '../errors/dispatchError.js'
+import type { OpRecord } from './journalOps.js'
+
+export type { CallOutcome, OpRecord } from './journalOps.js'
 
 /**
- * The coroutine state that travels in Poll / PollResult (`coroutineState`, base64 of this JSON).
- * It is all an endpoint needs to resume a function by replaying it: the arguments, every durable
- * operation in the order the function started them, their results, and the batches in which those
- * results were handed to the function. The scheduler never looks inside.
+ * The coroutine state that travels in Poll / PollResult (`coroutineState`, base64 of this JSON;
+ * the format is docs/protocol.md §13). It is all an endpoint needs to resume a function by
+ * replaying it: the arguments, every durable operation in the order the function started them,
+ * their results, and the batches in which those results were handed to the function. The scheduler
+ * never looks inside. The keys are part of the format, so they never change: states written by
+ * earlier versions stay readable. The operations and their one-letter keys are in journalOps.ts.
  */
 export interface Journal {
   /** Format version of this structure. */
@@ -22,20 +27,6 @@ export interface Journal {
   /** Positions of calls sent in the last Poll, for a PollResult that reports they could not start. */
   sent: number[]
 }
-
-/** What a finished durable call gave: an output (`o`, absent for no output) or an error (`e`). */
-export interface CallOutcome {
-  o?: unknown
-  e?: { type: string; message: string; id?: string }
-}
-
-export type OpRecord =
-  /** A durable call: function name, hash of its wire input, outcome once known, sent once in a Poll. */
-  | { k: 'call'; f: string; h: string; r?: CallOutcome; s?: 1 }
-  /** A durable timer: fires at `u` (epoch ms, the endpoint's clock); `r` once it fired. */
-  | { k: 'sleep'; u: number; r?: 1 }
-  /** A journaled value (`now()`, `random()`, `uuid()`): recorded on first run, replayed after. */
-  | { k: 'value'; t: 'now' | 'random' | 'uuid'; x: number | string }
 
 /** The largest journal kept, in bytes of JSON: PollResults must stay well inside the 16 MB request limit. */
 export const MAX_JOURNAL_BYTES = 8 * 1024 * 1024
@@ -69,7 +60,8 @@ export function decodeJournal(state: string | undefined): Journal | string {
 }
 
 // The state comes back from the scheduler; a signed request vouches for it, but an endpoint without
-// a key accepts anyone's, so every field the replay reads is checked before use.
+// a key accepts anyone's, so every field the replay reads is checked before use. This is the parser of
+// the format: it reads the keys of journalOps.ts by name, on values not yet known to be journals.
 function isJournal(value: unknown): value is Journal {
   if (typeof value !== 'object' || value === null) return false
   const j = value as Record<string, unknown>

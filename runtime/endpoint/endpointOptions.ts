@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto'
 import type { Routes } from '../route.js'
 import type { ErrorClassifier } from '../status/errorClassifier.js'
 
-/** The default body limit: 16 MiB (docs/protocol.md). */
+/** The default body limit: 16 MiB (docs/protocol.md §17). */
 export const DEFAULT_BODY_LIMIT = 16 * 1024 * 1024
 
 /**

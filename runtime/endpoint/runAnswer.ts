@@ -10,7 +10,7 @@ export interface RunAnswer {
   readonly body: string
 }
 
-/** A Connect JSON error (PROTOCOL.md): the request was refused before any function ran. */
+/** A Connect JSON error (docs/protocol.md §4.2): the request was refused before any function ran. */
 export function connectError(statusCode: 400 | 401 | 403 | 404 | 500, code: string, message: string): RunAnswer {
   return { statusCode, body: JSON.stringify({ code, message }) }
 }

@@ -3,7 +3,7 @@ import { DispatchError, type DispatchErrorOptions } from './dispatchError.js'
 
 /**
  * An error a dispatch function throws to choose the status of its failure: the scheduler retries
- * the retried statuses (PROTOCOL.md) and gives up on the others. Throw one of the subclasses.
+ * the retried statuses (docs/protocol.md §9.1) and gives up on the others. Throw one of the subclasses.
  *
  * @example
  * ```ts

@@ -9,7 +9,7 @@ export interface ResponseLike {
 }
 
 /**
- * The status a failed call gets for an HTTP response its function received (PROTOCOL.md): 400 →
+ * The status a failed call gets for an HTTP response its function received (docs/protocol.md §9.2): 400 →
  * INVALID_ARGUMENT, 401, 403, 404, 408 → TIMEOUT, 429 → THROTTLED, 501 → PERMANENT_ERROR, other
  * 5xx → TEMPORARY_ERROR, anything else → PERMANENT_ERROR; 2xx → OK.
  */
@@ -40,7 +40,7 @@ export class HttpResponseError extends FunctionError {
 }
 
 /**
- * The error to throw for an HTTP response (DESIGN.md's `throw httpError(r)`).
+ * The error to throw for an HTTP response (`throw httpError(r)`), with the status of docs/protocol.md §9.2.
  *
  * @example
  * ```ts

@@ -1,4 +1,4 @@
-/** The components every Dispatch signature covers, in the order Dispatch signers list them (PROTOCOL.md). */
+/** The components every Dispatch signature covers, in the order Dispatch signers list them (docs/protocol.md §14.1). */
 export const REQUIRED_COMPONENTS = ['@method', '@path', '@authority', 'content-type', 'content-digest'] as const
 
 /** The label of the signature in `Signature-Input`/`Signature`. */

@@ -1,6 +1,6 @@
 /**
  * @module
- * Request signing between the scheduler and the endpoint (PROTOCOL.md): RFC 9421 HTTP Message
+ * Request signing between the scheduler and the endpoint (docs/protocol.md §14): RFC 9421 HTTP Message
  * Signatures with Ed25519 and RFC 9530 `Content-Digest`. The scheduler signs each delivery with
  * {@link signRequest}; the endpoint checks it with {@link verifyRequest}. Keys are parsed once.
  *

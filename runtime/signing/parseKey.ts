@@ -7,7 +7,7 @@ const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/
 
-/** A literal `\n` in an environment variable stands for a newline (PROTOCOL.md). */
+/** A literal `\n` in an environment variable stands for a newline (docs/protocol.md §14.3). */
 function normalize(text: string): string {
   return text.replace(/\\n/g, '\n').trim()
 }

@@ -65,7 +65,7 @@ function targetOf(url: string): Target {
 }
 
 /**
- * Signs a request as the scheduler delivers it (PROTOCOL.md): RFC 9530 `Content-Digest` (sha-512)
+ * Signs a request as the scheduler delivers it (docs/protocol.md §14.1): RFC 9530 `Content-Digest` (sha-512)
  * and an RFC 9421 Ed25519 signature labelled `dispatch` over `@method @path @authority
  * content-type content-digest`, with a `nonce` that makes every signature unique. Returns the
  * headers to add.

@@ -10,7 +10,7 @@ export type VerificationResult = { readonly ok: true } | VerificationFailure
 
 export const OK: VerificationResult = Object.freeze({ ok: true })
 
-// PROTOCOL.md: a missing signature, an unknown key or incomplete coverage is "who are you?" (401);
+// docs/protocol.md §14.2: a missing signature, an unknown key or incomplete coverage is "who are you?" (401);
 // everything else is "you are not allowed to send this" (403).
 export function unauthenticated(message: string): VerificationFailure {
   return { ok: false, httpStatus: 401, code: 'unauthenticated', message }

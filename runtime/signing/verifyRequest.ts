@@ -66,7 +66,7 @@ function componentValue(input: VerifyRequestInput, component: string): string | 
   }
 }
 
-/** Every check of PROTOCOL.md but the signature itself, cheapest first. */
+/** Every check of docs/protocol.md §14.2 but the signature itself, cheapest first. */
 function prepare(input: VerifyRequestInput): Prepared | VerificationFailure {
   const signatureHeader = headerValue(input.headers, 'signature')
   const inputHeader = headerValue(input.headers, 'signature-input')
@@ -134,7 +134,7 @@ function admitted(input: VerifyRequestInput, prepared: Prepared): VerificationRe
 }
 
 /**
- * Verifies a signed request exactly as PROTOCOL.md describes (RFC 9421 Ed25519 + RFC 9530
+ * Verifies a signed request exactly as docs/protocol.md §14.2 describes (RFC 9421 Ed25519 + RFC 9530
  * Content-Digest): components rebuilt in the order `Signature-Input` lists them; `created` required,
  * at most 5 s ahead and 5 min 5 s old; `keyid="default"`; `alg` ed25519 if present; coverage of
  * `@method @path @authority content-type content-digest`; a sha-512 or sha-256 digest matching the

@@ -3,7 +3,7 @@ import { CallFailedError } from '../client/callFailedError.js'
 import { FunctionError } from '../errors/functionError.js'
 import { type ErrorClass, type ErrorClassifier, registeredClassifiers } from './errorClassifier.js'
 
-// Node and undici error codes, adapted from the reference mapping of PROTOCOL.md.
+// Node and undici error codes: the default table of docs/protocol.md §9.2.
 const CODE_STATUS: ReadonlyMap<string, Status> = new Map<string, Status>([
   ['ECONNREFUSED', 'STATUS_TCP_ERROR'],
   ['ECONNRESET', 'STATUS_TCP_ERROR'],

@@ -45,7 +45,7 @@ function schedulerOptions(context: DecideContext): ResolvedSchedulerOptions {
 /**
  * Turns what one attempt gave into the change to record: success, a terminal failure, a retry
  * (retried statuses, with backoff, while attempts and the expiration allow), or a tail call that
- * replaces the call. The one place that decides a call's fate after an attempt.
+ * replaces the call. The one place that decides a call's fate after an attempt (docs/protocol.md §9.3, §10).
  */
 export function decideCompletion(call: StoredCall, outcome: PostOutcome, context: DecideContext): Completion {
   if (outcome.kind === 'failure') return failedAttempt(call, outcome.status, outcome.error, context)

@@ -1,6 +1,6 @@
 import type { StoredCall } from '../store/store.js'
 
-/** Endpoints refuse requests over 16 MiB (PROTOCOL.md); a resumed turn stays this far below it. */
+/** Endpoints refuse requests over 16 MiB (docs/protocol.md §17); a resumed turn stays this far below it. */
 export const MAX_RUN_REQUEST_BYTES = 16 * 1024 * 1024 - 256 * 1024
 
 /**

@@ -7,7 +7,7 @@ import type { NewCall, StoredCall } from '../store/store.js'
 
 const checkCall = Compile(Call)
 
-/** The protocol's bound on the calls of one Poll. */
+/** The bound on the calls of one Poll (docs/protocol.md §12.1). */
 export const MAX_POLL_CALLS = 1000
 
 /** The children of a Poll, or why none of them can be dispatched (sent back as `pollResult.error`). */
@@ -19,7 +19,7 @@ export type ChildCalls =
  * Checks the calls of a Poll as the Dispatch API checks a batch (one bad call refuses them
  * all, named by index) and turns them into children of `parent`: the parent's endpoint when a call
  * names none, its root, its fairness key, and an expiration no later than the parent's, so the
- * parent's expiration bounds the whole tree.
+ * parent's expiration bounds the whole tree (docs/protocol.md §12.2).
  */
 export function toChildCalls(
   parent: StoredCall,

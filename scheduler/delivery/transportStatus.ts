@@ -37,7 +37,7 @@ function codeOf(error: unknown): string | undefined {
 }
 
 /**
- * The status of a delivery that got no HTTP answer (PROTOCOL.md's reference mapping): name
+ * The status of a delivery that got no HTTP answer (docs/protocol.md §9.3): name
  * resolution → DNS_ERROR, connection refused/reset → TCP_ERROR, TLS → TLS_ERROR, timeouts →
  * TIMEOUT, an answer over the size limit → INVALID_RESPONSE, any other I/O failure → TEMPORARY_ERROR.
  */

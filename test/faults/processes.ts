@@ -198,7 +198,7 @@ export async function checkInvariants(
   }
 }
 
-/** FAULTS_FULL=1 (`npm run faults`): the issue's full counts instead of the CI ones. */
+/** FAULTS_FULL=1 (`npm run faults`): the full counts instead of the CI ones. */
 export const FULL = process.env['FAULTS_FULL'] === '1'
 
 /**

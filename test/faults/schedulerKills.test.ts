@@ -15,7 +15,7 @@ import {
 
 // The scheduler SIGKILLed at random moments, 10 times, during a run with 20% temporary failures:
 // some kills land while batches are being dispatched, the others while deliveries are under way.
-// The issue's full 20,000 calls, in `npm test` too: about 45 s on two cores.
+// All 20,000 calls, in `npm test` too: about 45 s on two cores.
 
 const TOTAL = 20_000
 const BATCH = 200

@@ -9,7 +9,7 @@ import { POSTGRES_TEST_URL } from './postgresTestUrl.js'
 
 /**
  * The scheduler side of durable coroutines, end to end through startScheduler. The endpoint
- * is scripted: it answers the Run route with hand-written Poll / Exit messages (PROTOCOL.md), so
+ * is scripted: it answers the Run route with hand-written Poll / Exit messages (docs/protocol.md §12), so
  * these tests depend only on the wire protocol, not on the runtime's replay.
  */
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 
-/** The shared signing facts (PROTOCOL.md): the RFC 9421 test key and a Dispatch-style signed request. */
+/** The signing test vectors (docs/protocol.md §15): the RFC 9421 test key and a Dispatch-style signed request. */
 export interface SigningVectors {
   key: { public_raw_base64: string; private_seed_hex: string; public_pem: string; private_pem: string }
   content_digest: { body: string; 'sha-512': string; 'sha-256': string }
@@ -14,7 +14,7 @@ export interface SigningVectors {
   }
 }
 
-// A copy of shared/vectors/signing.json (PROTOCOL.md's test vectors), so a clone is self-contained.
+// The test vectors of docs/protocol.md §15, as data in the repository.
 export const vectors: SigningVectors = JSON.parse(
   readFileSync(new URL('../../fixtures/vectors/signing.json', import.meta.url), 'utf8'),
 )

@@ -10,15 +10,16 @@ import { VALUE_TYPE_URL } from '../../schemas/wellKnown.js'
 import { CoroutineDriver, RUN, startEndpoint } from './helpers/coroutineDriver.js'
 import { coroutineRoutes } from './helpers/coroutineRoutes.js'
 
-// Review of the replay engine (runtime/coroutine): each test pins down one problem found in review,
-// or a behaviour that was checked and found right.
+// The replay engine (runtime/coroutine) at its edges: the Poll bounds it asks for, executions it
+// abandons, replays that cannot make progress, hostile coroutine state and results that answer no
+// call of the journal (docs/protocol.md §13), and the determinism of race and of concurrent coroutines.
 
 const client = createClient<{
   double: { args: [number]; output: number }
   echo: { args: [string]; output: string }
 }>({ double: 1, echo: 1 })
 
-const SOURCE = 'test/runtime/coroutine.review.test.ts'
+const SOURCE = 'test/runtime/coroutine.replayEdgeCases.test.ts'
 
 const state = {
   awaitFirst: false,
@@ -287,7 +288,7 @@ describe('results handed back to a coroutine must answer the calls its journal s
   })
 })
 
-describe('checked and found right', () => {
+describe('replays stay deterministic', () => {
   it('race over promise chains of different depths picks the same winner on every replay', async () => {
     const first = await post({ function: 'deepRace', input: input([]) })
     expect(first.poll?.calls?.map((c) => c.correlationId)).toEqual(['0', '1'])
