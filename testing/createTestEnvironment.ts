@@ -9,6 +9,7 @@ import {
   type Endpoint,
   generateSigningKeyPair,
   toMilliseconds,
+  useClock,
 } from 'dispatch-functions/internal'
 import type { AttemptInfo, CallInfo, CallState } from 'dispatch-functions/protocol'
 import { TERMINAL_STATES } from 'dispatch-functions/protocol'
@@ -243,6 +244,8 @@ export async function createTestEnvironment<R extends Routes>(
     throw error
   })
   active = scheduler.url
+  // The functions run here: their durable timers and journaled now() follow the same clock.
+  const restoreClock = useClock(() => clock)
   const saved = new Map(VARIABLES.map((name) => [name, process.env[name]] as const))
   process.env['DISPATCH_API_URL'] = scheduler.url
   process.env['DISPATCH_API_KEY'] = scheduler.apiKey
@@ -383,6 +386,7 @@ export async function createTestEnvironment<R extends Routes>(
           if (value === undefined) delete process.env[name]
           else process.env[name] = value
         }
+        restoreClock()
         active = undefined
       }
     },

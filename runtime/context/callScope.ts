@@ -1,3 +1,4 @@
+import { clockNow } from './clock.js'
 import type { CallContext } from './currentCall.js'
 
 /** The fields of a RunRequest the context is made of. */
@@ -47,7 +48,7 @@ export class CallScope implements CallContext {
       if (expiration !== undefined && !this.#closed) {
         const controller = this.#controller
         const fire = () => controller.abort(new DOMException('the call reached its expiration time', 'TimeoutError'))
-        const delay = expiration.getTime() - Date.now()
+        const delay = expiration.getTime() - clockNow()
         if (delay <= 0) fire()
         else {
           this.#timer = setTimeout(fire, Math.min(delay, 2 ** 31 - 1))

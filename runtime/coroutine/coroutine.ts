@@ -5,6 +5,7 @@ import type { ErrorMessage } from '../../schemas/error.js'
 import type { Poll, PollResult } from '../../schemas/run.js'
 import { VALUE_TYPE_URL } from '../../schemas/wellKnown.js'
 import { CallFailedError } from '../client/callFailedError.js'
+import { clockNow } from '../context/clock.js'
 import { type CallOutcome, encodeJournal, type Journal, MAX_JOURNAL_BYTES, type OpRecord } from './journal.js'
 import {
   type CallOp,
@@ -180,7 +181,7 @@ export class Coroutine {
 
   /** A durable timer of `ms` milliseconds. */
   sleep(ms: number): Promise<void> {
-    const p = this.open(sleepOp(Date.now() + ms))
+    const p = this.open(sleepOp(clockNow() + ms))
     if (p === undefined) return never()
     return this.pending(p) as Promise<void>
   }
@@ -444,7 +445,7 @@ export class Coroutine {
 
   /** Timers due now, marked fired in the journal (positions). */
   private firedTimers(): number[] {
-    const now = Date.now()
+    const now = clockNow()
     const fired: number[] = []
     const { ops } = this.journal
     for (let p = 0; p < ops.length; p++) {
@@ -495,7 +496,7 @@ export class Coroutine {
       maxResults,
     }
     if (earliestTimer !== Number.POSITIVE_INFINITY) {
-      poll.maxWait = toProtoDuration(Math.max(1000, Math.ceil(earliestTimer - Date.now())))
+      poll.maxWait = toProtoDuration(Math.max(1000, Math.ceil(earliestTimer - clockNow())))
     }
     try {
       poll.coroutineState = encodeJournal(journal, this.options.maxJournalBytes ?? MAX_JOURNAL_BYTES)

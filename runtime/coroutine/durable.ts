@@ -3,6 +3,7 @@ import type { DurationInput } from '../client/callOptions.js'
 import { toMilliseconds } from '../client/duration.js'
 import { toTailCall } from '../client/tailCall.js'
 import { CallScope } from '../context/callScope.js'
+import { clockNow } from '../context/clock.js'
 import { findCurrentCall } from '../context/currentCall.js'
 import { DispatchError } from '../errors/dispatchError.js'
 import type { Coroutine } from './coroutine.js'
@@ -104,7 +105,7 @@ export function sleep(duration: DurationInput): Promise<void> {
 /** The current time, the same on every replay of a coroutine (journaled). */
 export function now(): Date {
   const coroutine = current()
-  return new Date(coroutine === undefined ? Date.now() : coroutine.value('now', Date.now))
+  return new Date(coroutine === undefined ? clockNow() : coroutine.value('now', clockNow))
 }
 
 /** `Math.random()`, the same on every replay of a coroutine (journaled). */
