@@ -19,3 +19,6 @@ export const Summary = Type.Object({
   chargeError: Type.Optional(Type.String()),
 })
 export type Summary = Static<typeof Summary>
+
+export const FollowUp = Type.String()
+export type FollowUp = Static<typeof FollowUp>
