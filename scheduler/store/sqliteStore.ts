@@ -99,10 +99,15 @@ export class SqliteStore implements Store {
   private closed = false
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
-    this.path = resolve(path)
+    // ':memory:' is a database of this process alone (the test environment's), never a file.
+    const inMemory = path === ':memory:'
+    this.path = inMemory ? path : resolve(path)
     try {
-      mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 })
-      this.tightened = ownerOnly(this.path)
+      this.tightened = []
+      if (!inMemory) {
+        mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 })
+        this.tightened = ownerOnly(this.path)
+      }
       this.db = new Database(this.path, { timeout: options.busyTimeoutMs ?? 2000 })
     } catch (cause) {
       throw new DispatchError(
