@@ -13,6 +13,8 @@
  * ```
  */
 
+export type { DispatchErrorOptions } from '../schemas/errors/dispatchError.js'
+export { DispatchError } from '../schemas/errors/dispatchError.js'
 export type { DurationInput } from './client/callOptions.js'
 export type { CallServiceClient } from './client/callService.js'
 export { createCallServiceClient } from './client/callService.js'
@@ -28,8 +30,6 @@ export {
   toProtoDuration,
   toTimestamp,
 } from './client/duration.js'
-export type { DispatchErrorOptions } from './errors/dispatchError.js'
-export { DispatchError } from './errors/dispatchError.js'
 export { RUN_PATH } from './fastify/dispatchPluginOptions.js'
 export { runUrl } from './fastify/runUrl.js'
 export type { SignatureHeaders, SigningKeyPair, SignRequestInput } from './signing/index.js'

@@ -1,4 +1,4 @@
-import { DispatchError } from '../errors/dispatchError.js'
+import { dspError } from '../../schemas/errors/dspError.js'
 
 /**
  * The coroutine state that travels in Poll / PollResult (`coroutineState`, base64 of this JSON).
@@ -45,7 +45,7 @@ export function encodeJournal(journal: Journal, limit = MAX_JOURNAL_BYTES): stri
   const json = JSON.stringify(journal)
   const bytes = Buffer.byteLength(json)
   if (bytes > limit) {
-    throw new DispatchError(
+    throw dspError(
       'DSP2231',
       `the journal of coroutine ${journal.fn} grew to ${bytes} bytes, over the limit of ${limit} bytes`,
       {

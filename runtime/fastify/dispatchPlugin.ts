@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
-import { DispatchError } from '../errors/dispatchError.js'
+import { dspError } from '../../schemas/errors/dspError.js'
 import { DEFAULT_REPLAY_CACHE_ENTRIES, ReplayCache } from '../signing/replayCache.js'
 import type { ErrorClass, ErrorClassifier } from '../status/errorClassifier.js'
 import { applyServerTimeouts } from './applyServerTimeouts.js'
@@ -26,13 +26,9 @@ function replayCacheOf(option: DispatchPluginOptions['replayCache']): ReplayCach
   if (option === false) return undefined
   const entries = option ?? DEFAULT_REPLAY_CACHE_ENTRIES
   if (!Number.isInteger(entries) || entries <= 0) {
-    throw new DispatchError(
-      'DSP2209',
-      `replayCache must be a positive integer number of entries or false, not ${entries}`,
-      {
-        hint: `leave it out for the default (${DEFAULT_REPLAY_CACHE_ENTRIES}), or pass false to turn the replay check off`,
-      },
-    )
+    throw dspError('DSP2209', `replayCache must be a positive integer number of entries or false, not ${entries}`, {
+      hint: `leave it out for the default (${DEFAULT_REPLAY_CACHE_ENTRIES}), or pass false to turn the replay check off`,
+    })
   }
   return new ReplayCache(entries)
 }
@@ -87,21 +83,19 @@ const MISSING_LENGTH = connectError(
  */
 export const dispatchPlugin: FastifyPluginAsync<DispatchPluginOptions> = async (instance, options) => {
   if (options.routes === undefined || options.routes === null || typeof options.routes !== 'object') {
-    throw new DispatchError('DSP2205', 'dispatchPlugin needs a route table: register it with { routes }', {
+    throw dspError('DSP2205', 'dispatchPlugin needs a route table: register it with { routes }', {
       hint: "import { routes } from './dispatch.gen/routes.gen.js' (npm run dispatch:gen writes it)",
     })
   }
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT
   if (!Number.isInteger(bodyLimit) || bodyLimit <= 0) {
-    throw new DispatchError('DSP2205', `bodyLimit must be a positive integer number of bytes, not ${bodyLimit}`)
+    throw dspError('DSP2205', `bodyLimit must be a positive integer number of bytes, not ${bodyLimit}`)
   }
   const maxJournalBytes = options.maxJournalBytes
   if (maxJournalBytes !== undefined && (!Number.isInteger(maxJournalBytes) || maxJournalBytes <= 0)) {
-    throw new DispatchError(
-      'DSP2205',
-      `maxJournalBytes must be a positive integer number of bytes, not ${maxJournalBytes}`,
-      { hint: 'leave it out for the default (8 MiB), which keeps resumed turns inside the 16 MiB request limit' },
-    )
+    throw dspError('DSP2205', `maxJournalBytes must be a positive integer number of bytes, not ${maxJournalBytes}`, {
+      hint: 'leave it out for the default (8 MiB), which keeps resumed turns inside the 16 MiB request limit',
+    })
   }
   const publicKey = resolveVerificationKey(options.verificationKey)
   if (publicKey === undefined) {
