@@ -2,6 +2,8 @@
  * @module
  * TypeBox schemas of the `dispatch.sdk.v1` wire protocol (proto3 JSON mapping) — the one place
  * message shapes are defined. Every message crossing a process boundary is validated against these.
+ * Beside them, the error catalog (every `DSPnnnn` code, docs/errors.md) and the error base class
+ * `DispatchError`, which every part of dispatch-functions raises its errors with.
  *
  * @example
  * ```ts

@@ -9,7 +9,7 @@
 /** The part of dispatch-functions that raises a code: each is a table of docs/errors.md. */
 export type DspPart = 'generator' | 'client' | 'endpoint' | 'scheduler' | 'postgres' | 'cli'
 
-/** The Connect error codes answered with a catalogued code. */
+/** The Connect error codes dispatch-functions answers with (the scheduler's API, an endpoint's refusals). */
 export type ConnectCode =
   | 'invalid_argument'
   | 'failed_precondition'

@@ -90,6 +90,12 @@ describe('dspError', () => {
     expect(dspError('DSP2210', 'outside').httpStatus).toBe(500)
   })
 
+  it('does not compile with a code the catalog does not have', () => {
+    // @ts-expect-error DSP9999 is not catalogued: typecheck fails if it ever compiles
+    const make = () => dspError('DSP9999', 'an uncatalogued code')
+    expect(make).toBeTypeOf('function')
+  })
+
   it('starts the stack where the error is raised', () => {
     expect(dspError('DSP2210', 'outside').stack?.split('\n')[1]).not.toMatch(/dspError/)
   })
