@@ -24,12 +24,12 @@ export {
   toProtoDuration,
   toTimestamp,
 } from '../schemas/duration.js'
+export type { DispatchErrorOptions } from '../schemas/errors/dispatchError.js'
+export { DispatchError } from '../schemas/errors/dispatchError.js'
 export { RUN_PATH, runUrl } from '../schemas/runUrl.js'
 export type { DurationInput } from './client/callOptions.js'
 export type { CallServiceClient } from './client/callService.js'
 export { createCallServiceClient } from './client/callService.js'
 export { toMilliseconds } from './client/duration.js'
-export type { DispatchErrorOptions } from './errors/dispatchError.js'
-export { DispatchError } from './errors/dispatchError.js'
 export type { SignatureHeaders, SigningKeyPair, SignRequestInput } from './signing/index.js'
 export { generateSigningKeyPair, parsePrivateKey, parsePublicKey, signRequest } from './signing/index.js'
