@@ -1,5 +1,5 @@
 import { createServer } from 'node:net'
-import { DispatchError } from 'dispatch-functions/internal'
+import { dspError } from 'dispatch-functions/protocol'
 
 /**
  * The port `dispatch run` gives the application (as `PORT` and in `DISPATCH_ENDPOINT_URL`): the
@@ -11,7 +11,7 @@ export async function chooseAppPort(requested: number | undefined): Promise<numb
     return await probe(requested ?? 0)
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code
-    throw new DispatchError(
+    throw dspError(
       'DSP4020',
       code === 'EADDRINUSE'
         ? `--app-port ${requested}: another process already listens on 127.0.0.1:${requested}`

@@ -4,7 +4,7 @@
  * Usage errors exit 2, failures 1, and errors print their code, message and hint — never a stack.
  */
 import { Command, CommanderError } from 'commander'
-import { DispatchError } from 'dispatch-functions/internal'
+import { DispatchError } from 'dispatch-functions/protocol'
 import { registerCalls } from './commands/calls.js'
 import { registerEnv } from './commands/env.js'
 import { registerGen } from './commands/gen.js'

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from 'commander'
-import type { DispatchError } from 'dispatch-functions/internal'
+import type { DispatchError } from 'dispatch-functions/protocol'
 import { EndpointAllowList } from '../scheduler/endpointAllowList.js'
 
 /** `--port`: an integer 0..65535 (0: any free port). */

@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
-import { DispatchError } from 'dispatch-functions/internal'
+import { DispatchError, dspError } from 'dispatch-functions/protocol'
 import { readKeyFile } from '../scheduler/keys/checkKeyFile.js'
 
 /**
@@ -42,7 +42,7 @@ export function removeRunState(path: string): void {
 export function readRunState(db: string): RunState {
   const path = runStatePath(db)
   const notRunning = (why: string) =>
-    new DispatchError('DSP4022', `no dispatch run is running with the database ${db}: ${why}`, {
+    dspError('DSP4022', `no dispatch run is running with the database ${db}: ${why}`, {
       hint: 'start one in this folder (npx dispatch run -- <your app>), or pass the --db it runs with',
     })
   let text: string
@@ -52,14 +52,14 @@ export function readRunState(db: string): RunState {
   } catch (cause) {
     if (cause instanceof DispatchError) throw cause
     if ((cause as NodeJS.ErrnoException).code === 'ENOENT') throw notRunning(`${path} does not exist`)
-    throw new DispatchError('DSP4023', `cannot read ${path}: ${(cause as NodeJS.ErrnoException).code}`, {
+    throw dspError('DSP4023', `cannot read ${path}: ${(cause as NodeJS.ErrnoException).code}`, {
       hint: 'run dispatch env as the user that runs dispatch run',
       cause,
     })
   }
   const state = parseState(text)
   if (state === undefined) {
-    throw new DispatchError('DSP4023', `${path} is not a state file written by dispatch run`, {
+    throw dspError('DSP4023', `${path} is not a state file written by dispatch run`, {
       hint: 'restart dispatch run: it writes the file again',
     })
   }

@@ -1,6 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { DispatchError } from 'dispatch-functions/internal'
+import { dspError } from 'dispatch-functions/protocol'
 import { glob } from 'tinyglobby'
 import { emitClient } from './emitClient.js'
 import { emitRoutes } from './emitRoutes.js'
@@ -120,7 +120,7 @@ function noFunctions(
       ? `no file matches ${where}`
       : `${files} file${files === 1 ? '' : 's'} match ${where}, but none exports a dispatch function` +
         (skipped.length > 0 ? `; passed over:\n${skipped.slice(0, 10).map(formatSkipped).join('\n')}` : '')
-  throw new DispatchError('DSP1017', `no dispatch functions found in ${cwd}: ${found}`, {
+  throw dspError('DSP1017', `no dispatch functions found in ${cwd}: ${found}`, {
     hint:
       'export a function whose parameters are typed `Static<typeof Schema>` from a file the "functions" globs match ' +
       '(dispatch.config.json: { "functions": ["src/**/*.ts"], "out": "src/dispatch.gen" }; run from the package root ' +

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { isAbsolute, join } from 'node:path'
-import { DispatchError } from 'dispatch-functions/internal'
+import { dspError } from 'dispatch-functions/protocol'
 
 /** The generator's configuration: `dispatch.config.json`, or the `"dispatch"` key of package.json. */
 export interface DispatchConfig {
@@ -28,21 +28,21 @@ function readJson(file: string, name: string): unknown {
     text = readFileSync(file, 'utf8')
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw new DispatchError('DSP1002', `cannot read ${name}: ${(cause as Error).message}`, {
+    throw dspError('DSP1002', `cannot read ${name}: ${(cause as Error).message}`, {
       hint: 'check the file permissions',
     })
   }
   try {
     return JSON.parse(text)
   } catch (cause) {
-    throw new DispatchError('DSP1002', `${name} is not valid JSON: ${(cause as Error).message}`, {
+    throw dspError('DSP1002', `${name} is not valid JSON: ${(cause as Error).message}`, {
       hint: `fix the JSON syntax of ${name}`,
     })
   }
 }
 
 function invalid(where: string, field: string, what: string): never {
-  throw new DispatchError('DSP1001', `${where}: "${field}" ${what}`, {
+  throw dspError('DSP1001', `${where}: "${field}" ${what}`, {
     hint: `expected { "functions": ["src/**/*.ts"], "out": "src/dispatch.gen" } (both optional)`,
   })
 }

@@ -21,6 +21,8 @@ export type {
   GetStatsResponse,
   PurgeCallsResponse,
 } from '../schemas/callService.js'
+export type { DispatchErrorOptions } from '../schemas/errors/dispatchError.js'
+export { DispatchError } from '../schemas/errors/dispatchError.js'
 export type { Status } from '../schemas/status.js'
 export type { DurableCallFailure } from './client/callFailedError.js'
 export type {
@@ -44,8 +46,6 @@ export { TailCallSignal, tailCall } from './client/tailCall.js'
 export type { CallContext } from './context/index.js'
 export { currentCall, findCurrentCall } from './context/index.js'
 export { all, allSettled, any, now, race, random, sleep, uuid } from './coroutine/index.js'
-export type { DispatchErrorOptions } from './errors/dispatchError.js'
-export { DispatchError } from './errors/dispatchError.js'
 export {
   FunctionError,
   IncompatibleStateError,

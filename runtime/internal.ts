@@ -24,6 +24,8 @@ export {
   toProtoDuration,
   toTimestamp,
 } from '../schemas/duration.js'
+export type { DispatchErrorOptions } from '../schemas/errors/dispatchError.js'
+export { DispatchError } from '../schemas/errors/dispatchError.js'
 export { RUN_PATH, runUrl } from '../schemas/runUrl.js'
 export type { DurationInput } from './client/callOptions.js'
 export type { CallServiceClient } from './client/callService.js'
@@ -36,7 +38,5 @@ export { createEndpoint } from './endpoint/createEndpoint.js'
 export type { RunHandlerOptions, RunHttpRequest } from './endpoint/createRunHandler.js'
 export { createRunHandler } from './endpoint/createRunHandler.js'
 export type { EndpointOptions } from './endpoint/endpointOptions.js'
-export type { DispatchErrorOptions } from './errors/dispatchError.js'
-export { DispatchError } from './errors/dispatchError.js'
 export type { SignatureHeaders, SigningKeyPair, SignRequestInput } from './signing/index.js'
 export { generateSigningKeyPair, parsePrivateKey, parsePublicKey, signRequest } from './signing/index.js'

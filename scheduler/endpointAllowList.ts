@@ -1,4 +1,4 @@
-import { DispatchError } from 'dispatch-functions/internal'
+import { dspError } from 'dispatch-functions/protocol'
 
 interface Pattern {
   readonly protocol: string
@@ -13,7 +13,7 @@ interface Pattern {
 
 function parsePattern(source: string): Pattern {
   const refuse = (why: string): never => {
-    throw new DispatchError('DSP3021', `the endpoint allow-list pattern ${JSON.stringify(source)} ${why}`, {
+    throw dspError('DSP3021', `the endpoint allow-list pattern ${JSON.stringify(source)} ${why}`, {
       hint: "give an http(s) URL prefix, e.g. 'https://app.example.com/' or 'https://*.example.com/dispatch/'",
     })
   }
@@ -52,7 +52,7 @@ export class EndpointAllowList {
 
   constructor(patterns: readonly string[]) {
     if (patterns.length === 0) {
-      throw new DispatchError('DSP3021', 'the endpoint allow-list is empty', {
+      throw dspError('DSP3021', 'the endpoint allow-list is empty', {
         hint: 'leave allowEndpoints out to allow every endpoint, or give at least one URL prefix',
       })
     }

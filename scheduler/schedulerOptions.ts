@@ -1,4 +1,5 @@
-import { DispatchError, type DurationInput } from 'dispatch-functions/internal'
+import type { DurationInput } from 'dispatch-functions/internal'
+import { type DispatchError, dspError } from 'dispatch-functions/protocol'
 import { type ApiTimeouts, type ResolvedApiTimeouts, resolveApiTimeouts } from './api/apiTimeouts.js'
 import type { BackPressureOptions, ResolvedBackPressure } from './backPressure.js'
 import type { AdaptiveConcurrencyOptions, ResolvedAdaptiveConcurrency } from './delivery/adaptiveConcurrency.js'
@@ -165,7 +166,7 @@ export function resolveRetention(option: DurationInput | false | undefined): num
   const ms =
     typeof option === 'number' ? option : match ? Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS] : NaN
   if (!Number.isFinite(ms) || ms < 0) {
-    throw new DispatchError('DSP3041', `the scheduler option retention is ${JSON.stringify(option)}, not a duration`, {
+    throw dspError('DSP3041', `the scheduler option retention is ${JSON.stringify(option)}, not a duration`, {
       hint: "pass milliseconds (a number >= 0) or a string like '12h' or '7d'; 0 or false keeps finished calls forever",
     })
   }
@@ -175,7 +176,7 @@ export function resolveRetention(option: DurationInput | false | undefined): num
 function positive(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback
   if (!Number.isFinite(value) || value < 0) {
-    throw new DispatchError('DSP3005', `the scheduler option ${name} is ${value}, not a number >= 0`, {
+    throw dspError('DSP3005', `the scheduler option ${name} is ${value}, not a number >= 0`, {
       hint: `pass ${name} as a finite number of ${name === 'concurrency' ? 'attempts' : /bytes$|Limit$/i.test(name) ? 'bytes' : 'milliseconds'}`,
     })
   }
@@ -187,7 +188,7 @@ function checkPolicy(where: string, policy: RetryPolicy): RetryPolicy {
     if (value !== undefined) positive(`${where}.${field}`, value as number, 0)
   }
   if (policy.maxAttempts !== undefined && !(Number.isInteger(policy.maxAttempts) && policy.maxAttempts >= 1)) {
-    throw new DispatchError('DSP3005', `the scheduler option ${where}.maxAttempts is ${policy.maxAttempts}`, {
+    throw dspError('DSP3005', `the scheduler option ${where}.maxAttempts is ${policy.maxAttempts}`, {
       hint: 'maxAttempts is a whole number >= 1',
     })
   }
@@ -195,7 +196,7 @@ function checkPolicy(where: string, policy: RetryPolicy): RetryPolicy {
 }
 
 function underLoadError(message: string, hint: string): DispatchError {
-  return new DispatchError('DSP3601', message, { hint })
+  return dspError('DSP3601', message, { hint })
 }
 
 function resolveAdaptive(

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
-import { DispatchError } from 'dispatch-functions/internal'
+import { dspError } from 'dispatch-functions/protocol'
 import type { FastifyServerOptions } from 'fastify'
 import { buildApiServer } from './api/apiServer.js'
 import { BackPressure } from './backPressure.js'
@@ -294,7 +294,7 @@ async function openStoreAndKeys(options: SchedulerOptions): Promise<{ store: Sto
     }
   }
   if (options.dbPath === undefined) {
-    throw new DispatchError('DSP3005', 'the scheduler needs dbPath (SQLite) or postgres', {
+    throw dspError('DSP3005', 'the scheduler needs dbPath (SQLite) or postgres', {
       hint: "pass { dbPath: '.dispatch/dispatch.db' } or { postgres: { url } }",
     })
   }
@@ -307,7 +307,7 @@ async function openStoreAndKeys(options: SchedulerOptions): Promise<{ store: Sto
 function leaseMargin(value: number | undefined): number {
   if (value === undefined) return LEASE_MARGIN_MS
   if (!Number.isFinite(value) || value < 0) {
-    throw new DispatchError('DSP3005', `the scheduler option leaseMarginMs is ${value}, not a number >= 0`, {
+    throw dspError('DSP3005', `the scheduler option leaseMarginMs is ${value}, not a number >= 0`, {
       hint: 'pass leaseMarginMs as a finite number of milliseconds',
     })
   }

@@ -2,6 +2,8 @@
  * @module
  * TypeBox schemas of the `dispatch.sdk.v1` wire protocol (proto3 JSON mapping, docs/protocol.md) — the one place
  * message shapes are defined. Every message crossing a process boundary is validated against these.
+ * Beside them, the error catalog (every `DSPnnnn` code, docs/errors.md) and the error base class
+ * `DispatchError`, which every part of dispatch-functions raises its errors with.
  *
  * @example
  * ```ts
@@ -44,6 +46,12 @@ export {
   toTimestamp,
 } from './duration.js'
 export { ErrorMessage } from './error.js'
+export { codedMessage } from './errors/codedMessage.js'
+export type { DispatchErrorOptions } from './errors/dispatchError.js'
+export { DispatchError } from './errors/dispatchError.js'
+export { dspError } from './errors/dspError.js'
+export type { ConnectCode, DspCode, DspPart, ErrorCatalogEntry } from './errors/errorCatalog.js'
+export { ERROR_CATALOG } from './errors/errorCatalog.js'
 export { Exit, Poll, PollResult, RunRequest, RunResponse } from './run.js'
 export { RUN_PATH, runUrl } from './runUrl.js'
 export { isRetried, RETRIED_STATUSES, STATUS_NAMES, Status, statusOfHttpCode } from './status.js'

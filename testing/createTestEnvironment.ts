@@ -4,7 +4,6 @@ import {
   compileRoutes,
   createCallServiceClient,
   createRunHandler,
-  DispatchError,
   type DurationInput,
   type Endpoint,
   generateSigningKeyPair,
@@ -12,7 +11,7 @@ import {
   useClock,
 } from 'dispatch-functions/internal'
 import type { AttemptInfo, CallInfo, CallState } from 'dispatch-functions/protocol'
-import { TERMINAL_STATES } from 'dispatch-functions/protocol'
+import { dspError, TERMINAL_STATES } from 'dispatch-functions/protocol'
 import type { RetryPolicy } from '../scheduler/schedulerOptions.js'
 import { type SchedulerControl, startScheduler } from '../scheduler/startScheduler.js'
 import { openSqliteStore } from '../scheduler/store/sqliteStore.js'
@@ -114,7 +113,7 @@ function startAt(value: Date | number | undefined): number {
   if (value === undefined) return Date.now()
   const ms = value instanceof Date ? value.getTime() : value
   if (!Number.isFinite(ms)) {
-    throw new DispatchError('DSP5006', `startTime is ${String(value)}, not an instant`, {
+    throw dspError('DSP5006', `startTime is ${String(value)}, not an instant`, {
       hint: 'pass a Date or milliseconds since the epoch, or leave startTime out to start at the real time',
     })
   }
@@ -142,12 +141,12 @@ export async function createTestEnvironment<R extends Routes>(
   options: TestEnvironmentOptions<R>,
 ): Promise<TestEnvironment<R>> {
   if (options === undefined || options.routes === undefined || typeof options.routes !== 'object') {
-    throw new DispatchError('DSP5002', 'createTestEnvironment needs a route table: { routes }', {
+    throw dspError('DSP5002', 'createTestEnvironment needs a route table: { routes }', {
       hint: "import { routes } from './dispatch.gen/routes.gen.js' (npm run dispatch:gen writes it)",
     })
   }
   if (active !== undefined) {
-    throw new DispatchError('DSP5001', `a test environment is already open in this process (${active})`, {
+    throw dspError('DSP5001', `a test environment is already open in this process (${active})`, {
       hint: 'close it first (await env.close(), e.g. in afterEach), or run test files in separate processes',
     })
   }
@@ -255,7 +254,7 @@ export async function createTestEnvironment<R extends Routes>(
 
   const usable = (what: string) => {
     if (closed) {
-      throw new DispatchError('DSP5003', `${what}: the test environment is closed`, {
+      throw dspError('DSP5003', `${what}: the test environment is closed`, {
         hint: 'create a new environment for each test (createTestEnvironment in beforeEach, env.close() in afterEach)',
       })
     }
@@ -280,7 +279,7 @@ export async function createTestEnvironment<R extends Routes>(
       else quiet = 0
       if (Date.now() > deadline) {
         const running = (await store.countCalls()).filter((c) => c.state === 'running' && c.count > 0)
-        throw new DispatchError(
+        throw dspError(
           'DSP5005',
           `the test environment did not settle within ${idleTimeoutMs} ms of real time (running: ${running.map((c) => `${c.function} ×${c.count}`).join(', ') || 'none'})`,
           {
@@ -324,12 +323,12 @@ export async function createTestEnvironment<R extends Routes>(
       usable('mock')
       const endpoint = mockOptions?.endpoint?.replace(/\/+$/, '') ?? ownEndpoint
       if (endpoint === ownEndpoint && !(name in options.routes)) {
-        throw new DispatchError('DSP5002', `mock('${name}'): the route table has no function ${name}`, {
+        throw dspError('DSP5002', `mock('${name}'): the route table has no function ${name}`, {
           hint: `mock one of ${Object.keys(options.routes).sort().join(', ') || '(none)'}, or pass { endpoint } to mock another service's function`,
         })
       }
       if (typeof implementation !== 'function') {
-        throw new DispatchError('DSP5002', `mock('${name}'): the implementation is not a function`, {
+        throw dspError('DSP5002', `mock('${name}'): the implementation is not a function`, {
           hint: 'pass a function with the same parameters, e.g. async (id) => ({ id })',
         })
       }
@@ -363,7 +362,7 @@ export async function createTestEnvironment<R extends Routes>(
       const call = await report(dispatchId)
       if (!TERMINAL_STATES.has(call.state)) {
         const next = await store.nextDueAt()
-        throw new DispatchError(
+        throw dspError(
           'DSP5004',
           `call ${dispatchId} (${call.function}) is still ${call.state} at ${new Date(clock).toISOString()}${next === undefined ? '' : `; the next thing due is at ${new Date(next).toISOString()}`}`,
           { hint: 'move the clock past it first: await env.advanceTime(...)' },

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs'
 import { relative, resolve } from 'node:path'
 import type { Command } from 'commander'
-import { DispatchError } from 'dispatch-functions/internal'
+import { DispatchError, dspError } from 'dispatch-functions/protocol'
 import type { GenerateResult } from '../../codegen/index.js'
 import { UsageError } from '../usageError.js'
 
@@ -60,7 +60,7 @@ async function once(cwd: string, check: boolean, verbose: boolean): Promise<void
       ...result.files.filter((file) => file.state === 'stale').map((file) => `  stale:    ${file.path}`),
       ...result.orphaned.map((path) => `  orphaned: ${path}`),
     ]
-    throw new DispatchError('DSP1013', `generated files are out of date in ${cwd}:\n${lines.join('\n')}`, {
+    throw dspError('DSP1013', `generated files are out of date in ${cwd}:\n${lines.join('\n')}`, {
       hint: `run: ${fixCommand(cwd)}`,
     })
   }

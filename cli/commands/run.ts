@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import type { Command } from 'commander'
+import { codedMessage } from 'dispatch-functions/protocol'
 import { EndpointAllowList } from '../../scheduler/endpointAllowList.js'
 import { chooseAppPort } from '../appPort.js'
 import { startLiveSummary } from '../liveSummary.js'
@@ -138,8 +139,8 @@ async function run(command: string[], flags: RunFlags): Promise<number> {
     child.once('error', (error: NodeJS.ErrnoException) => {
       process.stderr.write(
         error.code === 'ENOENT'
-          ? `dispatch: DSP4002: command not found: ${file}\n  hint: check the command after --, e.g. dispatch run -- node server.js\n`
-          : `dispatch: DSP4003: cannot start ${file}: ${error.message}\n`,
+          ? `dispatch: ${codedMessage('DSP4002', `command not found: ${file}`)}\n  hint: check the command after --, e.g. dispatch run -- node server.js\n`
+          : `dispatch: ${codedMessage('DSP4003', `cannot start ${file}: ${error.message}`)}\n`,
       )
       resolve(127)
     })

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
-import { DispatchError } from 'dispatch-functions/internal'
+import { dspError } from 'dispatch-functions/protocol'
 import { GITIGNORE_LINES, PROJECT_FILES, PROJECT_SCRIPTS } from './projectFiles.js'
 import { PROJECT_ALLOW_SCRIPTS, projectDependencies } from './projectPackages.js'
 
@@ -20,7 +20,7 @@ export interface InitStep {
 export function initProject(dir: string, force: boolean): InitStep[] {
   const stat = statSync(dir, { throwIfNoEntry: false })
   if (stat !== undefined && !stat.isDirectory()) {
-    throw new DispatchError('DSP4024', `${dir} is not a folder`, { hint: 'give the folder of the project' })
+    throw dspError('DSP4024', `${dir} is not a folder`, { hint: 'give the folder of the project' })
   }
   mkdirSync(dir, { recursive: true })
   const steps = [mergePackageJson(dir, force), mergeGitignore(dir)]
@@ -49,12 +49,12 @@ function mergePackageJson(dir: string, force: boolean): InitStep {
     try {
       parsed = JSON.parse(text)
     } catch (cause) {
-      throw new DispatchError('DSP4025', `package.json in ${dir} is not valid JSON: ${(cause as Error).message}`, {
+      throw dspError('DSP4025', `package.json in ${dir} is not valid JSON: ${(cause as Error).message}`, {
         hint: 'fix it (or remove it), then run dispatch init again; nothing was written',
       })
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      throw new DispatchError('DSP4025', `package.json in ${dir} is not a JSON object`, {
+      throw dspError('DSP4025', `package.json in ${dir} is not a JSON object`, {
         hint: 'fix it (or remove it), then run dispatch init again; nothing was written',
       })
     }
@@ -108,7 +108,7 @@ function mergePackageJson(dir: string, force: boolean): InitStep {
 function objectField(pkg: Record<string, unknown>, name: string, dir: string): Record<string, unknown> {
   const value = pkg[name] ?? {}
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new DispatchError('DSP4025', `package.json in ${dir}: "${name}" is not an object`, {
+    throw dspError('DSP4025', `package.json in ${dir}: "${name}" is not an object`, {
       hint: 'fix it, then run dispatch init again; nothing was written',
     })
   }

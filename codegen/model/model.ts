@@ -3,6 +3,8 @@
  * scanner (ts-morph today) can be replaced without touching the emitters.
  */
 
+import type { DspCode } from 'dispatch-functions/protocol'
+
 /** The two TypeBox packages a schema can be built with. */
 export type TypeBoxPackage = 'typebox' | '@sinclair/typebox'
 
@@ -42,8 +44,8 @@ export interface FunctionModel {
 
 /** A problem found in the user's code or configuration, with where it is and what to do. */
 export interface Diagnostic {
-  /** A stable `DSP1xxx` code, catalogued in docs/codegen.md. */
-  readonly code: string
+  /** A stable `DSP1xxx` code of the error catalog (docs/errors.md; each form in docs/codegen.md). */
+  readonly code: DspCode
   /** Relative to the package root, with `/` separators. */
   readonly file: string
   /** 1-based. */

@@ -1,4 +1,5 @@
 import { relative } from 'node:path'
+import type { DspCode } from 'dispatch-functions/protocol'
 import type { ts as TS } from 'ts-morph'
 import type { Diagnostic, FunctionModel, ParameterModel, SchemaRef, SkippedFunction } from '../model/model.js'
 import { type FileIndex, hasModifier } from './fileIndex.js'
@@ -95,7 +96,7 @@ export function scanFile(context: ResolveContext, index: FileIndex): FileScan {
     const { line, character } = sourceFile.getLineAndCharacterOfPosition(node.getStart(sourceFile))
     return { line: line + 1, column: character + 1 }
   }
-  const report = (node: TS.Node, code: string, message: string, hint: string) => {
+  const report = (node: TS.Node, code: DspCode, message: string, hint: string) => {
     diagnostics.push({ code, file, ...position(node), message, hint })
   }
   const text = (node: TS.Node) => node.getText(sourceFile)

@@ -1,5 +1,5 @@
 import type { CallInfo } from '../../schemas/callService.js'
-import { DispatchError } from '../errors/dispatchError.js'
+import { DispatchError } from '../../schemas/errors/dispatchError.js'
 
 /** How a durable call (`.call` inside a coroutine) ended without an output, as its CallResult said. */
 export interface DurableCallFailure {

@@ -9,7 +9,7 @@ import {
   type WaitCallResponse,
 } from '../../schemas/callService.js'
 import { toProtoDuration } from '../../schemas/duration.js'
-import { DispatchError } from '../errors/dispatchError.js'
+import { dspError } from '../../schemas/errors/dspError.js'
 import type { DurationInput } from './callOptions.js'
 import { type ClientOptions, ENV_FIX, resolveClientConfig } from './clientConfig.js'
 import { postToScheduler } from './dispatchBatch.js'
@@ -37,7 +37,7 @@ export interface CallServiceClient {
 function callOf(answer: unknown, method: string): CallInfo {
   const call = (answer as { call?: CallInfo }).call
   if (call === undefined || typeof call !== 'object') {
-    throw new DispatchError('DSP2004', `the scheduler answered ${method} without a call`, {
+    throw dspError('DSP2004', `the scheduler answered ${method} without a call`, {
       hint: `DISPATCH_API_URL must point at a dispatch-functions scheduler: ${ENV_FIX}`,
     })
   }
@@ -76,7 +76,7 @@ export function createCallServiceClient(options: Pick<ClientOptions, 'apiUrl' | 
     list: async (filter = {}) => {
       const answer = (await post('List', filter)) as ListCallsResponse
       if (!Array.isArray(answer.calls)) {
-        throw new DispatchError('DSP2004', 'the scheduler answered List without calls', {
+        throw dspError('DSP2004', 'the scheduler answered List without calls', {
           hint: `DISPATCH_API_URL must point at a dispatch-functions scheduler: ${ENV_FIX}`,
         })
       }
@@ -87,7 +87,7 @@ export function createCallServiceClient(options: Pick<ClientOptions, 'apiUrl' | 
     stats: async () => {
       const answer = (await post('Stats', {})) as GetStatsResponse
       if (!Array.isArray(answer.calls) || !Array.isArray(answer.endpoints)) {
-        throw new DispatchError('DSP2004', 'the scheduler answered Stats without calls and endpoints', {
+        throw dspError('DSP2004', 'the scheduler answered Stats without calls and endpoints', {
           hint: `DISPATCH_API_URL must point at a dispatch-functions scheduler of this version or newer: ${ENV_FIX}`,
         })
       }
@@ -98,7 +98,7 @@ export function createCallServiceClient(options: Pick<ClientOptions, 'apiUrl' | 
         olderThan: toProtoDuration(toMilliseconds(olderThan, 'olderThan')),
       })) as PurgeCallsResponse
       if (typeof answer.deleted !== 'number') {
-        throw new DispatchError('DSP2004', 'the scheduler answered Purge without a count', {
+        throw dspError('DSP2004', 'the scheduler answered Purge without a count', {
           hint: 'check that DISPATCH_API_URL points at a dispatch-functions scheduler of this version or newer',
         })
       }

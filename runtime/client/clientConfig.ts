@@ -1,4 +1,4 @@
-import { DispatchError } from '../errors/dispatchError.js'
+import { dspError } from '../../schemas/errors/dspError.js'
 
 /** Where a client sends calls and which service the scheduler is to call. Unset fields come from the environment. */
 export interface ClientOptions {
@@ -22,7 +22,7 @@ export const ENV_FIX = 'eval "$(npx dispatch env)" in the folder where dispatch 
 function pick(given: string | undefined, variable: string, option: string): string {
   const value = given ?? process.env[variable]
   if (value === undefined || value === '') {
-    throw new DispatchError('DSP2001', `${variable} is not set`, {
+    throw dspError('DSP2001', `${variable} is not set`, {
       hint: `run your program under npx dispatch run -- <command>, or in a shell or script first: ${ENV_FIX} (in code: createDispatchClient({ ${option} }))`,
     })
   }

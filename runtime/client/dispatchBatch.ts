@@ -1,7 +1,7 @@
 import type { DispatchCall } from '../../schemas/dispatch.js'
 import { toProtoDuration } from '../../schemas/duration.js'
+import { dspError } from '../../schemas/errors/dspError.js'
 import { VALUE_TYPE_URL } from '../../schemas/wellKnown.js'
-import { DispatchError } from '../errors/dispatchError.js'
 import type { BuiltCall } from './builtCall.js'
 import { type ClientOptions, ENV_FIX, resolveClientConfig } from './clientConfig.js'
 import { toMilliseconds } from './duration.js'
@@ -82,7 +82,7 @@ export async function postToScheduler(
         ...(signal ? { signal } : {}),
       })
     } catch (cause) {
-      throw new DispatchError('DSP2002', `cannot reach the scheduler at ${apiUrl}: ${(cause as Error).message}`, {
+      throw dspError('DSP2002', `cannot reach the scheduler at ${apiUrl}: ${(cause as Error).message}`, {
         hint: `start the scheduler (npx dispatch run -- <your app>), or point DISPATCH_API_URL at the running one: ${ENV_FIX}`,
         cause,
       })
@@ -104,24 +104,18 @@ export async function postToScheduler(
     const { code, message } = (decoded ?? {}) as { code?: string; message?: string }
     if (response.status === 413) {
       // Never retried: the same body would be refused again.
-      throw new DispatchError(
+      throw dspError(
         'DSP2102',
         `the scheduler refused ${path}: the request body (${Buffer.byteLength(payload)} bytes) is over its size limit${message ? ` (${message})` : ''}`,
         {
           hint: 'dispatch fewer calls per batch, pass large inputs by reference (store them, send a key), or raise the scheduler bodyLimit',
-          httpStatus: 413,
         },
       )
     }
     if (response.status === 409 && code === 'already_exists') {
-      throw new DispatchError(
-        'DSP2103',
-        `the scheduler refused ${path}: ${message ?? 'an idempotency key was reused'}`,
-        {
-          hint: 'an idempotency key names one call: reuse it only to repeat that call with the same input; give a new input a new key',
-          httpStatus: 409,
-        },
-      )
+      throw dspError('DSP2103', `the scheduler refused ${path}: ${message ?? 'an idempotency key was reused'}`, {
+        hint: 'an idempotency key names one call: reuse it only to repeat that call with the same input; give a new input a new key',
+      })
     }
     const hint =
       response.status === 401
@@ -129,7 +123,7 @@ export async function postToScheduler(
         : response.status === 429 || response.status === 503
           ? `the scheduler stayed ${response.status === 429 ? 'overloaded' : 'unable to store calls'} through ${BUSY_RETRIES} retries; nothing of this request was kept: send it again later (npx dispatch calls stats shows the load)`
           : 'the message says what the scheduler found wrong; npx dispatch calls list shows the calls it accepted'
-    throw new DispatchError(
+    throw dspError(
       'DSP2003',
       `the scheduler refused ${path}: HTTP ${response.status} ${code ?? ''} ${message ?? ''}`.trim(),
       { hint, httpStatus: response.status },
@@ -157,7 +151,7 @@ export async function dispatchBatch(calls: readonly BuiltCall[], options: Client
   })) as { dispatchIds?: unknown }
   const ids = answer.dispatchIds
   if (!Array.isArray(ids) || ids.length !== calls.length || !ids.every((id) => typeof id === 'string')) {
-    throw new DispatchError('DSP2004', 'the scheduler answered Dispatch without one id per call', {
+    throw dspError('DSP2004', 'the scheduler answered Dispatch without one id per call', {
       hint: `DISPATCH_API_URL must point at a dispatch-functions scheduler: ${ENV_FIX}`,
     })
   }

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { DispatchError } from '../errors/dispatchError.js'
+import { dspError } from '../../schemas/errors/dspError.js'
 
 /** What the running call knows about itself; handlers receive only their arguments and read this. */
 export interface CallContext {
@@ -33,7 +33,7 @@ const storage = new AsyncLocalStorage<CallContext>()
 export function currentCall(): CallContext {
   const context = storage.getStore()
   if (context === undefined) {
-    throw new DispatchError('DSP2210', 'currentCall() was called outside a running dispatch function', {
+    throw dspError('DSP2210', 'currentCall() was called outside a running dispatch function', {
       hint: 'call it from a function the endpoint runs (or from code it awaits), not at import time or from a timer',
     })
   }

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto'
 import type { Call, CallResult } from '../../schemas/call.js'
 import { toProtoDuration } from '../../schemas/duration.js'
 import type { ErrorMessage } from '../../schemas/error.js'
+import { codedMessage } from '../../schemas/errors/codedMessage.js'
 import type { Poll, PollResult } from '../../schemas/run.js'
 import { VALUE_TYPE_URL } from '../../schemas/wellKnown.js'
 import { CallFailedError } from '../client/callFailedError.js'
@@ -411,7 +412,10 @@ export class Coroutine {
       const p = /^[0-9]{1,9}$/.test(id) ? Number(id) : -1
       const op = p >= 0 ? ops[p] : undefined
       const refuse = (why: string) =>
-        `DSP2243: the PollResult of ${name} hands back a result for correlation id ${JSON.stringify(id)}, which ${why}; results are accepted only for calls this coroutine's journal sent`
+        codedMessage(
+          'DSP2243',
+          `the PollResult of ${name} hands back a result for correlation id ${JSON.stringify(id)}, which ${why}; results are accepted only for calls this coroutine's journal sent`,
+        )
       if (op === undefined) return refuse('is no operation of its journal')
       if (!isCallOp(op)) return refuse(`is ${describe(op)}, not a call`)
       if (sentMark(op) !== 1) return refuse(`is a call of ${calledFunction(op)} that was never sent`)

@@ -1,3 +1,4 @@
+import { dspError } from '../../schemas/errors/dspError.js'
 import type { BuiltCall } from '../client/builtCall.js'
 import type { DurationInput } from '../client/callOptions.js'
 import { toMilliseconds } from '../client/duration.js'
@@ -5,7 +6,6 @@ import { toTailCall } from '../client/tailCall.js'
 import { CallScope } from '../context/callScope.js'
 import { clockNow } from '../context/clock.js'
 import { findCurrentCall } from '../context/currentCall.js'
-import { DispatchError } from '../errors/dispatchError.js'
 import type { Coroutine } from './coroutine.js'
 import { newUuid } from './coroutine.js'
 import { coroutineOf } from './scopeCoroutine.js'
@@ -28,7 +28,7 @@ export function durableCall(call: BuiltCall): Promise<unknown> | undefined {
     (key) => key !== 'expiration' && call.options[key as keyof typeof call.options] !== undefined,
   )
   if (unsupported.length > 0) {
-    throw new DispatchError(
+    throw dspError(
       'DSP2010',
       `${call.function}.call(): ${unsupported.join(', ')} cannot be set on a durable call inside a running dispatch function (a child call carries only expiration)`,
       {

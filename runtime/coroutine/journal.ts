@@ -1,4 +1,4 @@
-import { DispatchError } from '../errors/dispatchError.js'
+import { dspError } from '../../schemas/errors/dspError.js'
 import type { OpRecord } from './journalOps.js'
 
 export type { CallOutcome, OpRecord } from './journalOps.js'
@@ -36,7 +36,7 @@ export function encodeJournal(journal: Journal, limit = MAX_JOURNAL_BYTES): stri
   const json = JSON.stringify(journal)
   const bytes = Buffer.byteLength(json)
   if (bytes > limit) {
-    throw new DispatchError(
+    throw dspError(
       'DSP2231',
       `the journal of coroutine ${journal.fn} grew to ${bytes} bytes, over the limit of ${limit} bytes`,
       {

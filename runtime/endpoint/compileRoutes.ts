@@ -1,5 +1,5 @@
 import type { ErrorObject, ValidateFunction } from 'ajv'
-import { DispatchError } from '../errors/dispatchError.js'
+import { dspError } from '../../schemas/errors/dspError.js'
 import type { JsonSchema, Route, Routes } from '../route.js'
 import { createAjv, createAjv2020 } from './createAjv.js'
 
@@ -38,7 +38,7 @@ function compile(
     try {
       return createAjv().compile(schema as object)
     } catch {
-      throw new DispatchError(
+      throw dspError(
         'DSP2204',
         `the ${what} schema of function ${route} does not compile: ${(first as Error).message}`,
         {
@@ -55,7 +55,7 @@ export function compileRoutes(routes: Routes): ReadonlyMap<string, CompiledRoute
   const compiled = new Map<string, CompiledRoute>()
   for (const [name, route] of Object.entries(routes)) {
     if (typeof route.handler !== 'function') {
-      throw new DispatchError('DSP2203', `route ${name} has no handler function`, {
+      throw dspError('DSP2203', `route ${name} has no handler function`, {
         hint: 'build route tables with defineRoutes() or regenerate them (npm run dispatch:gen)',
       })
     }

@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto'
+import { dspError } from '../../schemas/errors/dspError.js'
 import type { Status } from '../../schemas/status.js'
-import { DispatchError } from '../errors/dispatchError.js'
 import { DEFAULT_REPLAY_CACHE_ENTRIES, ReplayCache } from '../signing/replayCache.js'
 import type { ErrorClass, ErrorClassifier } from '../status/errorClassifier.js'
 import { compileRoutes } from './compileRoutes.js'
@@ -51,13 +51,9 @@ function replayCacheOf(option: EndpointOptions['replayCache']): ReplayCache | un
   if (option === false) return undefined
   const entries = option ?? DEFAULT_REPLAY_CACHE_ENTRIES
   if (!Number.isInteger(entries) || entries <= 0) {
-    throw new DispatchError(
-      'DSP2209',
-      `replayCache must be a positive integer number of entries or false, not ${entries}`,
-      {
-        hint: `leave it out for the default (${DEFAULT_REPLAY_CACHE_ENTRIES}), or pass false to turn the replay check off`,
-      },
-    )
+    throw dspError('DSP2209', `replayCache must be a positive integer number of entries or false, not ${entries}`, {
+      hint: `leave it out for the default (${DEFAULT_REPLAY_CACHE_ENTRIES}), or pass false to turn the replay check off`,
+    })
   }
   return new ReplayCache(entries)
 }
@@ -71,21 +67,19 @@ function replayCacheOf(option: EndpointOptions['replayCache']): ReplayCache | un
  */
 export function createEndpoint(options: EndpointOptions, framework: string, hooks: EndpointHooks = {}): Endpoint {
   if (options === undefined || options === null || typeof options.routes !== 'object' || options.routes === null) {
-    throw new DispatchError('DSP2205', `${framework} needs a route table: register it with { routes }`, {
+    throw dspError('DSP2205', `${framework} needs a route table: register it with { routes }`, {
       hint: "import { routes } from './dispatch.gen/routes.gen.js' (npm run dispatch:gen writes it)",
     })
   }
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT
   if (!Number.isInteger(bodyLimit) || bodyLimit <= 0) {
-    throw new DispatchError('DSP2205', `bodyLimit must be a positive integer number of bytes, not ${bodyLimit}`)
+    throw dspError('DSP2205', `bodyLimit must be a positive integer number of bytes, not ${bodyLimit}`)
   }
   const maxJournalBytes = options.maxJournalBytes
   if (maxJournalBytes !== undefined && (!Number.isInteger(maxJournalBytes) || maxJournalBytes <= 0)) {
-    throw new DispatchError(
-      'DSP2205',
-      `maxJournalBytes must be a positive integer number of bytes, not ${maxJournalBytes}`,
-      { hint: 'leave it out for the default (8 MiB), which keeps resumed turns inside the 16 MiB request limit' },
-    )
+    throw dspError('DSP2205', `maxJournalBytes must be a positive integer number of bytes, not ${maxJournalBytes}`, {
+      hint: 'leave it out for the default (8 MiB), which keeps resumed turns inside the 16 MiB request limit',
+    })
   }
   const publicKey = resolveVerificationKey(options.verificationKey)
   if (publicKey === undefined) {

@@ -1,5 +1,8 @@
 import type { KeyObject } from 'node:crypto'
 import type { ValidateFunction } from 'ajv'
+import { codedMessage } from '../../schemas/errors/codedMessage.js'
+import { DispatchError } from '../../schemas/errors/dispatchError.js'
+import { dspError } from '../../schemas/errors/dspError.js'
 import type { RunRequest } from '../../schemas/run.js'
 import { RunRequest as RunRequestSchema } from '../../schemas/run.js'
 import type { Status } from '../../schemas/status.js'
@@ -9,7 +12,6 @@ import { CallScope } from '../context/callScope.js'
 import { versionOf } from '../coroutine/coroutine.js'
 import { decodeJournal } from '../coroutine/journal.js'
 import { runTurn, type TurnResult, type TurnSetup } from '../coroutine/runTurn.js'
-import { DispatchError } from '../errors/dispatchError.js'
 import type { ReplayCache } from '../signing/replayCache.js'
 import type { SignedTarget } from '../signing/signedTarget.js'
 import type { RequestHeaders, VerificationResult } from '../signing/verifyRequest.js'
@@ -101,7 +103,7 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
   const targetOf = options.target
   // Never the Host a request arrives with: that would run a request signed for another endpoint.
   if (publicKey !== undefined && targetOf === undefined) {
-    throw new DispatchError(
+    throw dspError(
       'DSP2206',
       "createRunHandler verifies signatures but was given no target (this endpoint's own URL)",
       {
@@ -238,8 +240,14 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
     const addressed = `${request.authority.toLowerCase()}${request.path}`
     const message =
       addressed === here
-        ? `DSP2241: the signature does not verify for this endpoint (${here}) with the verification key: it was signed for another endpoint URL, with another key, or the request was changed`
-        : `DSP2241: the signature does not verify for this endpoint (${here}): the request was sent to ${addressed}; a request signed for another endpoint never runs here (set DISPATCH_ENDPOINT_URL or endpointUrl to the URL the scheduler is given)`
+        ? codedMessage(
+            'DSP2241',
+            `the signature does not verify for this endpoint (${here}) with the verification key: it was signed for another endpoint URL, with another key, or the request was changed`,
+          )
+        : codedMessage(
+            'DSP2241',
+            `the signature does not verify for this endpoint (${here}): the request was sent to ${addressed}; a request signed for another endpoint never runs here (set DISPATCH_ENDPOINT_URL or endpointUrl to the URL the scheduler is given)`,
+          )
     return connectError(403, 'permission_denied', message)
   }
 

@@ -1,5 +1,5 @@
+import { dspError } from '../../schemas/errors/dspError.js'
 import { runUrl } from '../../schemas/runUrl.js'
-import { DispatchError } from '../errors/dispatchError.js'
 import { type SignedTarget, signedTarget } from '../signing/signedTarget.js'
 import type { EndpointOptions } from './endpointOptions.js'
 
@@ -16,12 +16,12 @@ export function endpointTarget(url: string, where: string): SignedTarget {
     parsed = undefined
   }
   if (parsed === undefined || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
-    throw new DispatchError('DSP2207', `${where} is not an http(s) URL: ${JSON.stringify(url)}`, {
+    throw dspError('DSP2207', `${where} is not an http(s) URL: ${JSON.stringify(url)}`, {
       hint: 'give the URL at which the scheduler reaches this endpoint, such as https://app.example.com or http://127.0.0.1:8000/dispatch',
     })
   }
   if (parsed.username !== '' || parsed.password !== '') {
-    throw new DispatchError('DSP2207', `${where} carries a user name or password`, {
+    throw dspError('DSP2207', `${where} carries a user name or password`, {
       hint: 'give the URL without credentials: the scheduler authenticates itself by signing each request',
     })
   }
@@ -37,7 +37,7 @@ export function resolveEndpointTarget(option: EndpointOptions['endpointUrl']): (
   const url = option ?? (process.env['DISPATCH_ENDPOINT_URL'] || undefined)
   const where = fromEnv ? 'DISPATCH_ENDPOINT_URL' : 'the endpointUrl option'
   if (url === undefined) {
-    throw new DispatchError(
+    throw dspError(
       'DSP2206',
       "dispatchPlugin verifies signatures but does not know this endpoint's own URL, so it cannot tell a request signed for it from one signed for another endpoint",
       {
@@ -50,7 +50,7 @@ export function resolveEndpointTarget(option: EndpointOptions['endpointUrl']): (
     return () => target
   }
   if (typeof url !== 'function') {
-    throw new DispatchError('DSP2207', 'the endpointUrl option must be a URL string or a function returning one', {
+    throw dspError('DSP2207', 'the endpointUrl option must be a URL string or a function returning one', {
       hint: 'pass the URL the scheduler is given for this endpoint',
     })
   }
@@ -61,7 +61,7 @@ export function resolveEndpointTarget(option: EndpointOptions['endpointUrl']): (
     try {
       given = url()
     } catch (error) {
-      throw new DispatchError('DSP2207', `the endpointUrl function threw: ${(error as Error)?.message ?? error}`, {
+      throw dspError('DSP2207', `the endpointUrl function threw: ${(error as Error)?.message ?? error}`, {
         hint: 'return the URL the scheduler is given for this endpoint; it is called at the first request',
       })
     }

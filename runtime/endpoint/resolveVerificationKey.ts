@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto'
-import { DispatchError } from '../errors/dispatchError.js'
+import { codedMessage } from '../../schemas/errors/codedMessage.js'
+import { dspError } from '../../schemas/errors/dspError.js'
 import { parsePublicKey } from '../signing/parseKey.js'
 import type { EndpointOptions } from './endpointOptions.js'
 
@@ -15,20 +16,19 @@ export function resolveVerificationKey(option: EndpointOptions['verificationKey'
   if (option === false) return undefined
   if (option !== undefined && typeof option !== 'string') return option
   if (option !== undefined) {
-    if (option.trim() === '')
-      throw new DispatchError('DSP2208', 'the verificationKey option is empty', { hint: HOW_TO_FIX })
+    if (option.trim() === '') throw dspError('DSP2208', 'the verificationKey option is empty', { hint: HOW_TO_FIX })
     return parsePublicKey(option, 'the verificationKey option')
   }
   const text = process.env['DISPATCH_VERIFICATION_KEY']
   if (text === undefined) {
-    throw new DispatchError(
+    throw dspError(
       'DSP2208',
       'dispatchPlugin has no verification key: neither the verificationKey option nor DISPATCH_VERIFICATION_KEY is set, and unsigned requests are refused',
       { hint: HOW_TO_FIX },
     )
   }
   if (text.trim() === '') {
-    throw new DispatchError('DSP2208', 'DISPATCH_VERIFICATION_KEY is set but empty', { hint: HOW_TO_FIX })
+    throw dspError('DSP2208', 'DISPATCH_VERIFICATION_KEY is set but empty', { hint: HOW_TO_FIX })
   }
   return parsePublicKey(text, 'DISPATCH_VERIFICATION_KEY')
 }
@@ -40,6 +40,6 @@ export function warnVerificationOff(): void {
   if (warned) return
   warned = true
   process.stderr.write(
-    'dispatch: DSP2240: request verification is off (verificationKey: false): anyone who can reach this endpoint can run its functions; use it only in tests or where nothing but the scheduler can reach the application\n',
+    `dispatch: ${codedMessage('DSP2240', 'request verification is off (verificationKey: false): anyone who can reach this endpoint can run its functions; use it only in tests or where nothing but the scheduler can reach the application')}\n`,
   )
 }

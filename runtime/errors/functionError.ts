@@ -1,5 +1,5 @@
+import { DispatchError, type DispatchErrorOptions } from '../../schemas/errors/dispatchError.js'
 import type { Status } from '../../schemas/status.js'
-import { DispatchError, type DispatchErrorOptions } from './dispatchError.js'
 
 /**
  * An error a dispatch function throws to choose the status of its failure: the scheduler retries

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http'
-import { DispatchError } from '../errors/dispatchError.js'
+import { dspError } from '../../schemas/errors/dspError.js'
 import {
   DEFAULT_HEADERS_TIMEOUT_MS,
   DEFAULT_REQUEST_TIMEOUT_MS,
@@ -12,7 +12,7 @@ const NODE_HEADERS_TIMEOUT_MS = 60_000
 function milliseconds(name: string, value: number | undefined): number | undefined {
   if (value === undefined) return undefined
   if (!Number.isInteger(value) || value <= 0) {
-    throw new DispatchError('DSP2209', `serverTimeouts.${name} must be a positive integer number of ms, not ${value}`, {
+    throw dspError('DSP2209', `serverTimeouts.${name} must be a positive integer number of ms, not ${value}`, {
       hint: 'leave it out for the default, or pass serverTimeouts: false to leave the server as it is',
     })
   }
@@ -29,7 +29,7 @@ function milliseconds(name: string, value: number | undefined): number | undefin
 export function applyServerTimeouts(server: Server, option: DispatchPluginOptions['serverTimeouts']): void {
   if (option === false) return
   if (option !== undefined && (typeof option !== 'object' || option === null)) {
-    throw new DispatchError('DSP2209', 'serverTimeouts must be an object or false', {
+    throw dspError('DSP2209', 'serverTimeouts must be an object or false', {
       hint: 'pass { requestTimeoutMs, headersTimeoutMs }, or leave it out for the defaults',
     })
   }

@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto'
-import { DispatchError } from '../errors/dispatchError.js'
+import type { DispatchError } from '../../schemas/errors/dispatchError.js'
+import { dspError } from '../../schemas/errors/dspError.js'
 
 // DER prefixes that wrap a raw Ed25519 key in SPKI / a raw seed in PKCS#8 (RFC 8410), so Node
 // can import the base64-of-raw-bytes form without a hand-written Ed25519 implementation.
@@ -26,7 +27,7 @@ function badKey(variableName: string, kind: 'public' | 'private', reason: string
     kind === 'public'
       ? 'a PEM SPKI Ed25519 public key (a literal \\n stands for a newline) or standard base64 of the raw 32-byte key'
       : 'a PEM PKCS#8 Ed25519 private key (a literal \\n stands for a newline) or standard base64 of the 32-byte seed'
-  return new DispatchError(code, `${variableName} is not a usable Ed25519 ${kind} key: ${reason}`, {
+  return dspError(code, `${variableName} is not a usable Ed25519 ${kind} key: ${reason}`, {
     hint: `set ${variableName} to ${forms}`,
   })
 }

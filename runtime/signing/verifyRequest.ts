@@ -1,5 +1,6 @@
 import { type KeyObject, verify } from 'node:crypto'
 import { isInnerList } from 'structured-headers'
+import { codedMessage } from '../../schemas/errors/codedMessage.js'
 import { MAX_AGE_S, MAX_CLOCK_SKEW_S } from './components.js'
 import { contentDigestMismatch } from './contentDigest.js'
 import type { ReplayCache } from './replayCache.js'
@@ -120,7 +121,10 @@ function prepare(input: VerifyRequestInput): Prepared | VerificationFailure {
 export const BAD_SIGNATURE = denied('the signature does not verify with the verification key')
 
 const REPLAYED = unauthenticated(
-  'DSP2242: this signed request was already accepted within its five-minute window (a replay): every delivery of the scheduler is signed afresh, so the same signature is run once',
+  codedMessage(
+    'DSP2242',
+    'this signed request was already accepted within its five-minute window (a replay): every delivery of the scheduler is signed afresh, so the same signature is run once',
+  ),
 )
 
 // After the signature verified: the same signature bytes are accepted once per window.

@@ -1,7 +1,9 @@
-import { checkProtoDuration, DispatchError } from 'dispatch-functions/internal'
+import { checkProtoDuration } from 'dispatch-functions/internal'
 import {
   CALL_SERVICE_PATH,
   CancelCallRequest,
+  DispatchError,
+  dspError,
   GetCallRequest,
   GetStatsRequest,
   type GetStatsResponse,
@@ -158,7 +160,7 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
   app.setErrorHandler((error: FastifyError | ConnectRefusal, request, reply) => {
     if (error instanceof ConnectRefusal) return sendConnectError(reply, error.connectCode, error.message)
     if (error instanceof IdempotencyConflict) {
-      const refusal = new DispatchError('DSP3022', `call ${error.index}: ${error.message}; nothing was stored`, {
+      const refusal = dspError('DSP3022', `call ${error.index}: ${error.message}; nothing was stored`, {
         hint: `the same key with the same input returns the first call's id: give a new input a new key (keys are kept ${options.idempotencyWindowMs} ms)`,
       })
       return sendConnectError(reply, 'already_exists', `${refusal.code}: ${refusal.message}; ${refusal.hint}`)
@@ -182,11 +184,9 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
     const unavailable = storeUnavailable(error)
     if (unavailable !== undefined) {
       request.log.warn({ err: error }, 'the store is unavailable now; answered 503')
-      const refusal = new DispatchError(
-        'DSP3007',
-        `the store is unavailable now (${unavailable}); nothing was acknowledged`,
-        { hint: 'send the request again after Retry-After, with idempotency keys so that a repeat is harmless' },
-      )
+      const refusal = dspError('DSP3007', `the store is unavailable now (${unavailable}); nothing was acknowledged`, {
+        hint: 'send the request again after Retry-After, with idempotency keys so that a repeat is harmless',
+      })
       reply.header('retry-after', String(parts.pressure?.options.retryAfterS ?? 1))
       return sendConnectError(reply, 'unavailable', `${refusal.code}: ${refusal.message}; ${refusal.hint}`)
     }

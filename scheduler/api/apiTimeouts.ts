@@ -1,4 +1,4 @@
-import { DispatchError } from 'dispatch-functions/internal'
+import { type DispatchError, dspError } from 'dispatch-functions/protocol'
 
 /** The longest a Wait request is answered after (the CallService's long poll). */
 export const MAX_WAIT_MS = 300_000
@@ -35,7 +35,7 @@ export const DEFAULT_API_TIMEOUTS: ResolvedApiTimeouts = {
 }
 
 function outOfRange(name: string, value: number, hint: string): DispatchError {
-  return new DispatchError('DSP3020', `the scheduler option apiTimeouts.${name} is ${value}`, { hint })
+  return dspError('DSP3020', `the scheduler option apiTimeouts.${name} is ${value}`, { hint })
 }
 
 /** The API's deadlines with defaults filled in; throws DSP3020 naming an option that is out of range. */

@@ -1,3 +1,4 @@
+import type { ConnectCode as CatalogConnectCode } from 'dispatch-functions/protocol'
 import type { FastifyReply } from 'fastify'
 
 /** Connect error codes this API answers with, and their HTTP statuses (Connect's mapping). */
@@ -11,7 +12,7 @@ const HTTP_STATUS = {
   resource_exhausted: 429,
   internal: 500,
   unavailable: 503,
-} as const
+} as const satisfies Record<CatalogConnectCode, number>
 
 export type ConnectCode = keyof typeof HTTP_STATUS
 

@@ -1,5 +1,5 @@
 import { type Checked, checkProtoDuration, checkTimestamp } from 'dispatch-functions/internal'
-import { type DispatchCall, DispatchRequest } from 'dispatch-functions/protocol'
+import { type DispatchCall, DispatchRequest, type DspCode } from 'dispatch-functions/protocol'
 import { Compile } from 'typebox/compile'
 import { newDispatchId } from '../dispatchId.js'
 import { policyFor, type ResolvedSchedulerOptions } from '../schedulerOptions.js'
@@ -19,9 +19,9 @@ export const REFUSAL_CODES = {
   queueKey: 'DSP3012',
   /** A correlation id that is not an exact uint64. */
   correlationId: 'DSP3013',
-} as const
+} as const satisfies Record<string, DspCode>
 
-function refuse(index: number | undefined, message: string, code?: string): never {
+function refuse(index: number | undefined, message: string, code?: DspCode): never {
   const text = index === undefined ? message : `call ${index}: ${message}`
   throw new ConnectRefusal('invalid_argument', code === undefined ? text : `${code}: ${text}`)
 }

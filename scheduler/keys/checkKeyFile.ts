@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, openSync, readFileSync, type Stats } from 'node:fs'
-import { DispatchError } from 'dispatch-functions/internal'
+import { dspError } from 'dispatch-functions/protocol'
 
 const octal = (mode: number): string => (mode & 0o7777).toString(8).padStart(4, '0')
 
@@ -19,14 +19,14 @@ export function checkKeyFileStats(path: string, stats: Stats, what: string, warn
   const uid = typeof process.getuid === 'function' ? process.getuid() : undefined
   if (uid === undefined) return // no POSIX owners or modes (Windows): nothing to check
   if (stats.uid !== uid && stats.uid !== 0) {
-    throw new DispatchError(
+    throw dspError(
       'DSP3040',
       `the ${what} ${path} is owned by uid ${stats.uid}, not by this user (uid ${uid}) or root; it is not used`,
       { hint: `make it yours: chown ${uid} ${path}, and check that nobody replaced the key` },
     )
   }
   if ((stats.mode & 0o022) !== 0) {
-    throw new DispatchError(
+    throw dspError(
       'DSP3040',
       `the ${what} ${path} has mode ${octal(stats.mode)}: other users may replace it; it is not used`,
       { hint: `keep it to its owner: chmod 600 ${path}, and check that nobody replaced the key` },

@@ -1,7 +1,8 @@
 import { createPublicKey, type KeyObject, randomBytes } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
-import { DispatchError, generateSigningKeyPair, parsePrivateKey } from 'dispatch-functions/internal'
+import { generateSigningKeyPair, parsePrivateKey } from 'dispatch-functions/internal'
+import { DispatchError, dspError } from 'dispatch-functions/protocol'
 import { readKeyFile, warnOnStderr } from './checkKeyFile.js'
 
 export interface SchedulerKeys {
@@ -50,7 +51,7 @@ function keptBeside(path: string, make: () => string, warn: (message: string) =>
 // The message names the file, never its content.
 function unreadable(path: string, cause: unknown): DispatchError {
   if (cause instanceof DispatchError) return cause
-  return new DispatchError('DSP3004', `cannot read or create the scheduler key file ${path}`, {
+  return dspError('DSP3004', `cannot read or create the scheduler key file ${path}`, {
     hint: 'check the permissions of the database folder, or set DISPATCH_API_KEY and DISPATCH_SIGNING_KEY',
     cause,
   })

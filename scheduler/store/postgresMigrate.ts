@@ -1,4 +1,4 @@
-import { DispatchError } from 'dispatch-functions/internal'
+import { dspError } from 'dispatch-functions/protocol'
 import type { PoolClient } from 'pg'
 import { POSTGRES_MIGRATIONS } from './postgresSchema.js'
 
@@ -19,10 +19,10 @@ const OUR_TABLES: ReadonlySet<string> = new Set([
 async function checkOwnSchema(client: PoolClient, schemaName: string): Promise<void> {
   const fix = 'give this installation a schema of its own: --schema dispatch (the default), or another new name'
   if (schemaName.toLowerCase() === 'public') {
-    throw new DispatchError(
+    throw dspError(
       'DSP3504',
       'the PostgreSQL schema public cannot hold the scheduler: its settings table keeps the API and signing keys, and every user of the database may use public by default',
-      { hint: fix, httpStatus: 400 },
+      { hint: fix },
     )
   }
   const { rows } = await client.query<{ name: string }>(
@@ -33,10 +33,10 @@ async function checkOwnSchema(client: PoolClient, schemaName: string): Promise<v
   const unrelated = rows.map((r) => r.name).filter((name) => !OUR_TABLES.has(name))
   if (unrelated.length > 0) {
     const named = unrelated.slice(0, 5).join(', ') + (unrelated.length > 5 ? `, and ${unrelated.length - 5} more` : '')
-    throw new DispatchError(
+    throw dspError(
       'DSP3504',
       `the PostgreSQL schema ${schemaName} holds tables that are not the scheduler's (${named}): its settings table would keep the API and signing keys beside them`,
-      { hint: fix, httpStatus: 400 },
+      { hint: fix },
     )
   }
 }
@@ -56,7 +56,7 @@ export async function migratePostgres(client: PoolClient, schemaName: string, qu
     // before the ownership check would call them foreign (DSP3504).
     const version = await migratedVersion(client, quoted)
     if (version > POSTGRES_MIGRATIONS.length) {
-      throw new DispatchError(
+      throw dspError(
         'DSP3503',
         `the PostgreSQL schema ${schemaName} has schema version ${version}, newer than this version knows (${POSTGRES_MIGRATIONS.length})`,
         { hint: 'upgrade dispatch-functions on every node, or use another schema (--schema)' },

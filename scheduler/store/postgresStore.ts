@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { DispatchError } from 'dispatch-functions/internal'
 import type { ErrorMessage, Status } from 'dispatch-functions/protocol'
+import { DispatchError, dspError } from 'dispatch-functions/protocol'
 import pg from 'pg'
 import { attemptRecord } from './attemptRecord.js'
 import { type CallRow, opt, toStoredCall } from './callRow.js'
@@ -172,7 +172,7 @@ export class PostgresStore implements Store {
     } catch (cause) {
       await store.pool.end().catch(() => undefined)
       if (cause instanceof DispatchError) throw cause
-      throw new DispatchError(
+      throw dspError(
         'DSP3502',
         `cannot open the PostgreSQL store at ${store.redactedUrl} (schema ${store.schema}): ${(cause as Error).message}`,
         { hint: 'check that PostgreSQL is running and the URL, user, password and database are right', cause },

@@ -1,4 +1,4 @@
-import { DispatchError } from 'dispatch-functions/internal'
+import { dspError } from 'dispatch-functions/protocol'
 
 /**
  * A PostgreSQL URL with its password (and any `password` query parameter) replaced by `***`, for
@@ -25,9 +25,8 @@ export function checkPostgresUrl(url: string): string {
     parsed = undefined
   }
   if (parsed === undefined || (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:')) {
-    throw new DispatchError('DSP3501', `${redactPostgresUrl(url)} is not a PostgreSQL URL`, {
+    throw dspError('DSP3501', `${redactPostgresUrl(url)} is not a PostgreSQL URL`, {
       hint: 'use postgres://user:password@host:5432/database (--postgres or DISPATCH_DATABASE_URL)',
-      httpStatus: 400,
     })
   }
   return url
@@ -38,9 +37,8 @@ const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
 /** Checks a schema name (letters, digits, `_`, at most 63) and returns it double-quoted for SQL. */
 export function quoteSchemaName(schema: string): string {
   if (!SCHEMA_NAME.test(schema)) {
-    throw new DispatchError('DSP3501', `${JSON.stringify(schema)} is not a usable PostgreSQL schema name`, {
+    throw dspError('DSP3501', `${JSON.stringify(schema)} is not a usable PostgreSQL schema name`, {
       hint: 'use letters, digits and _ (at most 63, not starting with a digit), e.g. dispatch or dispatch_staging',
-      httpStatus: 400,
     })
   }
   return `"${schema}"`

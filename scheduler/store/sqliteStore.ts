@@ -1,8 +1,8 @@
 import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import Database from 'better-sqlite3'
-import { DispatchError } from 'dispatch-functions/internal'
 import type { CallState, ErrorMessage, Status } from 'dispatch-functions/protocol'
+import { dspError } from 'dispatch-functions/protocol'
 import { attemptRecord } from './attemptRecord.js'
 import { type CallRow, opt, toStoredCall } from './callRow.js'
 import { completeIsolating } from './completeIsolating.js'
@@ -110,14 +110,10 @@ export class SqliteStore implements Store {
       }
       this.db = new Database(this.path, { timeout: options.busyTimeoutMs ?? 2000 })
     } catch (cause) {
-      throw new DispatchError(
-        'DSP3001',
-        `cannot open the scheduler database ${this.path}: ${(cause as Error).message}`,
-        {
-          hint: 'check that the folder exists or can be created, and that this user may write to it',
-          cause,
-        },
-      )
+      throw dspError('DSP3001', `cannot open the scheduler database ${this.path}: ${(cause as Error).message}`, {
+        hint: 'check that the folder exists or can be created, and that this user may write to it',
+        cause,
+      })
     }
     try {
       // Exclusive locking: a second scheduler on the same file fails at start instead of sharing
@@ -130,7 +126,7 @@ export class SqliteStore implements Store {
     } catch (cause) {
       this.db.close()
       if ((cause as { code?: string }).code?.startsWith('SQLITE_BUSY')) {
-        throw new DispatchError('DSP3002', `the scheduler database ${this.path} is in use by another process`, {
+        throw dspError('DSP3002', `the scheduler database ${this.path} is in use by another process`, {
           hint: 'stop the other scheduler, or give this one its own database (--db PATH)',
           cause,
         })
@@ -143,7 +139,7 @@ export class SqliteStore implements Store {
   private migrate(): void {
     const version = this.db.pragma('user_version', { simple: true }) as number
     if (version > SQLITE_MIGRATIONS.length) {
-      throw new DispatchError(
+      throw dspError(
         'DSP3003',
         `the scheduler database ${this.path} has schema version ${version}, newer than this version knows (${SQLITE_MIGRATIONS.length})`,
         { hint: 'upgrade dispatch-functions, or use another database file' },

@@ -1,4 +1,4 @@
-import { DispatchError } from 'dispatch-functions/internal'
+import { type DispatchError, dspError } from 'dispatch-functions/protocol'
 import type { Completion, NewCall } from './store.js'
 
 /**
@@ -27,9 +27,8 @@ export function queueKeyBytes(endpoint: string, fn: string, fairnessKey: string 
 
 /** A store's refusal of a value it cannot hold (DSP3520), naming the call and the field. */
 export function unstorable(dispatchId: string, problem: string): DispatchError {
-  return new DispatchError('DSP3520', `call ${dispatchId} cannot be stored: ${problem}`, {
+  return dspError('DSP3520', `call ${dispatchId} cannot be stored: ${problem}`, {
     hint: 'the scheduler checks these values where they enter; report this as a bug with the value that reached the store',
-    httpStatus: 400,
   })
 }
 

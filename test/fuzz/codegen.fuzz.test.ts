@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { formatDiagnostic, generate } from 'dispatch-functions-tools/codegen'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DispatchError } from '../../runtime/errors/dispatchError.js'
+import { DispatchError } from '../../schemas/errors/dispatchError.js'
 import { cleanup, copyFixture } from '../codegen/helpers.js'
 import { params, recordFigures } from './fuzzConfig.js'
 
