@@ -1,8 +1,6 @@
 import type { ErrorClassifier, Route, Routes } from 'dispatch-functions'
 import {
-  type CallServiceClient,
   compileRoutes,
-  createCallServiceClient,
   createRunHandler,
   type DurationInput,
   type Endpoint,
@@ -12,6 +10,7 @@ import {
 } from 'dispatch-functions/internal'
 import type { AttemptInfo, CallInfo, CallState } from 'dispatch-functions/protocol'
 import { dspError, TERMINAL_STATES } from 'dispatch-functions/protocol'
+import { toAttemptInfo, toCallInfo } from '../scheduler/api/toCallInfo.js'
 import type { RetryPolicy } from '../scheduler/schedulerOptions.js'
 import { type SchedulerControl, startScheduler } from '../scheduler/startScheduler.js'
 import { openSqliteStore } from '../scheduler/store/sqliteStore.js'
@@ -249,7 +248,6 @@ export async function createTestEnvironment<R extends Routes>(
   process.env['DISPATCH_API_URL'] = scheduler.url
   process.env['DISPATCH_API_KEY'] = scheduler.apiKey
   process.env['DISPATCH_ENDPOINT_URL'] = ownEndpoint
-  const calls: CallServiceClient = createCallServiceClient({ apiUrl: scheduler.url, apiKey: scheduler.apiKey })
   let closed = false
 
   const usable = (what: string) => {
@@ -262,10 +260,10 @@ export async function createTestEnvironment<R extends Routes>(
 
   const idle = async (): Promise<boolean> => {
     if (scheduler.inFlight > 0) return false
-    const counts = await store.countCalls()
-    if (counts.some((c) => c.state === 'running' && c.count > 0)) return false
     const next = await store.nextDueAt()
-    return next === undefined || next > clock
+    if (next !== undefined && next <= clock) return false
+    // A claim just committed is running before its attempt counts as in flight.
+    return (await store.listCalls({ state: 'running', limit: 1 })).calls.length === 0
   }
 
   const runUntilIdle = async (): Promise<void> => {
@@ -290,16 +288,24 @@ export async function createTestEnvironment<R extends Routes>(
     }
   }
 
+  // Reports read the store directly (as the API's Get and List would answer): no HTTP per call.
   const report = async (dispatchId: string, depth = 0): Promise<TestCall> => {
-    const { call, attempts } = await calls.inspect(dispatchId)
+    const stored = await store.getCall(dispatchId)
+    if (stored === undefined) {
+      throw dspError('DSP5007', `no call ${dispatchId} in the test environment`, {
+        hint: 'pass an id that dispatchClient.f(...) of this environment returned',
+      })
+    }
+    const call = toCallInfo(stored)
+    const attempts = (await store.listAttempts(dispatchId)).map(toAttemptInfo)
     const children: TestCall[] = []
     if (depth < 20) {
-      let cursor: string | undefined
+      let after: string | undefined
       do {
-        const page = await calls.list({ parentDispatchId: dispatchId, limit: 1000, ...(cursor ? { cursor } : {}) })
+        const page = await store.listCalls({ parentDispatchId: dispatchId, limit: 1000, ...(after ? { after } : {}) })
         for (const child of page.calls) children.push(await report(child.dispatchId, depth + 1))
-        cursor = page.nextCursor
-      } while (cursor !== undefined && children.length < MAX_CHILDREN)
+        after = page.nextAfter
+      } while (after !== undefined && children.length < MAX_CHILDREN)
     }
     children.sort((a, b) => (a.info.createdAt < b.info.createdAt ? -1 : a.info.createdAt > b.info.createdAt ? 1 : 0))
     return {

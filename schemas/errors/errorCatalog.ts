@@ -487,6 +487,11 @@ const ENTRIES = {
       'the test environment did not settle within `idleTimeoutMs` of real time (the message names the running calls)',
     hint: 'a function waits on real time or I/O (a timer, a socket): mock it, or raise `idleTimeoutMs`',
   },
+  DSP5007: {
+    part: 'testing',
+    summary: '`env.waitFor(id)` / `env.inspect(id)` of an id the environment does not know',
+    hint: 'pass an id that a client of this environment returned (`await dispatchClient.f(...)`)',
+  },
   DSP5006: {
     part: 'testing',
     summary: '`createTestEnvironment({ startTime })` is not an instant',
