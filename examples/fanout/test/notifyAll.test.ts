@@ -41,14 +41,4 @@ describe('examples/fanout', () => {
       status: 'STATUS_PERMANENT_ERROR',
     })
   })
-
-  it('followUp: a ten-minute durable sleep passes when the clock does, not before', async () => {
-    const id = await dispatchClient.followUp('u7')
-    await env.advanceTime('9m')
-    expect((await env.inspect(id)).state).toBe('suspended')
-    await env.advanceTime('1m')
-    const call = await env.waitFor(id)
-    expect(call.output).toBe('followed up with User 7 <user7@example.test>')
-    expect(call.children.map((c) => c.function)).toEqual(['getUser'])
-  })
 })
