@@ -67,6 +67,14 @@ attemptsConformance('SQLite', async () => openSqliteStore(await freshPath()))
 poisonConformance('SQLite', async () => openSqliteStore(await freshPath()))
 retentionConformance('SQLite', async () => openSqliteStore(await freshPath()))
 
+// The test environment's store: the same code on a database of this process (':memory:').
+const IN_MEMORY = 'SQLite in memory'
+storeConformance(IN_MEMORY, () => openSqliteStore(':memory:'))
+listConformance(IN_MEMORY, () => openSqliteStore(':memory:'))
+attemptsConformance(IN_MEMORY, () => openSqliteStore(':memory:'))
+poisonConformance(IN_MEMORY, () => openSqliteStore(':memory:'))
+retentionConformance(IN_MEMORY, () => openSqliteStore(':memory:'))
+
 describe('SQLite store', () => {
   it('refuses a second process-level opener of the same file while the first holds it', async () => {
     const path = await freshPath()
