@@ -1,9 +1,11 @@
+import type { Routes } from 'dispatch-functions'
 import type { DurationInput } from 'dispatch-functions/internal'
 import { type DispatchError, dspError } from 'dispatch-functions/protocol'
 import { type ApiTimeouts, type ResolvedApiTimeouts, resolveApiTimeouts } from './api/apiTimeouts.js'
 import type { BackPressureOptions, ResolvedBackPressure } from './backPressure.js'
 import type { AdaptiveConcurrencyOptions, ResolvedAdaptiveConcurrency } from './delivery/adaptiveConcurrency.js'
 import type { FairnessOptions } from './delivery/deficitRoundRobin.js'
+import type { InProcessOptions } from './delivery/inProcessEndpoint.js'
 import { EndpointAllowList } from './endpointAllowList.js'
 import type { PostgresStoreOptions } from './store/postgresStore.js'
 import type { Store } from './store/store.js'
@@ -56,6 +58,16 @@ export interface SchedulerOptions {
    * and errors only. Logs are JSON lines on stderr unless the options name another stream.
    */
   readonly logger?: boolean | object
+  /**
+   * Functions the scheduler runs in its own process: a call addressed to `inProcess.endpoint`
+   * (default `http://in-process.localhost`) goes to this route table directly — no HTTP, no
+   * signature — with the same validation, statuses, retries, coroutines, fairness and adaptive
+   * concurrency. Calls to any other endpoint are delivered over HTTP as usual, so one scheduler
+   * can mix both.
+   */
+  readonly routes?: Routes
+  /** Options of the in-process functions (`routes`): their endpoint URL, classifiers, journal limit. */
+  readonly inProcess?: InProcessOptions
   /** Retry defaults for every function. */
   readonly retry?: RetryPolicy
   /** Per-function overrides of {@link retry}, by function name. */

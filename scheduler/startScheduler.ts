@@ -9,6 +9,8 @@ import { AdaptiveConcurrency, type EndpointConcurrency } from './delivery/adapti
 import { DeficitRoundRobin } from './delivery/deficitRoundRobin.js'
 import { DeliveryLoop } from './delivery/deliveryLoop.js'
 import { type DeliveryTransport, EndpointClient } from './delivery/endpointClient.js'
+import { endpointKey, inProcessEndpoint } from './delivery/inProcessEndpoint.js'
+import { InProcessTransport } from './delivery/inProcessTransport.js'
 import { GroupCommitter } from './groupCommitter.js'
 import { loadSchedulerKeys, type SchedulerKeys } from './keys/loadSchedulerKeys.js'
 import { Retention } from './retention.js'
@@ -43,6 +45,8 @@ export interface Scheduler {
    * array also carries `endpoints` (adaptive concurrency per endpoint) and `unfinished`.
    */
   stats(): Promise<SchedulerStats>
+  /** The endpoint URL of the in-process functions (`routes`); undefined without them. */
+  readonly inProcessEndpoint: string | undefined
   /** Attempts in flight right now. */
   readonly inFlight: number
   /**
@@ -103,12 +107,20 @@ function loggerOptions(option: SchedulerOptions['logger']): LoggerOptions {
 export async function startScheduler(options: SchedulerOptions, seams: SchedulerSeams = {}): Promise<Scheduler> {
   const resolved = { ...resolveSchedulerOptions(options), ...(seams.now === undefined ? {} : { now: seams.now }) }
   const margin = leaseMargin(options.leaseMarginMs)
+  // In-process functions (`routes`) are served here, every other endpoint over HTTP; compiled before
+  // the store opens, so bad route schemas fail first.
+  const local = options.routes === undefined ? undefined : inProcessEndpoint(options.routes, options.inProcess)
   // A PostgreSQL store (the `postgres` option) keeps the keys every node shares in the database.
   const { store, keys } = await openStoreAndKeys(options)
   const ownsStore = options.store === undefined
   const events = new CallEvents()
   const owner = `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`
   const client = new EndpointClient(keys.privateKey, resolved.concurrency)
+  const transport =
+    seams.transport ??
+    (local === undefined
+      ? client
+      : new InProcessTransport((url) => (endpointKey(url) === local.url ? local.endpoint : undefined), client))
   const timeouts = [resolved.retry, ...Object.values(resolved.functions)].map((p) => p.attemptTimeoutMs ?? 0)
   const leaseMs = Math.max(...timeouts) + margin
   // On PostgreSQL claims take a short lease renewed while the attempt runs, so another
@@ -163,7 +175,7 @@ export async function startScheduler(options: SchedulerOptions, seams: Scheduler
   loop = new DeliveryLoop({
     store,
     selector: renewal?.track(selector) ?? selector,
-    client: seams.transport ?? client,
+    client: transport,
     events,
     options: resolved,
     owner,
@@ -251,6 +263,7 @@ export async function startScheduler(options: SchedulerOptions, seams: Scheduler
     url,
     apiKey: keys.apiKey,
     verificationKeyPem: keys.verificationKeyPem,
+    inProcessEndpoint: local?.url,
     stats: async () =>
       Object.assign(await store.countCalls(), {
         endpoints: liveStats().endpoints,

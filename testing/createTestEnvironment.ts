@@ -14,7 +14,7 @@ import { toAttemptInfo, toCallInfo } from '../scheduler/api/toCallInfo.js'
 import type { RetryPolicy } from '../scheduler/schedulerOptions.js'
 import { type SchedulerControl, startScheduler } from '../scheduler/startScheduler.js'
 import { openSqliteStore } from '../scheduler/store/sqliteStore.js'
-import { InProcessTransport } from './inProcessTransport.js'
+import { InProcessTransport } from '../scheduler/delivery/inProcessTransport.js'
 
 /** Options of {@link createTestEnvironment}. */
 export interface TestEnvironmentOptions<R extends Routes> {

@@ -1,24 +1,31 @@
 import type { Endpoint } from 'dispatch-functions/internal'
 import { RUN_PATH, type RunRequest, statusOfHttpCode } from 'dispatch-functions/protocol'
-import type { DeliveryTransport, PostOutcome } from '../scheduler/delivery/endpointClient.js'
+import type { DeliveryTransport, PostOutcome } from './endpointClient.js'
 
 /**
  * Delivers attempts to endpoints in this process: the RunRequest goes through the endpoint core
  * (decode, validate, run, encode — the same code an HTTP endpoint runs) without a socket or a
- * signature. `endpointFor` picks the endpoint of a URL, or undefined when nothing serves it here.
+ * signature. `endpointFor` picks the endpoint of a URL, or undefined when nothing serves it here;
+ * those calls go to `fallback` (the HTTP client) when there is one, else fail as NOT_FOUND.
  */
 export class InProcessTransport implements DeliveryTransport {
-  constructor(private readonly endpointFor: (url: string) => Endpoint | undefined) {}
+  constructor(
+    private readonly endpointFor: (url: string) => Endpoint | undefined,
+    private readonly fallback?: DeliveryTransport,
+  ) {}
 
-  async post(endpoint: string, request: RunRequest, _timeoutMs: number, _signal: AbortSignal): Promise<PostOutcome> {
+  async post(endpoint: string, request: RunRequest, timeoutMs: number, signal: AbortSignal): Promise<PostOutcome> {
     const target = this.endpointFor(endpoint)
+    if (target === undefined && this.fallback !== undefined) {
+      return this.fallback.post(endpoint, request, timeoutMs, signal)
+    }
     if (target === undefined) {
       return {
         kind: 'failure',
         status: 'STATUS_NOT_FOUND',
         error: {
           type: 'NoEndpoint',
-          message: `nothing serves ${endpoint} in the test environment: mock ${request.function} with { endpoint: '${endpoint}' }`,
+          message: `nothing in this process serves ${endpoint} (${request.function})`,
         },
       }
     }
