@@ -9,14 +9,14 @@ import { AdaptiveConcurrency, type EndpointConcurrency } from './delivery/adapti
 import { DeficitRoundRobin } from './delivery/deficitRoundRobin.js'
 import { DeliveryLoop } from './delivery/deliveryLoop.js'
 import { EndpointClient } from './delivery/endpointClient.js'
+import { LeaseRenewal } from './delivery/leaseRenewal.js'
 import { GroupCommitter } from './groupCommitter.js'
 import { loadSchedulerKeys, type SchedulerKeys } from './keys/loadSchedulerKeys.js'
+import { loadSharedKeys } from './keys/sharedKeys.js'
 import { Retention } from './retention.js'
 import { resolveSchedulerOptions, type SchedulerOptions } from './schedulerOptions.js'
-import { loadPostgresKeys } from './store/postgresKeys.js'
-import { LeaseRenewal } from './store/postgresLeaseRenewal.js'
-import { openPostgresStore, PostgresStore } from './store/postgresStore.js'
-import { openSqliteStore, SqliteStore } from './store/sqliteStore.js'
+import { openPostgresStore } from './store/postgresStore.js'
+import { openSqliteStore } from './store/sqliteStore.js'
 import type { CallCounts, Store } from './store/store.js'
 
 /**
@@ -92,16 +92,20 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   const client = new EndpointClient(keys.privateKey, resolved.concurrency)
   const timeouts = [resolved.retry, ...Object.values(resolved.functions)].map((p) => p.attemptTimeoutMs ?? 0)
   const leaseMs = Math.max(...timeouts) + margin
-  // On PostgreSQL claims take a short lease renewed while the attempt runs, so another
+  // On a shared store (PostgreSQL) claims take a short lease renewed while the attempt runs, so another
   // node takes a dead node's calls over after that short lease (never renewed past `leaseMs`).
+  const renewLeases = store.renewLeases?.bind(store)
   const renewal =
-    store instanceof PostgresStore
-      ? new LeaseRenewal(store, {
-          owner,
-          leaseMs: store.leaseMs,
-          maxLeaseMs: leaseMs,
-          onError: (error) => app.log.warn({ err: error }, 'renewing leases failed; retrying'),
-        })
+    renewLeases !== undefined && store.renewedLeaseMs !== undefined
+      ? new LeaseRenewal(
+          { renewLeases },
+          {
+            owner,
+            leaseMs: store.renewedLeaseMs,
+            maxLeaseMs: leaseMs,
+            onError: (error) => app.log.warn({ err: error }, 'renewing leases failed; retrying'),
+          },
+        )
       : undefined
   const limits =
     resolved.adaptiveConcurrency === false ? undefined : new AdaptiveConcurrency(resolved.adaptiveConcurrency)
@@ -157,13 +161,10 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   })
   const deliveries = loop
   // Another node inserted or released calls (LISTEN/NOTIFY): an idle node claims at once.
-  const stopListening =
-    store instanceof PostgresStore
-      ? store.onNewWork(() => {
-          selector.notice()
-          loop?.wake()
-        })
-      : undefined
+  const stopListening = store.onNewWork?.(() => {
+    selector.notice()
+    loop?.wake()
+  })
   let purgeTimer: NodeJS.Timeout | undefined
   // Pools and limits of endpoint origins left idle are dropped, so many origins do not pile up.
   const sweepTimer = setInterval(() => {
@@ -188,7 +189,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       "retention is shorter than the idempotency window: a key repeated after its call was deleted returns that call's id, which Get no longer finds",
     )
   }
-  if (store instanceof SqliteStore && store.tightened.length > 0) {
+  if (store.tightened !== undefined && store.tightened.length > 0) {
     app.log.warn({ files: store.tightened }, 'database files other users could read were made owner-only (0600)')
   }
 
@@ -254,15 +255,17 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
 }
 
 /**
- * The store and keys to run with. PostgreSQL (`postgres`, or a `PostgresStore` as `store`)
- * keeps the keys in its schema; SQLite and other stores keep them beside `dbPath`.
+ * The store and keys to run with. A store with shared settings (PostgreSQL: `postgres`, or a
+ * `PostgresStore` as `store`) keeps the keys in it; SQLite and other stores keep them beside `dbPath`.
  */
 async function openStoreAndKeys(options: SchedulerOptions): Promise<{ store: Store; keys: SchedulerKeys }> {
   const given = { apiKey: options.apiKey, signingKey: options.signingKey }
   const shared = options.store ?? (options.postgres ? await openPostgresStore(options.postgres) : undefined)
-  if (shared instanceof PostgresStore) {
+  const sharedSetting = shared?.sharedSetting?.bind(shared)
+  if (shared !== undefined && sharedSetting !== undefined) {
     try {
-      return { store: shared, keys: await loadPostgresKeys(shared, given) }
+      const settings = { sharedSetting, settingsLocation: shared.settingsLocation }
+      return { store: shared, keys: await loadSharedKeys(settings, given) }
     } catch (error) {
       if (options.store === undefined) await shared.close()
       throw error

@@ -19,6 +19,7 @@ import {
   type Completion,
   type InsertOptions,
   type InsertResult,
+  type LeaseExtension,
   type ListFilter,
   type ListPage,
   type NewCall,
@@ -114,8 +115,10 @@ function transientConnectError(error: unknown): boolean {
 export class PostgresStore implements Store {
   readonly exclusive = false
   /** The renewed lease of claims (see {@link PostgresStoreOptions.leaseMs}). */
-  readonly leaseMs: number
+  readonly renewedLeaseMs: number
   readonly schema: string
+  /** Where {@link sharedSetting} keeps the shared keys, for messages. */
+  readonly settingsLocation: string
   /** The URL with its password redacted, for messages. */
   readonly redactedUrl: string
   private readonly pool: pg.Pool
@@ -138,7 +141,8 @@ export class PostgresStore implements Store {
     // Channel names are identifiers of at most 63 bytes; a hash keeps any schema name within it.
     this.channel = `dispatch_${createHash('sha256').update(this.schema).digest('hex').slice(0, 24)}`
     this.connectRetryMs = options.connectRetryMs ?? 10_000
-    this.leaseMs = options.leaseMs ?? 30_000
+    this.renewedLeaseMs = options.leaseMs ?? 30_000
+    this.settingsLocation = `the PostgreSQL schema ${this.schema}`
     this.connection = {
       connectionString: options.url,
       types,
@@ -882,10 +886,7 @@ export class PostgresStore implements Store {
   }
 
   /** Extends the leases of attempts this owner still holds (same attempt, still running). */
-  async renewLeases(
-    owner: string,
-    leases: readonly { dispatchId: string; attempt: number; until: number }[],
-  ): Promise<number> {
+  async renewLeases(owner: string, leases: readonly LeaseExtension[]): Promise<number> {
     if (leases.length === 0) return 0
     // SKIP LOCKED: a row locked now is being completed (or taken over): renewing it would wait, and
     // waiting for a multi-row completion that locks in another order deadlocked. A skipped lease is
