@@ -204,6 +204,9 @@ export type Completion =
    */
   | (CompletionBase & { readonly kind: 'restart'; readonly error: ErrorMessage | undefined })
 
+/** The completions of one kind (or several). */
+export type CompletionOf<K extends Completion['kind']> = Extract<Completion, { kind: K }>
+
 /** The attempts a call's history keeps: the most recent ones, older ones are dropped as new ones come. */
 export const ATTEMPT_HISTORY_LIMIT = 20
 
