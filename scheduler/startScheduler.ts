@@ -3,19 +3,20 @@ import { hostname } from 'node:os'
 import { DispatchError } from 'dispatch-functions/internal'
 import type { FastifyServerOptions } from 'fastify'
 import { buildApiServer } from './api/apiServer.js'
-import { BackPressure } from './backPressure.js'
-import { CallEvents } from './callEvents.js'
+import { BackPressure } from './api/backPressure.js'
+import { GroupCommitter } from './api/groupCommitter.js'
+import { CallEvents } from './calls/callEvents.js'
+import type { FaultHooks } from './calls/faultHooks.js'
 import { AdaptiveConcurrency, type EndpointConcurrency } from './delivery/adaptiveConcurrency.js'
 import { DeficitRoundRobin } from './delivery/deficitRoundRobin.js'
 import { DeliveryLoop } from './delivery/deliveryLoop.js'
 import { EndpointClient } from './delivery/endpointClient.js'
 import { LeaseRenewal } from './delivery/leaseRenewal.js'
-import { GroupCommitter } from './groupCommitter.js'
 import { loadSchedulerKeys, type SchedulerKeys } from './keys/loadSchedulerKeys.js'
 import { loadSharedKeys } from './keys/sharedKeys.js'
-import { Retention } from './retention.js'
 import { resolveSchedulerOptions, type SchedulerOptions } from './schedulerOptions.js'
 import { openPostgresStore } from './store/postgresStore.js'
+import { Retention } from './store/retention.js'
 import { openSqliteStore } from './store/sqliteStore.js'
 import type { CallCounts, Store } from './store/store.js'
 
@@ -56,6 +57,12 @@ const IDEMPOTENCY_PURGE_MS = 10 * 60_000
 /** A lease outlives the longest attempt timeout by this margin, so a live attempt is never claimed twice. */
 const LEASE_MARGIN_MS = 60_000
 
+/** What a test harness adds to a scheduler it starts; nothing an application sets. */
+export interface SchedulerHarness {
+  /** Fault injection: told at each fault point the scheduler reaches (the fault suite kills the process at one). */
+  readonly faults?: FaultHooks
+}
+
 type LoggerOptions = Pick<FastifyServerOptions, 'logger' | 'loggerInstance'>
 
 function loggerOptions(option: SchedulerOptions['logger']): LoggerOptions {
@@ -81,7 +88,7 @@ function loggerOptions(option: SchedulerOptions['logger']): LoggerOptions {
  * process.env.DISPATCH_API_KEY = scheduler.apiKey
  * ```
  */
-export async function startScheduler(options: SchedulerOptions): Promise<Scheduler> {
+export async function startScheduler(options: SchedulerOptions, harness: SchedulerHarness = {}): Promise<Scheduler> {
   const resolved = resolveSchedulerOptions(options)
   const margin = leaseMargin(options.leaseMarginMs)
   // A PostgreSQL store (the `postgres` option) keeps the keys every node shares in the database.
@@ -143,6 +150,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     committer,
     pressure,
     liveStats,
+    faults: harness.faults,
     ...loggerOptions(options.logger),
   })
   loop = new DeliveryLoop({
@@ -154,6 +162,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     owner,
     log: app.log,
     limits,
+    faults: harness.faults,
     onRecorded: (batch) => {
       pressure?.recorded(batch)
       renewal?.recorded(batch)

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { postToScheduler } from '../../runtime/client/dispatchBatch.js'
 import { DispatchError } from '../../runtime/errors/dispatchError.js'
-import { resolveSchedulerOptions } from '../../scheduler/index.js'
+import { resolveSchedulerOptions } from '../../scheduler/schedulerOptions.js'
 import { removeFolder, startTestScheduler, type TestScheduler, tempFolder, value } from './helpers.js'
 
 // The scheduler's API exposed to clients it does not trust: slow sockets, big bodies, big calls.
