@@ -1,21 +1,18 @@
-import { createPublicKey, randomBytes } from 'node:crypto'
 import { generateSigningKeyPair, parsePrivateKey } from 'dispatch-functions/internal'
 import type { Store } from '../store/store.js'
-import type { SchedulerKeys } from './loadSchedulerKeys.js'
+import {
+  type GivenKeys,
+  givenApiKey,
+  givenSigningKey,
+  newApiKey,
+  type SchedulerKeys,
+  schedulerKeys,
+} from './givenKeys.js'
 
 /** What {@link loadSharedKeys} needs of a store: its shared settings, and where they live (for messages). */
 export interface SharedSettingsStore extends Required<Pick<Store, 'sharedSetting'>> {
   readonly settingsLocation: string | undefined
 }
-
-export interface SharedKeySources {
-  readonly apiKey?: string | undefined
-  readonly signingKey?: string | undefined
-  readonly env?: NodeJS.ProcessEnv
-}
-
-const nonEmpty = (value: string | undefined): string | undefined =>
-  value === undefined || value.trim() === '' ? undefined : value
 
 /**
  * The keys of an installation whose store several nodes share (PostgreSQL): from the options, else
@@ -24,26 +21,13 @@ const nonEmpty = (value: string | undefined): string | undefined =>
  * to keep them beside, and every node must accept the same API key and sign with the same key
  * (endpoints verify one key), so the database is where they live.
  */
-export async function loadSharedKeys(
-  store: SharedSettingsStore,
-  sources: SharedKeySources = {},
-): Promise<SchedulerKeys> {
-  const env = sources.env ?? process.env
-  const apiKey =
-    nonEmpty(sources.apiKey) ??
-    nonEmpty(env['DISPATCH_API_KEY']) ??
-    (await store.sharedSetting('api_key', () => `dsp_${randomBytes(32).toString('base64url')}`))
-  const fromOption = nonEmpty(sources.signingKey)
-  const fromEnv = nonEmpty(env['DISPATCH_SIGNING_KEY'])
+export async function loadSharedKeys(store: SharedSettingsStore, sources: GivenKeys = {}): Promise<SchedulerKeys> {
+  const apiKey = givenApiKey(sources) ?? (await store.sharedSetting('api_key', newApiKey))
   const privateKey =
-    fromOption !== undefined
-      ? parsePrivateKey(fromOption, 'the signingKey option')
-      : fromEnv !== undefined
-        ? parsePrivateKey(fromEnv, 'DISPATCH_SIGNING_KEY')
-        : parsePrivateKey(
-            await store.sharedSetting('signing_key', () => generateSigningKeyPair().privateKeyPem),
-            `the signing key in ${store.settingsLocation ?? 'the shared store'}`,
-          )
-  const verificationKeyPem = createPublicKey(privateKey).export({ format: 'pem', type: 'spki' }).toString()
-  return { apiKey, privateKey, verificationKeyPem }
+    givenSigningKey(sources) ??
+    parsePrivateKey(
+      await store.sharedSetting('signing_key', () => generateSigningKeyPair().privateKeyPem),
+      `the signing key in ${store.settingsLocation ?? 'the shared store'}`,
+    )
+  return schedulerKeys(apiKey, privateKey)
 }
