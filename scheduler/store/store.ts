@@ -280,8 +280,11 @@ export type ChangeResult =
 
 /**
  * Durable storage of calls. Every method is atomic (one transaction) and resolves only after its
- * changes are durable. Implementations: SQLite (embedded) and, later, PostgreSQL; both pass
- * test/scheduler/storeConformance.ts. Methods work in batches so one commit serves many calls.
+ * changes are durable. Implementations: SQLite (embedded) and PostgreSQL (shared by several nodes);
+ * both pass test/scheduler/storeConformance.ts. Methods work in batches so one commit serves many
+ * calls. What only some stores can do (fair queues, attempt history, lease renewal, new-work
+ * notifications, shared settings) is an optional member: the scheduler asks whether a store has it,
+ * never which store it is.
  */
 export interface Store {
   /**
