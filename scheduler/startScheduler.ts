@@ -3,20 +3,21 @@ import { hostname } from 'node:os'
 import { dspError } from 'dispatch-functions/protocol'
 import type { FastifyServerOptions } from 'fastify'
 import { buildApiServer } from './api/apiServer.js'
-import { BackPressure } from './backPressure.js'
-import { CallEvents } from './callEvents.js'
+import { BackPressure } from './api/backPressure.js'
+import { GroupCommitter } from './api/groupCommitter.js'
+import { CallEvents } from './calls/callEvents.js'
+import type { FaultHooks } from './calls/faultHooks.js'
 import { AdaptiveConcurrency, type EndpointConcurrency } from './delivery/adaptiveConcurrency.js'
 import { DeficitRoundRobin } from './delivery/deficitRoundRobin.js'
 import { DeliveryLoop } from './delivery/deliveryLoop.js'
 import { EndpointClient } from './delivery/endpointClient.js'
-import { GroupCommitter } from './groupCommitter.js'
+import { LeaseRenewal } from './delivery/leaseRenewal.js'
 import { loadSchedulerKeys, type SchedulerKeys } from './keys/loadSchedulerKeys.js'
-import { Retention } from './retention.js'
+import { loadSharedKeys } from './keys/sharedKeys.js'
 import { resolveSchedulerOptions, type SchedulerOptions } from './schedulerOptions.js'
-import { loadPostgresKeys } from './store/postgresKeys.js'
-import { LeaseRenewal } from './store/postgresLeaseRenewal.js'
-import { openPostgresStore, PostgresStore } from './store/postgresStore.js'
-import { openSqliteStore, SqliteStore } from './store/sqliteStore.js'
+import { openPostgresStore } from './store/postgresStore.js'
+import { Retention } from './store/retention.js'
+import { openSqliteStore } from './store/sqliteStore.js'
 import type { CallCounts, Store } from './store/store.js'
 
 /**
@@ -56,6 +57,12 @@ const IDEMPOTENCY_PURGE_MS = 10 * 60_000
 /** A lease outlives the longest attempt timeout by this margin, so a live attempt is never claimed twice. */
 const LEASE_MARGIN_MS = 60_000
 
+/** What a test harness adds to a scheduler it starts; nothing an application sets. */
+export interface SchedulerHarness {
+  /** Fault injection: told at each fault point the scheduler reaches (the fault suite kills the process at one). */
+  readonly faults?: FaultHooks
+}
+
 type LoggerOptions = Pick<FastifyServerOptions, 'logger' | 'loggerInstance'>
 
 function loggerOptions(option: SchedulerOptions['logger']): LoggerOptions {
@@ -81,7 +88,7 @@ function loggerOptions(option: SchedulerOptions['logger']): LoggerOptions {
  * process.env.DISPATCH_API_KEY = scheduler.apiKey
  * ```
  */
-export async function startScheduler(options: SchedulerOptions): Promise<Scheduler> {
+export async function startScheduler(options: SchedulerOptions, harness: SchedulerHarness = {}): Promise<Scheduler> {
   const resolved = resolveSchedulerOptions(options)
   const margin = leaseMargin(options.leaseMarginMs)
   // A PostgreSQL store (the `postgres` option) keeps the keys every node shares in the database.
@@ -92,16 +99,20 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   const client = new EndpointClient(keys.privateKey, resolved.concurrency)
   const timeouts = [resolved.retry, ...Object.values(resolved.functions)].map((p) => p.attemptTimeoutMs ?? 0)
   const leaseMs = Math.max(...timeouts) + margin
-  // On PostgreSQL claims take a short lease renewed while the attempt runs, so another
+  // On a shared store (PostgreSQL) claims take a short lease renewed while the attempt runs, so another
   // node takes a dead node's calls over after that short lease (never renewed past `leaseMs`).
+  const renewLeases = store.renewLeases?.bind(store)
   const renewal =
-    store instanceof PostgresStore
-      ? new LeaseRenewal(store, {
-          owner,
-          leaseMs: store.leaseMs,
-          maxLeaseMs: leaseMs,
-          onError: (error) => app.log.warn({ err: error }, 'renewing leases failed; retrying'),
-        })
+    renewLeases !== undefined && store.renewedLeaseMs !== undefined
+      ? new LeaseRenewal(
+          { renewLeases },
+          {
+            owner,
+            leaseMs: store.renewedLeaseMs,
+            maxLeaseMs: leaseMs,
+            onError: (error) => app.log.warn({ err: error }, 'renewing leases failed; retrying'),
+          },
+        )
       : undefined
   const limits =
     resolved.adaptiveConcurrency === false ? undefined : new AdaptiveConcurrency(resolved.adaptiveConcurrency)
@@ -139,6 +150,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     committer,
     pressure,
     liveStats,
+    faults: harness.faults,
     ...loggerOptions(options.logger),
   })
   loop = new DeliveryLoop({
@@ -150,6 +162,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     owner,
     log: app.log,
     limits,
+    faults: harness.faults,
     onRecorded: (batch) => {
       pressure?.recorded(batch)
       renewal?.recorded(batch)
@@ -157,13 +170,10 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   })
   const deliveries = loop
   // Another node inserted or released calls (LISTEN/NOTIFY): an idle node claims at once.
-  const stopListening =
-    store instanceof PostgresStore
-      ? store.onNewWork(() => {
-          selector.notice()
-          loop?.wake()
-        })
-      : undefined
+  const stopListening = store.onNewWork?.(() => {
+    selector.notice()
+    loop?.wake()
+  })
   let purgeTimer: NodeJS.Timeout | undefined
   // Pools and limits of endpoint origins left idle are dropped, so many origins do not pile up.
   const sweepTimer = setInterval(() => {
@@ -188,7 +198,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       "retention is shorter than the idempotency window: a key repeated after its call was deleted returns that call's id, which Get no longer finds",
     )
   }
-  if (store instanceof SqliteStore && store.tightened.length > 0) {
+  if (store.tightened !== undefined && store.tightened.length > 0) {
     app.log.warn({ files: store.tightened }, 'database files other users could read were made owner-only (0600)')
   }
 
@@ -254,15 +264,17 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
 }
 
 /**
- * The store and keys to run with. PostgreSQL (`postgres`, or a `PostgresStore` as `store`)
- * keeps the keys in its schema; SQLite and other stores keep them beside `dbPath`.
+ * The store and keys to run with. A store with shared settings (PostgreSQL: `postgres`, or a
+ * `PostgresStore` as `store`) keeps the keys in it; SQLite and other stores keep them beside `dbPath`.
  */
 async function openStoreAndKeys(options: SchedulerOptions): Promise<{ store: Store; keys: SchedulerKeys }> {
   const given = { apiKey: options.apiKey, signingKey: options.signingKey }
   const shared = options.store ?? (options.postgres ? await openPostgresStore(options.postgres) : undefined)
-  if (shared instanceof PostgresStore) {
+  const sharedSetting = shared?.sharedSetting?.bind(shared)
+  if (shared !== undefined && sharedSetting !== undefined) {
     try {
-      return { store: shared, keys: await loadPostgresKeys(shared, given) }
+      const settings = { sharedSetting, settingsLocation: shared.settingsLocation }
+      return { store: shared, keys: await loadSharedKeys(settings, given) }
     } catch (error) {
       if (options.store === undefined) await shared.close()
       throw error

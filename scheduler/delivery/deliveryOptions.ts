@@ -1,0 +1,9 @@
+import type { CallPolicies } from '../calls/retryPolicy.js'
+
+/** What delivery takes of the scheduler's options, defaults filled in (see `SchedulerOptions`). */
+export interface DeliveryOptions extends CallPolicies {
+  /** Attempts in flight at once, over all endpoints. */
+  readonly concurrency: number
+  /** Without a wake-up, look for due calls this often, in ms. */
+  readonly pollIntervalMs: number
+}
