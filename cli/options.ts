@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from 'commander'
 import type { DispatchError } from 'dispatch-functions/protocol'
-import { EndpointAllowList } from '../scheduler/endpointAllowList.js'
+import { EndpointAllowList } from '../scheduler/internal.js'
 
 /** `--port`: an integer 0..65535 (0: any free port). */
 export function parsePort(value: string): number {

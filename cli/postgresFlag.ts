@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander'
-import { checkPostgresUrl, quoteSchemaName, redactPostgresUrl } from '../scheduler/store/postgresUrl.js'
+import { checkPostgresUrl, quoteSchemaName, redactPostgresUrl } from '../scheduler/internal.js'
 import { type SecretSource, secretFromFlags } from './secretFlag.js'
 import { UsageError } from './usageError.js'
 

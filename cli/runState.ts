@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { DispatchError, dspError } from 'dispatch-functions/protocol'
-import { readKeyFile } from '../scheduler/keys/checkKeyFile.js'
+import { readKeyFile } from '../scheduler/internal.js'
 
 /**
  * What a running `dispatch run` records beside its database (`<db>.run.json`, mode 0600, removed

@@ -1,4 +1,4 @@
-import { readKeyFile } from '../scheduler/keys/checkKeyFile.js'
+import { readKeyFile } from '../scheduler/internal.js'
 import { UsageError } from './usageError.js'
 
 /** How a secret reached the command: a flag (seen by `ps`), a file, or its environment variable. */

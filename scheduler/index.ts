@@ -13,66 +13,43 @@
  * await scheduler.close()
  * ```
  */
-export type { ApiServerParts } from './api/apiServer.js'
-export { buildApiServer, DISPATCH_PATH } from './api/apiServer.js'
-export type { ApiTimeouts, ResolvedApiTimeouts } from './api/apiTimeouts.js'
-export { DEFAULT_API_TIMEOUTS } from './api/apiTimeouts.js'
-export type { BackPressureOptions, Refusal, ResolvedBackPressure } from './backPressure.js'
-export { BackPressure } from './backPressure.js'
-export { CallEvents } from './callEvents.js'
-export type {
-  AdaptiveConcurrencyOptions,
-  EndpointConcurrency,
-  ResolvedAdaptiveConcurrency,
-} from './delivery/adaptiveConcurrency.js'
-export { AdaptiveConcurrency } from './delivery/adaptiveConcurrency.js'
-export { backoffDelay } from './delivery/backoff.js'
-export type { ClaimSelector, OldestDueOptions } from './delivery/claimSelector.js'
-export { oldestDueFirst } from './delivery/claimSelector.js'
-export type { DecideContext } from './delivery/decideCompletion.js'
-export { decideCompletion } from './delivery/decideCompletion.js'
-export type { DeficitRoundRobinOptions, FairnessOptions } from './delivery/deficitRoundRobin.js'
-export { DeficitRoundRobin } from './delivery/deficitRoundRobin.js'
-export type { DeliveryLoopParts } from './delivery/deliveryLoop.js'
-export { DeliveryLoop } from './delivery/deliveryLoop.js'
-export type { PostOutcome } from './delivery/endpointClient.js'
-export { EndpointClient, runUrl } from './delivery/endpointClient.js'
-export { httpStatus, transportStatus } from './delivery/transportStatus.js'
-export { newDispatchId } from './dispatchId.js'
-export { EndpointAllowList } from './endpointAllowList.js'
-export type { GroupCommitOptions } from './groupCommitter.js'
-export { GroupCommitter } from './groupCommitter.js'
-export type { KeySources, SchedulerKeys } from './keys/loadSchedulerKeys.js'
-export { loadSchedulerKeys } from './keys/loadSchedulerKeys.js'
-export type {
-  ResolvedRetryPolicy,
-  ResolvedSchedulerOptions,
-  RetryPolicy,
-  SchedulerOptions,
-} from './schedulerOptions.js'
-export { DEFAULT_RETRY_POLICY, policyFor, resolveSchedulerOptions } from './schedulerOptions.js'
+
+/** Deadlines of the API's connections: the `apiTimeouts` option. */
+export type { ApiTimeouts } from './api/apiTimeouts.js'
+/** When the Dispatch API answers 429: the `backPressure` option. */
+export type { BackPressureOptions } from './api/backPressure.js'
+/** How one function's calls are attempted: the `retry` and `functions` options. */
+export type { RetryPolicy } from './calls/retryPolicy.js'
+/** Per-endpoint AIMD concurrency bounds (the `adaptiveConcurrency` option), and one endpoint's figures in `stats()`. */
+export type { AdaptiveConcurrencyOptions, EndpointConcurrency } from './delivery/adaptiveConcurrency.js'
+/** Fair scheduling between fairness keys: the `fairness` option. */
+export type { FairnessOptions } from './delivery/deficitRoundRobin.js'
+/** The options of {@link startScheduler}. */
+export type { SchedulerOptions } from './schedulerOptions.js'
+/** A running scheduler, and what its `stats()` answers. */
 export type { Scheduler, SchedulerStats } from './startScheduler.js'
+/** Starts the embedded scheduler: store, keys, API and delivery. */
 export { startScheduler } from './startScheduler.js'
-export { IdempotencyConflict, inputDigest } from './store/idempotencyConflict.js'
-// The PostgreSQL store, shared by several scheduler nodes.
-export type { PostgresKeySources } from './store/postgresKeys.js'
-export { loadPostgresKeys } from './store/postgresKeys.js'
-export type { LeaseRenewalOptions, RenewableStore } from './store/postgresLeaseRenewal.js'
-export { LeaseRenewal } from './store/postgresLeaseRenewal.js'
-export { POSTGRES_MIGRATIONS } from './store/postgresSchema.js'
+/** What a {@link Store} throws when an idempotency key is reused with another input. */
+export { IdempotencyConflict } from './store/idempotencyConflict.js'
+/** The options of {@link openPostgresStore} (and of the `postgres` scheduler option). */
 export type { PostgresStoreOptions } from './store/postgresStore.js'
+/** The PostgreSQL store several scheduler nodes share, and how to open it. */
 export { openPostgresStore, PostgresStore } from './store/postgresStore.js'
-export { checkPostgresUrl, redactPostgresUrl } from './store/postgresUrl.js'
-export { SQLITE_MIGRATIONS } from './store/sqliteSchema.js'
+/** The options of {@link openSqliteStore}. */
 export type { SqliteStoreOptions } from './store/sqliteStore.js'
+/** The embedded SQLite store, and how to open it. */
 export { openSqliteStore, SqliteStore } from './store/sqliteStore.js'
+/** Durable storage of calls ({@link Store}), and the values its methods take and return. */
 export type {
   CallCounts,
   ChangeResult,
   ClaimRequest,
   Completion,
+  CoroutineState,
   InsertOptions,
   InsertResult,
+  LeaseExtension,
   ListedCall,
   ListFilter,
   ListPage,
@@ -81,5 +58,8 @@ export type {
   QueueClaimRequest,
   QueueKey,
   Store,
+  StoredAttempt,
   StoredCall,
+  StoredPoll,
+  StoredResult,
 } from './store/store.js'

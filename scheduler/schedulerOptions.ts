@@ -1,39 +1,17 @@
 import type { Routes } from 'dispatch-functions'
 import type { DurationInput } from 'dispatch-functions/internal'
 import { type DispatchError, dspError } from 'dispatch-functions/protocol'
-import { type ApiTimeouts, type ResolvedApiTimeouts, resolveApiTimeouts } from './api/apiTimeouts.js'
-import type { BackPressureOptions, ResolvedBackPressure } from './backPressure.js'
+import type { ApiOptions } from './api/apiOptions.js'
+import { type ApiTimeouts, resolveApiTimeouts } from './api/apiTimeouts.js'
+import type { BackPressureOptions, ResolvedBackPressure } from './api/backPressure.js'
+import { EndpointAllowList } from './calls/endpointAllowList.js'
+import { DEFAULT_RETRY_POLICY, definedFields, type RetryPolicy } from './calls/retryPolicy.js'
 import type { AdaptiveConcurrencyOptions, ResolvedAdaptiveConcurrency } from './delivery/adaptiveConcurrency.js'
 import type { FairnessOptions } from './delivery/deficitRoundRobin.js'
+import type { DeliveryOptions } from './delivery/deliveryOptions.js'
 import type { InProcessOptions } from './delivery/inProcessEndpoint.js'
-import { EndpointAllowList } from './endpointAllowList.js'
 import type { PostgresStoreOptions } from './store/postgresStore.js'
 import type { Store } from './store/store.js'
-
-/** How one function's calls are attempted. Every field is optional; unset ones fall back to the scheduler's. */
-export interface RetryPolicy {
-  /** Attempts before a call fails for good (a call's own `maxAttempts` wins). Default 10. */
-  readonly maxAttempts?: number
-  /** The backoff cap of the first retry, in ms: the wait is uniform in [0, cap) (full jitter). Default 1000. */
-  readonly initialBackoffMs?: number
-  /** The cap grows by this factor per attempt. Default 2. */
-  readonly backoffMultiplier?: number
-  /** The cap never exceeds this, in ms. Default 300000 (5 minutes). */
-  readonly maxBackoffMs?: number
-  /** One attempt (request and response) may take this long, in ms, before it counts as STATUS_TIMEOUT. Default 60000. */
-  readonly attemptTimeoutMs?: number
-}
-
-/** A {@link RetryPolicy} with every field set. */
-export type ResolvedRetryPolicy = Required<RetryPolicy>
-
-export const DEFAULT_RETRY_POLICY: ResolvedRetryPolicy = {
-  maxAttempts: 10,
-  initialBackoffMs: 1000,
-  backoffMultiplier: 2,
-  maxBackoffMs: 300_000,
-  attemptTimeoutMs: 60_000,
-}
 
 export interface SchedulerOptions {
   /**
@@ -136,27 +114,13 @@ export interface SchedulerOptions {
   readonly retention?: DurationInput | false
 }
 
-/** The options the scheduler runs with, defaults filled in. */
-export interface ResolvedSchedulerOptions {
-  /**
-   * The scheduler's clock (milliseconds since the epoch): `Date.now` unless a test environment
-   * (`dispatch-functions-tools/testing`) moves time itself. Every due time, lease, backoff and
-   * expiration is computed from it.
-   */
-  readonly now: () => number
-  readonly retry: ResolvedRetryPolicy
-  readonly functions: Readonly<Record<string, RetryPolicy>>
-  readonly concurrency: number
-  readonly pollIntervalMs: number
-  readonly idempotencyWindowMs: number
+/**
+ * The options the scheduler runs with, defaults filled in: what delivery and the API each take, and
+ * the rest, which only start-up reads.
+ */
+export interface ResolvedSchedulerOptions extends DeliveryOptions, ApiOptions {
   readonly shutdownGraceMs: number
-  readonly bodyLimit: number
-  readonly apiTimeouts: ResolvedApiTimeouts
-  readonly listPageBytes: number
-  readonly listMessageBytes: number
   readonly endpointIdleMs: number
-  /** Undefined: every endpoint is allowed. */
-  readonly allowEndpoints: EndpointAllowList | undefined
   readonly weights: Readonly<Record<string, number>>
   readonly adaptiveConcurrency: ResolvedAdaptiveConcurrency | false
   readonly backPressure: ResolvedBackPressure | false
@@ -291,14 +255,4 @@ export function resolveSchedulerOptions(options: SchedulerOptions): ResolvedSche
     endpointIdleMs: Math.min(2 ** 31 - 1, Math.max(10, positive('endpointIdleMs', options.endpointIdleMs, 300_000))),
     allowEndpoints: options.allowEndpoints === undefined ? undefined : new EndpointAllowList(options.allowEndpoints),
   }
-}
-
-/** The policy of one function: its overrides on top of the scheduler's defaults. */
-export function policyFor(options: ResolvedSchedulerOptions, functionName: string): ResolvedRetryPolicy {
-  const own = options.functions[functionName]
-  return own === undefined ? options.retry : { ...options.retry, ...definedFields(own) }
-}
-
-function definedFields<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>
 }

@@ -3,22 +3,23 @@ import { hostname } from 'node:os'
 import { dspError } from 'dispatch-functions/protocol'
 import type { FastifyServerOptions } from 'fastify'
 import { buildApiServer } from './api/apiServer.js'
-import { BackPressure } from './backPressure.js'
-import { CallEvents } from './callEvents.js'
+import { BackPressure } from './api/backPressure.js'
+import { GroupCommitter } from './api/groupCommitter.js'
+import { CallEvents } from './calls/callEvents.js'
+import type { FaultHooks } from './calls/faultHooks.js'
 import { AdaptiveConcurrency, type EndpointConcurrency } from './delivery/adaptiveConcurrency.js'
 import { DeficitRoundRobin } from './delivery/deficitRoundRobin.js'
 import { DeliveryLoop } from './delivery/deliveryLoop.js'
 import { type DeliveryTransport, EndpointClient } from './delivery/endpointClient.js'
 import { endpointKey, inProcessEndpoint } from './delivery/inProcessEndpoint.js'
 import { InProcessTransport } from './delivery/inProcessTransport.js'
-import { GroupCommitter } from './groupCommitter.js'
+import { LeaseRenewal } from './delivery/leaseRenewal.js'
 import { loadSchedulerKeys, type SchedulerKeys } from './keys/loadSchedulerKeys.js'
-import { Retention } from './retention.js'
+import { loadSharedKeys } from './keys/sharedKeys.js'
 import { resolveSchedulerOptions, type SchedulerOptions } from './schedulerOptions.js'
-import { loadPostgresKeys } from './store/postgresKeys.js'
-import { LeaseRenewal } from './store/postgresLeaseRenewal.js'
-import { openPostgresStore, PostgresStore } from './store/postgresStore.js'
-import { openSqliteStore, SqliteStore } from './store/sqliteStore.js'
+import { openPostgresStore } from './store/postgresStore.js'
+import { Retention } from './store/retention.js'
+import { openSqliteStore } from './store/sqliteStore.js'
 import type { CallCounts, Store } from './store/store.js'
 
 /**
@@ -56,20 +57,7 @@ export interface Scheduler {
   close(): Promise<void>
 }
 
-/**
- * What a test environment (`dispatch-functions-tools/testing`) replaces in a scheduler running in its
- * own process; not part of the public options.
- */
-export interface SchedulerSeams {
-  /** The clock every due time, lease, backoff and expiration follows (default `Date.now`). */
-  readonly now?: () => number
-  /** Delivers attempts instead of signed HTTP POSTs to the endpoints (default: the HTTP client). */
-  readonly transport?: DeliveryTransport
-  /** Given, once the scheduler runs, a way to make delivery look for due calls now. */
-  readonly control?: (control: SchedulerControl) => void
-}
-
-/** What {@link SchedulerSeams.control} hands out. */
+/** What {@link SchedulerHarness.control} hands out. */
 export interface SchedulerControl {
   /** Relists the due queues and wakes delivery (after the clock moved). */
   wake(): void
@@ -78,6 +66,21 @@ export interface SchedulerControl {
 const IDEMPOTENCY_PURGE_MS = 10 * 60_000
 /** A lease outlives the longest attempt timeout by this margin, so a live attempt is never claimed twice. */
 const LEASE_MARGIN_MS = 60_000
+
+/**
+ * What a test harness adds to a scheduler it starts — the fault suite, the test environment
+ * (`dispatch-functions-tools/testing`); nothing an application sets.
+ */
+export interface SchedulerHarness {
+  /** Fault injection: told at each fault point the scheduler reaches (the fault suite kills the process at one). */
+  readonly faults?: FaultHooks
+  /** The clock every due time, lease, backoff and expiration follows (default `Date.now`). */
+  readonly now?: () => number
+  /** Delivers attempts instead of signed HTTP POSTs to the endpoints (default: the HTTP client). */
+  readonly transport?: DeliveryTransport
+  /** Given, once the scheduler runs, a way to make delivery look for due calls now. */
+  readonly control?: (control: SchedulerControl) => void
+}
 
 type LoggerOptions = Pick<FastifyServerOptions, 'logger' | 'loggerInstance'>
 
@@ -104,8 +107,8 @@ function loggerOptions(option: SchedulerOptions['logger']): LoggerOptions {
  * process.env.DISPATCH_API_KEY = scheduler.apiKey
  * ```
  */
-export async function startScheduler(options: SchedulerOptions, seams: SchedulerSeams = {}): Promise<Scheduler> {
-  const resolved = { ...resolveSchedulerOptions(options), ...(seams.now === undefined ? {} : { now: seams.now }) }
+export async function startScheduler(options: SchedulerOptions, harness: SchedulerHarness = {}): Promise<Scheduler> {
+  const resolved = { ...resolveSchedulerOptions(options), ...(harness.now === undefined ? {} : { now: harness.now }) }
   const margin = leaseMargin(options.leaseMarginMs)
   // In-process functions (`routes`) are served here, every other endpoint over HTTP; compiled before
   // the store opens, so bad route schemas fail first.
@@ -117,22 +120,26 @@ export async function startScheduler(options: SchedulerOptions, seams: Scheduler
   const owner = `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`
   const client = new EndpointClient(keys.privateKey, resolved.concurrency)
   const transport =
-    seams.transport ??
+    harness.transport ??
     (local === undefined
       ? client
       : new InProcessTransport((url) => (endpointKey(url) === local.url ? local.endpoint : undefined), client))
   const timeouts = [resolved.retry, ...Object.values(resolved.functions)].map((p) => p.attemptTimeoutMs ?? 0)
   const leaseMs = Math.max(...timeouts) + margin
-  // On PostgreSQL claims take a short lease renewed while the attempt runs, so another
+  // On a shared store (PostgreSQL) claims take a short lease renewed while the attempt runs, so another
   // node takes a dead node's calls over after that short lease (never renewed past `leaseMs`).
+  const renewLeases = store.renewLeases?.bind(store)
   const renewal =
-    store instanceof PostgresStore
-      ? new LeaseRenewal(store, {
-          owner,
-          leaseMs: store.leaseMs,
-          maxLeaseMs: leaseMs,
-          onError: (error) => app.log.warn({ err: error }, 'renewing leases failed; retrying'),
-        })
+    renewLeases !== undefined && store.renewedLeaseMs !== undefined
+      ? new LeaseRenewal(
+          { renewLeases },
+          {
+            owner,
+            leaseMs: store.renewedLeaseMs,
+            maxLeaseMs: leaseMs,
+            onError: (error) => app.log.warn({ err: error }, 'renewing leases failed; retrying'),
+          },
+        )
       : undefined
   const limits =
     resolved.adaptiveConcurrency === false ? undefined : new AdaptiveConcurrency(resolved.adaptiveConcurrency)
@@ -170,6 +177,7 @@ export async function startScheduler(options: SchedulerOptions, seams: Scheduler
     committer,
     pressure,
     liveStats,
+    faults: harness.faults,
     ...loggerOptions(options.logger),
   })
   loop = new DeliveryLoop({
@@ -181,26 +189,24 @@ export async function startScheduler(options: SchedulerOptions, seams: Scheduler
     owner,
     log: app.log,
     limits,
+    faults: harness.faults,
     onRecorded: (batch) => {
       pressure?.recorded(batch)
       renewal?.recorded(batch)
     },
   })
   const deliveries = loop
-  seams.control?.({
+  harness.control?.({
     wake: () => {
       selector.notice()
       deliveries.wake()
     },
   })
   // Another node inserted or released calls (LISTEN/NOTIFY): an idle node claims at once.
-  const stopListening =
-    store instanceof PostgresStore
-      ? store.onNewWork(() => {
-          selector.notice()
-          loop?.wake()
-        })
-      : undefined
+  const stopListening = store.onNewWork?.(() => {
+    selector.notice()
+    loop?.wake()
+  })
   let purgeTimer: NodeJS.Timeout | undefined
   // Pools and limits of endpoint origins left idle are dropped, so many origins do not pile up.
   const sweepTimer = setInterval(() => {
@@ -225,7 +231,7 @@ export async function startScheduler(options: SchedulerOptions, seams: Scheduler
       "retention is shorter than the idempotency window: a key repeated after its call was deleted returns that call's id, which Get no longer finds",
     )
   }
-  if (store instanceof SqliteStore && store.tightened.length > 0) {
+  if (store.tightened !== undefined && store.tightened.length > 0) {
     app.log.warn({ files: store.tightened }, 'database files other users could read were made owner-only (0600)')
   }
 
@@ -292,15 +298,17 @@ export async function startScheduler(options: SchedulerOptions, seams: Scheduler
 }
 
 /**
- * The store and keys to run with. PostgreSQL (`postgres`, or a `PostgresStore` as `store`)
- * keeps the keys in its schema; SQLite and other stores keep them beside `dbPath`.
+ * The store and keys to run with. A store with shared settings (PostgreSQL: `postgres`, or a
+ * `PostgresStore` as `store`) keeps the keys in it; SQLite and other stores keep them beside `dbPath`.
  */
 async function openStoreAndKeys(options: SchedulerOptions): Promise<{ store: Store; keys: SchedulerKeys }> {
   const given = { apiKey: options.apiKey, signingKey: options.signingKey }
   const shared = options.store ?? (options.postgres ? await openPostgresStore(options.postgres) : undefined)
-  if (shared instanceof PostgresStore) {
+  const sharedSetting = shared?.sharedSetting?.bind(shared)
+  if (shared !== undefined && sharedSetting !== undefined) {
     try {
-      return { store: shared, keys: await loadPostgresKeys(shared, given) }
+      const settings = { sharedSetting, settingsLocation: shared.settingsLocation }
+      return { store: shared, keys: await loadSharedKeys(settings, given) }
     } catch (error) {
       if (options.store === undefined) await shared.close()
       throw error

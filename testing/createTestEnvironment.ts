@@ -11,10 +11,10 @@ import {
 import type { AttemptInfo, CallInfo, CallState } from 'dispatch-functions/protocol'
 import { dspError, TERMINAL_STATES } from 'dispatch-functions/protocol'
 import { toAttemptInfo, toCallInfo } from '../scheduler/api/toCallInfo.js'
-import type { RetryPolicy } from '../scheduler/schedulerOptions.js'
+import type { RetryPolicy } from '../scheduler/calls/retryPolicy.js'
+import { InProcessTransport } from '../scheduler/delivery/inProcessTransport.js'
 import { type SchedulerControl, startScheduler } from '../scheduler/startScheduler.js'
 import { openSqliteStore } from '../scheduler/store/sqliteStore.js'
-import { InProcessTransport } from '../scheduler/delivery/inProcessTransport.js'
 
 /** Options of {@link createTestEnvironment}. */
 export interface TestEnvironmentOptions<R extends Routes> {

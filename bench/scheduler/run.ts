@@ -14,8 +14,9 @@ import { join } from 'node:path'
 import Fastify from 'fastify'
 import { dispatchPlugin } from '../../runtime/fastify/index.js'
 import { createCallServiceClient, defineRoutes, tupleSchema } from '../../runtime/index.js'
+import { newDispatchId } from '../../scheduler/calls/dispatchId.js'
 import type { NewCall } from '../../scheduler/index.js'
-import { newDispatchId, openSqliteStore, startScheduler } from '../../scheduler/index.js'
+import { openSqliteStore, startScheduler } from '../../scheduler/index.js'
 
 const args = process.argv.slice(2)
 const option = (name: string, fallback: number) => {

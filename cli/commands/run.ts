@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import type { Command } from 'commander'
 import { codedMessage } from 'dispatch-functions/protocol'
-import { EndpointAllowList } from '../../scheduler/endpointAllowList.js'
+import { EndpointAllowList } from '../../scheduler/internal.js'
 import { chooseAppPort } from '../appPort.js'
 import { startLiveSummary } from '../liveSummary.js'
 import { ALLOW_ENDPOINT_HELP, collectAllowEndpoint, parseHttpUrl, parsePort, parseRetentionFlag } from '../options.js'

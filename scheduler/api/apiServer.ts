@@ -17,20 +17,20 @@ import {
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { TSchema } from 'typebox'
 import { Compile } from 'typebox/compile'
-import type { BackPressure } from '../backPressure.js'
-import type { CallEvents } from '../callEvents.js'
-import type { GroupCommitter } from '../groupCommitter.js'
-import { purgeInBatches } from '../retention.js'
-import type { ResolvedSchedulerOptions } from '../schedulerOptions.js'
+import type { CallEvents } from '../calls/callEvents.js'
+import { ConnectRefusal, sendConnectError } from '../calls/connectError.js'
+import type { FaultHooks } from '../calls/faultHooks.js'
+import { REFUSAL_CODES, toNewCalls } from '../calls/toNewCalls.js'
 import { IdempotencyConflict } from '../store/idempotencyConflict.js'
+import { purgeInBatches } from '../store/retention.js'
 import type { ChangeResult, QueueKey, Store } from '../store/store.js'
-import { CRASH_AT, crashAt } from '../testCrash.js'
+import type { ApiOptions } from './apiOptions.js'
 import { MAX_WAIT_MS } from './apiTimeouts.js'
+import type { BackPressure } from './backPressure.js'
 import { bearerChecker } from './bearerAuth.js'
-import { ConnectRefusal, sendConnectError } from './connectError.js'
+import type { GroupCommitter } from './groupCommitter.js'
 import { storeUnavailable } from './storeUnavailable.js'
 import { toAttemptInfo, toCallInfo } from './toCallInfo.js'
-import { REFUSAL_CODES, toNewCalls } from './toNewCalls.js'
 
 export const DISPATCH_PATH = '/dispatch.sdk.v1.DispatchService/Dispatch'
 
@@ -42,7 +42,7 @@ const WAIT_RECHECK_MS = 1000
 export interface ApiServerParts {
   readonly store: Store
   readonly events: CallEvents
-  readonly options: ResolvedSchedulerOptions
+  readonly options: ApiOptions
   readonly apiKey: string
   /**
    * Called after new or redriven calls are durable: delivery looks for due calls now. `queues` names
@@ -58,6 +58,8 @@ export interface ApiServerParts {
   /** Pino options (Fastify's `logger`), or a logger instance; neither: no logging. */
   readonly logger?: FastifyServerOptions['logger'] | undefined
   readonly loggerInstance?: FastifyServerOptions['loggerInstance'] | undefined
+  /** Fault injection (the fault suite only): told before and after a Dispatch commits. */
+  readonly faults?: FaultHooks | undefined
 }
 
 function validator<T>(schema: TSchema, name: string): (body: unknown) => T {
@@ -207,7 +209,7 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
     handler: async (request) => {
       const now = options.now()
       const calls = toNewCalls(request.body, options, now)
-      if (CRASH_AT !== undefined) crashAt('dispatch-before-commit') // test-only fault point (test/faults)
+      parts.faults?.at('dispatch-before-commit')
       // The ids go back only after the insert resolved, i.e. after the (shared) commit is durable.
       const results =
         committer !== undefined
@@ -218,7 +220,7 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
         pressure?.inserted(inserted.length)
         parts.onNewWork(distinctQueues(inserted))
       }
-      if (CRASH_AT !== undefined) crashAt('dispatch-after-commit') // test-only fault point (test/faults)
+      parts.faults?.at('dispatch-after-commit')
       return { dispatchIds: results.map((r) => r.dispatchId) }
     },
   })

@@ -1,4 +1,4 @@
-import type { ResolvedRetryPolicy } from '../schedulerOptions.js'
+import type { ResolvedRetryPolicy } from '../calls/retryPolicy.js'
 
 /**
  * The wait before retrying after attempt number `attempt` (1-based): exponential with full jitter,

@@ -8,14 +8,10 @@ import {
   type Status,
 } from 'dispatch-functions/protocol'
 import { Compile } from 'typebox/compile'
-import { ConnectRefusal } from '../api/connectError.js'
-import { toNewCall } from '../api/toNewCalls.js'
-import { MAX_JSON_DEPTH, nestedDeeperThan } from '../jsonDepth.js'
-import {
-  type ResolvedRetryPolicy,
-  type ResolvedSchedulerOptions,
-  resolveSchedulerOptions,
-} from '../schedulerOptions.js'
+import { ConnectRefusal } from '../calls/connectError.js'
+import { MAX_JSON_DEPTH, nestedDeeperThan } from '../calls/jsonDepth.js'
+import { type CallPolicies, DEFAULT_CALL_POLICIES, type ResolvedRetryPolicy } from '../calls/retryPolicy.js'
+import { toNewCall } from '../calls/toNewCalls.js'
 import type { Completion, CoroutineState, StoredCall } from '../store/store.js'
 import { backoffDelay } from './backoff.js'
 import type { PostOutcome } from './endpointClient.js'
@@ -29,17 +25,14 @@ export interface DecideContext {
   readonly policy: ResolvedRetryPolicy
   readonly random?: () => number
   /** The scheduler's options, for the retry policies of a Poll's children (default: the defaults). */
-  readonly options?: ResolvedSchedulerOptions
+  readonly options?: CallPolicies
 }
 
 /** The largest coroutine state stored (the journal a Poll carries), in bytes of its JSON. */
 export const MAX_COROUTINE_STATE_BYTES = 16 * 1024 * 1024
 
-let defaultOptions: ResolvedSchedulerOptions | undefined
-function schedulerOptions(context: DecideContext): ResolvedSchedulerOptions {
-  if (context.options !== undefined) return context.options
-  defaultOptions ??= resolveSchedulerOptions({})
-  return defaultOptions
+function schedulerOptions(context: DecideContext): CallPolicies {
+  return context.options ?? DEFAULT_CALL_POLICIES
 }
 
 /**

@@ -1,12 +1,13 @@
 import type { FastifyBaseLogger } from 'fastify'
-import type { CallEvents } from '../callEvents.js'
-import { policyFor, type ResolvedSchedulerOptions } from '../schedulerOptions.js'
+import type { CallEvents } from '../calls/callEvents.js'
+import type { FaultHooks } from '../calls/faultHooks.js'
+import { policyFor } from '../calls/retryPolicy.js'
 import type { Completion, QueueKey, Store, StoredCall } from '../store/store.js'
-import { CRASH_AT, crashAt } from '../testCrash.js'
 import type { AdaptiveConcurrency } from './adaptiveConcurrency.js'
 import { buildRunRequest } from './buildRunRequest.js'
 import type { ClaimSelector } from './claimSelector.js'
 import { decideCompletion, expired } from './decideCompletion.js'
+import type { DeliveryOptions } from './deliveryOptions.js'
 import type { DeliveryTransport } from './endpointClient.js'
 import { fitResults } from './fitResults.js'
 
@@ -15,13 +16,15 @@ export interface DeliveryLoopParts {
   readonly selector: ClaimSelector
   readonly client: DeliveryTransport
   readonly events: CallEvents
-  readonly options: ResolvedSchedulerOptions
+  readonly options: DeliveryOptions
   readonly owner: string
   readonly log: FastifyBaseLogger
   /** Per-endpoint adaptive limits: told when attempts start and how they end. */
   readonly limits?: AdaptiveConcurrency | undefined
   /** Told of every attempt that finished (for back-pressure's count of unfinished calls). */
   readonly onRecorded?: ((completions: readonly Completion[]) => void) | undefined
+  /** Fault injection (the fault suite only): told when a claim, a delivery or a Poll is reached. */
+  readonly faults?: FaultHooks | undefined
 }
 
 /**
@@ -92,7 +95,7 @@ export class DeliveryLoop {
         this.woken = false
         // Calls claimed while stop() began are attempted too: stop() waits for them like the others.
         const calls = await selector.claim(options.now(), capacity)
-        if (CRASH_AT !== undefined && calls.length > 0) crashAt('after-claim') // test-only fault point (test/faults)
+        if (calls.length > 0) this.parts.faults?.at('after-claim')
         for (const call of calls) this.attempt(call)
         if (calls.length > 0) continue
         const next = await store.nextDueAt()
@@ -151,14 +154,13 @@ export class DeliveryLoop {
           end(undefined)
           return // shutting down: the lease is released and the call delivered again
         }
-        if (CRASH_AT !== undefined) crashAt('after-delivery') // test-only fault point (test/faults)
+        this.parts.faults?.at('after-delivery')
         // The attempt's start goes into the call's attempt history with its outcome.
         const completion = {
           ...decideCompletion(call, outcome, { owner, now: options.now(), policy, options }),
           startedAt: now,
         }
-        // test-only fault point: a coroutine's Poll (state + children) arrived and is not yet recorded
-        if (CRASH_AT !== undefined && completion.kind === 'poll') crashAt('poll-before-record')
+        if (completion.kind === 'poll') this.parts.faults?.at('poll-before-record')
         end(completion.status)
         if (completion.kind === 'tailCall') {
           this.moved.push({

@@ -1,8 +1,8 @@
 import { Call, type DispatchCall, type ErrorMessage } from 'dispatch-functions/protocol'
 import { Compile } from 'typebox/compile'
-import { ConnectRefusal } from '../api/connectError.js'
-import { toNewCall } from '../api/toNewCalls.js'
-import type { ResolvedSchedulerOptions } from '../schedulerOptions.js'
+import { ConnectRefusal } from '../calls/connectError.js'
+import type { CallPolicies } from '../calls/retryPolicy.js'
+import { toNewCall } from '../calls/toNewCalls.js'
 import type { NewCall, StoredCall } from '../store/store.js'
 
 const checkCall = Compile(Call)
@@ -21,12 +21,7 @@ export type ChildCalls =
  * names none, its root, its fairness key, and an expiration no later than the parent's, so the
  * parent's expiration bounds the whole tree (docs/protocol.md §12.2).
  */
-export function toChildCalls(
-  parent: StoredCall,
-  calls: unknown,
-  options: ResolvedSchedulerOptions,
-  now: number,
-): ChildCalls {
+export function toChildCalls(parent: StoredCall, calls: unknown, options: CallPolicies, now: number): ChildCalls {
   if (calls === undefined) return { kind: 'children', children: [] }
   const refused = (message: string): ChildCalls => ({
     kind: 'refused',

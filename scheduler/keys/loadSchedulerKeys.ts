@@ -1,28 +1,24 @@
-import { createPublicKey, type KeyObject, randomBytes } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { generateSigningKeyPair, parsePrivateKey } from 'dispatch-functions/internal'
 import { DispatchError, dspError } from 'dispatch-functions/protocol'
 import { readKeyFile, warnOnStderr } from './checkKeyFile.js'
+import {
+  type GivenKeys,
+  givenApiKey,
+  givenSigningKey,
+  newApiKey,
+  type SchedulerKeys,
+  schedulerKeys,
+} from './givenKeys.js'
 
-export interface SchedulerKeys {
-  readonly apiKey: string
-  readonly privateKey: KeyObject
-  /** PEM SPKI: what endpoints verify with (`DISPATCH_VERIFICATION_KEY`). */
-  readonly verificationKeyPem: string
-}
+export type { SchedulerKeys } from './givenKeys.js'
 
-export interface KeySources {
+export interface KeySources extends GivenKeys {
   readonly dbPath: string
-  readonly apiKey?: string | undefined
-  readonly signingKey?: string | undefined
-  readonly env?: NodeJS.ProcessEnv
   /** Where a warning about a key file other users may read goes; default stderr. */
   readonly warn?: (message: string) => void
 }
-
-const nonEmpty = (value: string | undefined): string | undefined =>
-  value === undefined || value.trim() === '' ? undefined : value
 
 /**
  * Reads a key file kept beside the database, or creates it with `make()` (mode 0600, created
@@ -63,24 +59,14 @@ function unreadable(path: string, cause: unknown): DispatchError {
  * generated on first start, so restarts keep them.
  */
 export function loadSchedulerKeys(sources: KeySources): SchedulerKeys {
-  const env = sources.env ?? process.env
   const warn = sources.warn ?? warnOnStderr
   const db = resolve(sources.dbPath)
-  const apiKey =
-    nonEmpty(sources.apiKey) ??
-    nonEmpty(env['DISPATCH_API_KEY']) ??
-    keptBeside(`${db}.api-key`, () => `dsp_${randomBytes(32).toString('base64url')}`, warn)
-  const fromOption = nonEmpty(sources.signingKey)
-  const fromEnv = nonEmpty(env['DISPATCH_SIGNING_KEY'])
+  const apiKey = givenApiKey(sources) ?? keptBeside(`${db}.api-key`, newApiKey, warn)
   const privateKey =
-    fromOption !== undefined
-      ? parsePrivateKey(fromOption, 'the signingKey option')
-      : fromEnv !== undefined
-        ? parsePrivateKey(fromEnv, 'DISPATCH_SIGNING_KEY')
-        : parsePrivateKey(
-            keptBeside(`${db}.signing-key.pem`, () => generateSigningKeyPair().privateKeyPem, warn),
-            `${db}.signing-key.pem`,
-          )
-  const verificationKeyPem = createPublicKey(privateKey).export({ format: 'pem', type: 'spki' }).toString()
-  return { apiKey, privateKey, verificationKeyPem }
+    givenSigningKey(sources) ??
+    parsePrivateKey(
+      keptBeside(`${db}.signing-key.pem`, () => generateSigningKeyPair().privateKeyPem, warn),
+      `${db}.signing-key.pem`,
+    )
+  return schedulerKeys(apiKey, privateKey)
 }

@@ -1,10 +1,11 @@
 import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import Database from 'better-sqlite3'
-import type { CallState, ErrorMessage, Status } from 'dispatch-functions/protocol'
+import type { CallState } from 'dispatch-functions/protocol'
 import { dspError } from 'dispatch-functions/protocol'
-import { attemptRecord } from './attemptRecord.js'
+import { ATTEMPT_COLUMNS, type AttemptRow, attemptRecord, toStoredAttempt } from './attemptRecord.js'
 import { type CallRow, opt, toStoredCall } from './callRow.js'
+import { FINISHED, json, LIVE, NO_POLL } from './callSql.js'
 import { completeIsolating } from './completeIsolating.js'
 import { CANCELLED_ERROR, pollStateJson, type ResultRow, storedResult, suspendedDueAt } from './coroutineRows.js'
 import { IdempotencyConflict, inputDigest } from './idempotencyConflict.js'
@@ -17,6 +18,7 @@ import {
   type ChangeResult,
   type ClaimRequest,
   type Completion,
+  type CompletionOf,
   type InsertOptions,
   type InsertResult,
   type ListFilter,
@@ -37,18 +39,6 @@ export interface SqliteStoreOptions {
   readonly synchronous?: 'FULL' | 'NORMAL'
   /** How long to wait for the database lock before failing with DSP3002; default 2000 ms. */
   readonly busyTimeoutMs?: number
-}
-
-const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value))
-
-/** A row of a call's attempt history. */
-interface AttemptRow {
-  attempt: number
-  started_at: number
-  finished_at: number
-  status: string
-  outcome: string
-  error: string | null
 }
 
 /** What a call that just became terminal reports to its parent. */
@@ -286,14 +276,7 @@ export class SqliteStore implements Store {
 
   async listAttempts(dispatchId: string): Promise<StoredAttempt[]> {
     const rows = this.statements.attempts.all(dispatchId) as AttemptRow[]
-    return rows.map((row) => ({
-      attempt: row.attempt,
-      startedAt: row.started_at,
-      finishedAt: row.finished_at,
-      status: row.status as Status,
-      outcome: row.outcome as Completion['kind'],
-      error: row.error === null ? undefined : (JSON.parse(row.error) as ErrorMessage),
-    }))
+    return rows.map(toStoredAttempt)
   }
 
   /** Applies one outcome if its claim still holds; false when it is stale. */
@@ -364,7 +347,7 @@ export class SqliteStore implements Store {
   }
 
   /** Records a Poll (state, consumed results, children) and suspends the call, in the caller's transaction. */
-  private suspend(c: Extract<Completion, { kind: 'poll' }>, held: Record<string, unknown>): boolean {
+  private suspend(c: CompletionOf<'poll'>, held: Record<string, unknown>): boolean {
     const s = this.statements
     const row = s.suspend.get({
       ...held,
@@ -545,11 +528,6 @@ function insertParams(call: NewCall) {
   }
 }
 
-/** The columns a call's coroutine state lives in, cleared when it exits, restarts or is redriven. */
-const NO_POLL =
-  'poll_state = NULL, min_results = NULL, max_results = NULL, poll_deadline = NULL, poll_error = NULL, results_waiting = 0'
-const LIVE = "('pending', 'running', 'suspended')"
-const FINISHED = "('succeeded', 'failed', 'cancelled')"
 const TREE = `WITH RECURSIVE tree(id) AS (
       SELECT id FROM calls WHERE parent_id = @id
       UNION ALL SELECT c.id FROM calls AS c JOIN tree ON c.parent_id = tree.id
@@ -655,7 +633,7 @@ function prepare(db: Database.Database) {
       DELETE FROM call_attempts WHERE call_id = @id AND seq <= (
         SELECT seq FROM call_attempts WHERE call_id = @id ORDER BY seq DESC LIMIT 1 OFFSET @keep
       )`),
-    attempts: db.prepare('SELECT * FROM call_attempts WHERE call_id = ? ORDER BY seq'),
+    attempts: db.prepare(`SELECT ${ATTEMPT_COLUMNS} FROM call_attempts WHERE call_id = ? ORDER BY seq`),
     get: db.prepare('SELECT * FROM calls WHERE id = ?'),
     getMany: db.prepare('SELECT * FROM calls WHERE id IN (SELECT value FROM json_each(?))'),
     cancel: db.prepare(`

@@ -204,6 +204,9 @@ export type Completion =
    */
   | (CompletionBase & { readonly kind: 'restart'; readonly error: ErrorMessage | undefined })
 
+/** The completions of one kind (or several). */
+export type CompletionOf<K extends Completion['kind']> = Extract<Completion, { kind: K }>
+
 /** The attempts a call's history keeps: the most recent ones, older ones are dropped as new ones come. */
 export const ATTEMPT_HISTORY_LIMIT = 20
 
@@ -277,8 +280,11 @@ export type ChangeResult =
 
 /**
  * Durable storage of calls. Every method is atomic (one transaction) and resolves only after its
- * changes are durable. Implementations: SQLite (embedded) and, later, PostgreSQL; both pass
- * test/scheduler/storeConformance.ts. Methods work in batches so one commit serves many calls.
+ * changes are durable. Implementations: SQLite (embedded) and PostgreSQL (shared by several nodes);
+ * both pass test/scheduler/storeConformance.ts. Methods work in batches so one commit serves many
+ * calls. What only some stores can do (fair queues, attempt history, lease renewal, new-work
+ * notifications, shared settings) is an optional member: the scheduler asks whether a store has it,
+ * never which store it is.
  */
 export interface Store {
   /**
@@ -344,5 +350,36 @@ export interface Store {
    * deleted go in a later batch.
    */
   purgeFinishedCalls(before: number, limit: number): Promise<number>
+  /**
+   * Optional (stores several nodes share), with {@link renewLeases}: claims take a lease this long,
+   * in ms, which the scheduler renews while the attempt runs, so another node takes a dead node's
+   * calls over after this short lease instead of after the longest attempt timeout.
+   */
+  readonly renewedLeaseMs?: number
+  /** Optional, with {@link renewedLeaseMs}: extends the leases this owner still holds (same attempt, still running). */
+  renewLeases?(owner: string, leases: readonly LeaseExtension[]): Promise<number>
+  /**
+   * Optional (stores several nodes share): calls `listener` whenever another node inserts, redrives or
+   * releases calls, so an idle node claims at once instead of at its next poll. Returns a function
+   * that stops listening.
+   */
+  onNewWork?(listener: () => void): () => void
+  /**
+   * Optional (stores several nodes share): a value every node of the installation shares (the API key,
+   * the signing key): read it, or store `make()` if nobody has yet. Nodes starting together agree on
+   * the first one stored. With it the scheduler keeps its keys in the store instead of beside `dbPath`.
+   */
+  sharedSetting?(name: string, make: () => string): Promise<string>
+  /** Where {@link sharedSetting} keeps its values, for messages (`the PostgreSQL schema dispatch`). */
+  readonly settingsLocation?: string
+  /** Optional: files the store made owner-only when it opened them (other users could read them), to warn about. */
+  readonly tightened?: readonly string[]
   close(): Promise<void>
+}
+
+/** One lease to extend: the attempt that holds it, and its new expiry. */
+export interface LeaseExtension {
+  readonly dispatchId: string
+  readonly attempt: number
+  readonly until: number
 }

@@ -15,7 +15,7 @@ import {
 } from './processes.js'
 
 // A deterministic crash at each step of a call's life, through the scheduler's test-only hook
-// (DISPATCH_TEST_CRASH_AT, scheduler/testCrash.ts): the process SIGKILLs itself at the point, is
+// (DISPATCH_TEST_CRASH_AT, read by test/scheduler/fixtures/schedulerProcess.ts): the process SIGKILLs itself at the point, is
 // started again without the hook, and the invariants must hold.
 
 const BATCH = 20

@@ -3,7 +3,7 @@ import { connect } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { postToScheduler } from '../../runtime/client/dispatchBatch.js'
-import { resolveSchedulerOptions } from '../../scheduler/index.js'
+import { resolveSchedulerOptions } from '../../scheduler/schedulerOptions.js'
 import { DispatchError } from '../../schemas/errors/dispatchError.js'
 import { removeFolder, startTestScheduler, type TestScheduler, tempFolder, value } from './helpers.js'
 

@@ -3,7 +3,8 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { dispatchPlugin } from '../../runtime/fastify/index.js'
 import { defineRoutes, tupleSchema } from '../../runtime/index.js'
-import { AdaptiveConcurrency, resolveSchedulerOptions } from '../../scheduler/index.js'
+import { AdaptiveConcurrency } from '../../scheduler/delivery/adaptiveConcurrency.js'
+import { resolveSchedulerOptions } from '../../scheduler/schedulerOptions.js'
 import { eventually, removeFolder, startTestScheduler, type TestScheduler, tempFolder, value } from './helpers.js'
 
 /** The endpoint serves at most this many requests at once and answers 429 to the rest. */

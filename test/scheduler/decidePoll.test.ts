@@ -1,13 +1,10 @@
 import { describe, expect, it } from 'vitest'
+import { DEFAULT_RETRY_POLICY } from '../../scheduler/calls/retryPolicy.js'
 import { buildRunRequest } from '../../scheduler/delivery/buildRunRequest.js'
-import { MAX_COROUTINE_STATE_BYTES } from '../../scheduler/delivery/decideCompletion.js'
+import { decideCompletion, MAX_COROUTINE_STATE_BYTES } from '../../scheduler/delivery/decideCompletion.js'
 import { fitResults } from '../../scheduler/delivery/fitResults.js'
-import {
-  DEFAULT_RETRY_POLICY,
-  decideCompletion,
-  resolveSchedulerOptions,
-  type StoredCall,
-} from '../../scheduler/index.js'
+import type { StoredCall } from '../../scheduler/index.js'
+import { resolveSchedulerOptions } from '../../scheduler/schedulerOptions.js'
 
 /** How one attempt's Poll (or INCOMPATIBLE_STATE) becomes the change the store applies. */
 

@@ -1,14 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import {
-  backoffDelay,
-  DEFAULT_RETRY_POLICY,
-  decideCompletion,
-  httpStatus,
-  newDispatchId,
-  runUrl,
-  type StoredCall,
-  transportStatus,
-} from '../../scheduler/index.js'
+import { newDispatchId } from '../../scheduler/calls/dispatchId.js'
+import { DEFAULT_RETRY_POLICY } from '../../scheduler/calls/retryPolicy.js'
+import { backoffDelay } from '../../scheduler/delivery/backoff.js'
+import { decideCompletion } from '../../scheduler/delivery/decideCompletion.js'
+import { runUrl } from '../../scheduler/delivery/endpointClient.js'
+import { httpStatus, transportStatus } from '../../scheduler/delivery/transportStatus.js'
+import type { StoredCall } from '../../scheduler/index.js'
 
 const policy = { ...DEFAULT_RETRY_POLICY, initialBackoffMs: 100, backoffMultiplier: 2, maxBackoffMs: 1000 }
 

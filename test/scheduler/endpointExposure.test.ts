@@ -2,9 +2,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateSigningKeyPair, parsePrivateKey } from '../../runtime/index.js'
+import { EndpointAllowList } from '../../scheduler/calls/endpointAllowList.js'
 import { AdaptiveConcurrency } from '../../scheduler/delivery/adaptiveConcurrency.js'
 import { EndpointClient } from '../../scheduler/delivery/endpointClient.js'
-import { EndpointAllowList } from '../../scheduler/endpointAllowList.js'
 import { eventually, removeFolder, startTestScheduler, type TestScheduler, tempFolder, value } from './helpers.js'
 
 // What endpoints (or callers naming endpoints) can do to a scheduler: answer garbage, be many, be foreign.

@@ -3,7 +3,9 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createCallServiceClient } from '../../runtime/index.js'
-import { GroupCommitter, type NewCall, newDispatchId, openSqliteStore, type Store } from '../../scheduler/index.js'
+import { GroupCommitter } from '../../scheduler/api/groupCommitter.js'
+import { newDispatchId } from '../../scheduler/calls/dispatchId.js'
+import { type NewCall, openSqliteStore, type Store } from '../../scheduler/index.js'
 import { removeFolder, tempFolder, value } from './helpers.js'
 
 let folder: string

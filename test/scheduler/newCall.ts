@@ -1,4 +1,4 @@
-import { newDispatchId } from '../../scheduler/dispatchId.js'
+import { newDispatchId } from '../../scheduler/calls/dispatchId.js'
 import type { NewCall } from '../../scheduler/store/store.js'
 import { VALUE_TYPE_URL } from '../../schemas/wellKnown.js'
 

@@ -1,5 +1,5 @@
 import { setImmediate as yieldToEvents } from 'node:timers/promises'
-import type { Store } from './store/store.js'
+import type { Store } from './store.js'
 
 /** Calls deleted per transaction: short enough that a delivery waiting for the store barely notices. */
 export const PURGE_BATCH_SIZE = 500

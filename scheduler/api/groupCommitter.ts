@@ -1,4 +1,4 @@
-import type { InsertResult, NewCall, Store } from './store/store.js'
+import type { InsertResult, NewCall, Store } from '../store/store.js'
 
 export interface GroupCommitOptions {
   readonly idempotencyWindowMs: number

@@ -1,10 +1,8 @@
-import type { ClaimSelector } from '../delivery/claimSelector.js'
-import type { Completion } from './store.js'
+import type { Completion, LeaseExtension, Store } from '../store/store.js'
+import type { ClaimSelector } from './claimSelector.js'
 
 /** What {@link LeaseRenewal} needs of a store: renew the leases of these attempts, if still held. */
-export interface RenewableStore {
-  renewLeases(owner: string, leases: readonly { dispatchId: string; attempt: number; until: number }[]): Promise<number>
-}
+export type RenewableStore = Required<Pick<Store, 'renewLeases'>>
 
 export interface LeaseRenewalOptions {
   readonly owner: string
@@ -76,7 +74,7 @@ export class LeaseRenewal {
     this.renewing = true
     try {
       const now = Date.now()
-      const leases: { dispatchId: string; attempt: number; until: number }[] = []
+      const leases: LeaseExtension[] = []
       for (const [dispatchId, held] of this.held) {
         const cap = held.claimedAt + this.options.maxLeaseMs
         if (cap <= now) this.held.delete(dispatchId)

@@ -1,11 +1,12 @@
 import { type Checked, checkProtoDuration, checkTimestamp } from 'dispatch-functions/internal'
 import { type DispatchCall, DispatchRequest, type DspCode } from 'dispatch-functions/protocol'
 import { Compile } from 'typebox/compile'
-import { newDispatchId } from '../dispatchId.js'
-import { policyFor, type ResolvedSchedulerOptions } from '../schedulerOptions.js'
 import { MAX_QUEUE_KEY_BYTES, queueKeyBytes } from '../store/storableValues.js'
 import type { NewCall } from '../store/store.js'
 import { ConnectRefusal } from './connectError.js'
+import { newDispatchId } from './dispatchId.js'
+import { MAX_JSON_DEPTH, nestedDeeperThan } from './jsonDepth.js'
+import { type CallPolicies, policyFor } from './retryPolicy.js'
 
 const checkDispatchRequest = Compile(DispatchRequest)
 
@@ -30,7 +31,7 @@ function refuse(index: number | undefined, message: string, code?: DspCode): nev
  * Validates a DispatchRequest and turns its calls into rows to store. Any bad call refuses the
  * whole batch (400 naming the call by index), before anything is stored.
  */
-export function toNewCalls(body: unknown, options: ResolvedSchedulerOptions, now: number): NewCall[] {
+export function toNewCalls(body: unknown, options: CallPolicies, now: number): NewCall[] {
   if (!checkDispatchRequest.Check(body)) {
     const first = checkDispatchRequest.Errors(body)[0]
     const path = first?.instancePath ?? ''
@@ -45,12 +46,7 @@ export function toNewCalls(body: unknown, options: ResolvedSchedulerOptions, now
  * One call of a Dispatch batch, checked and turned into a row; throws a ConnectRefusal naming the call by
  * `index`. The calls of a Poll and a tail call are checked with it too (scheduler/delivery/).
  */
-export function toNewCall(
-  call: DispatchCall,
-  index: number | undefined,
-  options: ResolvedSchedulerOptions,
-  now: number,
-): NewCall {
+export function toNewCall(call: DispatchCall, index: number | undefined, options: CallPolicies, now: number): NewCall {
   if (call.endpoint === undefined) refuse(index, 'endpoint is required (the URL where the scheduler runs the function)')
   // Text the stores keep as is: PostgreSQL cannot hold a NUL character, so neither store is given one.
   for (const field of ['endpoint', 'version', 'idempotencyKey', 'fairnessKey'] as const) {
@@ -69,8 +65,8 @@ export function toNewCall(
     throw new ConnectRefusal('permission_denied', `call ${index}: ${allowed.refusalOf(url)}`)
   }
   // Deeper input overflowed JSON.stringify in the store: a 500 for the whole commit group.
-  if (nestedDeeperThan(call.input, MAX_INPUT_DEPTH))
-    refuse(index, `input is nested deeper than ${MAX_INPUT_DEPTH} levels`)
+  if (nestedDeeperThan(call.input, MAX_JSON_DEPTH))
+    refuse(index, `input is nested deeper than ${MAX_JSON_DEPTH} levels`)
   const queueBytes = queueKeyBytes(call.endpoint, call.function, call.fairnessKey)
   if (queueBytes > MAX_QUEUE_KEY_BYTES) {
     refuse(
@@ -129,19 +125,4 @@ function checkCorrelationId(value: string | number, index: number | undefined): 
   if (BigInt(value) > MAX_UINT64)
     refuse(index, `correlationId ${value} is out of range: allowed 0 to ${MAX_UINT64}`, REFUSAL_CODES.correlationId)
   return value
-}
-
-/** The deepest input nesting accepted: deeper values overflowed JSON.stringify when stored. */
-const MAX_INPUT_DEPTH = 1000
-
-/** Whether arrays/objects in `value` nest deeper than `max`; iterative, so it cannot overflow itself. */
-function nestedDeeperThan(value: unknown, max: number): boolean {
-  const stack: [unknown, number][] = [[value, 0]]
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop()!
-    if (v === null || typeof v !== 'object') continue
-    if (depth > max) return true
-    for (const child of Object.values(v)) stack.push([child, depth + 1])
-  }
-  return false
 }

@@ -1,4 +1,4 @@
-import type { Completion, Store } from './store/store.js'
+import type { Completion, Store } from '../store/store.js'
 
 export interface BackPressureOptions {
   /**

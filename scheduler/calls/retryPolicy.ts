@@ -1,0 +1,55 @@
+import type { EndpointAllowList } from './endpointAllowList.js'
+
+/** How one function's calls are attempted. Every field is optional; unset ones fall back to the scheduler's. */
+export interface RetryPolicy {
+  /** Attempts before a call fails for good (a call's own `maxAttempts` wins). Default 10. */
+  readonly maxAttempts?: number
+  /** The backoff cap of the first retry, in ms: the wait is uniform in [0, cap) (full jitter). Default 1000. */
+  readonly initialBackoffMs?: number
+  /** The cap grows by this factor per attempt. Default 2. */
+  readonly backoffMultiplier?: number
+  /** The cap never exceeds this, in ms. Default 300000 (5 minutes). */
+  readonly maxBackoffMs?: number
+  /** One attempt (request and response) may take this long, in ms, before it counts as STATUS_TIMEOUT. Default 60000. */
+  readonly attemptTimeoutMs?: number
+}
+
+/** A {@link RetryPolicy} with every field set. */
+export type ResolvedRetryPolicy = Required<RetryPolicy>
+
+export const DEFAULT_RETRY_POLICY: ResolvedRetryPolicy = {
+  maxAttempts: 10,
+  initialBackoffMs: 1000,
+  backoffMultiplier: 2,
+  maxBackoffMs: 300_000,
+  attemptTimeoutMs: 60_000,
+}
+
+/**
+ * What accepting a call needs of the scheduler's options, whether the Dispatch API or a coroutine's
+ * Poll made it: the retry policies and the endpoints allowed.
+ */
+export interface CallPolicies {
+  readonly retry: ResolvedRetryPolicy
+  readonly functions: Readonly<Record<string, RetryPolicy>>
+  /** Undefined: every endpoint is allowed. */
+  readonly allowEndpoints: EndpointAllowList | undefined
+}
+
+/** The policies of a scheduler started without options. */
+export const DEFAULT_CALL_POLICIES: CallPolicies = {
+  retry: DEFAULT_RETRY_POLICY,
+  functions: {},
+  allowEndpoints: undefined,
+}
+
+/** The policy of one function: its overrides on top of the scheduler's defaults. */
+export function policyFor(options: CallPolicies, functionName: string): ResolvedRetryPolicy {
+  const own = options.functions[functionName]
+  return own === undefined ? options.retry : { ...options.retry, ...definedFields(own) }
+}
+
+/** The fields of `value` that are set. */
+export function definedFields<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>
+}
