@@ -2,31 +2,19 @@
  * @module
  * dispatch-functions/internal: the pieces of the runtime that the tool package
  * (`dispatch-functions-tools`: the scheduler, the generator and the `dispatch` command) shares with
- * applications — request signing, durations on the wire, the Run path, the CallService client and
- * the error base class. It is not a public API: names here may change in any release, and versions
- * of the two packages move together.
+ * applications — request signing, the CallService client, duration options, the endpoint core (for
+ * functions run in the scheduler's process and the test environment) and the runtime's clock. What
+ * belongs to the protocol (durations and timestamps on the wire, the Run path, the error catalog
+ * and `DispatchError`) is in `dispatch-functions/protocol`. It is not a public API: names here may
+ * change in any release, and versions of the two packages move together.
  *
  * @example
  * ```ts
- * import { DispatchError, fromProtoDuration } from 'dispatch-functions/internal'
- * const ms = fromProtoDuration('1.5s') // 1500
+ * import { signRequest, toMilliseconds } from 'dispatch-functions/internal'
+ * const ms = toMilliseconds('1.5s', 'timeout') // 1500
  * ```
  */
 
-export type { Checked } from '../schemas/duration.js'
-export {
-  checkProtoDuration,
-  checkTimestamp,
-  fromProtoDuration,
-  MAX_DURATION_MS,
-  MAX_TIMESTAMP_MS,
-  MIN_TIMESTAMP_MS,
-  toProtoDuration,
-  toTimestamp,
-} from '../schemas/duration.js'
-export type { DispatchErrorOptions } from '../schemas/errors/dispatchError.js'
-export { DispatchError } from '../schemas/errors/dispatchError.js'
-export { RUN_PATH, runUrl } from '../schemas/runUrl.js'
 export type { DurationInput } from './client/callOptions.js'
 export type { CallServiceClient } from './client/callService.js'
 export { createCallServiceClient } from './client/callService.js'

@@ -1,7 +1,7 @@
-import { checkProtoDuration } from 'dispatch-functions/internal'
 import {
   CALL_SERVICE_PATH,
   CancelCallRequest,
+  checkProtoDuration,
   DispatchError,
   dspError,
   GetCallRequest,

@@ -1,5 +1,5 @@
-import { toTimestamp } from 'dispatch-functions/internal'
 import type { AttemptInfo, CallInfo } from 'dispatch-functions/protocol'
+import { toTimestamp } from 'dispatch-functions/protocol'
 import type { ListedCall, StoredAttempt, StoredCall } from '../store/store.js'
 
 // Never throws: a time stored by an older version beyond a Date's range reads as the latest timestamp.

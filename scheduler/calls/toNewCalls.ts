@@ -1,5 +1,11 @@
-import { type Checked, checkProtoDuration, checkTimestamp } from 'dispatch-functions/internal'
-import { type DispatchCall, DispatchRequest, type DspCode } from 'dispatch-functions/protocol'
+import {
+  type Checked,
+  checkProtoDuration,
+  checkTimestamp,
+  type DispatchCall,
+  DispatchRequest,
+  type DspCode,
+} from 'dispatch-functions/protocol'
 import { Compile } from 'typebox/compile'
 import { MAX_QUEUE_KEY_BYTES, queueKeyBytes } from '../store/storableValues.js'
 import type { NewCall } from '../store/store.js'

@@ -1,5 +1,5 @@
-import { toTimestamp } from 'dispatch-functions/internal'
 import type { RunRequest } from 'dispatch-functions/protocol'
+import { toTimestamp } from 'dispatch-functions/protocol'
 import type { StoredCall } from '../store/store.js'
 
 /**

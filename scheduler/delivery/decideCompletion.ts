@@ -1,11 +1,12 @@
-import { checkProtoDuration, toTimestamp } from 'dispatch-functions/internal'
 import {
+  checkProtoDuration,
   type DispatchCall,
   type ErrorMessage,
   isRetried,
   type Poll,
   RunResponse,
   type Status,
+  toTimestamp,
 } from 'dispatch-functions/protocol'
 import { Compile } from 'typebox/compile'
 import { ConnectRefusal } from '../calls/connectError.js'

@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto'
-import { runUrl, signRequest } from 'dispatch-functions/internal'
+import { signRequest } from 'dispatch-functions/internal'
 import type { ErrorMessage, RunRequest, Status } from 'dispatch-functions/protocol'
+import { runUrl } from 'dispatch-functions/protocol'
 import { Pool } from 'undici'
 import { bodyExcerpt } from './bodyExcerpt.js'
 import { httpStatus, transportStatus } from './transportStatus.js'
