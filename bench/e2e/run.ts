@@ -6,7 +6,10 @@
  *    last recorded result.
  * 2. latency: calls dispatched at half that rate, in batches every 5 ms, for 5 s; dispatch-to-start
  *    (request sent to the function starting at the endpoint) p50 and p99.
- * 3. baselines, when installed into bench/.peers: graphile-worker on the local PostgreSQL, the same
+ * 3. in-process: the same N no-op calls to a scheduler that runs the function in its own process
+ *    (`startScheduler({ routes })`: no HTTP to the endpoint, no signature), SQLite FULL; calls per
+ *    second from the first dispatch to the last recorded result. `--no-inprocess` skips it.
+ * 4. baselines, when installed into bench/.peers: graphile-worker on the local PostgreSQL, the same
  *    N no-op jobs (bench/e2e/graphileWorker.ts); Restate, `--restate-calls` one-step calls through its
  *    ingress (default 5,000: at under 1,000 calls/s, 50,000 would take minutes; bench/e2e/restate.ts).
  *
@@ -20,6 +23,7 @@ import type { ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { defineRoutes, tupleSchema } from '../../runtime/index.js'
 import { startScheduler } from '../../scheduler/index.js'
 import { flag, log, now, option, quantile, round, sleep, stringOption } from './benchArgs.js'
 import { dispatchCalls } from './dispatchCalls.js'
@@ -99,7 +103,42 @@ try {
   )
   await scheduler.close()
 
-  // 3. Baselines.
+  // 3. In-process: the function runs in the scheduler's process.
+  let inProcessPerS: number | undefined
+  if (!flag('--no-inprocess')) {
+    const routes = defineRoutes({
+      noop: { source: 'bench/e2e/run.ts', input: tupleSchema([], 0), output: undefined, handler: () => undefined },
+    })
+    const local = await startScheduler({ dbPath: join(folder, 'inprocess.db'), concurrency, synchronous, routes })
+    const inProcessEndpoint = local.inProcessEndpoint!
+    const succeeded = async () =>
+      (await local.stats()).filter((s) => s.state === 'succeeded').reduce((n, s) => n + s.count, 0)
+    const until = async (total: number) => {
+      while ((await succeeded()) < total) await sleep(5)
+    }
+    await dispatchCalls(
+      local,
+      inProcessEndpoint,
+      Array.from({ length: 1000 }, () => []),
+    )
+    await until(1000)
+    const localStarted = performance.now()
+    await inBatches(calls, (n) =>
+      dispatchCalls(
+        local,
+        inProcessEndpoint,
+        Array.from({ length: n }, () => []),
+      ),
+    )
+    await until(1000 + calls)
+    inProcessPerS = Math.round(calls / ((performance.now() - localStarted) / 1000))
+    log(
+      `in-process: ${calls} no-op calls run in the scheduler's process, dispatch to recorded result: ${inProcessPerS} calls/s`,
+    )
+    await local.close()
+  }
+
+  // 4. Baselines.
   let baseline: { perS: number } | undefined
   let restate: { perS: number; p50Ms: number } | undefined
   if (!flag('--no-baseline')) {
@@ -117,6 +156,9 @@ try {
         ratio: baseline === undefined ? null : round(callsPerS / baseline.perS),
         restate_per_s: restate?.perS ?? null,
         restate_p50_ms: restate?.p50Ms ?? null,
+        inprocess_per_s: inProcessPerS ?? null,
+        inprocess_ratio:
+          baseline === undefined || inProcessPerS === undefined ? null : round(inProcessPerS / baseline.perS),
       })}\n`,
     )
   }
