@@ -1,10 +1,10 @@
-import { createHash, randomUUID } from 'node:crypto'
 import type { Call, CallResult } from '../../schemas/call.js'
 import { toProtoDuration } from '../../schemas/duration.js'
 import type { ErrorMessage } from '../../schemas/error.js'
 import type { Poll, PollResult } from '../../schemas/run.js'
 import { VALUE_TYPE_URL } from '../../schemas/wellKnown.js'
 import { CallFailedError } from '../client/callFailedError.js'
+import { hashText } from '../portable/hashText.js'
 import { type CallOutcome, encodeJournal, type Journal, MAX_JOURNAL_BYTES, type OpRecord } from './journal.js'
 
 /** The most calls one Poll may start (the protocol's bound); larger fan-outs go out over several turns. */
@@ -49,10 +49,7 @@ function nextTick(): Promise<void> {
 }
 
 function inputHash(call: Call): string {
-  return createHash('sha1')
-    .update(JSON.stringify(call.input?.value ?? null))
-    .digest('base64url')
-    .slice(0, 12)
+  return hashText('sha1', JSON.stringify(call.input?.value ?? null)).slice(0, 12)
 }
 
 function describe(op: OpRecord): string {
@@ -517,11 +514,11 @@ const versions = new WeakMap<object, string>()
 export function versionOf(name: string, handler: (...args: never[]) => unknown): string {
   let version = versions.get(handler)
   if (version === undefined) {
-    version = createHash('sha256').update(name).update('\0').update(handler.toString()).digest('base64url').slice(0, 16)
+    version = hashText('sha256', `${name}\0${handler.toString()}`).slice(0, 16)
     versions.set(handler, version)
   }
   return version
 }
 
-/** `crypto.randomUUID`, for the journaled `uuid()`. */
-export const newUuid = (): string => randomUUID()
+/** `crypto.randomUUID` (the Web Crypto global, on every runtime), for the journaled `uuid()`. */
+export const newUuid = (): string => globalThis.crypto.randomUUID()

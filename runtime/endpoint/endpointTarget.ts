@@ -1,5 +1,6 @@
 import { runUrl } from '../../schemas/runUrl.js'
 import { DispatchError } from '../errors/dispatchError.js'
+import { environmentVariable } from '../portable/environment.js'
 import { type SignedTarget, signedTarget } from '../signing/signedTarget.js'
 import type { EndpointOptions } from './endpointOptions.js'
 
@@ -34,7 +35,7 @@ export function endpointTarget(url: string, where: string): SignedTarget {
  */
 export function resolveEndpointTarget(option: EndpointOptions['endpointUrl']): () => SignedTarget {
   const fromEnv = option === undefined
-  const url = option ?? (process.env['DISPATCH_ENDPOINT_URL'] || undefined)
+  const url = option ?? (environmentVariable('DISPATCH_ENDPOINT_URL') || undefined)
   const where = fromEnv ? 'DISPATCH_ENDPOINT_URL' : 'the endpointUrl option'
   if (url === undefined) {
     throw new DispatchError(

@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto'
-import { DispatchError } from '../errors/dispatchError.js'
+import { badKey } from './badKey.js'
 
 // DER prefixes that wrap a raw Ed25519 key in SPKI / a raw seed in PKCS#8 (RFC 8410), so Node
 // can import the base64-of-raw-bytes form without a hand-written Ed25519 implementation.
@@ -16,19 +16,6 @@ function decodeBase64(text: string): Buffer | undefined {
   const compact = text.replace(/\s+/g, '')
   if (!BASE64.test(compact)) return undefined
   return Buffer.from(compact, 'base64')
-}
-
-// The message names the variable and the accepted forms, and never includes the value: it is a secret
-// (or, for public keys, still configuration that does not belong in logs).
-function badKey(variableName: string, kind: 'public' | 'private', reason: string): DispatchError {
-  const code = kind === 'public' ? 'DSP2201' : 'DSP2202'
-  const forms =
-    kind === 'public'
-      ? 'a PEM SPKI Ed25519 public key (a literal \\n stands for a newline) or standard base64 of the raw 32-byte key'
-      : 'a PEM PKCS#8 Ed25519 private key (a literal \\n stands for a newline) or standard base64 of the 32-byte seed'
-  return new DispatchError(code, `${variableName} is not a usable Ed25519 ${kind} key: ${reason}`, {
-    hint: `set ${variableName} to ${forms}`,
-  })
 }
 
 function requireEd25519(key: KeyObject, variableName: string, kind: 'public' | 'private'): KeyObject {
