@@ -72,7 +72,7 @@ function replayCacheOf(option: EndpointOptions['replayCache']): ReplayCache | un
  * crypto signatures are checked with (Node's, or Web Crypto for the fetch adapter).
  */
 export function createEndpoint<Key>(
-  options: EndpointOptions<Key>,
+  options: EndpointOptions<object>,
   framework: string,
   hooks: EndpointHooks,
   crypto: EndpointCrypto<Key>,
@@ -94,7 +94,7 @@ export function createEndpoint<Key>(
       { hint: 'leave it out for the default (8 MiB), which keeps resumed turns inside the 16 MiB request limit' },
     )
   }
-  const publicKey = resolveVerificationKey(options.verificationKey as string | object | false | undefined, crypto)
+  const publicKey = resolveVerificationKey(options.verificationKey, crypto)
   if (publicKey === undefined) {
     warnVerificationOff()
     hooks.onVerificationOff?.()
