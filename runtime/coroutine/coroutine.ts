@@ -44,8 +44,13 @@ function never(): Promise<never> {
   return new Promise<never>(() => {})
 }
 
+// setImmediate where the runtime has one (Node, Bun, Deno); a zero timeout elsewhere (Workers).
+const immediate: (callback: () => void) => unknown =
+  (globalThis as { setImmediate?: (callback: () => void) => unknown }).setImmediate ??
+  ((callback) => setTimeout(callback, 0))
+
 function nextTick(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve))
+  return new Promise((resolve) => immediate(resolve))
 }
 
 function inputHash(call: Call): string {

@@ -3,8 +3,10 @@ import { badKey } from './badKey.js'
 
 // DER prefixes that wrap a raw Ed25519 key in SPKI / a raw seed in PKCS#8 (RFC 8410), so Node
 // can import the base64-of-raw-bytes form without a hand-written Ed25519 implementation.
-const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
-const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
+// Plain bytes, not Buffers: the main entry point is loaded on runtimes without Buffer too.
+const bytesOfHex = (hex: string) => Uint8Array.from(hex.match(/../g)!, (byte) => Number.parseInt(byte, 16))
+const SPKI_PREFIX = bytesOfHex('302a300506032b6570032100')
+const PKCS8_PREFIX = bytesOfHex('302e020100300506032b657004220420')
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/
 
 /** A literal `\n` in an environment variable stands for a newline (PROTOCOL.md). */
