@@ -94,12 +94,12 @@ export function createEndpoint<Key>(
       { hint: 'leave it out for the default (8 MiB), which keeps resumed turns inside the 16 MiB request limit' },
     )
   }
-  const publicKey = resolveVerificationKey(options.verificationKey, crypto)
+  const publicKey = resolveVerificationKey(options.verificationKey, crypto, framework)
   if (publicKey === undefined) {
     warnVerificationOff()
     hooks.onVerificationOff?.()
   }
-  const target = publicKey === undefined ? undefined : resolveEndpointTarget(options.endpointUrl)
+  const target = publicKey === undefined ? undefined : resolveEndpointTarget(options.endpointUrl, framework)
   const replayCache = publicKey === undefined ? undefined : replayCacheOf(options.replayCache)
   const classifiers = new Map<ErrorClass, ErrorClassifier['status']>()
   for (const classifier of options.classifiers ?? []) classifiers.set(classifier.error, classifier.status)

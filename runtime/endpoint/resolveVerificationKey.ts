@@ -13,6 +13,7 @@ const HOW_TO_FIX =
 export function resolveVerificationKey<Key>(
   option: string | object | false | undefined,
   crypto: EndpointCrypto<Key>,
+  framework = 'dispatchPlugin',
 ): Key | undefined {
   if (option === false) return undefined
   if (option !== undefined && typeof option !== 'string') return crypto.adoptKey(option)
@@ -25,7 +26,7 @@ export function resolveVerificationKey<Key>(
   if (text === undefined) {
     throw new DispatchError(
       'DSP2208',
-      'dispatchPlugin has no verification key: neither the verificationKey option nor DISPATCH_VERIFICATION_KEY is set, and unsigned requests are refused',
+      `${framework} has no verification key: neither the verificationKey option nor DISPATCH_VERIFICATION_KEY is set, and unsigned requests are refused`,
       { hint: HOW_TO_FIX },
     )
   }
