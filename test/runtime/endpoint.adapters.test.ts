@@ -1,9 +1,11 @@
+import { errorClassifier } from 'dispatch-functions'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ADAPTERS, type Adapter, type RunningEndpoint } from './helpers/adapters.js'
 import { CoroutineDriver } from './helpers/coroutineDriver.js'
 import { coroutineRoutes } from './helpers/coroutineRoutes.js'
-import { RUN, runRequest } from './helpers/endpointApp.js'
+import { RUN, runRequest, testPrivateKey } from './helpers/endpointApp.js'
 import { postRaw, rawSocket, signedFor, until } from './helpers/realEndpoint.js'
+import { digestOf, signCustom } from './helpers/signCustom.js'
 import { calls, routes, thrower } from './helpers/testRoutes.js'
 import { vectors } from './helpers/vectors.js'
 
@@ -33,6 +35,34 @@ async function withEnv<T>(vars: Record<string, string | undefined>, body: () => 
 
 const json = (text: string) => JSON.parse(text) as any
 
+class QuotaError extends Error {}
+class LibraryError extends Error {
+  constructor(readonly retryable: boolean) {
+    super('library failure')
+  }
+}
+const classifiers = [
+  { error: QuotaError, status: 'STATUS_THROTTLED' as const },
+  errorClassifier(LibraryError, (e) => (e.retryable ? undefined : 'STATUS_PERMANENT_ERROR')),
+]
+
+/** Signature headers made by hand for `url` (its authority and Run path), with `params` after the components. */
+function customSigned(url: string, body: string, params: string, components?: string[]): Record<string, string> {
+  const target = new URL(url + RUN)
+  const headers = { 'content-type': 'application/json', 'content-digest': digestOf('sha512', body) }
+  return {
+    ...headers,
+    ...signCustom({
+      path: target.pathname,
+      authority: target.host,
+      headers,
+      params,
+      privateKey: testPrivateKey,
+      ...(components === undefined ? {} : { components }),
+    }),
+  }
+}
+
 describe.each(ADAPTERS)('$name', (adapter: Adapter) => {
   let signed: RunningEndpoint
   let other: RunningEndpoint
@@ -42,7 +72,7 @@ describe.each(ADAPTERS)('$name', (adapter: Adapter) => {
 
   beforeAll(async () => {
     ;[signed, other, prefixed, small, unsigned] = await Promise.all([
-      adapter.start({ routes, verificationKey: KEY }),
+      adapter.start({ routes, verificationKey: KEY, classifiers, endpoint: 'http://self.test:8000' }),
       adapter.start({ routes, verificationKey: KEY }),
       adapter.start({ routes, verificationKey: KEY, prefix: '/a' }),
       adapter.start({ routes, verificationKey: KEY, bodyLimit: 4096 }),
@@ -145,6 +175,30 @@ describe.each(ADAPTERS)('$name', (adapter: Adapter) => {
       })
     })
 
+    it('refuses a signature too old or made in the future (403), by another key id or not covering what it must (401)', async () => {
+      const now = Math.floor(Date.now() / 1000)
+      const keyed = ';keyid="default";alg="ed25519"'
+      const refusal = async (headers: Record<string, string>) => {
+        const answer = await post(signed, add, headers)
+        return { status: answer.status, message: json(answer.body).message as string }
+      }
+      expect(await refusal(customSigned(signed.url, add, `;created=${now - 400}${keyed}`))).toMatchObject({
+        status: 403,
+        message: expect.stringContaining('too old'),
+      })
+      expect(await refusal(customSigned(signed.url, add, `;created=${now + 60}${keyed}`))).toMatchObject({
+        status: 403,
+        message: expect.stringContaining('future'),
+      })
+      expect((await refusal(customSigned(signed.url, add, `;created=${now};keyid="other";alg="ed25519"`))).status).toBe(
+        401,
+      )
+      const partial = customSigned(signed.url, add, `;created=${now}${keyed}`, ['@method', '@path', '@authority'])
+      expect(await refusal(partial)).toMatchObject({ status: 401, message: expect.stringContaining('content-type') })
+      // The same hand-made signature, complete and fresh, runs: the refusals were for what they say.
+      expect((await refusal(customSigned(signed.url, add, `;created=${now}${keyed}`))).status).toBe(200)
+    })
+
     it('an endpointUrl function that gives no usable URL answers 500 with DSP2207 and no detail', async () => {
       const broken = await adapter.start({ routes, verificationKey: KEY, endpointUrl: () => 'not a url' })
       try {
@@ -216,9 +270,52 @@ describe.each(ADAPTERS)('$name', (adapter: Adapter) => {
       })
     })
 
-    it('answers a tail call', async () => {
-      const answer = json((await post(signed, JSON.stringify(runRequest('tailOther', [1])))).body)
-      expect(answer.exit.tailCall).toMatchObject({ endpoint: 'http://other.test:9000', function: 'add' })
+    it('refuses missing and extra arguments, and an input that is not an array of arguments', async () => {
+      for (const args of [[1], [1, 2, 3]]) {
+        const answer = json((await post(signed, JSON.stringify(runRequest('add', args)))).body)
+        expect(answer.status).toBe('STATUS_INVALID_ARGUMENT')
+      }
+      const notArray = { function: 'add', input: { '@type': 'type.googleapis.com/google.protobuf.Value', value: 3 } }
+      expect(json((await post(signed, JSON.stringify(notArray))).body).exit.result.error.message).toContain(
+        'must be an array of positional arguments',
+      )
+    })
+
+    it('validates TypeBox 0.34 schemas with formats, and runs omitted optional arguments with their defaults', async () => {
+      const bad = json((await post(signed, JSON.stringify(runRequest('legacy', [{ id: 'nope' }])))).body)
+      expect(bad.exit.result.error.message).toContain('$[0].id: must match format "uuid"')
+      const id = '3f1c2a4e-8b7d-4c3a-9e2f-1a2b3c4d5e6f'
+      expect(
+        json((await post(signed, JSON.stringify(runRequest('legacy', [{ id }])))).body).exit.result.output.value,
+      ).toBe(id)
+      expect(
+        json((await post(signed, JSON.stringify(runRequest('greet', ['ada'])))).body).exit.result.output.value,
+      ).toBe('hello ada')
+    })
+
+    it('classifies with the classifiers option, most specific first, a declining one falling through', async () => {
+      const statusOf = async (error: unknown) => {
+        thrower.next = () => error
+        return json((await post(signed, JSON.stringify(runRequest('fail', [])))).body).status
+      }
+      expect(await statusOf(new QuotaError('q'))).toBe('STATUS_THROTTLED')
+      expect(await statusOf(new LibraryError(false))).toBe('STATUS_PERMANENT_ERROR')
+      expect(await statusOf(new LibraryError(true))).toBe('STATUS_TEMPORARY_ERROR')
+    })
+
+    it('aborts the call signal at the expiration time, and the abort is a TIMEOUT', async () => {
+      const expirationTime = new Date(Date.now() + 100).toISOString()
+      const answer = json(
+        (await post(signed, JSON.stringify(runRequest('waitForExpiration', [], { expirationTime })))).body,
+      )
+      expect(answer.status).toBe('STATUS_TIMEOUT')
+    })
+
+    it('answers tail calls, to the client’s endpoint or else to the endpoint option', async () => {
+      const other = json((await post(signed, JSON.stringify(runRequest('tailOther', [1])))).body)
+      expect(other.exit.tailCall).toMatchObject({ endpoint: 'http://other.test:9000', function: 'add' })
+      const local = json((await post(signed, JSON.stringify(runRequest('tailLocal', [1])))).body)
+      expect(local.exit.tailCall).toMatchObject({ endpoint: 'http://self.test:8000', function: 'add' })
     })
 
     it('runs durable coroutines across turns', async () => {
