@@ -4,6 +4,9 @@ import { connectError, type RunAnswer } from './runAnswer.js'
 /** The answer to a body whose bytes do not match its Content-Length. */
 export const LENGTH_MISMATCH = connectError(400, 'invalid_argument', 'the Content-Length does not match the body')
 
+/** The answer to a body that could not be read to its end (the client went away, the stream failed). */
+export const BODY_UNREADABLE = connectError(400, 'invalid_argument', 'the request body could not be read to its end')
+
 /** The answer to a request for another path or method than `POST …/dispatch.sdk.v1.FunctionService/Run`. */
 export const NOT_THE_RUN_ROUTE = connectError(
   404,

@@ -1,7 +1,13 @@
 import { RUN_PATH } from '../../schemas/runUrl.js'
 import { bodyTooLarge, createEndpoint } from '../endpoint/createEndpoint.js'
-import { readBody } from '../endpoint/readBody.js'
-import { closesConnection, LENGTH_MISMATCH, NOT_THE_RUN_ROUTE, refuseBeforeBody } from '../endpoint/refusals.js'
+import { type BodyRead, readBody } from '../endpoint/readBody.js'
+import {
+  BODY_UNREADABLE,
+  closesConnection,
+  LENGTH_MISMATCH,
+  NOT_THE_RUN_ROUTE,
+  refuseBeforeBody,
+} from '../endpoint/refusals.js'
 import { reportFailure } from '../endpoint/reportFailure.js'
 import type { RunAnswer } from '../endpoint/runAnswer.js'
 import { webEndpointCrypto } from '../endpoint/webEndpointCrypto.js'
@@ -81,9 +87,15 @@ export function createFetchHandler(options: FetchHandlerOptions): (request: Requ
       body = new Uint8Array(0)
     } else {
       const reader = request.body.getReader()
-      const read = await readBody(chunksOf(reader), length, bodyLimit, () => {
-        reader.cancel().catch(() => {})
-      })
+      let read: BodyRead
+      try {
+        read = await readBody(chunksOf(reader), length, bodyLimit, () => {
+          reader.cancel().catch(() => {})
+        })
+      } catch {
+        // The client went away mid-body (or the runtime failed the stream): answered, never thrown.
+        return respond(BODY_UNREADABLE)
+      }
       if (read.kind === 'tooLarge') return respond(bodyTooLarge(bodyLimit))
       if (read.kind === 'lengthMismatch') return respond(LENGTH_MISMATCH)
       body = read.bytes

@@ -349,6 +349,20 @@ describe.each(ADAPTERS)('$name', (adapter: Adapter) => {
       }
     })
 
+    it('keeps serving after a client that goes away in the middle of its body', async () => {
+      const headers = Object.entries(signedFor(signed.url, add))
+        .map(([name, value]) => `${name}: ${value}\r\n`)
+        .join('')
+      const client = rawSocket(
+        signed.origin,
+        `POST ${RUN} HTTP/1.1\r\nhost: ${new URL(signed.origin).host}\r\n${headers}content-length: ${add.length}\r\n\r\n${add.slice(0, 10)}`,
+      )
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      client.socket.destroy()
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      expect((await post(signed, add)).status).toBe(200)
+    })
+
     it('refuses a body without a Content-Length (chunked) with 400', async () => {
       const headers = Object.entries(signedFor(signed.url, add))
         .map(([name, value]) => `${name}: ${value}\r\n`)
