@@ -33,6 +33,13 @@ function send(response: ServerResponse, answer: RunAnswer, close: boolean): void
   response.end(answer.body)
 }
 
+// A server that no longer listens is closing (`server.close()`): a kept-alive connection that was
+// busy when close() began would stay open (the scheduler's pool keeps it) and hold the close up.
+function closing(request: IncomingMessage): boolean {
+  const server = (request.socket as { server?: { listening?: boolean } } | null)?.server
+  return server?.listening === false
+}
+
 const withoutQuery = (url: string) => {
   const query = url.indexOf('?')
   return query === -1 ? url : url.slice(0, query)
@@ -123,6 +130,6 @@ export function createNodeHandler(options: NodeHandlerOptions): NodeHandler {
       headers,
       body,
     })
-    send(response, answer, false)
+    send(response, answer, closing(request))
   }
 }

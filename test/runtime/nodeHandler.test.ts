@@ -1,7 +1,10 @@
-import type { Server } from 'node:http'
+import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { defineRoutes, tupleSchema } from 'dispatch-functions'
 import { createNodeHandler, RUN_PATH } from 'dispatch-functions/node'
 import express from 'express'
+import { Type } from 'typebox'
+import { Agent, request } from 'undici'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { RUN, runRequest } from './helpers/endpointApp.js'
 import { postRaw, signedFor } from './helpers/realEndpoint.js'
@@ -77,5 +80,57 @@ describe('createNodeHandler in Express', () => {
     const answer = await postRaw(origin + RUN, signedFor(origin, body), body)
     expect(answer.status).toBe(200)
     expect(JSON.parse(answer.body).exit.result.output.value).toBe(3)
+  })
+})
+
+describe('createNodeHandler on node:http', () => {
+  it('closing the server lets a request in flight finish and then closes its keep-alive connection', async () => {
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    let started!: () => void
+    const running = new Promise<void>((resolve) => {
+      started = resolve
+    })
+    const slow = defineRoutes({
+      slow: {
+        source: 'test/runtime/nodeHandler.test.ts',
+        input: tupleSchema([]),
+        output: Type.String(),
+        handler: async () => {
+          started()
+          await gate
+          return 'done'
+        },
+      },
+    })
+    const own = createServer(createNodeHandler({ routes: slow, verificationKey: false }))
+    // Longer than the test: only the endpoint's Connection: close can end the connection in time.
+    own.keepAliveTimeout = 60_000
+    await new Promise<void>((resolve) => own.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(own.address() as AddressInfo).port}`
+    // A pool that keeps connections for a minute, like the scheduler's.
+    const agent = new Agent({ keepAliveTimeout: 60_000, keepAliveMaxTimeout: 60_000 })
+    try {
+      const answer = request(url + RUN, {
+        method: 'POST',
+        dispatcher: agent,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(runRequest('slow', [])),
+      })
+      await running
+      const closed = new Promise((resolve) => own.close(resolve))
+      release()
+      const response = await answer
+      expect(response.statusCode).toBe(200)
+      expect(response.headers['connection']).toBe('close')
+      expect(JSON.parse(await response.body.text())).toMatchObject({ exit: { result: { output: { value: 'done' } } } })
+      await closed
+    } finally {
+      release()
+      own.closeAllConnections()
+      await agent.close()
+    }
   })
 })
