@@ -9,6 +9,8 @@ export default defineConfig({
     alias: [
       { find: /^dispatch-functions$/, replacement: here('./runtime/index.ts') },
       { find: /^dispatch-functions\/fastify$/, replacement: here('./runtime/fastify/index.ts') },
+      { find: /^dispatch-functions\/fetch$/, replacement: here('./runtime/fetch/index.ts') },
+      { find: /^dispatch-functions\/node$/, replacement: here('./runtime/node/index.ts') },
       { find: /^dispatch-functions\/protocol$/, replacement: here('./schemas/index.ts') },
       { find: /^dispatch-functions\/internal$/, replacement: here('./runtime/internal.ts') },
       { find: /^dispatch-functions-tools\/codegen$/, replacement: here('./codegen/index.ts') },

@@ -2,7 +2,9 @@
  * @module
  * dispatch-functions: durable, typed function dispatch. This entry point is what generated files
  * and application code import: the client factory, batches, the route-table helpers and the
- * error classes. The Fastify endpoint lives in `dispatch-functions/fastify`, the scheduler in
+ * error classes. The endpoint lives in `dispatch-functions/fastify` (a Fastify plugin),
+ * `dispatch-functions/node` (node:http, Express, Koa) and `dispatch-functions/fetch` (Request →
+ * Response: Hono, Next.js, Bun, Deno, Workers); the scheduler in
  * `dispatch-functions-tools/scheduler`, the generator in `dispatch-functions-tools/codegen`.
  *
  * @example

@@ -69,7 +69,7 @@ const HTTP_STATUSES: Readonly<Record<number, Status>> = {
 }
 
 /**
- * The status an HTTP error code names on its own (docs/protocol.md): 400 → INVALID_ARGUMENT, 401 →
+ * The status an HTTP error code names on its own (docs/protocol.md §9): 400 → INVALID_ARGUMENT, 401 →
  * UNAUTHENTICATED, 403 → PERMISSION_DENIED, 404 → NOT_FOUND, 408 → TIMEOUT, 429 → THROTTLED;
  * undefined for any other code, whose status depends on who answered (a function's HTTP call or the
  * endpoint itself).

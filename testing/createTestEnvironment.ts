@@ -179,10 +179,10 @@ export async function createTestEnvironment<R extends Routes>(
       },
     }
   }
-  const endpointOf = (routes: Routes): Endpoint => ({
+  const endpointOf = (routes: Routes): Endpoint<never> => ({
     handle: createRunHandler({
       routes: compileRoutes(routes),
-      publicKey: undefined,
+      verify: undefined,
       classifiers,
       endpoint: ownEndpoint,
     }),
@@ -191,8 +191,8 @@ export async function createTestEnvironment<R extends Routes>(
   })
   const own = endpointOf(wrapped)
   // Another service's endpoint serves its mocks, with any input; rebuilt when its mocks change.
-  const foreign = new Map<string, Endpoint>()
-  const foreignEndpoint = (url: string): Endpoint | undefined => {
+  const foreign = new Map<string, Endpoint<never>>()
+  const foreignEndpoint = (url: string): Endpoint<never> | undefined => {
     const its = mocks.get(url)
     if (its === undefined || its.size === 0) return undefined
     let endpoint = foreign.get(url)

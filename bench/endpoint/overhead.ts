@@ -1,5 +1,6 @@
 import { compileRoutes } from '../../runtime/endpoint/compileRoutes.js'
 import { createRunHandler } from '../../runtime/endpoint/createRunHandler.js'
+import { nodeEndpointCrypto } from '../../runtime/endpoint/nodeEndpointCrypto.js'
 import {
   generateSigningKeyPair,
   parsePrivateKey,
@@ -72,14 +73,14 @@ export async function measureOverhead(iterations = 20_000): Promise<Overhead> {
   const common = { routes: compiled, classifiers: new Map(), endpoint: undefined }
   const signed = createRunHandler({
     ...common,
-    publicKey,
+    verify: nodeEndpointCrypto.verifier(publicKey, false),
     target: () => ({ authority, path: RUN_PATH }),
     replayCache: new ReplayCache(),
   })
   const check = (await signed(requests[iterations + 2000]!)) as { statusCode: number; body: string }
   if (check.statusCode !== 200 || !check.body.includes('STATUS_OK'))
     throw new Error(`bench request refused: ${check.body}`)
-  const unsigned = createRunHandler({ ...common, publicKey: undefined })
+  const unsigned = createRunHandler({ ...common, verify: undefined })
 
   const { verify, sign } = await import('node:crypto')
   const data = Buffer.alloc(400, 1)

@@ -1,10 +1,13 @@
 /**
  * `npm run bench:endpoint`: throughput and latency of the Dispatch endpoint (signature check and
- * validation on) against a bare Fastify route that parses JSON and returns, each in its own server
- * process, loaded by the same autocannon (c=50) in this process, alternating rounds; then the
- * endpoint's per-request overhead measured in-process.
+ * validation on) against a bare route that parses JSON and returns, for each adapter beside its
+ * own framework (the Fastify plugin and bare Fastify; the node:http handler and bare node:http; it
+ * again in Express and bare Express; the fetch handler in Hono on @hono/node-server and bare Hono),
+ * each in its own server process, loaded by the same autocannon (c=50) in this process,
+ * alternating rounds; then the endpoint's per-request overhead measured in-process.
  *
  * Flags: `--json` (one line), `--rounds N` (default 3), `--duration S` (seconds, default 5),
+ * `--adapters LIST` (default `fastify,node,express,hono`; `fastify` alone is the old run),
  * `--off-thread` (also measure `verifyOffThread: true`), `--breakdown` (also the endpoint without
  * signature check, to show what the Ed25519 check costs), `--cpu-prof` (profile the endpoint server
  * into $TMPDIR/dispatch-bench-endpoint-prof/).
@@ -34,8 +37,31 @@ const log = (line: string) => {
   if (!json) process.stdout.write(`${line}\n`)
 }
 
-type Mode = 'fastify' | 'endpoint' | 'endpoint-offthread' | 'endpoint-nosig'
-const modes: Mode[] = ['fastify', 'endpoint']
+type Adapter = 'fastify' | 'node' | 'express' | 'hono'
+type Mode =
+  | 'fastify'
+  | 'endpoint'
+  | 'endpoint-offthread'
+  | 'endpoint-nosig'
+  | 'node-bare'
+  | 'node'
+  | 'express-bare'
+  | 'express'
+  | 'hono-bare'
+  | 'hono'
+/** Each adapter's endpoint mode and its bare framework's, measured in the same run. */
+const ADAPTERS: Record<Adapter, { readonly endpoint: Mode; readonly bare: Mode }> = {
+  fastify: { endpoint: 'endpoint', bare: 'fastify' },
+  node: { endpoint: 'node', bare: 'node-bare' },
+  express: { endpoint: 'express', bare: 'express-bare' },
+  hono: { endpoint: 'hono', bare: 'hono-bare' },
+}
+const adaptersIndex = args.indexOf('--adapters')
+const adapters = (adaptersIndex === -1 ? 'fastify,node,express,hono' : args[adaptersIndex + 1]!)
+  .split(',')
+  .filter((name): name is Adapter => name in ADAPTERS)
+if (!adapters.includes('fastify')) adapters.unshift('fastify')
+const modes: Mode[] = adapters.flatMap((name) => [ADAPTERS[name].bare, ADAPTERS[name].endpoint])
 if (flag('--off-thread')) modes.push('endpoint-offthread')
 if (flag('--breakdown')) modes.push('endpoint-nosig')
 
@@ -118,7 +144,7 @@ for (let round = 1; round <= rounds; round++) {
   for (const mode of modes) {
     const { child, port } = await startServer(mode)
     try {
-      const signed = mode === 'endpoint' || mode === 'endpoint-offthread'
+      const signed = !mode.endsWith('-bare') && mode !== 'fastify' && mode !== 'endpoint-nosig'
       await load(port, 1, signed) // warm-up: JIT, connections
       const sample = await load(port, duration, signed)
       samples.get(mode)!.push(sample)
@@ -140,6 +166,17 @@ const overhead = await measureOverhead()
 const endpoint = summary.get('endpoint')!
 const baseline = summary.get('fastify')!
 const ratio = endpoint.rps / baseline.rps
+// Each adapter against its own bare framework, from the same run.
+const ratios = Object.fromEntries(
+  adapters.map((name) => {
+    const own = summary.get(ADAPTERS[name].endpoint)!
+    const bare = summary.get(ADAPTERS[name].bare)!
+    return [
+      name,
+      { rps: Math.round(own.rps), bare_rps: Math.round(bare.rps), ratio: Number((own.rps / bare.rps).toFixed(3)) },
+    ]
+  }),
+)
 
 if (json) {
   process.stdout.write(
@@ -149,16 +186,21 @@ if (json) {
       baseline_rps: Math.round(baseline.rps),
       ratio: Number(ratio.toFixed(3)),
       overhead_us_p50: Number(overhead.totalUs.toFixed(1)),
+      adapters: ratios,
     })}\n`,
   )
 } else {
   log('')
   log(`medians of ${rounds} rounds of ${duration} s, autocannon c=50, Node ${process.version}`)
-  log('| target | rps | p50 ms | p99 ms | ratio |')
+  log('| target | rps | p50 ms | p99 ms | ratio to bare Fastify |')
   log('|---|---|---|---|---|')
   for (const [mode, s] of summary) {
     log(`| ${mode} | ${Math.round(s.rps)} | ${s.p50} | ${s.p99} | ${(s.rps / baseline.rps).toFixed(2)} |`)
   }
+  log('')
+  log('| adapter | endpoint rps | bare framework rps | ratio to its bare framework |')
+  log('|---|---|---|---|')
+  for (const [name, r] of Object.entries(ratios)) log(`| ${name} | ${r.rps} | ${r.bare_rps} | ${r.ratio.toFixed(2)} |`)
   log('')
   log('per-request overhead, in-process, median:')
   log(`  verify + validate + run + encode: ${overhead.totalUs.toFixed(1)} µs (target <= 60)`)

@@ -1,4 +1,3 @@
-import { createHash, randomUUID } from 'node:crypto'
 import type { Call, CallResult } from '../../schemas/call.js'
 import { toProtoDuration } from '../../schemas/duration.js'
 import type { ErrorMessage } from '../../schemas/error.js'
@@ -7,6 +6,7 @@ import type { Poll, PollResult } from '../../schemas/run.js'
 import { VALUE_TYPE_URL } from '../../schemas/wellKnown.js'
 import { CallFailedError } from '../client/callFailedError.js'
 import { clockNow } from '../context/clock.js'
+import { hashText } from '../portable/hashText.js'
 import { type CallOutcome, encodeJournal, type Journal, MAX_JOURNAL_BYTES, type OpRecord } from './journal.js'
 import {
   type CallOp,
@@ -73,15 +73,17 @@ function never(): Promise<never> {
   return new Promise<never>(() => {})
 }
 
+// setImmediate where the runtime has one (Node, Bun, Deno); a zero timeout elsewhere (Workers).
+const immediate: (callback: () => void) => unknown =
+  (globalThis as { setImmediate?: (callback: () => void) => unknown }).setImmediate ??
+  ((callback) => setTimeout(callback, 0))
+
 function nextTick(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve))
+  return new Promise((resolve) => immediate(resolve))
 }
 
 function inputHash(call: Call): string {
-  return createHash('sha1')
-    .update(JSON.stringify(call.input?.value ?? null))
-    .digest('base64url')
-    .slice(0, 12)
+  return hashText('sha1', JSON.stringify(call.input?.value ?? null)).slice(0, 12)
 }
 
 function describe(op: OpRecord): string {
@@ -552,11 +554,11 @@ const versions = new WeakMap<object, string>()
 export function versionOf(name: string, handler: (...args: never[]) => unknown): string {
   let version = versions.get(handler)
   if (version === undefined) {
-    version = createHash('sha256').update(name).update('\0').update(handler.toString()).digest('base64url').slice(0, 16)
+    version = hashText('sha256', `${name}\0${handler.toString()}`).slice(0, 16)
     versions.set(handler, version)
   }
   return version
 }
 
-/** `crypto.randomUUID`, for the journaled `uuid()`. */
-export const newUuid = (): string => randomUUID()
+/** `crypto.randomUUID` (the Web Crypto global, on every runtime), for the journaled `uuid()`. */
+export const newUuid = (): string => globalThis.crypto.randomUUID()

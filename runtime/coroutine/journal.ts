@@ -1,4 +1,5 @@
 import { dspError } from '../../schemas/errors/dspError.js'
+import { base64OfText, bytesOfBase64, utf8Length, utf8Text } from '../portable/base64.js'
 import type { OpRecord } from './journalOps.js'
 
 export type { CallOutcome, OpRecord } from './journalOps.js'
@@ -34,7 +35,7 @@ export const MAX_JOURNAL_BYTES = 8 * 1024 * 1024
 /** The journal as the Poll's `coroutineState` (base64). Throws DSP2231 when it grew past the limit. */
 export function encodeJournal(journal: Journal, limit = MAX_JOURNAL_BYTES): string {
   const json = JSON.stringify(journal)
-  const bytes = Buffer.byteLength(json)
+  const bytes = utf8Length(json)
   if (bytes > limit) {
     throw dspError(
       'DSP2231',
@@ -44,7 +45,7 @@ export function encodeJournal(journal: Journal, limit = MAX_JOURNAL_BYTES): stri
       },
     )
   }
-  return Buffer.from(json).toString('base64')
+  return base64OfText(json)
 }
 
 /** The journal of a PollResult's state, or a message saying why it is not one of ours. */
@@ -52,7 +53,7 @@ export function decodeJournal(state: string | undefined): Journal | string {
   if (state === undefined || state === '') return 'the PollResult carries no coroutine state'
   let value: unknown
   try {
-    value = JSON.parse(Buffer.from(state, 'base64').toString('utf8'))
+    value = JSON.parse(utf8Text(bytesOfBase64(state)))
   } catch {
     return 'the coroutine state is not a journal of this library (not base64 JSON)'
   }

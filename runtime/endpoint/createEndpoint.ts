@@ -1,23 +1,24 @@
-import type { KeyObject } from 'node:crypto'
 import { dspError } from '../../schemas/errors/dspError.js'
 import type { Status } from '../../schemas/status.js'
+import { environmentVariable } from '../portable/environment.js'
 import { DEFAULT_REPLAY_CACHE_ENTRIES, ReplayCache } from '../signing/replayCache.js'
 import type { ErrorClass, ErrorClassifier } from '../status/errorClassifier.js'
 import { compileRoutes } from './compileRoutes.js'
 import { createRunHandler, type RunHttpRequest } from './createRunHandler.js'
+import type { EndpointCrypto } from './endpointCrypto.js'
 import { DEFAULT_BODY_LIMIT, type EndpointOptions } from './endpointOptions.js'
 import { resolveEndpointTarget } from './endpointTarget.js'
 import { resolveVerificationKey, warnVerificationOff } from './resolveVerificationKey.js'
 import { connectError, type RunAnswer } from './runAnswer.js'
 
 /** An endpoint ready to serve, whatever framework carries its requests. */
-export interface Endpoint {
+export interface Endpoint<Key> {
   /** Answers one Run request; never throws (a failure is an answer). */
   readonly handle: (request: RunHttpRequest) => Promise<RunAnswer>
   /** The largest body accepted, in bytes: an adapter refuses longer bodies before reading them. */
   readonly bodyLimit: number
   /** The scheduler's key when requests must be signed; undefined with `verificationKey: false`. */
-  readonly publicKey: KeyObject | undefined
+  readonly publicKey: Key | undefined
 }
 
 /** Callbacks through which an endpoint reports to its framework's logger. */
@@ -63,9 +64,15 @@ function replayCacheOf(option: EndpointOptions['replayCache']): ReplayCache | un
  * verification key, this endpoint's own URL and the replay cache resolved. Fails closed: without a
  * verification key (unless `verificationKey: false`), without this endpoint's URL while verifying,
  * or with an unusable key, URL, limit or route schema, it throws a DispatchError (DSP22xx) instead
- * of serving. `framework` names the caller in the errors (`dispatchPlugin`, ...).
+ * of serving. `framework` names the caller in the errors (`dispatchPlugin`, ...); `crypto` is the
+ * crypto signatures are checked with (Node's, or Web Crypto for the fetch adapter).
  */
-export function createEndpoint(options: EndpointOptions, framework: string, hooks: EndpointHooks = {}): Endpoint {
+export function createEndpoint<Key>(
+  options: EndpointOptions<object>,
+  framework: string,
+  hooks: EndpointHooks,
+  crypto: EndpointCrypto<Key>,
+): Endpoint<Key> {
   if (options === undefined || options === null || typeof options.routes !== 'object' || options.routes === null) {
     throw dspError('DSP2205', `${framework} needs a route table: register it with { routes }`, {
       hint: "import { routes } from './dispatch.gen/routes.gen.js' (npm run dispatch:gen writes it)",
@@ -81,27 +88,26 @@ export function createEndpoint(options: EndpointOptions, framework: string, hook
       hint: 'leave it out for the default (8 MiB), which keeps resumed turns inside the 16 MiB request limit',
     })
   }
-  const publicKey = resolveVerificationKey(options.verificationKey)
+  const publicKey = resolveVerificationKey(options.verificationKey, crypto, framework)
   if (publicKey === undefined) {
     warnVerificationOff()
     hooks.onVerificationOff?.()
   }
-  const target = publicKey === undefined ? undefined : resolveEndpointTarget(options.endpointUrl)
+  const target = publicKey === undefined ? undefined : resolveEndpointTarget(options.endpointUrl, framework)
   const replayCache = publicKey === undefined ? undefined : replayCacheOf(options.replayCache)
   const classifiers = new Map<ErrorClass, ErrorClassifier['status']>()
   for (const classifier of options.classifiers ?? []) classifiers.set(classifier.error, classifier.status)
 
   const handle = createRunHandler({
     routes: compileRoutes(options.routes),
-    publicKey,
+    verify: publicKey === undefined ? undefined : crypto.verifier(publicKey, options.verifyOffThread ?? false),
     target,
     replayCache,
     classifiers,
     endpoint:
       options.endpoint ??
       (typeof options.endpointUrl === 'string' ? options.endpointUrl : undefined) ??
-      (process.env['DISPATCH_ENDPOINT_URL'] || undefined),
-    verifyOffThread: options.verifyOffThread ?? false,
+      (environmentVariable('DISPATCH_ENDPOINT_URL') || undefined),
     maxJournalBytes,
     ...(hooks.onFailure === undefined ? {} : { onFailure: hooks.onFailure }),
   })

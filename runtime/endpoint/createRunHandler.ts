@@ -1,4 +1,3 @@
-import type { KeyObject } from 'node:crypto'
 import type { ValidateFunction } from 'ajv'
 import { codedMessage } from '../../schemas/errors/codedMessage.js'
 import { DispatchError } from '../../schemas/errors/dispatchError.js'
@@ -12,15 +11,18 @@ import { CallScope } from '../context/callScope.js'
 import { versionOf } from '../coroutine/coroutine.js'
 import { decodeJournal } from '../coroutine/journal.js'
 import { runTurn, type TurnResult, type TurnSetup } from '../coroutine/runTurn.js'
+import { utf8Text } from '../portable/base64.js'
+import { writeToOperator } from '../portable/environment.js'
+import { BAD_SIGNATURE, type RequestHeaders } from '../signing/prepareVerification.js'
 import type { ReplayCache } from '../signing/replayCache.js'
 import type { SignedTarget } from '../signing/signedTarget.js'
-import type { RequestHeaders, VerificationResult } from '../signing/verifyRequest.js'
-import { BAD_SIGNATURE, verifyRequest, verifyRequestAsync } from '../signing/verifyRequest.js'
+import type { VerificationResult } from '../signing/verificationFailure.js'
 import { classifyError } from '../status/classifyError.js'
 import type { ErrorClass, ErrorClassifier } from '../status/errorClassifier.js'
 import type { CompiledRoute } from './compileRoutes.js'
 import { describeErrors } from './compileRoutes.js'
 import { createAjv } from './createAjv.js'
+import type { RequestVerify } from './endpointCrypto.js'
 import {
   connectError,
   errorMessageOf,
@@ -41,17 +43,17 @@ export interface RunHttpRequest {
   readonly authority: string
   readonly headers: RequestHeaders
   /** The raw body bytes. */
-  readonly body: Buffer
+  readonly body: Uint8Array
 }
 
 export interface RunHandlerOptions {
   readonly routes: ReadonlyMap<string, CompiledRoute>
-  /** When set, every request must carry a valid signature by its private half. */
-  readonly publicKey: KeyObject | undefined
+  /** When set, every request must carry a valid signature (checked by this, with the scheduler's key). */
+  readonly verify: RequestVerify | undefined
   /**
    * This endpoint's `@authority` and `@path` (from its own URL, see `endpointTarget`): with a
-   * `publicKey`, a signature must cover exactly these, whatever `Host` and path the request came
-   * with; required with a `publicKey`. A function is called for each request; it throws when the
+   * `verify`, a signature must cover exactly these, whatever `Host` and path the request came
+   * with; required with `verify`. A function is called for each request; it throws when the
    * URL cannot be known.
    */
   readonly target?: (() => SignedTarget) | undefined
@@ -60,8 +62,6 @@ export interface RunHandlerOptions {
   readonly classifiers: ReadonlyMap<ErrorClass, ErrorClassifier['status']>
   /** Where tail calls go when their client names no endpoint. */
   readonly endpoint: string | undefined
-  /** Verify the Ed25519 signature on libuv's thread pool rather than on the event loop. */
-  readonly verifyOffThread?: boolean
   /** The largest coroutine journal kept (bytes of JSON); default 8 MiB. */
   readonly maxJournalBytes?: number | undefined
   /** Told about each failed run (for logs). */
@@ -99,10 +99,10 @@ function invalidArgument(functionName: string, lines: string[]): RunAnswer {
  * an answer; nothing here throws.
  */
 export function createRunHandler(options: RunHandlerOptions): (request: RunHttpRequest) => Promise<RunAnswer> {
-  const { routes, publicKey, classifiers, endpoint, onFailure } = options
+  const { routes, verify, classifiers, endpoint, onFailure } = options
   const targetOf = options.target
   // Never the Host a request arrives with: that would run a request signed for another endpoint.
-  if (publicKey !== undefined && targetOf === undefined) {
+  if (verify !== undefined && targetOf === undefined) {
     throw dspError(
       'DSP2206',
       "createRunHandler verifies signatures but was given no target (this endpoint's own URL)",
@@ -218,7 +218,7 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
     }
     let message: unknown
     try {
-      message = JSON.parse(request.body.toString('utf8'))
+      message = JSON.parse(utf8Text(request.body))
     } catch (error) {
       return invalidRequest(`the body is not JSON: ${(error as Error).message}`)
     }
@@ -253,12 +253,11 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
 
   async function verified(
     request: RunHttpRequest,
-    key: KeyObject,
+    check: RequestVerify,
     targetOf: () => SignedTarget,
   ): Promise<RunAnswer | undefined> {
     const target = targetOf()
-    const input = { ...request, ...target, publicKey: key, replayCache: options.replayCache }
-    const result: VerificationResult = options.verifyOffThread ? await verifyRequestAsync(input) : verifyRequest(input)
+    const result: VerificationResult = await check({ ...request, ...target, replayCache: options.replayCache })
     if (result.ok) return undefined
     if (result === BAD_SIGNATURE) return badSignature(request, target)
     return connectError(result.httpStatus, result.code, result.message)
@@ -266,8 +265,8 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
 
   return async function handle(request: RunHttpRequest): Promise<RunAnswer> {
     try {
-      if (publicKey !== undefined) {
-        const refusal = await verified(request, publicKey, targetOf!)
+      if (verify !== undefined) {
+        const refusal = await verified(request, verify, targetOf!)
         if (refusal !== undefined) return refusal
       }
       return await afterVerification(request)
@@ -275,7 +274,7 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
       // Whatever failed (this endpoint's configuration, such as an endpointUrl that cannot be known,
       // or a bug of this module), its details go to the operator's stderr, never to the caller.
       const detail = error instanceof DispatchError ? error.format() : String(error)
-      process.stderr.write(`dispatch: the endpoint failed to handle a request: ${detail}\n`)
+      writeToOperator(`dispatch: the endpoint failed to handle a request: ${detail}\n`)
       const code = error instanceof DispatchError ? `${error.code}: ` : ''
       return connectError(500, 'internal', `${code}the endpoint failed to handle the request (its log says why)`)
     }

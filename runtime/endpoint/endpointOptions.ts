@@ -9,16 +9,17 @@ export const DEFAULT_BODY_LIMIT = 16 * 1024 * 1024
  * Options of an endpoint, whichever framework serves it (the Fastify plugin adds its server's
  * deadlines). Each one overrides its `DISPATCH_*` environment variable.
  */
-export interface EndpointOptions {
+export interface EndpointOptions<Key = KeyObject> {
   /** The route table (`routes.gen.ts`, or built with `defineRoutes`). */
   readonly routes: Routes
   /**
    * The scheduler's public key (default `DISPATCH_VERIFICATION_KEY`): PEM SPKI, PEM with literal
-   * `\n`, base64 of the raw 32 bytes, or a KeyObject. Required: without a key (or with an empty
+   * `\n`, base64 of the raw 32 bytes, or a key object (a KeyObject; for the fetch adapter, a Web
+   * Crypto CryptoKey too). Required: without a key (or with an empty
    * variable) registration fails with DSP2208. `false` turns verification off and accepts unsigned
    * requests even when the variable is set (tests, trusted networks); a warning goes to stderr.
    */
-  readonly verificationKey?: string | KeyObject | false
+  readonly verificationKey?: string | Key | false
   /**
    * This endpoint's own public URL, the one the scheduler is given for it (default
    * `DISPATCH_ENDPOINT_URL`, which `dispatch run` sets), with its path prefix if it is mounted under
@@ -48,6 +49,9 @@ export interface EndpointOptions {
    * PollResults well inside the 16 MiB request limit). Over it, the call fails with DSP2231.
    */
   readonly maxJournalBytes?: number
-  /** Check Ed25519 signatures on libuv's thread pool instead of the event loop (default false). */
+  /**
+   * Check Ed25519 signatures on libuv's thread pool instead of the event loop (default false; the
+   * fetch adapter's Web Crypto checks are asynchronous anyway).
+   */
   readonly verifyOffThread?: boolean
 }

@@ -1,5 +1,6 @@
 import { dspError } from '../../schemas/errors/dspError.js'
 import { runUrl } from '../../schemas/runUrl.js'
+import { environmentVariable } from '../portable/environment.js'
 import { type SignedTarget, signedTarget } from '../signing/signedTarget.js'
 import type { EndpointOptions } from './endpointOptions.js'
 
@@ -32,14 +33,17 @@ export function endpointTarget(url: string, where: string): SignedTarget {
  * This endpoint's `@authority` and `@path`, from `endpointUrl` or DISPATCH_ENDPOINT_URL: checked at
  * registration when it is a string, at the first request when it is a function.
  */
-export function resolveEndpointTarget(option: EndpointOptions['endpointUrl']): () => SignedTarget {
+export function resolveEndpointTarget(
+  option: EndpointOptions['endpointUrl'],
+  framework = 'dispatchPlugin',
+): () => SignedTarget {
   const fromEnv = option === undefined
-  const url = option ?? (process.env['DISPATCH_ENDPOINT_URL'] || undefined)
+  const url = option ?? (environmentVariable('DISPATCH_ENDPOINT_URL') || undefined)
   const where = fromEnv ? 'DISPATCH_ENDPOINT_URL' : 'the endpointUrl option'
   if (url === undefined) {
     throw dspError(
       'DSP2206',
-      "dispatchPlugin verifies signatures but does not know this endpoint's own URL, so it cannot tell a request signed for it from one signed for another endpoint",
+      `${framework} verifies signatures but does not know this endpoint's own URL, so it cannot tell a request signed for it from one signed for another endpoint`,
       {
         hint: 'set DISPATCH_ENDPOINT_URL (`dispatch run` does) or the endpointUrl option to the URL the scheduler is given for this endpoint, path prefix included',
       },

@@ -3,6 +3,7 @@ import type { ErrorMessage } from '../../schemas/error.js'
 import type { Poll } from '../../schemas/run.js'
 import type { Status } from '../../schemas/status.js'
 import { VALUE_TYPE_URL } from '../../schemas/wellKnown.js'
+import { base64OfText } from '../portable/base64.js'
 
 /** What the endpoint answers over HTTP: a status code and a JSON body. */
 export interface RunAnswer {
@@ -59,7 +60,7 @@ export function errorMessageOf(thrown: unknown): ErrorMessage {
         type: String(thrown.name || thrown.constructor?.name || 'Error'),
         message: String(thrown.message),
       }
-      if (typeof thrown.stack === 'string') error.traceback = Buffer.from(thrown.stack).toString('base64')
+      if (typeof thrown.stack === 'string') error.traceback = base64OfText(thrown.stack)
       return error
     }
     const type =

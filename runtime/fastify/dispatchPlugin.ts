@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { RUN_PATH } from '../../schemas/runUrl.js'
 import { bodyTooLarge, createEndpoint, MISSING_LENGTH, UNSIGNED } from '../endpoint/createEndpoint.js'
+import { nodeEndpointCrypto } from '../endpoint/nodeEndpointCrypto.js'
 import { connectError, type RunAnswer } from '../endpoint/runAnswer.js'
 import { applyServerTimeouts } from './applyServerTimeouts.js'
 import type { DispatchPluginOptions } from './dispatchPluginOptions.js'
@@ -54,12 +55,17 @@ function errorAnswer(error: FastifyError, bodyLimit: number): RunAnswer {
  * ```
  */
 export const dispatchPlugin: FastifyPluginAsync<DispatchPluginOptions> = async (instance, options) => {
-  const { handle, bodyLimit, publicKey } = createEndpoint(options, 'dispatchPlugin', {
-    onVerificationOff: () =>
-      instance.log.warn('dispatch: verification is off (verificationKey: false): requests are accepted unsigned'),
-    onFailure: (name, status, error) =>
-      instance.log.warn({ err: error, function: name, status }, 'dispatch function failed'),
-  })
+  const { handle, bodyLimit, publicKey } = createEndpoint(
+    options,
+    'dispatchPlugin',
+    {
+      onVerificationOff: () =>
+        instance.log.warn('dispatch: verification is off (verificationKey: false): requests are accepted unsigned'),
+      onFailure: (name, status, error) =>
+        instance.log.warn({ err: error, function: name, status }, 'dispatch function failed'),
+    },
+    nodeEndpointCrypto,
+  )
   applyServerTimeouts(instance.server, options.serverTimeouts)
 
   // Raw bytes for every content type: the signature covers them, and the content type is checked

@@ -1,11 +1,12 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto'
-import type { DispatchError } from '../../schemas/errors/dispatchError.js'
-import { dspError } from '../../schemas/errors/dspError.js'
+import { badKey } from './badKey.js'
 
 // DER prefixes that wrap a raw Ed25519 key in SPKI / a raw seed in PKCS#8 (RFC 8410), so Node
 // can import the base64-of-raw-bytes form without a hand-written Ed25519 implementation.
-const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
-const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
+// Plain bytes, not Buffers: the main entry point is loaded on runtimes without Buffer too.
+const bytesOfHex = (hex: string) => Uint8Array.from(hex.match(/../g)!, (byte) => Number.parseInt(byte, 16))
+const SPKI_PREFIX = bytesOfHex('302a300506032b6570032100')
+const PKCS8_PREFIX = bytesOfHex('302e020100300506032b657004220420')
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/
 
 /** A literal `\n` in an environment variable stands for a newline (docs/protocol.md §14.3). */
@@ -17,19 +18,6 @@ function decodeBase64(text: string): Buffer | undefined {
   const compact = text.replace(/\s+/g, '')
   if (!BASE64.test(compact)) return undefined
   return Buffer.from(compact, 'base64')
-}
-
-// The message names the variable and the accepted forms, and never includes the value: it is a secret
-// (or, for public keys, still configuration that does not belong in logs).
-function badKey(variableName: string, kind: 'public' | 'private', reason: string): DispatchError {
-  const code = kind === 'public' ? 'DSP2201' : 'DSP2202'
-  const forms =
-    kind === 'public'
-      ? 'a PEM SPKI Ed25519 public key (a literal \\n stands for a newline) or standard base64 of the raw 32-byte key'
-      : 'a PEM PKCS#8 Ed25519 private key (a literal \\n stands for a newline) or standard base64 of the 32-byte seed'
-  return dspError(code, `${variableName} is not a usable Ed25519 ${kind} key: ${reason}`, {
-    hint: `set ${variableName} to ${forms}`,
-  })
 }
 
 function requireEd25519(key: KeyObject, variableName: string, kind: 'public' | 'private'): KeyObject {

@@ -28,13 +28,16 @@ export function endpointKey(url: string): string {
  * an HTTP endpoint, with no signature to check (nothing crosses a process boundary). Bad route
  * schemas fail here, at start (DSP2203, DSP2204).
  */
-export function inProcessEndpoint(routes: Routes, options: InProcessOptions = {}): { url: string; endpoint: Endpoint } {
+export function inProcessEndpoint(
+  routes: Routes,
+  options: InProcessOptions = {},
+): { url: string; endpoint: Endpoint<never> } {
   const url = endpointKey(options.endpoint ?? DEFAULT_IN_PROCESS_ENDPOINT)
   const classifiers = new Map<ErrorClassifier['error'], ErrorClassifier['status']>()
   for (const classifier of options.classifiers ?? []) classifiers.set(classifier.error, classifier.status)
   const handle = createRunHandler({
     routes: compileRoutes(routes),
-    publicKey: undefined,
+    verify: undefined,
     classifiers,
     endpoint: url,
     maxJournalBytes: options.maxJournalBytes,

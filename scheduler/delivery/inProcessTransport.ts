@@ -10,7 +10,7 @@ import type { DeliveryTransport, PostOutcome } from './endpointClient.js'
  */
 export class InProcessTransport implements DeliveryTransport {
   constructor(
-    private readonly endpointFor: (url: string) => Endpoint | undefined,
+    private readonly endpointFor: (url: string) => Endpoint<unknown> | undefined,
     private readonly fallback?: DeliveryTransport,
   ) {}
 

@@ -261,6 +261,12 @@ const ENTRIES = {
       'a resumed coroutine was handed a result that answers no call its journal sent and still waits for (unknown correlation id, not a call, already answered); the turn ends `STATUS_INCOMPATIBLE_STATE`',
     hint: 'nothing: the scheduler restarts the call from its input; a repeat means a forged or misrouted `PollResult`',
   },
+  DSP2250: {
+    part: 'endpoint',
+    summary:
+      'answered 500 by the node:http handler: a body parser (`express.json()`, koa-bodyparser) read the body first, so its signed bytes are gone; details on stderr',
+    hint: 'mount the handler before body parsers, or give the parser only your own routes',
+  },
   DSP2301: {
     part: 'endpoint',
     summary:

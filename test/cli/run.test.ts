@@ -104,4 +104,20 @@ Promise.all([post('http://127.0.0.1:9/app'), post('http://127.0.0.1:10/')]).then
       /dispatch: publish: 0 pending, 0 running, 40 succeeded, 0 failed \| endpoint http:\/\/127\.0\.0\.1:\d+: 0 in flight, limit \d+ \(bounds 1-100\)\n/,
     )
   })
+
+  it('runs the Express (node:http handler) and Hono (fetch handler) examples end to end: signed, a durable coroutine', async () => {
+    // Both at once: each is its own `dispatch run`, with its own scheduler and ports.
+    const runs = await Promise.all([runScript('examples/express/demo.ts'), runScript('examples/hono/demo.ts')])
+    for (const [name, { code, stdout, stderr }] of [
+      ['express', runs[0]],
+      ['hono', runs[1]],
+    ] as const) {
+      const out = stdout + stderr
+      expect(code, out).toBe(0)
+      expect(out).toContain(`${name}: greetAll answered ["hello Ada (call `)
+      expect(out).toMatch(
+        /greet: 0 pending, 0 running, 3 succeeded, 0 failed \| greetAll: 0 pending, 0 running, 1 succeeded/,
+      )
+    }
+  })
 })

@@ -25,6 +25,8 @@ const RUNTIME_PACKAGE: readonly Part[] = ['schemas', 'runtime']
 const OWN_PACKAGES: Record<string, Part> = {
   'dispatch-functions': 'runtime',
   'dispatch-functions/fastify': 'runtime',
+  'dispatch-functions/fetch': 'runtime',
+  'dispatch-functions/node': 'runtime',
   'dispatch-functions/internal': 'runtime',
   'dispatch-functions/protocol': 'schemas',
   'dispatch-functions-tools/scheduler': 'scheduler',
