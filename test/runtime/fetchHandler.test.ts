@@ -87,6 +87,23 @@ describe('createFetchHandler', () => {
     expect(unsigned.headers.get('connection')).toBe('close')
   })
 
+  it('on a runtime whose Web Crypto has no Ed25519, answers 500 and says why on stderr, running nothing', async () => {
+    const { createFetchHandler, routes } = await load()
+    vi.spyOn(globalThis.crypto.subtle, 'importKey').mockRejectedValue(new Error('Ed25519 is not supported'))
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true)
+    try {
+      const dispatch = createFetchHandler({ routes, verificationKey: vectors.key.public_pem, endpointUrl: URL_ })
+      const answer = await dispatch(request())
+      expect(answer.status).toBe(500)
+      expect(((await answer.json()) as { message: string }).message).toMatch(
+        /the endpoint failed to handle the request/,
+      )
+      expect(stderr.mock.calls.map(([text]) => String(text)).join('')).toContain('Ed25519 is not supported')
+    } finally {
+      vi.restoreAllMocks()
+    }
+  })
+
   it('hashes as Node does where it must do without Node (coroutine versions and call fingerprints)', async () => {
     const { createHash } = await import('node:crypto')
     const { sha1, sha256 } = await import('../../runtime/portable/hashText.js')
