@@ -196,13 +196,14 @@ const ENTRIES = {
   },
   DSP2205: {
     part: 'endpoint',
-    summary: '`dispatchPlugin` was registered without `routes` or with a bad `bodyLimit` or `maxJournalBytes`',
+    summary:
+      'an endpoint adapter (`dispatchPlugin`, `createNodeHandler`, `createFetchHandler`) was created without `routes` or with a bad `bodyLimit` or `maxJournalBytes`',
     hint: 'pass `{ routes }` and a positive integer `bodyLimit` in bytes',
   },
   DSP2206: {
     part: 'endpoint',
     summary:
-      '`dispatchPlugin` verifies signatures but knows no URL of its own (neither `endpointUrl` nor `DISPATCH_ENDPOINT_URL`), so it cannot tell a request signed for it from one signed for another endpoint',
+      'an endpoint adapter verifies signatures but knows no URL of its own (neither `endpointUrl` nor `DISPATCH_ENDPOINT_URL`), so it cannot tell a request signed for it from one signed for another endpoint',
     hint: 'set `DISPATCH_ENDPOINT_URL` (`dispatch run` does) or `endpointUrl` to the URL the scheduler is given for this endpoint, path prefix included; on port 0, `endpointUrl: () => app.listeningOrigin`',
   },
   DSP2207: {
@@ -214,7 +215,7 @@ const ENTRIES = {
   DSP2208: {
     part: 'endpoint',
     summary:
-      '`dispatchPlugin` has no verification key: neither `verificationKey` nor `DISPATCH_VERIFICATION_KEY` is set, or it is empty',
+      'an endpoint adapter has no verification key: neither `verificationKey` nor `DISPATCH_VERIFICATION_KEY` is set, or it is empty',
     hint: "set `DISPATCH_VERIFICATION_KEY` to the scheduler's public key (`dispatch run` does), or pass `verificationKey: false` for tests and trusted networks",
   },
   DSP2209: {

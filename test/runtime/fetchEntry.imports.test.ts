@@ -50,7 +50,9 @@ async function nodeImportsOf(contents: string, external: string[]): Promise<stri
   })
   const text = result.outputFiles[0]!.text
   // Node's globals, read only through `globalThis` where the code falls back without them.
-  expect(text.match(/(?<![.\w])(?:Buffer|process|setImmediate)\b(?!\s*:)/g)).toBeNull()
+  // String literals aside (the error catalog's texts mention "process"): only code counts.
+  const code = text.replace(/"(?:[^"\\\n]|\\.)*"/g, '""').replace(/'(?:[^'\\\n]|\\.)*'/g, "''")
+  expect(code.match(/(?<![.\w])(?:Buffer|process|setImmediate)\b(?!\s*:)/g)).toBeNull()
   return [...new Set([...text.matchAll(/(?:from|import)\s*["'](node:[^"']+)["']/g)].map((m) => m[1]!))]
 }
 
