@@ -24,6 +24,8 @@ export type { RetryPolicy } from './calls/retryPolicy.js'
 export type { AdaptiveConcurrencyOptions, EndpointConcurrency } from './delivery/adaptiveConcurrency.js'
 /** Fair scheduling between fairness keys: the `fairness` option. */
 export type { FairnessOptions } from './delivery/deficitRoundRobin.js'
+/** Options of the functions a scheduler runs in its own process (`SchedulerOptions.routes`). */
+export type { InProcessOptions } from './delivery/inProcessEndpoint.js'
 /** The options of {@link startScheduler}. */
 export type { SchedulerOptions } from './schedulerOptions.js'
 /** A running scheduler, and what its `stats()` answers. */

@@ -107,7 +107,12 @@ function loggerOptions(option: SchedulerOptions['logger']): LoggerOptions {
  * process.env.DISPATCH_API_KEY = scheduler.apiKey
  * ```
  */
-export async function startScheduler(options: SchedulerOptions, harness: SchedulerHarness = {}): Promise<Scheduler> {
+export function startScheduler(options: SchedulerOptions): Promise<Scheduler> {
+  return startSchedulerWith(options, {})
+}
+
+/** {@link startScheduler} with a test harness (fault points, a clock, a transport): not public. */
+export async function startSchedulerWith(options: SchedulerOptions, harness: SchedulerHarness): Promise<Scheduler> {
   const resolved = { ...resolveSchedulerOptions(options), ...(harness.now === undefined ? {} : { now: harness.now }) }
   const margin = leaseMargin(options.leaseMarginMs)
   // In-process functions (`routes`) are served here, every other endpoint over HTTP; compiled before
@@ -137,6 +142,7 @@ export async function startScheduler(options: SchedulerOptions, harness: Schedul
             owner,
             leaseMs: store.renewedLeaseMs,
             maxLeaseMs: leaseMs,
+            now: resolved.now,
             onError: (error) => app.log.warn({ err: error }, 'renewing leases failed; retrying'),
           },
         )
@@ -216,8 +222,11 @@ export async function startScheduler(options: SchedulerOptions, harness: Schedul
   sweepTimer.unref()
   const retention =
     resolved.retentionMs > 0
-      ? new Retention(store, resolved.retentionMs, (error) =>
-          app.log.warn({ err: error }, 'deleting finished calls (retention) failed; trying again later'),
+      ? new Retention(
+          store,
+          resolved.retentionMs,
+          (error) => app.log.warn({ err: error }, 'deleting finished calls (retention) failed; trying again later'),
+          resolved.now,
         )
       : undefined
   const purge = () =>

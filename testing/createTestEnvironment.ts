@@ -1,7 +1,5 @@
 import type { ErrorClassifier, Route, Routes } from 'dispatch-functions'
 import {
-  compileRoutes,
-  createRunHandler,
   type DurationInput,
   type Endpoint,
   generateSigningKeyPair,
@@ -9,11 +7,12 @@ import {
   useClock,
 } from 'dispatch-functions/internal'
 import type { AttemptInfo, CallInfo, CallState } from 'dispatch-functions/protocol'
-import { dspError, TERMINAL_STATES } from 'dispatch-functions/protocol'
+import { dspError, MAX_DURATION_MS, TERMINAL_STATES } from 'dispatch-functions/protocol'
 import { toAttemptInfo, toCallInfo } from '../scheduler/api/toCallInfo.js'
 import type { RetryPolicy } from '../scheduler/calls/retryPolicy.js'
+import { endpointKey, inProcessEndpoint } from '../scheduler/delivery/inProcessEndpoint.js'
 import { InProcessTransport } from '../scheduler/delivery/inProcessTransport.js'
-import { type SchedulerControl, startScheduler } from '../scheduler/startScheduler.js'
+import { type SchedulerControl, startSchedulerWith } from '../scheduler/startScheduler.js'
 import { openSqliteStore } from '../scheduler/store/sqliteStore.js'
 
 /** Options of {@link createTestEnvironment}. */
@@ -68,7 +67,7 @@ export type MockImplementation<F extends Handler> = (
 ) => Awaited<ReturnType<F>> | Promise<Awaited<ReturnType<F>>>
 
 /** The test environment: a scheduler in this process with its own clock, serving `routes` in-process. */
-export interface TestEnvironment<R extends Routes> {
+export interface TestEnvironment<R extends Routes = Routes> {
   /** The scheduler's API URL (`DISPATCH_API_URL` while the environment is open). */
   readonly url: string
   /** The URL the environment's own functions are known by (`DISPATCH_ENDPOINT_URL`). */
@@ -102,7 +101,7 @@ const VARIABLES = ['DISPATCH_API_URL', 'DISPATCH_API_KEY', 'DISPATCH_ENDPOINT_UR
 /** Calls a report lists as children, per call (a coroutine with more is reported in part). */
 const MAX_CHILDREN = 1000
 
-let active: string | undefined
+let active: { description: string } | undefined
 
 function durationMs(value: DurationInput, what: string): number {
   return toMilliseconds(value, what)
@@ -140,20 +139,42 @@ export async function createTestEnvironment<R extends Routes>(
   options: TestEnvironmentOptions<R>,
 ): Promise<TestEnvironment<R>> {
   if (options === undefined || options.routes === undefined || typeof options.routes !== 'object') {
-    throw dspError('DSP5002', 'createTestEnvironment needs a route table: { routes }', {
-      hint: "import { routes } from './dispatch.gen/routes.gen.js' (npm run dispatch:gen writes it)",
-    })
+    throw dspError('DSP5002', 'createTestEnvironment needs a route table: { routes }')
   }
   if (active !== undefined) {
-    throw dspError('DSP5001', `a test environment is already open in this process (${active})`, {
-      hint: 'close it first (await env.close(), e.g. in afterEach), or run test files in separate processes',
-    })
+    throw dspError('DSP5001', `a test environment is already open in this process (${active.description})`)
   }
-  const ownEndpoint = (options.endpoint ?? DEFAULT_ENDPOINT).replace(/\/+$/, '')
+  // Reserved before the first await: two environments created at once cannot both pass the check.
+  const reservation = { description: 'starting' }
+  active = reservation
+  try {
+    return await openEnvironment(options, reservation)
+  } catch (error) {
+    if (active === reservation) active = undefined
+    throw error
+  }
+}
+
+async function openEnvironment<R extends Routes>(
+  options: TestEnvironmentOptions<R>,
+  reservation: { description: string },
+): Promise<TestEnvironment<R>> {
+  const ownEndpoint = endpointKey(options.endpoint ?? DEFAULT_ENDPOINT)
   let clock = startAt(options.startTime)
+  // Timers of the runtime (a call's expiration signal) on this clock: they fire as the clock moves.
+  const timers = new Set<{ readonly at: number; readonly fire: () => void }>()
+  const fireTimers = () => {
+    for (const timer of [...timers].sort((a, b) => a.at - b.at)) {
+      if (timer.at > clock) break
+      timers.delete(timer)
+      timer.fire()
+    }
+  }
+  const setClock = (to: number) => {
+    clock = to
+    fireTimers()
+  }
   const idleTimeoutMs = options.idleTimeoutMs ?? 10_000
-  const classifiers = new Map<ErrorClassifier['error'], ErrorClassifier['status']>()
-  for (const classifier of options.classifiers ?? []) classifiers.set(classifier.error, classifier.status)
 
   // Mocks by endpoint, then function name; the environment's own functions are looked up on each run.
   const mocks = new Map<string, Map<string, { fn: (...args: unknown[]) => unknown; calls: unknown[][] }>>()
@@ -179,20 +200,16 @@ export async function createTestEnvironment<R extends Routes>(
       },
     }
   }
-  const endpointOf = (routes: Routes): Endpoint<never> => ({
-    handle: createRunHandler({
-      routes: compileRoutes(routes),
-      verify: undefined,
-      classifiers,
-      endpoint: ownEndpoint,
-    }),
-    bodyLimit: Number.MAX_SAFE_INTEGER,
-    publicKey: undefined,
-  })
-  const own = endpointOf(wrapped)
+  // The same endpoint core as functions run in a scheduler's own process (`inProcessEndpoint`).
+  const endpointOf = (routes: Routes, url: string): Endpoint<unknown> =>
+    inProcessEndpoint(routes, {
+      endpoint: url,
+      ...(options.classifiers === undefined ? {} : { classifiers: options.classifiers }),
+    }).endpoint
+  const own = endpointOf(wrapped, ownEndpoint)
   // Another service's endpoint serves its mocks, with any input; rebuilt when its mocks change.
-  const foreign = new Map<string, Endpoint<never>>()
-  const foreignEndpoint = (url: string): Endpoint<never> | undefined => {
+  const foreign = new Map<string, Endpoint<unknown>>()
+  const foreignEndpoint = (url: string): Endpoint<unknown> | undefined => {
     const its = mocks.get(url)
     if (its === undefined || its.size === 0) return undefined
     let endpoint = foreign.get(url)
@@ -210,19 +227,24 @@ export async function createTestEnvironment<R extends Routes>(
           },
         }
       }
-      endpoint = endpointOf(routes)
+      endpoint = endpointOf(routes, url)
       foreign.set(url, endpoint)
     }
     return endpoint
   }
-  const transport = new InProcessTransport((url) => {
-    const normalized = url.replace(/\/+$/, '')
-    return normalized === ownEndpoint ? own : foreignEndpoint(normalized)
-  })
+  const transport = new InProcessTransport(
+    (url) => {
+      const key = endpointKey(url)
+      return key === ownEndpoint ? own : foreignEndpoint(key)
+    },
+    undefined,
+    (url, fn) =>
+      `nothing serves ${url} in the test environment: mock ${fn} with env.mock('${fn}', implementation, { endpoint: '${url}' })`,
+  )
 
   const store = openSqliteStore(':memory:')
   let control: SchedulerControl | undefined
-  const scheduler = await startScheduler(
+  const scheduler = await startSchedulerWith(
     {
       store,
       dbPath: ':memory:',
@@ -233,56 +255,80 @@ export async function createTestEnvironment<R extends Routes>(
       logger: false,
       retention: false,
       backPressure: false,
+      // Attempts still running at close() are abandoned at once, not waited for in real time.
+      shutdownGraceMs: 0,
       ...(options.retry === undefined ? {} : { retry: options.retry }),
       ...(options.functions === undefined ? {} : { functions: options.functions }),
     },
-    { now: () => clock, transport, control: (c) => (control = c) },
+    {
+      now: () => clock,
+      transport,
+      control: (c) => {
+        control = c
+      },
+    },
   ).catch(async (error: unknown) => {
     await store.close()
     throw error
   })
-  active = scheduler.url
-  // The functions run here: their durable timers and journaled now() follow the same clock.
-  const restoreClock = useClock(() => clock)
+  reservation.description = scheduler.url
+  // The functions run here: their durable timers, journaled now() and expiration signals follow the same clock.
+  const restoreClock = useClock({
+    now: () => clock,
+    timer: (at, fire) => {
+      const timer = { at, fire }
+      timers.add(timer)
+      return () => timers.delete(timer)
+    },
+  })
+  const ours: Record<(typeof VARIABLES)[number], string> = {
+    DISPATCH_API_URL: scheduler.url,
+    DISPATCH_API_KEY: scheduler.apiKey,
+    DISPATCH_ENDPOINT_URL: ownEndpoint,
+  }
   const saved = new Map(VARIABLES.map((name) => [name, process.env[name]] as const))
-  process.env['DISPATCH_API_URL'] = scheduler.url
-  process.env['DISPATCH_API_KEY'] = scheduler.apiKey
-  process.env['DISPATCH_ENDPOINT_URL'] = ownEndpoint
+  for (const name of VARIABLES) process.env[name] = ours[name]
   let closed = false
 
   const usable = (what: string) => {
     if (closed) {
-      throw dspError('DSP5003', `${what}: the test environment is closed`, {
-        hint: 'create a new environment for each test (createTestEnvironment in beforeEach, env.close() in afterEach)',
-      })
+      throw dspError('DSP5003', `${what}: the test environment is closed`)
     }
   }
 
-  const idle = async (): Promise<boolean> => {
-    if (scheduler.inFlight > 0) return false
+  /**
+   * Nothing is due at the clock's time and nothing runs — or, `waiting` for the clock, every call
+   * that runs is an attempt in flight (which may be waiting for a runtime timer of this clock).
+   */
+  const idle = async (waiting: boolean): Promise<boolean> => {
+    if (scheduler.inFlight > 0 && !waiting) return false
     const next = await store.nextDueAt()
     if (next !== undefined && next <= clock) return false
     // A claim just committed is running before its attempt counts as in flight.
-    return (await store.listCalls({ state: 'running', limit: 1 })).calls.length === 0
+    if (!waiting) return (await store.listCalls({ state: 'running', limit: 1 })).calls.length === 0
+    const running = (await store.countCalls()).filter((c) => c.state === 'running').reduce((n, c) => n + c.count, 0)
+    return running === scheduler.inFlight
   }
 
-  const runUntilIdle = async (): Promise<void> => {
+  const runUntilIdle = (): Promise<void> => settle(false)
+
+  const settle = async (waiting: boolean): Promise<void> => {
     usable('runUntilIdle')
     const deadline = Date.now() + idleTimeoutMs
     // Idle twice in a row, a turn of the event loop apart: an attempt just claimed is then in flight.
-    for (let quiet = 0, spins = 0; quiet < 2; spins++) {
+    // Attempts waiting for a runtime timer get 50 turns to settle before the clock moves past them.
+    for (let quiet = 0, spins = 0; quiet < (waiting ? 50 : 2); spins++) {
       control?.wake()
       await new Promise<void>((resolve) => (spins < 50 ? setImmediate(resolve) : setTimeout(resolve, 1)))
-      if (await idle()) quiet++
+      if (await idle(waiting)) quiet++
       else quiet = 0
       if (Date.now() > deadline) {
-        const running = (await store.countCalls()).filter((c) => c.state === 'running' && c.count > 0)
+        const counts = await store.countCalls()
+        const running = counts.filter((c) => c.state === 'running' && c.count > 0)
+        const due = await store.nextDueAt()
         throw dspError(
           'DSP5005',
-          `the test environment did not settle within ${idleTimeoutMs} ms of real time (running: ${running.map((c) => `${c.function} ×${c.count}`).join(', ') || 'none'})`,
-          {
-            hint: 'a function is waiting on real time or I/O (a timer, a socket): mock it, or raise idleTimeoutMs',
-          },
+          `the test environment did not settle within ${idleTimeoutMs} ms of real time (running: ${running.map((c) => `${c.function} ×${c.count}`).join(', ') || 'none'}; attempts in flight: ${scheduler.inFlight}${due !== undefined && due <= clock ? '; calls due now are not being claimed' : ''})`,
         )
       }
     }
@@ -292,9 +338,7 @@ export async function createTestEnvironment<R extends Routes>(
   const report = async (dispatchId: string, depth = 0): Promise<TestCall> => {
     const stored = await store.getCall(dispatchId)
     if (stored === undefined) {
-      throw dspError('DSP5007', `no call ${dispatchId} in the test environment`, {
-        hint: 'pass an id that dispatchClient.f(...) of this environment returned',
-      })
+      throw dspError('DSP5007', `no call ${dispatchId} in the test environment`)
     }
     const call = toCallInfo(stored)
     const attempts = (await store.listAttempts(dispatchId)).map(toAttemptInfo)
@@ -307,7 +351,8 @@ export async function createTestEnvironment<R extends Routes>(
         after = page.nextAfter
       } while (after !== undefined && children.length < MAX_CHILDREN)
     }
-    children.sort((a, b) => (a.info.createdAt < b.info.createdAt ? -1 : a.info.createdAt > b.info.createdAt ? 1 : 0))
+    // In the order they were made: dispatch ids increase within a process (a List is newest first).
+    children.sort((a, b) => (a.dispatchId < b.dispatchId ? -1 : a.dispatchId > b.dispatchId ? 1 : 0))
     return {
       dispatchId: call.dispatchId,
       function: call.function,
@@ -327,16 +372,14 @@ export async function createTestEnvironment<R extends Routes>(
     now: () => new Date(clock),
     mock(name: string, implementation: (...args: any[]) => unknown, mockOptions?: { readonly endpoint: string }): Mock {
       usable('mock')
-      const endpoint = mockOptions?.endpoint?.replace(/\/+$/, '') ?? ownEndpoint
+      const endpoint = mockOptions?.endpoint === undefined ? ownEndpoint : endpointKey(mockOptions.endpoint)
       if (endpoint === ownEndpoint && !(name in options.routes)) {
         throw dspError('DSP5002', `mock('${name}'): the route table has no function ${name}`, {
           hint: `mock one of ${Object.keys(options.routes).sort().join(', ') || '(none)'}, or pass { endpoint } to mock another service's function`,
         })
       }
       if (typeof implementation !== 'function') {
-        throw dspError('DSP5002', `mock('${name}'): the implementation is not a function`, {
-          hint: 'pass a function with the same parameters, e.g. async (id) => ({ id })',
-        })
+        throw dspError('DSP5002', `mock('${name}'): the implementation is not a function`)
       }
       const entry = { fn: implementation as (...args: unknown[]) => unknown, calls: [] as unknown[][] }
       mocksOf(endpoint).set(name, entry)
@@ -351,14 +394,22 @@ export async function createTestEnvironment<R extends Routes>(
     },
     async advanceTime(duration: DurationInput): Promise<void> {
       usable('advanceTime')
-      const target = clock + durationMs(duration, 'advanceTime')
-      for (;;) {
-        await runUntilIdle()
-        const next = await store.nextDueAt()
-        if (next === undefined || next > target) break
-        clock = Math.max(clock, next)
+      const ms = durationMs(duration, 'advanceTime')
+      if (ms > MAX_DURATION_MS) {
+        throw dspError('DSP5008', `advanceTime(${JSON.stringify(duration)}) is more than 3650 days at once`)
       }
-      clock = target
+      const target = clock + ms
+      // Step by step to each instant something falls due (a call, or a runtime timer), in order.
+      for (;;) {
+        // Attempts still in flight may be waiting for this clock (an expiration signal): go on past them.
+        await settle(timers.size > 0)
+        const dueCall = await store.nextDueAt()
+        const dueTimer = Math.min(...[...timers].map((timer) => timer.at))
+        const next = Math.min(dueCall ?? Number.POSITIVE_INFINITY, dueTimer)
+        if (next > target) break
+        setClock(Math.max(clock, next))
+      }
+      setClock(target)
       await runUntilIdle()
     },
     runUntilIdle,
@@ -371,7 +422,6 @@ export async function createTestEnvironment<R extends Routes>(
         throw dspError(
           'DSP5004',
           `call ${dispatchId} (${call.function}) is still ${call.state} at ${new Date(clock).toISOString()}${next === undefined ? '' : `; the next thing due is at ${new Date(next).toISOString()}`}`,
-          { hint: 'move the clock past it first: await env.advanceTime(...)' },
         )
       }
       return call
@@ -384,15 +434,21 @@ export async function createTestEnvironment<R extends Routes>(
       if (closed) return
       closed = true
       try {
-        await scheduler.close()
-        await store.close()
+        try {
+          await scheduler.close()
+        } finally {
+          await store.close()
+        }
       } finally {
+        // Only what still holds this environment's values is put back.
         for (const [name, value] of saved) {
+          if (process.env[name] !== ours[name]) continue
           if (value === undefined) delete process.env[name]
           else process.env[name] = value
         }
+        timers.clear()
         restoreClock()
-        active = undefined
+        if (active === reservation) active = undefined
       }
     },
   }

@@ -1,4 +1,4 @@
-import { clockNow } from './clock.js'
+import { clockNow, clockTimer } from './clock.js'
 import type { CallContext } from './currentCall.js'
 
 /** The fields of a RunRequest the context is made of. */
@@ -29,7 +29,7 @@ export class CallScope implements CallContext {
   readonly creationTime: Date | undefined
   readonly expirationTime: Date | undefined
   #controller: AbortController | undefined
-  #timer: NodeJS.Timeout | undefined
+  #cancelTimer: (() => void) | undefined
   #closed = false
 
   constructor(input: CallScopeInput) {
@@ -48,13 +48,8 @@ export class CallScope implements CallContext {
       if (expiration !== undefined && !this.#closed) {
         const controller = this.#controller
         const fire = () => controller.abort(new DOMException('the call reached its expiration time', 'TimeoutError'))
-        const delay = expiration.getTime() - clockNow()
-        if (delay <= 0) fire()
-        else {
-          this.#timer = setTimeout(fire, Math.min(delay, 2 ** 31 - 1))
-          // The timer must not keep a server that is shutting down alive.
-          this.#timer.unref()
-        }
+        if (expiration.getTime() <= clockNow()) fire()
+        else this.#cancelTimer = clockTimer(expiration.getTime(), fire)
       }
     }
     return this.#controller.signal
@@ -68,6 +63,6 @@ export class CallScope implements CallContext {
   /** Stops the expiration timer once the run is over. */
   close(): void {
     this.#closed = true
-    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    this.#cancelTimer?.()
   }
 }

@@ -12,6 +12,8 @@ export interface LeaseRenewalOptions {
   readonly maxLeaseMs: number
   /** Called when a renewal fails (the next one tries again). */
   readonly onError?: (error: unknown) => void
+  /** The scheduler's clock, the one claims were taken on (default `Date.now`). */
+  readonly now?: () => number
 }
 
 interface Held {
@@ -73,7 +75,7 @@ export class LeaseRenewal {
     if (this.renewing) return
     this.renewing = true
     try {
-      const now = Date.now()
+      const now = (this.options.now ?? Date.now)()
       const leases: LeaseExtension[] = []
       for (const [dispatchId, held] of this.held) {
         const cap = held.claimedAt + this.options.maxLeaseMs

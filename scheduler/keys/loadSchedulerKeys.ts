@@ -56,10 +56,16 @@ function unreadable(path: string, cause: unknown): DispatchError {
 /**
  * The scheduler's API key and signing key: from the options, else `DISPATCH_API_KEY` /
  * `DISPATCH_SIGNING_KEY`, else files beside the database (`<db>.api-key`, `<db>.signing-key.pem`),
- * generated on first start, so restarts keep them.
+ * generated on first start, so restarts keep them. A `:memory:` database gets new keys in memory.
  */
 export function loadSchedulerKeys(sources: KeySources): SchedulerKeys {
   const warn = sources.warn ?? warnOnStderr
+  if (sources.dbPath === ':memory:') {
+    // A database of this process alone: its keys live as long as it does, in no file.
+    const apiKey = givenApiKey(sources) ?? newApiKey()
+    const privateKey = givenSigningKey(sources) ?? parsePrivateKey(generateSigningKeyPair().privateKeyPem, 'a new key')
+    return schedulerKeys(apiKey, privateKey)
+  }
   const db = resolve(sources.dbPath)
   const apiKey = givenApiKey(sources) ?? keptBeside(`${db}.api-key`, newApiKey, warn)
   const privateKey =

@@ -59,6 +59,8 @@ export class Retention {
     private readonly store: Store,
     private readonly retentionMs: number,
     private readonly onError: (error: unknown) => void,
+    /** The scheduler's clock (default `Date.now`). */
+    private readonly now: () => number = Date.now,
   ) {
     this.intervalMs = retentionInterval(retentionMs)
   }
@@ -68,7 +70,7 @@ export class Retention {
   }
 
   /** One sweep now (joining one in progress). */
-  sweep(now = Date.now()): Promise<PurgeProgress> {
+  sweep(now = this.now()): Promise<PurgeProgress> {
     this.sweeping ??= purgeInBatches(
       this.store,
       now - this.retentionMs,

@@ -499,6 +499,11 @@ const ENTRIES = {
     summary: '`env.waitFor(id)` / `env.inspect(id)` of an id the environment does not know',
     hint: 'pass an id that a client of this environment returned (`await dispatchClient.f(...)`)',
   },
+  DSP5008: {
+    part: 'testing',
+    summary: '`env.advanceTime(d)` with `d` over 3650 days (the longest Duration the scheduler takes)',
+    hint: 'advance in steps of at most 3650 days',
+  },
   DSP5006: {
     part: 'testing',
     summary: '`createTestEnvironment({ startTime })` is not an instant',

@@ -19,6 +19,7 @@ const PUBLIC_NAMES = [
   'EndpointConcurrency',
   'FairnessOptions',
   'IdempotencyConflict',
+  'InProcessOptions',
   'InsertOptions',
   'InsertResult',
   'LeaseExtension',

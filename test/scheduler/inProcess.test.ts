@@ -8,6 +8,7 @@ import { removeFolder, startEndpoint, startTestScheduler, type TestScheduler, te
 // the same validation, statuses, retries and coroutines; remote endpoints on the same scheduler still
 // get signed HTTP deliveries.
 let flakyAttempts = 0
+let hangs = 0
 const routes = defineRoutes({
   double: {
     source: 'test',
@@ -24,6 +25,15 @@ const routes = defineRoutes({
       return 'ok'
     },
   },
+  hang: {
+    source: 'test',
+    input: tupleSchema([]),
+    output: undefined,
+    handler: () => {
+      hangs++
+      return new Promise(() => undefined) // never settles
+    },
+  },
   sum: {
     source: 'test',
     input: tupleSchema([Type.Array(Type.Integer())]),
@@ -35,6 +45,7 @@ type Local = {
   double: { args: [n: number]; output: number }
   flaky: { args: []; output: string }
   sum: { args: [ns: number[]]; output: number }
+  hang: { args: []; output: void }
 }
 let localClient: ReturnType<typeof createClient<Local>> | undefined
 const local = () => localClient!
@@ -53,10 +64,13 @@ describe('in-process functions (startScheduler({ routes }))', () => {
   async function start(): Promise<TestScheduler> {
     const folder = await tempFolder()
     folders.push(folder)
-    t = await startTestScheduler(join(folder, 'dispatch.db'), { routes })
+    t = await startTestScheduler(join(folder, 'dispatch.db'), {
+      routes,
+      functions: { hang: { attemptTimeoutMs: 200, maxAttempts: 2 } },
+    })
     const { scheduler } = t
     localClient = createClient<Local>(
-      { double: 1, flaky: 0, sum: 1 },
+      { double: 1, flaky: 0, sum: 1, hang: 0 },
       { endpoint: scheduler.inProcessEndpoint!, apiUrl: scheduler.url, apiKey: scheduler.apiKey },
     )
     return t
@@ -71,6 +85,14 @@ describe('in-process functions (startScheduler({ routes }))', () => {
     expect(await settle(c!)).toMatchObject({ state: 'succeeded', output: { value: 12 } })
     const children = await calls.list({ parentDispatchId: c! })
     expect(children.calls.map((child) => child.function)).toEqual(['double', 'double', 'double'])
+  })
+
+  it('ends an attempt that outlives its timeout as STATUS_TIMEOUT, once per attempt, as over HTTP', async () => {
+    const { settle } = await start()
+    const call = await settle(await local().hang())
+    expect(call).toMatchObject({ state: 'failed', status: 'STATUS_TIMEOUT', attempts: 2 })
+    expect(call.error?.message).toMatch(/did not answer within 200 ms/)
+    expect(hangs).toBe(2)
   })
 
   it('validates inputs in process as an endpoint would', async () => {

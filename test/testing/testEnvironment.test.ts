@@ -1,11 +1,14 @@
+import { existsSync } from 'node:fs'
 import { Type } from 'typebox'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   all,
   createCallServiceClient,
   createClient,
+  currentCall,
   DispatchError,
   defineRoutes,
+  now,
   PermanentError,
   sleep,
   TemporaryError,
@@ -25,6 +28,11 @@ async function remindLater(id: string): Promise<string> {
   const [user] = await all([client.fetchUser.call(id)])
   return `reminded ${user!.name}`
 }
+async function untilExpired(): Promise<string> {
+  const { signal } = currentCall()
+  await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))
+  return 'expired'
+}
 async function fanOut(ids: string[]): Promise<string[]> {
   const users = await all(ids.map((id) => client.fetchUser.call(id)))
   return users.map((u) => u.name)
@@ -39,6 +47,7 @@ const routes = defineRoutes({
     source: 'test',
   },
   remindLater: { input: tupleSchema([Type.String()]), output: Type.String(), handler: remindLater, source: 'test' },
+  untilExpired: { input: tupleSchema([]), output: Type.String(), handler: untilExpired, source: 'test' },
   fanOut: {
     input: tupleSchema([Type.Array(Type.String())]),
     output: Type.Array(Type.String()),
@@ -51,8 +60,9 @@ type Functions = {
   fetchUser: { args: [id: string]; output: { id: string; name: string } }
   remindLater: { args: [id: string]; output: string }
   fanOut: { args: [ids: string[]]; output: string[] }
+  untilExpired: { args: []; output: string }
 }
-const client = createClient<Functions>({ greet: 1, fetchUser: 1, remindLater: 1, fanOut: 1 })
+const client = createClient<Functions>({ greet: 1, fetchUser: 1, remindLater: 1, fanOut: 1, untilExpired: 0 })
 
 describe('createTestEnvironment', () => {
   let env: TestEnvironment<typeof routes> | undefined
@@ -161,6 +171,39 @@ describe('createTestEnvironment', () => {
     await env.advanceTime('2d')
     expect((await env.waitFor(sleeping)).state).toBe('cancelled')
     expect((await env.waitFor(first)).output).toBe('hello Ada')
+  })
+
+  it("fires a call's expiration signal when the clock passes it", async () => {
+    env = await createTestEnvironment({ routes })
+    const id = await client.untilExpired({ expiration: '1m' })
+    // The function waits on its signal, which fires as the clock passes the expiration.
+    await env.advanceTime('2m')
+    expect(await env.waitFor(id)).toMatchObject({ state: 'succeeded', output: 'expired' })
+  })
+
+  it('reports children in the order they were made', async () => {
+    env = await createTestEnvironment({ routes })
+    env.mock('fetchUser', async (id) => ({ id, name: id }))
+    const call = await env.waitFor(await client.fanOut(['a', 'b', 'c', 'd']))
+    expect(call.output).toEqual(['a', 'b', 'c', 'd'])
+    expect(call.children.map((c) => c.output)).toEqual(['a', 'b', 'c', 'd'].map((id) => ({ id, name: id })))
+  })
+
+  it('lets one of two environments created at once open, and leaves the process as it was', async () => {
+    const before = { url: process.env['DISPATCH_API_URL'], now: Date.now() }
+    const [first, second] = await Promise.allSettled([
+      createTestEnvironment({ routes, startTime: 0 }),
+      createTestEnvironment({ routes, startTime: 0 }),
+    ])
+    const opened = [first, second].filter((r) => r.status === 'fulfilled')
+    const refused = [first, second].filter((r) => r.status === 'rejected')
+    expect(opened).toHaveLength(1)
+    expect((refused[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'DSP5001' })
+    await (opened[0] as PromiseFulfilledResult<TestEnvironment>).value.close()
+    expect(process.env['DISPATCH_API_URL']).toBe(before.url)
+    // The runtime's clock is the real one again (the environments started at the epoch).
+    expect(now().getTime()).toBeGreaterThanOrEqual(before.now)
+    expect(existsSync(':memory:.api-key')).toBe(false)
   })
 
   it('answers misuse with DSP errors that say what to do', async () => {

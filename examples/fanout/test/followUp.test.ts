@@ -9,7 +9,7 @@ let env: TestEnvironment<typeof routes>
 beforeEach(async () => {
   env = await createTestEnvironment({ routes })
 })
-afterEach(() => env.close())
+afterEach(() => env?.close()) // env is unset when beforeEach failed
 
 it('retries a lookup that fails twice, and finishes after the ten-minute sleep', async () => {
   let failures = 0
