@@ -113,7 +113,8 @@ describe('the packages, packed and installed from their tarballs', () => {
     expect(runtime.version).toBe(root.version)
     expect(tools.version).toBe(root.version)
     expect(tools.dependencies['dispatch-functions']).toBe(root.version)
-    expect(readFileSync(join(repoRoot, 'cli/main.ts'), 'utf8')).toContain(`.version('${root.version}')`)
+    // The command reads its version from the tool package's package.json (test/cli/usage.test.ts runs it).
+    expect(readFileSync(join(repoRoot, 'cli/main.ts'), 'utf8')).toContain('.version(toolsVersion())')
   })
 
   it('the runtime holds no test file and needs no native module, parser or driver: a client-only install stays small', async () => {
@@ -170,6 +171,22 @@ describe('the packages, packed and installed from their tarballs', () => {
 
     // The production path of the scaffold: generated, compiled with tsc, run with plain node.
     await ok('npm', ['run', 'build'], app)
+    // The installed testing entry, with plain node on the built code: the greeting, in the test's own process.
+    writeFileSync(
+      join(app, 'testEnvironment.mjs'),
+      [
+        "import { createTestEnvironment } from 'dispatch-functions-tools/testing'",
+        "import { dispatchClient } from './dist/dispatch.gen/client.gen.js'",
+        "import { routes } from './dist/dispatch.gen/routes.gen.js'",
+        'const env = await createTestEnvironment({ routes })',
+        "const call = await env.waitFor(await dispatchClient.greet('Lin'))",
+        'console.log(call.state, call.output.message)',
+        'await env.close()',
+        '',
+      ].join('\n'),
+    )
+    const tested = await ok(process.execPath, ['testEnvironment.mjs'], app)
+    expect(tested.stdout.trim()).toBe('succeeded Hello, Lin!')
     const server: ChildProcess = spawn(dispatch, ['run', '--port', '0', '--', 'node', 'dist/server.js'], {
       cwd: app,
       env: installedEnv(),
