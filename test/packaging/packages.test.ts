@@ -112,7 +112,8 @@ describe('the packages, packed and installed from their tarballs', () => {
     const tools = read('packages/dispatch-functions-tools/package.json')
     expect(runtime.version).toBe(root.version)
     expect(tools.version).toBe(root.version)
-    expect(tools.dependencies['dispatch-functions']).toBe(root.version)
+    // A peer: an application and its tools share one copy of the runtime (one clock, one call context).
+    expect(tools.peerDependencies['dispatch-functions']).toBe(root.version)
     // The command reads its version from the tool package's package.json (test/cli/usage.test.ts runs it).
     expect(readFileSync(join(repoRoot, 'cli/main.ts'), 'utf8')).toContain('.version(toolsVersion())')
   })
