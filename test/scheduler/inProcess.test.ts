@@ -45,7 +45,7 @@ type Local = {
   double: { args: [n: number]; output: number }
   flaky: { args: []; output: string }
   sum: { args: [ns: number[]]; output: number }
-  hang: { args: []; output: void }
+  hang: { args: []; output: undefined }
 }
 let localClient: ReturnType<typeof createClient<Local>> | undefined
 const local = () => localClient!
