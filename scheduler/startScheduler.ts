@@ -16,6 +16,9 @@ import { InProcessTransport } from './delivery/inProcessTransport.js'
 import { LeaseRenewal } from './delivery/leaseRenewal.js'
 import { loadSchedulerKeys, type SchedulerKeys } from './keys/loadSchedulerKeys.js'
 import { loadSharedKeys } from './keys/sharedKeys.js'
+import { listenForScrapes, type MetricsListener } from './metrics/metricsListener.js'
+import { SchedulerMetrics } from './metrics/schedulerMetrics.js'
+import { timedStore } from './metrics/timedStore.js'
 import { resolveSchedulerOptions, type SchedulerOptions } from './schedulerOptions.js'
 import { openPostgresStore } from './store/postgresStore.js'
 import { Retention } from './store/retention.js'
@@ -48,6 +51,11 @@ export interface Scheduler {
   stats(): Promise<SchedulerStats>
   /** The endpoint URL of the in-process functions (`routes`); undefined without them. */
   readonly inProcessEndpoint: string | undefined
+  /**
+   * Where Prometheus scrapes this scheduler: the `metrics.port` listener's `/metrics` (no key), else
+   * `url + '/metrics'` (send the API key as a bearer token); undefined with `metrics: false`.
+   */
+  readonly metricsUrl: string | undefined
   /** Attempts in flight right now. */
   readonly inFlight: number
   /**
@@ -114,8 +122,32 @@ export async function startScheduler(options: SchedulerOptions, harness: Schedul
   // the store opens, so bad route schemas fail first.
   const local = options.routes === undefined ? undefined : inProcessEndpoint(options.routes, options.inProcess)
   // A PostgreSQL store (the `postgres` option) keeps the keys every node shares in the database.
-  const { store, keys } = await openStoreAndKeys(options)
+  const opened = await openStoreAndKeys(options)
+  const { keys } = opened
   const ownsStore = options.store === undefined
+  let loop: DeliveryLoop | undefined
+  let pressure: BackPressure | undefined
+  let committer: GroupCommitter | undefined
+  let limits: AdaptiveConcurrency | undefined
+  const metricsOption = options.metrics ?? {}
+  const metrics =
+    metricsOption === false
+      ? undefined
+      : new SchedulerMetrics(
+          {
+            countCalls: () => opened.store.countCalls(),
+            nextDueAt: () => opened.store.nextDueAt(),
+            now: resolved.now,
+            endpoints: () => limits?.snapshot() ?? [],
+            inFlight: () => loop?.inFlight ?? 0,
+            unfinishedCalls: () => pressure?.unfinishedCalls,
+            queuedCalls: () => committer?.queuedCalls,
+          },
+          metricsOption,
+        )
+  // Every part sees the store through its timer, so the commit latencies are measured in one place.
+  const store =
+    metrics === undefined ? opened.store : timedStore(opened.store, (op, s) => metrics.storeOperation(op, s))
   const events = new CallEvents()
   const owner = `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`
   const client = new EndpointClient(keys.privateKey, resolved.concurrency)
@@ -141,8 +173,7 @@ export async function startScheduler(options: SchedulerOptions, harness: Schedul
           },
         )
       : undefined
-  const limits =
-    resolved.adaptiveConcurrency === false ? undefined : new AdaptiveConcurrency(resolved.adaptiveConcurrency)
+  limits = resolved.adaptiveConcurrency === false ? undefined : new AdaptiveConcurrency(resolved.adaptiveConcurrency)
   const selector = new DeficitRoundRobin(store, {
     owner,
     leaseMs: renewal?.leaseMs ?? leaseMs,
@@ -150,14 +181,13 @@ export async function startScheduler(options: SchedulerOptions, harness: Schedul
     weights: resolved.weights,
     limits,
   })
-  const committer = resolved.groupCommit
+  committer = resolved.groupCommit
     ? new GroupCommitter(store, { idempotencyWindowMs: resolved.idempotencyWindowMs, now: resolved.now })
     : undefined
-  const pressure =
+  pressure =
     resolved.backPressure === false
       ? undefined
       : new BackPressure(store, resolved.backPressure, () => committer?.queuedCalls ?? 0)
-  let loop: DeliveryLoop | undefined
   // What `stats()` and the CallService's Stats answer beside the counts (visible limits).
   const liveStats = () => ({
     endpoints: limits?.snapshot() ?? [],
@@ -178,6 +208,7 @@ export async function startScheduler(options: SchedulerOptions, harness: Schedul
     pressure,
     liveStats,
     faults: harness.faults,
+    metrics,
     ...loggerOptions(options.logger),
   })
   loop = new DeliveryLoop({
@@ -190,6 +221,7 @@ export async function startScheduler(options: SchedulerOptions, harness: Schedul
     log: app.log,
     limits,
     faults: harness.faults,
+    metrics,
     onRecorded: (batch) => {
       pressure?.recorded(batch)
       renewal?.recorded(batch)
@@ -236,6 +268,7 @@ export async function startScheduler(options: SchedulerOptions, harness: Schedul
   }
 
   let url: string
+  let scrapes: MetricsListener | undefined
   try {
     if (store.exclusive) {
       // Nobody else can hold this store: whatever is running was left by a dead process.
@@ -251,11 +284,15 @@ export async function startScheduler(options: SchedulerOptions, harness: Schedul
     const address = app.server.address()
     const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? 0)
     url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+    if (metrics !== undefined && metricsOption !== false && metricsOption.port !== undefined) {
+      scrapes = await listenForScrapes(metrics, metricsOption.host ?? '127.0.0.1', metricsOption.port)
+    }
   } catch (error) {
     clearInterval(purgeTimer)
     clearInterval(sweepTimer)
     pressure?.stop()
     await app.close().catch(() => undefined)
+    await scrapes?.close()
     stopListening?.()
     if (ownsStore) await store.close()
     throw error
@@ -270,6 +307,7 @@ export async function startScheduler(options: SchedulerOptions, harness: Schedul
     apiKey: keys.apiKey,
     verificationKeyPem: keys.verificationKeyPem,
     inProcessEndpoint: local?.url,
+    metricsUrl: metrics === undefined ? undefined : (scrapes?.url ?? `${url}/metrics`),
     stats: async () =>
       Object.assign(await store.countCalls(), {
         endpoints: liveStats().endpoints,
@@ -285,6 +323,7 @@ export async function startScheduler(options: SchedulerOptions, harness: Schedul
         pressure?.stop()
         await retention?.stop()
         events.close()
+        await scrapes?.close()
         await app.close()
         await deliveries.stop(resolved.shutdownGraceMs)
         renewal?.stop()

@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { CallEvents } from '../calls/callEvents.js'
 import type { FaultHooks } from '../calls/faultHooks.js'
 import { policyFor } from '../calls/retryPolicy.js'
+import type { SchedulerMetrics } from '../metrics/schedulerMetrics.js'
 import type { Completion, QueueKey, Store, StoredCall } from '../store/store.js'
 import type { AdaptiveConcurrency } from './adaptiveConcurrency.js'
 import { buildRunRequest } from './buildRunRequest.js'
@@ -25,6 +26,8 @@ export interface DeliveryLoopParts {
   readonly onRecorded?: ((completions: readonly Completion[]) => void) | undefined
   /** Fault injection (the fault suite only): told when a claim, a delivery or a Poll is reached. */
   readonly faults?: FaultHooks | undefined
+  /** Told when attempts start and end (the `/metrics` counters and histograms). */
+  readonly metrics?: SchedulerMetrics | undefined
 }
 
 /**
@@ -141,6 +144,10 @@ export class DeliveryLoop {
     const limits = this.parts.limits
     const origin = limits?.originOf(call.endpoint)
     const token = origin === undefined ? 0 : limits!.start(origin)
+    const metrics = this.parts.metrics
+    // A first attempt (not a coroutine's resumed turn): its start delay is measured from acceptance.
+    metrics?.attemptStarted(call.function, call.attempts === 1 && call.poll === undefined, call.createdAt, now)
+    const sent = metrics === undefined ? 0 : performance.now()
     let ended = false
     const end = (status: Completion['status'] | undefined) => {
       if (ended || origin === undefined) return
@@ -162,6 +169,7 @@ export class DeliveryLoop {
         }
         if (completion.kind === 'poll') this.parts.faults?.at('poll-before-record')
         end(completion.status)
+        metrics?.attemptEnded(call.function, completion.status, completion.kind, (performance.now() - sent) / 1000)
         if (completion.kind === 'tailCall') {
           this.moved.push({
             endpoint: completion.endpoint,

@@ -1,0 +1,250 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import type { EndpointConcurrency } from '../delivery/adaptiveConcurrency.js'
+import type { CallCounts, Completion, NewCall } from '../store/store.js'
+import type { TimedOperation } from './timedStore.js'
+
+/** What the scheduler knows now, read on each scrape (nothing is kept between scrapes). */
+export interface LiveFigures {
+  /** The store's counts per function and state (a scan: {@link SchedulerMetrics} spaces them out). */
+  readonly countCalls: () => Promise<CallCounts[]>
+  /** The earliest due time of any unfinished call. */
+  readonly nextDueAt: () => Promise<number | undefined>
+  readonly now: () => number
+  readonly endpoints: () => readonly EndpointConcurrency[]
+  readonly inFlight: () => number
+  /** Back-pressure's estimate of unfinished calls (undefined when back-pressure is off). */
+  readonly unfinishedCalls: () => number | undefined
+  /** Calls accepted and waiting for their commit (undefined without group commit). */
+  readonly queuedCalls: () => number | undefined
+}
+
+/** Why the Dispatch API refused a request with 429: the `reason` of `dispatch_backpressure_rejections_total`. */
+export type RejectionReason = 'queued' | 'unfinished'
+
+/** The outcome label of an attempt: the kind of what the scheduler decided after it. */
+export type AttemptOutcome = Completion['kind']
+
+/** Seconds: from a millisecond to a few minutes (an attempt's default timeout is 5 minutes). */
+const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]
+/** Seconds: a commit takes a fraction of a millisecond to a few seconds on a loaded disk. */
+const STORE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
+/** Counting calls is a scan: a scrape reuses the last counts while they are younger than this many times their cost. */
+const COUNT_COST_FACTOR = 20
+
+type Inc = { inc(value?: number): void }
+type Observe = { observe(value: number): void }
+
+/**
+ * The scheduler's Prometheus metrics, in a registry of its own (never prom-client's global one):
+ * two schedulers in one process each serve only their own. Delivery and the API report events as
+ * they happen (cheap counter and histogram updates); the gauges are read from the scheduler's
+ * state and the store when scraped.
+ */
+export class SchedulerMetrics {
+  readonly registry = new Registry()
+  private readonly acceptedTotal: Counter<'function'>
+  private readonly attemptsTotal: Counter<'function' | 'status' | 'outcome'>
+  private readonly attemptSeconds: Histogram<'function'>
+  private readonly startDelaySeconds: Histogram<'function'>
+  private readonly storeSeconds: Histogram<'operation'>
+  private readonly rejectionsTotal: Counter<'reason'>
+  /** Label children by their label values: prom-client would otherwise rebuild them on every event. */
+  private readonly children = new Map<string, Inc & Observe>()
+  private counts: { at: number; costMs: number; value: Promise<CallCounts[]> } | undefined
+
+  constructor(
+    private readonly live: LiveFigures,
+    options: { readonly processMetrics?: boolean } = {},
+  ) {
+    const registers = [this.registry]
+    this.acceptedTotal = new Counter({
+      name: 'dispatch_calls_accepted_total',
+      help: 'Calls the Dispatch API accepted and stored (idempotent repeats not counted), by function.',
+      labelNames: ['function'],
+      registers,
+    })
+    this.attemptsTotal = new Counter({
+      name: 'dispatch_attempts_total',
+      help: 'Attempts that ended, by function, status and what followed (succeeded, failed, retry, tailCall, poll, restart).',
+      labelNames: ['function', 'status', 'outcome'],
+      registers,
+    })
+    this.attemptSeconds = new Histogram({
+      name: 'dispatch_attempt_duration_seconds',
+      help: 'How long attempts took, from sending the RunRequest to its answer, by function.',
+      labelNames: ['function'],
+      buckets: DURATION_BUCKETS,
+      registers,
+    })
+    this.startDelaySeconds = new Histogram({
+      name: 'dispatch_call_start_delay_seconds',
+      help: "From a call's acceptance to the start of its first attempt (a dispatch delay included), by function.",
+      labelNames: ['function'],
+      buckets: DURATION_BUCKETS,
+      registers,
+    })
+    this.storeSeconds = new Histogram({
+      name: 'dispatch_store_seconds',
+      help: 'Latency of the store transactions that accept (insertCalls), claim (claimCalls, claimQueues) and record (completeAttempts) calls.',
+      labelNames: ['operation'],
+      buckets: STORE_BUCKETS,
+      registers,
+    })
+    this.rejectionsTotal = new Counter({
+      name: 'dispatch_backpressure_rejections_total',
+      help: 'Dispatch requests refused with 429 by back-pressure, by reason (queued: the store is behind; unfinished: the endpoints are behind).',
+      labelNames: ['reason'],
+      registers,
+    })
+    const metrics = this
+    new Gauge({
+      name: 'dispatch_calls',
+      help: "Calls in the store by function and state (read from the store's counts when scraped, at most every few seconds).",
+      labelNames: ['function', 'state'],
+      registers,
+      async collect() {
+        const counts = await metrics.readCounts()
+        if (counts === undefined) return
+        this.reset()
+        for (const c of counts) this.set({ function: c.function, state: c.state }, c.count)
+      },
+    })
+    new Gauge({
+      name: 'dispatch_calls_retrying',
+      help: 'Pending calls that have been attempted before (waiting for a retry), by function.',
+      labelNames: ['function'],
+      registers,
+      async collect() {
+        const counts = await metrics.readCounts()
+        if (counts === undefined) return
+        this.reset()
+        for (const c of counts) if (c.state === 'pending') this.set({ function: c.function }, c.retrying)
+      },
+    })
+    new Gauge({
+      name: 'dispatch_oldest_due_call_age_seconds',
+      help: 'How long the earliest due unfinished call has been due (0: nothing is overdue).',
+      registers,
+      async collect() {
+        const next = await live.nextDueAt().catch(() => undefined)
+        this.set(next === undefined ? 0 : Math.max(0, (live.now() - next) / 1000))
+      },
+    })
+    new Gauge({
+      name: 'dispatch_endpoint_concurrency_limit',
+      help: 'The adaptive concurrency limit of each endpoint origin.',
+      labelNames: ['endpoint'],
+      registers,
+      collect() {
+        this.reset()
+        for (const e of live.endpoints()) this.set({ endpoint: e.endpoint }, e.limit)
+      },
+    })
+    new Gauge({
+      name: 'dispatch_endpoint_in_flight',
+      help: 'Attempts in flight at each endpoint origin.',
+      labelNames: ['endpoint'],
+      registers,
+      collect() {
+        this.reset()
+        for (const e of live.endpoints()) this.set({ endpoint: e.endpoint }, e.inFlight)
+      },
+    })
+    new Gauge({
+      name: 'dispatch_attempts_in_flight',
+      help: 'Attempts in flight (claimed, outcome not yet recorded), over all endpoints.',
+      registers,
+      collect() {
+        this.set(live.inFlight())
+      },
+    })
+    new Gauge({
+      name: 'dispatch_unfinished_calls',
+      help: 'Pending, running and suspended calls, as back-pressure estimates them (absent when it is off).',
+      registers,
+      collect() {
+        const value = live.unfinishedCalls()
+        if (value !== undefined) this.set(value)
+      },
+    })
+    new Gauge({
+      name: 'dispatch_queued_calls',
+      help: 'Calls accepted and waiting for their commit (group commit).',
+      registers,
+      collect() {
+        const value = live.queuedCalls()
+        if (value !== undefined) this.set(value)
+      },
+    })
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry })
+  }
+
+  /** The Prometheus text exposition of every metric. */
+  scrape(): Promise<string> {
+    return this.registry.metrics()
+  }
+
+  get contentType(): string {
+    return this.registry.contentType
+  }
+
+  private child(metric: Counter<string> | Histogram<string>, key: string, labels: Record<string, string>) {
+    let child = this.children.get(key)
+    if (child === undefined) {
+      child = metric.labels(labels) as Inc & Observe
+      this.children.set(key, child)
+    }
+    return child
+  }
+
+  /** New calls were stored (the Dispatch API, after the commit). */
+  accepted(calls: readonly NewCall[]): void {
+    for (const call of calls) this.child(this.acceptedTotal, `a\0${call.function}`, { function: call.function }).inc()
+  }
+
+  /** An attempt of a call starts; for a first attempt, `createdAt` is when the call was accepted. */
+  attemptStarted(fn: string, firstAttempt: boolean, createdAt: number, now: number): void {
+    if (!firstAttempt) return
+    this.child(this.startDelaySeconds, `d\0${fn}`, { function: fn }).observe(Math.max(0, (now - createdAt) / 1000))
+  }
+
+  /** An attempt's answer came back (or its transport failed) after `seconds`. */
+  attemptEnded(fn: string, status: string, outcome: AttemptOutcome, seconds: number): void {
+    this.child(this.attemptsTotal, `t\0${fn}\0${status}\0${outcome}`, { function: fn, status, outcome }).inc()
+    this.child(this.attemptSeconds, `s\0${fn}`, { function: fn }).observe(seconds)
+  }
+
+  /** A store transaction took `seconds`. */
+  storeOperation(operation: TimedOperation, seconds: number): void {
+    this.child(this.storeSeconds, `o\0${operation}`, { operation }).observe(seconds)
+  }
+
+  /** The Dispatch API answered 429. */
+  rejected(reason: RejectionReason): void {
+    this.child(this.rejectionsTotal, `r\0${reason}`, { reason }).inc()
+  }
+
+  /**
+   * The store's counts, re-read only when the last read is older than {@link COUNT_COST_FACTOR}
+   * times what it cost: frequent scrapes of a large store then spend a bounded share of its time
+   * counting. Undefined when the store cannot answer (the gauges keep their last values).
+   */
+  private async readCounts(): Promise<CallCounts[] | undefined> {
+    const now = performance.now()
+    const last = this.counts
+    if (last === undefined || now - last.at > Math.max(0, last.costMs * COUNT_COST_FACTOR)) {
+      const entry = { at: now, costMs: Number.POSITIVE_INFINITY, value: this.live.countCalls() }
+      this.counts = entry
+      // Until the read ends its cost is unknown: concurrent scrapes share it.
+      entry.value.then(
+        () => {
+          entry.costMs = performance.now() - now
+        },
+        () => {
+          entry.costMs = 0
+        },
+      )
+    }
+    return this.counts!.value.catch(() => undefined)
+  }
+}
