@@ -1,6 +1,7 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { EndpointConcurrency } from '../delivery/adaptiveConcurrency.js'
 import type { CallCounts, Completion, NewCall } from '../store/store.js'
+import { processRegistry } from './processRegistry.js'
 import type { TimedOperation } from './timedStore.js'
 
 /** What the scheduler knows now, read on each scrape (nothing is kept between scrapes). */
@@ -41,7 +42,10 @@ type Observe = { observe(value: number): void }
  * state and the store when scraped.
  */
 export class SchedulerMetrics {
+  /** This scheduler's own metrics. */
   readonly registry = new Registry()
+  /** What a scrape answers: the scheduler's metrics, with the process's unless turned off. */
+  private readonly served: Registry
   private readonly acceptedTotal: Counter<'function'>
   private readonly attemptsTotal: Counter<'function' | 'status' | 'outcome'>
   private readonly attemptSeconds: Histogram<'function'>
@@ -176,16 +180,16 @@ export class SchedulerMetrics {
         if (value !== undefined) this.set(value)
       },
     })
-    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry })
+    this.served = options.processMetrics === false ? this.registry : Registry.merge([this.registry, processRegistry()])
   }
 
   /** The Prometheus text exposition of every metric. */
   scrape(): Promise<string> {
-    return this.registry.metrics()
+    return this.served.metrics()
   }
 
   get contentType(): string {
-    return this.registry.contentType
+    return this.served.contentType
   }
 
   private child(metric: Counter<string> | Histogram<string>, key: string, labels: Record<string, string>) {
