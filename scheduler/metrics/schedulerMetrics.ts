@@ -1,5 +1,4 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
-import type { EndpointConcurrency } from '../delivery/adaptiveConcurrency.js'
 import type { CallCounts, Completion, NewCall } from '../store/store.js'
 import { processRegistry } from './processRegistry.js'
 import type { TimedOperation } from './timedStore.js'
@@ -11,7 +10,8 @@ export interface LiveFigures {
   /** The earliest due time of any unfinished call. */
   readonly nextDueAt: () => Promise<number | undefined>
   readonly now: () => number
-  readonly endpoints: () => readonly EndpointConcurrency[]
+  /** Per endpoint origin: the adaptive limit and the attempts in flight (delivery's figures). */
+  readonly endpoints: () => readonly { readonly endpoint: string; readonly limit: number; readonly inFlight: number }[]
   readonly inFlight: () => number
   /** Back-pressure's estimate of unfinished calls (undefined when back-pressure is off). */
   readonly unfinishedCalls: () => number | undefined
