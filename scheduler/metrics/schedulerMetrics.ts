@@ -29,8 +29,13 @@ export type AttemptOutcome = Completion['kind']
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]
 /** Seconds: a commit takes a fraction of a millisecond to a few seconds on a loaded disk. */
 const STORE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
-/** Counting calls is a scan: a scrape reuses the last counts while they are younger than this many times their cost. */
-const COUNT_COST_FACTOR = 20
+/**
+ * Counting calls is a scan (and on SQLite it holds the event loop): a scrape reuses the last counts
+ * while they are younger than this many times their cost, so counting takes at most ~1 % of the time...
+ */
+const COUNT_COST_FACTOR = 100
+/** ...and never more often than this, in ms, however cheap (a scrape every second counts every 5 s). */
+const COUNT_MIN_AGE_MS = 5000
 
 type Inc = { inc(value?: number): void }
 type Observe = { observe(value: number): void }
@@ -103,7 +108,7 @@ export class SchedulerMetrics {
     const metrics = this
     new Gauge({
       name: 'dispatch_calls',
-      help: "Calls in the store by function and state (read from the store's counts when scraped, at most every few seconds).",
+      help: "Calls in the store by function and state (the store's counts, re-read by a scrape at most every 5 s).",
       labelNames: ['function', 'state'],
       registers,
       async collect() {
@@ -229,14 +234,15 @@ export class SchedulerMetrics {
   }
 
   /**
-   * The store's counts, re-read only when the last read is older than {@link COUNT_COST_FACTOR}
-   * times what it cost: frequent scrapes of a large store then spend a bounded share of its time
-   * counting. Undefined when the store cannot answer (the gauges keep their last values).
+   * The store's counts, re-read only when the last read is older than 5 s and than
+   * {@link COUNT_COST_FACTOR} times what it cost: frequent scrapes of a large store then spend a
+   * bounded share of its time counting. Undefined when the store cannot answer (the gauges keep
+   * their last values).
    */
   private async readCounts(): Promise<CallCounts[] | undefined> {
     const now = performance.now()
     const last = this.counts
-    if (last === undefined || now - last.at > Math.max(0, last.costMs * COUNT_COST_FACTOR)) {
+    if (last === undefined || now - last.at > Math.max(COUNT_MIN_AGE_MS, last.costMs * COUNT_COST_FACTOR)) {
       const entry = { at: now, costMs: Number.POSITIVE_INFINITY, value: this.live.countCalls() }
       this.counts = entry
       // Until the read ends its cost is unknown: concurrent scrapes share it.
