@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { CallCounts, Completion, NewCall } from '../store/store.js'
+import { FastHistogram } from './fastHistogram.js'
 import { processRegistry } from './processRegistry.js'
 import type { TimedOperation } from './timedStore.js'
 
@@ -40,6 +41,15 @@ const COUNT_MIN_AGE_MS = 5000
 type Inc = { inc(value?: number): void }
 type Observe = { observe(value: number): void }
 
+/** One function's label children. */
+interface FunctionSeries {
+  readonly accepted: Inc
+  readonly startDelay: Observe
+  readonly duration: Observe
+  /** By status, then outcome. */
+  readonly attempts: Map<string, Map<string, Inc>>
+}
+
 /**
  * The scheduler's Prometheus metrics, in a registry of its own (never prom-client's global one):
  * two schedulers in one process each serve only their own. Delivery and the API report events as
@@ -53,12 +63,16 @@ export class SchedulerMetrics {
   private readonly served: Registry
   private readonly acceptedTotal: Counter<'function'>
   private readonly attemptsTotal: Counter<'function' | 'status' | 'outcome'>
-  private readonly attemptSeconds: Histogram<'function'>
-  private readonly startDelaySeconds: Histogram<'function'>
+  private readonly attemptSeconds: FastHistogram
+  private readonly startDelaySeconds: FastHistogram
   private readonly storeSeconds: Histogram<'operation'>
   private readonly rejectionsTotal: Counter<'reason'>
-  /** Label children by their label values: prom-client would otherwise rebuild them on every event. */
-  private readonly children = new Map<string, Inc & Observe>()
+  /**
+   * Label children by function (then status and outcome): prom-client would otherwise hash the
+   * labels on every event. Keyed by the strings the calls carry, so nothing is built per attempt.
+   */
+  private readonly byFunction = new Map<string, FunctionSeries>()
+  private readonly others = new Map<string, Inc & Observe>()
   private counts: { at: number; costMs: number; value: Promise<CallCounts[]> } | undefined
 
   constructor(
@@ -78,20 +92,20 @@ export class SchedulerMetrics {
       labelNames: ['function', 'status', 'outcome'],
       registers,
     })
-    this.attemptSeconds = new Histogram({
-      name: 'dispatch_attempt_duration_seconds',
-      help: 'How long attempts took, from sending the RunRequest to its answer, by function.',
-      labelNames: ['function'],
-      buckets: DURATION_BUCKETS,
-      registers,
-    })
-    this.startDelaySeconds = new Histogram({
-      name: 'dispatch_call_start_delay_seconds',
-      help: "From a call's acceptance to the start of its first attempt (a dispatch delay included), by function.",
-      labelNames: ['function'],
-      buckets: DURATION_BUCKETS,
-      registers,
-    })
+    this.attemptSeconds = new FastHistogram(
+      'dispatch_attempt_duration_seconds',
+      'How long attempts took, from sending the RunRequest to its answer, by function.',
+      'function',
+      DURATION_BUCKETS,
+      this.registry,
+    )
+    this.startDelaySeconds = new FastHistogram(
+      'dispatch_call_start_delay_seconds',
+      "From a call's acceptance to the start of its first attempt (a dispatch delay included), by function.",
+      'function',
+      DURATION_BUCKETS,
+      this.registry,
+    )
     this.storeSeconds = new Histogram({
       name: 'dispatch_store_seconds',
       help: 'Latency of the store transactions that accept (insertCalls), claim (claimCalls, claimQueues) and record (completeAttempts) calls.',
@@ -197,40 +211,65 @@ export class SchedulerMetrics {
     return this.served.contentType
   }
 
-  private child(metric: Counter<string> | Histogram<string>, key: string, labels: Record<string, string>) {
-    let child = this.children.get(key)
+  private series(fn: string): FunctionSeries {
+    let series = this.byFunction.get(fn)
+    if (series === undefined) {
+      const labels = { function: fn }
+      series = {
+        accepted: this.acceptedTotal.labels(labels),
+        startDelay: this.startDelaySeconds.labels(fn),
+        duration: this.attemptSeconds.labels(fn),
+        attempts: new Map(),
+      }
+      this.byFunction.set(fn, series)
+    }
+    return series
+  }
+
+  private other(metric: Counter<string> | Histogram<string>, key: string, labels: Record<string, string>) {
+    let child = this.others.get(key)
     if (child === undefined) {
       child = metric.labels(labels) as Inc & Observe
-      this.children.set(key, child)
+      this.others.set(key, child)
     }
     return child
   }
 
   /** New calls were stored (the Dispatch API, after the commit). */
   accepted(calls: readonly NewCall[]): void {
-    for (const call of calls) this.child(this.acceptedTotal, `a\0${call.function}`, { function: call.function }).inc()
+    for (const call of calls) this.series(call.function).accepted.inc()
   }
 
   /** An attempt of a call starts; for a first attempt, `createdAt` is when the call was accepted. */
   attemptStarted(fn: string, firstAttempt: boolean, createdAt: number, now: number): void {
-    if (!firstAttempt) return
-    this.child(this.startDelaySeconds, `d\0${fn}`, { function: fn }).observe(Math.max(0, (now - createdAt) / 1000))
+    if (firstAttempt) this.series(fn).startDelay.observe(Math.max(0, (now - createdAt) / 1000))
   }
 
   /** An attempt's answer came back (or its transport failed) after `seconds`. */
   attemptEnded(fn: string, status: string, outcome: AttemptOutcome, seconds: number): void {
-    this.child(this.attemptsTotal, `t\0${fn}\0${status}\0${outcome}`, { function: fn, status, outcome }).inc()
-    this.child(this.attemptSeconds, `s\0${fn}`, { function: fn }).observe(seconds)
+    const series = this.series(fn)
+    series.duration.observe(seconds)
+    let byOutcome = series.attempts.get(status)
+    if (byOutcome === undefined) {
+      byOutcome = new Map()
+      series.attempts.set(status, byOutcome)
+    }
+    let counter = byOutcome.get(outcome)
+    if (counter === undefined) {
+      counter = this.attemptsTotal.labels({ function: fn, status, outcome })
+      byOutcome.set(outcome, counter)
+    }
+    counter.inc()
   }
 
   /** A store transaction took `seconds`. */
   storeOperation(operation: TimedOperation, seconds: number): void {
-    this.child(this.storeSeconds, `o\0${operation}`, { operation }).observe(seconds)
+    this.other(this.storeSeconds, operation, { operation }).observe(seconds)
   }
 
   /** The Dispatch API answered 429. */
   rejected(reason: RejectionReason): void {
-    this.child(this.rejectionsTotal, `r\0${reason}`, { reason }).inc()
+    this.other(this.rejectionsTotal, reason, { reason }).inc()
   }
 
   /**
