@@ -525,6 +525,7 @@ function insertParams(call: NewCall) {
     parent_id: call.parentDispatchId ?? null,
     root_id: call.rootDispatchId ?? null,
     parent_epoch: null as number | null,
+    traceparent: call.traceparent ?? null,
   }
 }
 
@@ -550,10 +551,11 @@ function prepare(db: Database.Database) {
     purgeKeys: db.prepare('DELETE FROM idempotency_keys WHERE created_at < ?'),
     insert: db.prepare(`
       INSERT INTO calls (id, function, endpoint, input, version, correlation_id, state, max_attempts, created_at,
-        updated_at, due_at, expires_at, expiration_ms, fairness_key, idempotency_key, parent_id, root_id, parent_epoch)
+        updated_at, due_at, expires_at, expiration_ms, fairness_key, idempotency_key, parent_id, root_id, parent_epoch,
+        traceparent)
       VALUES (@id, @function, @endpoint, @input, @version, @correlation_id, 'pending', @max_attempts, @created_at,
         @created_at, @due_at, @expires_at, @expiration_ms, @fairness_key, @idempotency_key, @parent_id, @root_id,
-        @parent_epoch)`),
+        @parent_epoch, @traceparent)`),
     claim: db.prepare(claimFrom('')),
     claimQueue: db.prepare(
       claimFrom('AND endpoint = @endpoint AND function = @function AND fairness_key IS @fairness_key'),

@@ -31,6 +31,8 @@ export interface NewCall {
   readonly idempotencyKey: string | undefined
   readonly parentDispatchId: string | undefined
   readonly rootDispatchId: string | undefined
+  /** W3C trace context the call was dispatched with (docs/protocol.md §16); sent with every attempt. */
+  readonly traceparent?: string | undefined
 }
 
 /**
@@ -109,6 +111,8 @@ export interface StoredCall {
   readonly epoch: number
   /** INCOMPATIBLE_STATE restarts since the call (or its tail call, or its redrive) began; they count as attempts. */
   readonly restarts: number
+  /** W3C trace context the call was dispatched with (docs/protocol.md §16); sent with every attempt. */
+  readonly traceparent?: string | undefined
 }
 
 export interface InsertOptions {

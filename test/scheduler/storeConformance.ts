@@ -40,6 +40,18 @@ export function storeConformance(
     const insert = (calls: NewCall[], now = T0) => store.insertCalls(calls, { now, idempotencyWindowMs: WINDOW })
     const claim = (now = T0, limit = 100, owner = 'node-a') => store.claimCalls({ now, limit, owner, leaseMs: LEASE })
 
+    it('keeps the trace context a call was dispatched with, and hands it to every claim', async () => {
+      const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+      const traced = newCall({ traceparent })
+      const plain = newCall()
+      await insert([traced, plain])
+      expect((await store.getCall(traced.dispatchId))?.traceparent).toBe(traceparent)
+      expect((await store.getCall(plain.dispatchId))?.traceparent).toBeUndefined()
+      const claimed = await claim()
+      expect(claimed.find((c) => c.dispatchId === traced.dispatchId)?.traceparent).toBe(traceparent)
+      expect(claimed.find((c) => c.dispatchId === plain.dispatchId)?.traceparent).toBeUndefined()
+    })
+
     it('inserts a batch and returns the ids in order; calls start pending with no attempts', async () => {
       const calls = [newCall(), newCall({ function: 'other', fairnessKey: 'tenant-1', correlationId: '42' })]
       const results = await insert(calls)
