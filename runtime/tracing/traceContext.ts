@@ -1,4 +1,12 @@
-import { type Context, context, isSpanContextValid, ROOT_CONTEXT, type SpanContext, trace } from '@opentelemetry/api'
+import {
+  type Context,
+  context,
+  isSpanContextValid,
+  ROOT_CONTEXT,
+  type Span,
+  type SpanContext,
+  trace,
+} from '@opentelemetry/api'
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/
 
@@ -8,7 +16,11 @@ const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/
  */
 export function activeTraceparent(): string | undefined {
   const span = trace.getSpan(context.active())
-  if (span === undefined) return undefined
+  return span === undefined ? undefined : traceparentOf(span)
+}
+
+/** The W3C `traceparent` naming `span` as the parent, or undefined for an invalid (no-op) span. */
+export function traceparentOf(span: Span): string | undefined {
   const c = span.spanContext()
   if (!isSpanContextValid(c)) return undefined
   return `00-${c.traceId}-${c.spanId}-${(c.traceFlags & 0xff).toString(16).padStart(2, '0')}`

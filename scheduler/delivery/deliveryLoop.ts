@@ -5,6 +5,7 @@ import { policyFor } from '../calls/retryPolicy.js'
 import type { SchedulerMetrics } from '../metrics/schedulerMetrics.js'
 import type { Completion, QueueKey, Store, StoredCall } from '../store/store.js'
 import type { AdaptiveConcurrency } from './adaptiveConcurrency.js'
+import { startAttemptSpan } from './attemptSpan.js'
 import { buildRunRequest } from './buildRunRequest.js'
 import type { ClaimSelector } from './claimSelector.js'
 import { decideCompletion, expired } from './decideCompletion.js'
@@ -141,6 +142,8 @@ export class DeliveryLoop {
     }
     const timeoutMs = Math.min(policy.attemptTimeoutMs, (call.expiresAt ?? Number.POSITIVE_INFINITY) - now)
     const request = buildRunRequest(call)
+    const span = startAttemptSpan(call, now)
+    if (span.traceparent !== undefined) request.traceparent = span.traceparent
     const limits = this.parts.limits
     const origin = limits?.originOf(call.endpoint)
     const token = origin === undefined ? 0 : limits!.start(origin)
@@ -159,6 +162,7 @@ export class DeliveryLoop {
       .then((outcome) => {
         if (this.abandoned) {
           end(undefined)
+          span.end(undefined, 'abandoned')
           return // shutting down: the lease is released and the call delivered again
         }
         this.parts.faults?.at('after-delivery')
@@ -169,6 +173,7 @@ export class DeliveryLoop {
         }
         if (completion.kind === 'poll') this.parts.faults?.at('poll-before-record')
         end(completion.status)
+        span.end(completion.status, completion.kind)
         metrics?.attemptEnded(call.function, completion.status, completion.kind, (performance.now() - sent) / 1000)
         if (completion.kind === 'tailCall') {
           this.moved.push({
@@ -206,6 +211,7 @@ export class DeliveryLoop {
       })
       .catch((error: unknown) => {
         end(undefined)
+        span.end(undefined, 'failed')
         this.failAlone(call, 'handle the answer to', error)
       })
   }

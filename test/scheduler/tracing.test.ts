@@ -12,10 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { all, createClient, defineRoutes, TemporaryError, tupleSchema } from '../../runtime/index.js'
 import { removeFolder, startTestScheduler, type TestScheduler, tempFolder } from './helpers.js'
 
-// W3C trace context across calls, with the real OpenTelemetry SDK: a call dispatched inside a span
-// continues its trace; each attempt runs in a `run <function>` span, child of that span; a
-// coroutine's children are children of the run span of the turn that made them, across retries
-// and resumed turns.
+// W3C trace context across calls, with the real OpenTelemetry SDK (scheduler and endpoint in this
+// process): a call dispatched inside a span continues its trace — dispatch (client) → attempt
+// (scheduler) → run (endpoint) — and a coroutine's children are children of the run span of the turn
+// that made them, across retries and resumed turns.
 const failedOnce = new Set<number>()
 const routes = defineRoutes({
   child: {
@@ -87,6 +87,8 @@ describe('trace context across calls (OpenTelemetry)', () => {
 
     const spans = exporter.getFinishedSpans()
     const runs = (fn: string) => spans.filter((s) => s.name === `run ${fn}`)
+    const byId = new Map(spans.map((s) => [s.spanContext().spanId, s]))
+    const parentSpan = (span: ReadableSpan) => byId.get(parentOf(span) ?? '')
     // The client's Dispatch: a PRODUCER span, child of the application's span.
     const dispatch = spans.find((s) => s.name === 'dispatch parent')!
     expect(parentOf(dispatch)).toBe(rootId)
@@ -99,15 +101,27 @@ describe('trace context across calls (OpenTelemetry)', () => {
     expect(parentRuns.length).toBeGreaterThanOrEqual(2)
     expect(childRuns).toHaveLength(4)
     for (const span of [...parentRuns, ...childRuns]) expect(span.spanContext().traceId).toBe(traceId)
-    // Every attempt (and resumed turn) of the dispatched call is a child of the Dispatch span.
-    for (const span of parentRuns) expect(parentOf(span)).toBe(dispatch.spanContext().spanId)
+    // Every run (and resumed turn) of the dispatched call is the child of its attempt's span, which is
+    // the child of the Dispatch span.
+    for (const span of parentRuns) {
+      const attempt = parentSpan(span)!
+      expect(attempt.name).toBe('attempt parent')
+      expect(attempt.attributes['dispatch.id']).toBe(id)
+      expect(parentOf(attempt)).toBe(dispatch.spanContext().spanId)
+    }
     expect(parentRuns[0]!.attributes).toMatchObject({ 'dispatch.function': 'parent', 'dispatch.id': id })
     // The children (both attempts of each) are children of the turn that called them.
     const callingTurn = parentRuns.find((s) => s.attributes['dispatch.resumed'] === false)!
-    for (const span of childRuns) {
-      expect(parentOf(span)).toBe(callingTurn.spanContext().spanId)
-      expect(span.attributes['dispatch.parent_id']).toBe(id)
+    const childAttempts = childRuns.map((span) => parentSpan(span)!)
+    for (const [i, attempt] of childAttempts.entries()) {
+      expect(attempt.name).toBe('attempt child')
+      expect(parentOf(attempt)).toBe(callingTurn.spanContext().spanId)
+      expect(childRuns[i]!.attributes['dispatch.parent_id']).toBe(id)
     }
+    // The scheduler's attempt spans say which attempt it was and what followed.
+    expect(
+      childAttempts.map((a) => `${a.attributes['dispatch.attempt']} ${a.attributes['dispatch.outcome']}`).sort(),
+    ).toEqual(['1 retry', '1 retry', '2 succeeded', '2 succeeded'])
     const statuses = childRuns.map((s) => s.attributes['dispatch.status']).sort()
     expect(statuses).toEqual(['STATUS_OK', 'STATUS_OK', 'STATUS_TEMPORARY_ERROR', 'STATUS_TEMPORARY_ERROR'])
     const failed = childRuns.filter((s) => s.attributes['dispatch.status'] === 'STATUS_TEMPORARY_ERROR')
@@ -121,11 +135,12 @@ describe('trace context across calls (OpenTelemetry)', () => {
     const spans = exporter.getFinishedSpans()
     const dispatch = spans.find((s) => s.name === 'dispatch child')!
     expect(parentOf(dispatch)).toBeUndefined()
-    const runs = spans.filter((s) => s.name === 'run child')
-    expect(runs).toHaveLength(2)
-    for (const span of runs) {
+    const attempts = spans.filter((s) => s.name === 'attempt child')
+    expect(attempts).toHaveLength(2)
+    for (const span of attempts) {
       expect(span.spanContext().traceId).toBe(dispatch.spanContext().traceId)
       expect(parentOf(span)).toBe(dispatch.spanContext().spanId)
     }
+    expect(spans.filter((s) => s.name === 'run child')).toHaveLength(2)
   })
 })
