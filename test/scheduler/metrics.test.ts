@@ -1,8 +1,11 @@
+import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { defineRoutes, PermanentError, TemporaryError, tupleSchema } from '../../runtime/index.js'
+import { openPostgresStore } from '../../scheduler/index.js'
 import { removeFolder, startEndpoint, startTestScheduler, type TestScheduler, tempFolder, value } from './helpers.js'
+import { POSTGRES_TEST_URL } from './postgresTestUrl.js'
 
 // The scheduler's Prometheus metrics, scraped from a real scheduler after real calls delivered over
 // HTTP to a real endpoint: the series, their labels and their values.
@@ -158,5 +161,42 @@ describe('scheduler metrics (/metrics)', () => {
     const off = await start({ metrics: false })
     expect(off.scheduler.metricsUrl).toBeUndefined()
     expect((await scrape(`${off.scheduler.url}/metrics`, off.scheduler.apiKey)).status).toBe(404)
+  })
+})
+
+describe('scheduler metrics on PostgreSQL', () => {
+  const schema = `dispatch_test_metrics_${randomBytes(4).toString('hex')}`
+  let folder = ''
+  let t: TestScheduler | undefined
+  afterAll(async () => {
+    await t?.scheduler.close()
+    await removeFolder(folder)
+    const store = await openPostgresStore({ url: POSTGRES_TEST_URL, schema, poolSize: 1 })
+    await store.dropSchema()
+    await store.close()
+  })
+
+  it("counts the calls by state from PostgreSQL's counts and times its transactions", async () => {
+    folder = await tempFolder()
+    t = await startTestScheduler(join(folder, 'dispatch.db'), {
+      routes,
+      postgres: { url: POSTGRES_TEST_URL, schema, poolSize: 4 },
+    })
+    const endpoint = t.scheduler.inProcessEndpoint!
+    const ids = await t.dispatch([
+      { endpoint, function: 'echo', input: value(['pg']) },
+      { endpoint, function: 'permanent', input: value([null]) },
+    ])
+    for (const id of ids) await t.settle(id)
+    const { status, text } = await scrape(t.scheduler.metricsUrl!, t.scheduler.apiKey)
+    expect(status).toBe(200)
+    expect(sample(text, 'dispatch_calls', { function: 'echo', state: 'succeeded' })).toBe(1)
+    expect(sample(text, 'dispatch_calls', { function: 'permanent', state: 'failed' })).toBe(1)
+    expect(
+      sample(text, 'dispatch_attempts_total', { function: 'echo', status: 'STATUS_OK', outcome: 'succeeded' }),
+    ).toBe(1)
+    expect(sample(text, 'dispatch_store_seconds_count', { operation: 'insertCalls' })).toBeGreaterThanOrEqual(1)
+    expect(sample(text, 'dispatch_store_seconds_count', { operation: 'completeAttempts' })).toBeGreaterThanOrEqual(1)
+    expect(sample(text, 'dispatch_endpoint_in_flight', { endpoint })).toBe(0)
   })
 })

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { context, type Span, trace } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
@@ -10,7 +11,9 @@ import {
 import { Type } from 'typebox'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { all, createClient, defineRoutes, TemporaryError, tupleSchema } from '../../runtime/index.js'
+import { openPostgresStore } from '../../scheduler/index.js'
 import { removeFolder, startTestScheduler, type TestScheduler, tempFolder } from './helpers.js'
+import { POSTGRES_TEST_URL } from './postgresTestUrl.js'
 
 // W3C trace context across calls, with the real OpenTelemetry SDK (scheduler and endpoint in this
 // process): a call dispatched inside a span continues its trace — dispatch (client) → attempt
@@ -48,16 +51,30 @@ const parentOf = (span: ReadableSpan): string | undefined =>
   (span as { parentSpanContext?: { spanId: string } }).parentSpanContext?.spanId ??
   (span as { parentSpanId?: string }).parentSpanId
 
-describe('trace context across calls (OpenTelemetry)', () => {
-  const exporter = new InMemorySpanExporter()
+const exporter = new InMemorySpanExporter()
+beforeAll(() => {
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
+  trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }))
+})
+afterAll(() => {
+  trace.disable()
+  context.disable()
+})
+
+// The trace context is stored with each call: both stores keep it.
+describe.each(['SQLite', 'PostgreSQL'])('trace context across calls (OpenTelemetry) on %s', (storeName) => {
+  const schema = `dispatch_test_tracing_${randomBytes(4).toString('hex')}`
   let folder = ''
   let t: TestScheduler | undefined
 
   beforeAll(async () => {
-    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
-    trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }))
+    exporter.reset()
+    failedOnce.clear()
     folder = await tempFolder()
-    t = await startTestScheduler(join(folder, 'dispatch.db'), { routes })
+    t = await startTestScheduler(join(folder, 'dispatch.db'), {
+      routes,
+      ...(storeName === 'PostgreSQL' ? { postgres: { url: POSTGRES_TEST_URL, schema, poolSize: 4 } } : {}),
+    })
     functions = createClient<Functions>(
       { child: 1, parent: 1 },
       { endpoint: t.scheduler.inProcessEndpoint!, apiUrl: t.scheduler.url, apiKey: t.scheduler.apiKey },
@@ -65,9 +82,12 @@ describe('trace context across calls (OpenTelemetry)', () => {
   })
   afterAll(async () => {
     await t?.scheduler.close()
-    trace.disable()
-    context.disable()
     await removeFolder(folder)
+    if (storeName === 'PostgreSQL') {
+      const store = await openPostgresStore({ url: POSTGRES_TEST_URL, schema, poolSize: 1 })
+      await store.dropSchema()
+      await store.close()
+    }
   })
 
   it('makes one trace of a coroutine tree with retries: dispatch span → run spans → children', async () => {
