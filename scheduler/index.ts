@@ -54,6 +54,7 @@ export type {
   ListFilter,
   ListPage,
   NewCall,
+  QueueBacklog,
   QueueClaim,
   QueueClaimRequest,
   QueueKey,

@@ -137,6 +137,10 @@ export async function startScheduler(options: SchedulerOptions, harness: Schedul
           {
             countCalls: () => opened.store.countCalls(),
             nextDueAt: () => opened.store.nextDueAt(),
+            queueBacklog:
+              opened.store.queueBacklog === undefined
+                ? undefined
+                : (limit) => opened.store.queueBacklog!(resolved.now(), limit),
             now: resolved.now,
             endpoints: () => limits?.snapshot() ?? [],
             inFlight: () => loop?.inFlight ?? 0,

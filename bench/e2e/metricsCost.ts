@@ -14,6 +14,14 @@ const counts: CallCounts[] = functions.flatMap((fn) =>
 const metrics = new SchedulerMetrics({
   countCalls: async () => counts,
   nextDueAt: async () => Date.now() - 10,
+  queueBacklog: async () =>
+    functions.map((fn) => ({
+      endpoint: 'http://127.0.0.1:8000',
+      function: fn,
+      fairnessKey: undefined,
+      due: 10,
+      oldestDueAt: 0,
+    })),
   now: Date.now,
   endpoints: () => [{ endpoint: 'http://127.0.0.1:8000', limit: 100, inFlight: 42 }],
   inFlight: () => 42,

@@ -1,7 +1,8 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
-import type { CallCounts, Completion, NewCall } from '../store/store.js'
+import type { CallCounts, Completion, NewCall, QueueBacklog } from '../store/store.js'
 import { FastHistogram } from './fastHistogram.js'
 import { processRegistry } from './processRegistry.js'
+import { SpacedRead } from './spacedRead.js'
 import type { TimedOperation } from './timedStore.js'
 
 /** What the scheduler knows now, read on each scrape (nothing is kept between scrapes). */
@@ -10,6 +11,8 @@ export interface LiveFigures {
   readonly countCalls: () => Promise<CallCounts[]>
   /** The earliest due time of any unfinished call. */
   readonly nextDueAt: () => Promise<number | undefined>
+  /** The queues with due calls, oldest first (undefined: the store cannot tell). */
+  readonly queueBacklog: ((limit: number) => Promise<QueueBacklog[]>) | undefined
   readonly now: () => number
   /** Per endpoint origin: the adaptive limit and the attempts in flight (delivery's figures). */
   readonly endpoints: () => readonly { readonly endpoint: string; readonly limit: number; readonly inFlight: number }[]
@@ -30,13 +33,8 @@ export type AttemptOutcome = Completion['kind']
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]
 /** Seconds: a commit takes a fraction of a millisecond to a few seconds on a loaded disk. */
 const STORE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
-/**
- * Counting calls is a scan (and on SQLite it holds the event loop): a scrape reuses the last counts
- * while they are younger than this many times their cost, so counting takes at most ~1 % of the time...
- */
-const COUNT_COST_FACTOR = 100
-/** ...and never more often than this, in ms, however cheap (a scrape every second counts every 5 s). */
-const COUNT_MIN_AGE_MS = 5000
+/** The queues with the oldest due calls that get series of their own (bounded label cardinality). */
+const BACKLOG_QUEUES = 20
 
 type Inc = { inc(value?: number): void }
 type Observe = { observe(value: number): void }
@@ -73,13 +71,17 @@ export class SchedulerMetrics {
    */
   private readonly byFunction = new Map<string, FunctionSeries>()
   private readonly others = new Map<string, Inc & Observe>()
-  private counts: { at: number; costMs: number; value: Promise<CallCounts[]> } | undefined
+  private readonly counts: SpacedRead<CallCounts[]>
+  private readonly backlog: SpacedRead<QueueBacklog[]>
 
   constructor(
     private readonly live: LiveFigures,
     options: { readonly processMetrics?: boolean } = {},
   ) {
     const registers = [this.registry]
+    this.counts = new SpacedRead(live.countCalls)
+    const backlog = live.queueBacklog
+    this.backlog = new SpacedRead(() => (backlog === undefined ? Promise.resolve([]) : backlog(BACKLOG_QUEUES)))
     this.acceptedTotal = new Counter({
       name: 'dispatch_calls_accepted_total',
       help: 'Calls the Dispatch API accepted and stored (idempotent repeats not counted), by function.',
@@ -126,7 +128,7 @@ export class SchedulerMetrics {
       labelNames: ['function', 'state'],
       registers,
       async collect() {
-        const counts = await metrics.readCounts()
+        const counts = await metrics.counts.get()
         if (counts === undefined) return
         this.reset()
         for (const c of counts) this.set({ function: c.function, state: c.state }, c.count)
@@ -138,7 +140,7 @@ export class SchedulerMetrics {
       labelNames: ['function'],
       registers,
       async collect() {
-        const counts = await metrics.readCounts()
+        const counts = await metrics.counts.get()
         if (counts === undefined) return
         this.reset()
         for (const c of counts) if (c.state === 'pending') this.set({ function: c.function }, c.retrying)
@@ -153,6 +155,38 @@ export class SchedulerMetrics {
         this.set(next === undefined ? 0 : Math.max(0, (live.now() - next) / 1000))
       },
     })
+    const queueLabels = (q: QueueBacklog) => ({
+      endpoint: q.endpoint,
+      function: q.function,
+      fairness_key: q.fairnessKey ?? '',
+    })
+    if (live.queueBacklog !== undefined) {
+      new Gauge({
+        name: 'dispatch_queue_due_calls',
+        help: `Calls due now per queue (endpoint, function, fairness key): the ${BACKLOG_QUEUES} queues with the oldest due calls, re-read by a scrape at most every 5 s.`,
+        labelNames: ['endpoint', 'function', 'fairness_key'],
+        registers,
+        async collect() {
+          const queues = await metrics.backlog.get()
+          if (queues === undefined) return
+          this.reset()
+          for (const q of queues) this.set(queueLabels(q), q.due)
+        },
+      })
+      new Gauge({
+        name: 'dispatch_queue_oldest_due_seconds',
+        help: `How long the oldest due call of each queue has been due (the same ${BACKLOG_QUEUES} queues).`,
+        labelNames: ['endpoint', 'function', 'fairness_key'],
+        registers,
+        async collect() {
+          const queues = await metrics.backlog.get()
+          if (queues === undefined) return
+          this.reset()
+          const now = live.now()
+          for (const q of queues) this.set(queueLabels(q), Math.max(0, (now - q.oldestDueAt) / 1000))
+        },
+      })
+    }
     new Gauge({
       name: 'dispatch_endpoint_concurrency_limit',
       help: 'The adaptive concurrency limit of each endpoint origin.',
@@ -270,30 +304,5 @@ export class SchedulerMetrics {
   /** The Dispatch API answered 429. */
   rejected(reason: RejectionReason): void {
     this.other(this.rejectionsTotal, reason, { reason }).inc()
-  }
-
-  /**
-   * The store's counts, re-read only when the last read is older than 5 s and than
-   * {@link COUNT_COST_FACTOR} times what it cost: frequent scrapes of a large store then spend a
-   * bounded share of its time counting. Undefined when the store cannot answer (the gauges keep
-   * their last values).
-   */
-  private async readCounts(): Promise<CallCounts[] | undefined> {
-    const now = performance.now()
-    const last = this.counts
-    if (last === undefined || now - last.at > Math.max(COUNT_MIN_AGE_MS, last.costMs * COUNT_COST_FACTOR)) {
-      const entry = { at: now, costMs: Number.POSITIVE_INFINITY, value: this.live.countCalls() }
-      this.counts = entry
-      // Until the read ends its cost is unknown: concurrent scrapes share it.
-      entry.value.then(
-        () => {
-          entry.costMs = performance.now() - now
-        },
-        () => {
-          entry.costMs = 0
-        },
-      )
-    }
-    return this.counts!.value.catch(() => undefined)
   }
 }

@@ -123,6 +123,47 @@ describe('scheduler metrics (/metrics)', () => {
     expect(text).toContain('# TYPE nodejs_eventloop_lag_seconds gauge')
   })
 
+  it('reports the due calls and the oldest due call of each queue', async () => {
+    let release: (() => void) | undefined
+    const gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    let started: (() => void) | undefined
+    const running = new Promise<void>((resolve) => {
+      started = resolve
+    })
+    const blocking = defineRoutes({
+      block: {
+        ...any,
+        handler: async () => {
+          started?.()
+          await gate
+          return 'done'
+        },
+      },
+    })
+    // One attempt at a time: while the first call runs, the second is due and waits in its queue.
+    const s = await start({ routes: blocking, concurrency: 1 })
+    const local = s.scheduler.inProcessEndpoint!
+    const [first] = await s.dispatch([
+      { endpoint: local, function: 'block', input: value([1]), fairnessKey: 'tenant-a' },
+    ])
+    await running
+    const [second] = await s.dispatch([
+      { endpoint: local, function: 'block', input: value([2]), fairnessKey: 'tenant-a' },
+    ])
+    const { text } = await scrape(s.scheduler.metricsUrl!, s.scheduler.apiKey)
+    const queue = { endpoint: local, function: 'block', fairness_key: 'tenant-a' }
+    expect(sample(text, 'dispatch_queue_due_calls', queue)).toBe(1)
+    expect(sample(text, 'dispatch_queue_oldest_due_seconds', queue)).toBeGreaterThanOrEqual(0)
+    expect(sample(text, 'dispatch_attempts_in_flight')).toBe(1)
+    expect(sample(text, 'dispatch_calls', { function: 'block', state: 'running' })).toBe(1)
+    expect(sample(text, 'dispatch_calls', { function: 'block', state: 'pending' })).toBe(1)
+    release?.()
+    await s.settle(first!)
+    await s.settle(second!)
+  })
+
   it('serves /metrics behind the API key', async () => {
     const missing = await scrape(t.scheduler.metricsUrl!)
     expect(missing.status).toBe(401)
