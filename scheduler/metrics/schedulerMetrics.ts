@@ -75,7 +75,7 @@ export class SchedulerMetrics {
   private readonly backlog: SpacedRead<QueueBacklog[]>
 
   constructor(
-    private readonly live: LiveFigures,
+    live: LiveFigures,
     options: { readonly processMetrics?: boolean } = {},
   ) {
     const registers = [this.registry]
