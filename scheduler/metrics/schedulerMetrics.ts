@@ -74,10 +74,7 @@ export class SchedulerMetrics {
   private readonly counts: SpacedRead<CallCounts[]>
   private readonly backlog: SpacedRead<QueueBacklog[]>
 
-  constructor(
-    live: LiveFigures,
-    options: { readonly processMetrics?: boolean } = {},
-  ) {
+  constructor(live: LiveFigures, options: { readonly processMetrics?: boolean } = {}) {
     const registers = [this.registry]
     this.counts = new SpacedRead(live.countCalls)
     const backlog = live.queueBacklog
