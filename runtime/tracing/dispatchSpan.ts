@@ -1,5 +1,5 @@
-import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
-import { TRACER_NAME } from './runSpan.js'
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api'
+import { tracer } from './runSpan.js'
 
 /**
  * Runs a Dispatch request inside a `dispatch <function>` span (kind PRODUCER), active while the
@@ -10,7 +10,7 @@ import { TRACER_NAME } from './runSpan.js'
 export function withDispatchSpan(functions: readonly string[], send: () => Promise<string[]>): Promise<string[]> {
   const distinct = [...new Set(functions)]
   const name = distinct.length === 1 ? `dispatch ${distinct[0]}` : 'dispatch'
-  return trace.getTracer(TRACER_NAME).startActiveSpan(
+  return tracer.startActiveSpan(
     name,
     {
       kind: SpanKind.PRODUCER,
