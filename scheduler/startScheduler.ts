@@ -121,6 +121,7 @@ export async function startScheduler(options: SchedulerOptions, harness: Schedul
   // In-process functions (`routes`) are served here, every other endpoint over HTTP; compiled before
   // the store opens, so bad route schemas fail first.
   const local = options.routes === undefined ? undefined : inProcessEndpoint(options.routes, options.inProcess)
+  const metricsOption = checkMetricsOption(options.metrics)
   // A PostgreSQL store (the `postgres` option) keeps the keys every node shares in the database.
   const opened = await openStoreAndKeys(options)
   const { keys } = opened
@@ -129,7 +130,6 @@ export async function startScheduler(options: SchedulerOptions, harness: Schedul
   let pressure: BackPressure | undefined
   let committer: GroupCommitter | undefined
   let limits: AdaptiveConcurrency | undefined
-  const metricsOption = options.metrics ?? {}
   const metrics =
     metricsOption === false
       ? undefined
@@ -376,4 +376,16 @@ function leaseMargin(value: number | undefined): number {
     })
   }
   return value
+}
+
+/** The `metrics` option, its port checked before anything opens (a bad one would only fail at listen). */
+function checkMetricsOption(option: SchedulerOptions['metrics']): NonNullable<SchedulerOptions['metrics']> {
+  if (option === undefined) return {}
+  if (option === false || option.port === undefined) return option
+  if (!(Number.isInteger(option.port) && option.port >= 0 && option.port <= 65_535)) {
+    throw dspError('DSP3005', `the scheduler option metrics.port is ${option.port}, not a port`, {
+      hint: 'pass a whole number from 0 (a free port) to 65535',
+    })
+  }
+  return option
 }

@@ -199,6 +199,10 @@ describe('scheduler metrics (/metrics)', () => {
     const first = await scrape(t.scheduler.metricsUrl!, t.scheduler.apiKey)
     expect(sample(first.text, 'dispatch_calls_accepted_total', { function: 'echo' })).toBe(2)
 
+    await expect(start({ metrics: { port: 70_000 } })).rejects.toMatchObject({
+      code: 'DSP3005',
+      message: expect.stringContaining('metrics.port is 70000'),
+    })
     const off = await start({ metrics: false })
     expect(off.scheduler.metricsUrl).toBeUndefined()
     expect((await scrape(`${off.scheduler.url}/metrics`, off.scheduler.apiKey)).status).toBe(404)
