@@ -24,6 +24,8 @@ export type { RetryPolicy } from './calls/retryPolicy.js'
 export type { AdaptiveConcurrencyOptions, EndpointConcurrency } from './delivery/adaptiveConcurrency.js'
 /** Fair scheduling between fairness keys: the `fairness` option. */
 export type { FairnessOptions } from './delivery/deficitRoundRobin.js'
+/** Prometheus metrics: the `metrics` option (docs/observability.md). */
+export type { MetricsOptions } from './metrics/metricsOptions.js'
 /** The options of {@link startScheduler}. */
 export type { SchedulerOptions } from './schedulerOptions.js'
 /** A running scheduler, and what its `stats()` answers. */
