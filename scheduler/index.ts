@@ -26,6 +26,8 @@ export type { AdaptiveConcurrencyOptions, EndpointConcurrency } from './delivery
 export type { FairnessOptions } from './delivery/deficitRoundRobin.js'
 /** Options of the functions a scheduler runs in its own process (`SchedulerOptions.routes`). */
 export type { InProcessOptions } from './delivery/inProcessEndpoint.js'
+/** Prometheus metrics: the `metrics` option (docs/observability.md). */
+export type { MetricsOptions } from './metrics/metricsOptions.js'
 /** The options of {@link startScheduler}. */
 export type { SchedulerOptions } from './schedulerOptions.js'
 /** A running scheduler, and what its `stats()` answers. */
@@ -56,6 +58,7 @@ export type {
   ListFilter,
   ListPage,
   NewCall,
+  QueueBacklog,
   QueueClaim,
   QueueClaimRequest,
   QueueKey,

@@ -10,6 +10,7 @@ import type { AdaptiveConcurrencyOptions, ResolvedAdaptiveConcurrency } from './
 import type { FairnessOptions } from './delivery/deficitRoundRobin.js'
 import type { DeliveryOptions } from './delivery/deliveryOptions.js'
 import type { InProcessOptions } from './delivery/inProcessEndpoint.js'
+import type { MetricsOptions } from './metrics/metricsOptions.js'
 import type { PostgresStoreOptions } from './store/postgresStore.js'
 import type { Store } from './store/store.js'
 
@@ -112,6 +113,12 @@ export interface SchedulerOptions {
    * forever. A call whose parent or root coroutine is still live is kept until that has finished too.
    */
   readonly retention?: DurationInput | false
+  /**
+   * Prometheus metrics on `GET /metrics` of the API, behind the API key (docs/observability.md);
+   * `{ port }` also serves them on a listener of their own, without the key, on loopback unless
+   * `host` says otherwise. `false`: no metrics are kept or served. Default: on the API.
+   */
+  readonly metrics?: MetricsOptions | false
 }
 
 /**

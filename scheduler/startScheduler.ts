@@ -16,6 +16,9 @@ import { InProcessTransport } from './delivery/inProcessTransport.js'
 import { LeaseRenewal } from './delivery/leaseRenewal.js'
 import { loadSchedulerKeys, type SchedulerKeys } from './keys/loadSchedulerKeys.js'
 import { loadSharedKeys } from './keys/sharedKeys.js'
+import { listenForScrapes, type MetricsListener } from './metrics/metricsListener.js'
+import { SchedulerMetrics } from './metrics/schedulerMetrics.js'
+import { timedStore } from './metrics/timedStore.js'
 import { resolveSchedulerOptions, type SchedulerOptions } from './schedulerOptions.js'
 import { openPostgresStore } from './store/postgresStore.js'
 import { Retention } from './store/retention.js'
@@ -48,6 +51,11 @@ export interface Scheduler {
   stats(): Promise<SchedulerStats>
   /** The endpoint URL of the in-process functions (`routes`); undefined without them. */
   readonly inProcessEndpoint: string | undefined
+  /**
+   * Where Prometheus scrapes this scheduler: the `metrics.port` listener's `/metrics` (no key), else
+   * `url + '/metrics'` (send the API key as a bearer token); undefined with `metrics: false`.
+   */
+  readonly metricsUrl: string | undefined
   /** Attempts in flight right now. */
   readonly inFlight: number
   /**
@@ -118,9 +126,37 @@ export async function startSchedulerWith(options: SchedulerOptions, harness: Sch
   // In-process functions (`routes`) are served here, every other endpoint over HTTP; compiled before
   // the store opens, so bad route schemas fail first.
   const local = options.routes === undefined ? undefined : inProcessEndpoint(options.routes, options.inProcess)
+  const metricsOption = checkMetricsOption(options.metrics)
   // A PostgreSQL store (the `postgres` option) keeps the keys every node shares in the database.
-  const { store, keys } = await openStoreAndKeys(options)
+  const opened = await openStoreAndKeys(options)
+  const { keys } = opened
   const ownsStore = options.store === undefined
+  let loop: DeliveryLoop | undefined
+  let pressure: BackPressure | undefined
+  let committer: GroupCommitter | undefined
+  let limits: AdaptiveConcurrency | undefined
+  const metrics =
+    metricsOption === false
+      ? undefined
+      : new SchedulerMetrics(
+          {
+            countCalls: () => opened.store.countCalls(),
+            nextDueAt: () => opened.store.nextDueAt(),
+            queueBacklog:
+              opened.store.queueBacklog === undefined
+                ? undefined
+                : (limit) => opened.store.queueBacklog!(resolved.now(), limit),
+            now: resolved.now,
+            endpoints: () => limits?.snapshot() ?? [],
+            inFlight: () => loop?.inFlight ?? 0,
+            unfinishedCalls: () => pressure?.unfinishedCalls,
+            queuedCalls: () => committer?.queuedCalls,
+          },
+          metricsOption,
+        )
+  // Every part sees the store through its timer, so the commit latencies are measured in one place.
+  const store =
+    metrics === undefined ? opened.store : timedStore(opened.store, (op, s) => metrics.storeOperation(op, s))
   const events = new CallEvents()
   const owner = `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`
   const client = new EndpointClient(keys.privateKey, resolved.concurrency)
@@ -147,8 +183,7 @@ export async function startSchedulerWith(options: SchedulerOptions, harness: Sch
           },
         )
       : undefined
-  const limits =
-    resolved.adaptiveConcurrency === false ? undefined : new AdaptiveConcurrency(resolved.adaptiveConcurrency)
+  limits = resolved.adaptiveConcurrency === false ? undefined : new AdaptiveConcurrency(resolved.adaptiveConcurrency)
   const selector = new DeficitRoundRobin(store, {
     owner,
     leaseMs: renewal?.leaseMs ?? leaseMs,
@@ -156,14 +191,13 @@ export async function startSchedulerWith(options: SchedulerOptions, harness: Sch
     weights: resolved.weights,
     limits,
   })
-  const committer = resolved.groupCommit
+  committer = resolved.groupCommit
     ? new GroupCommitter(store, { idempotencyWindowMs: resolved.idempotencyWindowMs, now: resolved.now })
     : undefined
-  const pressure =
+  pressure =
     resolved.backPressure === false
       ? undefined
       : new BackPressure(store, resolved.backPressure, () => committer?.queuedCalls ?? 0)
-  let loop: DeliveryLoop | undefined
   // What `stats()` and the CallService's Stats answer beside the counts (visible limits).
   const liveStats = () => ({
     endpoints: limits?.snapshot() ?? [],
@@ -184,6 +218,7 @@ export async function startSchedulerWith(options: SchedulerOptions, harness: Sch
     pressure,
     liveStats,
     faults: harness.faults,
+    metrics,
     ...loggerOptions(options.logger),
   })
   loop = new DeliveryLoop({
@@ -196,6 +231,7 @@ export async function startSchedulerWith(options: SchedulerOptions, harness: Sch
     log: app.log,
     limits,
     faults: harness.faults,
+    metrics,
     onRecorded: (batch) => {
       pressure?.recorded(batch)
       renewal?.recorded(batch)
@@ -245,6 +281,7 @@ export async function startSchedulerWith(options: SchedulerOptions, harness: Sch
   }
 
   let url: string
+  let scrapes: MetricsListener | undefined
   try {
     if (store.exclusive) {
       // Nobody else can hold this store: whatever is running was left by a dead process.
@@ -260,11 +297,15 @@ export async function startSchedulerWith(options: SchedulerOptions, harness: Sch
     const address = app.server.address()
     const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? 0)
     url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+    if (metrics !== undefined && metricsOption !== false && metricsOption.port !== undefined) {
+      scrapes = await listenForScrapes(metrics, metricsOption.host ?? '127.0.0.1', metricsOption.port)
+    }
   } catch (error) {
     clearInterval(purgeTimer)
     clearInterval(sweepTimer)
     pressure?.stop()
     await app.close().catch(() => undefined)
+    await scrapes?.close()
     stopListening?.()
     if (ownsStore) await store.close()
     throw error
@@ -279,6 +320,7 @@ export async function startSchedulerWith(options: SchedulerOptions, harness: Sch
     apiKey: keys.apiKey,
     verificationKeyPem: keys.verificationKeyPem,
     inProcessEndpoint: local?.url,
+    metricsUrl: metrics === undefined ? undefined : (scrapes?.url ?? `${url}/metrics`),
     stats: async () =>
       Object.assign(await store.countCalls(), {
         endpoints: liveStats().endpoints,
@@ -294,6 +336,7 @@ export async function startSchedulerWith(options: SchedulerOptions, harness: Sch
         pressure?.stop()
         await retention?.stop()
         events.close()
+        await scrapes?.close()
         await app.close()
         await deliveries.stop(resolved.shutdownGraceMs)
         renewal?.stop()
@@ -342,4 +385,16 @@ function leaseMargin(value: number | undefined): number {
     })
   }
   return value
+}
+
+/** The `metrics` option, its port checked before anything opens (a bad one would only fail at listen). */
+function checkMetricsOption(option: SchedulerOptions['metrics']): NonNullable<SchedulerOptions['metrics']> {
+  if (option === undefined) return {}
+  if (option === false || option.port === undefined) return option
+  if (!(Number.isInteger(option.port) && option.port >= 0 && option.port <= 65_535)) {
+    throw dspError('DSP3005', `the scheduler option metrics.port is ${option.port}, not a port`, {
+      hint: 'pass a whole number from 0 (a free port) to 65535',
+    })
+  }
+  return option
 }

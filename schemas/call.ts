@@ -1,5 +1,6 @@
 import { type Static, Type } from 'typebox'
 import { ErrorMessage } from './error.js'
+import { Traceparent } from './traceparent.js'
 import { AnyMessage, Duration, Uint64 } from './wellKnown.js'
 
 /** Function names: the pattern of docs/protocol.md §3.1. */
@@ -17,6 +18,8 @@ export const Call = Type.Object({
   input: Type.Optional(AnyMessage),
   expiration: Type.Optional(Duration),
   version: Type.Optional(Type.String()),
+  /** W3C trace context of the span that made the call (an extension: docs/protocol.md §16). */
+  traceparent: Type.Optional(Traceparent),
 })
 export type Call = Static<typeof Call>
 

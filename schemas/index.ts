@@ -55,4 +55,6 @@ export { ERROR_CATALOG } from './errors/errorCatalog.js'
 export { Exit, Poll, PollResult, RunRequest, RunResponse } from './run.js'
 export { RUN_PATH, runUrl } from './runUrl.js'
 export { isRetried, RETRIED_STATUSES, STATUS_NAMES, Status, statusOfHttpCode } from './status.js'
+/** W3C trace context on calls and RunRequests (docs/protocol.md §16). */
+export { TRACEPARENT_PATTERN, Traceparent } from './traceparent.js'
 export { AnyMessage, Bytes, Duration, Timestamp, Uint64, VALUE_TYPE_URL } from './wellKnown.js'

@@ -2,6 +2,7 @@ import { type Static, Type } from 'typebox'
 import { Call, CallResult, FunctionName } from './call.js'
 import { ErrorMessage } from './error.js'
 import { Status } from './status.js'
+import { Traceparent } from './traceparent.js'
 import { AnyMessage, Bytes, Duration, Timestamp } from './wellKnown.js'
 
 /** `dispatch.sdk.v1.PollResult`: the coroutine state handed back with the results so far. */
@@ -44,6 +45,8 @@ export const RunRequest = Type.Object({
   rootDispatchId: Type.Optional(Type.String()),
   creationTime: Type.Optional(Timestamp),
   expirationTime: Type.Optional(Timestamp),
+  /** W3C trace context the call was dispatched with (an extension: docs/protocol.md §16). */
+  traceparent: Type.Optional(Traceparent),
 })
 export type RunRequest = Static<typeof RunRequest>
 

@@ -18,6 +18,9 @@
  * verifies signatures on the thread pool), `--no-baseline`, `--profile DIR` (the endpoint process writes
  * a `--cpu-prof` profile into DIR). Run with `node --cpu-prof --import tsx bench/e2e/run.ts` to
  * profile the scheduler process (with the load generator, which shares it).
+ * `--metrics off` starts the scheduler with `metrics: false`; otherwise (the default, as in the
+ * scheduler) `/metrics` is scraped every `--scrape-ms` (default 1000, far more often than Prometheus'
+ * usual 15 s) through both phases, and the scrapes' count and mean time are printed.
  */
 import type { ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -42,7 +45,21 @@ const folder = await mkdtemp(join(tmpdir(), 'dispatch-bench-e2e-'))
 let endpointProcess: ChildProcess | undefined
 try {
   const synchronous = (stringOption('--synchronous') ?? 'FULL') as 'NORMAL' | 'FULL'
-  const scheduler = await startScheduler({ dbPath: join(folder, 'e2e.db'), concurrency, synchronous })
+  const metricsOn = stringOption('--metrics') !== 'off'
+  const scheduler = await startScheduler({
+    dbPath: join(folder, 'e2e.db'),
+    concurrency,
+    synchronous,
+    ...(metricsOn ? {} : { metrics: false as const }),
+  })
+  const scrapes: number[] = []
+  let scraper: NodeJS.Timeout | undefined
+  const scrape = async () => {
+    const t0 = performance.now()
+    const response = await fetch(scheduler.metricsUrl!, { headers: { authorization: `Bearer ${scheduler.apiKey}` } })
+    await response.text()
+    scrapes.push(performance.now() - t0)
+  }
   const { child, url: endpoint } = await startEndpoint(
     scheduler.verificationKeyPem,
     flag('--off-thread'),
@@ -75,6 +92,7 @@ try {
   }, 100)
 
   // 1. Throughput.
+  if (metricsOn) scraper = setInterval(() => void scrape(), option('--scrape-ms', 1000))
   const started = performance.now()
   await inBatches(calls, (n) => dispatch(Array.from({ length: n }, () => [])))
   const dispatchedMs = performance.now() - started
@@ -97,6 +115,9 @@ try {
     `latency at ${Math.round(rate)} calls/s (${probes} calls in batches every 5 ms): dispatch to start p50 ${p50} ms, p99 ${p99} ms`,
   )
   clearInterval(sampler)
+  clearInterval(scraper)
+  const scrapeMs = scrapes.length === 0 ? null : round(scrapes.reduce((a, b) => a + b, 0) / scrapes.length)
+  log(metricsOn ? `metrics: ${scrapes.length} scrapes of /metrics, ${scrapeMs} ms each on average` : 'metrics: off')
   const mb = (bytes: number) => Math.round(bytes / 2 ** 20)
   log(
     `memory (scheduler + load generator): RSS ${mb(rssAfterWarmUp)} MB after warm-up, peak ${mb(rssPeak)} MB, ${mb(process.memoryUsage().rss)} MB at the end`,
@@ -149,6 +170,9 @@ try {
     process.stdout.write(
       `${JSON.stringify({
         calls_per_s: callsPerS,
+        metrics: metricsOn,
+        scrapes: scrapes.length,
+        scrape_ms: scrapeMs,
         p50_ms: p50,
         p99_ms: p99,
         baseline: 'graphile-worker',

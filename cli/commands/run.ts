@@ -115,6 +115,7 @@ async function run(command: string[], flags: RunFlags): Promise<number> {
   process.stderr.write(
     `dispatch: scheduler API on ${scheduler.url} (${describeStore(postgres, flags.db)})\n` +
       `dispatch: your app ${app.port === undefined ? '' : `gets PORT=${app.port} and `}is called at ${app.endpoint}\n` +
+      `dispatch: Prometheus metrics on ${scheduler.metricsUrl} (Authorization: Bearer $DISPATCH_API_KEY)\n` +
       `dispatch: ${reachable}\n`,
   )
 

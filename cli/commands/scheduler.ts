@@ -9,6 +9,8 @@ interface SchedulerFlags extends PostgresFlags {
   port: number
   allowEndpoint?: string[]
   retention?: string | false
+  metricsPort?: number
+  metricsHost: string
 }
 
 /** Registers `dispatch scheduler`: the scheduler alone, for production, configured by flags and DISPATCH_* env. */
@@ -25,6 +27,12 @@ export function registerScheduler(program: Command): void {
       'delete finished calls this long after they finished (default 7d; 0 or off: keep them)',
       parseRetentionFlag,
     )
+    .option(
+      '--metrics-port <n>',
+      'also serve Prometheus metrics on this port, without the API key (default: only GET /metrics on the API, with the key)',
+      parsePort,
+    )
+    .option('--metrics-host <host>', 'address to bind the metrics port to', '127.0.0.1')
   addPostgresFlags(command).action(async (flags: SchedulerFlags) => {
     const { startScheduler } = await import('../../scheduler/index.js')
     const postgres = postgresOption(flags)
@@ -36,10 +44,14 @@ export function registerScheduler(program: Command): void {
       ...(flags.retention !== undefined ? { retention: flags.retention as `${number}d` | false } : {}),
       ...(postgres ? { postgres } : {}),
       ...(flags.allowEndpoint ? { allowEndpoints: flags.allowEndpoint } : {}),
+      ...(flags.metricsPort !== undefined ? { metrics: { port: flags.metricsPort, host: flags.metricsHost } } : {}),
     }).catch((error: unknown) => {
       throw schedulerListenError(error, flags.host, flags.port)
     })
-    process.stderr.write(`dispatch: scheduler listening on ${scheduler.url} (${describeStore(postgres, flags.db)})\n`)
+    process.stderr.write(
+      `dispatch: scheduler listening on ${scheduler.url} (${describeStore(postgres, flags.db)})\n` +
+        `dispatch: Prometheus metrics on ${scheduler.metricsUrl}${flags.metricsPort === undefined ? ' (Authorization: Bearer <DISPATCH_API_KEY>)' : ''}\n`,
+    )
     await new Promise<void>((resolve) => {
       const stop = () => resolve()
       process.once('SIGINT', stop)

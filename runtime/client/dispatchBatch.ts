@@ -2,6 +2,8 @@ import type { DispatchCall } from '../../schemas/dispatch.js'
 import { toProtoDuration } from '../../schemas/duration.js'
 import { dspError } from '../../schemas/errors/dspError.js'
 import { VALUE_TYPE_URL } from '../../schemas/wellKnown.js'
+import { withDispatchSpan } from '../tracing/dispatchSpan.js'
+import { activeTraceparent } from '../tracing/traceContext.js'
 import type { BuiltCall } from './builtCall.js'
 import { type ClientOptions, ENV_FIX, resolveClientConfig } from './clientConfig.js'
 import { toMilliseconds } from './duration.js'
@@ -28,6 +30,9 @@ export function toDispatchCall(call: BuiltCall, endpoint: string): DispatchCall 
     wire.expiration = toProtoDuration(toMilliseconds(options.expiration, 'expiration'))
   if (options.maxAttempts !== undefined) wire.maxAttempts = options.maxAttempts
   if (options.fairnessKey !== undefined) wire.fairnessKey = options.fairnessKey
+  // Dispatched inside a span: the call, its attempts and what they call continue that trace.
+  const traceparent = activeTraceparent()
+  if (traceparent !== undefined) wire.traceparent = traceparent
   return wire
 }
 
@@ -145,15 +150,22 @@ export async function dispatchBatch(calls: readonly BuiltCall[], options: Client
   if (calls.length === 0) return []
   const first = calls[0]!
   const config = resolveClientConfig({ ...first.client, ...options })
-  const wire = calls.map((call) => toDispatchCall(call, resolveClientConfig({ ...config, ...call.client }).endpoint))
-  const answer = (await postToScheduler(config.apiUrl, config.apiKey, '/dispatch.sdk.v1.DispatchService/Dispatch', {
-    calls: wire,
-  })) as { dispatchIds?: unknown }
-  const ids = answer.dispatchIds
-  if (!Array.isArray(ids) || ids.length !== calls.length || !ids.every((id) => typeof id === 'string')) {
-    throw dspError('DSP2004', 'the scheduler answered Dispatch without one id per call', {
-      hint: `DISPATCH_API_URL must point at a dispatch-functions scheduler: ${ENV_FIX}`,
-    })
-  }
-  return ids
+  return withDispatchSpan(
+    calls.map((call) => call.function),
+    async () => {
+      const wire = calls.map((call) =>
+        toDispatchCall(call, resolveClientConfig({ ...config, ...call.client }).endpoint),
+      )
+      const answer = (await postToScheduler(config.apiUrl, config.apiKey, '/dispatch.sdk.v1.DispatchService/Dispatch', {
+        calls: wire,
+      })) as { dispatchIds?: unknown }
+      const ids = answer.dispatchIds
+      if (!Array.isArray(ids) || ids.length !== calls.length || !ids.every((id) => typeof id === 'string')) {
+        throw dspError('DSP2004', 'the scheduler answered Dispatch without one id per call', {
+          hint: `DISPATCH_API_URL must point at a dispatch-functions scheduler: ${ENV_FIX}`,
+        })
+      }
+      return ids as string[]
+    },
+  )
 }

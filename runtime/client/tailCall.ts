@@ -1,6 +1,7 @@
 import type { Call } from '../../schemas/call.js'
 import { toProtoDuration } from '../../schemas/duration.js'
 import { VALUE_TYPE_URL } from '../../schemas/wellKnown.js'
+import { activeTraceparent } from '../tracing/traceContext.js'
 import type { BuiltCall } from './builtCall.js'
 import { encodeArgs } from './dispatchBatch.js'
 import { toMilliseconds } from './duration.js'
@@ -45,5 +46,8 @@ export function toTailCall(call: BuiltCall, defaultEndpoint: string | undefined)
   if (call.options.expiration !== undefined) {
     wire.expiration = toProtoDuration(toMilliseconds(call.options.expiration, 'expiration'))
   }
+  // A tail call or a coroutine's child call made inside the run span is that span's child.
+  const traceparent = activeTraceparent()
+  if (traceparent !== undefined) wire.traceparent = traceparent
   return wire
 }

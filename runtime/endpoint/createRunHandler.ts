@@ -19,6 +19,7 @@ import type { SignedTarget } from '../signing/signedTarget.js'
 import type { VerificationResult } from '../signing/verificationFailure.js'
 import { classifyError } from '../status/classifyError.js'
 import type { ErrorClass, ErrorClassifier } from '../status/errorClassifier.js'
+import { withRunSpan } from '../tracing/runSpan.js'
 import type { CompiledRoute } from './compileRoutes.js'
 import { describeErrors } from './compileRoutes.js'
 import { createAjv } from './createAjv.js'
@@ -230,7 +231,7 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
     if (compiled === undefined) {
       return connectError(404, 'not_found', `function ${JSON.stringify(runRequest.function)} is not registered here`)
     }
-    return run(compiled, runRequest)
+    return withRunSpan(runRequest, () => run(compiled, runRequest))
   }
 
   // A signature that does not verify for this endpoint's own URL: say which URL that is, and when the

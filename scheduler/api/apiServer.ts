@@ -21,6 +21,7 @@ import type { CallEvents } from '../calls/callEvents.js'
 import { ConnectRefusal, sendConnectError } from '../calls/connectError.js'
 import type { FaultHooks } from '../calls/faultHooks.js'
 import { REFUSAL_CODES, toNewCalls } from '../calls/toNewCalls.js'
+import type { SchedulerMetrics } from '../metrics/schedulerMetrics.js'
 import { IdempotencyConflict } from '../store/idempotencyConflict.js'
 import { purgeInBatches } from '../store/retention.js'
 import type { ChangeResult, QueueKey, Store } from '../store/store.js'
@@ -60,6 +61,8 @@ export interface ApiServerParts {
   readonly loggerInstance?: FastifyServerOptions['loggerInstance'] | undefined
   /** Fault injection (the fault suite only): told before and after a Dispatch commits. */
   readonly faults?: FaultHooks | undefined
+  /** Told of accepted calls and refusals, and served on `GET /metrics` (behind the key); none: no `/metrics`. */
+  readonly metrics?: SchedulerMetrics | undefined
 }
 
 function validator<T>(schema: TSchema, name: string): (body: unknown) => T {
@@ -114,7 +117,8 @@ function notFound(dispatchId: string): ConnectRefusal {
 
 /**
  * The scheduler's HTTP API (Connect unary JSON): DispatchService.Dispatch and the CallService
- * (Get, Wait, List, Cancel, Redrive, Stats, Purge). Every request needs `Authorization: Bearer <api key>`.
+ * (Get, Wait, List, Cancel, Redrive, Stats, Purge), and `GET /metrics` (Prometheus). Every request needs
+ * `Authorization: Bearer <api key>`.
  */
 export function buildApiServer(parts: ApiServerParts): FastifyInstance {
   const { store, events, options } = parts
@@ -202,6 +206,7 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
     onRequest: async (_request, reply) => {
       const refusal = pressure?.check()
       if (refusal !== undefined) {
+        parts.metrics?.rejected(refusal.reason)
         reply.header('retry-after', String(refusal.retryAfterS))
         return sendConnectError(reply, 'resource_exhausted', refusal.message)
       }
@@ -218,6 +223,7 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
       const inserted = calls.filter((_, i) => results[i]!.inserted)
       if (inserted.length > 0) {
         pressure?.inserted(inserted.length)
+        parts.metrics?.accepted(inserted)
         parts.onNewWork(distinctQueues(inserted))
       }
       parts.faults?.at('dispatch-after-commit')
@@ -320,6 +326,15 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
     const { deleted, more } = await purgeInBatches(store, options.now() - checked.ms)
     return more ? { deleted, more } : { deleted }
   })
+
+  const { metrics } = parts
+  if (metrics !== undefined) {
+    // Prometheus text exposition, behind the same bearer key as every other route (the onRequest hook).
+    app.get('/metrics', async (_request, reply) => {
+      const text = await metrics.scrape()
+      return reply.header('content-type', metrics.contentType).send(text)
+    })
+  }
 
   return app
 }

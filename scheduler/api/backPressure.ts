@@ -18,6 +18,8 @@ export interface BackPressureOptions {
 export type ResolvedBackPressure = Required<BackPressureOptions>
 
 export interface Refusal {
+  /** queued: the store is behind (calls waiting for their commit); unfinished: the endpoints are behind. */
+  readonly reason: 'queued' | 'unfinished'
   readonly message: string
   readonly retryAfterS: number
 }
@@ -95,12 +97,14 @@ export class BackPressure {
     const queued = this.queuedCalls()
     if (queued >= maxQueuedCalls) {
       return {
+        reason: 'queued',
         retryAfterS,
         message: `the scheduler is writing ${queued} accepted calls to its store (limit ${maxQueuedCalls}); retry after ${retryAfterS} s`,
       }
     }
     if (this.unfinished >= maxUnfinishedCalls) {
       return {
+        reason: 'unfinished',
         retryAfterS,
         message: `the scheduler has ${this.unfinished} unfinished calls (limit ${maxUnfinishedCalls}): the endpoints are behind; retry after ${retryAfterS} s`,
       }

@@ -103,6 +103,7 @@ export function toNewCall(call: DispatchCall, index: number | undefined, options
     idempotencyKey: call.idempotencyKey,
     parentDispatchId: undefined,
     rootDispatchId: undefined,
+    traceparent: call.traceparent,
   }
 }
 

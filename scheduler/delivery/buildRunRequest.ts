@@ -4,7 +4,7 @@ import type { StoredCall } from '../store/store.js'
 
 /**
  * The RunRequest of a claimed call: its function and input (a resumed coroutine: its `pollResult`), ids,
- * and creation and expiration times.
+ * creation and expiration times, and its trace context.
  */
 export function buildRunRequest(call: StoredCall): RunRequest {
   const request: RunRequest = {
@@ -21,5 +21,7 @@ export function buildRunRequest(call: StoredCall): RunRequest {
   if (call.parentDispatchId !== undefined) request.parentDispatchId = call.parentDispatchId
   // Clamped into RFC 3339's years: an expiration stored by an older version beyond them still delivers.
   if (call.expiresAt !== undefined) request.expirationTime = toTimestamp(call.expiresAt)
+  // Every attempt continues the trace the call was dispatched in (docs/protocol.md §16).
+  if (call.traceparent !== undefined) request.traceparent = call.traceparent
   return request
 }

@@ -2,8 +2,10 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { CallEvents } from '../calls/callEvents.js'
 import type { FaultHooks } from '../calls/faultHooks.js'
 import { policyFor } from '../calls/retryPolicy.js'
+import type { SchedulerMetrics } from '../metrics/schedulerMetrics.js'
 import type { Completion, QueueKey, Store, StoredCall } from '../store/store.js'
 import type { AdaptiveConcurrency } from './adaptiveConcurrency.js'
+import { startAttemptSpan } from './attemptSpan.js'
 import { buildRunRequest } from './buildRunRequest.js'
 import type { ClaimSelector } from './claimSelector.js'
 import { decideCompletion, expired } from './decideCompletion.js'
@@ -25,6 +27,8 @@ export interface DeliveryLoopParts {
   readonly onRecorded?: ((completions: readonly Completion[]) => void) | undefined
   /** Fault injection (the fault suite only): told when a claim, a delivery or a Poll is reached. */
   readonly faults?: FaultHooks | undefined
+  /** Told when attempts start and end (the `/metrics` counters and histograms). */
+  readonly metrics?: SchedulerMetrics | undefined
 }
 
 /**
@@ -138,9 +142,15 @@ export class DeliveryLoop {
     }
     const timeoutMs = Math.min(policy.attemptTimeoutMs, (call.expiresAt ?? Number.POSITIVE_INFINITY) - now)
     const request = buildRunRequest(call)
+    const span = startAttemptSpan(call, now)
+    if (span.traceparent !== undefined) request.traceparent = span.traceparent
     const limits = this.parts.limits
     const origin = limits?.originOf(call.endpoint)
     const token = origin === undefined ? 0 : limits!.start(origin)
+    const metrics = this.parts.metrics
+    // A first attempt (not a coroutine's resumed turn): its start delay is measured from acceptance.
+    metrics?.attemptStarted(call.function, call.attempts === 1 && call.poll === undefined, call.createdAt, now)
+    const sent = metrics === undefined ? 0 : performance.now()
     let ended = false
     const end = (status: Completion['status'] | undefined) => {
       if (ended || origin === undefined) return
@@ -152,6 +162,7 @@ export class DeliveryLoop {
       .then((outcome) => {
         if (this.abandoned) {
           end(undefined)
+          span.end(undefined, 'abandoned')
           return // shutting down: the lease is released and the call delivered again
         }
         this.parts.faults?.at('after-delivery')
@@ -162,6 +173,8 @@ export class DeliveryLoop {
         }
         if (completion.kind === 'poll') this.parts.faults?.at('poll-before-record')
         end(completion.status)
+        span.end(completion.status, completion.kind)
+        metrics?.attemptEnded(call.function, completion.status, completion.kind, (performance.now() - sent) / 1000)
         if (completion.kind === 'tailCall') {
           this.moved.push({
             endpoint: completion.endpoint,
@@ -198,6 +211,7 @@ export class DeliveryLoop {
       })
       .catch((error: unknown) => {
         end(undefined)
+        span.end(undefined, 'failed')
         this.failAlone(call, 'handle the answer to', error)
       })
   }

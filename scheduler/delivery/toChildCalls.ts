@@ -41,6 +41,9 @@ export function toChildCalls(parent: StoredCall, calls: unknown, options: CallPo
     if (call.expiration !== undefined) asDispatched.expiration = call.expiration
     if (call.version !== undefined) asDispatched.version = call.version
     if (call.correlationId !== undefined) asDispatched.correlationId = call.correlationId
+    // The span that made the child (the parent's run), else the parent's own trace context.
+    const traceparent = call.traceparent ?? parent.traceparent
+    if (traceparent !== undefined) asDispatched.traceparent = traceparent
     // Checked with the fairness key the child inherits: the stores index it with endpoint and function.
     if (parent.fairnessKey !== undefined) asDispatched.fairnessKey = parent.fairnessKey
     let child: NewCall

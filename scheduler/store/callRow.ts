@@ -45,6 +45,8 @@ export interface CallRow extends CallColumns, PollColumns {
   origin_endpoint: string | null
   origin_input: string | null
   parent_epoch: number | null
+  /** Added by a later migration: absent from rows of a store that predates it. */
+  traceparent?: string | null
 }
 
 type CommonFields = Omit<
@@ -100,5 +102,6 @@ export function toStoredCall(row: CallRow): StoredCall {
     originInput: row.origin_function === null ? parsed(row.input) : parsed(row.origin_input),
     poll: storedPoll(row),
     results: [],
+    ...(row.traceparent != null ? { traceparent: row.traceparent } : {}),
   }
 }

@@ -114,4 +114,8 @@ export const POSTGRES_MIGRATIONS: readonly ((schema: string) => string)[] = [
   (s) => `
   CREATE INDEX calls_finished ON ${s}.calls (updated_at) WHERE state IN ('succeeded', 'failed', 'cancelled');
   `,
+  // The W3C trace context a call was dispatched with, sent with each of its attempts.
+  (s) => `
+  ALTER TABLE ${s}.calls ADD COLUMN traceparent TEXT;
+  `,
 ]

@@ -15,6 +15,7 @@ import { NewWorkListener } from './postgresListener.js'
 import { migratePostgres } from './postgresMigrate.js'
 import { connectionConfig, PostgresPool } from './postgresPool.js'
 import { checkPostgresUrl, quoteSchemaName, redactPostgresUrl } from './postgresUrl.js'
+import { type BacklogRow, backlogSql, toBacklog } from './queueBacklog.js'
 import { storableCompletion } from './storableValues.js'
 import type {
   CallCounts,
@@ -27,6 +28,7 @@ import type {
   ListFilter,
   ListPage,
   NewCall,
+  QueueBacklog,
   QueueClaimRequest,
   QueueKey,
   Store,
@@ -166,6 +168,11 @@ export class PostgresStore implements Store {
       [now, limit],
     )
     return rows.map((r) => ({ endpoint: r.endpoint, function: r.function, fairnessKey: opt(r.fairness_key) }))
+  }
+
+  async queueBacklog(now: number, limit: number): Promise<QueueBacklog[]> {
+    const { rows } = await this.pool.read<BacklogRow>(backlogSql(`${this.s}.calls`, '$1', '$2'), [now, limit])
+    return rows.map(toBacklog)
   }
 
   async claimQueues(request: QueueClaimRequest): Promise<StoredCall[]> {

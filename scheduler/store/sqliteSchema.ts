@@ -120,4 +120,8 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX calls_finished ON calls (updated_at) WHERE state IN ('succeeded', 'failed', 'cancelled');
   `,
+  // The W3C trace context a call was dispatched with, sent with each of its attempts.
+  `
+  ALTER TABLE calls ADD COLUMN traceparent TEXT;
+  `,
 ]

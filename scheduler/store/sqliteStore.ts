@@ -10,6 +10,7 @@ import { completeIsolating } from './completeIsolating.js'
 import { CANCELLED_ERROR, pollStateJson, type ResultRow, storedResult, suspendedDueAt } from './coroutineRows.js'
 import { IdempotencyConflict, inputDigest } from './idempotencyConflict.js'
 import { LISTED_COLUMNS, type ListedRow, listedMessages, messageCap, toListPage } from './listPage.js'
+import { type BacklogRow, backlogSql, toBacklog } from './queueBacklog.js'
 import { SQLITE_MIGRATIONS } from './sqliteSchema.js'
 import { storableCall, storableCompletion } from './storableValues.js'
 import {
@@ -24,6 +25,7 @@ import {
   type ListFilter,
   type ListPage,
   type NewCall,
+  type QueueBacklog,
   type QueueClaimRequest,
   type QueueKey,
   type Store,
@@ -216,6 +218,11 @@ export class SqliteStore implements Store {
       fairness_key: string | null
     }[]
     return rows.map((r) => ({ endpoint: r.endpoint, function: r.function, fairnessKey: opt(r.fairness_key) }))
+  }
+
+  async queueBacklog(now: number, limit: number): Promise<QueueBacklog[]> {
+    const rows = this.statements.backlog.all({ now, limit }) as BacklogRow[]
+    return rows.map(toBacklog)
   }
 
   async claimQueues(request: QueueClaimRequest): Promise<StoredCall[]> {
@@ -525,6 +532,7 @@ function insertParams(call: NewCall) {
     parent_id: call.parentDispatchId ?? null,
     root_id: call.rootDispatchId ?? null,
     parent_epoch: null as number | null,
+    traceparent: call.traceparent ?? null,
   }
 }
 
@@ -550,10 +558,11 @@ function prepare(db: Database.Database) {
     purgeKeys: db.prepare('DELETE FROM idempotency_keys WHERE created_at < ?'),
     insert: db.prepare(`
       INSERT INTO calls (id, function, endpoint, input, version, correlation_id, state, max_attempts, created_at,
-        updated_at, due_at, expires_at, expiration_ms, fairness_key, idempotency_key, parent_id, root_id, parent_epoch)
+        updated_at, due_at, expires_at, expiration_ms, fairness_key, idempotency_key, parent_id, root_id, parent_epoch,
+        traceparent)
       VALUES (@id, @function, @endpoint, @input, @version, @correlation_id, 'pending', @max_attempts, @created_at,
         @created_at, @due_at, @expires_at, @expiration_ms, @fairness_key, @idempotency_key, @parent_id, @root_id,
-        @parent_epoch)`),
+        @parent_epoch, @traceparent)`),
     claim: db.prepare(claimFrom('')),
     claimQueue: db.prepare(
       claimFrom('AND endpoint = @endpoint AND function = @function AND fairness_key IS @fairness_key'),
@@ -660,6 +669,7 @@ function prepare(db: Database.Database) {
       SELECT endpoint, function, fairness_key FROM calls WHERE due_at IS NOT NULL AND due_at <= @now
       GROUP BY endpoint, function, fairness_key LIMIT @limit`),
     nextDue: db.prepare('SELECT MIN(due_at) AS due FROM calls WHERE due_at IS NOT NULL'),
+    backlog: db.prepare(backlogSql('calls', '@now', '@limit')),
     counts: db.prepare(`
       SELECT function, state, COUNT(*) AS count,
         SUM(CASE WHEN state = 'pending' AND attempts > 0 THEN 1 ELSE 0 END) AS retrying

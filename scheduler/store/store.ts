@@ -12,6 +12,14 @@ export interface QueueKey {
   readonly fairnessKey: string | undefined
 }
 
+/** A queue's backlog: its due calls and the earliest due time among them. */
+export interface QueueBacklog extends QueueKey {
+  /** Calls due now (pending, expired leases, due coroutines): what the queue has waiting. */
+  readonly due: number
+  /** The earliest due time among them. */
+  readonly oldestDueAt: number
+}
+
 /** A call to record, as the Dispatch API accepted it (ids are chosen by the scheduler). */
 export interface NewCall {
   readonly dispatchId: string
@@ -31,6 +39,8 @@ export interface NewCall {
   readonly idempotencyKey: string | undefined
   readonly parentDispatchId: string | undefined
   readonly rootDispatchId: string | undefined
+  /** W3C trace context the call was dispatched with (docs/protocol.md §16); sent with every attempt. */
+  readonly traceparent?: string | undefined
 }
 
 /**
@@ -109,6 +119,8 @@ export interface StoredCall {
   readonly epoch: number
   /** INCOMPATIBLE_STATE restarts since the call (or its tail call, or its redrive) began; they count as attempts. */
   readonly restarts: number
+  /** W3C trace context the call was dispatched with (docs/protocol.md §16); sent with every attempt. */
+  readonly traceparent?: string | undefined
 }
 
 export interface InsertOptions {
@@ -333,6 +345,12 @@ export interface Store {
   releaseLeases(now: number, owner?: string): Promise<number>
   /** The earliest `dueAt` of any non-terminal call, to sleep until then. */
   nextDueAt(): Promise<number | undefined>
+  /**
+   * Optional (metrics): the queues with calls due at `now` (the "due" of {@link claimCalls}), each
+   * with how many and the earliest due time, oldest first, at most `limit` of them. Reads every due
+   * call: the scheduler asks rarely.
+   */
+  queueBacklog?(now: number, limit: number): Promise<QueueBacklog[]>
   /**
    * Optional: the call's attempt history, oldest first (at most {@link ATTEMPT_HISTORY_LIMIT}); empty
    * for an unknown call. Stores that have it record each applied completion in the same transaction.

@@ -41,6 +41,8 @@ describe('dispatch env', () => {
       // dispatch run says where the API is and how to get the variables, never the key itself.
       await app.waitForStderr(/eval "\$\(npx dispatch env --db \S+\)"/)
       expect(app.stderr()).toMatch(/scheduler API on http:\/\/127\.0\.0\.1:\d+/)
+      // ...and where its Prometheus metrics are (on the API, with the key).
+      expect(app.stderr()).toMatch(/Prometheus metrics on http:\/\/127\.0\.0\.1:\d+\/metrics \(Authorization: Bearer/)
       const key = readFileSync(`${db}.api-key`, 'utf8').trim()
       expect(app.stderr()).not.toContain(key)
       expect(statSync(`${db}.run.json`).mode & 0o777).toBe(0o600)

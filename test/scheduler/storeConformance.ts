@@ -40,6 +40,44 @@ export function storeConformance(
     const insert = (calls: NewCall[], now = T0) => store.insertCalls(calls, { now, idempotencyWindowMs: WINDOW })
     const claim = (now = T0, limit = 100, owner = 'node-a') => store.claimCalls({ now, limit, owner, leaseMs: LEASE })
 
+    it('keeps the trace context a call was dispatched with, and hands it to every claim', async () => {
+      const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+      const traced = newCall({ traceparent })
+      const plain = newCall()
+      await insert([traced, plain])
+      expect((await store.getCall(traced.dispatchId))?.traceparent).toBe(traceparent)
+      expect((await store.getCall(plain.dispatchId))?.traceparent).toBeUndefined()
+      const claimed = await claim()
+      expect(claimed.find((c) => c.dispatchId === traced.dispatchId)?.traceparent).toBe(traceparent)
+      expect(claimed.find((c) => c.dispatchId === plain.dispatchId)?.traceparent).toBeUndefined()
+    })
+
+    it('reports the backlog of each queue: its due calls and the earliest due time, oldest first', async () => {
+      if (store.queueBacklog === undefined) return
+      await insert([
+        newCall({ dueAt: T0 - 5000 }),
+        newCall({ dueAt: T0 - 1000 }),
+        newCall({ dueAt: T0 + 60_000 }), // not due yet
+        newCall({ function: 'other', fairnessKey: 'tenant-1', dueAt: T0 - 2000 }),
+        newCall({ function: 'other', fairnessKey: 'tenant-2', dueAt: T0 - 9000 }),
+      ])
+      expect(await store.queueBacklog(T0, 10)).toEqual([
+        { endpoint: 'http://127.0.0.1:9/', function: 'other', fairnessKey: 'tenant-2', due: 1, oldestDueAt: T0 - 9000 },
+        {
+          endpoint: 'http://127.0.0.1:9/',
+          function: 'publish',
+          fairnessKey: undefined,
+          due: 2,
+          oldestDueAt: T0 - 5000,
+        },
+        { endpoint: 'http://127.0.0.1:9/', function: 'other', fairnessKey: 'tenant-1', due: 1, oldestDueAt: T0 - 2000 },
+      ])
+      expect(await store.queueBacklog(T0, 1)).toHaveLength(1)
+      // Claimed calls hold a lease in the future: no longer due.
+      await claim(T0, 100)
+      expect(await store.queueBacklog(T0, 10)).toEqual([])
+    })
+
     it('inserts a batch and returns the ids in order; calls start pending with no attempts', async () => {
       const calls = [newCall(), newCall({ function: 'other', fairnessKey: 'tenant-1', correlationId: '42' })]
       const results = await insert(calls)

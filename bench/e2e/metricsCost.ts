@@ -1,0 +1,57 @@
+/**
+ * `npx tsx bench/e2e/metricsCost.ts`: what the metrics add to each call on the scheduler's thread,
+ * measured alone (the end-to-end runs are too noisy on a shared machine to see 1 %): the updates of
+ * one call's life (accepted, first attempt started and ended, its share of the store transactions)
+ * in µs, and one scrape in ms.
+ */
+import { SchedulerMetrics } from '../../scheduler/metrics/schedulerMetrics.js'
+import type { CallCounts } from '../../scheduler/store/store.js'
+
+const functions = ['publish', 'resize', 'notify', 'charge']
+const counts: CallCounts[] = functions.flatMap((fn) =>
+  ['pending', 'running', 'succeeded', 'failed'].map((state) => ({ function: fn, state, count: 1000, retrying: 3 })),
+) as CallCounts[]
+const metrics = new SchedulerMetrics({
+  countCalls: async () => counts,
+  nextDueAt: async () => Date.now() - 10,
+  queueBacklog: async () =>
+    functions.map((fn) => ({
+      endpoint: 'http://127.0.0.1:8000',
+      function: fn,
+      fairnessKey: undefined,
+      due: 10,
+      oldestDueAt: 0,
+    })),
+  now: Date.now,
+  endpoints: () => [{ endpoint: 'http://127.0.0.1:8000', limit: 100, inFlight: 42 }],
+  inFlight: () => 42,
+  unfinishedCalls: () => 100,
+  queuedCalls: () => 0,
+})
+const calls = [{ function: 'publish' }] as never[]
+const n = 1_000_000
+const lifeOfOneCall = (i: number) => {
+  const fn = functions[i % functions.length]!
+  metrics.accepted(i % 2 === 0 ? calls : [])
+  metrics.attemptStarted(fn, true, 1000, 1003)
+  metrics.attemptEnded(fn, 'STATUS_OK', 'succeeded', 0.002)
+  // One transaction of each kind serves ~100 calls in the end-to-end bench.
+  if (i % 100 === 0) {
+    metrics.storeOperation('insertCalls', 0.002)
+    metrics.storeOperation('claimQueues', 0.001)
+    metrics.storeOperation('completeAttempts', 0.003)
+  }
+}
+for (let i = 0; i < n / 10; i++) lifeOfOneCall(i) // warm-up
+const started = performance.now()
+for (let i = 0; i < n; i++) lifeOfOneCall(i)
+const perCallUs = ((performance.now() - started) * 1000) / n
+await metrics.scrape()
+const scrapeStarted = performance.now()
+const scrapes = 200
+let bytes = 0
+for (let i = 0; i < scrapes; i++) bytes = (await metrics.scrape()).length
+const scrapeMs = (performance.now() - scrapeStarted) / scrapes
+process.stdout.write(
+  `metrics updates per call: ${perCallUs.toFixed(2)} µs; one scrape (${bytes} bytes, process metrics included): ${scrapeMs.toFixed(2)} ms\n`,
+)
