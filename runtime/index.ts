@@ -45,7 +45,8 @@ export {
 export { TailCallSignal, tailCall } from './client/tailCall.js'
 export type { CallContext } from './context/index.js'
 export { currentCall, findCurrentCall } from './context/index.js'
-export { all, allSettled, any, now, race, random, sleep, uuid } from './coroutine/index.js'
+export type { StepContext, StepFunction, StepOptions } from './coroutine/index.js'
+export { all, allSettled, any, now, race, random, sleep, step, uuid } from './coroutine/index.js'
 export {
   FunctionError,
   IncompatibleStateError,
@@ -61,6 +62,8 @@ export {
 } from './errors/functionError.js'
 export type { ResponseLike } from './errors/httpResponse.js'
 export { HttpResponseError, httpError, statusOfResponse, throwForResponse } from './errors/httpResponse.js'
+export type { StepFailure } from './errors/stepFailedError.js'
+export { StepFailedError } from './errors/stepFailedError.js'
 export type { JsonSchema, Route, RouteDefinition, Routes, SchemaObject, SourceLocation } from './route.js'
 export { defineRoutes, tupleSchema } from './route.js'
 export type { SigningKeyPair } from './signing/index.js'

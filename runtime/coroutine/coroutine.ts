@@ -7,6 +7,8 @@ import type { Poll, PollResult } from '../../schemas/run.js'
 import { VALUE_TYPE_URL } from '../../schemas/wellKnown.js'
 import { CallFailedError } from '../client/callFailedError.js'
 import { clockNow } from '../context/clock.js'
+import { StepFailedError } from '../errors/stepFailedError.js'
+import type { ErrorClass, ErrorClassifier } from '../status/errorClassifier.js'
 import { type CallOutcome, encodeJournal, type Journal, MAX_JOURNAL_BYTES, type OpRecord } from './journal.js'
 import {
   type CallOp,
@@ -20,6 +22,7 @@ import {
   inputHashOf,
   isCallOp,
   isSleepOp,
+  isStepOp,
   isValueOp,
   type JournaledValueType,
   journaledValue,
@@ -30,11 +33,17 @@ import {
   outcomeOutput,
   outputOutcome,
   recordOutcome,
+  recordStepOutcome,
   sentMark,
   sleepOp,
+  stepAttempts,
+  stepName,
+  stepOp,
+  stepOutcome,
   valueOp,
   valueTypeOf,
 } from './journalOps.js'
+import type { StepRun } from './runStep.js'
 
 /** The most calls one Poll may start (docs/protocol.md §12.1); larger fan-outs go out over several turns. */
 export const MAX_CALLS_PER_POLL = 1000
@@ -87,6 +96,7 @@ function inputHash(call: Call): string {
 function describe(op: OpRecord): string {
   if (isCallOp(op)) return `a call of ${calledFunction(op)}`
   if (isSleepOp(op)) return 'sleep()'
+  if (isStepOp(op)) return `step ${JSON.stringify(stepName(op))}`
   return `${valueTypeOf(op)}()`
 }
 
@@ -119,6 +129,8 @@ export interface CoroutineOptions {
   /** Told once, when the turn ends by suspending, diverging or failing inside the engine. */
   readonly onSuspend: (outcome: SuspendOutcome) => void
   readonly maxJournalBytes?: number
+  /** The endpoint's classifiers: a step's errors are retried by the status they classify into. */
+  readonly classifiers?: ReadonlyMap<ErrorClass, ErrorClassifier['status']> | undefined
 }
 
 /**
@@ -145,6 +157,10 @@ export class Coroutine {
   private activity = 0
   private waiters: (() => void)[] = []
   private replayed = false
+  /** Steps of this turn whose `fn` is still running: the turn cannot end before they finish. */
+  private runningSteps = 0
+  /** Steps that finished since the driver last looked, in the order they finished (positions). */
+  private finishedSteps: number[] = []
   private closed = false
   private driving = false
 
@@ -185,6 +201,34 @@ export class Coroutine {
     const p = this.open(sleepOp(clockNow() + ms))
     if (p === undefined) return never()
     return this.pending(p) as Promise<void>
+  }
+
+  /**
+   * A durable step: `execute` runs it (with its retries) unless the journal already has its
+   * outcome; the outcome is handed to the function as a batch of its own, like a call's result.
+   */
+  step(name: string, execute: () => Promise<StepRun>): Promise<unknown> {
+    const p = this.open(stepOp(name))
+    if (p === undefined) return never()
+    const promise = this.pending(p)
+    if (p >= this.recorded) {
+      const op = this.journal.ops[p]!
+      this.runningSteps++
+      execute().then(({ outcome, attempts }) => {
+        this.runningSteps--
+        // A turn that ended meanwhile (the function returned without awaiting it) keeps nothing.
+        if (this.closed || !isStepOp(op)) return
+        recordStepOutcome(op, outcome, attempts)
+        this.finishedSteps.push(p)
+        this.touch()
+      })
+    }
+    return promise
+  }
+
+  /** The endpoint's classifiers, for a step's retries. */
+  get classifiers(): ReadonlyMap<ErrorClass, ErrorClassifier['status']> | undefined {
+    return this.options.classifiers
   }
 
   /** A journaled value: recorded on the first run, the same on every replay. */
@@ -244,7 +288,8 @@ export class Coroutine {
           (isCallOp(record) &&
             calledFunction(before) === calledFunction(record) &&
             inputHashOf(before) === inputHashOf(record))) &&
-        (!isValueOp(before) || (isValueOp(record) && valueTypeOf(before) === valueTypeOf(record)))
+        (!isValueOp(before) || (isValueOp(record) && valueTypeOf(before) === valueTypeOf(record))) &&
+        (!isStepOp(before) || (isStepOp(record) && stepName(before) === stepName(record)))
       if (!same) {
         const what =
           isCallOp(record) && isCallOp(before) && calledFunction(before) === calledFunction(record)
@@ -340,10 +385,13 @@ export class Coroutine {
       if (settle === undefined) continue
       this.live.delete(p)
       const op = this.journal.ops[p]!
-      const outcome = isCallOp(op) ? callOutcome(op) : undefined
+      const outcome = isCallOp(op) ? callOutcome(op) : isStepOp(op) ? stepOutcome(op) : undefined
       const error = outcome === undefined ? undefined : outcomeError(outcome)
       if (isCallOp(op) && error !== undefined) {
         settle.reject(new CallFailedError({ function: calledFunction(op), dispatchId: error.id, error }))
+      } else if (isStepOp(op) && error !== undefined) {
+        const failure = { type: error.type, message: error.message }
+        settle.reject(new StepFailedError({ step: stepName(op), attempts: stepAttempts(op), error: failure }))
       } else {
         settle.resolve(outcome === undefined ? undefined : outcomeOutput(outcome))
       }
@@ -379,17 +427,28 @@ export class Coroutine {
     }
     journal.sent = []
     while (!this.closed) {
+      // Steps that finished while the replay ran are handed over first, each in its own batch.
+      const finished = this.finishedSteps
+      if (finished.length > 0) {
+        this.finishedSteps = []
+        for (const p of finished) {
+          journal.batches.push([p])
+          if (!(await this.runBatch([p]))) return
+        }
+        continue
+      }
       const fired = this.firedTimers()
       if (fired.length > 0) {
         journal.batches.push(fired)
         if (!(await this.runBatch(fired))) return
         continue
       }
-      if (this.waitingOnDurable()) {
+      // A running step holds the turn: suspending now would lose its outcome and run it again.
+      if (this.runningSteps === 0 && this.waitingOnDurable()) {
         this.suspend()
         return
       }
-      // Waiting on something else (I/O between durable operations): let it finish.
+      // Waiting on a step or on something else (I/O between durable operations): let it finish.
       await this.nextActivity()
       await this.quiesce()
     }

@@ -3,24 +3,22 @@ import type { BuiltCall } from '../client/builtCall.js'
 import type { DurationInput } from '../client/callOptions.js'
 import { toMilliseconds } from '../client/duration.js'
 import { toTailCall } from '../client/tailCall.js'
-import { CallScope } from '../context/callScope.js'
 import { clockNow } from '../context/clock.js'
-import { findCurrentCall } from '../context/currentCall.js'
-import type { Coroutine } from './coroutine.js'
 import { newUuid } from './coroutine.js'
-import { coroutineOf } from './scopeCoroutine.js'
-
-/** The coroutine of the dispatch function running in this async scope, if any. */
-function current(): Coroutine | undefined {
-  const scope = findCurrentCall()
-  return scope instanceof CallScope ? coroutineOf(scope) : undefined
-}
+import { currentCoroutine as current } from './currentCoroutine.js'
+import { insideStep } from './stepScope.js'
 
 /**
  * The durable form of `client.f.call(...)` inside a running dispatch function: a child call whose
  * result is journaled. Undefined outside one (the client then dispatches and waits as usual).
  */
 export function durableCall(call: BuiltCall): Promise<unknown> | undefined {
+  if (insideStep()) {
+    throw dspError(
+      'DSP2263',
+      `${call.function}.call() inside a step: a step's fn is not replayed, so a durable call made in it cannot be journaled`,
+    )
+  }
   const coroutine = current()
   if (coroutine === undefined) return undefined
   // A child call on the wire (the protocol's Call) has an expiration and nothing else of CallOptions.

@@ -90,6 +90,15 @@ function isOpRecord(value: unknown): boolean {
       // returned it, so a crafted state must not give it a string for a number or the reverse.
       if (op['t'] === 'uuid') return typeof op['x'] === 'string'
       return (op['t'] === 'now' || op['t'] === 'random') && typeof op['x'] === 'number'
+    case 'step':
+      // A saved journal holds only finished steps (a turn never suspends while one runs): a step
+      // without its outcome could never resolve, and the coroutine would wait for nothing.
+      return (
+        typeof op['n'] === 'string' &&
+        op['r'] !== undefined &&
+        isOutcome(op['r']) &&
+        (op['a'] === undefined || (Number.isInteger(op['a']) && (op['a'] as number) >= 1))
+      )
     default:
       return false
   }

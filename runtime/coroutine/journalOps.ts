@@ -62,8 +62,24 @@ export interface ValueOp {
   readonly x: number | string
 }
 
+/**
+ * A durable step (`step(name, fn)`): `fn` ran in the endpoint's process and its outcome is kept, so
+ * a replay hands the outcome back without running `fn` again. A saved journal holds only finished
+ * steps: a turn never suspends while a step runs.
+ */
+export interface StepOp {
+  /** Kind. */
+  readonly k: 'step'
+  /** Name: the step's name, checked on replay like a call's function. */
+  readonly n: string
+  /** Result: `{o}` (the JSON of what `fn` returned; `{}` for undefined) or `{e: {type, message}}`. */
+  r?: CallOutcome
+  /** Attempts: how many times `fn` ran before this outcome. */
+  a?: number
+}
+
 /** One durable operation of a journal, at its position (the order the function started them). */
-export type OpRecord = CallOp | SleepOp | ValueOp
+export type OpRecord = CallOp | SleepOp | ValueOp | StepOp
 
 /** A durable call of `functionName` whose input hashes to `inputHash`, not yet sent. */
 export function callOp(functionName: string, inputHash: string): CallOp {
@@ -80,7 +96,12 @@ export function valueOp(type: JournaledValueType, value: number | string): Value
   return { k: 'value', t: type, x: value }
 }
 
-/** The operation's kind: `call`, `sleep` or `value`. */
+/** A durable step named `name`, still running. */
+export function stepOp(name: string): StepOp {
+  return { k: 'step', n: name }
+}
+
+/** The operation's kind: `call`, `sleep`, `value` or `step`. */
 export function kindOf(op: OpRecord): OpRecord['k'] {
   return op.k
 }
@@ -95,6 +116,31 @@ export function isSleepOp(op: OpRecord | undefined): op is SleepOp {
 
 export function isValueOp(op: OpRecord | undefined): op is ValueOp {
   return op?.k === 'value'
+}
+
+export function isStepOp(op: OpRecord | undefined): op is StepOp {
+  return op?.k === 'step'
+}
+
+/** The name of a durable step. */
+export function stepName(op: StepOp): string {
+  return op.n
+}
+
+/** A finished step's outcome; undefined while it runs. */
+export function stepOutcome(op: StepOp): CallOutcome | undefined {
+  return op.r
+}
+
+/** How many times a finished step's `fn` ran. */
+export function stepAttempts(op: StepOp): number {
+  return op.a ?? 1
+}
+
+/** Records a step's outcome after `attempts` runs of its `fn`. */
+export function recordStepOutcome(op: StepOp, outcome: CallOutcome, attempts: number): void {
+  op.r = outcome
+  op.a = attempts
 }
 
 /** The function a durable call called. */

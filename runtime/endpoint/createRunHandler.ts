@@ -149,6 +149,7 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
         resume,
         endpoint,
         maxJournalBytes: options.maxJournalBytes,
+        classifiers,
       })
     } finally {
       scope.close()

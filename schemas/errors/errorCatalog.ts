@@ -261,6 +261,30 @@ const ENTRIES = {
       'a resumed coroutine was handed a result that answers no call its journal sent and still waits for (unknown correlation id, not a call, already answered); the turn ends `STATUS_INCOMPATIBLE_STATE`',
     hint: 'nothing: the scheduler restarts the call from its input; a repeat means a forged or misrouted `PollResult`',
   },
+  DSP2260: {
+    part: 'endpoint',
+    summary:
+      "a durable `step(name, fn)` failed after its attempts (or with an error its retries do not cover): a `StepFailedError` with the error's type and message is thrown into the function; uncaught, the call fails with `STATUS_PERMANENT_ERROR`",
+    hint: "catch `StepFailedError` to handle it, or widen the step's `attempts` / `retry`; the step ran `fn` already, so make its effect idempotent",
+  },
+  DSP2261: {
+    part: 'endpoint',
+    summary:
+      '`step(name, fn, options)` was given an empty name, a `fn` that is not a function, or options out of range',
+    hint: "a non-empty name, a function, `attempts` an integer >= 1, durations such as `'500ms'` or milliseconds, `multiplier` >= 1",
+  },
+  DSP2262: {
+    part: 'endpoint',
+    summary:
+      "a durable step's `fn` returned something that is not JSON (a function, a `bigint`, a cycle): the step fails at once, without retries",
+    hint: 'return plain JSON data (a Date becomes its ISO string); the journal keeps what the step returned',
+  },
+  DSP2263: {
+    part: 'endpoint',
+    summary:
+      'a durable call (`.call(...)`) was made inside a `step`: a step is not replayed, so what it starts cannot be journaled',
+    hint: 'make the call beside the step, in the function itself, or dispatch it with `dispatchClient.f(...)` and an idempotency key',
+  },
   DSP2301: {
     part: 'endpoint',
     summary:
