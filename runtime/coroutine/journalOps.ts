@@ -74,7 +74,7 @@ export interface StepOp {
   readonly n: string
   /** Result: `{o}` (the JSON of what `fn` returned; `{}` for undefined) or `{e: {type, message}}`. */
   r?: CallOutcome
-  /** Attempts: how many times `fn` ran before this outcome. */
+  /** Attempts: how many times `fn` ran before this outcome; absent for once. */
   a?: number
 }
 
@@ -137,10 +137,10 @@ export function stepAttempts(op: StepOp): number {
   return op.a ?? 1
 }
 
-/** Records a step's outcome after `attempts` runs of its `fn`. */
+/** Records a step's outcome after `attempts` runs of its `fn` (`a` left out for one: the usual case). */
 export function recordStepOutcome(op: StepOp, outcome: CallOutcome, attempts: number): void {
   op.r = outcome
-  op.a = attempts
+  if (attempts > 1) op.a = attempts
 }
 
 /** The function a durable call called. */

@@ -79,7 +79,7 @@ describe('the coroutine journal format', () => {
     const json = Buffer.from(encodeJournal(journal), 'base64').toString('utf8')
     expect(json).toBe(
       '{"v":1,"fn":"order","ver":"3bq0mHkq1C0sAx9Z","args":[],' +
-        '"ops":[{"k":"step","n":"charge","r":{"o":{"receipt":"r1"}},"a":1},' +
+        '"ops":[{"k":"step","n":"charge","r":{"o":{"receipt":"r1"}}},' +
         '{"k":"step","n":"email","r":{"e":{"type":"TimeoutError","message":"too slow"}},"a":3}],' +
         '"batches":[[0],[1]],"sent":[]}',
     )
