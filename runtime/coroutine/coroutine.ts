@@ -559,7 +559,9 @@ export class Coroutine {
       maxResults,
     }
     if (earliestTimer !== Number.POSITIVE_INFINITY) {
-      poll.maxWait = toProtoDuration(Math.max(1000, Math.ceil(earliestTimer - clockNow())))
+      // To the millisecond, rounded up: a timer never resumes a turn before it is due (a timer
+      // already due fired above, so at least 1 ms is left).
+      poll.maxWait = toProtoDuration(Math.max(1, Math.ceil(earliestTimer - clockNow())))
     }
     try {
       poll.coroutineState = encodeJournal(journal, this.options.maxJournalBytes ?? MAX_JOURNAL_BYTES)

@@ -112,6 +112,11 @@ async function nested(): Promise<string> {
   return step('outer', () => client.double.call(1).then(String), { attempts: 5 })
 }
 
+async function nap(ms: number): Promise<string> {
+  await sleep(ms)
+  return 'awake'
+}
+
 async function double(n: number): Promise<number> {
   return n * 2
 }
@@ -124,6 +129,7 @@ const routes = defineRoutes({
   gather: { input: tupleSchema([]), output: any, handler: gather, source: 'test' },
   nested: { input: tupleSchema([]), output: Type.String(), handler: nested, source: 'test' },
   double: { input: tupleSchema([Type.Number()]), output: Type.Number(), handler: double, source: 'test' },
+  nap: { input: tupleSchema([Type.Number()]), output: Type.String(), handler: nap, source: 'test' },
 })
 const client = createClient<{
   checkout: { args: [string]; output: { charged: string; emailed: string; child: number } }
@@ -132,7 +138,8 @@ const client = createClient<{
   gather: { args: []; output: unknown[] }
   nested: { args: []; output: string }
   double: { args: [number]; output: number }
-}>({ checkout: 1, flaky: 1, slow: 1, gather: 0, nested: 0, double: 1 })
+  nap: { args: [number]; output: string }
+}>({ checkout: 1, flaky: 1, slow: 1, gather: 0, nested: 0, double: 1, nap: 1 })
 
 describe('durable steps', () => {
   let env: TestEnvironment<typeof routes>
@@ -216,6 +223,22 @@ describe('durable steps', () => {
     expect(call).toMatchObject({ state: 'failed', status: 'STATUS_PERMANENT_ERROR' })
     expect(call.error!.message).toMatch(/step outer failed \(ran once\): DispatchError: double\.call\(\) inside a step/)
     expect(call.children).toEqual([])
+  })
+})
+
+describe('a sub-second sleep', () => {
+  it('resumes the coroutine once the time asked has passed, to the millisecond', async () => {
+    const env = await createTestEnvironment({ routes })
+    try {
+      const id = await client.nap(250)
+      await env.runUntilIdle()
+      await env.advanceTime(249)
+      expect((await env.inspect(id)).state).toBe('suspended')
+      await env.advanceTime(1)
+      expect(await env.waitFor(id)).toMatchObject({ state: 'succeeded', output: 'awake' })
+    } finally {
+      await env.close()
+    }
   })
 })
 
