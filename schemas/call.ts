@@ -17,6 +17,11 @@ export const Call = Type.Object({
   input: Type.Optional(AnyMessage),
   expiration: Type.Optional(Duration),
   version: Type.Optional(Type.String()),
+  /**
+   * Extension, read only in a Poll's calls: the child outlives its parent's exit (it is not
+   * cancelled when the coroutine returns or fails). Ignored elsewhere (docs/protocol.md §12.5).
+   */
+  detached: Type.Optional(Type.Boolean()),
 })
 export type Call = Static<typeof Call>
 

@@ -23,18 +23,20 @@ export function durableCall(call: BuiltCall): Promise<unknown> | undefined {
   if (coroutine === undefined) return undefined
   // A child call on the wire (the protocol's Call) has an expiration and nothing else of CallOptions.
   const unsupported = Object.keys(call.options).filter(
-    (key) => key !== 'expiration' && call.options[key as keyof typeof call.options] !== undefined,
+    (key) => key !== 'expiration' && key !== 'detached' && call.options[key as keyof typeof call.options] !== undefined,
   )
   if (unsupported.length > 0) {
     throw dspError(
       'DSP2010',
-      `${call.function}.call(): ${unsupported.join(', ')} cannot be set on a durable call inside a running dispatch function (a child call carries only expiration)`,
+      `${call.function}.call(): ${unsupported.join(', ')} cannot be set on a durable call inside a running dispatch function (a child call carries only expiration and detached)`,
       {
         hint: `leave ${unsupported.length === 1 ? 'it' : 'them'} out, or dispatch the call with dispatchClient.${call.function}(...args, options) and keep its id`,
       },
     )
   }
-  return coroutine.call(call.function, toTailCall(call, coroutine.endpoint))
+  const wire = toTailCall(call, coroutine.endpoint)
+  if (call.options.detached === true) wire.detached = true
+  return coroutine.call(call.function, wire)
 }
 
 /**

@@ -114,4 +114,8 @@ export const POSTGRES_MIGRATIONS: readonly ((schema: string) => string)[] = [
   (s) => `
   CREATE INDEX calls_finished ON ${s}.calls (updated_at) WHERE state IN ('succeeded', 'failed', 'cancelled');
   `,
+  // Detached children of a coroutine (see SQLite's last migration).
+  (s) => `
+  ALTER TABLE ${s}.calls ADD COLUMN detached BOOLEAN NOT NULL DEFAULT false;
+  `,
 ]

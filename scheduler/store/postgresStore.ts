@@ -8,7 +8,13 @@ import { CANCELLED_ERROR, type ResultRow, storedResult } from './coroutineRows.j
 import { LISTED_COLUMNS, type ListedRow, listedMessages, messageCap, toListPage } from './listPage.js'
 import { claimQueuesStatement, claimStatement, dueQueuesSql } from './postgresClaim.js'
 import { attemptStatement, completeStatement } from './postgresComplete.js'
-import { cancelDescendants, lockDescendants, restart, suspend } from './postgresCoroutines.js'
+import {
+  cancelAttachedDescendants,
+  cancelDescendants,
+  lockDescendants,
+  restart,
+  suspend,
+} from './postgresCoroutines.js'
 import { deadlock, postgresDataError } from './postgresErrors.js'
 import { insertCalls, type Notify } from './postgresInsert.js'
 import { NewWorkListener } from './postgresListener.js'
@@ -185,7 +191,9 @@ export class PostgresStore implements Store {
     // Distinct calls do not interact: one statement applies them all, whatever their order. Except
     // a child whose parent is in the batch too (one statement may not update a row twice): the
     // statement skips it, and it is applied below, after its parent, with the Polls and restarts.
-    const plain = completions.filter((c) => c.kind !== 'poll' && c.kind !== 'restart')
+    // A coroutine's exit cancels the tree below it: applied in order too, its descendants locked first.
+    const plain = completions.filter((c) => c.kind !== 'poll' && c.kind !== 'restart' && c.coroutine !== true)
+    const inPlain = new Set(plain)
     const results = completions.map(() => false)
     if (plain.length > 0) {
       const applied = await completeIsolating(
@@ -206,7 +214,8 @@ export class PostgresStore implements Store {
       })
     }
     const rest = completions.filter(
-      (c, i) => !results[i] && c.kind !== 'retry' && c.kind !== 'tailCall', // those were not skipped, only stale
+      // A plain retry or tail call was not skipped, only stale.
+      (c, i) => !results[i] && (!inPlain.has(c) || (c.kind !== 'retry' && c.kind !== 'tailCall')),
     )
     if (rest.length === 0) return results
     const again = await inOrder(rest)
@@ -238,9 +247,13 @@ export class PostgresStore implements Store {
               }
               results.push(applied)
             } else {
+              if (completion.coroutine === true) await lockDescendants(client, this.s, completion.dispatchId)
               const complete = completeStatement(this.s, [completion], [])
-              const applied = await client.query(complete.text, complete.values)
-              results.push(applied.rows.length === 1)
+              const applied = (await client.query(complete.text, complete.values)).rows.length === 1
+              if (applied && completion.coroutine === true) {
+                await cancelAttachedDescendants(client, this.s, completion.dispatchId, completion.now)
+              }
+              results.push(applied)
             }
           }
           return results

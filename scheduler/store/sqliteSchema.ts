@@ -120,4 +120,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX calls_finished ON calls (updated_at) WHERE state IN ('succeeded', 'failed', 'cancelled');
   `,
+  // Children a coroutine started with `detached`: they outlive its exit, when its other unfinished
+  // children are cancelled (docs/protocol.md §12.5). Rows written before are not detached.
+  `
+  ALTER TABLE calls ADD COLUMN detached INTEGER NOT NULL DEFAULT 0;
+  `,
 ]

@@ -291,6 +291,7 @@ export class SqliteStore implements Store {
           | undefined
         if (row === undefined) return false
         this.finished(row, c.now)
+        if (c.coroutine === true) this.cancelChildren(c.dispatchId, c.now)
         return true
       }
       case 'retry':
@@ -307,6 +308,7 @@ export class SqliteStore implements Store {
             expiration_ms: c.expirationMs ?? null,
           }).changes === 1
         if (applied) s.deleteResults.run(c.dispatchId)
+        if (applied && c.coroutine === true) this.cancelChildren(c.dispatchId, c.now)
         return applied
       }
       case 'poll':
@@ -377,6 +379,13 @@ export class SqliteStore implements Store {
     const s = this.statements
     s.cancelTree.run({ id: dispatchId, now })
     s.deleteTreeResults.run({ id: dispatchId })
+  }
+
+  /** A coroutine ended: its unfinished descendants are cancelled, but its detached children's trees. */
+  private cancelChildren(dispatchId: string, now: number): void {
+    const s = this.statements
+    s.cancelAttachedTree.run({ id: dispatchId, now })
+    s.deleteAttachedTreeResults.run({ id: dispatchId })
   }
 
   async getCall(dispatchId: string): Promise<StoredCall | undefined> {
@@ -525,11 +534,18 @@ function insertParams(call: NewCall) {
     parent_id: call.parentDispatchId ?? null,
     root_id: call.rootDispatchId ?? null,
     parent_epoch: null as number | null,
+    detached: call.detached === true ? 1 : 0,
   }
 }
 
 const TREE = `WITH RECURSIVE tree(id) AS (
       SELECT id FROM calls WHERE parent_id = @id
+      UNION ALL SELECT c.id FROM calls AS c JOIN tree ON c.parent_id = tree.id
+    )`
+
+/** The tree below a call but for its detached children and theirs (what the call's exit cancels). */
+const ATTACHED_TREE = `WITH RECURSIVE tree(id) AS (
+      SELECT id FROM calls WHERE parent_id = @id AND detached = 0
       UNION ALL SELECT c.id FROM calls AS c JOIN tree ON c.parent_id = tree.id
     )`
 
@@ -550,10 +566,11 @@ function prepare(db: Database.Database) {
     purgeKeys: db.prepare('DELETE FROM idempotency_keys WHERE created_at < ?'),
     insert: db.prepare(`
       INSERT INTO calls (id, function, endpoint, input, version, correlation_id, state, max_attempts, created_at,
-        updated_at, due_at, expires_at, expiration_ms, fairness_key, idempotency_key, parent_id, root_id, parent_epoch)
+        updated_at, due_at, expires_at, expiration_ms, fairness_key, idempotency_key, parent_id, root_id, parent_epoch,
+        detached)
       VALUES (@id, @function, @endpoint, @input, @version, @correlation_id, 'pending', @max_attempts, @created_at,
         @created_at, @due_at, @expires_at, @expiration_ms, @fairness_key, @idempotency_key, @parent_id, @root_id,
-        @parent_epoch)`),
+        @parent_epoch, @detached)`),
     claim: db.prepare(claimFrom('')),
     claimQueue: db.prepare(
       claimFrom('AND endpoint = @endpoint AND function = @function AND fairness_key IS @fairness_key'),
@@ -625,6 +642,11 @@ function prepare(db: Database.Database) {
       UPDATE calls SET state = 'cancelled', due_at = NULL, lease_owner = NULL, updated_at = @now, ${NO_POLL}
       WHERE id IN (SELECT id FROM tree) AND state IN ${LIVE}`),
     deleteTreeResults: db.prepare(`${TREE}
+      DELETE FROM call_results WHERE parent_id IN (SELECT id FROM tree)`),
+    cancelAttachedTree: db.prepare(`${ATTACHED_TREE}
+      UPDATE calls SET state = 'cancelled', due_at = NULL, lease_owner = NULL, updated_at = @now, ${NO_POLL}
+      WHERE id IN (SELECT id FROM tree) AND state IN ${LIVE}`),
+    deleteAttachedTreeResults: db.prepare(`${ATTACHED_TREE}
       DELETE FROM call_results WHERE parent_id IN (SELECT id FROM tree)`),
     putAttempt: db.prepare(`
       INSERT INTO call_attempts (call_id, attempt, started_at, finished_at, status, outcome, error)

@@ -31,6 +31,8 @@ export interface NewCall {
   readonly idempotencyKey: string | undefined
   readonly parentDispatchId: string | undefined
   readonly rootDispatchId: string | undefined
+  /** A child that outlives its parent's exit: not cancelled with the parent's other children (a Poll's `detached`). */
+  readonly detached?: boolean
 }
 
 /**
@@ -157,6 +159,12 @@ interface CompletionBase {
   readonly status: Status
   /** When the attempt began; its entry in the call's attempt history starts at `now` without it. */
   readonly startedAt?: number
+  /**
+   * Set on the exit (succeeded, failed, tail call) of a coroutine's resumed turn: in the same
+   * transaction its unfinished descendants are cancelled — except its detached children and the
+   * trees below them (docs/protocol.md §12.5).
+   */
+  readonly coroutine?: boolean
 }
 
 /**

@@ -150,7 +150,7 @@ const ENTRIES = {
   DSP2010: {
     part: 'client',
     summary:
-      '`.call(...args, options)` inside a running dispatch function set an option other than `expiration` (a child call carries only that)',
+      '`.call(...args, options)` inside a running dispatch function set an option other than `expiration` and `detached` (a child call carries only those)',
     hint: 'leave the option out, or dispatch the call with `dispatchClient.f(...args, options)` and keep its id',
   },
   DSP2101: {
