@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
+import type { AnyMessage } from 'dispatch-functions/protocol'
 import { DispatchError, dspError } from 'dispatch-functions/protocol'
 import { ATTEMPT_COLUMNS, type AttemptRow, toStoredAttempt } from './attemptRecord.js'
 import { type CallRow, opt, toStoredCall } from './callRow.js'
@@ -380,6 +381,27 @@ export class PostgresStore implements Store {
       )
       SELECT redriven.*, pg_notify($3, $4) FROM redriven`,
       [dispatchId, now, this.notify.channel, this.notify.instance],
+    )
+    return this.changeResult(dispatchId, rows[0])
+  }
+
+  async signalCall(dispatchId: string, signal: AnyMessage, now: number): Promise<ChangeResult> {
+    // One statement: the count, the due time and the result row change together; other nodes are
+    // told, as the call may now be due.
+    const { rows } = await this.pool.query<CallRow>(
+      `WITH woken AS (
+        UPDATE ${this.s}.calls AS p
+        SET results_waiting = p.results_waiting + 1,
+          due_at = CASE WHEN p.state = 'suspended' AND p.results_waiting + 1 >= p.min_results
+            AND (p.due_at IS NULL OR p.due_at > $2) THEN $2 ELSE p.due_at END
+        WHERE p.id = $1 AND p.state IN ${LIVE}
+        RETURNING p.*
+      ), queued AS (
+        INSERT INTO ${this.s}.call_results (parent_id, epoch, child_id, correlation_id, output, error, created_at)
+        SELECT id, epoch, '', NULL, $3, NULL, $2 FROM woken
+      )
+      SELECT woken.*, pg_notify($4, $5) FROM woken`,
+      [dispatchId, now, JSON.stringify(signal), this.notify.channel, this.notify.instance],
     )
     return this.changeResult(dispatchId, rows[0])
   }

@@ -1,7 +1,7 @@
 import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import Database from 'better-sqlite3'
-import type { CallState } from 'dispatch-functions/protocol'
+import type { AnyMessage, CallState } from 'dispatch-functions/protocol'
 import { dspError } from 'dispatch-functions/protocol'
 import { ATTEMPT_COLUMNS, type AttemptRow, attemptRecord, toStoredAttempt } from './attemptRecord.js'
 import { type CallRow, opt, toStoredCall } from './callRow.js'
@@ -448,6 +448,25 @@ export class SqliteStore implements Store {
     return this.changeResult(dispatchId, row)
   }
 
+  async signalCall(dispatchId: string, signal: AnyMessage, now: number): Promise<ChangeResult> {
+    const row = this.db.transaction(() => {
+      const s = this.statements
+      const live = s.report.get({ parent: dispatchId, epoch: null, now }) as { id: string; epoch: number } | undefined
+      if (live === undefined) return undefined
+      s.putResult.run({
+        parent: dispatchId,
+        epoch: live.epoch,
+        child: '',
+        correlation_id: null,
+        output: JSON.stringify(signal),
+        error: null,
+        now,
+      })
+      return s.get.get(dispatchId) as CallRow
+    })()
+    return this.changeResult(dispatchId, row)
+  }
+
   private async changeResult(dispatchId: string, row: CallRow | undefined): Promise<ChangeResult> {
     if (row !== undefined) return { kind: 'changed', call: toStoredCall(row) }
     const call = await this.getCall(dispatchId)
@@ -611,8 +630,8 @@ function prepare(db: Database.Database) {
       UPDATE calls SET results_waiting = results_waiting + 1,
         due_at = CASE WHEN state = 'suspended' AND results_waiting + 1 >= min_results
           AND (due_at IS NULL OR due_at > @now) THEN @now ELSE due_at END
-      WHERE id = @parent AND epoch = @epoch AND state IN ${LIVE}
-      RETURNING id`),
+      WHERE id = @parent AND (@epoch IS NULL OR epoch = @epoch) AND state IN ${LIVE}
+      RETURNING id, epoch`),
     putResult: db.prepare(`
       INSERT INTO call_results (parent_id, epoch, child_id, correlation_id, output, error, created_at)
       VALUES (@parent, @epoch, @child, @correlation_id, @output, @error, @now)`),

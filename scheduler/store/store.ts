@@ -335,6 +335,13 @@ export interface Store {
    */
   redriveCall(dispatchId: string, now: number): Promise<ChangeResult>
   /**
+   * Delivers a signal to a live call (pending, running or suspended): a result without a child
+   * (`dispatchId` empty, no correlation id) whose output is `signal`, queued for the call's current
+   * epoch with its children's results — so a suspended coroutine whose waiting results reach its
+   * `minResults` becomes due now. Refused for a terminal call.
+   */
+  signalCall(dispatchId: string, signal: AnyMessage, now: number): Promise<ChangeResult>
+  /**
    * Makes running calls pending again, due `now`: all of them, or those leased by `owner`.
    * A single-node store calls it at start-up for the attempts a dead process left in flight.
    */

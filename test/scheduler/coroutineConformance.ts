@@ -332,6 +332,35 @@ export function coroutineConformance(name: string, makeStore: () => Promise<Stor
       }
     })
 
+    it('queues a signal as a result without a child, resuming a suspended coroutine that has enough', async () => {
+      const signal = { '@type': 'type.test/Signal', name: 'approval', value: { ok: true } }
+      expect(await store.signalCall('nope', signal, T0)).toEqual({ kind: 'notFound' })
+      const { parent } = await fanOut(2, { minResults: 1, deadline: T0 + 60_000 })
+      expect(await store.signalCall(parent.dispatchId, signal, T0 + 3)).toMatchObject({
+        kind: 'changed',
+        call: { state: 'suspended', resultsWaiting: 1, dueAt: T0 + 3 },
+      })
+      const turn = await claimOne(parent.dispatchId, T0 + 3)
+      expect(turn.results.map((r) => r.result)).toEqual([{ output: signal }])
+      // Consumed by the turn's Poll, like any result.
+      await store.completeAttempts([suspend(turn, T0 + 4, [], { minResults: 2 })])
+      expect(await get(parent.dispatchId)).toMatchObject({ resultsWaiting: 0 })
+      // Not enough for minResults 2: waits, counted.
+      await store.signalCall(parent.dispatchId, signal, T0 + 5)
+      expect(await get(parent.dispatchId)).toMatchObject({ state: 'suspended', resultsWaiting: 1, dueAt: undefined })
+      // A pending call keeps it for its first turn; a finished call refuses it.
+      const plain = call()
+      await insert([plain])
+      expect(await store.signalCall(plain.dispatchId, signal, T0)).toMatchObject({ kind: 'changed' })
+      const running = await claimOne(plain.dispatchId, T0)
+      expect(running.resultsWaiting).toBe(1)
+      await store.completeAttempts([succeed(running, T0 + 1, 'done')])
+      expect(await store.signalCall(plain.dispatchId, signal, T0 + 2)).toMatchObject({
+        kind: 'refused',
+        call: { state: 'succeeded', resultsWaiting: 0 },
+      })
+    })
+
     it('restarts a call from its input: state and results cleared, epoch bumped, children cancelled', async () => {
       const { parent, kids } = await fanOut(3, { minResults: 1 })
       // A grandchild under the first child, to check the cascade goes down the tree.
