@@ -45,8 +45,19 @@ export {
 export { TailCallSignal, tailCall } from './client/tailCall.js'
 export type { CallContext } from './context/index.js'
 export { currentCall, findCurrentCall } from './context/index.js'
-export type { StepContext, StepFunction, StepOptions } from './coroutine/index.js'
-export { all, allSettled, any, now, race, random, sleep, step, uuid } from './coroutine/index.js'
+export type { StepContext, StepFunction, StepOptions, WaitForSignalOptions } from './coroutine/index.js'
+export {
+  all,
+  allSettled,
+  any,
+  now,
+  race,
+  random,
+  sleep,
+  step,
+  uuid,
+  waitForSignal,
+} from './coroutine/index.js'
 export {
   FunctionError,
   IncompatibleStateError,
@@ -62,6 +73,7 @@ export {
 } from './errors/functionError.js'
 export type { ResponseLike } from './errors/httpResponse.js'
 export { HttpResponseError, httpError, statusOfResponse, throwForResponse } from './errors/httpResponse.js'
+export { SignalTimeoutError } from './errors/signalTimeoutError.js'
 export type { StepFailure } from './errors/stepFailedError.js'
 export { StepFailedError } from './errors/stepFailedError.js'
 export type { JsonSchema, Route, RouteDefinition, Routes, SchemaObject, SourceLocation } from './route.js'

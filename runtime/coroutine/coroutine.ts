@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto'
 import type { Call, CallResult } from '../../schemas/call.js'
+import { SIGNAL_TYPE_URL } from '../../schemas/callService.js'
 import { toProtoDuration } from '../../schemas/duration.js'
 import type { ErrorMessage } from '../../schemas/error.js'
 import { codedMessage } from '../../schemas/errors/codedMessage.js'
@@ -7,6 +8,7 @@ import type { Poll, PollResult } from '../../schemas/run.js'
 import { VALUE_TYPE_URL } from '../../schemas/wellKnown.js'
 import { CallFailedError } from '../client/callFailedError.js'
 import { clockNow } from '../context/clock.js'
+import { SignalTimeoutError } from '../errors/signalTimeoutError.js'
 import { StepFailedError } from '../errors/stepFailedError.js'
 import type { ErrorClass, ErrorClassifier } from '../status/errorClassifier.js'
 import { type CallOutcome, encodeJournal, type Journal, MAX_JOURNAL_BYTES, type OpRecord } from './journal.js'
@@ -21,6 +23,7 @@ import {
   firesAt,
   inputHashOf,
   isCallOp,
+  isSignalOp,
   isSleepOp,
   isStepOp,
   isValueOp,
@@ -33,8 +36,13 @@ import {
   outcomeOutput,
   outputOutcome,
   recordOutcome,
+  recordSignalOutcome,
   recordStepOutcome,
   sentMark,
+  signalDeadline,
+  signalName,
+  signalOp,
+  signalOutcome,
   sleepOp,
   stepAttempts,
   stepName,
@@ -97,7 +105,17 @@ function describe(op: OpRecord): string {
   if (isCallOp(op)) return `a call of ${calledFunction(op)}`
   if (isSleepOp(op)) return 'sleep()'
   if (isStepOp(op)) return `step ${JSON.stringify(stepName(op))}`
+  if (isSignalOp(op)) return `waitForSignal(${JSON.stringify(signalName(op))})`
   return `${valueTypeOf(op)}()`
+}
+
+/** The name and payload of a result that is a signal (docs/protocol.md §7), else undefined. */
+function signalOf(result: CallResult): { name: string; outcome: CallOutcome } | undefined {
+  const output = result.output as { '@type'?: unknown; name?: unknown; value?: unknown } | undefined
+  if (result.dispatchId !== undefined || output?.['@type'] !== SIGNAL_TYPE_URL || typeof output.name !== 'string') {
+    return undefined
+  }
+  return { name: output.name, outcome: 'value' in output ? outputOutcome(output.value) : {} }
 }
 
 function outcomeOf(result: CallResult): CallOutcome {
@@ -159,7 +177,7 @@ export class Coroutine {
   private replayed = false
   /** Steps of this turn whose `fn` is still running: the turn cannot end before they finish. */
   private runningSteps = 0
-  /** Steps that finished since the driver last looked, in the order they finished (positions). */
+  /** Steps that finished (and waits for a signal already received) since the driver last looked, in order. */
   private finishedSteps: number[] = []
   private closed = false
   private driving = false
@@ -222,6 +240,30 @@ export class Coroutine {
         this.finishedSteps.push(p)
         this.touch()
       })
+    }
+    return promise
+  }
+
+  /**
+   * A wait for the signal `name`: resolved by a signal this coroutine received before (its inbox),
+   * else by the next one that comes, or timed out at `until`.
+   */
+  signal(name: string, until: number | undefined): Promise<unknown> {
+    const p = this.open(signalOp(name, until))
+    if (p === undefined) return never()
+    const promise = this.pending(p)
+    const op = this.journal.ops[p]
+    const inbox = this.journal.sig
+    if (p >= this.recorded && isSignalOp(op) && inbox !== undefined) {
+      const i = inbox.findIndex((s) => s.n === name)
+      if (i >= 0) {
+        const [received] = inbox.splice(i, 1)
+        if (inbox.length === 0) delete this.journal.sig
+        recordSignalOutcome(op, 'o' in received! ? outputOutcome(received!.o) : {})
+        // Handed over by the driver as a batch of its own, like a finished step.
+        this.finishedSteps.push(p)
+        this.touch()
+      }
     }
     return promise
   }
@@ -289,7 +331,8 @@ export class Coroutine {
             calledFunction(before) === calledFunction(record) &&
             inputHashOf(before) === inputHashOf(record))) &&
         (!isValueOp(before) || (isValueOp(record) && valueTypeOf(before) === valueTypeOf(record))) &&
-        (!isStepOp(before) || (isStepOp(record) && stepName(before) === stepName(record)))
+        (!isStepOp(before) || (isStepOp(record) && stepName(before) === stepName(record))) &&
+        (!isSignalOp(before) || (isSignalOp(record) && signalName(before) === signalName(record)))
       if (!same) {
         const what =
           isCallOp(record) && isCallOp(before) && calledFunction(before) === calledFunction(record)
@@ -385,10 +428,18 @@ export class Coroutine {
       if (settle === undefined) continue
       this.live.delete(p)
       const op = this.journal.ops[p]!
-      const outcome = isCallOp(op) ? callOutcome(op) : isStepOp(op) ? stepOutcome(op) : undefined
+      const outcome = isCallOp(op)
+        ? callOutcome(op)
+        : isStepOp(op)
+          ? stepOutcome(op)
+          : isSignalOp(op)
+            ? signalOutcome(op)
+            : undefined
       const error = outcome === undefined ? undefined : outcomeError(outcome)
       if (isCallOp(op) && error !== undefined) {
         settle.reject(new CallFailedError({ function: calledFunction(op), dispatchId: error.id, error }))
+      } else if (isSignalOp(op) && error !== undefined) {
+        settle.reject(new SignalTimeoutError(signalName(op), error.message))
       } else if (isStepOp(op) && error !== undefined) {
         const failure = { type: error.type, message: error.message }
         settle.reject(new StepFailedError({ step: stepName(op), attempts: stepAttempts(op), error: failure }))
@@ -466,6 +517,7 @@ export class Coroutine {
     const named = new Set<number>()
     const name = this.options.function
     for (const result of results) {
+      if (signalOf(result) !== undefined) continue
       // proto3 JSON leaves a zero correlation id out.
       const id = String(result.correlationId ?? '0')
       const p = /^[0-9]{1,9}$/.test(id) ? Number(id) : -1
@@ -499,11 +551,33 @@ export class Coroutine {
       recordOutcome(op, outcome)
       batch.push(p)
     }
-    for (const result of pollResult.results ?? []) take(Number(result.correlationId ?? '0'), outcomeOf(result))
+    for (const result of pollResult.results ?? []) {
+      const signal = signalOf(result)
+      if (signal === undefined) take(Number(result.correlationId ?? '0'), outcomeOf(result))
+      else this.receive(signal.name, signal.outcome, batch)
+    }
     // None of the last Poll's calls could start: each of them fails with the scheduler's error.
     if (pollResult.error !== undefined) for (const p of this.journal.sent) take(p, errorOutcome(pollResult.error))
     for (const p of this.firedTimers()) batch.push(p)
     return batch
+  }
+
+  /**
+   * A signal arrived: it resolves the oldest wait for its name that has no outcome yet (joining
+   * `batch`), else it joins the journal's inbox for a later wait.
+   */
+  private receive(name: string, outcome: CallOutcome, batch: number[]): void {
+    const { ops } = this.journal
+    for (let p = 0; p < ops.length; p++) {
+      const op = ops[p]!
+      if (isSignalOp(op) && signalName(op) === name && signalOutcome(op) === undefined) {
+        recordSignalOutcome(op, outcome)
+        batch.push(p)
+        return
+      }
+    }
+    this.journal.sig ??= []
+    this.journal.sig.push('o' in outcome ? { n: name, o: outcomeOutput(outcome) } : { n: name })
   }
 
   /** Timers due now, marked fired in the journal (positions). */
@@ -515,6 +589,10 @@ export class Coroutine {
       const op = ops[p]!
       if (isSleepOp(op) && firedMark(op) === undefined && firesAt(op) <= now) {
         markFired(op)
+        fired.push(p)
+      } else if (isSignalOp(op) && signalOutcome(op) === undefined && (signalDeadline(op) ?? Infinity) <= now) {
+        const message = `no signal ${JSON.stringify(signalName(op))} came before the timeout`
+        recordSignalOutcome(op, failureOutcome({ type: 'SignalTimeoutError', message }))
         fired.push(p)
       }
     }
@@ -539,6 +617,8 @@ export class Coroutine {
         if (sentMark(op) === undefined) unsent.push(p)
       } else if (isSleepOp(op)) {
         earliestTimer = Math.min(earliestTimer, firesAt(op))
+      } else if (isSignalOp(op)) {
+        earliestTimer = Math.min(earliestTimer, signalDeadline(op) ?? Number.POSITIVE_INFINITY)
       }
     }
     unsent.sort((a, b) => a - b)
@@ -590,7 +670,9 @@ export class Coroutine {
       for (const p of open) covered.add(p)
     }
     for (const p of this.live.keys()) {
-      if (isCallOp(this.journal.ops[p]!) && !covered.has(p)) return 1
+      const op = this.journal.ops[p]!
+      // A signal is one result: it must resume the function on its own.
+      if ((isCallOp(op) && !covered.has(p)) || isSignalOp(op)) return 1
     }
     return fewest === Number.POSITIVE_INFINITY ? 1 : fewest
   }

@@ -13,3 +13,5 @@
 export { all, allSettled, any, now, race, random, sleep, uuid } from './durable.js'
 export type { StepContext, StepFunction, StepOptions } from './runStep.js'
 export { step } from './step.js'
+export type { WaitForSignalOptions } from './waitForSignal.js'
+export { waitForSignal } from './waitForSignal.js'

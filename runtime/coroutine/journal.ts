@@ -1,5 +1,5 @@
 import { dspError } from '../../schemas/errors/dspError.js'
-import type { OpRecord } from './journalOps.js'
+import type { OpRecord, ReceivedSignal } from './journalOps.js'
 
 export type { CallOutcome, OpRecord } from './journalOps.js'
 
@@ -26,6 +26,8 @@ export interface Journal {
   readonly batches: number[][]
   /** Positions of calls sent in the last Poll, for a PollResult that reports they could not start. */
   sent: number[]
+  /** Signals received before the function waited for them, oldest first (absent when none). */
+  sig?: ReceivedSignal[]
 }
 
 /** The largest journal kept, in bytes of JSON: PollResults must stay well inside the 16 MB request limit. */
@@ -68,9 +70,14 @@ function isJournal(value: unknown): value is Journal {
   if (j['v'] !== 1 || typeof j['fn'] !== 'string' || typeof j['ver'] !== 'string') return false
   if (!Array.isArray(j['args']) || !Array.isArray(j['ops']) || !Array.isArray(j['batches'])) return false
   if (!Array.isArray(j['sent']) || !j['sent'].every((p) => isPosition(p, j['ops'] as unknown[]))) return false
+  if (j['sig'] !== undefined && !(Array.isArray(j['sig']) && j['sig'].every(isReceivedSignal))) return false
   const ops = j['ops'] as unknown[]
   if (!ops.every(isOpRecord)) return false
   return (j['batches'] as unknown[]).every((b) => Array.isArray(b) && b.every((p) => isPosition(p, ops)))
+}
+
+function isReceivedSignal(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && typeof (value as Record<string, unknown>)['n'] === 'string'
 }
 
 function isPosition(p: unknown, ops: unknown[]): boolean {
@@ -99,6 +106,8 @@ function isOpRecord(value: unknown): boolean {
         isOutcome(op['r']) &&
         (op['a'] === undefined || (Number.isInteger(op['a']) && (op['a'] as number) >= 1))
       )
+    case 'signal':
+      return typeof op['n'] === 'string' && (op['u'] === undefined || typeof op['u'] === 'number') && isOutcome(op['r'])
     default:
       return false
   }

@@ -78,8 +78,28 @@ export interface StepOp {
   a?: number
 }
 
+/** A wait for a signal (`waitForSignal(name)`): resolved by the first signal of that name it receives. */
+export interface SignalOp {
+  /** Kind. */
+  readonly k: 'signal'
+  /** Name: the signal waited for. */
+  readonly n: string
+  /** Until: when the wait times out, in epoch milliseconds of the endpoint's clock; absent for never. */
+  readonly u?: number
+  /** Result: `{o}` (the signal's payload; `{}` for none), or `{e}` when the wait timed out. */
+  r?: CallOutcome
+}
+
+/** A signal the coroutine received before it waited for one of that name (the journal's inbox). */
+export interface ReceivedSignal {
+  /** Name. */
+  readonly n: string
+  /** Payload, absent for none. */
+  readonly o?: unknown
+}
+
 /** One durable operation of a journal, at its position (the order the function started them). */
-export type OpRecord = CallOp | SleepOp | ValueOp | StepOp
+export type OpRecord = CallOp | SleepOp | ValueOp | StepOp | SignalOp
 
 /** A durable call of `functionName` whose input hashes to `inputHash`, not yet sent. */
 export function callOp(functionName: string, inputHash: string): CallOp {
@@ -101,7 +121,36 @@ export function stepOp(name: string): StepOp {
   return { k: 'step', n: name }
 }
 
-/** The operation's kind: `call`, `sleep`, `value` or `step`. */
+/** A wait for the signal `name`, timing out at `until` (epoch ms) when given. */
+export function signalOp(name: string, until: number | undefined): SignalOp {
+  return until === undefined ? { k: 'signal', n: name } : { k: 'signal', n: name, u: until }
+}
+
+export function isSignalOp(op: OpRecord | undefined): op is SignalOp {
+  return op?.k === 'signal'
+}
+
+/** The signal a wait waits for. */
+export function signalName(op: SignalOp): string {
+  return op.n
+}
+
+/** When a wait for a signal times out (epoch ms), if ever. */
+export function signalDeadline(op: SignalOp): number | undefined {
+  return op.u
+}
+
+/** A wait's outcome: the signal's payload, or the timeout; undefined while it waits. */
+export function signalOutcome(op: SignalOp): CallOutcome | undefined {
+  return op.r
+}
+
+/** Records a wait's outcome. */
+export function recordSignalOutcome(op: SignalOp, outcome: CallOutcome): void {
+  op.r = outcome
+}
+
+/** The operation's kind: `call`, `sleep`, `value`, `step` or `signal`. */
 export function kindOf(op: OpRecord): OpRecord['k'] {
   return op.k
 }

@@ -1,6 +1,7 @@
 import type { Status } from '../../schemas/status.js'
 import { CallFailedError } from '../client/callFailedError.js'
 import { FunctionError } from '../errors/functionError.js'
+import { SignalTimeoutError } from '../errors/signalTimeoutError.js'
 import { StepFailedError } from '../errors/stepFailedError.js'
 import { type ErrorClass, type ErrorClassifier, registeredClassifiers } from './errorClassifier.js'
 
@@ -54,6 +55,8 @@ function defaultStatusOf(error: unknown, expired: boolean): Status | undefined {
   if (error instanceof CallFailedError && error.durable) return 'STATUS_PERMANENT_ERROR'
   // So did a durable step; and a retried turn would run it again, its failure not yet journaled.
   if (error instanceof StepFailedError) return 'STATUS_PERMANENT_ERROR'
+  // A replay would time out the same way.
+  if (error instanceof SignalTimeoutError) return 'STATUS_PERMANENT_ERROR'
   const name = field(error, 'name')
   // AbortSignal.timeout() rejects with a DOMException named TimeoutError; an abort is a timeout
   // when the call's own expiration signal fired.

@@ -285,6 +285,18 @@ const ENTRIES = {
       'a durable call (`.call(...)`) was made inside a `step`: a step is not replayed, so what it starts cannot be journaled',
     hint: 'make the call beside the step, in the function itself, or dispatch it with `dispatchClient.f(...)` and an idempotency key',
   },
+  DSP2264: {
+    part: 'endpoint',
+    summary:
+      '`waitForSignal(name, { timeout })` timed out: a `SignalTimeoutError` is thrown into the function; uncaught, the call fails with `STATUS_PERMANENT_ERROR`',
+    hint: 'catch `SignalTimeoutError` to go on without the signal, or give a longer timeout',
+  },
+  DSP2265: {
+    part: 'endpoint',
+    summary:
+      '`waitForSignal` was called outside a running dispatch function (or inside a step), where no call can receive a signal',
+    hint: 'wait for signals in the function the endpoint runs; send them with `createCallServiceClient().signal(id, name, payload)`',
+  },
   DSP2301: {
     part: 'endpoint',
     summary:
