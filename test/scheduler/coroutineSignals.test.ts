@@ -58,7 +58,9 @@ describe('signals', () => {
     await env.runUntilIdle()
     expect((await env.inspect(id)).state).toBe('suspended')
     await env.advanceTime('12h')
-    await createCallServiceClient().signal(id, 'approval', { approved: true, by: 'ada' })
+    // The generated client's member sends it too (the same Signal request).
+    const sent = await client.order.signal(id, 'approval', { approved: true, by: 'ada' })
+    expect(sent).toMatchObject({ dispatchId: id, state: 'suspended' })
     expect(await env.waitFor(id)).toMatchObject({ state: 'succeeded', output: 'o1 approved by ada' })
     expect(reserved).toBe(1)
   })
