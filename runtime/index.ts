@@ -51,6 +51,7 @@ export {
   allSettled,
   any,
   now,
+  patched,
   race,
   random,
   sleep,

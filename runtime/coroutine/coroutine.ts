@@ -23,6 +23,7 @@ import {
   firesAt,
   inputHashOf,
   isCallOp,
+  isPatchOp,
   isSignalOp,
   isSleepOp,
   isStepOp,
@@ -35,6 +36,8 @@ import {
   outcomeError,
   outcomeOutput,
   outputOutcome,
+  patchId,
+  patchOp,
   recordOutcome,
   recordSignalOutcome,
   recordStepOutcome,
@@ -106,6 +109,7 @@ function describe(op: OpRecord): string {
   if (isSleepOp(op)) return 'sleep()'
   if (isStepOp(op)) return `step ${JSON.stringify(stepName(op))}`
   if (isSignalOp(op)) return `waitForSignal(${JSON.stringify(signalName(op))})`
+  if (isPatchOp(op)) return `patched(${JSON.stringify(patchId(op))})`
   return `${valueTypeOf(op)}()`
 }
 
@@ -273,6 +277,21 @@ export class Coroutine {
     return this.options.classifiers
   }
 
+  /**
+   * `patched(id)`: true on a new run and on a run that reaches it for the first time under this
+   * code (a marker is journaled); false on the replay of a journal that went past this point
+   * without it (recorded before the patch), which then takes no position.
+   */
+  patched(id: string): boolean {
+    if (this.closed) return true
+    if (this.position < this.recorded) {
+      const before = this.journal.ops[this.position]
+      if (!isPatchOp(before) || patchId(before) !== id) return false
+    }
+    this.open(patchOp(id))
+    return true
+  }
+
   /** A journaled value: recorded on the first run, the same on every replay. */
   value<T extends number | string>(type: JournaledValueType, produce: () => T): T {
     const fresh = produce()
@@ -332,7 +351,8 @@ export class Coroutine {
             inputHashOf(before) === inputHashOf(record))) &&
         (!isValueOp(before) || (isValueOp(record) && valueTypeOf(before) === valueTypeOf(record))) &&
         (!isStepOp(before) || (isStepOp(record) && stepName(before) === stepName(record))) &&
-        (!isSignalOp(before) || (isSignalOp(record) && signalName(before) === signalName(record)))
+        (!isSignalOp(before) || (isSignalOp(record) && signalName(before) === signalName(record))) &&
+        (!isPatchOp(before) || (isPatchOp(record) && patchId(before) === patchId(record)))
       if (!same) {
         const what =
           isCallOp(record) && isCallOp(before) && calledFunction(before) === calledFunction(record)
@@ -690,6 +710,18 @@ export class Coroutine {
 }
 
 const versions = new WeakMap<object, string>()
+
+/**
+ * The code version a journal records: `@` and the route's declared version when it has one (only
+ * a change of it refuses a resumed turn), else a hash of the function's name and source.
+ */
+export function codeVersionOf(
+  name: string,
+  handler: (...args: never[]) => unknown,
+  declared: string | number | undefined,
+): string {
+  return declared === undefined ? versionOf(name, handler) : `@${declared}`
+}
 
 /** A hash of a function's name and source code: a resumed turn under other code is refused. */
 export function versionOf(name: string, handler: (...args: never[]) => unknown): string {

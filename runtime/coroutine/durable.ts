@@ -102,6 +102,25 @@ export function sleep(duration: DurationInput): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
+/**
+ * Ships new logic without restarting runs already in flight (with a declared `version` on the
+ * route, which keeps edits from restarting them): true on a new run and on a run that reaches this
+ * point for the first time under the new code, false when the run is replayed from a journal that
+ * went past this point before the patch existed. Journaled like any durable operation. Outside a
+ * dispatch function, true.
+ *
+ * @example
+ * ```ts
+ * const fee = patched('fee-in-cents') ? await dispatchClient.feeCents.call(order) : await dispatchClient.fee.call(order)
+ * ```
+ */
+export function patched(id: string): boolean {
+  if (typeof id !== 'string' || id === '') {
+    throw dspError('DSP2261', `patched(${JSON.stringify(id)}): the id must be a non-empty string`)
+  }
+  return current()?.patched(id) ?? true
+}
+
 /** The current time, the same on every replay of a coroutine (journaled). */
 export function now(): Date {
   const coroutine = current()

@@ -106,6 +106,8 @@ function isOpRecord(value: unknown): boolean {
         isOutcome(op['r']) &&
         (op['a'] === undefined || (Number.isInteger(op['a']) && (op['a'] as number) >= 1))
       )
+    case 'patch':
+      return typeof op['i'] === 'string'
     case 'signal':
       return typeof op['n'] === 'string' && (op['u'] === undefined || typeof op['u'] === 'number') && isOutcome(op['r'])
     default:

@@ -98,8 +98,16 @@ export interface ReceivedSignal {
   readonly o?: unknown
 }
 
+/** The marker of `patched(id)` returning true: the run reached it under code that has the patch. */
+export interface PatchOp {
+  /** Kind. */
+  readonly k: 'patch'
+  /** Id: the patch's id. */
+  readonly i: string
+}
+
 /** One durable operation of a journal, at its position (the order the function started them). */
-export type OpRecord = CallOp | SleepOp | ValueOp | StepOp | SignalOp
+export type OpRecord = CallOp | SleepOp | ValueOp | StepOp | SignalOp | PatchOp
 
 /** A durable call of `functionName` whose input hashes to `inputHash`, not yet sent. */
 export function callOp(functionName: string, inputHash: string): CallOp {
@@ -150,7 +158,21 @@ export function recordSignalOutcome(op: SignalOp, outcome: CallOutcome): void {
   op.r = outcome
 }
 
-/** The operation's kind: `call`, `sleep`, `value`, `step` or `signal`. */
+/** The marker of the patch `id`. */
+export function patchOp(id: string): PatchOp {
+  return { k: 'patch', i: id }
+}
+
+export function isPatchOp(op: OpRecord | undefined): op is PatchOp {
+  return op?.k === 'patch'
+}
+
+/** The id of a patch marker. */
+export function patchId(op: PatchOp): string {
+  return op.i
+}
+
+/** The operation's kind: `call`, `sleep`, `value`, `step`, `signal` or `patch`. */
 export function kindOf(op: OpRecord): OpRecord['k'] {
   return op.k
 }

@@ -9,7 +9,7 @@ import type { Status } from '../../schemas/status.js'
 import { VALUE_TYPE_URL } from '../../schemas/wellKnown.js'
 import { TailCallSignal, toTailCall } from '../client/tailCall.js'
 import { CallScope } from '../context/callScope.js'
-import { versionOf } from '../coroutine/coroutine.js'
+import { codeVersionOf } from '../coroutine/coroutine.js'
 import { decodeJournal } from '../coroutine/journal.js'
 import { runTurn, type TurnResult, type TurnSetup } from '../coroutine/runTurn.js'
 import type { ReplayCache } from '../signing/replayCache.js'
@@ -123,7 +123,7 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
       const journal = decodeJournal(message.pollResult.coroutineState)
       if (typeof journal === 'string') return incompatible(`${name} cannot be resumed: ${journal}`)
       if (journal.fn !== name) return incompatible(`the coroutine state belongs to ${journal.fn}, not to ${name}`)
-      const version = versionOf(name, handler)
+      const version = codeVersionOf(name, handler, compiled.route.version)
       if (journal.ver !== version) {
         return incompatible(
           `the code of ${name} changed since this coroutine started (journal version ${journal.ver}, running ${version}); it must restart from its input`,
@@ -145,7 +145,7 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
     let turn: TurnResult
     try {
       turn = await runTurn(handler, args, scope, {
-        version: () => versionOf(name, handler),
+        version: () => codeVersionOf(name, handler, compiled.route.version),
         resume,
         endpoint,
         maxJournalBytes: options.maxJournalBytes,

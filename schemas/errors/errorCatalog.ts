@@ -270,7 +270,7 @@ const ENTRIES = {
   DSP2261: {
     part: 'endpoint',
     summary:
-      '`step(name, fn, options)` was given an empty name, a `fn` that is not a function, or options out of range',
+      '`step(name, fn, options)` was given an empty name, a `fn` that is not a function, or options out of range; or `patched(id)` an empty id',
     hint: "a non-empty name, a function, `attempts` an integer >= 1, durations such as `'500ms'` or milliseconds, `multiplier` >= 1",
   },
   DSP2262: {
