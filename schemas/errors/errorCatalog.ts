@@ -297,6 +297,12 @@ const ENTRIES = {
       '`waitForSignal` was called outside a running dispatch function (or inside a step), where no call can receive a signal',
     hint: 'wait for signals in the function the endpoint runs; send them with `createCallServiceClient().signal(id, name, payload)`',
   },
+  DSP2266: {
+    part: 'endpoint',
+    summary:
+      "a resumed coroutine cannot replay its journal (its code or declared version changed, it diverged, or the state is not one of this endpoint's): answered `STATUS_INCOMPATIBLE_STATE`, the scheduler restarts the call from its input; logged as a warning",
+    hint: 'declare a `version` on the route and ship new logic behind `patched(id)` to keep in-flight runs (docs/coroutines.md)',
+  },
   DSP2301: {
     part: 'endpoint',
     summary:
