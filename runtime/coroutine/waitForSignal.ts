@@ -2,12 +2,20 @@ import { dspError } from '../../schemas/errors/dspError.js'
 import type { DurationInput } from '../client/callOptions.js'
 import { toMilliseconds } from '../client/duration.js'
 import { clockNow } from '../context/clock.js'
+import { InvalidArgumentError } from '../errors/functionError.js'
+import type { SchemaObject } from '../route.js'
 import { currentCoroutine } from './currentCoroutine.js'
+import { signalPayloadProblem } from './signalPayloadCheck.js'
 
 /** Options of {@link waitForSignal}. */
 export interface WaitForSignalOptions {
   /** Give up after this long: the wait throws a `SignalTimeoutError`. Default: wait as long as the call lives. */
   readonly timeout?: DurationInput
+  /**
+   * A JSON Schema (a TypeBox schema) the payload must match; a signal whose payload does not is
+   * received (it resolves the wait) but the wait throws an `InvalidArgumentError` naming why.
+   */
+  readonly schema?: SchemaObject
 }
 
 /**
@@ -17,7 +25,8 @@ export interface WaitForSignalOptions {
  * sent before the function waits for it is kept until it does; each signal resolves one wait.
  * With `timeout`, the wait throws a {@link SignalTimeoutError} when no signal came in time.
  *
- * The payload is not checked: validate it when it matters (it comes from outside).
+ * The payload comes from outside: give `schema` to check it (the wait then throws an
+ * `InvalidArgumentError`, status `INVALID_ARGUMENT`, for a payload that does not match).
  *
  * @example
  * ```ts
@@ -36,5 +45,19 @@ export function waitForSignal<T = unknown>(name: string, options: WaitForSignalO
       `waitForSignal(${JSON.stringify(name)}) outside a running dispatch function (or inside a step): no call can receive the signal`,
     )
   }
-  return coroutine.signal(name, ms === undefined ? undefined : clockNow() + ms) as Promise<T>
+  const waiting = coroutine.signal(name, ms === undefined ? undefined : clockNow() + ms) as Promise<T>
+  const { schema } = options
+  if (schema === undefined) return waiting
+  const checked = waiting.then((payload) => {
+    const problem = signalPayloadProblem(schema, payload)
+    if (problem !== undefined) {
+      throw new InvalidArgumentError(
+        `the payload of signal ${JSON.stringify(name)} does not match its schema: ${problem}`,
+      )
+    }
+    return payload
+  })
+  // A wait nobody awaits must not end the process with an unhandled rejection.
+  checked.catch(() => {})
+  return checked
 }

@@ -36,14 +36,25 @@ async function later(): Promise<unknown[]> {
   return Promise.all([waitForSignal('go'), waitForSignal('go'), waitForSignal('bare')])
 }
 
+const Approval = Type.Object({ by: Type.String() })
+async function typed(): Promise<string> {
+  try {
+    return (await waitForSignal<{ by: string }>('approval', { schema: Approval })).by
+  } catch (error) {
+    return (error as Error).message
+  }
+}
+
 const routes = defineRoutes({
+  typed: { input: tupleSchema([]), output: Type.String(), handler: typed, source: 'test' },
   order: { input: tupleSchema([Type.String()]), output: Type.String(), handler: order, source: 'test' },
   later: { input: tupleSchema([]), output: Type.Any(), handler: later, source: 'test' },
 })
-const client = createClient<{ order: { args: [string]; output: string }; later: { args: []; output: unknown[] } }>({
-  order: 1,
-  later: 0,
-})
+const client = createClient<{
+  order: { args: [string]; output: string }
+  later: { args: []; output: unknown[] }
+  typed: { args: []; output: string }
+}>({ order: 1, later: 0, typed: 0 })
 
 describe('signals', () => {
   let env: TestEnvironment<typeof routes>
@@ -82,6 +93,18 @@ describe('signals', () => {
     expect((await env.inspect(id)).state).toBe('suspended')
     await env.advanceTime('1h')
     expect(await env.waitFor(id)).toMatchObject({ state: 'succeeded', output: [1, { second: true }, null] })
+  })
+
+  it('checks the payload against the schema given', async () => {
+    const good = await client.typed()
+    const bad = await client.typed()
+    await env.runUntilIdle()
+    await client.typed.signal(good, 'approval', { by: 'ada' })
+    await client.typed.signal(bad, 'approval', { by: 7 })
+    expect((await env.waitFor(good)).output).toBe('ada')
+    expect((await env.waitFor(bad)).output).toMatch(
+      /payload of signal "approval" does not match its schema: \$\/by must be string/,
+    )
   })
 
   it('refuses a signal to a finished or unknown call', async () => {
