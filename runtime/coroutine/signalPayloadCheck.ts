@@ -1,6 +1,5 @@
 import { Ajv, type ValidateFunction } from 'ajv'
 import formatsModule from 'ajv-formats'
-import type { SchemaObject } from '../route.js'
 
 // ajv-formats is CommonJS: under NodeNext its default import is the module object, whose
 // `default` is the plugin (at run time both shapes occur depending on the loader).
@@ -12,7 +11,7 @@ let ajv: Ajv | undefined
 const compiled = new WeakMap<object, ValidateFunction>()
 
 /** Why `payload` does not match `schema` (JSON paths and messages), or undefined when it does. */
-export function signalPayloadProblem(schema: SchemaObject, payload: unknown): string | undefined {
+export function signalPayloadProblem(schema: object, payload: unknown): string | undefined {
   let validate = compiled.get(schema)
   if (validate === undefined) {
     if (ajv === undefined) {

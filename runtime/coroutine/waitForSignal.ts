@@ -3,7 +3,6 @@ import type { DurationInput } from '../client/callOptions.js'
 import { toMilliseconds } from '../client/duration.js'
 import { clockNow } from '../context/clock.js'
 import { InvalidArgumentError } from '../errors/functionError.js'
-import type { SchemaObject } from '../route.js'
 import { currentCoroutine } from './currentCoroutine.js'
 import { signalPayloadProblem } from './signalPayloadCheck.js'
 
@@ -15,7 +14,7 @@ export interface WaitForSignalOptions {
    * A JSON Schema (a TypeBox schema) the payload must match; a signal whose payload does not is
    * received (it resolves the wait) but the wait throws an `InvalidArgumentError` naming why.
    */
-  readonly schema?: SchemaObject
+  readonly schema?: object
 }
 
 /**
