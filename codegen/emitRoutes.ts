@@ -41,6 +41,7 @@ export function emitRoutes(functions: readonly FunctionModel[], out: string): st
       `    handler: ${handlers.get(fn)},`,
       `    source: ${quote(`${fn.file}:${fn.line}`)},`,
       ...(fn.description ? [`    description: ${quote(fn.description)},`] : []),
+      ...(fn.version ? [`    version: ${quote(fn.version)},`] : []),
       '  },',
     ].join('\n')
   })

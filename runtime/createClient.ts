@@ -1,5 +1,7 @@
+import type { CallInfo } from '../schemas/callService.js'
 import type { BuiltCall } from './client/builtCall.js'
 import type { CallOptions } from './client/callOptions.js'
+import { createCallServiceClient } from './client/callService.js'
 import type { ClientOptions } from './client/clientConfig.js'
 import { dispatchBatch } from './client/dispatchBatch.js'
 import { waitForResult } from './client/waitForResult.js'
@@ -23,6 +25,12 @@ export interface ClientFunction<Args extends readonly unknown[], Output> {
   call(...args: [...Args, options?: CallOptions]): Promise<Output>
   /** Prepares a call for {@link dispatchBatch}. */
   build(...args: [...Args, options?: CallOptions]): BuiltCall<Output>
+  /**
+   * Sends the signal `name` with a JSON `payload` to the call `dispatchId` (a coroutine waiting
+   * with `waitForSignal(name)` resumes with it), through this client's scheduler; resolves to the
+   * call as the scheduler then knows it. The same as `createCallServiceClient().signal(...)`.
+   */
+  signal(dispatchId: string, name: string, payload?: unknown): Promise<CallInfo>
 }
 
 /** A generated client: one member per dispatch function. */
@@ -67,7 +75,13 @@ export function createClient<F extends Record<string, FunctionSignature>>(
       const built = build(...all)
       return durableCall(built) ?? dispatchBatch([built]).then(([id]) => waitForResult(id!, client))
     }
-    members[name] = Object.assign(dispatch, { call, build })
+    const signal = (dispatchId: string, signalName: string, payload?: unknown): Promise<CallInfo> => {
+      const api: { apiUrl?: string; apiKey?: string } = {}
+      if (client.apiUrl !== undefined) api.apiUrl = client.apiUrl
+      if (client.apiKey !== undefined) api.apiKey = client.apiKey
+      return createCallServiceClient(api).signal(dispatchId, signalName, payload)
+    }
+    members[name] = Object.assign(dispatch, { call, build, signal })
   }
   return Object.freeze(members) as DispatchClient<F>
 }

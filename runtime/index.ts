@@ -47,7 +47,20 @@ export {
 export { TailCallSignal, tailCall } from './client/tailCall.js'
 export type { CallContext } from './context/index.js'
 export { currentCall, findCurrentCall } from './context/index.js'
-export { all, allSettled, any, now, race, random, sleep, uuid } from './coroutine/index.js'
+export type { StepContext, StepFunction, StepOptions, WaitForSignalOptions } from './coroutine/index.js'
+export {
+  all,
+  allSettled,
+  any,
+  now,
+  patched,
+  race,
+  random,
+  sleep,
+  step,
+  uuid,
+  waitForSignal,
+} from './coroutine/index.js'
 export {
   FunctionError,
   IncompatibleStateError,
@@ -63,6 +76,9 @@ export {
 } from './errors/functionError.js'
 export type { ResponseLike } from './errors/httpResponse.js'
 export { HttpResponseError, httpError, statusOfResponse, throwForResponse } from './errors/httpResponse.js'
+export { SignalTimeoutError } from './errors/signalTimeoutError.js'
+export type { StepFailure } from './errors/stepFailedError.js'
+export { StepFailedError } from './errors/stepFailedError.js'
 export type { JsonSchema, Route, RouteDefinition, Routes, SchemaObject, SourceLocation } from './route.js'
 export { defineRoutes, tupleSchema } from './route.js'
 export type { SigningKeyPair } from './signing/index.js'

@@ -18,6 +18,13 @@ export interface Route {
   readonly handler: (...args: any[]) => unknown
   readonly source: SourceLocation
   readonly description?: string
+  /**
+   * The code version of a durable coroutine, declared by its author. When set, a resumed turn is
+   * refused (and the call restarts from its input) only when it changes: an edit of the function
+   * that keeps it (a fix, a `patched()` branch) lets in-flight runs replay under the new code.
+   * Unset, any edit of the function's source restarts them (docs/coroutines.md).
+   */
+  readonly version?: string | number
 }
 
 /**

@@ -20,6 +20,11 @@ export const Call = Type.Object({
   version: Type.Optional(Type.String()),
   /** W3C trace context of the span that made the call (an extension: docs/protocol.md §16). */
   traceparent: Type.Optional(Traceparent),
+  /**
+   * Extension, read only in a Poll's calls: the child outlives its parent's exit (it is not
+   * cancelled when the coroutine returns or fails). Ignored elsewhere (docs/protocol.md §12.5).
+   */
+  detached: Type.Optional(Type.Boolean()),
 })
 export type Call = Static<typeof Call>
 

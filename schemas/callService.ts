@@ -115,6 +115,20 @@ export type CancelCallRequest = Static<typeof CancelCallRequest>
 /** Run a failed or cancelled call again from its original input, with a fresh attempt budget. */
 export const RedriveCallRequest = Type.Object({ dispatchId: Type.String({ minLength: 1 }) })
 export type RedriveCallRequest = Static<typeof RedriveCallRequest>
+/**
+ * Send a signal to a live call (docs/protocol.md §7): a coroutine waiting with `waitForSignal(name)`
+ * resumes with `payload`; one that does not wait yet keeps it until it does.
+ */
+export const SignalCallRequest = Type.Object({
+  dispatchId: Type.String({ minLength: 1 }),
+  name: Type.String({ minLength: 1, maxLength: 256 }),
+  /** Any JSON value; absent for none. */
+  payload: Type.Optional(Type.Unknown()),
+})
+export type SignalCallRequest = Static<typeof SignalCallRequest>
+/** The `@type` of a signal as it travels to the coroutine: a result without a child whose output is this Any. */
+export const SIGNAL_TYPE_URL = 'type.dispatch-functions.dev/dispatch.functions.v1.Signal'
+
 export const CallResponse = Type.Object({ call: CallInfo })
 export type CallResponse = Static<typeof CallResponse>
 

@@ -29,6 +29,8 @@ export {
   PurgeCallsRequest,
   PurgeCallsResponse,
   RedriveCallRequest,
+  SIGNAL_TYPE_URL,
+  SignalCallRequest,
   TERMINAL_STATES,
   WaitCallRequest,
   WaitCallResponse,

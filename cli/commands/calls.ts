@@ -1,4 +1,4 @@
-import { type Command, Option } from 'commander'
+import { type Command, InvalidArgumentError, Option } from 'commander'
 import { type CallServiceClient, createCallServiceClient } from 'dispatch-functions/internal'
 import type { CallInfo } from 'dispatch-functions/protocol'
 import { formatAttempts } from '../formatAttempts.js'
@@ -24,7 +24,16 @@ interface ApiFlags {
 
 const API_KEY_SECRET = { flag: '--api-key', fileFlag: '--api-key-file', envVar: 'DISPATCH_API_KEY' } as const
 
-/** Registers `dispatch calls get|list|wait|cancel|redrive|stats|purge`, talking to a running scheduler. */
+/** `--payload`: a JSON value. */
+function parseJsonFlag(value: string): unknown {
+  try {
+    return JSON.parse(value)
+  } catch {
+    throw new InvalidArgumentError(`${JSON.stringify(value)} is not JSON (quote a string: '"yes"')`)
+  }
+}
+
+/** Registers `dispatch calls get|list|wait|cancel|redrive|signal|stats|purge`, talking to a running scheduler. */
 export function registerCalls(program: Command): void {
   const calls = program
     .command('calls')
@@ -121,6 +130,16 @@ export function registerCalls(program: Command): void {
     .action(async (id: string, _opts: unknown, command: Command) => {
       const [api, flags] = client(command)
       printCall(await api.redrive(id), flags)
+    })
+
+  subcommand('signal')
+    .description('send a signal to a call: a coroutine waiting with waitForSignal(name) resumes with the payload')
+    .argument('<dispatchId>')
+    .argument('<name>')
+    .option('--payload <json>', 'the JSON payload of the signal (default: none)', parseJsonFlag)
+    .action(async (id: string, name: string, opts: { payload?: unknown }, command: Command) => {
+      const [api, flags] = client(command)
+      printCall(await api.signal(id, name, opts.payload), flags)
     })
 
   subcommand('stats')

@@ -37,6 +37,8 @@ export interface FunctionModel {
   readonly column: number
   /** The JSDoc description, if any. */
   readonly description: string | undefined
+  /** The declared code version (a JSDoc `@version` tag), if any: only its change restarts in-flight coroutines. */
+  readonly version?: string
   readonly parameters: readonly ParameterModel[]
   /** The output schema, or undefined for `void` / `Promise<void>`. */
   readonly output: SchemaRef | undefined

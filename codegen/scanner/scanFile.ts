@@ -85,6 +85,22 @@ function description(sourceFile: TS.SourceFile, node: TS.Node | undefined): stri
   return joined ? joined : undefined
 }
 
+/** The first word after a `@version` tag of the last JSDoc comment before a statement, if any. */
+function versionTag(sourceFile: TS.SourceFile, node: TS.Node | undefined): string | undefined {
+  if (!node) return undefined
+  const text = sourceFile.text
+  const comment = ts
+    .getLeadingCommentRanges(text, node.pos)
+    ?.filter((range) => text.startsWith('/**', range.pos))
+    .at(-1)
+  if (!comment) return undefined
+  for (const raw of text.slice(comment.pos + 3, comment.end - 2).split('\n')) {
+    const match = /^\s*\*?\s*@version\s+(\S+)/.exec(raw)
+    if (match) return match[1]
+  }
+  return undefined
+}
+
 /** Scans one file's exported functions: dispatch functions become models, near misses diagnostics. */
 export function scanFile(context: ResolveContext, index: FileIndex): FileScan {
   const file = toPosix(relative(context.root, index.path))
@@ -266,11 +282,13 @@ export function scanFile(context: ResolveContext, index: FileIndex): FileScan {
       schema: (resolved[i] as { kind: 'schema'; schema: SchemaRef }).schema,
       optional: isOptional(parameter),
     }))
+    const version = versionTag(sourceFile, candidate.documented)
     functions.push({
       name,
       file,
       ...position(candidate.nameNode),
       description: description(sourceFile, candidate.documented),
+      ...(version === undefined ? {} : { version }),
       parameters: models,
       output,
     })

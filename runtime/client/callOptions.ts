@@ -15,4 +15,10 @@ export interface CallOptions {
   maxAttempts?: number
   /** The tenant the call is fair-scheduled under. */
   fairnessKey?: string
+  /**
+   * For a durable call inside a running dispatch function (`.call`): keep the child running when
+   * the function ends before it (a race's loser, fire-and-forget). Without it, children still
+   * running when their parent returns or fails are cancelled. Ignored outside a dispatch function.
+   */
+  detached?: boolean
 }

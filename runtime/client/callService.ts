@@ -25,6 +25,12 @@ export interface CallServiceClient {
   list(filter?: ListCallsRequest): Promise<ListCallsResponse>
   cancel(dispatchId: string): Promise<CallInfo>
   redrive(dispatchId: string): Promise<CallInfo>
+  /**
+   * Sends a signal to a live call: a coroutine waiting with `waitForSignal(name)` resumes with
+   * `payload` (JSON); one that does not wait for it yet keeps it until it does. A finished call
+   * refuses it (`failed_precondition`), an unknown one is `not_found`.
+   */
+  signal(dispatchId: string, name: string, payload?: unknown): Promise<CallInfo>
   /** Counts per function and state, and each endpoint's adaptive concurrency limit, bounds and attempts in flight. */
   stats(): Promise<GetStatsResponse>
   /**
@@ -84,6 +90,8 @@ export function createCallServiceClient(options: Pick<ClientOptions, 'apiUrl' | 
     },
     cancel: async (dispatchId) => callOf(await post('Cancel', { dispatchId }), 'Cancel'),
     redrive: async (dispatchId) => callOf(await post('Redrive', { dispatchId }), 'Redrive'),
+    signal: async (dispatchId, name, payload) =>
+      callOf(await post('Signal', { dispatchId, name, ...(payload === undefined ? {} : { payload }) }), 'Signal'),
     stats: async () => {
       const answer = (await post('Stats', {})) as GetStatsResponse
       if (!Array.isArray(answer.calls) || !Array.isArray(answer.endpoints)) {

@@ -1,4 +1,5 @@
 import type { Call, CallResult } from '../../schemas/call.js'
+import { SIGNAL_TYPE_URL } from '../../schemas/callService.js'
 import { toProtoDuration } from '../../schemas/duration.js'
 import type { ErrorMessage } from '../../schemas/error.js'
 import { codedMessage } from '../../schemas/errors/codedMessage.js'
@@ -6,7 +7,10 @@ import type { Poll, PollResult } from '../../schemas/run.js'
 import { VALUE_TYPE_URL } from '../../schemas/wellKnown.js'
 import { CallFailedError } from '../client/callFailedError.js'
 import { clockNow } from '../context/clock.js'
+import { SignalTimeoutError } from '../errors/signalTimeoutError.js'
+import { StepFailedError } from '../errors/stepFailedError.js'
 import { hashText } from '../portable/hashText.js'
+import type { ErrorClass, ErrorClassifier } from '../status/errorClassifier.js'
 import { type CallOutcome, encodeJournal, type Journal, MAX_JOURNAL_BYTES, type OpRecord } from './journal.js'
 import {
   type CallOp,
@@ -19,7 +23,10 @@ import {
   firesAt,
   inputHashOf,
   isCallOp,
+  isPatchOp,
+  isSignalOp,
   isSleepOp,
+  isStepOp,
   isValueOp,
   type JournaledValueType,
   journaledValue,
@@ -29,12 +36,25 @@ import {
   outcomeError,
   outcomeOutput,
   outputOutcome,
+  patchId,
+  patchOp,
   recordOutcome,
+  recordSignalOutcome,
+  recordStepOutcome,
   sentMark,
+  signalDeadline,
+  signalName,
+  signalOp,
+  signalOutcome,
   sleepOp,
+  stepAttempts,
+  stepName,
+  stepOp,
+  stepOutcome,
   valueOp,
   valueTypeOf,
 } from './journalOps.js'
+import type { StepRun } from './runStep.js'
 
 /** The most calls one Poll may start (docs/protocol.md §12.1); larger fan-outs go out over several turns. */
 export const MAX_CALLS_PER_POLL = 1000
@@ -89,7 +109,19 @@ function inputHash(call: Call): string {
 function describe(op: OpRecord): string {
   if (isCallOp(op)) return `a call of ${calledFunction(op)}`
   if (isSleepOp(op)) return 'sleep()'
+  if (isStepOp(op)) return `step ${JSON.stringify(stepName(op))}`
+  if (isSignalOp(op)) return `waitForSignal(${JSON.stringify(signalName(op))})`
+  if (isPatchOp(op)) return `patched(${JSON.stringify(patchId(op))})`
   return `${valueTypeOf(op)}()`
+}
+
+/** The name and payload of a result that is a signal (docs/protocol.md §7), else undefined. */
+function signalOf(result: CallResult): { name: string; outcome: CallOutcome } | undefined {
+  const output = result.output as { '@type'?: unknown; name?: unknown; value?: unknown } | undefined
+  if (result.dispatchId !== undefined || output?.['@type'] !== SIGNAL_TYPE_URL || typeof output.name !== 'string') {
+    return undefined
+  }
+  return { name: output.name, outcome: 'value' in output ? outputOutcome(output.value) : {} }
 }
 
 function outcomeOf(result: CallResult): CallOutcome {
@@ -121,6 +153,8 @@ export interface CoroutineOptions {
   /** Told once, when the turn ends by suspending, diverging or failing inside the engine. */
   readonly onSuspend: (outcome: SuspendOutcome) => void
   readonly maxJournalBytes?: number
+  /** The endpoint's classifiers: a step's errors are retried by the status they classify into. */
+  readonly classifiers?: ReadonlyMap<ErrorClass, ErrorClassifier['status']> | undefined
 }
 
 /**
@@ -147,6 +181,10 @@ export class Coroutine {
   private activity = 0
   private waiters: (() => void)[] = []
   private replayed = false
+  /** Steps of this turn whose `fn` is still running: the turn cannot end before they finish. */
+  private runningSteps = 0
+  /** Steps that finished (and waits for a signal already received) since the driver last looked, in order. */
+  private finishedSteps: number[] = []
   private closed = false
   private driving = false
 
@@ -187,6 +225,73 @@ export class Coroutine {
     const p = this.open(sleepOp(clockNow() + ms))
     if (p === undefined) return never()
     return this.pending(p) as Promise<void>
+  }
+
+  /**
+   * A durable step: `execute` runs it (with its retries) unless the journal already has its
+   * outcome; the outcome is handed to the function as a batch of its own, like a call's result.
+   */
+  step(name: string, execute: () => Promise<StepRun>): Promise<unknown> {
+    const p = this.open(stepOp(name))
+    if (p === undefined) return never()
+    const promise = this.pending(p)
+    if (p >= this.recorded) {
+      const op = this.journal.ops[p]!
+      this.runningSteps++
+      execute().then(({ outcome, attempts }) => {
+        this.runningSteps--
+        // A turn that ended meanwhile (the function returned without awaiting it) keeps nothing.
+        if (this.closed || !isStepOp(op)) return
+        recordStepOutcome(op, outcome, attempts)
+        this.finishedSteps.push(p)
+        this.touch()
+      })
+    }
+    return promise
+  }
+
+  /**
+   * A wait for the signal `name`: resolved by a signal this coroutine received before (its inbox),
+   * else by the next one that comes, or timed out at `until`.
+   */
+  signal(name: string, until: number | undefined): Promise<unknown> {
+    const p = this.open(signalOp(name, until))
+    if (p === undefined) return never()
+    const promise = this.pending(p)
+    const op = this.journal.ops[p]
+    const inbox = this.journal.sig
+    if (p >= this.recorded && isSignalOp(op) && inbox !== undefined) {
+      const i = inbox.findIndex((s) => s.n === name)
+      if (i >= 0) {
+        const [received] = inbox.splice(i, 1)
+        if (inbox.length === 0) delete this.journal.sig
+        recordSignalOutcome(op, 'o' in received! ? outputOutcome(received!.o) : {})
+        // Handed over by the driver as a batch of its own, like a finished step.
+        this.finishedSteps.push(p)
+        this.touch()
+      }
+    }
+    return promise
+  }
+
+  /** The endpoint's classifiers, for a step's retries. */
+  get classifiers(): ReadonlyMap<ErrorClass, ErrorClassifier['status']> | undefined {
+    return this.options.classifiers
+  }
+
+  /**
+   * `patched(id)`: true on a new run and on a run that reaches it for the first time under this
+   * code (a marker is journaled); false on the replay of a journal that went past this point
+   * without it (recorded before the patch), which then takes no position.
+   */
+  patched(id: string): boolean {
+    if (this.closed) return true
+    if (this.position < this.recorded) {
+      const before = this.journal.ops[this.position]
+      if (!isPatchOp(before) || patchId(before) !== id) return false
+    }
+    this.open(patchOp(id))
+    return true
   }
 
   /** A journaled value: recorded on the first run, the same on every replay. */
@@ -246,7 +351,10 @@ export class Coroutine {
           (isCallOp(record) &&
             calledFunction(before) === calledFunction(record) &&
             inputHashOf(before) === inputHashOf(record))) &&
-        (!isValueOp(before) || (isValueOp(record) && valueTypeOf(before) === valueTypeOf(record)))
+        (!isValueOp(before) || (isValueOp(record) && valueTypeOf(before) === valueTypeOf(record))) &&
+        (!isStepOp(before) || (isStepOp(record) && stepName(before) === stepName(record))) &&
+        (!isSignalOp(before) || (isSignalOp(record) && signalName(before) === signalName(record))) &&
+        (!isPatchOp(before) || (isPatchOp(record) && patchId(before) === patchId(record)))
       if (!same) {
         const what =
           isCallOp(record) && isCallOp(before) && calledFunction(before) === calledFunction(record)
@@ -342,10 +450,21 @@ export class Coroutine {
       if (settle === undefined) continue
       this.live.delete(p)
       const op = this.journal.ops[p]!
-      const outcome = isCallOp(op) ? callOutcome(op) : undefined
+      const outcome = isCallOp(op)
+        ? callOutcome(op)
+        : isStepOp(op)
+          ? stepOutcome(op)
+          : isSignalOp(op)
+            ? signalOutcome(op)
+            : undefined
       const error = outcome === undefined ? undefined : outcomeError(outcome)
       if (isCallOp(op) && error !== undefined) {
         settle.reject(new CallFailedError({ function: calledFunction(op), dispatchId: error.id, error }))
+      } else if (isSignalOp(op) && error !== undefined) {
+        settle.reject(new SignalTimeoutError(signalName(op), error.message))
+      } else if (isStepOp(op) && error !== undefined) {
+        const failure = { type: error.type, message: error.message }
+        settle.reject(new StepFailedError({ step: stepName(op), attempts: stepAttempts(op), error: failure }))
       } else {
         settle.resolve(outcome === undefined ? undefined : outcomeOutput(outcome))
       }
@@ -381,17 +500,28 @@ export class Coroutine {
     }
     journal.sent = []
     while (!this.closed) {
+      // Steps that finished while the replay ran are handed over first, each in its own batch.
+      const finished = this.finishedSteps
+      if (finished.length > 0) {
+        this.finishedSteps = []
+        for (const p of finished) {
+          journal.batches.push([p])
+          if (!(await this.runBatch([p]))) return
+        }
+        continue
+      }
       const fired = this.firedTimers()
       if (fired.length > 0) {
         journal.batches.push(fired)
         if (!(await this.runBatch(fired))) return
         continue
       }
-      if (this.waitingOnDurable()) {
+      // A running step holds the turn: suspending now would lose its outcome and run it again.
+      if (this.runningSteps === 0 && this.waitingOnDurable()) {
         this.suspend()
         return
       }
-      // Waiting on something else (I/O between durable operations): let it finish.
+      // Waiting on a step or on something else (I/O between durable operations): let it finish.
       await this.nextActivity()
       await this.quiesce()
     }
@@ -409,6 +539,7 @@ export class Coroutine {
     const named = new Set<number>()
     const name = this.options.function
     for (const result of results) {
+      if (signalOf(result) !== undefined) continue
       // proto3 JSON leaves a zero correlation id out.
       const id = String(result.correlationId ?? '0')
       const p = /^[0-9]{1,9}$/.test(id) ? Number(id) : -1
@@ -442,11 +573,33 @@ export class Coroutine {
       recordOutcome(op, outcome)
       batch.push(p)
     }
-    for (const result of pollResult.results ?? []) take(Number(result.correlationId ?? '0'), outcomeOf(result))
+    for (const result of pollResult.results ?? []) {
+      const signal = signalOf(result)
+      if (signal === undefined) take(Number(result.correlationId ?? '0'), outcomeOf(result))
+      else this.receive(signal.name, signal.outcome, batch)
+    }
     // None of the last Poll's calls could start: each of them fails with the scheduler's error.
     if (pollResult.error !== undefined) for (const p of this.journal.sent) take(p, errorOutcome(pollResult.error))
     for (const p of this.firedTimers()) batch.push(p)
     return batch
+  }
+
+  /**
+   * A signal arrived: it resolves the oldest wait for its name that has no outcome yet (joining
+   * `batch`), else it joins the journal's inbox for a later wait.
+   */
+  private receive(name: string, outcome: CallOutcome, batch: number[]): void {
+    const { ops } = this.journal
+    for (let p = 0; p < ops.length; p++) {
+      const op = ops[p]!
+      if (isSignalOp(op) && signalName(op) === name && signalOutcome(op) === undefined) {
+        recordSignalOutcome(op, outcome)
+        batch.push(p)
+        return
+      }
+    }
+    this.journal.sig ??= []
+    this.journal.sig.push('o' in outcome ? { n: name, o: outcomeOutput(outcome) } : { n: name })
   }
 
   /** Timers due now, marked fired in the journal (positions). */
@@ -458,6 +611,10 @@ export class Coroutine {
       const op = ops[p]!
       if (isSleepOp(op) && firedMark(op) === undefined && firesAt(op) <= now) {
         markFired(op)
+        fired.push(p)
+      } else if (isSignalOp(op) && signalOutcome(op) === undefined && (signalDeadline(op) ?? Infinity) <= now) {
+        const message = `no signal ${JSON.stringify(signalName(op))} came before the timeout`
+        recordSignalOutcome(op, failureOutcome({ type: 'SignalTimeoutError', message }))
         fired.push(p)
       }
     }
@@ -482,6 +639,8 @@ export class Coroutine {
         if (sentMark(op) === undefined) unsent.push(p)
       } else if (isSleepOp(op)) {
         earliestTimer = Math.min(earliestTimer, firesAt(op))
+      } else if (isSignalOp(op)) {
+        earliestTimer = Math.min(earliestTimer, signalDeadline(op) ?? Number.POSITIVE_INFINITY)
       }
     }
     unsent.sort((a, b) => a - b)
@@ -502,7 +661,9 @@ export class Coroutine {
       maxResults,
     }
     if (earliestTimer !== Number.POSITIVE_INFINITY) {
-      poll.maxWait = toProtoDuration(Math.max(1000, Math.ceil(earliestTimer - clockNow())))
+      // To the millisecond, rounded up: a timer never resumes a turn before it is due (a timer
+      // already due fired above, so at least 1 ms is left).
+      poll.maxWait = toProtoDuration(Math.max(1, Math.ceil(earliestTimer - clockNow())))
     }
     try {
       poll.coroutineState = encodeJournal(journal, this.options.maxJournalBytes ?? MAX_JOURNAL_BYTES)
@@ -531,7 +692,9 @@ export class Coroutine {
       for (const p of open) covered.add(p)
     }
     for (const p of this.live.keys()) {
-      if (isCallOp(this.journal.ops[p]!) && !covered.has(p)) return 1
+      const op = this.journal.ops[p]!
+      // A signal is one result: it must resume the function on its own.
+      if ((isCallOp(op) && !covered.has(p)) || isSignalOp(op)) return 1
     }
     return fewest === Number.POSITIVE_INFINITY ? 1 : fewest
   }
@@ -549,6 +712,18 @@ export class Coroutine {
 }
 
 const versions = new WeakMap<object, string>()
+
+/**
+ * The code version a journal records: `@` and the route's declared version when it has one (only
+ * a change of it refuses a resumed turn), else a hash of the function's name and source.
+ */
+export function codeVersionOf(
+  name: string,
+  handler: (...args: never[]) => unknown,
+  declared: string | number | undefined,
+): string {
+  return declared === undefined ? versionOf(name, handler) : `@${declared}`
+}
 
 /** A hash of a function's name and source code: a resumed turn under other code is refused. */
 export function versionOf(name: string, handler: (...args: never[]) => unknown): string {

@@ -3,40 +3,40 @@ import type { BuiltCall } from '../client/builtCall.js'
 import type { DurationInput } from '../client/callOptions.js'
 import { toMilliseconds } from '../client/duration.js'
 import { toTailCall } from '../client/tailCall.js'
-import { CallScope } from '../context/callScope.js'
 import { clockNow } from '../context/clock.js'
-import { findCurrentCall } from '../context/currentCall.js'
-import type { Coroutine } from './coroutine.js'
 import { newUuid } from './coroutine.js'
-import { coroutineOf } from './scopeCoroutine.js'
-
-/** The coroutine of the dispatch function running in this async scope, if any. */
-function current(): Coroutine | undefined {
-  const scope = findCurrentCall()
-  return scope instanceof CallScope ? coroutineOf(scope) : undefined
-}
+import { currentCoroutine as current } from './currentCoroutine.js'
+import { insideStep } from './stepScope.js'
 
 /**
  * The durable form of `client.f.call(...)` inside a running dispatch function: a child call whose
  * result is journaled. Undefined outside one (the client then dispatches and waits as usual).
  */
 export function durableCall(call: BuiltCall): Promise<unknown> | undefined {
+  if (insideStep()) {
+    throw dspError(
+      'DSP2263',
+      `${call.function}.call() inside a step: a step's fn is not replayed, so a durable call made in it cannot be journaled`,
+    )
+  }
   const coroutine = current()
   if (coroutine === undefined) return undefined
   // A child call on the wire (the protocol's Call) has an expiration and nothing else of CallOptions.
   const unsupported = Object.keys(call.options).filter(
-    (key) => key !== 'expiration' && call.options[key as keyof typeof call.options] !== undefined,
+    (key) => key !== 'expiration' && key !== 'detached' && call.options[key as keyof typeof call.options] !== undefined,
   )
   if (unsupported.length > 0) {
     throw dspError(
       'DSP2010',
-      `${call.function}.call(): ${unsupported.join(', ')} cannot be set on a durable call inside a running dispatch function (a child call carries only expiration)`,
+      `${call.function}.call(): ${unsupported.join(', ')} cannot be set on a durable call inside a running dispatch function (a child call carries only expiration and detached)`,
       {
         hint: `leave ${unsupported.length === 1 ? 'it' : 'them'} out, or dispatch the call with dispatchClient.${call.function}(...args, options) and keep its id`,
       },
     )
   }
-  return coroutine.call(call.function, toTailCall(call, coroutine.endpoint))
+  const wire = toTailCall(call, coroutine.endpoint)
+  if (call.options.detached === true) wire.detached = true
+  return coroutine.call(call.function, wire)
 }
 
 /**
@@ -100,6 +100,25 @@ export function sleep(duration: DurationInput): Promise<void> {
   const coroutine = current()
   if (coroutine !== undefined) return coroutine.sleep(ms)
   return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/**
+ * Ships new logic without restarting runs already in flight (with a declared `version` on the
+ * route, which keeps edits from restarting them): true on a new run and on a run that reaches this
+ * point for the first time under the new code, false when the run is replayed from a journal that
+ * went past this point before the patch existed. Journaled like any durable operation. Outside a
+ * dispatch function, true.
+ *
+ * @example
+ * ```ts
+ * const fee = patched('fee-in-cents') ? await dispatchClient.feeCents.call(order) : await dispatchClient.fee.call(order)
+ * ```
+ */
+export function patched(id: string): boolean {
+  if (typeof id !== 'string' || id === '') {
+    throw dspError('DSP2261', `patched(${JSON.stringify(id)}): the id must be a non-empty string`)
+  }
+  return current()?.patched(id) ?? true
 }
 
 /** The current time, the same on every replay of a coroutine (journaled). */

@@ -10,4 +10,8 @@
  * await sleep('10m')
  * ```
  */
-export { all, allSettled, any, now, race, random, sleep, uuid } from './durable.js'
+export { all, allSettled, any, now, patched, race, random, sleep, uuid } from './durable.js'
+export type { StepContext, StepFunction, StepOptions } from './runStep.js'
+export { step } from './step.js'
+export type { WaitForSignalOptions } from './waitForSignal.js'
+export { waitForSignal } from './waitForSignal.js'

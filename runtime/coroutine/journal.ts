@@ -1,6 +1,6 @@
 import { dspError } from '../../schemas/errors/dspError.js'
 import { base64OfText, bytesOfBase64, utf8Length, utf8Text } from '../portable/base64.js'
-import type { OpRecord } from './journalOps.js'
+import type { OpRecord, ReceivedSignal } from './journalOps.js'
 
 export type { CallOutcome, OpRecord } from './journalOps.js'
 
@@ -27,6 +27,8 @@ export interface Journal {
   readonly batches: number[][]
   /** Positions of calls sent in the last Poll, for a PollResult that reports they could not start. */
   sent: number[]
+  /** Signals received before the function waited for them, oldest first (absent when none). */
+  sig?: ReceivedSignal[]
 }
 
 /** The largest journal kept, in bytes of JSON: PollResults must stay well inside the 16 MB request limit. */
@@ -69,9 +71,14 @@ function isJournal(value: unknown): value is Journal {
   if (j['v'] !== 1 || typeof j['fn'] !== 'string' || typeof j['ver'] !== 'string') return false
   if (!Array.isArray(j['args']) || !Array.isArray(j['ops']) || !Array.isArray(j['batches'])) return false
   if (!Array.isArray(j['sent']) || !j['sent'].every((p) => isPosition(p, j['ops'] as unknown[]))) return false
+  if (j['sig'] !== undefined && !(Array.isArray(j['sig']) && j['sig'].every(isReceivedSignal))) return false
   const ops = j['ops'] as unknown[]
   if (!ops.every(isOpRecord)) return false
   return (j['batches'] as unknown[]).every((b) => Array.isArray(b) && b.every((p) => isPosition(p, ops)))
+}
+
+function isReceivedSignal(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && typeof (value as Record<string, unknown>)['n'] === 'string'
 }
 
 function isPosition(p: unknown, ops: unknown[]): boolean {
@@ -91,6 +98,19 @@ function isOpRecord(value: unknown): boolean {
       // returned it, so a crafted state must not give it a string for a number or the reverse.
       if (op['t'] === 'uuid') return typeof op['x'] === 'string'
       return (op['t'] === 'now' || op['t'] === 'random') && typeof op['x'] === 'number'
+    case 'step':
+      // A saved journal holds only finished steps (a turn never suspends while one runs): a step
+      // without its outcome could never resolve, and the coroutine would wait for nothing.
+      return (
+        typeof op['n'] === 'string' &&
+        op['r'] !== undefined &&
+        isOutcome(op['r']) &&
+        (op['a'] === undefined || (Number.isInteger(op['a']) && (op['a'] as number) >= 1))
+      )
+    case 'patch':
+      return typeof op['i'] === 'string'
+    case 'signal':
+      return typeof op['n'] === 'string' && (op['u'] === undefined || typeof op['u'] === 'number') && isOutcome(op['r'])
     default:
       return false
   }

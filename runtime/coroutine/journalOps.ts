@@ -62,8 +62,52 @@ export interface ValueOp {
   readonly x: number | string
 }
 
+/**
+ * A durable step (`step(name, fn)`): `fn` ran in the endpoint's process and its outcome is kept, so
+ * a replay hands the outcome back without running `fn` again. A saved journal holds only finished
+ * steps: a turn never suspends while a step runs.
+ */
+export interface StepOp {
+  /** Kind. */
+  readonly k: 'step'
+  /** Name: the step's name, checked on replay like a call's function. */
+  readonly n: string
+  /** Result: `{o}` (the JSON of what `fn` returned; `{}` for undefined) or `{e: {type, message}}`. */
+  r?: CallOutcome
+  /** Attempts: how many times `fn` ran before this outcome; absent for once. */
+  a?: number
+}
+
+/** A wait for a signal (`waitForSignal(name)`): resolved by the first signal of that name it receives. */
+export interface SignalOp {
+  /** Kind. */
+  readonly k: 'signal'
+  /** Name: the signal waited for. */
+  readonly n: string
+  /** Until: when the wait times out, in epoch milliseconds of the endpoint's clock; absent for never. */
+  readonly u?: number
+  /** Result: `{o}` (the signal's payload; `{}` for none), or `{e}` when the wait timed out. */
+  r?: CallOutcome
+}
+
+/** A signal the coroutine received before it waited for one of that name (the journal's inbox). */
+export interface ReceivedSignal {
+  /** Name. */
+  readonly n: string
+  /** Payload, absent for none. */
+  readonly o?: unknown
+}
+
+/** The marker of `patched(id)` returning true: the run reached it under code that has the patch. */
+export interface PatchOp {
+  /** Kind. */
+  readonly k: 'patch'
+  /** Id: the patch's id. */
+  readonly i: string
+}
+
 /** One durable operation of a journal, at its position (the order the function started them). */
-export type OpRecord = CallOp | SleepOp | ValueOp
+export type OpRecord = CallOp | SleepOp | ValueOp | StepOp | SignalOp | PatchOp
 
 /** A durable call of `functionName` whose input hashes to `inputHash`, not yet sent. */
 export function callOp(functionName: string, inputHash: string): CallOp {
@@ -80,7 +124,55 @@ export function valueOp(type: JournaledValueType, value: number | string): Value
   return { k: 'value', t: type, x: value }
 }
 
-/** The operation's kind: `call`, `sleep` or `value`. */
+/** A durable step named `name`, still running. */
+export function stepOp(name: string): StepOp {
+  return { k: 'step', n: name }
+}
+
+/** A wait for the signal `name`, timing out at `until` (epoch ms) when given. */
+export function signalOp(name: string, until: number | undefined): SignalOp {
+  return until === undefined ? { k: 'signal', n: name } : { k: 'signal', n: name, u: until }
+}
+
+export function isSignalOp(op: OpRecord | undefined): op is SignalOp {
+  return op?.k === 'signal'
+}
+
+/** The signal a wait waits for. */
+export function signalName(op: SignalOp): string {
+  return op.n
+}
+
+/** When a wait for a signal times out (epoch ms), if ever. */
+export function signalDeadline(op: SignalOp): number | undefined {
+  return op.u
+}
+
+/** A wait's outcome: the signal's payload, or the timeout; undefined while it waits. */
+export function signalOutcome(op: SignalOp): CallOutcome | undefined {
+  return op.r
+}
+
+/** Records a wait's outcome. */
+export function recordSignalOutcome(op: SignalOp, outcome: CallOutcome): void {
+  op.r = outcome
+}
+
+/** The marker of the patch `id`. */
+export function patchOp(id: string): PatchOp {
+  return { k: 'patch', i: id }
+}
+
+export function isPatchOp(op: OpRecord | undefined): op is PatchOp {
+  return op?.k === 'patch'
+}
+
+/** The id of a patch marker. */
+export function patchId(op: PatchOp): string {
+  return op.i
+}
+
+/** The operation's kind: `call`, `sleep`, `value`, `step`, `signal` or `patch`. */
 export function kindOf(op: OpRecord): OpRecord['k'] {
   return op.k
 }
@@ -95,6 +187,31 @@ export function isSleepOp(op: OpRecord | undefined): op is SleepOp {
 
 export function isValueOp(op: OpRecord | undefined): op is ValueOp {
   return op?.k === 'value'
+}
+
+export function isStepOp(op: OpRecord | undefined): op is StepOp {
+  return op?.k === 'step'
+}
+
+/** The name of a durable step. */
+export function stepName(op: StepOp): string {
+  return op.n
+}
+
+/** A finished step's outcome; undefined while it runs. */
+export function stepOutcome(op: StepOp): CallOutcome | undefined {
+  return op.r
+}
+
+/** How many times a finished step's `fn` ran. */
+export function stepAttempts(op: StepOp): number {
+  return op.a ?? 1
+}
+
+/** Records a step's outcome after `attempts` runs of its `fn` (`a` left out for one: the usual case). */
+export function recordStepOutcome(op: StepOp, outcome: CallOutcome, attempts: number): void {
+  op.r = outcome
+  if (attempts > 1) op.a = attempts
 }
 
 /** The function a durable call called. */

@@ -1,6 +1,7 @@
 import type { PollResult } from '../../schemas/run.js'
 import type { CallScope } from '../context/callScope.js'
 import { runWithCall } from '../context/currentCall.js'
+import type { ErrorClass, ErrorClassifier } from '../status/errorClassifier.js'
 import { Coroutine, type SuspendOutcome } from './coroutine.js'
 import type { Journal } from './journal.js'
 import { attachCoroutine } from './scopeCoroutine.js'
@@ -17,6 +18,8 @@ export interface TurnSetup {
   readonly resume?: { readonly journal: Journal; readonly pollResult: PollResult } | undefined
   readonly endpoint: string | undefined
   readonly maxJournalBytes?: number | undefined
+  /** The endpoint's classifiers (a step retries the errors they classify as retried). */
+  readonly classifiers?: ReadonlyMap<ErrorClass, ErrorClassifier['status']> | undefined
 }
 
 /**
@@ -45,6 +48,7 @@ export function runTurn(
         endpoint: setup.endpoint,
         resume: setup.resume,
         onSuspend: finish,
+        classifiers: setup.classifiers,
         ...(setup.maxJournalBytes === undefined ? {} : { maxJournalBytes: setup.maxJournalBytes }),
       })
     const slot = attachCoroutine(scope, make, setup.resume !== undefined)

@@ -8,7 +8,7 @@ import type { Status } from '../../schemas/status.js'
 import { VALUE_TYPE_URL } from '../../schemas/wellKnown.js'
 import { TailCallSignal, toTailCall } from '../client/tailCall.js'
 import { CallScope } from '../context/callScope.js'
-import { versionOf } from '../coroutine/coroutine.js'
+import { codeVersionOf } from '../coroutine/coroutine.js'
 import { decodeJournal } from '../coroutine/journal.js'
 import { runTurn, type TurnResult, type TurnSetup } from '../coroutine/runTurn.js'
 import { utf8Text } from '../portable/base64.js'
@@ -122,11 +122,12 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
     if (message.pollResult !== undefined) {
       // A resumed coroutine: its arguments and everything it did so far are in the journal.
       const journal = decodeJournal(message.pollResult.coroutineState)
-      if (typeof journal === 'string') return incompatible(`${name} cannot be resumed: ${journal}`)
-      if (journal.fn !== name) return incompatible(`the coroutine state belongs to ${journal.fn}, not to ${name}`)
-      const version = versionOf(name, handler)
+      if (typeof journal === 'string') return restart(name, `${name} cannot be resumed: ${journal}`)
+      if (journal.fn !== name) return restart(name, `the coroutine state belongs to ${journal.fn}, not to ${name}`)
+      const version = codeVersionOf(name, handler, compiled.route.version)
       if (journal.ver !== version) {
-        return incompatible(
+        return restart(
+          name,
           `the code of ${name} changed since this coroutine started (journal version ${journal.ver}, running ${version}); it must restart from its input`,
         )
       }
@@ -146,10 +147,11 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
     let turn: TurnResult
     try {
       turn = await runTurn(handler, args, scope, {
-        version: () => versionOf(name, handler),
+        version: () => codeVersionOf(name, handler, compiled.route.version),
         resume,
         endpoint,
         maxJournalBytes: options.maxJournalBytes,
+        classifiers,
       })
     } finally {
       scope.close()
@@ -160,8 +162,7 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
       case 'poll':
         return pollAnswer(turn.poll)
       case 'incompatible':
-        report(name, 'STATUS_INCOMPATIBLE_STATE', new Error(turn.message))
-        return incompatible(turn.message)
+        return restart(name, turn.message)
       case 'fail':
         // The engine's own failure (a journal over its limit): retrying cannot help.
         return failure(name, 'STATUS_PERMANENT_ERROR', turn.error)
@@ -189,6 +190,14 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
     } catch (error) {
       return invalidResponse(name, `the result of ${name} is not JSON: ${(error as Error).message}`)
     }
+  }
+
+  // A resumed turn that cannot replay: the scheduler restarts the call from its input. One warning
+  // (onFailure) per restart, with a code, so restarts show in the application's log.
+  function restart(name: string, message: string): RunAnswer {
+    const text = /^DSP[0-9]{4}: /.test(message) ? message : codedMessage('DSP2266', message)
+    report(name, 'STATUS_INCOMPATIBLE_STATE', new Error(text))
+    return incompatible(text)
   }
 
   function report(name: string, status: Status, thrown: unknown): void {

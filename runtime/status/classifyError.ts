@@ -1,6 +1,8 @@
 import type { Status } from '../../schemas/status.js'
 import { CallFailedError } from '../client/callFailedError.js'
 import { FunctionError } from '../errors/functionError.js'
+import { SignalTimeoutError } from '../errors/signalTimeoutError.js'
+import { StepFailedError } from '../errors/stepFailedError.js'
 import { type ErrorClass, type ErrorClassifier, registeredClassifiers } from './errorClassifier.js'
 
 // Node and undici error codes: the default table of docs/protocol.md §9.2.
@@ -51,6 +53,10 @@ function defaultStatusOf(error: unknown, expired: boolean): Status | undefined {
   if (error instanceof FunctionError) return error.status
   // A coroutine's child that failed had used up its own retries: retrying the parent replays the same failure.
   if (error instanceof CallFailedError && error.durable) return 'STATUS_PERMANENT_ERROR'
+  // So did a durable step; and a retried turn would run it again, its failure not yet journaled.
+  if (error instanceof StepFailedError) return 'STATUS_PERMANENT_ERROR'
+  // A replay would time out the same way.
+  if (error instanceof SignalTimeoutError) return 'STATUS_PERMANENT_ERROR'
   const name = field(error, 'name')
   // AbortSignal.timeout() rejects with a DOMException named TimeoutError; an abort is a timeout
   // when the call's own expiration signal fired.

@@ -11,6 +11,8 @@ import {
   PurgeCallsRequest,
   type PurgeCallsResponse,
   RedriveCallRequest,
+  SIGNAL_TYPE_URL,
+  SignalCallRequest,
   TERMINAL_STATES,
   WaitCallRequest,
 } from 'dispatch-functions/protocol'
@@ -20,6 +22,7 @@ import { Compile } from 'typebox/compile'
 import type { CallEvents } from '../calls/callEvents.js'
 import { ConnectRefusal, sendConnectError } from '../calls/connectError.js'
 import type { FaultHooks } from '../calls/faultHooks.js'
+import { MAX_JSON_DEPTH, nestedDeeperThan } from '../calls/jsonDepth.js'
 import { REFUSAL_CODES, toNewCalls } from '../calls/toNewCalls.js'
 import type { SchedulerMetrics } from '../metrics/schedulerMetrics.js'
 import { IdempotencyConflict } from '../store/idempotencyConflict.js'
@@ -92,6 +95,7 @@ const parseWait = validator<WaitCallRequest>(WaitCallRequest, 'WaitCallRequest')
 const parseList = validator<ListCallsRequest>(ListCallsRequest, 'ListCallsRequest')
 const parseCancel = validator<CancelCallRequest>(CancelCallRequest, 'CancelCallRequest')
 const parseRedrive = validator<RedriveCallRequest>(RedriveCallRequest, 'RedriveCallRequest')
+const parseSignal = validator<SignalCallRequest>(SignalCallRequest, 'SignalCallRequest')
 const parseStats = validator<GetStatsRequest>(GetStatsRequest, 'GetStatsRequest')
 const parsePurge = validator<PurgeCallsRequest>(PurgeCallsRequest, 'PurgeCallsRequest')
 
@@ -308,6 +312,18 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
     pressure?.inserted(1)
     parts.onNewWork()
     return answer
+  })
+
+  // A signal travels to the call as a result without a child (Store.signalCall).
+  app.post(service('Signal'), async (request) => {
+    const { dispatchId, name, payload } = parseSignal(request.body)
+    if (nestedDeeperThan(payload, MAX_JSON_DEPTH)) {
+      throw new ConnectRefusal('invalid_argument', `the payload is nested deeper than ${MAX_JSON_DEPTH} levels`)
+    }
+    const signal = { '@type': SIGNAL_TYPE_URL, name, ...(payload === undefined ? {} : { value: payload }) }
+    const result = await store.signalCall(dispatchId, signal, options.now())
+    if (result.kind === 'changed') parts.onNewWork()
+    return changed(dispatchId, result, `signal ${name}`, () => false)
   })
 
   // How the scheduler copes with its load (`dispatch calls stats`); never refused.

@@ -42,6 +42,13 @@ function schedulerOptions(context: DecideContext): CallPolicies {
  * replaces the call. The one place that decides a call's fate after an attempt (docs/protocol.md §9.3, §10).
  */
 export function decideCompletion(call: StoredCall, outcome: PostOutcome, context: DecideContext): Completion {
+  const completion = decide(call, outcome, context)
+  // A coroutine that ends no longer needs the children still running: the store cancels them.
+  const exits = completion.kind === 'succeeded' || completion.kind === 'failed' || completion.kind === 'tailCall'
+  return exits && call.poll !== undefined ? { ...completion, coroutine: true } : completion
+}
+
+function decide(call: StoredCall, outcome: PostOutcome, context: DecideContext): Completion {
   if (outcome.kind === 'failure') return failedAttempt(call, outcome.status, outcome.error, context)
   let answer: unknown
   try {

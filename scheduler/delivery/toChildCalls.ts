@@ -63,6 +63,7 @@ export function toChildCalls(parent: StoredCall, calls: unknown, options: CallPo
       fairnessKey: parent.fairnessKey,
       parentDispatchId: parent.dispatchId,
       rootDispatchId: parent.rootDispatchId ?? parent.dispatchId,
+      ...(call.detached === true ? { detached: true } : {}),
     })
   }
   return { kind: 'children', children }

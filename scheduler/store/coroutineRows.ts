@@ -42,7 +42,8 @@ export function storedPoll(row: PollColumns): StoredPoll | undefined {
 
 /** A `call_results` row as the CallResult the parent is handed (output or error, never both). */
 export function storedResult(row: ResultRow): StoredResult {
-  const result: CallResult = { dispatchId: row.child_id }
+  // A signal (Store.signalCall) comes from no child.
+  const result: CallResult = row.child_id === '' ? {} : { dispatchId: row.child_id }
   if (row.correlation_id !== null) result.correlationId = row.correlation_id
   if (row.error !== null) result.error = JSON.parse(row.error) as ErrorMessage
   else if (row.output !== null) result.output = JSON.parse(row.output)

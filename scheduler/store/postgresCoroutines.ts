@@ -83,6 +83,31 @@ export async function restart(client: pg.PoolClient, s: string, c: CompletionOf<
   return true
 }
 
+/**
+ * A coroutine ended (its exit has `coroutine`): cancels its unfinished descendants but its detached
+ * children and the trees below them, and drops their waiting results. Its descendants must be
+ * locked first ({@link lockDescendants}).
+ */
+export async function cancelAttachedDescendants(
+  client: pg.PoolClient,
+  s: string,
+  dispatchId: string,
+  now: number,
+): Promise<void> {
+  await client.query(
+    `WITH RECURSIVE tree(id) AS (
+      SELECT id FROM ${s}.calls WHERE parent_id = $1 AND NOT detached
+      UNION ALL SELECT c.id FROM ${s}.calls AS c JOIN tree ON c.parent_id = tree.id
+    ), cancelled AS (
+      UPDATE ${s}.calls SET state = 'cancelled', due_at = NULL, lease_owner = NULL, updated_at = $2, ${NO_POLL}
+      WHERE id IN (SELECT id FROM tree) AND state IN ${LIVE}
+      RETURNING 1
+    )
+    DELETE FROM ${s}.call_results WHERE parent_id IN (SELECT id FROM tree)`,
+    [dispatchId, now],
+  )
+}
+
 function treeSql(s: string): string {
   return `WITH RECURSIVE tree(id) AS (
     SELECT id FROM ${s}.calls WHERE parent_id = $1

@@ -38,6 +38,7 @@ export function insertStatement(
     parentId: calls.map((c) => nul(c.parentDispatchId)),
     rootId: calls.map((c) => nul(c.rootDispatchId)),
     traceparent: calls.map((c) => nul(c.traceparent)),
+    detached: calls.map((c) => c.detached === true),
     channel: notify.channel,
     instance: notify.instance,
     parentEpoch,
@@ -45,16 +46,17 @@ export function insertStatement(
   const text = `WITH inserted AS (
       INSERT INTO ${s}.calls (id, function, endpoint, input, version, correlation_id, state, max_attempts,
         created_at, updated_at, due_at, expires_at, expiration_ms, fairness_key, idempotency_key, parent_id, root_id,
-        parent_epoch, traceparent)
+        parent_epoch, traceparent, detached)
       SELECT id, function, endpoint, input, version, correlation_id, 'pending', max_attempts,
         created_at, created_at, due_at, expires_at, expiration_ms, fairness_key, idempotency_key, parent_id, root_id,
-        ${$.parentEpoch}::int, traceparent
+        ${$.parentEpoch}::int, traceparent, detached
       FROM unnest(${$.id}::text[], ${$.function}::text[], ${$.endpoint}::text[], ${$.input}::text[],
         ${$.version}::text[], ${$.correlationId}::text[], ${$.maxAttempts}::int[], ${$.createdAt}::bigint[],
         ${$.dueAt}::bigint[], ${$.expiresAt}::bigint[], ${$.expirationMs}::bigint[], ${$.fairnessKey}::text[],
-        ${$.idempotencyKey}::text[], ${$.parentId}::text[], ${$.rootId}::text[], ${$.traceparent}::text[])
+        ${$.idempotencyKey}::text[], ${$.parentId}::text[], ${$.rootId}::text[], ${$.traceparent}::text[],
+        ${$.detached}::boolean[])
         AS u(id, function, endpoint, input, version, correlation_id, max_attempts, created_at, due_at, expires_at,
-          expiration_ms, fairness_key, idempotency_key, parent_id, root_id, traceparent)
+          expiration_ms, fairness_key, idempotency_key, parent_id, root_id, traceparent, detached)
       RETURNING 1
     )
     SELECT pg_notify(${$.channel}, ${$.instance})`

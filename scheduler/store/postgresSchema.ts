@@ -118,4 +118,8 @@ export const POSTGRES_MIGRATIONS: readonly ((schema: string) => string)[] = [
   (s) => `
   ALTER TABLE ${s}.calls ADD COLUMN traceparent TEXT;
   `,
+  // Detached children of a coroutine (see SQLite's migration of the same number).
+  (s) => `
+  ALTER TABLE ${s}.calls ADD COLUMN detached BOOLEAN NOT NULL DEFAULT false;
+  `,
 ]

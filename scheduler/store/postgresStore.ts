@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
+import type { AnyMessage } from 'dispatch-functions/protocol'
 import { DispatchError, dspError } from 'dispatch-functions/protocol'
 import { ATTEMPT_COLUMNS, type AttemptRow, toStoredAttempt } from './attemptRecord.js'
 import { type CallRow, opt, toStoredCall } from './callRow.js'
@@ -8,7 +9,13 @@ import { CANCELLED_ERROR, type ResultRow, storedResult } from './coroutineRows.j
 import { LISTED_COLUMNS, type ListedRow, listedMessages, messageCap, toListPage } from './listPage.js'
 import { claimQueuesStatement, claimStatement, dueQueuesSql } from './postgresClaim.js'
 import { attemptStatement, completeStatement } from './postgresComplete.js'
-import { cancelDescendants, lockDescendants, restart, suspend } from './postgresCoroutines.js'
+import {
+  cancelAttachedDescendants,
+  cancelDescendants,
+  lockDescendants,
+  restart,
+  suspend,
+} from './postgresCoroutines.js'
 import { deadlock, postgresDataError } from './postgresErrors.js'
 import { insertCalls, type Notify } from './postgresInsert.js'
 import { NewWorkListener } from './postgresListener.js'
@@ -192,7 +199,9 @@ export class PostgresStore implements Store {
     // Distinct calls do not interact: one statement applies them all, whatever their order. Except
     // a child whose parent is in the batch too (one statement may not update a row twice): the
     // statement skips it, and it is applied below, after its parent, with the Polls and restarts.
-    const plain = completions.filter((c) => c.kind !== 'poll' && c.kind !== 'restart')
+    // A coroutine's exit cancels the tree below it: applied in order too, its descendants locked first.
+    const plain = completions.filter((c) => c.kind !== 'poll' && c.kind !== 'restart' && c.coroutine !== true)
+    const inPlain = new Set(plain)
     const results = completions.map(() => false)
     if (plain.length > 0) {
       const applied = await completeIsolating(
@@ -213,7 +222,8 @@ export class PostgresStore implements Store {
       })
     }
     const rest = completions.filter(
-      (c, i) => !results[i] && c.kind !== 'retry' && c.kind !== 'tailCall', // those were not skipped, only stale
+      // A plain retry or tail call was not skipped, only stale.
+      (c, i) => !results[i] && (!inPlain.has(c) || (c.kind !== 'retry' && c.kind !== 'tailCall')),
     )
     if (rest.length === 0) return results
     const again = await inOrder(rest)
@@ -245,9 +255,13 @@ export class PostgresStore implements Store {
               }
               results.push(applied)
             } else {
+              if (completion.coroutine === true) await lockDescendants(client, this.s, completion.dispatchId)
               const complete = completeStatement(this.s, [completion], [])
-              const applied = await client.query(complete.text, complete.values)
-              results.push(applied.rows.length === 1)
+              const applied = (await client.query(complete.text, complete.values)).rows.length === 1
+              if (applied && completion.coroutine === true) {
+                await cancelAttachedDescendants(client, this.s, completion.dispatchId, completion.now)
+              }
+              results.push(applied)
             }
           }
           return results
@@ -374,6 +388,27 @@ export class PostgresStore implements Store {
       )
       SELECT redriven.*, pg_notify($3, $4) FROM redriven`,
       [dispatchId, now, this.notify.channel, this.notify.instance],
+    )
+    return this.changeResult(dispatchId, rows[0])
+  }
+
+  async signalCall(dispatchId: string, signal: AnyMessage, now: number): Promise<ChangeResult> {
+    // One statement: the count, the due time and the result row change together; other nodes are
+    // told, as the call may now be due.
+    const { rows } = await this.pool.query<CallRow>(
+      `WITH woken AS (
+        UPDATE ${this.s}.calls AS p
+        SET results_waiting = p.results_waiting + 1,
+          due_at = CASE WHEN p.state = 'suspended' AND p.results_waiting + 1 >= p.min_results
+            AND (p.due_at IS NULL OR p.due_at > $2) THEN $2 ELSE p.due_at END
+        WHERE p.id = $1 AND p.state IN ${LIVE}
+        RETURNING p.*
+      ), queued AS (
+        INSERT INTO ${this.s}.call_results (parent_id, epoch, child_id, correlation_id, output, error, created_at)
+        SELECT id, epoch, '', NULL, $3, NULL, $2 FROM woken
+      )
+      SELECT woken.*, pg_notify($4, $5) FROM woken`,
+      [dispatchId, now, JSON.stringify(signal), this.notify.channel, this.notify.instance],
     )
     return this.changeResult(dispatchId, rows[0])
   }

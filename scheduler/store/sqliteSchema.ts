@@ -124,4 +124,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE calls ADD COLUMN traceparent TEXT;
   `,
+  // Children a coroutine started with `detached`: they outlive its exit, when its other unfinished
+  // children are cancelled (docs/protocol.md §12.5). Rows written before are not detached.
+  `
+  ALTER TABLE calls ADD COLUMN detached INTEGER NOT NULL DEFAULT 0;
+  `,
 ]

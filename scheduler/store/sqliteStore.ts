@@ -1,7 +1,7 @@
 import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import Database from 'better-sqlite3'
-import type { CallState } from 'dispatch-functions/protocol'
+import type { AnyMessage, CallState } from 'dispatch-functions/protocol'
 import { dspError } from 'dispatch-functions/protocol'
 import { ATTEMPT_COLUMNS, type AttemptRow, attemptRecord, toStoredAttempt } from './attemptRecord.js'
 import { type CallRow, opt, toStoredCall } from './callRow.js'
@@ -298,6 +298,7 @@ export class SqliteStore implements Store {
           | undefined
         if (row === undefined) return false
         this.finished(row, c.now)
+        if (c.coroutine === true) this.cancelChildren(c.dispatchId, c.now)
         return true
       }
       case 'retry':
@@ -314,6 +315,7 @@ export class SqliteStore implements Store {
             expiration_ms: c.expirationMs ?? null,
           }).changes === 1
         if (applied) s.deleteResults.run(c.dispatchId)
+        if (applied && c.coroutine === true) this.cancelChildren(c.dispatchId, c.now)
         return applied
       }
       case 'poll':
@@ -386,6 +388,13 @@ export class SqliteStore implements Store {
     s.deleteTreeResults.run({ id: dispatchId })
   }
 
+  /** A coroutine ended: its unfinished descendants are cancelled, but its detached children's trees. */
+  private cancelChildren(dispatchId: string, now: number): void {
+    const s = this.statements
+    s.cancelAttachedTree.run({ id: dispatchId, now })
+    s.deleteAttachedTreeResults.run({ id: dispatchId })
+  }
+
   async getCall(dispatchId: string): Promise<StoredCall | undefined> {
     const row = this.statements.get.get(dispatchId) as CallRow | undefined
     return row === undefined ? undefined : toStoredCall(row)
@@ -442,6 +451,25 @@ export class SqliteStore implements Store {
       const redriven = this.statements.redrive.get({ id: dispatchId, now }) as CallRow | undefined
       if (redriven !== undefined) this.statements.deleteResults.run(dispatchId)
       return redriven
+    })()
+    return this.changeResult(dispatchId, row)
+  }
+
+  async signalCall(dispatchId: string, signal: AnyMessage, now: number): Promise<ChangeResult> {
+    const row = this.db.transaction(() => {
+      const s = this.statements
+      const live = s.report.get({ parent: dispatchId, epoch: null, now }) as { id: string; epoch: number } | undefined
+      if (live === undefined) return undefined
+      s.putResult.run({
+        parent: dispatchId,
+        epoch: live.epoch,
+        child: '',
+        correlation_id: null,
+        output: JSON.stringify(signal),
+        error: null,
+        now,
+      })
+      return s.get.get(dispatchId) as CallRow
     })()
     return this.changeResult(dispatchId, row)
   }
@@ -533,11 +561,18 @@ function insertParams(call: NewCall) {
     root_id: call.rootDispatchId ?? null,
     parent_epoch: null as number | null,
     traceparent: call.traceparent ?? null,
+    detached: call.detached === true ? 1 : 0,
   }
 }
 
 const TREE = `WITH RECURSIVE tree(id) AS (
       SELECT id FROM calls WHERE parent_id = @id
+      UNION ALL SELECT c.id FROM calls AS c JOIN tree ON c.parent_id = tree.id
+    )`
+
+/** The tree below a call but for its detached children and theirs (what the call's exit cancels). */
+const ATTACHED_TREE = `WITH RECURSIVE tree(id) AS (
+      SELECT id FROM calls WHERE parent_id = @id AND detached = 0
       UNION ALL SELECT c.id FROM calls AS c JOIN tree ON c.parent_id = tree.id
     )`
 
@@ -559,10 +594,10 @@ function prepare(db: Database.Database) {
     insert: db.prepare(`
       INSERT INTO calls (id, function, endpoint, input, version, correlation_id, state, max_attempts, created_at,
         updated_at, due_at, expires_at, expiration_ms, fairness_key, idempotency_key, parent_id, root_id, parent_epoch,
-        traceparent)
+        traceparent, detached)
       VALUES (@id, @function, @endpoint, @input, @version, @correlation_id, 'pending', @max_attempts, @created_at,
         @created_at, @due_at, @expires_at, @expiration_ms, @fairness_key, @idempotency_key, @parent_id, @root_id,
-        @parent_epoch, @traceparent)`),
+        @parent_epoch, @traceparent, @detached)`),
     claim: db.prepare(claimFrom('')),
     claimQueue: db.prepare(
       claimFrom('AND endpoint = @endpoint AND function = @function AND fairness_key IS @fairness_key'),
@@ -603,8 +638,8 @@ function prepare(db: Database.Database) {
       UPDATE calls SET results_waiting = results_waiting + 1,
         due_at = CASE WHEN state = 'suspended' AND results_waiting + 1 >= min_results
           AND (due_at IS NULL OR due_at > @now) THEN @now ELSE due_at END
-      WHERE id = @parent AND epoch = @epoch AND state IN ${LIVE}
-      RETURNING id`),
+      WHERE id = @parent AND (@epoch IS NULL OR epoch = @epoch) AND state IN ${LIVE}
+      RETURNING id, epoch`),
     putResult: db.prepare(`
       INSERT INTO call_results (parent_id, epoch, child_id, correlation_id, output, error, created_at)
       VALUES (@parent, @epoch, @child, @correlation_id, @output, @error, @now)`),
@@ -634,6 +669,11 @@ function prepare(db: Database.Database) {
       UPDATE calls SET state = 'cancelled', due_at = NULL, lease_owner = NULL, updated_at = @now, ${NO_POLL}
       WHERE id IN (SELECT id FROM tree) AND state IN ${LIVE}`),
     deleteTreeResults: db.prepare(`${TREE}
+      DELETE FROM call_results WHERE parent_id IN (SELECT id FROM tree)`),
+    cancelAttachedTree: db.prepare(`${ATTACHED_TREE}
+      UPDATE calls SET state = 'cancelled', due_at = NULL, lease_owner = NULL, updated_at = @now, ${NO_POLL}
+      WHERE id IN (SELECT id FROM tree) AND state IN ${LIVE}`),
+    deleteAttachedTreeResults: db.prepare(`${ATTACHED_TREE}
       DELETE FROM call_results WHERE parent_id IN (SELECT id FROM tree)`),
     putAttempt: db.prepare(`
       INSERT INTO call_attempts (call_id, attempt, started_at, finished_at, status, outcome, error)

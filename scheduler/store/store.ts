@@ -41,6 +41,8 @@ export interface NewCall {
   readonly rootDispatchId: string | undefined
   /** W3C trace context the call was dispatched with (docs/protocol.md §16); sent with every attempt. */
   readonly traceparent?: string | undefined
+  /** A child that outlives its parent's exit: not cancelled with the parent's other children (a Poll's `detached`). */
+  readonly detached?: boolean
 }
 
 /**
@@ -169,6 +171,12 @@ interface CompletionBase {
   readonly status: Status
   /** When the attempt began; its entry in the call's attempt history starts at `now` without it. */
   readonly startedAt?: number
+  /**
+   * Set on the exit (succeeded, failed, tail call) of a coroutine's resumed turn: in the same
+   * transaction its unfinished descendants are cancelled — except its detached children and the
+   * trees below them (docs/protocol.md §12.5).
+   */
+  readonly coroutine?: boolean
 }
 
 /**
@@ -338,6 +346,13 @@ export interface Store {
    * and results cleared, epoch bumped; a redriven child no longer reports to its parent).
    */
   redriveCall(dispatchId: string, now: number): Promise<ChangeResult>
+  /**
+   * Delivers a signal to a live call (pending, running or suspended): a result without a child
+   * (`dispatchId` empty, no correlation id) whose output is `signal`, queued for the call's current
+   * epoch with its children's results — so a suspended coroutine whose waiting results reach its
+   * `minResults` becomes due now. Refused for a terminal call.
+   */
+  signalCall(dispatchId: string, signal: AnyMessage, now: number): Promise<ChangeResult>
   /**
    * Makes running calls pending again, due `now`: all of them, or those leased by `owner`.
    * A single-node store calls it at start-up for the attempts a dead process left in flight.

@@ -150,7 +150,7 @@ const ENTRIES = {
   DSP2010: {
     part: 'client',
     summary:
-      '`.call(...args, options)` inside a running dispatch function set an option other than `expiration` (a child call carries only that)',
+      '`.call(...args, options)` inside a running dispatch function set an option other than `expiration` and `detached` (a child call carries only those)',
     hint: 'leave the option out, or dispatch the call with `dispatchClient.f(...args, options)` and keep its id',
   },
   DSP2101: {
@@ -267,6 +267,48 @@ const ENTRIES = {
     summary:
       'answered 500 by the node:http handler: a body parser (`express.json()`, koa-bodyparser) read the body first, so its signed bytes are gone; details on stderr',
     hint: 'mount the handler before body parsers, or give the parser only your own routes',
+  },
+  DSP2260: {
+    part: 'endpoint',
+    summary:
+      "a durable `step(name, fn)` failed after its attempts (or with an error its retries do not cover): a `StepFailedError` with the error's type and message is thrown into the function; uncaught, the call fails with `STATUS_PERMANENT_ERROR`",
+    hint: "catch `StepFailedError` to handle it, or widen the step's `attempts` / `retry`; the step ran `fn` already, so make its effect idempotent",
+  },
+  DSP2261: {
+    part: 'endpoint',
+    summary:
+      '`step(name, fn, options)` was given an empty name, a `fn` that is not a function, or options out of range; or `patched(id)` an empty id',
+    hint: "a non-empty name, a function, `attempts` an integer >= 1, durations such as `'500ms'` or milliseconds, `multiplier` >= 1",
+  },
+  DSP2262: {
+    part: 'endpoint',
+    summary:
+      "a durable step's `fn` returned something that is not JSON (a function, a `bigint`, a cycle): the step fails at once, without retries",
+    hint: 'return plain JSON data (a Date becomes its ISO string); the journal keeps what the step returned',
+  },
+  DSP2263: {
+    part: 'endpoint',
+    summary:
+      'a durable call (`.call(...)`) was made inside a `step`: a step is not replayed, so what it starts cannot be journaled',
+    hint: 'make the call beside the step, in the function itself, or dispatch it with `dispatchClient.f(...)` and an idempotency key',
+  },
+  DSP2264: {
+    part: 'endpoint',
+    summary:
+      '`waitForSignal(name, { timeout })` timed out: a `SignalTimeoutError` is thrown into the function; uncaught, the call fails with `STATUS_PERMANENT_ERROR`',
+    hint: 'catch `SignalTimeoutError` to go on without the signal, or give a longer timeout',
+  },
+  DSP2265: {
+    part: 'endpoint',
+    summary:
+      '`waitForSignal` was called outside a running dispatch function (or inside a step), where no call can receive a signal',
+    hint: 'wait for signals in the function the endpoint runs; send them with `createCallServiceClient().signal(id, name, payload)`',
+  },
+  DSP2266: {
+    part: 'endpoint',
+    summary:
+      "a resumed coroutine cannot replay its journal (its code or declared version changed, it diverged, or the state is not one of this endpoint's): answered `STATUS_INCOMPATIBLE_STATE`, the scheduler restarts the call from its input; logged as a warning",
+    hint: 'declare a `version` on the route and ship new logic behind `patched(id)` to keep in-flight runs (docs/coroutines.md)',
   },
   DSP2301: {
     part: 'endpoint',

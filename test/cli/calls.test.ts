@@ -138,6 +138,17 @@ describe('dispatch calls', () => {
     expect(JSON.parse(again.stdout).attempts).toBeGreaterThanOrEqual(1)
   })
 
+  it('signal sends a signal with a JSON payload to a live call, and a finished call refuses it', async () => {
+    const id = await client.echo('later', { delay: '1h' })
+    const sent = await runCli(['calls', 'signal', id, 'approval', '--payload', '{"approved":true}', '--json'], env)
+    expect(sent.code, sent.stderr).toBe(0)
+    expect(JSON.parse(sent.stdout)).toMatchObject({ dispatchId: id, state: 'pending' })
+    await runCli(['calls', 'cancel', id], env)
+    const refused = await runCli(['calls', 'signal', id, 'approval'], env)
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toMatch(/cannot signal approval call .*: it is cancelled/)
+  })
+
   it('wait exits 3 when the wait times out, and cancel stops a pending call', async () => {
     const id = await client.echo('later', { delay: '1h' })
     const waited = await runCli(['calls', 'wait', id, '--timeout', '200ms'], env)

@@ -73,7 +73,7 @@ describe('dispatch gen', () => {
     const result = await runCli(['gen', '--cwd', 'examples/fanout', '--check'])
     expect(result.stderr).toBe('')
     expect(result.code).toBe(0)
-    expect(result.stdout).toContain('dispatch gen: checked 6 functions in 3 files')
+    expect(result.stdout).toContain('dispatch gen: checked 7 functions in 4 files')
   })
 
   it('--check lists stale and orphaned files and the fix, and writes nothing', async () => {

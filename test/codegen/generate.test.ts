@@ -169,7 +169,10 @@ describe('generate: functions without parameters', () => {
       [
         "import type { Static } from 'typebox'",
         "import type { Total } from '../schemas/index.js'",
-        '/** Counts something. */',
+        '/**',
+        ' * Counts something.',
+        ' * @version 3',
+        ' */',
         'export async function countAll(): Promise<Static<typeof Total>> { return 1 }',
         'export const countSync = (): Static<typeof Total> => 2',
         'export async function helper(): Promise<void> {}',
@@ -186,7 +189,10 @@ describe('generate: functions without parameters', () => {
     const countAll = result.functions.find((f) => f.name === 'countAll')!
     expect(countAll.parameters).toEqual([])
     expect(countAll.description).toBe('Counts something.')
+    // A declared version (docs/coroutines.md) goes into the route table.
+    expect(countAll.version).toBe('3')
     const [client, routes] = result.files.map((file) => file.content)
+    expect(routes).toMatch(/countAll: \{[^}]*version: '3',/)
     expect(client).toMatch(/countAll: \{ args: \[\]; output: Static<typeof \w+> \}/)
     expect(routes).toMatch(/countAll: \{\s*input: tupleSchema\(\[\], 0\)/)
   })

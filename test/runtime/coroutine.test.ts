@@ -280,6 +280,16 @@ describe('durable sleep', () => {
     expect(Number(d.polls[0]!.poll.maxWait!.slice(0, -1))).toBeGreaterThanOrEqual(1)
   })
 
+  it('honours a sub-second sleep to the millisecond: maxWait is what is left, rounded up', async () => {
+    const d = driver()
+    const outcome = await d.run('sleeper', [150])
+    expect(outcome.status).toBe('STATUS_OK')
+    expect(outcome.output as number).toBeGreaterThanOrEqual(150)
+    const waited = Number(d.polls[0]!.poll.maxWait!.slice(0, -1))
+    expect(waited).toBeGreaterThan(0)
+    expect(waited).toBeLessThanOrEqual(0.15)
+  })
+
   it('a timer raced against a call: the call wins, the Poll carries the timer as maxWait', async () => {
     const d = driver()
     expect(await d.run('raceTimer', [])).toEqual({ status: 'STATUS_OK', output: 42 })

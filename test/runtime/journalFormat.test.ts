@@ -3,15 +3,23 @@ import { decodeJournal, encodeJournal, type Journal } from '../../runtime/corout
 import {
   callOp,
   callOutcome,
+  failureOutcome,
   firesAt,
   isCallOp,
   isSleepOp,
+  isStepOp,
   markSent,
+  outcomeError,
   outcomeOutput,
   outputOutcome,
   recordOutcome,
+  recordStepOutcome,
   sentMark,
   sleepOp,
+  stepAttempts,
+  stepName,
+  stepOp,
+  stepOutcome,
 } from '../../runtime/coroutine/journalOps.js'
 
 // The journal's keys are part of the serialized coroutine state (docs/protocol.md §13.2): a state
@@ -52,5 +60,54 @@ describe('the coroutine journal format', () => {
       sent: [1],
     }
     expect(Buffer.from(encodeJournal(journal), 'base64').toString('utf8')).toBe(DOCUMENTED)
+  })
+
+  it('reads and writes the step operation of docs/protocol.md §13.2, beside states written before it', () => {
+    const ok = stepOp('charge')
+    recordStepOutcome(ok, outputOutcome({ receipt: 'r1' }), 1)
+    const failed = stepOp('email')
+    recordStepOutcome(failed, failureOutcome({ type: 'TimeoutError', message: 'too slow' }), 3)
+    const journal: Journal = {
+      v: 1,
+      fn: 'order',
+      ver: '3bq0mHkq1C0sAx9Z',
+      args: [],
+      ops: [ok, failed],
+      batches: [[0], [1]],
+      sent: [],
+    }
+    const json = Buffer.from(encodeJournal(journal), 'base64').toString('utf8')
+    expect(json).toBe(
+      '{"v":1,"fn":"order","ver":"3bq0mHkq1C0sAx9Z","args":[],' +
+        '"ops":[{"k":"step","n":"charge","r":{"o":{"receipt":"r1"}}},' +
+        '{"k":"step","n":"email","r":{"e":{"type":"TimeoutError","message":"too slow"}},"a":3}],' +
+        '"batches":[[0],[1]],"sent":[]}',
+    )
+    const back = decodeJournal(Buffer.from(json).toString('base64'))
+    if (typeof back === 'string') throw new Error(back)
+    const [first, second] = back.ops
+    expect(isStepOp(first) && [stepName(first), outcomeOutput(stepOutcome(first)!), stepAttempts(first)]).toEqual([
+      'charge',
+      { receipt: 'r1' },
+      1,
+    ])
+    expect(isStepOp(second) && outcomeError(stepOutcome(second)!)).toEqual({
+      type: 'TimeoutError',
+      message: 'too slow',
+    })
+    // A state written before steps existed is still a journal of the same version.
+    expect(typeof decodeJournal(Buffer.from(DOCUMENTED).toString('base64'))).toBe('object')
+  })
+
+  it('refuses a step without its outcome, or with a malformed one', () => {
+    const state = (op: unknown) =>
+      Buffer.from(JSON.stringify({ v: 1, fn: 'f', ver: 'x', args: [], ops: [op], batches: [], sent: [] })).toString(
+        'base64',
+      )
+    expect(typeof decodeJournal(state({ k: 'step', n: 'a', r: { o: 1 } }))).toBe('object')
+    expect(decodeJournal(state({ k: 'step', n: 'a' }))).toMatch(/unknown shape/)
+    expect(decodeJournal(state({ k: 'step', r: { o: 1 } }))).toMatch(/unknown shape/)
+    expect(decodeJournal(state({ k: 'step', n: 'a', r: { e: { type: 1 } } }))).toMatch(/unknown shape/)
+    expect(decodeJournal(state({ k: 'step', n: 'a', r: {}, a: 0 }))).toMatch(/unknown shape/)
   })
 })

@@ -287,6 +287,80 @@ export function coroutineConformance(name: string, makeStore: () => Promise<Stor
       expect(await get(parent.dispatchId)).toMatchObject({ state: 'succeeded', resultsWaiting: 0 })
     })
 
+    it('cancels the unfinished tree below a coroutine that exits, but its detached children and theirs', async () => {
+      for (const exit of ['succeeded', 'failed', 'tailCall'] as const) {
+        const parent = call()
+        await insert([parent])
+        const running = await claimOne(parent.dispatchId, T0)
+        const kids = children(running, 3)
+        kids[2] = { ...kids[2]!, detached: true }
+        await store.completeAttempts([suspend(running, T0 + 1, kids, { minResults: 1 })])
+        const claimed = new Map((await claimAll(T0 + 2)).map((c) => [c.dispatchId, c]))
+        const [k0, k1, k2] = kids.map((k) => claimed.get(k.dispatchId)!)
+        const g0 = children(k0!, 1)
+        const g2 = children(k2!, 1)
+        await store.completeAttempts([suspend(k0!, T0 + 3, g0), suspend(k2!, T0 + 3, g2), succeed(k1!, T0 + 4, 1)])
+        const second = new Map((await claimAll(T0 + 5)).map((c) => [c.dispatchId, c]))
+        const turn = second.get(parent.dispatchId)!
+        const ending: Completion =
+          exit === 'succeeded'
+            ? succeed(turn, T0 + 6, 'done')
+            : exit === 'failed'
+              ? fail(turn, T0 + 6, 'gave up')
+              : {
+                  ...base(turn, T0 + 6),
+                  kind: 'tailCall',
+                  status: 'STATUS_OK',
+                  function: 'next',
+                  endpoint: turn.endpoint,
+                  input: undefined,
+                  version: undefined,
+                  expiresAt: undefined,
+                  expirationMs: undefined,
+                }
+        expect(await store.completeAttempts([{ ...ending, coroutine: true }])).toEqual([true])
+        const state = async (c: NewCall) => (await get(c.dispatchId)).state
+        expect([await state(kids[0]!), await state(g0[0]!), await state(kids[1]!)], exit).toEqual([
+          'cancelled',
+          'cancelled',
+          'succeeded',
+        ])
+        // The detached child and the tree below it keep going: the grandchild reports to it.
+        expect(await state(kids[2]!), exit).toBe('suspended')
+        expect(await store.completeAttempts([succeed(second.get(g2[0]!.dispatchId)!, T0 + 7, 'g')])).toEqual([true])
+        expect(await get(kids[2]!.dispatchId), exit).toMatchObject({ state: 'suspended', resultsWaiting: 1 })
+      }
+    })
+
+    it('queues a signal as a result without a child, resuming a suspended coroutine that has enough', async () => {
+      const signal = { '@type': 'type.test/Signal', name: 'approval', value: { ok: true } }
+      expect(await store.signalCall('nope', signal, T0)).toEqual({ kind: 'notFound' })
+      const { parent } = await fanOut(2, { minResults: 1, deadline: T0 + 60_000 })
+      expect(await store.signalCall(parent.dispatchId, signal, T0 + 3)).toMatchObject({
+        kind: 'changed',
+        call: { state: 'suspended', resultsWaiting: 1, dueAt: T0 + 3 },
+      })
+      const turn = await claimOne(parent.dispatchId, T0 + 3)
+      expect(turn.results.map((r) => r.result)).toEqual([{ output: signal }])
+      // Consumed by the turn's Poll, like any result.
+      await store.completeAttempts([suspend(turn, T0 + 4, [], { minResults: 2 })])
+      expect(await get(parent.dispatchId)).toMatchObject({ resultsWaiting: 0 })
+      // Not enough for minResults 2: waits, counted.
+      await store.signalCall(parent.dispatchId, signal, T0 + 5)
+      expect(await get(parent.dispatchId)).toMatchObject({ state: 'suspended', resultsWaiting: 1, dueAt: undefined })
+      // A pending call keeps it for its first turn; a finished call refuses it.
+      const plain = call()
+      await insert([plain])
+      expect(await store.signalCall(plain.dispatchId, signal, T0)).toMatchObject({ kind: 'changed' })
+      const running = await claimOne(plain.dispatchId, T0)
+      expect(running.resultsWaiting).toBe(1)
+      await store.completeAttempts([succeed(running, T0 + 1, 'done')])
+      expect(await store.signalCall(plain.dispatchId, signal, T0 + 2)).toMatchObject({
+        kind: 'refused',
+        call: { state: 'succeeded', resultsWaiting: 0 },
+      })
+    })
+
     it('restarts a call from its input: state and results cleared, epoch bumped, children cancelled', async () => {
       const { parent, kids } = await fanOut(3, { minResults: 1 })
       // A grandchild under the first child, to check the cascade goes down the tree.

@@ -22,3 +22,6 @@ export type Summary = Static<typeof Summary>
 
 export const FollowUp = Type.String()
 export type FollowUp = Static<typeof FollowUp>
+
+export const Approval = Type.String()
+export type Approval = Static<typeof Approval>

@@ -1,0 +1,94 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { eventually, exited, repoRoot, type SchedulerChild, spawnScheduler } from '../faults/processes.js'
+import { removeFolder, tempFolder, value } from './helpers.js'
+
+// The at-least-once window of a durable step (docs/coroutines.md): the endpoint process is
+// SIGKILLed right after a step's side effect, before the journal that records it is stored. The
+// step runs again when the turn is retried; a step recorded by a stored journal does not.
+
+function spawnEndpoint(env: Record<string, string>): Promise<{ process: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/scheduler/fixtures/stepEndpoint.ts'], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  return new Promise((resolve, reject) => {
+    let out = ''
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString()
+      const line = out.split('\n').find((l) => l.startsWith('{'))
+      if (line !== undefined) resolve({ process: child, url: (JSON.parse(line) as { url: string }).url })
+    })
+    child.once('exit', (code, signal) =>
+      reject(new Error(`endpoint process exited (${code ?? signal}) before it served`)),
+    )
+  })
+}
+
+const effectsIn = (path: string): string[] => {
+  try {
+    return readFileSync(path, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '')
+  } catch {
+    return []
+  }
+}
+
+describe('durable steps under crashes', () => {
+  let folder: string
+  let scheduler: SchedulerChild | undefined
+  let endpoint: { process: ChildProcess; url: string } | undefined
+
+  beforeAll(async () => {
+    folder = await tempFolder('dispatch-step-crash-')
+  })
+  afterAll(async () => {
+    if (endpoint) await exited(endpoint.process, true)
+    if (scheduler) await exited(scheduler.process, true)
+    await removeFolder(folder)
+  })
+
+  it('runs a step again when the endpoint dies after its effect, and never once its journal is stored', async () => {
+    scheduler = await spawnScheduler(join(folder, 'dispatch.db'), { DISPATCH_TEST_MAX_ATTEMPTS: '100000' })
+    const effects = join(folder, 'effects.log')
+    const env = {
+      DISPATCH_TEST_EFFECTS: effects,
+      DISPATCH_TEST_CRASH_DIR: folder,
+      DISPATCH_VERIFICATION_KEY: scheduler.verificationKeyPem,
+      DISPATCH_TEST_PORT: '0',
+    }
+    endpoint = await spawnEndpoint(env)
+    const { url } = endpoint
+    const port = new URL(url).port
+    const response = await fetch(`${scheduler.url}/dispatch.sdk.v1.DispatchService/Dispatch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${scheduler.apiKey}` },
+      body: JSON.stringify({ calls: [{ endpoint: url, function: 'order', input: value(['o1']) }] }),
+    })
+    const [id] = ((await response.json()) as { dispatchIds: string[] }).dispatchIds as [string]
+
+    // The endpoint kills itself twice: after charging (first turn), after emailing (second turn).
+    for (const step of ['charge', 'email']) {
+      await exited(endpoint.process)
+      expect(effectsIn(effects).at(-1)).toBe(step)
+      endpoint = await spawnEndpoint({ ...env, DISPATCH_TEST_PORT: port })
+    }
+    const done = await eventually(
+      async () => {
+        const { call, done } = await scheduler!.calls.wait(id, '5s')
+        return done ? call : undefined
+      },
+      60_000,
+      'the order to finish',
+    )
+    expect(done.state).toBe('succeeded')
+    expect(done.output?.value).toBe('receipt-o1 1 sent')
+    // Each step ran twice: once before the crash, once in the retried turn. The charge did not run
+    // a third time in the email's retried turn: the Poll after it had stored it in the journal.
+    expect(effectsIn(effects)).toEqual(['charge', 'charge', 'email', 'email'])
+  }, 120_000)
+})
