@@ -105,12 +105,18 @@ Promise.all([post('http://127.0.0.1:9/app'), post('http://127.0.0.1:10/')]).then
     )
   })
 
-  it('runs the Express (node:http handler) and Hono (fetch handler) examples end to end: signed, a durable coroutine', async () => {
-    // Both at once: each is its own `dispatch run`, with its own scheduler and ports.
-    const runs = await Promise.all([runScript('examples/express/demo.ts'), runScript('examples/hono/demo.ts')])
+  it('runs the Express (node:http handler), Hono and Next.js (fetch handler) examples end to end: signed, a durable coroutine', async () => {
+    // All at once: each is its own `dispatch run`, with its own scheduler and ports. The Next.js one
+    // builds the app first (`next build`) and serves it with `next start`: a real route handler.
+    const runs = await Promise.all([
+      runScript('examples/express/demo.ts'),
+      runScript('examples/hono/demo.ts'),
+      runScript('examples/nextjs/demo.ts', [], {}, 240_000),
+    ])
     for (const [name, { code, stdout, stderr }] of [
       ['express', runs[0]],
       ['hono', runs[1]],
+      ['nextjs', runs[2]],
     ] as const) {
       const out = stdout + stderr
       expect(code, out).toBe(0)
@@ -119,5 +125,5 @@ Promise.all([post('http://127.0.0.1:9/app'), post('http://127.0.0.1:10/')]).then
         /greet: 0 pending, 0 running, 3 succeeded, 0 failed \| greetAll: 0 pending, 0 running, 1 succeeded/,
       )
     }
-  })
+  }, 300_000)
 })
