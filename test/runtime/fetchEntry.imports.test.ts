@@ -50,8 +50,13 @@ async function nodeImportsOf(contents: string, external: string[]): Promise<stri
   })
   const text = result.outputFiles[0]!.text
   // Node's globals, read only through `globalThis` where the code falls back without them.
-  // String literals aside (the error catalog's texts mention "process"): only code counts.
-  const code = text.replace(/"(?:[^"\\\n]|\\.)*"/g, '""').replace(/'(?:[^'\\\n]|\\.)*'/g, "''")
+  // Comments and string literals aside (a library's doc comment, the error catalog's texts mention
+  // "process"): only code counts.
+  const code = text
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/"(?:[^"\\\n]|\\.)*"/g, '""')
+    .replace(/'(?:[^'\\\n]|\\.)*'/g, "''")
+    .replace(/\/\/[^\n]*/g, '')
   expect(code.match(/(?<![.\w])(?:Buffer|process|setImmediate)\b(?!\s*:)/g)).toBeNull()
   return [...new Set([...text.matchAll(/(?:from|import)\s*["'](node:[^"']+)["']/g)].map((m) => m[1]!))]
 }
