@@ -3,6 +3,7 @@ import { RUN_PATH, type RunRequest, statusOfHttpCode } from 'dispatch-functions/
 import type { DeliveryTransport, PostOutcome } from './endpointClient.js'
 
 const TIMED_OUT = Symbol('timed out')
+const ENCODER = new TextEncoder()
 
 /**
  * Delivers attempts to endpoints in this process: the RunRequest goes through the endpoint core
@@ -32,7 +33,7 @@ export class InProcessTransport implements DeliveryTransport {
         error: { type: 'NoEndpoint', message: this.notServed(endpoint, request.function) },
       }
     }
-    const body = new TextEncoder().encode(JSON.stringify(request))
+    const body = ENCODER.encode(JSON.stringify(request))
     let timer: ReturnType<typeof setTimeout> | undefined
     let onAbort: (() => void) | undefined
     const cut = new Promise<typeof TIMED_OUT>((resolve) => {

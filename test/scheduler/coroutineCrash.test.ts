@@ -1,9 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { eventually, exited, repoRoot, type SchedulerChild, spawnScheduler } from '../faults/processes.js'
+import { eventually, exited, type SchedulerChild, spawnScheduler } from '../faults/processes.js'
 import { removeFolder, tempFolder, value } from './helpers.js'
+import { type EndpointChild, spawnEndpoint } from './spawnEndpoint.js'
 
 // The endpoint process and the scheduler process are each SIGKILLed in the middle of a
 // 3-level fan-out of 500 calls; after restarts the root returns the right sum and every leaf's
@@ -12,29 +12,8 @@ import { removeFolder, tempFolder, value } from './helpers.js'
 const LEAVES = 500
 const GATE_FROM = 250
 
-interface Endpoint {
-  readonly process: ChildProcess
-  readonly url: string
-}
-
-function spawnEndpoint(env: Record<string, string>): Promise<Endpoint> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/scheduler/fixtures/coroutineEndpoint.ts'], {
-    cwd: repoRoot,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  return new Promise((resolve, reject) => {
-    let out = ''
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString()
-      const line = out.split('\n').find((l) => l.startsWith('{'))
-      if (line !== undefined) resolve({ process: child, url: (JSON.parse(line) as { url: string }).url })
-    })
-    child.once('exit', (code, signal) =>
-      reject(new Error(`endpoint process exited (${code ?? signal}) before it served`)),
-    )
-  })
-}
+const startEndpoint = (env: Record<string, string>) =>
+  spawnEndpoint('test/scheduler/fixtures/coroutineEndpoint.ts', env)
 
 const effectsIn = (path: string): Set<number> => {
   try {
@@ -52,7 +31,7 @@ const effectsIn = (path: string): Set<number> => {
 describe('coroutines under crashes', () => {
   let folder: string
   let scheduler: SchedulerChild | undefined
-  let endpoint: Endpoint | undefined
+  let endpoint: EndpointChild | undefined
 
   beforeAll(async () => {
     folder = await tempFolder('dispatch-coroutine-crash-')
@@ -76,7 +55,7 @@ describe('coroutines under crashes', () => {
       DISPATCH_VERIFICATION_KEY: scheduler.verificationKeyPem,
       DISPATCH_TEST_PORT: '0',
     }
-    endpoint = await spawnEndpoint(endpointEnv)
+    endpoint = await startEndpoint(endpointEnv)
     const port = new URL(endpoint.url).port
     const url = endpoint.url
 
@@ -98,7 +77,7 @@ describe('coroutines under crashes', () => {
 
     // Kill the endpoint with leaves in flight, and start it again on the same port.
     await exited(endpoint.process, true)
-    endpoint = await spawnEndpoint({ ...endpointEnv, DISPATCH_TEST_PORT: port })
+    endpoint = await startEndpoint({ ...endpointEnv, DISPATCH_TEST_PORT: port })
 
     // Kill the scheduler with attempts in flight and parents suspended, and start it again.
     await exited(scheduler.process, true)

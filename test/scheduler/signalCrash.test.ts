@@ -1,30 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { eventually, exited, repoRoot, type SchedulerChild, spawnScheduler } from '../faults/processes.js'
+import { eventually, exited, type SchedulerChild, spawnScheduler } from '../faults/processes.js'
 import { removeFolder, tempFolder, value } from './helpers.js'
+import { spawnEndpoint } from './spawnEndpoint.js'
 
 // A signal is stored before the Signal API answers: the scheduler SIGKILLed right after it
 // (before it could resume the coroutine) resumes it with the signal once it starts again.
 
-function spawnEndpoint(env: Record<string, string>): Promise<{ process: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/scheduler/fixtures/signalEndpoint.ts'], {
-    cwd: repoRoot,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  return new Promise((resolve, reject) => {
-    let out = ''
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString()
-      const line = out.split('\n').find((l) => l.startsWith('{'))
-      if (line !== undefined) resolve({ process: child, url: (JSON.parse(line) as { url: string }).url })
-    })
-    child.once('exit', (code, signal) =>
-      reject(new Error(`endpoint process exited (${code ?? signal}) before it served`)),
-    )
-  })
-}
+const startEndpoint = (env: Record<string, string>) => spawnEndpoint('test/scheduler/fixtures/signalEndpoint.ts', env)
 
 describe('signals under crashes', () => {
   let folder: string
@@ -43,7 +27,7 @@ describe('signals under crashes', () => {
   it('resumes the coroutine with a signal the scheduler stored before it was killed', async () => {
     const dbPath = join(folder, 'dispatch.db')
     scheduler = await spawnScheduler(dbPath)
-    endpoint = await spawnEndpoint({ DISPATCH_VERIFICATION_KEY: scheduler.verificationKeyPem, DISPATCH_TEST_PORT: '0' })
+    endpoint = await startEndpoint({ DISPATCH_VERIFICATION_KEY: scheduler.verificationKeyPem, DISPATCH_TEST_PORT: '0' })
     const response = await fetch(`${scheduler.url}/dispatch.sdk.v1.DispatchService/Dispatch`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${scheduler.apiKey}` },

@@ -1,32 +1,16 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { eventually, exited, repoRoot, type SchedulerChild, spawnScheduler } from '../faults/processes.js'
+import { eventually, exited, type SchedulerChild, spawnScheduler } from '../faults/processes.js'
 import { removeFolder, tempFolder, value } from './helpers.js'
+import { spawnEndpoint } from './spawnEndpoint.js'
 
 // The at-least-once window of a durable step (docs/coroutines.md): the endpoint process is
 // SIGKILLed right after a step's side effect, before the journal that records it is stored. The
 // step runs again when the turn is retried; a step recorded by a stored journal does not.
 
-function spawnEndpoint(env: Record<string, string>): Promise<{ process: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/scheduler/fixtures/stepEndpoint.ts'], {
-    cwd: repoRoot,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  return new Promise((resolve, reject) => {
-    let out = ''
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString()
-      const line = out.split('\n').find((l) => l.startsWith('{'))
-      if (line !== undefined) resolve({ process: child, url: (JSON.parse(line) as { url: string }).url })
-    })
-    child.once('exit', (code, signal) =>
-      reject(new Error(`endpoint process exited (${code ?? signal}) before it served`)),
-    )
-  })
-}
+const startEndpoint = (env: Record<string, string>) => spawnEndpoint('test/scheduler/fixtures/stepEndpoint.ts', env)
 
 const effectsIn = (path: string): string[] => {
   try {
@@ -61,7 +45,7 @@ describe('durable steps under crashes', () => {
       DISPATCH_VERIFICATION_KEY: scheduler.verificationKeyPem,
       DISPATCH_TEST_PORT: '0',
     }
-    endpoint = await spawnEndpoint(env)
+    endpoint = await startEndpoint(env)
     const { url } = endpoint
     const port = new URL(url).port
     const response = await fetch(`${scheduler.url}/dispatch.sdk.v1.DispatchService/Dispatch`, {
@@ -75,7 +59,7 @@ describe('durable steps under crashes', () => {
     for (const step of ['charge', 'email']) {
       await exited(endpoint.process)
       expect(effectsIn(effects).at(-1)).toBe(step)
-      endpoint = await spawnEndpoint({ ...env, DISPATCH_TEST_PORT: port })
+      endpoint = await startEndpoint({ ...env, DISPATCH_TEST_PORT: port })
     }
     const done = await eventually(
       async () => {
