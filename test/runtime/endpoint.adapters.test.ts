@@ -8,6 +8,7 @@ import { postRaw, rawSocket, signedFor, until } from './helpers/realEndpoint.js'
 import { digestOf, signCustom } from './helpers/signCustom.js'
 import { calls, routes, thrower } from './helpers/testRoutes.js'
 import { vectors } from './helpers/vectors.js'
+import { withEnv } from './helpers/withEnv.js'
 
 // The endpoint's behaviour, whichever framework serves it: every case runs against every adapter
 // (Fastify, node:http, Express, Hono on @hono/node-server, and the fetch handler behind a node:http
@@ -15,23 +16,6 @@ import { vectors } from './helpers/vectors.js'
 
 const KEY = vectors.key.public_pem
 const add = JSON.stringify(runRequest('add', [20, 22]))
-
-/** Runs `body` with DISPATCH_* variables set (a value) or unset (undefined), then restores them. */
-async function withEnv<T>(vars: Record<string, string | undefined>, body: () => Promise<T>): Promise<T> {
-  const saved = Object.fromEntries(Object.keys(vars).map((name) => [name, process.env[name]]))
-  for (const [name, value] of Object.entries(vars)) {
-    if (value === undefined) delete process.env[name]
-    else process.env[name] = value
-  }
-  try {
-    return await body()
-  } finally {
-    for (const [name, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[name]
-      else process.env[name] = value
-    }
-  }
-}
 
 const json = (text: string) => JSON.parse(text) as any
 

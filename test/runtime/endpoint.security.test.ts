@@ -10,26 +10,10 @@ import { RUN, runRequest } from './helpers/endpointApp.js'
 import { postRaw, rawSocket, signedFor, startSignedEndpoint, until } from './helpers/realEndpoint.js'
 import { calls, routes } from './helpers/testRoutes.js'
 import { vectors } from './helpers/vectors.js'
+import { withEnv } from './helpers/withEnv.js'
 
 const body = JSON.stringify(runRequest('add', [1, 2]))
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
-
-/** Runs `register` with DISPATCH_* variables set (a value) or unset (undefined), then restores them. */
-async function withEnv<T>(vars: Record<string, string | undefined>, body: () => Promise<T>): Promise<T> {
-  const saved = Object.fromEntries(Object.keys(vars).map((name) => [name, process.env[name]]))
-  for (const [name, value] of Object.entries(vars)) {
-    if (value === undefined) delete process.env[name]
-    else process.env[name] = value
-  }
-  try {
-    return await body()
-  } finally {
-    for (const [name, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[name]
-      else process.env[name] = value
-    }
-  }
-}
 
 /** The DispatchError that registering the plugin with `options` fails with. */
 async function registrationError(options: Parameters<typeof dispatchPlugin>[1]): Promise<DispatchError> {
