@@ -2,6 +2,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander'
 import { type CallServiceClient, createCallServiceClient } from 'dispatch-functions/internal'
 import type { CallInfo } from 'dispatch-functions/protocol'
 import { formatAttempts } from '../formatAttempts.js'
+import { formatRestarts } from '../formatRestarts.js'
 import { formatStats } from '../formatStats.js'
 import { parseDurationFlag, parseHttpUrl, parseListLimit } from '../options.js'
 import { secretFromFlags } from '../secretFlag.js'
@@ -58,13 +59,15 @@ export function registerCalls(program: Command): void {
   }
 
   subcommand('get')
-    .description('show one call: state, attempts and their history (start, duration, status, error), output')
+    .description(
+      'show one call: state, attempts and their history (start, duration, status, error), restarts from input with their reason, output',
+    )
     .argument('<dispatchId>')
     .action(async (id: string, _opts: unknown, command: Command) => {
       const [api, flags] = client(command)
       const { call, attempts } = await api.inspect(id)
       if (flags.json) process.stdout.write(`${JSON.stringify({ ...call, attemptHistory: attempts })}\n`)
-      else printCall(call, flags, formatAttempts(attempts))
+      else printCall(call, flags, [...formatRestarts(call, attempts), ...formatAttempts(attempts)])
     })
 
   subcommand('list')

@@ -155,6 +155,8 @@ export interface CoroutineOptions {
   readonly maxJournalBytes?: number
   /** The endpoint's classifiers: a step's errors are retried by the status they classify into. */
   readonly classifiers?: ReadonlyMap<ErrorClass, ErrorClassifier['status']> | undefined
+  /** Told (at most once) when the function carries on after its turn suspended (see {@link Coroutine.late}). */
+  readonly onWarning?: ((message: string) => void) | undefined
 }
 
 /**
@@ -187,6 +189,9 @@ export class Coroutine {
   private finishedSteps: number[] = []
   private closed = false
   private driving = false
+  /** The turn ended with a Poll: the function should have been idle, waiting on durable operations only. */
+  private suspendedWithPoll = false
+  private warnedLate = false
 
   constructor(options: CoroutineOptions) {
     this.options = options
@@ -339,9 +344,31 @@ export class Coroutine {
     return this.closed
   }
 
+  /**
+   * The function did something (`what`) after its turn ended with a Poll: when the turn suspended
+   * it was not idle but awaiting something that is not durable (I/O, a plain timer) beside the
+   * durable operations it waited on. That work runs again on the replay, and what follows it goes
+   * out a turn later. Noticed here, where it costs nothing on the path of a turn (no promise hook),
+   * and said once per turn; an endpoint whose runtime stops after answering never notices.
+   */
+  late(what: string): void {
+    if (!this.suspendedWithPoll || this.warnedLate) return
+    this.warnedLate = true
+    const name = this.options.function
+    this.options.onWarning?.(
+      codedMessage(
+        'DSP2267',
+        `${name} was still busy when its turn suspended: after the turn ended, ${what}. It was awaiting something not durable (I/O such as a query or a fetch, or a plain timer) while durable operations were pending; that work runs again on the replay and what follows it goes out a turn later. Put I/O in a step: step('name', () => ...)`,
+      ),
+    )
+  }
+
   // Registers the next operation, checking it against the journal on replay; undefined once the turn ended.
   private open(record: OpRecord): number | undefined {
-    if (this.closed) return undefined
+    if (this.closed) {
+      this.late(`it started ${describe(record)}`)
+      return undefined
+    }
     const p = this.position++
     if (p < this.recorded) {
       const before = this.journal.ops[p]!
@@ -701,6 +728,7 @@ export class Coroutine {
 
   private end(outcome: SuspendOutcome): void {
     if (this.closed) return
+    this.suspendedWithPoll = outcome.kind === 'poll'
     this.close()
     this.options.onSuspend(outcome)
   }

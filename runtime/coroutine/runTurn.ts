@@ -20,6 +20,8 @@ export interface TurnSetup {
   readonly maxJournalBytes?: number | undefined
   /** The endpoint's classifiers (a step retries the errors they classify as retried). */
   readonly classifiers?: ReadonlyMap<ErrorClass, ErrorClassifier['status']> | undefined
+  /** Told when the function carries on after its turn suspended (it was busy with I/O). */
+  readonly onWarning?: ((message: string) => void) | undefined
 }
 
 /**
@@ -49,6 +51,7 @@ export function runTurn(
         resume: setup.resume,
         onSuspend: finish,
         classifiers: setup.classifiers,
+        onWarning: setup.onWarning,
         ...(setup.maxJournalBytes === undefined ? {} : { maxJournalBytes: setup.maxJournalBytes }),
       })
     const slot = attachCoroutine(scope, make, setup.resume !== undefined)
@@ -59,7 +62,11 @@ export function runTurn(
       result = Promise.reject(error)
     }
     slot.coroutine?.start()
-    const settle = (outcome: TurnResult) => finish(slot.coroutine?.settled() ?? outcome)
+    const settle = (outcome: TurnResult) => {
+      // Settling after the turn answered: the function was still busy when it suspended.
+      if (done) slot.coroutine?.late(outcome.kind === 'return' ? 'it returned' : 'it threw')
+      else finish(slot.coroutine?.settled() ?? outcome)
+    }
     Promise.resolve(result).then(
       (value) => settle({ kind: 'return', value }),
       (error: unknown) => settle({ kind: 'throw', error }),

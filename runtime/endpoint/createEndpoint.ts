@@ -27,6 +27,8 @@ export interface EndpointHooks {
   readonly onVerificationOff?: () => void
   /** Told about each failed run. */
   readonly onFailure?: (functionName: string, status: Status, error: unknown) => void
+  /** Told each warning about a run that did not fail (DSP-coded); default: a line on stderr. */
+  readonly onWarning?: (functionName: string, message: string) => void
 }
 
 /** The answer to a request without both signature headers, while signatures are required. */
@@ -110,6 +112,7 @@ export function createEndpoint<Key>(
       (environmentVariable('DISPATCH_ENDPOINT_URL') || undefined),
     maxJournalBytes,
     ...(hooks.onFailure === undefined ? {} : { onFailure: hooks.onFailure }),
+    ...(hooks.onWarning === undefined ? {} : { onWarning: hooks.onWarning }),
   })
   return { handle, bodyLimit, publicKey }
 }

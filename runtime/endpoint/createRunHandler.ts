@@ -67,6 +67,8 @@ export interface RunHandlerOptions {
   readonly maxJournalBytes?: number | undefined
   /** Told about each failed run (for logs). */
   readonly onFailure?: (functionName: string, status: Status, error: unknown) => void
+  /** Told a warning about a run that did not fail (DSP-coded); default: a line on stderr. */
+  readonly onWarning?: (functionName: string, message: string) => void
 }
 
 // The RunRequest schema is compiled once per process, at first use.
@@ -152,6 +154,7 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
         endpoint,
         maxJournalBytes: options.maxJournalBytes,
         classifiers,
+        onWarning: (message) => warn(name, message),
       })
     } finally {
       scope.close()
@@ -198,6 +201,15 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
     const text = /^DSP[0-9]{4}: /.test(message) ? message : codedMessage('DSP2266', message)
     report(name, 'STATUS_INCOMPATIBLE_STATE', new Error(text))
     return incompatible(text)
+  }
+
+  function warn(name: string, message: string): void {
+    try {
+      if (options.onWarning === undefined) writeToOperator(`dispatch: warning: ${message}\n`)
+      else options.onWarning(name, message)
+    } catch {
+      // A logger that throws must not reach the function that was running.
+    }
   }
 
   function report(name: string, status: Status, thrown: unknown): void {

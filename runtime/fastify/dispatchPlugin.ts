@@ -62,7 +62,13 @@ export const dispatchPlugin: FastifyPluginAsync<DispatchPluginOptions> = async (
       onVerificationOff: () =>
         instance.log.warn('dispatch: verification is off (verificationKey: false): requests are accepted unsigned'),
       onFailure: (name, status, error) =>
-        instance.log.warn({ err: error, function: name, status }, 'dispatch function failed'),
+        status === 'STATUS_INCOMPATIBLE_STATE'
+          ? instance.log.warn(
+              { function: name, status },
+              `dispatch coroutine restarts from its input: ${(error as Error).message}`,
+            )
+          : instance.log.warn({ err: error, function: name, status }, 'dispatch function failed'),
+      onWarning: (name, message) => instance.log.warn({ function: name }, `dispatch: ${message}`),
     },
     nodeEndpointCrypto,
   )

@@ -310,6 +310,12 @@ const ENTRIES = {
       "a resumed coroutine cannot replay its journal (its code or declared version changed, it diverged, or the state is not one of this endpoint's): answered `STATUS_INCOMPATIBLE_STATE`, the scheduler restarts the call from its input; logged as a warning",
     hint: 'declare a `version` on the route and ship new logic behind `patched(id)` to keep in-flight runs (docs/coroutines.md)',
   },
+  DSP2267: {
+    part: 'endpoint',
+    summary:
+      'a coroutine carried on after its turn suspended: it was awaiting something not durable (I/O, a plain timer) beside its durable operations, so that work runs again on the replay; logged as a warning, once per turn',
+    hint: "put the I/O in a step (`await step('query', () => db.query(...))`): it runs once, in the turn, and its result is journaled (docs/coroutines.md)",
+  },
   DSP2301: {
     part: 'endpoint',
     summary:
