@@ -64,7 +64,10 @@ export function createFetchHandler(options: FetchHandlerOptions): (request: Requ
   const { handle, bodyLimit, publicKey } = createEndpoint(
     options,
     'createFetchHandler',
-    { onFailure: options.onFailure ?? reportFailure },
+    {
+      onFailure: options.onFailure ?? reportFailure,
+      ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
+    },
     webEndpointCrypto,
   )
   const verifying = publicKey !== undefined

@@ -19,4 +19,9 @@ export interface FetchHandlerOptions
    * console where there is no stderr).
    */
   readonly onFailure?: (functionName: string, status: Status, error: unknown) => void
+  /**
+   * Told each warning about a run that did not fail, its message starting with its DSP code: a
+   * coroutine that carried on after its turn suspended (DSP2267). Default: one line on stderr.
+   */
+  readonly onWarning?: (functionName: string, message: string) => void
 }

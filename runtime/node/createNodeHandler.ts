@@ -91,7 +91,10 @@ export function createNodeHandler(options: NodeHandlerOptions): NodeHandler {
   const { handle, bodyLimit, publicKey } = createEndpoint(
     options,
     'createNodeHandler',
-    { onFailure: options.onFailure ?? reportFailure },
+    {
+      onFailure: options.onFailure ?? reportFailure,
+      ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
+    },
     nodeEndpointCrypto,
   )
   const verifying = publicKey !== undefined

@@ -5,4 +5,9 @@ import type { EndpointOptions } from '../endpoint/endpointOptions.js'
 export interface NodeHandlerOptions extends EndpointOptions {
   /** Told about each failed run, for the application's log (default: one line on stderr). */
   readonly onFailure?: (functionName: string, status: Status, error: unknown) => void
+  /**
+   * Told each warning about a run that did not fail, its message starting with its DSP code: a
+   * coroutine that carried on after its turn suspended (DSP2267). Default: one line on stderr.
+   */
+  readonly onWarning?: (functionName: string, message: string) => void
 }

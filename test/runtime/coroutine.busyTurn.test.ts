@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest'
+import { createClient, defineRoutes, tupleSchema } from '../../runtime/index.js'
+import { RUN, runRequest } from './helpers/endpointApp.js'
+
+// A turn that suspends while the function awaits ordinary I/O beside a durable call: the endpoint
+// answers the Poll, and when the function carries on after it, warns once (DSP2267) through
+// onWarning. Here through the fetch entry (the warning needs no promise hook, nor any node: module).
+
+const client = createClient<{ double: { args: [number]; output: number } }>({ double: 1 })
+const routes = defineRoutes({
+  busy: {
+    source: 'test/runtime/coroutine.busyTurn.test.ts',
+    input: tupleSchema([]),
+    output: undefined,
+    handler: async () => {
+      const a = client.double.call(1)
+      await new Promise((resolve) => setTimeout(resolve, 20)) // I/O outside a step
+      const b = client.double.call(2)
+      await Promise.all([a, b])
+    },
+  },
+})
+
+/** Polls `check` until it returns a value, or fails after `ms`. */
+async function eventually<T>(check: () => T | undefined, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const found = check()
+    if (found !== undefined) return found
+    if (Date.now() > deadline) throw new Error('no warning came')
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+async function run(dispatch: (request: Request) => Promise<Response>, fn: string): Promise<any> {
+  const body = JSON.stringify(runRequest(fn, []))
+  const response = await dispatch(
+    new Request(`http://app.test${RUN}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': String(new TextEncoder().encode(body).length) },
+      body,
+    }),
+  )
+  return response.json()
+}
+
+describe('a turn that suspends in the middle of ordinary I/O', () => {
+  it('is answered with a Poll, then warned about once through onWarning when the function carries on', async () => {
+    const { createFetchHandler } = await import('dispatch-functions/fetch')
+    const warnings: [string, string][] = []
+    const dispatch = createFetchHandler({
+      routes,
+      verificationKey: false,
+      onWarning: (fn, message) => warnings.push([fn, message]),
+    })
+    const answer = await run(dispatch, 'busy')
+    // The turn ended while the timer ran: only the first call went out.
+    expect(answer.poll.calls).toHaveLength(1)
+    const [[fn, message]] = await eventually(() => (warnings.length > 0 ? warnings : undefined))
+    expect(fn).toBe('busy')
+    expect(message).toMatch(
+      /^DSP2267: busy was still busy when its turn suspended: after the turn ended, it started a call of double\./,
+    )
+    expect(warnings).toHaveLength(1)
+  })
+})
