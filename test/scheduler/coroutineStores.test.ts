@@ -8,7 +8,11 @@ import {
   all,
   createClient,
   defineRoutes,
+  now,
   PermanentError,
+  patched,
+  type Routes,
+  race,
   SignalTimeoutError,
   StepFailedError,
   sleep,
@@ -22,11 +26,12 @@ import { runCli } from '../cli/runCli.js'
 import { eventually, removeFolder, startTestScheduler, type TestScheduler, tempFolder, value } from './helpers.js'
 import { POSTGRES_TEST_URL } from './postgresTestUrl.js'
 
-// Durable steps, signals and restarts from input through the real scheduler (on each store) and a
-// real endpoint over HTTP with signatures: what test/scheduler/coroutineSteps.test.ts and
-// coroutineSignals.test.ts check in the test environment, here end to end; plus what an operator
-// sees: `dispatch calls get` lists restarts with their reason, and the endpoint logs one warning
-// with a DSP code per restart and for a turn that suspended in the middle of ordinary I/O.
+// The second round of coroutines through the real scheduler (on each store) and a real endpoint
+// over HTTP with signatures: durable steps, signals, declared versions and patched() across a
+// redeploy, children cancelled at exit, sub-second sleeps — what test/scheduler/coroutineSteps,
+// coroutineSignals and coroutineExit check in the test environment, here end to end; plus what an
+// operator sees: `dispatch calls get` lists restarts with their reason, and the endpoint logs one
+// warning with a DSP code per restart and for a turn that suspended in the middle of ordinary I/O.
 
 const SOURCE = 'test/scheduler/coroutineStores.test.ts'
 /** How many times each step's fn ran (its side effect), by key. */
@@ -39,7 +44,8 @@ const runs = new Map<string, number>()
 const client = createClient<{
   double: { args: [number]; output: number }
   echo: { args: [string]; output: string }
-}>({ double: 1, echo: 1 })
+  hold: { args: [string]; output: string }
+}>({ double: 1, echo: 1, hold: 1 })
 
 const any = Type.Any()
 const routes = defineRoutes({
@@ -127,6 +133,33 @@ const routes = defineRoutes({
       return first ? String(await client.double.call(1)) : await client.echo.call('again')
     },
   },
+  // Waits for the signal `release`: a child that stays suspended until told.
+  hold: {
+    source: SOURCE,
+    input: tupleSchema([Type.String()]),
+    output: Type.String(),
+    handler: async (tag: string) => `${tag} ${await waitForSignal('release')}`,
+  },
+  racer: {
+    source: SOURCE,
+    input: tupleSchema([]),
+    output: Type.String(),
+    handler: async () => {
+      client.hold.call('detached', { detached: true })
+      // The loser of the race is still running when the parent returns: it is cancelled.
+      return race([client.hold.call('loser'), client.echo.call('winner')])
+    },
+  },
+  nap: {
+    source: SOURCE,
+    input: tupleSchema([]),
+    output: Type.Number(),
+    handler: async () => {
+      const before = now().getTime() // journaled: the turn after the sleep replays the same instant
+      await sleep('150ms')
+      return Date.now() - before
+    },
+  },
   busy: {
     source: SOURCE,
     input: tupleSchema([]),
@@ -142,24 +175,56 @@ const routes = defineRoutes({
   },
 })
 
+/**
+ * `versioned` as deployed: `v1` calls echo then waits for `go`; `v2` (the same declared version)
+ * ships a call of double behind `patched('bonus')`; `v3` declares another version.
+ */
+function versionedRoutes(deploy: 'v1' | 'v2' | 'v3'): Routes {
+  const handler =
+    deploy === 'v1'
+      ? async () => {
+          const a = await client.echo.call('a')
+          await waitForSignal('go')
+          return `${a}:v1`
+        }
+      : async () => {
+          const a = await client.echo.call('a')
+          const bonus = patched('bonus') ? await client.double.call(1) : 0
+          await waitForSignal('go')
+          return `${a}:${bonus}`
+        }
+  return defineRoutes({
+    ...routes,
+    versioned: {
+      source: SOURCE,
+      version: deploy === 'v3' ? '2' : '1',
+      input: tupleSchema([]),
+      output: Type.String(),
+      handler,
+    },
+  })
+}
+
 /** The endpoint, whose Fastify logger writes into `lines` (warnings and above). */
 async function startLoggedEndpoint(
   verificationKeyPem: string,
   lines: Record<string, unknown>[],
+  table: Routes = routes,
+  port = 0,
 ): Promise<{ url: string; app: FastifyInstance }> {
   const stream = { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) }
   const app = Fastify({ logger: { level: 'warn', stream } })
   await app.register(dispatchPlugin, {
-    routes,
+    routes: table,
     verificationKey: verificationKeyPem,
     endpointUrl: () => app.listeningOrigin,
   })
-  await app.listen({ host: '127.0.0.1', port: 0 })
-  const { port } = app.server.address() as { port: number }
-  return { url: `http://127.0.0.1:${port}`, app }
+  await app.listen({ host: '127.0.0.1', port })
+  const address = app.server.address() as { port: number }
+  return { url: `http://127.0.0.1:${address.port}`, app }
 }
 
-describe.each(['SQLite', 'PostgreSQL'])('steps, signals and restarts end to end on %s', (storeName) => {
+describe.each(['SQLite', 'PostgreSQL'])('coroutines end to end on %s', (storeName) => {
   const schema = `dispatch_test_coroutine_${randomBytes(4).toString('hex')}`
   let folder = ''
   let t: TestScheduler
@@ -190,6 +255,12 @@ describe.each(['SQLite', 'PostgreSQL'])('steps, signals and restarts end to end 
     (await t.dispatch([{ endpoint: endpoint.url, function: fn, input: value(args) }]))[0]!
   const suspended = (id: string) =>
     eventually(async () => ((await t.calls.get(id)).state === 'suspended' ? true : undefined))
+  /** Suspended after its `n`th turn (a Poll): past the operations the first `n` turns ran. */
+  const turns = (id: string, n: number) =>
+    eventually(async () => {
+      const { call, attempts } = await t.calls.inspect(id)
+      return call.state === 'suspended' && attempts.filter((a) => a.outcome === 'poll').length >= n ? true : undefined
+    })
   const warnings = (code: string) => logs.filter((l) => l['level'] === 40 && String(l['msg']).includes(code))
 
   it('runs each step once over the turns, retries a step, and throws StepFailedError into the coroutine', async () => {
@@ -276,5 +347,72 @@ describe.each(['SQLite', 'PostgreSQL'])('steps, signals and restarts end to end 
     expect(logged[0]!['msg']).toMatch(
       /^dispatch: DSP2267: busy was still busy when its turn suspended: after the turn ended, it started a call of double\. .*Put I\/O in a step/,
     )
+  })
+  it('cancels the children a coroutine no longer needs when it returns, and keeps a detached one', async () => {
+    const id = await start('racer', [])
+    expect(await t.settle(id)).toMatchObject({ state: 'succeeded', output: { value: 'winner' } })
+    const children = await eventually(async () => {
+      const { calls } = await t.calls.list({ parentDispatchId: id })
+      const byTag = new Map(calls.map((c) => [JSON.stringify(c.input?.value), c]))
+      const loser = byTag.get('["loser"]')
+      return loser?.state === 'cancelled' ? byTag : undefined
+    })
+    const detached = children.get('["detached"]')!
+    expect(detached.state).not.toBe('cancelled')
+    await suspended(detached.dispatchId)
+    await t.calls.signal(detached.dispatchId, 'release', 'now')
+    expect(await t.settle(detached.dispatchId)).toMatchObject({ state: 'succeeded', output: { value: 'detached now' } })
+  })
+
+  it('honours a sub-second sleep: resumed once 150 ms passed, not a whole second', async () => {
+    const call = await t.settle(await start('nap', []))
+    expect(call.state).toBe('succeeded')
+    expect(call.output?.value).toBeGreaterThanOrEqual(150)
+  })
+
+  it('keeps in-flight runs over a deploy of the same declared version (patched() false for them), restarts them on a new one', async () => {
+    const own = await startLoggedEndpoint(t.scheduler.verificationKeyPem, logs, versionedRoutes('v1'))
+    const port = Number(new URL(own.url).port)
+    let app = own.app
+    const startAt = async (url: string) =>
+      (await t.dispatch([{ endpoint: url, function: 'versioned', input: value([]) }]))[0]!
+    try {
+      const old = await startAt(own.url)
+      await turns(old, 2) // waiting for its signal: the journal went past where v2 has patched('bonus')
+      // Deploy v2 at the same address: a code edit, the same declared version, new logic behind patched().
+      await app.close()
+      app = (await startLoggedEndpoint(t.scheduler.verificationKeyPem, logs, versionedRoutes('v2'), port)).app
+      const fresh = await startAt(own.url)
+      await suspended(fresh)
+      await t.calls.signal(old, 'go')
+      await t.calls.signal(fresh, 'go')
+      // The old run replays without the patched branch; the new run takes it. Neither restarts.
+      expect(await t.settle(old)).toMatchObject({ state: 'succeeded', output: { value: 'a:0' } })
+      expect((await t.calls.get(old)).restarts).toBeUndefined()
+      expect(await t.settle(fresh)).toMatchObject({ state: 'succeeded', output: { value: 'a:2' } })
+
+      // Deploy v3, another declared version: an in-flight run restarts from its input, with a warning.
+      const before = warnings('DSP2266').length
+      const third = await startAt(own.url)
+      await turns(third, 3) // waiting for its signal: only the signal resumes it
+      await app.close()
+      app = (await startLoggedEndpoint(t.scheduler.verificationKeyPem, logs, versionedRoutes('v3'), port)).app
+      await t.calls.signal(third, 'go')
+      const restarted = await eventually(async () => {
+        const call = await t.calls.get(third)
+        return call.restarts === 1 && call.state === 'suspended' ? call : undefined
+      })
+      expect(restarted.restarts).toBe(1)
+      const logged = warnings('DSP2266').slice(before)
+      expect(logged).toHaveLength(1)
+      expect(logged[0]!['msg']).toMatch(
+        /the code of versioned changed since this coroutine started \(journal version @1, running @2\)/,
+      )
+      // The restart forgot the signal: the fresh run waits for another one.
+      await t.calls.signal(third, 'go')
+      expect(await t.settle(third)).toMatchObject({ state: 'succeeded', output: { value: 'a:2' } })
+    } finally {
+      await app.close()
+    }
   })
 })
