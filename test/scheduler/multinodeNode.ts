@@ -13,7 +13,13 @@ const scheduler = await startScheduler({
   // Short leases, renewed while attempts run: a killed node's calls are taken over within about
   // 3 s, although an attempt may take a minute (without renewal the lease would be 61 s).
   postgres: { url, schema, leaseMs: 3000 },
-  retry: { initialBackoffMs: 5, maxBackoffMs: 50, maxAttempts: 50, attemptTimeoutMs: 60_000 },
+  retry: {
+    initialBackoffMs: 5,
+    maxBackoffMs: 50,
+    // Crash tests that take an endpoint down for a while raise the budget (DISPATCH_TEST_MAX_ATTEMPTS).
+    maxAttempts: Number(process.env['DISPATCH_TEST_MAX_ATTEMPTS'] || 50),
+    attemptTimeoutMs: 60_000,
+  },
   leaseMarginMs: 1000,
   concurrency: 64,
   pollIntervalMs: 200,

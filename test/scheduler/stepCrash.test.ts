@@ -2,9 +2,10 @@ import type { ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { eventually, exited, type SchedulerChild, spawnScheduler } from '../faults/processes.js'
+import { eventually, exited, type SchedulerChild } from '../faults/processes.js'
 import { removeFolder, tempFolder, value } from './helpers.js'
 import { spawnEndpoint } from './spawnEndpoint.js'
+import { type StoreName, storeSchedulers } from './storeSchedulerProcess.js'
 
 // The at-least-once window of a durable step (docs/coroutines.md): the endpoint process is
 // SIGKILLed right after a step's side effect, before the journal that records it is stored. The
@@ -22,8 +23,9 @@ const effectsIn = (path: string): string[] => {
   }
 }
 
-describe('durable steps under crashes', () => {
-  let folder: string
+describe.each(['SQLite', 'PostgreSQL'] as StoreName[])('durable steps under crashes on %s', (store) => {
+  let folder = ''
+  const schedulers = storeSchedulers(store, () => folder)
   let scheduler: SchedulerChild | undefined
   let endpoint: { process: ChildProcess; url: string } | undefined
 
@@ -33,11 +35,12 @@ describe('durable steps under crashes', () => {
   afterAll(async () => {
     if (endpoint) await exited(endpoint.process, true)
     if (scheduler) await exited(scheduler.process, true)
+    await schedulers.drop()
     await removeFolder(folder)
   })
 
   it('runs a step again when the endpoint dies after its effect, and never once its journal is stored', async () => {
-    scheduler = await spawnScheduler(join(folder, 'dispatch.db'), { DISPATCH_TEST_MAX_ATTEMPTS: '100000' })
+    scheduler = await schedulers.start({ DISPATCH_TEST_MAX_ATTEMPTS: '100000' })
     const effects = join(folder, 'effects.log')
     const env = {
       DISPATCH_TEST_EFFECTS: effects,
@@ -66,7 +69,7 @@ describe('durable steps under crashes', () => {
         const { call, done } = await scheduler!.calls.wait(id, '5s')
         return done ? call : undefined
       },
-      60_000,
+      120_000,
       'the order to finish',
     )
     expect(done.state).toBe('succeeded')
@@ -74,5 +77,5 @@ describe('durable steps under crashes', () => {
     // Each step ran twice: once before the crash, once in the retried turn. The charge did not run
     // a third time in the email's retried turn: the Poll after it had stored it in the journal.
     expect(effectsIn(effects)).toEqual(['charge', 'charge', 'email', 'email'])
-  }, 120_000)
+  }, 240_000)
 })
