@@ -7,6 +7,7 @@ import { RUN, runRequest } from './helpers/endpointApp.js'
 // onWarning. Here through the fetch entry (the warning needs no promise hook, nor any node: module).
 
 const client = createClient<{ double: { args: [number]; output: number } }>({ double: 1 })
+const plainTimer = (ms: number) => new Promise<string>((resolve) => setTimeout(() => resolve('timer'), ms))
 const routes = defineRoutes({
   busy: {
     source: 'test/runtime/coroutine.busyTurn.test.ts',
@@ -17,6 +18,15 @@ const routes = defineRoutes({
       await new Promise((resolve) => setTimeout(resolve, 20)) // I/O outside a step
       const b = client.double.call(2)
       await Promise.all([a, b])
+    },
+  },
+  // A race of a durable call against a plain timer: the timer wins after the turn suspended.
+  raced: {
+    source: 'test/runtime/coroutine.busyTurn.test.ts',
+    input: tupleSchema([]),
+    output: undefined,
+    handler: async () => {
+      await Promise.race([client.double.call(1), plainTimer(20)])
     },
   },
 })
@@ -62,5 +72,16 @@ describe('a turn that suspends in the middle of ordinary I/O', () => {
       /^DSP2267: busy was still busy when its turn suspended: after the turn ended, it started a call of double\./,
     )
     expect(warnings).toHaveLength(1)
+  })
+
+  it('is warned about when the function returns after its turn suspended', async () => {
+    const { createFetchHandler } = await import('dispatch-functions/fetch')
+    const warnings: string[] = []
+    const dispatch = createFetchHandler({ routes, verificationKey: false, onWarning: (_, m) => warnings.push(m) })
+    expect((await run(dispatch, 'raced')).poll.calls).toHaveLength(1)
+    const [message] = await eventually(() => (warnings.length > 0 ? warnings : undefined))
+    expect(message).toMatch(
+      /^DSP2267: raced was still busy when its turn suspended: after the turn ended, it returned\./,
+    )
   })
 })
