@@ -66,7 +66,7 @@ describe('a turn that suspends in the middle of ordinary I/O', () => {
     const answer = await run(dispatch, 'busy')
     // The turn ended while the timer ran: only the first call went out.
     expect(answer.poll.calls).toHaveLength(1)
-    const [[fn, message]] = await eventually(() => (warnings.length > 0 ? warnings : undefined))
+    const [fn, message] = await eventually(() => warnings[0])
     expect(fn).toBe('busy')
     expect(message).toMatch(
       /^DSP2267: busy was still busy when its turn suspended: after the turn ended, it started a call of double\./,
