@@ -1,10 +1,11 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { createClient, defineRoutes, tupleSchema } from '../../runtime/index.js'
 import { RUN, runRequest } from './helpers/endpointApp.js'
 
 // A turn that suspends while the function awaits ordinary I/O beside a durable call: the endpoint
 // answers the Poll, and when the function carries on after it, warns once (DSP2267) through
-// onWarning. Here through the fetch entry (the warning needs no promise hook, nor any node: module).
+// onWarning. Here through the fetch entry (the warning needs no promise hook, nor any node: module);
+// and the default warning line of a restart from input (DSP2266).
 
 const client = createClient<{ double: { args: [number]; output: number } }>({ double: 1 })
 const plainTimer = (ms: number) => new Promise<string>((resolve) => setTimeout(() => resolve('timer'), ms))
@@ -42,8 +43,12 @@ async function eventually<T>(check: () => T | undefined, ms = 10_000): Promise<T
   }
 }
 
-async function run(dispatch: (request: Request) => Promise<Response>, fn: string): Promise<any> {
-  const body = JSON.stringify(runRequest(fn, []))
+async function run(
+  dispatch: (request: Request) => Promise<Response>,
+  fn: string,
+  extra: Record<string, unknown> = {},
+): Promise<any> {
+  const body = JSON.stringify(runRequest(fn, [], extra))
   const response = await dispatch(
     new Request(`http://app.test${RUN}`, {
       method: 'POST',
@@ -83,5 +88,31 @@ describe('a turn that suspends in the middle of ordinary I/O', () => {
     expect(message).toMatch(
       /^DSP2267: raced was still busy when its turn suspended: after the turn ended, it returned\./,
     )
+  })
+})
+
+describe('a resumed turn that cannot replay', () => {
+  it('logs one warning line with DSP2266 on stderr by default, and answers INCOMPATIBLE_STATE', async () => {
+    const { createFetchHandler } = await import('dispatch-functions/fetch')
+    const dispatch = createFetchHandler({ routes, verificationKey: false })
+    const written: string[] = []
+    // Reads what the default logger writes (and lets it through): the line is the behaviour under test.
+    const write = process.stderr.write.bind(process.stderr)
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: any, ...rest: any[]) => {
+      written.push(String(chunk))
+      return write(chunk, ...rest)
+    })
+    let answer: any
+    try {
+      const state = btoa(JSON.stringify({ not: 'a journal' }))
+      answer = await run(dispatch, 'busy', { pollResult: { coroutineState: state } })
+    } finally {
+      spy.mockRestore()
+    }
+    expect(answer.status).toBe('STATUS_INCOMPATIBLE_STATE')
+    const lines = written.filter((l) => l.includes('DSP2266'))
+    expect(lines).toEqual([
+      'dispatch: warning: coroutine busy restarts from its input: DSP2266: busy cannot be resumed: the coroutine state is not a journal of this library (unknown shape)\n',
+    ])
   })
 })
