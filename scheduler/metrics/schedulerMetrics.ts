@@ -8,8 +8,11 @@ import type { TimedOperation } from './timedStore.js'
 
 /** What the scheduler knows now, read on each scrape (nothing is kept between scrapes). */
 export interface LiveFigures {
-  /** The store's counts per function and state (a scan: {@link SchedulerMetrics} spaces them out). */
-  readonly countCalls: () => Promise<CallCounts[]>
+  /**
+   * The store's counts per function and state: of every call kept (a scan), or of the unfinished
+   * ones only (a range of an index); {@link SchedulerMetrics} spaces both out.
+   */
+  readonly countCalls: (unfinishedOnly: boolean) => Promise<CallCounts[]>
   /** The earliest due time of any unfinished call. */
   readonly nextDueAt: () => Promise<number | undefined>
   /** The queues with due calls, oldest first (undefined: the store cannot tell). */
@@ -34,6 +37,12 @@ export type AttemptOutcome = Completion['kind']
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]
 /** Seconds: a commit takes a fraction of a millisecond to a few seconds on a loaded disk. */
 const STORE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
+/**
+ * How often, at most, finished calls are counted (ms): a scan of every call kept, so of the whole
+ * history until retention deletes it. Unfinished calls, what alerts watch, are counted every 5 s.
+ */
+const FINISHED_COUNT_AGE_MS = 60_000
+const FINISHED_STATES: ReadonlySet<string> = new Set(['succeeded', 'failed', 'cancelled'])
 /** The queues with the oldest due calls that get series of their own (bounded label cardinality). */
 const BACKLOG_QUEUES = 20
 
@@ -50,7 +59,8 @@ interface FunctionSeries {
 type GaugeSamples = readonly (readonly [string, number])[]
 
 const HELP = {
-  calls: "Calls in the store by function and state (the store's counts, re-read by a scrape at most every 5 s).",
+  calls:
+    "Calls in the store by function and state (the store's counts, re-read by a scrape at most every 5 s for unfinished calls, 60 s for finished ones).",
   retrying: 'Pending calls that have been attempted before (waiting for a retry), by function.',
   oldestDue: 'How long the earliest due unfinished call has been due (0: nothing is overdue).',
   queueDue: `Calls due now per queue (endpoint, function, fairness key): the ${BACKLOG_QUEUES} queues with the oldest due calls, re-read by a scrape at most every 5 s.`,
@@ -121,7 +131,11 @@ export class SchedulerMetrics {
   private readonly byFunction = new Map<string, FunctionSeries>()
   private readonly byOperation = new Map<string, HistogramSeries>()
   private readonly byReason = new Map<string, TextSeries>()
-  private readonly counts: SpacedRead<CallCounts[]>
+  private readonly unfinishedCounts: SpacedRead<CallCounts[]>
+  private readonly allCounts: SpacedRead<CallCounts[]>
+  /** The finished calls' rows of the last full count, and the unfinished rows of the last count of those. */
+  private finishedRows: readonly CallCounts[] = []
+  private unfinishedRows: readonly CallCounts[] = []
   private readonly backlog: SpacedRead<QueueBacklog[]> | undefined
   /** The store-derived gauges' last samples: kept when a read fails (the next scrape reads again). */
   private callSamples: { calls: GaugeSamples; retrying: GaugeSamples } = { calls: [], retrying: [] }
@@ -134,7 +148,8 @@ export class SchedulerMetrics {
     options: { readonly processMetrics?: boolean } = {},
   ) {
     this.processMetrics = options.processMetrics !== false
-    this.counts = new SpacedRead(live.countCalls)
+    this.unfinishedCounts = new SpacedRead(() => live.countCalls(true))
+    this.allCounts = new SpacedRead(() => live.countCalls(false), FINISHED_COUNT_AGE_MS)
     const backlog = live.queueBacklog
     this.backlog = backlog === undefined ? undefined : new SpacedRead(() => backlog(BACKLOG_QUEUES))
   }
@@ -163,12 +178,16 @@ export class SchedulerMetrics {
 
   private async render(): Promise<string> {
     const live = this.live
-    const [counts, queues, next] = await Promise.all([
-      this.counts.get(),
+    const [all, unfinishedCounts, queues, next] = await Promise.all([
+      this.allCounts.get(),
+      this.unfinishedCounts.get(),
       this.backlog?.get(),
       live.nextDueAt().catch(() => undefined),
     ])
-    if (counts !== undefined) {
+    if (all !== undefined || unfinishedCounts !== undefined) {
+      if (all !== undefined) this.finishedRows = all.filter((c) => FINISHED_STATES.has(c.state))
+      if (unfinishedCounts !== undefined) this.unfinishedRows = unfinishedCounts
+      const counts = [...this.finishedRows, ...this.unfinishedRows]
       this.callSamples = {
         calls: counts.map((c) => [this.labels(['function', c.function], ['state', c.state]), c.count] as const),
         retrying: counts
