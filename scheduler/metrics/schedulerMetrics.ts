@@ -39,7 +39,7 @@ const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.
 const STORE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
 /**
  * How often, at most, finished calls are counted (ms): a scan of every call kept, so of the whole
- * history until retention deletes it. Unfinished calls, what alerts watch, are counted every 5 s.
+ * history until retention deletes it. Unfinished calls, what alerts watch, are counted every 10 s.
  */
 const FINISHED_COUNT_AGE_MS = 60_000
 const FINISHED_STATES: ReadonlySet<string> = new Set(['succeeded', 'failed', 'cancelled'])
@@ -60,10 +60,10 @@ type GaugeSamples = readonly (readonly [string, number])[]
 
 const HELP = {
   calls:
-    "Calls in the store by function and state (the store's counts, re-read by a scrape at most every 5 s for unfinished calls, 60 s for finished ones).",
+    "Calls in the store by function and state (the store's counts, re-read by a scrape at most every 10 s for unfinished calls, 60 s for finished ones).",
   retrying: 'Pending calls that have been attempted before (waiting for a retry), by function.',
   oldestDue: 'How long the earliest due unfinished call has been due (0: nothing is overdue).',
-  queueDue: `Calls due now per queue (endpoint, function, fairness key): the ${BACKLOG_QUEUES} queues with the oldest due calls, re-read by a scrape at most every 5 s.`,
+  queueDue: `Calls due now per queue (endpoint, function, fairness key): the ${BACKLOG_QUEUES} queues with the oldest due calls, re-read by a scrape at most every 10 s.`,
   queueOldest: `How long the oldest due call of each queue has been due (the same ${BACKLOG_QUEUES} queues).`,
   limit: 'The adaptive concurrency limit of each endpoint origin.',
   endpointInFlight: 'Attempts in flight at each endpoint origin.',

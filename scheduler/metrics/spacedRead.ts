@@ -4,11 +4,15 @@
  * at most ~1 % of the time...
  */
 const COST_FACTOR = 100
-/** ...and by default never more often than this, in ms, however cheap (a scrape every second reads every 5 s). */
-export const MIN_AGE_MS = 5000
+/**
+ * ...and by default never more often than this, in ms, however cheap: under Prometheus' default
+ * 15 s scrape interval, so scraped at it every scrape reads afresh; a scrape every second reads one
+ * time in ten.
+ */
+export const MIN_AGE_MS = 10_000
 
 /**
- * A store read that scrapes share: re-run only when the last one is older than 5 s (or the given
+ * A store read that scrapes share: re-run only when the last one is older than 10 s (or the given
  * age) and than 100 times what it cost; concurrent scrapes wait for the same read. Undefined when the store cannot
  * answer (the gauges keep their last values; the next scrape tries again).
  */
