@@ -1,4 +1,5 @@
 import { DispatchError, defineRoutes, PermanentError, tupleSchema } from 'dispatch-functions'
+import type { RegistryMetric } from 'dispatch-functions/fetch'
 import { Counter, Registry } from 'prom-client'
 import { Type } from 'typebox'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -163,6 +164,28 @@ describe('the metrics option', () => {
       expect(sample(text, 'dispatch_endpoint_runs_total{function="add",status="STATUS_OK"}')).toBeUndefined()
     } finally {
       await Promise.all([counted.close(), uncounted.close()])
+    }
+  })
+
+  it('registers in any registry with registerMetric, not only prom-client', async () => {
+    const held: RegistryMetric[] = []
+    const registry = { registerMetric: (metric: RegistryMetric) => void held.push(metric) }
+    const endpoint = await fetch.start({ routes, verificationKey: false, metrics: registry })
+    try {
+      const body = JSON.stringify(runRequest('add', [2, 3]))
+      expect((await postRaw(endpoint.url + RUN, { 'content-type': 'application/json' }, body)).status).toBe(200)
+      const runs = held.find((metric) => metric.name === 'dispatch_endpoint_runs_total')!.get()
+      expect(runs.type).toBe('counter')
+      expect(runs.values).toEqual([{ labels: { function: 'add', status: 'STATUS_OK' }, value: 1 }])
+      expect(held.map((metric) => metric.name).sort()).toEqual([
+        'dispatch_endpoint_run_duration_seconds',
+        'dispatch_endpoint_runs_in_flight',
+        'dispatch_endpoint_runs_total',
+        'dispatch_endpoint_signature_refusals_total',
+        'dispatch_endpoint_validation_failures_total',
+      ])
+    } finally {
+      await endpoint.close()
     }
   })
 
