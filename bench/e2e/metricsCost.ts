@@ -2,7 +2,8 @@
  * `npx tsx bench/e2e/metricsCost.ts`: what the metrics add to each call on the scheduler's thread,
  * measured alone (the end-to-end runs are too noisy on a shared machine to see 1 %): the updates of
  * one call's life (accepted, first attempt started and ended, its share of the store transactions)
- * in µs, and one scrape in ms.
+ * in µs, one scrape in ms (Node's process metrics as a scrape every second mostly finds them: their
+ * text reused), and the process metrics read afresh in ms (`SCRAPES=n` scrapes are timed, default 200).
  */
 import { processRegistry } from '../../scheduler/metrics/processRegistry.js'
 import { SchedulerMetrics } from '../../scheduler/metrics/schedulerMetrics.js'
