@@ -51,6 +51,7 @@ export type {
   ClaimRequest,
   Completion,
   CoroutineState,
+  CountOptions,
   InsertOptions,
   InsertResult,
   LeaseExtension,

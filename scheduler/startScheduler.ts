@@ -140,7 +140,7 @@ export async function startSchedulerWith(options: SchedulerOptions, harness: Sch
       ? undefined
       : new SchedulerMetrics(
           {
-            countCalls: () => opened.store.countCalls(),
+            countCalls: (unfinishedOnly) => opened.store.countCalls({ unfinishedOnly }),
             nextDueAt: () => opened.store.nextDueAt(),
             queueBacklog:
               opened.store.queueBacklog === undefined

@@ -1,5 +1,6 @@
 import { dspError } from '../../schemas/errors/dspError.js'
 import type { Status } from '../../schemas/status.js'
+import { type EndpointMetrics, endpointMetricsFor } from '../metrics/endpointMetrics.js'
 import { environmentVariable } from '../portable/environment.js'
 import { DEFAULT_REPLAY_CACHE_ENTRIES, ReplayCache } from '../signing/replayCache.js'
 import type { ErrorClass, ErrorClassifier } from '../status/errorClassifier.js'
@@ -19,6 +20,8 @@ export interface Endpoint<Key> {
   readonly bodyLimit: number
   /** The scheduler's key when requests must be signed; undefined with `verificationKey: false`. */
   readonly publicKey: Key | undefined
+  /** Told of each answer an adapter gives before {@link handle} (counts unsigned requests). */
+  readonly refusedBeforeBody: (answer: RunAnswer) => void
 }
 
 /** Callbacks through which an endpoint reports to its framework's logger. */
@@ -97,6 +100,7 @@ export function createEndpoint<Key>(
   }
   const target = publicKey === undefined ? undefined : resolveEndpointTarget(options.endpointUrl, framework)
   const replayCache = publicKey === undefined ? undefined : replayCacheOf(options.replayCache)
+  const metrics = options.metrics === undefined ? undefined : endpointMetricsFor(options.metrics, framework)
   const classifiers = new Map<ErrorClass, ErrorClassifier['status']>()
   for (const classifier of options.classifiers ?? []) classifiers.set(classifier.error, classifier.status)
 
@@ -113,6 +117,16 @@ export function createEndpoint<Key>(
     maxJournalBytes,
     ...(hooks.onFailure === undefined ? {} : { onFailure: hooks.onFailure }),
     ...(hooks.onWarning === undefined ? {} : { onWarning: hooks.onWarning }),
+    metrics,
   })
-  return { handle, bodyLimit, publicKey }
+  return { handle, bodyLimit, publicKey, refusedBeforeBody: refusalCounter(metrics) }
+}
+
+const NOTHING_COUNTED = () => {}
+
+function refusalCounter(metrics: EndpointMetrics | undefined): (answer: RunAnswer) => void {
+  if (metrics === undefined) return NOTHING_COUNTED
+  return (answer) => {
+    if (answer === UNSIGNED) metrics.refused('unsigned')
+  }
 }

@@ -11,9 +11,10 @@ import { CallScope } from '../context/callScope.js'
 import { codeVersionOf } from '../coroutine/coroutine.js'
 import { decodeJournal } from '../coroutine/journal.js'
 import { runTurn, type TurnResult, type TurnSetup } from '../coroutine/runTurn.js'
+import type { EndpointMetrics } from '../metrics/endpointMetrics.js'
 import { utf8Text } from '../portable/base64.js'
 import { writeToOperator } from '../portable/environment.js'
-import { BAD_SIGNATURE, type RequestHeaders } from '../signing/prepareVerification.js'
+import { BAD_SIGNATURE, REPLAYED, type RequestHeaders } from '../signing/prepareVerification.js'
 import type { ReplayCache } from '../signing/replayCache.js'
 import type { SignedTarget } from '../signing/signedTarget.js'
 import type { VerificationResult } from '../signing/verificationFailure.js'
@@ -69,6 +70,8 @@ export interface RunHandlerOptions {
   readonly onFailure?: (functionName: string, status: Status, error: unknown) => void
   /** Told a warning about a run that did not fail (DSP-coded); default: a line on stderr. */
   readonly onWarning?: (functionName: string, message: string) => void
+  /** Where runs, validation failures and signature refusals are counted (the `metrics` option). */
+  readonly metrics?: EndpointMetrics | undefined
 }
 
 // The RunRequest schema is compiled once per process, at first use.
@@ -102,7 +105,7 @@ function invalidArgument(functionName: string, lines: string[]): RunAnswer {
  * an answer; nothing here throws.
  */
 export function createRunHandler(options: RunHandlerOptions): (request: RunHttpRequest) => Promise<RunAnswer> {
-  const { routes, verify, classifiers, endpoint, onFailure } = options
+  const { routes, verify, classifiers, endpoint, onFailure, metrics } = options
   const targetOf = options.target
   // Never the Host a request arrives with: that would run a request signed for another endpoint.
   if (verify !== undefined && targetOf === undefined) {
@@ -139,11 +142,18 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
       const input = message.input
       if (input === undefined) args = []
       else if (input['@type'] !== VALUE_TYPE_URL) {
+        metrics?.invalid(name, 'input')
         return invalidArgument(name, [`input: @type must be ${VALUE_TYPE_URL}, not ${input['@type']}`])
       } else args = input.value ?? []
     }
-    if (!Array.isArray(args)) return invalidArgument(name, ['$: must be an array of positional arguments'])
-    if (!compiled.validateInput(args)) return invalidArgument(name, describeErrors('$', compiled.validateInput.errors))
+    if (!Array.isArray(args)) {
+      metrics?.invalid(name, 'input')
+      return invalidArgument(name, ['$: must be an array of positional arguments'])
+    }
+    if (!compiled.validateInput(args)) {
+      metrics?.invalid(name, 'input')
+      return invalidArgument(name, describeErrors('$', compiled.validateInput.errors))
+    }
 
     const scope = new CallScope(message)
     let turn: TurnResult
@@ -185,6 +195,7 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
 
     const validateOutput = compiled.validateOutput
     if (validateOutput !== undefined && !validateOutput(result)) {
+      metrics?.invalid(name, 'output')
       const lines = describeErrors('$', validateOutput.errors)
       return invalidResponse(name, `the result of ${name} does not match its declared output: ${lines.join('; ')}`)
     }
@@ -234,6 +245,7 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
   function afterVerification(request: RunHttpRequest): Promise<RunAnswer> | RunAnswer {
     const contentType = request.headers['content-type']
     if (!isJsonContentType(contentType)) {
+      metrics?.invalid('', 'request')
       return invalidRequest(
         `content type ${contentType === undefined ? '(none)' : JSON.stringify(contentType)} is not supported; send application/json`,
       )
@@ -242,17 +254,34 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
     try {
       message = JSON.parse(utf8Text(request.body))
     } catch (error) {
+      metrics?.invalid('', 'request')
       return invalidRequest(`the body is not JSON: ${(error as Error).message}`)
     }
     if (!validate(message)) {
+      metrics?.invalid('', 'request')
       return invalidRequest(`the body is not a RunRequest: ${describeErrors('$', validate.errors).join('; ')}`)
     }
     const runRequest = message as RunRequest
     const compiled = routes.get(runRequest.function)
     if (compiled === undefined) {
+      metrics?.invalid('', 'unknown_function')
       return connectError(404, 'not_found', `function ${JSON.stringify(runRequest.function)} is not registered here`)
     }
-    return withRunSpan(runRequest, () => run(compiled, runRequest))
+    if (metrics === undefined) return withRunSpan(runRequest, () => run(compiled, runRequest))
+    return withRunSpan(runRequest, () => measured(metrics, compiled, runRequest))
+  }
+
+  async function measured(metrics: EndpointMetrics, compiled: CompiledRoute, message: RunRequest): Promise<RunAnswer> {
+    const series = metrics.runStarted(message.function)
+    const started = performance.now()
+    let status: Status = 'STATUS_PERMANENT_ERROR'
+    try {
+      const answer = await run(compiled, message)
+      status = answer.status ?? status
+      return answer
+    } finally {
+      metrics.runEnded(series, status, (performance.now() - started) / 1000)
+    }
   }
 
   // A signature that does not verify for this endpoint's own URL: say which URL that is, and when the
@@ -281,6 +310,7 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
     const target = targetOf()
     const result: VerificationResult = await check({ ...request, ...target, replayCache: options.replayCache })
     if (result.ok) return undefined
+    metrics?.refused(result === BAD_SIGNATURE ? 'bad_signature' : result === REPLAYED ? 'replayed' : 'invalid')
     if (result === BAD_SIGNATURE) return badSignature(request, target)
     return connectError(result.httpStatus, result.code, result.message)
   }

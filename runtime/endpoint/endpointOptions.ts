@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto'
+import type { MetricsRegistry } from '../metrics/metricsRegistry.js'
 import type { Routes } from '../route.js'
 import type { ErrorClassifier } from '../status/errorClassifier.js'
 
@@ -54,4 +55,12 @@ export interface EndpointOptions<Key = KeyObject> {
    * fetch adapter's Web Crypto checks are asynchronous anyway).
    */
   readonly verifyOffThread?: boolean
+  /**
+   * A Prometheus registry to count this endpoint's work in (default none: nothing is counted): a
+   * prom-client `Registry`, or any object with its `registerMetric`. Runs by function and status,
+   * their duration, runs in flight, validation failures and signature refusals, as
+   * `dispatch_endpoint_*` (docs/observability.md); you serve the registry where you want it.
+   * Endpoints given the same registry share their series.
+   */
+  readonly metrics?: MetricsRegistry
 }

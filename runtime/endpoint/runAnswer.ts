@@ -9,6 +9,8 @@ import { base64OfText } from '../portable/base64.js'
 export interface RunAnswer {
   readonly statusCode: number
   readonly body: string
+  /** The RunResponse's status, for the answers that are one (not the Connect errors). */
+  readonly status?: Status
 }
 
 /** A Connect JSON error (docs/protocol.md §4.2): the request was refused before any function ran. */
@@ -23,7 +25,11 @@ export function invalidRequest(message: string): RunAnswer {
 // The success answer is the hot path: built by concatenation around the one stringify of the output.
 const OK_PREFIX = `{"status":"STATUS_OK","exit":{"result":{"output":{"@type":${JSON.stringify(VALUE_TYPE_URL)},"value":`
 const OK_SUFFIX = '}}}}'
-const OK_EMPTY: RunAnswer = { statusCode: 200, body: '{"status":"STATUS_OK","exit":{"result":{}}}' }
+const OK_EMPTY: RunAnswer = {
+  statusCode: 200,
+  body: '{"status":"STATUS_OK","exit":{"result":{}}}',
+  status: 'STATUS_OK',
+}
 
 /**
  * The RunResponse of a returned value (undefined: no output). Throws when the value is not JSON
@@ -34,22 +40,26 @@ export function okAnswer(value: unknown): RunAnswer {
   const json = JSON.stringify(value)
   // Functions and symbols stringify to undefined: like an undefined result, there is no output.
   if (json === undefined) return OK_EMPTY
-  return { statusCode: 200, body: OK_PREFIX + json + OK_SUFFIX }
+  return { statusCode: 200, body: OK_PREFIX + json + OK_SUFFIX, status: 'STATUS_OK' }
 }
 
 /** The RunResponse of a failed run. */
 export function failedAnswer(status: Status, error: ErrorMessage): RunAnswer {
-  return { statusCode: 200, body: JSON.stringify({ status, exit: { result: { error } } }) }
+  return { statusCode: 200, body: JSON.stringify({ status, exit: { result: { error } } }), status }
 }
 
 /** The RunResponse of a coroutine that suspends until results of its calls arrive. */
 export function pollAnswer(poll: Poll): RunAnswer {
-  return { statusCode: 200, body: JSON.stringify({ status: 'STATUS_OK', poll }) }
+  return { statusCode: 200, body: JSON.stringify({ status: 'STATUS_OK', poll }), status: 'STATUS_OK' }
 }
 
 /** The RunResponse of a run replaced by another call; followed whatever the status, so OK. */
 export function tailCallAnswer(call: Call): RunAnswer {
-  return { statusCode: 200, body: JSON.stringify({ status: 'STATUS_OK', exit: { result: {}, tailCall: call } }) }
+  return {
+    statusCode: 200,
+    body: JSON.stringify({ status: 'STATUS_OK', exit: { result: {}, tailCall: call } }),
+    status: 'STATUS_OK',
+  }
 }
 
 /** `dispatch.sdk.v1.Error` of anything thrown: its name, message and stack (base64 of UTF-8). */

@@ -55,7 +55,7 @@ function errorAnswer(error: FastifyError, bodyLimit: number): RunAnswer {
  * ```
  */
 export const dispatchPlugin: FastifyPluginAsync<DispatchPluginOptions> = async (instance, options) => {
-  const { handle, bodyLimit, publicKey } = createEndpoint(
+  const { handle, bodyLimit, publicKey, refusedBeforeBody } = createEndpoint(
     options,
     'dispatchPlugin',
     {
@@ -94,6 +94,7 @@ export const dispatchPlugin: FastifyPluginAsync<DispatchPluginOptions> = async (
         const headers = request.headers
         // Refused before its body is read: an unsigned client cannot make the endpoint wait for bytes.
         if (publicKey !== undefined && (headers.signature === undefined || headers['signature-input'] === undefined)) {
+          refusedBeforeBody(UNSIGNED)
           send(reply, UNSIGNED)
         } else if (headers['content-length'] === undefined) send(reply, MISSING_LENGTH)
         else done()

@@ -19,6 +19,7 @@
 export { RUN_PATH, runUrl } from '../../schemas/runUrl.js'
 export type { EndpointOptions } from '../endpoint/endpointOptions.js'
 export { DEFAULT_BODY_LIMIT } from '../endpoint/endpointOptions.js'
+export type { MetricSample, MetricSnapshot, MetricsRegistry, RegistryMetric } from '../metrics/metricsRegistry.js'
 export { Dispatch } from './dispatchAlias.js'
 export { dispatchPlugin } from './dispatchPlugin.js'
 export type { DispatchPluginOptions, ServerTimeouts } from './dispatchPluginOptions.js'

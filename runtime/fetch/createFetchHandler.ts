@@ -61,7 +61,7 @@ async function* chunksOf(reader: ReadableStreamDefaultReader<Uint8Array>): Async
  * ```
  */
 export function createFetchHandler(options: FetchHandlerOptions): (request: Request) => Promise<Response> {
-  const { handle, bodyLimit, publicKey } = createEndpoint(
+  const { handle, bodyLimit, publicKey, refusedBeforeBody } = createEndpoint(
     options,
     'createFetchHandler',
     {
@@ -83,7 +83,10 @@ export function createFetchHandler(options: FetchHandlerOptions): (request: Requ
       contentLength: headers.get('content-length'),
       bodyLimit,
     })
-    if (typeof length !== 'number') return respond(length)
+    if (typeof length !== 'number') {
+      refusedBeforeBody(length)
+      return respond(length)
+    }
     let body: Uint8Array
     if (request.body === null) {
       if (length !== 0) return respond(LENGTH_MISMATCH)

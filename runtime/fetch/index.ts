@@ -19,5 +19,6 @@
 export { RUN_PATH, runUrl } from '../../schemas/runUrl.js'
 export type { EndpointOptions } from '../endpoint/endpointOptions.js'
 export { DEFAULT_BODY_LIMIT } from '../endpoint/endpointOptions.js'
+export type { MetricSample, MetricSnapshot, MetricsRegistry, RegistryMetric } from '../metrics/metricsRegistry.js'
 export { createFetchHandler } from './createFetchHandler.js'
 export type { ExportablePublicKey, FetchHandlerOptions } from './fetchHandlerOptions.js'

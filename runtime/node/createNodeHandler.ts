@@ -88,7 +88,7 @@ function bodyAlreadyRead(): RunAnswer {
  * ```
  */
 export function createNodeHandler(options: NodeHandlerOptions): NodeHandler {
-  const { handle, bodyLimit, publicKey } = createEndpoint(
+  const { handle, bodyLimit, publicKey, refusedBeforeBody } = createEndpoint(
     options,
     'createNodeHandler',
     {
@@ -114,7 +114,10 @@ export function createNodeHandler(options: NodeHandlerOptions): NodeHandler {
       contentLength: headers['content-length'],
       bodyLimit,
     })
-    if (typeof length !== 'number') return send(response, length, true)
+    if (typeof length !== 'number') {
+      refusedBeforeBody(length)
+      return send(response, length, true)
+    }
 
     let body: Uint8Array
     const given = (request as FrameworkRequest).body

@@ -18,5 +18,6 @@
 export { RUN_PATH, runUrl } from '../../schemas/runUrl.js'
 export type { EndpointOptions } from '../endpoint/endpointOptions.js'
 export { DEFAULT_BODY_LIMIT } from '../endpoint/endpointOptions.js'
+export type { MetricSample, MetricSnapshot, MetricsRegistry, RegistryMetric } from '../metrics/metricsRegistry.js'
 export { createNodeHandler, type NodeHandler } from './createNodeHandler.js'
 export type { NodeHandlerOptions } from './nodeHandlerOptions.js'

@@ -120,7 +120,8 @@ export function prepareVerification(input: VerificationRequest): Prepared | Veri
 /** The refusal of a signature that does not verify: callers may replace its message with a better one. */
 export const BAD_SIGNATURE = denied('the signature does not verify with the verification key')
 
-const REPLAYED = unauthenticated(
+/** The refusal of a signature already accepted within its window. */
+export const REPLAYED = unauthenticated(
   codedMessage(
     'DSP2242',
     'this signed request was already accepted within its five-minute window (a replay): every delivery of the scheduler is signed afresh, so the same signature is run once',

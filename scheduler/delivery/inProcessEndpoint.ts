@@ -42,5 +42,8 @@ export function inProcessEndpoint(
     endpoint: url,
     maxJournalBytes: options.maxJournalBytes,
   })
-  return { url, endpoint: { handle, bodyLimit: Number.MAX_SAFE_INTEGER, publicKey: undefined } }
+  return {
+    url,
+    endpoint: { handle, bodyLimit: Number.MAX_SAFE_INTEGER, publicKey: undefined, refusedBeforeBody: () => {} },
+  }
 }

@@ -1,4 +1,4 @@
-import type { Registry } from 'prom-client'
+import { header, labelText, numberText } from './exposition.js'
 
 /** One label value's observations: counts per bucket (not cumulative), their sum and count. */
 export class HistogramSeries {
@@ -6,7 +6,11 @@ export class HistogramSeries {
   sum = 0
   count = 0
 
-  constructor(private readonly bounds: readonly number[]) {
+  constructor(
+    private readonly bounds: readonly number[],
+    /** The rendered start of each line: one per bucket, then +Inf, _sum and _count. */
+    readonly lines: readonly string[],
+  ) {
     this.counts = new Float64Array(bounds.length)
   }
 
@@ -23,58 +27,52 @@ export class HistogramSeries {
 /**
  * A histogram with one label, for the per-attempt hot path: an observation is a bucket search and
  * three additions (prom-client's Histogram validates and hashes its labels on every observation,
- * which costs more than the rest of the metrics of a call together). It renders as a prom-client
- * histogram: the registry reads any object with a name, help, type and `get()`.
+ * which costs more than the rest of the metrics of a call together), and each series keeps its
+ * lines' label text, so a scrape only adds numbers to them.
  */
 export class FastHistogram {
-  readonly type = 'histogram'
-  readonly aggregator = 'sum'
   private readonly series = new Map<string, HistogramSeries>()
+  private readonly head: string
 
   constructor(
-    readonly name: string,
-    readonly help: string,
+    private readonly name: string,
+    help: string,
     private readonly labelName: string,
     private readonly bounds: readonly number[],
-    registry: Registry,
   ) {
-    registry.registerMetric(this as never)
+    this.head = header(name, help, 'histogram')
   }
 
   /** The series of one label value (created on first use); keep it to observe without a look-up. */
   labels(value: string): HistogramSeries {
     let series = this.series.get(value)
     if (series === undefined) {
-      series = new HistogramSeries(this.bounds)
+      const label = [this.labelName, value] as const
+      const bucket = (le: string) => `${this.name}_bucket${labelText([label, ['le', le]])} `
+      const lines = [
+        ...this.bounds.map((bound) => bucket(numberText(bound))),
+        bucket('+Inf'),
+        `${this.name}_sum${labelText([label])} `,
+        `${this.name}_count${labelText([label])} `,
+      ]
+      series = new HistogramSeries(this.bounds, lines)
       this.series.set(value, series)
     }
     return series
   }
 
-  get(): { name: string; help: string; type: string; aggregator: string; values: object[] } {
-    const values: object[] = []
-    for (const [label, series] of this.series) {
+  render(): string {
+    let text = this.head
+    const n = this.bounds.length
+    for (const series of this.series.values()) {
+      const { lines, counts } = series
       let cumulative = 0
-      for (const [i, bound] of this.bounds.entries()) {
-        cumulative += series.counts[i]!
-        values.push({
-          labels: { [this.labelName]: label, le: bound },
-          value: cumulative,
-          metricName: `${this.name}_bucket`,
-        })
+      for (let i = 0; i < n; i++) {
+        cumulative += counts[i]!
+        text += `${lines[i]}${cumulative}\n`
       }
-      values.push({
-        labels: { [this.labelName]: label, le: '+Inf' },
-        value: series.count,
-        metricName: `${this.name}_bucket`,
-      })
-      values.push({ labels: { [this.labelName]: label }, value: series.sum, metricName: `${this.name}_sum` })
-      values.push({ labels: { [this.labelName]: label }, value: series.count, metricName: `${this.name}_count` })
+      text += `${lines[n]}${series.count}\n${lines[n + 1]}${numberText(series.sum)}\n${lines[n + 2]}${series.count}\n`
     }
-    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values }
-  }
-
-  reset(): void {
-    this.series.clear()
+    return text
   }
 }

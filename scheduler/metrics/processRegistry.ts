@@ -15,3 +15,25 @@ export function processRegistry(): Registry {
   }
   return shared
 }
+
+/**
+ * Reading them costs more than rendering all of a scheduler's own metrics (the event-loop delay's
+ * percentiles and deviation walk a histogram; open files are a directory listing): scrapes within
+ * this many ms of the last reading share its text.
+ */
+export const PROCESS_METRICS_MAX_AGE_MS = 5000
+
+let last: { at: number; text: Promise<string> } | undefined
+
+/** The process metrics' exposition text, re-read at most every {@link PROCESS_METRICS_MAX_AGE_MS}. */
+export function processMetricsText(): Promise<string> {
+  const now = performance.now()
+  if (last === undefined || now - last.at > PROCESS_METRICS_MAX_AGE_MS) {
+    const entry = { at: now, text: processRegistry().metrics() }
+    last = entry
+    entry.text.catch(() => {
+      if (last === entry) last = undefined
+    })
+  }
+  return last.text
+}

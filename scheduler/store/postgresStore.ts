@@ -29,6 +29,7 @@ import type {
   ChangeResult,
   ClaimRequest,
   Completion,
+  CountOptions,
   InsertOptions,
   InsertResult,
   LeaseExtension,
@@ -440,11 +441,12 @@ export class PostgresStore implements Store {
     return opt(rows[0]?.due ?? null)
   }
 
-  async countCalls(): Promise<CallCounts[]> {
+  async countCalls(options: CountOptions = {}): Promise<CallCounts[]> {
+    const unfinished = options.unfinishedOnly === true ? "WHERE state IN ('pending', 'running', 'suspended')" : ''
     const { rows } = await this.pool.read<CallCounts>(
       `SELECT function, state, COUNT(*) AS count,
          SUM(CASE WHEN state = 'pending' AND attempts > 0 THEN 1 ELSE 0 END)::int AS retrying
-       FROM ${this.s}.calls GROUP BY function, state ORDER BY function COLLATE "C", state COLLATE "C"`,
+       FROM ${this.s}.calls ${unfinished} GROUP BY function, state ORDER BY function COLLATE "C", state COLLATE "C"`,
     )
     return rows.map((r) => ({ function: r.function, state: r.state, count: r.count, retrying: r.retrying }))
   }

@@ -20,6 +20,7 @@ import {
   type ClaimRequest,
   type Completion,
   type CompletionOf,
+  type CountOptions,
   type InsertOptions,
   type InsertResult,
   type ListFilter,
@@ -490,8 +491,9 @@ export class SqliteStore implements Store {
     return opt(row.due)
   }
 
-  async countCalls(): Promise<CallCounts[]> {
-    return this.statements.counts.all() as CallCounts[]
+  async countCalls(options: CountOptions = {}): Promise<CallCounts[]> {
+    const s = this.statements
+    return (options.unfinishedOnly === true ? s.unfinishedCounts : s.counts).all() as CallCounts[]
   }
 
   async purgeIdempotencyKeys(before: number): Promise<number> {
@@ -714,6 +716,11 @@ function prepare(db: Database.Database) {
       SELECT function, state, COUNT(*) AS count,
         SUM(CASE WHEN state = 'pending' AND attempts > 0 THEN 1 ELSE 0 END) AS retrying
       FROM calls GROUP BY function, state ORDER BY function, state`),
+    unfinishedCounts: db.prepare(`
+      SELECT function, state, COUNT(*) AS count,
+        SUM(CASE WHEN state = 'pending' AND attempts > 0 THEN 1 ELSE 0 END) AS retrying
+      FROM calls WHERE state IN ('pending', 'running', 'suspended')
+      GROUP BY function, state ORDER BY function, state`),
   }
 }
 

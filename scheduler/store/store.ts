@@ -285,6 +285,12 @@ export interface ListPage {
 }
 
 /** Counts per function and state, for summaries. `retrying` counts pending calls with a failed attempt. */
+/** What {@link Store.countCalls} counts. */
+export interface CountOptions {
+  /** Only pending, running and suspended calls (default: every call kept). */
+  readonly unfinishedOnly?: boolean
+}
+
 export interface CallCounts {
   readonly function: string
   readonly state: CallState
@@ -371,7 +377,11 @@ export interface Store {
    * for an unknown call. Stores that have it record each applied completion in the same transaction.
    */
   listAttempts?(dispatchId: string): Promise<StoredAttempt[]>
-  countCalls(): Promise<CallCounts[]>
+  /**
+   * The calls per function and state (a scan of every call kept). With `unfinishedOnly`, only
+   * pending, running and suspended calls: a range of the index on state, cheap while the backlog is.
+   */
+  countCalls(options?: CountOptions): Promise<CallCounts[]>
   /** Forgets idempotency keys recorded before `before`. */
   purgeIdempotencyKeys(before: number): Promise<number>
   /**

@@ -197,8 +197,8 @@ const ENTRIES = {
   DSP2205: {
     part: 'endpoint',
     summary:
-      'an endpoint adapter (`dispatchPlugin`, `createNodeHandler`, `createFetchHandler`) was created without `routes` or with a bad `bodyLimit` or `maxJournalBytes`',
-    hint: 'pass `{ routes }` and a positive integer `bodyLimit` in bytes',
+      'an endpoint adapter (`dispatchPlugin`, `createNodeHandler`, `createFetchHandler`) was created without `routes`, with a bad `bodyLimit` or `maxJournalBytes`, or with a `metrics` option that is not a Prometheus registry (or whose registry already holds a `dispatch_endpoint_*` name)',
+    hint: 'pass `{ routes }`, a positive integer `bodyLimit` in bytes, and for `metrics` a prom-client Registry',
   },
   DSP2206: {
     part: 'endpoint',

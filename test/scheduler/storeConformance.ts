@@ -507,6 +507,25 @@ export function storeConformance(
         ]),
       )
       expect(counts.reduce((n, c) => n + c.count, 0)).toBe(3)
+      // One call finishes: a count of the unfinished ones leaves it out, and holds the others.
+      const [second] = await claim(T0 + 20, 1)
+      await store.completeAttempts([
+        {
+          kind: 'succeeded',
+          dispatchId: second!.dispatchId,
+          attempt: second!.attempts,
+          owner: 'node-a',
+          now: T0 + 20,
+          status: 'STATUS_OK',
+          output: undefined,
+          error: undefined,
+        },
+      ])
+      const after = await store.countCalls()
+      expect(after).toContainEqual({ function: second!.function, state: 'succeeded', count: 1, retrying: 0 })
+      const unfinished = await store.countCalls({ unfinishedOnly: true })
+      expect(unfinished).toEqual(after.filter((c) => c.state !== 'succeeded'))
+      expect(unfinished.reduce((n, c) => n + c.count, 0)).toBe(2)
     })
 
     it('never hands one call to two concurrent claims', async () => {
