@@ -35,6 +35,30 @@ export {
   WaitCallRequest,
   WaitCallResponse,
 } from './callService.js'
+export type { Codec } from './codec/protoCodec.js'
+export {
+  codecOfContentType,
+  contentTypeOf,
+  decodeProto,
+  encodeProto,
+  JSON_CONTENT_TYPE,
+  PROTO_CONTENT_TYPE,
+  ProtoCodecError,
+} from './codec/protoCodec.js'
+export {
+  CallProto,
+  CallResultProto,
+  DispatchCallProto,
+  DispatchRequestProto,
+  DispatchResponseProto,
+  ErrorProto,
+  ExitProto,
+  PollProto,
+  PollResultProto,
+  RunRequestProto,
+  RunResponseProto,
+} from './codec/protoMessages.js'
+export { OPAQUE_BYTES_KEY } from './codec/wellKnownTypes.js'
 export { ConnectError, DispatchCall, DispatchRequest, DispatchResponse } from './dispatch.js'
 export type { Checked } from './duration.js'
 export {

@@ -1,4 +1,12 @@
 import type { ValidateFunction } from 'ajv'
+import {
+  type Codec,
+  codecOfContentType,
+  decodeProto,
+  encodeProto,
+  ProtoCodecError,
+} from '../../schemas/codec/protoCodec.js'
+import { RunRequestProto, RunResponseProto } from '../../schemas/codec/protoMessages.js'
 import { codedMessage } from '../../schemas/errors/codedMessage.js'
 import { DispatchError } from '../../schemas/errors/dispatchError.js'
 import { dspError } from '../../schemas/errors/dspError.js'
@@ -76,10 +84,14 @@ function runRequestValidator(): ValidateFunction {
   return validateRunRequest
 }
 
-function isJsonContentType(value: string | readonly string[] | undefined): boolean {
-  if (typeof value !== 'string') return false
-  const type = value.split(';', 1)[0]!.trim().toLowerCase()
-  return type === 'application/json'
+function codecOfRequest(value: string | readonly string[] | undefined): Codec | undefined {
+  return typeof value === 'string' ? codecOfContentType(value) : undefined
+}
+
+/** A 200 RunResponse in the codec the request came in: binary protobuf for a binary request (docs/protocol.md §2). */
+function inCodec(codec: Codec, answer: RunAnswer): RunAnswer {
+  if (codec === 'json' || answer.statusCode !== 200) return answer
+  return { statusCode: 200, body: '', binary: encodeProto(RunResponseProto, JSON.parse(answer.body)) }
 }
 
 function incompatible(message: string): RunAnswer {
@@ -219,18 +231,28 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
     return failedAnswer('STATUS_INVALID_RESPONSE', { type: 'InvalidResponseError', message })
   }
 
-  function afterVerification(request: RunHttpRequest): Promise<RunAnswer> | RunAnswer {
+  async function afterVerification(request: RunHttpRequest): Promise<RunAnswer> {
     const contentType = request.headers['content-type']
-    if (!isJsonContentType(contentType)) {
+    const codec = codecOfRequest(contentType)
+    if (codec === undefined) {
       return invalidRequest(
-        `content type ${contentType === undefined ? '(none)' : JSON.stringify(contentType)} is not supported; send application/json`,
+        `content type ${contentType === undefined ? '(none)' : JSON.stringify(contentType)} is not supported; send application/json or application/proto`,
       )
     }
     let message: unknown
-    try {
-      message = JSON.parse(utf8Text(request.body))
-    } catch (error) {
-      return invalidRequest(`the body is not JSON: ${(error as Error).message}`)
+    if (codec === 'proto') {
+      try {
+        message = decodeProto(RunRequestProto, request.body)
+      } catch (error) {
+        if (!(error instanceof ProtoCodecError)) throw error
+        return invalidRequest(codedMessage('DSP2270', error.message))
+      }
+    } else {
+      try {
+        message = JSON.parse(utf8Text(request.body))
+      } catch (error) {
+        return invalidRequest(`the body is not JSON: ${(error as Error).message}`)
+      }
     }
     if (!validate(message)) {
       return invalidRequest(`the body is not a RunRequest: ${describeErrors('$', validate.errors).join('; ')}`)
@@ -240,7 +262,7 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
     if (compiled === undefined) {
       return connectError(404, 'not_found', `function ${JSON.stringify(runRequest.function)} is not registered here`)
     }
-    return withRunSpan(runRequest, () => run(compiled, runRequest))
+    return inCodec(codec, await withRunSpan(runRequest, () => run(compiled, runRequest)))
   }
 
   // A signature that does not verify for this endpoint's own URL: say which URL that is, and when the

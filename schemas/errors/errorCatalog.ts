@@ -310,6 +310,14 @@ const ENTRIES = {
       "a resumed coroutine cannot replay its journal (its code or declared version changed, it diverged, or the state is not one of this endpoint's): answered `STATUS_INCOMPATIBLE_STATE`, the scheduler restarts the call from its input; logged as a warning",
     hint: 'declare a `version` on the route and ship new logic behind `patched(id)` to keep in-flight runs (docs/coroutines.md)',
   },
+  DSP2270: {
+    part: 'endpoint',
+    summary:
+      'answered 400 by an endpoint: a `Content-Type: application/proto` body is not a binary RunRequest (truncated, a wrong wire type, a length past the end, an Any of a well-known type that does not decode)',
+    hint: 'the sender must encode a dispatch.sdk.v1.RunRequest (schemas/proto), or send JSON',
+    httpStatus: 400,
+    connectCode: 'invalid_argument',
+  },
   DSP2301: {
     part: 'endpoint',
     summary:
@@ -378,6 +386,14 @@ const ENTRIES = {
     summary:
       'answered by the API (400): `correlationId` is not an exact uint64 (a string over 18446744073709551615, or a number beyond 2^53)',
     hint: 'send it as a decimal string',
+    httpStatus: 400,
+    connectCode: 'invalid_argument',
+  },
+  DSP3014: {
+    part: 'scheduler',
+    summary:
+      'answered by the API (400): a `Content-Type: application/proto` body is not a binary protobuf message of the method (truncated, a wrong wire type, a length past the end, an Any of a well-known type that does not decode)',
+    hint: 'send the message encoded by a protobuf library from the dispatch.sdk.v1 definitions (schemas/proto), or send JSON',
     httpStatus: 400,
     connectCode: 'invalid_argument',
   },
