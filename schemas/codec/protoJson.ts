@@ -2,6 +2,7 @@ import {
   create,
   type DescField,
   type DescMessage,
+  fromBinary,
   fromJson,
   type JsonValue,
   type Message,
@@ -21,6 +22,9 @@ export class ProtoCodecError extends Error {
 }
 
 type Obj = Record<string, unknown>
+
+/** Messages nested in an Any's value: two per level of a `google.protobuf.Value`, for 1,000 levels of JSON. */
+const ANY_RECURSION_LIMIT = 2 * 1000 + 10
 
 const INT64: ReadonlySet<ScalarType> = new Set([
   ScalarType.INT64,
@@ -71,7 +75,12 @@ function anyToJson(any: Any, path: string): Obj {
   // as its bytes, to be handed back exactly as received (docs/protocol.md §2).
   if (desc === undefined) return { '@type': any.typeUrl, [OPAQUE_BYTES_KEY]: base64Encode(any.value) }
   try {
-    return toJson(AnySchema, any, { registry: wellKnownTypes }) as Obj
+    // Decoded here rather than by toJson(AnySchema): protobuf-es's default nesting bound (100 messages)
+    // would refuse a Value nested 50 levels deep, where JSON allows 1,000 (docs/protocol.md §17).
+    const inner = fromBinary(desc, any.value, { recursionLimit: ANY_RECURSION_LIMIT })
+    // Every well-known type here but Empty has a JSON mapping of its own, which goes under `value`.
+    if (desc.typeName === 'google.protobuf.Empty') return { '@type': any.typeUrl }
+    return { '@type': any.typeUrl, value: toJson(desc, inner) }
   } catch (error) {
     throw new ProtoCodecError(`${path}: the ${any.typeUrl} value is malformed (${(error as Error).message})`)
   }
