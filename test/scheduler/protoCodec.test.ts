@@ -8,8 +8,9 @@ import { dispatchPlugin } from '../../runtime/fastify/index.js'
 import { defineRoutes, tupleSchema } from '../../runtime/index.js'
 import { generateSigningKeyPair } from '../../runtime/signing/index.js'
 import { DispatchRequestSchema, DispatchResponseSchema } from '../../schemas/proto/gen/dispatch_pb.gen.js'
+import { coroutineRoutes } from '../runtime/helpers/coroutineRoutes.js'
 import { type BinaryEndpoint, PICKLED_TYPE_URL, pickled, startBinaryEndpoint } from './binaryEndpoint.js'
-import { removeFolder, startTestScheduler, type TestScheduler, tempFolder } from './helpers.js'
+import { removeFolder, startEndpoint, startTestScheduler, type TestScheduler, tempFolder, value } from './helpers.js'
 
 // The Dispatch SDKs' wire format end to end: a binary client dispatching to the API, the scheduler
 // delivering in binary to an endpoint that speaks nothing else (a Poll with an opaque typed state,
@@ -31,6 +32,7 @@ let folder: string
 let t: TestScheduler
 let binary: BinaryEndpoint
 let ours: { app: FastifyInstance; url: string }
+let coroutines: { app: FastifyInstance; url: string }
 
 beforeAll(async () => {
   folder = await tempFolder()
@@ -46,15 +48,17 @@ beforeAll(async () => {
     endpointUrl: () => app.listeningOrigin,
   })
   ours = { app, url: await app.listen({ host: '127.0.0.1', port: 0 }) }
+  coroutines = await startEndpoint(coroutineRoutes, keys.publicKeyPem)
   t = await startTestScheduler(join(folder, 'dispatch.db'), {
     signingKey: keys.privateKeyPem,
-    protoEndpoints: [`${binary.url}/`, `${ours.url}/`],
+    protoEndpoints: [`${binary.url}/`, `${ours.url}/`, `${coroutines.url}/`],
   })
 })
 afterAll(async () => {
   await t.scheduler.close()
   binary.server.close()
   await ours.app.close()
+  await coroutines.app.close()
   await removeFolder(folder)
 })
 
@@ -139,5 +143,12 @@ describe('binary protobuf (application/proto)', () => {
     expect(call.state).toBe('succeeded')
     expect(call.output).toEqual({ '@type': 'type.googleapis.com/google.protobuf.Value', value: 42 })
     expect(endpointContentTypes).toContain('application/proto -> application/proto')
+  })
+
+  it("this project's coroutines run in binary: the first call's correlation id 0 is left out and still resumes it", async () => {
+    const [id] = await t.dispatch([{ endpoint: coroutines.url, function: 'dag', input: value([3]) }])
+    const call = await t.settle(id!)
+    expect(call.state).toBe('succeeded')
+    expect(call.output?.value).toMatchObject({ a: 6, b: 24, s: 60, e: 60 })
   })
 })
