@@ -163,9 +163,11 @@ export class EndpointClient {
         bodyTimeout: timeoutMs,
       })
       if (response.statusCode >= 200 && response.statusCode < 300) {
-        // The answer is read in the codec it says it is in: a peer may answer JSON to a binary request.
+        // The answer is read in the codec it says it is in (a peer may answer JSON to a binary request),
+        // else in the codec of the request (a peer that names none, or `application/octet-stream`).
         const answerType = response.headers['content-type']
-        if (codecOfContentType(typeof answerType === 'string' ? answerType : undefined) !== 'proto') {
+        const answerCodec = codecOfContentType(typeof answerType === 'string' ? answerType : undefined) ?? codec
+        if (answerCodec === 'json') {
           return { kind: 'answer', body: await response.body.text() }
         }
         const bytes = new Uint8Array(await response.body.arrayBuffer())
