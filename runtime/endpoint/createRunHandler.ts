@@ -89,9 +89,16 @@ function codecOfRequest(value: string | readonly string[] | undefined): Codec | 
 }
 
 /** A 200 RunResponse in the codec the request came in: binary protobuf for a binary request (docs/protocol.md §2). */
-function inCodec(codec: Codec, answer: RunAnswer): RunAnswer {
-  if (codec === 'json' || answer.statusCode !== 200) return answer
-  return { statusCode: 200, body: '', binary: encodeProto(RunResponseProto, JSON.parse(answer.body)) }
+function inCodec(answer: RunAnswer): RunAnswer {
+  if (answer.statusCode !== 200) return answer
+  try {
+    return { statusCode: 200, body: '', binary: encodeProto(RunResponseProto, JSON.parse(answer.body)) }
+  } catch (error) {
+    // A value protobuf cannot hold (nested past what its encoder recurses): the run's answer is invalid.
+    const message = `the answer cannot be encoded in protobuf: ${(error as Error).message}`
+    const failed = failedAnswer('STATUS_INVALID_RESPONSE', { type: 'InvalidResponseError', message })
+    return { statusCode: 200, body: '', binary: encodeProto(RunResponseProto, JSON.parse(failed.body)) }
+  }
 }
 
 function incompatible(message: string): RunAnswer {
@@ -231,7 +238,7 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
     return failedAnswer('STATUS_INVALID_RESPONSE', { type: 'InvalidResponseError', message })
   }
 
-  async function afterVerification(request: RunHttpRequest): Promise<RunAnswer> {
+  function afterVerification(request: RunHttpRequest): Promise<RunAnswer> | RunAnswer {
     const contentType = request.headers['content-type']
     const codec = codecOfRequest(contentType)
     if (codec === undefined) {
@@ -262,7 +269,8 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
     if (compiled === undefined) {
       return connectError(404, 'not_found', `function ${JSON.stringify(runRequest.function)} is not registered here`)
     }
-    return inCodec(codec, await withRunSpan(runRequest, () => run(compiled, runRequest)))
+    const answered = withRunSpan(runRequest, () => run(compiled, runRequest))
+    return codec === 'json' ? answered : answered.then(inCodec)
   }
 
   // A signature that does not verify for this endpoint's own URL: say which URL that is, and when the

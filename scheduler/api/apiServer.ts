@@ -78,6 +78,12 @@ export interface ApiServerParts {
 function validator<T>(schema: TSchema, name: string): (body: unknown) => T {
   const compiled = Compile(schema)
   return (body) => {
+    if (Buffer.isBuffer(body)) {
+      throw new ConnectRefusal(
+        'invalid_argument',
+        `the CallService speaks JSON only (docs/protocol.md §2.1): send the ${name} with Content-Type: application/json`,
+      )
+    }
     if (compiled.Check(body)) {
       // Ids, names and keys are compared with stored text, which never holds a NUL (PostgreSQL cannot).
       for (const [field, value] of Object.entries(body as object)) {

@@ -152,3 +152,15 @@ describe('binary protobuf (application/proto)', () => {
     expect(call.output?.value).toMatchObject({ a: 6, b: 24, s: 60, e: 60 })
   })
 })
+
+describe('the CallService in binary', () => {
+  it('is refused with a 400 saying it speaks JSON only', async () => {
+    const response = await fetch(`${t.scheduler.url}/dispatch.scheduler.v1.CallService/Get`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/proto', authorization: `Bearer ${t.scheduler.apiKey}` },
+      body: new Uint8Array([0x0a, 0x01, 0x61]),
+    })
+    expect(response.status).toBe(400)
+    expect(((await response.json()) as { message: string }).message).toMatch(/speaks JSON only/)
+  })
+})
