@@ -35,16 +35,9 @@ export {
   WaitCallRequest,
   WaitCallResponse,
 } from './callService.js'
-export type { Codec } from './codec/protoCodec.js'
-export {
-  codecOfContentType,
-  contentTypeOf,
-  decodeProto,
-  encodeProto,
-  JSON_CONTENT_TYPE,
-  PROTO_CONTENT_TYPE,
-  ProtoCodecError,
-} from './codec/protoCodec.js'
+export type { Codec } from './codec/contentTypes.js'
+export { codecOfContentType, contentTypeOf, JSON_CONTENT_TYPE, PROTO_CONTENT_TYPE } from './codec/contentTypes.js'
+export { decodeProto, encodeProto, ProtoCodecError } from './codec/protoCodec.js'
 export {
   CallProto,
   CallResultProto,

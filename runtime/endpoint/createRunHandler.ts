@@ -1,12 +1,5 @@
 import type { ValidateFunction } from 'ajv'
-import {
-  type Codec,
-  codecOfContentType,
-  decodeProto,
-  encodeProto,
-  ProtoCodecError,
-} from '../../schemas/codec/protoCodec.js'
-import { RunRequestProto, RunResponseProto } from '../../schemas/codec/protoMessages.js'
+import { type Codec, codecOfContentType } from '../../schemas/codec/contentTypes.js'
 import { codedMessage } from '../../schemas/errors/codedMessage.js'
 import { DispatchError } from '../../schemas/errors/dispatchError.js'
 import { dspError } from '../../schemas/errors/dspError.js'
@@ -88,17 +81,11 @@ function codecOfRequest(value: string | readonly string[] | undefined): Codec | 
   return typeof value === 'string' ? codecOfContentType(value) : undefined
 }
 
-/** A 200 RunResponse in the codec the request came in: binary protobuf for a binary request (docs/protocol.md §2). */
-function inCodec(answer: RunAnswer): RunAnswer {
-  if (answer.statusCode !== 200) return answer
-  try {
-    return { statusCode: 200, body: '', binary: encodeProto(RunResponseProto, JSON.parse(answer.body)) }
-  } catch (error) {
-    // A value protobuf cannot hold (nested past what its encoder recurses): the run's answer is invalid.
-    const message = `the answer cannot be encoded in protobuf: ${(error as Error).message}`
-    const failed = failedAnswer('STATUS_INVALID_RESPONSE', { type: 'InvalidResponseError', message })
-    return { statusCode: 200, body: '', binary: encodeProto(RunResponseProto, JSON.parse(failed.body)) }
-  }
+// The binary codec is loaded on the first binary request (runProtoCodec.ts says why).
+let protoCodec: Promise<typeof import('./runProtoCodec.js')> | undefined
+const loadProtoCodec = () => {
+  protoCodec ??= import('./runProtoCodec.js')
+  return protoCodec
 }
 
 function incompatible(message: string): RunAnswer {
@@ -246,21 +233,29 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
         `content type ${contentType === undefined ? '(none)' : JSON.stringify(contentType)} is not supported; send application/json or application/proto`,
       )
     }
+    if (codec === 'proto') return loadProtoCodec().then((proto) => inProto(proto, request.body))
     let message: unknown
-    if (codec === 'proto') {
-      try {
-        message = decodeProto(RunRequestProto, request.body)
-      } catch (error) {
-        if (!(error instanceof ProtoCodecError)) throw error
-        return invalidRequest(codedMessage('DSP2270', error.message))
-      }
-    } else {
-      try {
-        message = JSON.parse(utf8Text(request.body))
-      } catch (error) {
-        return invalidRequest(`the body is not JSON: ${(error as Error).message}`)
-      }
+    try {
+      message = JSON.parse(utf8Text(request.body))
+    } catch (error) {
+      return invalidRequest(`the body is not JSON: ${(error as Error).message}`)
     }
+    return runMessage(message)
+  }
+
+  /** A binary request: decoded into its JSON form, run, and answered in binary. */
+  async function inProto(proto: typeof import('./runProtoCodec.js'), body: Uint8Array): Promise<RunAnswer> {
+    let message: unknown
+    try {
+      message = proto.decodeRunRequest(body)
+    } catch (error) {
+      if (!(error instanceof proto.ProtoCodecError)) throw error
+      return invalidRequest(codedMessage('DSP2270', error.message))
+    }
+    return proto.inProto(await runMessage(message))
+  }
+
+  function runMessage(message: unknown): Promise<RunAnswer> | RunAnswer {
     if (!validate(message)) {
       return invalidRequest(`the body is not a RunRequest: ${describeErrors('$', validate.errors).join('; ')}`)
     }
@@ -269,8 +264,7 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
     if (compiled === undefined) {
       return connectError(404, 'not_found', `function ${JSON.stringify(runRequest.function)} is not registered here`)
     }
-    const answered = withRunSpan(runRequest, () => run(compiled, runRequest))
-    return codec === 'json' ? answered : answered.then(inCodec)
+    return withRunSpan(runRequest, () => run(compiled, runRequest))
   }
 
   // A signature that does not verify for this endpoint's own URL: say which URL that is, and when the
