@@ -1,5 +1,6 @@
 import {
   create,
+  type DescEnum,
   type DescField,
   type DescMessage,
   fromBinary,
@@ -151,7 +152,7 @@ function valueFromJson(field: DescField, value: unknown, path: string): unknown 
     case 'scalar':
       return scalarFromJson(field.scalar, value, path)
     case 'enum':
-      return enumFromJson(field, value, path)
+      return enumFromJson(field.enum, value, path)
     case 'message':
       return messageFromJson(field.message, value, path)
     case 'list':
@@ -159,7 +160,7 @@ function valueFromJson(field: DescField, value: unknown, path: string): unknown 
       return value.map((item, i) => {
         const at = `${path}/${i}`
         if (field.listKind === 'message') return messageFromJson(field.message, item, at)
-        if (field.listKind === 'enum') return enumFromJson(field, item, at)
+        if (field.listKind === 'enum') return enumFromJson(field.enum, item, at)
         return scalarFromJson(field.scalar, item, at)
       })
     default:
@@ -167,9 +168,9 @@ function valueFromJson(field: DescField, value: unknown, path: string): unknown 
   }
 }
 
-function enumFromJson(field: DescField & { enum?: unknown }, value: unknown, path: string): number {
+function enumFromJson(desc: DescEnum, value: unknown, path: string): number {
   if (typeof value === 'number') return value
-  const found = field.enum?.values.find((v) => v.name === value)
+  const found = desc.values.find((v) => v.name === value)
   if (found === undefined) throw new ProtoCodecError(`${path}: ${JSON.stringify(value)} is not a value of the enum`)
   return found.number
 }
