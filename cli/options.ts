@@ -59,6 +59,20 @@ export function collectAllowEndpoint(value: string, previous: string[] | undefin
   return [...(previous ?? []), value]
 }
 
+/** `--proto-endpoint PATTERN`, repeatable: endpoints delivered to in binary protobuf (the Dispatch SDKs' codec). */
+export function collectProtoEndpoint(value: string, previous: string[] | undefined): string[] {
+  try {
+    new EndpointAllowList([value], 'protoEndpoints')
+  } catch (error) {
+    const { code, message, hint } = error as DispatchError
+    throw new InvalidArgumentError(`${code}: ${message}; ${hint}`)
+  }
+  return [...(previous ?? []), value]
+}
+
+export const PROTO_ENDPOINT_HELP =
+  'deliver to endpoints under this http(s) URL prefix in binary protobuf (application/proto), as Dispatch SDK (Python, Go) endpoints expect (repeatable; default: JSON to every endpoint)'
+
 export const ALLOW_ENDPOINT_HELP =
   "only call endpoints under this http(s) URL prefix, e.g. 'https://app.example.com/' or 'https://*.example.com/' (repeatable; default: any endpoint)"
 /** `--retention`: a duration (`7d`, `12h`), or `0` / `off` to keep finished calls forever. */

@@ -81,6 +81,12 @@ export interface SchedulerOptions {
    * see docs/scheduler.md. Default: every endpoint.
    */
   readonly allowEndpoints?: readonly string[]
+  /**
+   * Endpoints delivered to in binary protobuf (`application/proto`, the Dispatch SDKs' codec) instead of
+   * JSON: URL prefixes with the syntax of `allowEndpoints` (docs/scheduler.md, "Codecs"). Default: none,
+   * every endpoint gets JSON.
+   */
+  readonly protoEndpoints?: readonly string[]
   /** SQLite `synchronous`: 'FULL' (default) or 'NORMAL' (survives a process crash, not a power loss). */
   readonly synchronous?: 'FULL' | 'NORMAL'
   /** Use this store instead of SQLite at `dbPath` (the keys are still kept beside `dbPath`). */
@@ -134,6 +140,8 @@ export interface ResolvedSchedulerOptions extends DeliveryOptions, ApiOptions {
   readonly groupCommit: boolean
   /** Finished calls are deleted this long after they finished, in ms; 0: never. */
   readonly retentionMs: number
+  /** The endpoints delivered to in binary protobuf; undefined: none. */
+  readonly protoEndpoints: EndpointAllowList | undefined
 }
 
 export const DEFAULT_RETENTION_MS = 7 * 86_400_000
@@ -261,5 +269,9 @@ export function resolveSchedulerOptions(options: SchedulerOptions): ResolvedSche
     // A timer period: at least 10 ms, and no more than setInterval can hold (about 24 days).
     endpointIdleMs: Math.min(2 ** 31 - 1, Math.max(10, positive('endpointIdleMs', options.endpointIdleMs, 300_000))),
     allowEndpoints: options.allowEndpoints === undefined ? undefined : new EndpointAllowList(options.allowEndpoints),
+    protoEndpoints:
+      options.protoEndpoints === undefined || options.protoEndpoints.length === 0
+        ? undefined
+        : new EndpointAllowList(options.protoEndpoints, 'protoEndpoints'),
   }
 }

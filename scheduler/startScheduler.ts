@@ -159,7 +159,7 @@ export async function startSchedulerWith(options: SchedulerOptions, harness: Sch
     metrics === undefined ? opened.store : timedStore(opened.store, (op, s) => metrics.storeOperation(op, s))
   const events = new CallEvents()
   const owner = `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`
-  const client = new EndpointClient(keys.privateKey, resolved.concurrency)
+  const client = new EndpointClient(keys.privateKey, resolved.concurrency, resolved.protoEndpoints)
   const transport =
     harness.transport ??
     (local === undefined

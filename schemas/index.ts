@@ -35,6 +35,23 @@ export {
   WaitCallRequest,
   WaitCallResponse,
 } from './callService.js'
+export type { Codec } from './codec/contentTypes.js'
+export { codecOfContentType, contentTypeOf, JSON_CONTENT_TYPE, PROTO_CONTENT_TYPE } from './codec/contentTypes.js'
+export { decodeProto, encodeProto, ProtoCodecError } from './codec/protoCodec.js'
+export {
+  CallProto,
+  CallResultProto,
+  DispatchCallProto,
+  DispatchRequestProto,
+  DispatchResponseProto,
+  ErrorProto,
+  ExitProto,
+  PollProto,
+  PollResultProto,
+  RunRequestProto,
+  RunResponseProto,
+} from './codec/protoMessages.js'
+export { OPAQUE_BYTES_KEY } from './codec/wellKnownTypes.js'
 export { ConnectError, DispatchCall, DispatchRequest, DispatchResponse } from './dispatch.js'
 export type { Checked } from './duration.js'
 export {

@@ -25,9 +25,12 @@ export const Poll = Type.Object({
 })
 export type Poll = Static<typeof Poll>
 
-/** `dispatch.sdk.v1.Exit`: the run is over; optionally replace it with a tail call. */
+/**
+ * `dispatch.sdk.v1.Exit`: the run is over; optionally replace it with a tail call. `result` may be
+ * absent (proto3 leaves an empty message out): an exit without output, or a tail call alone.
+ */
 export const Exit = Type.Object({
-  result: CallResult,
+  result: Type.Optional(CallResult),
   tailCall: Type.Optional(Call),
 })
 export type Exit = Static<typeof Exit>

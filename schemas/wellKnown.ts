@@ -16,12 +16,15 @@ export const VALUE_TYPE_URL = 'type.googleapis.com/google.protobuf.Value'
 
 /**
  * `google.protobuf.Any`: `@type` names the message; a well-known type's JSON (such as
- * `google.protobuf.Value`, which carries function inputs and outputs) goes under `value`.
+ * `google.protobuf.Value`, which carries function inputs and outputs) goes under `value`. A message of
+ * any other type (another SDK's pickled values and coroutine states) travels as its serialized bytes
+ * under `@bytes` (standard base64), handed back exactly as received (docs/protocol.md §2).
  */
 export const AnyMessage = Type.Object(
   {
     '@type': Type.String({ minLength: 1 }),
     value: Type.Optional(Type.Unknown()),
+    '@bytes': Type.Optional(Bytes),
   },
   { additionalProperties: true },
 )

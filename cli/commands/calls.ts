@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander'
 import { type CallServiceClient, createCallServiceClient } from 'dispatch-functions/internal'
 import type { CallInfo } from 'dispatch-functions/protocol'
+import { formatAny } from '../formatAny.js'
 import { formatAttempts } from '../formatAttempts.js'
 import { formatRestarts } from '../formatRestarts.js'
 import { formatStats } from '../formatStats.js'
@@ -214,7 +215,7 @@ function printCall(call: CallInfo, flags: ApiFlags, history: readonly string[] =
   if (call.nextAttemptAt) lines.push(`next:      ${call.nextAttemptAt}`)
   if (call.fairnessKey) lines.push(`tenant:    ${call.fairnessKey}`)
   if (call.error) lines.push(`error:     ${call.error.type}: ${call.error.message}`)
-  if (call.output) lines.push(`output:    ${JSON.stringify(call.output.value)}`)
+  if (call.output) lines.push(`output:    ${formatAny(call.output)}`)
   lines.push(...history)
   process.stdout.write(`${lines.join('\n')}\n`)
 }

@@ -4,7 +4,15 @@ import { codedMessage } from 'dispatch-functions/protocol'
 import { EndpointAllowList } from '../../scheduler/internal.js'
 import { chooseAppPort } from '../appPort.js'
 import { startLiveSummary } from '../liveSummary.js'
-import { ALLOW_ENDPOINT_HELP, collectAllowEndpoint, parseHttpUrl, parsePort, parseRetentionFlag } from '../options.js'
+import {
+  ALLOW_ENDPOINT_HELP,
+  collectAllowEndpoint,
+  collectProtoEndpoint,
+  PROTO_ENDPOINT_HELP,
+  parseHttpUrl,
+  parsePort,
+  parseRetentionFlag,
+} from '../options.js'
 import { addPostgresFlags, describeStore, type PostgresFlags, postgresOption } from '../postgresFlag.js'
 import { removeRunState, runStatePath, writeRunState } from '../runState.js'
 import { schedulerListenError } from '../schedulerListenError.js'
@@ -15,6 +23,7 @@ interface RunFlags extends PostgresFlags {
   port: number
   endpoint?: string
   allowEndpoint?: string[]
+  protoEndpoint?: string[]
   appPort?: number
   watch?: boolean
   retention?: string | false
@@ -47,6 +56,7 @@ export function registerRun(program: Command): void {
       parseHttpUrl,
     )
     .option('--allow-endpoint <pattern>', ALLOW_ENDPOINT_HELP, collectAllowEndpoint)
+    .option('--proto-endpoint <pattern>', PROTO_ENDPOINT_HELP, collectProtoEndpoint)
     .option('--watch', 'also regenerate the client and route table when functions change (dispatch gen --watch)')
     .option(
       '--retention <duration>',
@@ -85,6 +95,7 @@ async function run(command: string[], flags: RunFlags): Promise<number> {
     port: flags.port,
     ...(postgres ? { postgres } : {}),
     ...(flags.allowEndpoint ? { allowEndpoints: flags.allowEndpoint } : {}),
+    ...(flags.protoEndpoint ? { protoEndpoints: flags.protoEndpoint } : {}),
     ...(flags.retention !== undefined ? { retention: flags.retention as `${number}d` | false } : {}),
   }).catch((error: unknown) => {
     throw schedulerListenError(error, '127.0.0.1', flags.port)

@@ -1,5 +1,12 @@
 import type { Command } from 'commander'
-import { ALLOW_ENDPOINT_HELP, collectAllowEndpoint, parsePort, parseRetentionFlag } from '../options.js'
+import {
+  ALLOW_ENDPOINT_HELP,
+  collectAllowEndpoint,
+  collectProtoEndpoint,
+  PROTO_ENDPOINT_HELP,
+  parsePort,
+  parseRetentionFlag,
+} from '../options.js'
 import { addPostgresFlags, describeStore, type PostgresFlags, postgresOption } from '../postgresFlag.js'
 import { schedulerListenError } from '../schedulerListenError.js'
 
@@ -8,6 +15,7 @@ interface SchedulerFlags extends PostgresFlags {
   host: string
   port: number
   allowEndpoint?: string[]
+  protoEndpoint?: string[]
   retention?: string | false
   metricsPort?: number
   metricsHost: string
@@ -22,6 +30,7 @@ export function registerScheduler(program: Command): void {
     .option('--host <host>', 'address to bind the API to', '127.0.0.1')
     .option('--port <n>', 'port of the API', parsePort, 4001)
     .option('--allow-endpoint <pattern>', ALLOW_ENDPOINT_HELP, collectAllowEndpoint)
+    .option('--proto-endpoint <pattern>', PROTO_ENDPOINT_HELP, collectProtoEndpoint)
     .option(
       '--retention <duration>',
       'delete finished calls this long after they finished (default 7d; 0 or off: keep them)',
@@ -44,6 +53,7 @@ export function registerScheduler(program: Command): void {
       ...(flags.retention !== undefined ? { retention: flags.retention as `${number}d` | false } : {}),
       ...(postgres ? { postgres } : {}),
       ...(flags.allowEndpoint ? { allowEndpoints: flags.allowEndpoint } : {}),
+      ...(flags.protoEndpoint ? { protoEndpoints: flags.protoEndpoint } : {}),
       ...(flags.metricsPort !== undefined ? { metrics: { port: flags.metricsPort, host: flags.metricsHost } } : {}),
     }).catch((error: unknown) => {
       throw schedulerListenError(error, flags.host, flags.port)

@@ -1,4 +1,5 @@
 import type { ValidateFunction } from 'ajv'
+import { type Codec, codecOfContentType } from '../../schemas/codec/contentTypes.js'
 import { codedMessage } from '../../schemas/errors/codedMessage.js'
 import { DispatchError } from '../../schemas/errors/dispatchError.js'
 import { dspError } from '../../schemas/errors/dspError.js'
@@ -81,10 +82,15 @@ function runRequestValidator(): ValidateFunction {
   return validateRunRequest
 }
 
-function isJsonContentType(value: string | readonly string[] | undefined): boolean {
-  if (typeof value !== 'string') return false
-  const type = value.split(';', 1)[0]!.trim().toLowerCase()
-  return type === 'application/json'
+function codecOfRequest(value: string | readonly string[] | undefined): Codec | undefined {
+  return typeof value === 'string' ? codecOfContentType(value) : undefined
+}
+
+// The binary codec is loaded on the first binary request (runProtoCodec.ts says why).
+let protoCodec: Promise<typeof import('./runProtoCodec.js')> | undefined
+const loadProtoCodec = () => {
+  protoCodec ??= import('./runProtoCodec.js')
+  return protoCodec
 }
 
 function incompatible(message: string): RunAnswer {
@@ -244,12 +250,14 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
 
   function afterVerification(request: RunHttpRequest): Promise<RunAnswer> | RunAnswer {
     const contentType = request.headers['content-type']
-    if (!isJsonContentType(contentType)) {
+    const codec = codecOfRequest(contentType)
+    if (codec === undefined) {
       metrics?.invalid('', 'request')
       return invalidRequest(
-        `content type ${contentType === undefined ? '(none)' : JSON.stringify(contentType)} is not supported; send application/json`,
+        `content type ${contentType === undefined ? '(none)' : JSON.stringify(contentType)} is not supported; send application/json or application/proto`,
       )
     }
+    if (codec === 'proto') return loadProtoCodec().then((proto) => inProto(proto, request.body))
     let message: unknown
     try {
       message = JSON.parse(utf8Text(request.body))
@@ -257,6 +265,23 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
       metrics?.invalid('', 'request')
       return invalidRequest(`the body is not JSON: ${(error as Error).message}`)
     }
+    return runMessage(message)
+  }
+
+  /** A binary request: decoded into its JSON form, run, and answered in binary. */
+  async function inProto(proto: typeof import('./runProtoCodec.js'), body: Uint8Array): Promise<RunAnswer> {
+    let message: unknown
+    try {
+      message = proto.decodeRunRequest(body)
+    } catch (error) {
+      if (!(error instanceof proto.ProtoCodecError)) throw error
+      metrics?.invalid('', 'request')
+      return invalidRequest(codedMessage('DSP2270', error.message))
+    }
+    return proto.inProto(await runMessage(message))
+  }
+
+  function runMessage(message: unknown): Promise<RunAnswer> | RunAnswer {
     if (!validate(message)) {
       metrics?.invalid('', 'request')
       return invalidRequest(`the body is not a RunRequest: ${describeErrors('$', validate.errors).join('; ')}`)

@@ -5,12 +5,23 @@ import type { Status } from '../../schemas/status.js'
 import { VALUE_TYPE_URL } from '../../schemas/wellKnown.js'
 import { base64OfText } from '../portable/base64.js'
 
-/** What the endpoint answers over HTTP: a status code and a JSON body. */
+/**
+ * What the endpoint answers over HTTP: a status code and a JSON body, or (to a request in binary
+ * protobuf) a 200 RunResponse in `binary`, sent as `application/proto` instead of `body`.
+ */
 export interface RunAnswer {
   readonly statusCode: number
   readonly body: string
   /** The RunResponse's status, for the answers that are one (not the Connect errors). */
   readonly status?: Status
+  readonly binary?: Uint8Array
+}
+
+/** The `Content-Type` and the bytes (or text) an adapter sends for `answer`. */
+export function answerPayload(answer: RunAnswer): { contentType: string; payload: string | Uint8Array } {
+  return answer.binary === undefined
+    ? { contentType: 'application/json', payload: answer.body }
+    : { contentType: 'application/proto', payload: answer.binary }
 }
 
 /** A Connect JSON error (docs/protocol.md §4.2): the request was refused before any function ran. */

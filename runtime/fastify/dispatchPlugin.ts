@@ -2,14 +2,18 @@ import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } f
 import { RUN_PATH } from '../../schemas/runUrl.js'
 import { bodyTooLarge, createEndpoint, MISSING_LENGTH, UNSIGNED } from '../endpoint/createEndpoint.js'
 import { nodeEndpointCrypto } from '../endpoint/nodeEndpointCrypto.js'
-import { connectError, type RunAnswer } from '../endpoint/runAnswer.js'
+import { answerPayload, connectError, type RunAnswer } from '../endpoint/runAnswer.js'
 import { applyServerTimeouts } from './applyServerTimeouts.js'
 import type { DispatchPluginOptions } from './dispatchPluginOptions.js'
 
 function send(reply: FastifyReply, answer: RunAnswer): FastifyReply {
   // A client refused for who it is gets no kept-alive socket to try again on.
   if (answer.statusCode === 401 || answer.statusCode === 403) reply.header('connection', 'close')
-  return reply.code(answer.statusCode).header('content-type', 'application/json').send(answer.body)
+  const { contentType, payload } = answerPayload(answer)
+  return reply
+    .code(answer.statusCode)
+    .header('content-type', contentType)
+    .send(typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength))
 }
 
 // Framework-level refusals (limits, media types) become Connect JSON 400s like every other refusal.
@@ -23,7 +27,7 @@ function errorAnswer(error: FastifyError, bodyLimit: number): RunAnswer {
       return connectError(
         400,
         'invalid_argument',
-        'the content type is missing or not supported; send application/json',
+        'the content type is missing or not supported; send application/json or application/proto',
       )
   }
   const status = error.statusCode ?? 500

@@ -9,16 +9,17 @@ import {
   refuseBeforeBody,
 } from '../endpoint/refusals.js'
 import { reportFailure } from '../endpoint/reportFailure.js'
-import type { RunAnswer } from '../endpoint/runAnswer.js'
+import { answerPayload, type RunAnswer } from '../endpoint/runAnswer.js'
 import { webEndpointCrypto } from '../endpoint/webEndpointCrypto.js'
 import type { RequestHeaders } from '../signing/prepareVerification.js'
 import type { FetchHandlerOptions } from './fetchHandlerOptions.js'
 
 function respond(answer: RunAnswer): Response {
-  const headers: Record<string, string> = { 'content-type': 'application/json' }
+  const { contentType, payload } = answerPayload(answer)
+  const headers: Record<string, string> = { 'content-type': contentType }
   // A client refused for who it is gets no kept-alive socket to try again on (where the server honours it).
   if (closesConnection(answer)) headers['connection'] = 'close'
-  return new Response(answer.body, { status: answer.statusCode, headers })
+  return new Response(payload as ConstructorParameters<typeof Response>[0], { status: answer.statusCode, headers })
 }
 
 // Header names come lower-case from `Headers`; repeated fields arrive joined with ", ", as Node joins them.

@@ -6,7 +6,7 @@ import { bodyTooLarge, createEndpoint } from '../endpoint/createEndpoint.js'
 import { nodeEndpointCrypto } from '../endpoint/nodeEndpointCrypto.js'
 import { closesConnection, LENGTH_MISMATCH, NOT_THE_RUN_ROUTE, refuseBeforeBody } from '../endpoint/refusals.js'
 import { reportFailure } from '../endpoint/reportFailure.js'
-import { connectError, type RunAnswer } from '../endpoint/runAnswer.js'
+import { answerPayload, connectError, type RunAnswer } from '../endpoint/runAnswer.js'
 import { writeToOperator } from '../portable/environment.js'
 import type { NodeHandlerOptions } from './nodeHandlerOptions.js'
 import { readNodeBody } from './readNodeBody.js'
@@ -23,15 +23,16 @@ export type NodeHandler = (
 
 function send(response: ServerResponse, answer: RunAnswer, close: boolean): void {
   if (response.headersSent || response.writableEnded) return
+  const { contentType, payload } = answerPayload(answer)
   const headers: Record<string, string | number> = {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(answer.body),
+    'content-type': contentType,
+    'content-length': typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength,
   }
   // A client refused for who it is, or before its body was read, gets no kept-alive socket: the
   // unread body is not drained, and the client cannot try again on the same connection.
   if (close || closesConnection(answer)) headers['connection'] = 'close'
   response.writeHead(answer.statusCode, headers)
-  response.end(answer.body)
+  response.end(payload)
 }
 
 // A server that no longer listens is closing (`server.close()`): a kept-alive connection that was

@@ -2,12 +2,19 @@ import {
   CALL_SERVICE_PATH,
   CancelCallRequest,
   checkProtoDuration,
+  codecOfContentType,
   DispatchError,
+  DispatchRequestProto,
+  DispatchResponseProto,
+  decodeProto,
   dspError,
+  encodeProto,
   GetCallRequest,
   GetStatsRequest,
   type GetStatsResponse,
   ListCallsRequest,
+  PROTO_CONTENT_TYPE,
+  ProtoCodecError,
   PurgeCallsRequest,
   type PurgeCallsResponse,
   RedriveCallRequest,
@@ -71,6 +78,12 @@ export interface ApiServerParts {
 function validator<T>(schema: TSchema, name: string): (body: unknown) => T {
   const compiled = Compile(schema)
   return (body) => {
+    if (Buffer.isBuffer(body)) {
+      throw new ConnectRefusal(
+        'invalid_argument',
+        `the CallService speaks JSON only (docs/protocol.md §2.1): send the ${name} with Content-Type: application/json`,
+      )
+    }
     if (compiled.Check(body)) {
       // Ids, names and keys are compared with stored text, which never holds a NUL (PostgreSQL cannot).
       for (const [field, value] of Object.entries(body as object)) {
@@ -113,6 +126,17 @@ function distinctQueues(calls: readonly QueueKey[]): QueueKey[] {
     if (!seen.has(id)) seen.set(id, { endpoint: c.endpoint, function: c.function, fairnessKey: c.fairnessKey })
   }
   return [...seen.values()]
+}
+
+/** A binary DispatchRequest in its JSON form; bytes that are not one are refused (DSP3014). */
+function decodeDispatchRequest(body: Buffer): unknown {
+  try {
+    return decodeProto(DispatchRequestProto, body)
+  } catch (error) {
+    if (!(error instanceof ProtoCodecError)) throw error
+    const refusal = dspError('DSP3014', error.message)
+    throw new ConnectRefusal('invalid_argument', `${refusal.code}: ${refusal.message}; ${refusal.hint}`)
+  }
 }
 
 function notFound(dispatchId: string): ConnectRefusal {
@@ -162,6 +186,14 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
       )
     }
   })
+
+  // Connect unary in binary protobuf (docs/protocol.md §2): the body stays bytes here, and the Dispatch
+  // route decodes it into the JSON form that the rest of the API checks.
+  app.addContentTypeParser(
+    ['application/proto', 'application/protobuf', 'application/x-protobuf'],
+    { parseAs: 'buffer' },
+    (_request, body, done) => done(null, body),
+  )
 
   app.setNotFoundHandler((request, reply) =>
     sendConnectError(reply, 'not_found', `no such method: ${request.method} ${request.url.split('?')[0]}`),
@@ -215,9 +247,10 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
         return sendConnectError(reply, 'resource_exhausted', refusal.message)
       }
     },
-    handler: async (request) => {
+    handler: async (request, reply) => {
       const now = options.now()
-      const calls = toNewCalls(request.body, options, now)
+      const proto = codecOfContentType(request.headers['content-type']) === 'proto'
+      const calls = toNewCalls(proto ? decodeDispatchRequest(request.body as Buffer) : request.body, options, now)
       parts.faults?.at('dispatch-before-commit')
       // The ids go back only after the insert resolved, i.e. after the (shared) commit is durable.
       const results =
@@ -231,7 +264,11 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
         parts.onNewWork(distinctQueues(inserted))
       }
       parts.faults?.at('dispatch-after-commit')
-      return { dispatchIds: results.map((r) => r.dispatchId) }
+      const answer = { dispatchIds: results.map((r) => r.dispatchId) }
+      if (!proto) return answer
+      return reply
+        .header('content-type', PROTO_CONTENT_TYPE)
+        .send(Buffer.from(encodeProto(DispatchResponseProto, answer)))
     },
   })
 

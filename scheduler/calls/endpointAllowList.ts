@@ -11,9 +11,9 @@ interface Pattern {
   readonly path: string
 }
 
-function parsePattern(source: string): Pattern {
+function parsePattern(source: string, list: string): Pattern {
   const refuse = (why: string): never => {
-    throw dspError('DSP3021', `the endpoint allow-list pattern ${JSON.stringify(source)} ${why}`, {
+    throw dspError('DSP3021', `the ${list} pattern ${JSON.stringify(source)} ${why}`, {
       hint: "give an http(s) URL prefix, e.g. 'https://app.example.com/' or 'https://*.example.com/dispatch/'",
     })
   }
@@ -50,13 +50,14 @@ function parsePattern(source: string): Pattern {
 export class EndpointAllowList {
   private readonly patterns: readonly Pattern[]
 
-  constructor(patterns: readonly string[]) {
+  /** `list` names the option in messages (the same patterns also pick the endpoints spoken to in protobuf). */
+  constructor(patterns: readonly string[], list = 'endpoint allow-list') {
     if (patterns.length === 0) {
-      throw dspError('DSP3021', 'the endpoint allow-list is empty', {
-        hint: 'leave allowEndpoints out to allow every endpoint, or give at least one URL prefix',
+      throw dspError('DSP3021', `the ${list} is empty`, {
+        hint: 'leave the option out, or give at least one URL prefix',
       })
     }
-    this.patterns = patterns.map(parsePattern)
+    this.patterns = patterns.map((p) => parsePattern(p, list))
   }
 
   /** Whether the (already parsed) endpoint URL is allowed. */

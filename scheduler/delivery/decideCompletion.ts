@@ -50,11 +50,13 @@ export function decideCompletion(call: StoredCall, outcome: PostOutcome, context
 
 function decide(call: StoredCall, outcome: PostOutcome, context: DecideContext): Completion {
   if (outcome.kind === 'failure') return failedAttempt(call, outcome.status, outcome.error, context)
-  let answer: unknown
-  try {
-    answer = JSON.parse(outcome.body)
-  } catch {
-    return invalid(call, context, 'the endpoint answered a body that is not JSON')
+  let answer: unknown = outcome.decoded
+  if (answer === undefined) {
+    try {
+      answer = JSON.parse(outcome.body)
+    } catch {
+      return invalid(call, context, 'the endpoint answered a body that is not JSON')
+    }
   }
   // A deeper answer overflowed the store's JSON.stringify, so its outcome was never recorded and the call was redelivered forever.
   if (nestedDeeperThan(answer))

@@ -1,8 +1,18 @@
 import type { KeyObject } from 'node:crypto'
 import { signRequest } from 'dispatch-functions/internal'
-import type { ErrorMessage, RunRequest, Status } from 'dispatch-functions/protocol'
-import { runUrl } from 'dispatch-functions/protocol'
+import type { Codec, ErrorMessage, RunRequest, Status } from 'dispatch-functions/protocol'
+import {
+  codecOfContentType,
+  contentTypeOf,
+  decodeProto,
+  encodeProto,
+  ProtoCodecError,
+  RunRequestProto,
+  RunResponseProto,
+  runUrl,
+} from 'dispatch-functions/protocol'
 import { Pool } from 'undici'
+import type { EndpointAllowList } from '../calls/endpointAllowList.js'
 import { bodyExcerpt } from './bodyExcerpt.js'
 import { httpStatus, transportStatus } from './transportStatus.js'
 
@@ -11,9 +21,12 @@ const MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 /** Of a non-2xx answer only this much is read: the call's error keeps a short excerpt of it. */
 const MAX_ERROR_BODY_BYTES = 16 * 1024
 
-/** What one POST to an endpoint gave: a 2xx body to decode, or a status already decided. */
+/**
+ * What one POST to an endpoint gave: a 2xx body to decode (JSON text, or an answer in binary protobuf
+ * already decoded into its JSON form), or a status already decided.
+ */
 export type PostOutcome =
-  | { readonly kind: 'answer'; readonly body: string }
+  | { readonly kind: 'answer'; readonly body: string; readonly decoded?: unknown }
   | { readonly kind: 'failure'; readonly status: Status; readonly error: ErrorMessage }
 
 /** How attempts reach endpoints: signed HTTP POSTs ({@link EndpointClient}), or a test environment's own way. */
@@ -42,7 +55,14 @@ export class EndpointClient {
   constructor(
     private readonly privateKey: KeyObject,
     private readonly connectionsPerOrigin: number,
+    /** The endpoints spoken to in binary protobuf (docs/scheduler.md, "Codecs"); the others get JSON. */
+    private readonly protoEndpoints?: EndpointAllowList | undefined,
   ) {}
+
+  /** The codec RunRequests to `endpoint` (a parsed URL) are sent in. */
+  codecOf(endpoint: URL): Codec {
+    return this.protoEndpoints?.allows(endpoint) === true ? 'proto' : 'json'
+  }
 
   /** The pools kept now (one per origin called recently or with requests in flight). */
   get poolCount(): number {
@@ -90,11 +110,28 @@ export class EndpointClient {
     } catch {
       return failure('STATUS_INVALID_ARGUMENT', 'InvalidEndpoint', `the endpoint ${endpoint} is not a URL`)
     }
-    const body = JSON.stringify(request)
+    const codec = this.protoEndpoints === undefined ? 'json' : this.codecOf(new URL(endpoint))
+    let body: string | Buffer
+    if (codec === 'json') body = JSON.stringify(request)
+    else {
+      try {
+        body = Buffer.from(encodeProto(RunRequestProto, request))
+      } catch (error) {
+        if (!(error instanceof ProtoCodecError)) throw error
+        // Only an input no binary peer could read gets here (an Any of an unknown type given as JSON).
+        return failure(
+          'STATUS_INVALID_ARGUMENT',
+          'InvalidInput',
+          `the RunRequest cannot be sent in protobuf: ${error.message}`,
+        )
+      }
+    }
+    // The signature covers the content type, so it names the codec of the body it signs.
+    const contentType = contentTypeOf(codec)
     const signature = signRequest({
       method: 'POST',
       url: url.href,
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': contentType },
       body,
       privateKey: this.privateKey,
     })
@@ -119,14 +156,27 @@ export class EndpointClient {
       const response = await entry.pool.request({
         method: 'POST',
         path: url.pathname,
-        headers: { 'content-type': 'application/json', ...signature },
+        headers: { 'content-type': contentType, ...signature },
         body,
         signal: controller.signal,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       })
       if (response.statusCode >= 200 && response.statusCode < 300) {
-        return { kind: 'answer', body: await response.body.text() }
+        // The answer is read in the codec it says it is in (a peer may answer JSON to a binary request),
+        // else in the codec of the request (a peer that names none, or `application/octet-stream`).
+        const answerType = response.headers['content-type']
+        const answerCodec = codecOfContentType(typeof answerType === 'string' ? answerType : undefined) ?? codec
+        if (answerCodec === 'json') {
+          return { kind: 'answer', body: await response.body.text() }
+        }
+        const bytes = new Uint8Array(await response.body.arrayBuffer())
+        try {
+          return { kind: 'answer', body: '', decoded: decodeProto(RunResponseProto, bytes) }
+        } catch (error) {
+          if (!(error instanceof ProtoCodecError)) throw error
+          return failure('STATUS_INVALID_RESPONSE', 'InvalidResponse', `${url.origin} answered ${error.message}`)
+        }
       }
       const text = await readStart(response.body, MAX_ERROR_BODY_BYTES)
       return failure(

@@ -316,6 +316,14 @@ const ENTRIES = {
       'a coroutine carried on after its turn suspended: it was awaiting something not durable (I/O, a plain timer) beside its durable operations, so that work runs again on the replay; logged as a warning, once per turn',
     hint: "put the I/O in a step (`await step('query', () => db.query(...))`): it runs once, in the turn, and its result is journaled (docs/coroutines.md)",
   },
+  DSP2270: {
+    part: 'endpoint',
+    summary:
+      'answered 400 by an endpoint: a `Content-Type: application/proto` body is not a binary RunRequest (truncated, a wrong wire type, a length past the end, an Any of a well-known type that does not decode)',
+    hint: 'the sender must encode a dispatch.sdk.v1.RunRequest (schemas/proto), or send JSON',
+    httpStatus: 400,
+    connectCode: 'invalid_argument',
+  },
   DSP2301: {
     part: 'endpoint',
     summary:
@@ -384,6 +392,14 @@ const ENTRIES = {
     summary:
       'answered by the API (400): `correlationId` is not an exact uint64 (a string over 18446744073709551615, or a number beyond 2^53)',
     hint: 'send it as a decimal string',
+    httpStatus: 400,
+    connectCode: 'invalid_argument',
+  },
+  DSP3014: {
+    part: 'scheduler',
+    summary:
+      'answered by the API (400): a `Content-Type: application/proto` body is not a binary protobuf message of the method (truncated, a wrong wire type, a length past the end, an Any of a well-known type that does not decode)',
+    hint: 'send the message encoded by a protobuf library from the dispatch.sdk.v1 definitions (schemas/proto), or send JSON',
     httpStatus: 400,
     connectCode: 'invalid_argument',
   },

@@ -19,6 +19,11 @@ describe('dispatch: usage errors', () => {
       ['scheduler', '--allow-endpoint', 'https://ok.test/', '--allow-endpoint', 'ftp://x'],
       /DSP3021: the endpoint allow-list pattern "ftp:\/\/x" is not an http\(s\) URL/,
     ],
+    [
+      'a protobuf endpoint pattern that is not an http(s) URL prefix',
+      ['scheduler', '--proto-endpoint', 'https://*.ok.test/x*'],
+      /DSP3021: the protoEndpoints pattern "https:\/\/\*\.ok\.test\/x\*" has a '\*' elsewhere/,
+    ],
     ['a list limit over one page', ['calls', 'list', '--limit', '1001'], /over 1000/],
     ['a timeout that is not a duration', ['calls', 'wait', 'x', '--timeout', 'soon'], /"soon" is not a duration/],
   ]

@@ -208,7 +208,7 @@ describe('replay that cannot make progress', () => {
         },
       })
       expect(third.status).toBe('STATUS_INCOMPATIBLE_STATE')
-      expect(third.exit?.result.error?.message).toMatch(/nondeterministic .*operation #1/)
+      expect(third.exit?.result?.error?.message).toMatch(/nondeterministic .*operation #1/)
     } finally {
       coroutineTuning.replayStallMs = saved
     }
@@ -229,7 +229,7 @@ describe('hostile coroutine state (an unsigned endpoint accepts any PollResult)'
       },
     })
     expect(resumed.status).toBe('STATUS_INCOMPATIBLE_STATE')
-    expect(resumed.exit?.result.error?.message).toMatch(/not a journal/)
+    expect(resumed.exit?.result?.error?.message).toMatch(/not a journal/)
   })
 })
 
@@ -258,15 +258,15 @@ describe('results handed back to a coroutine must answer the calls its journal s
     expect(first.poll?.calls?.map((c) => c.correlationId)).toEqual(['1'])
     const resumed = await resume('charged', first.poll!.coroutineState!, results)
     expect(resumed.status).toBe('STATUS_INCOMPATIBLE_STATE')
-    expect(resumed.exit?.result.error?.message).toContain('DSP2243')
-    expect(resumed.exit?.result.error?.message).toMatch(why)
+    expect(resumed.exit?.result?.error?.message).toContain('DSP2243')
+    expect(resumed.exit?.result?.error?.message).toMatch(why)
     expect(state.seen).toEqual([])
   })
 
   it('a result for a call that already got its result in an earlier turn is refused, not a replacement', async () => {
     const first = await post({ function: 'charged', input: input([]) })
     const second = await resume('charged', first.poll!.coroutineState!, [{ correlationId: '1', output: output(42) }])
-    expect(second.exit?.result.output?.value).toBe(42)
+    expect(second.exit?.result?.output?.value).toBe(42)
     expect(state.seen).toEqual([42])
     // A journal that recorded the result, as a later turn would carry it, with a second result for it.
     const journal = JSON.parse(Buffer.from(first.poll!.coroutineState!, 'base64').toString('utf8'))
@@ -275,7 +275,7 @@ describe('results handed back to a coroutine must answer the calls its journal s
     const later = Buffer.from(JSON.stringify(journal)).toString('base64')
     const replaced = await resume('charged', later, [{ correlationId: '1', output: output(-1) }])
     expect(replaced.status).toBe('STATUS_INCOMPATIBLE_STATE')
-    expect(replaced.exit?.result.error?.message).toMatch(/DSP2243.*already has its result/)
+    expect(replaced.exit?.result?.error?.message).toMatch(/DSP2243.*already has its result/)
     expect(state.seen).toEqual([42])
   })
 
@@ -283,7 +283,7 @@ describe('results handed back to a coroutine must answer the calls its journal s
     const first = await post({ function: 'charged', input: input([]) })
     const resumed = await resume('coin', first.poll!.coroutineState!, [{ correlationId: '1', output: output(42) }])
     expect(resumed.status).toBe('STATUS_INCOMPATIBLE_STATE')
-    expect(resumed.exit?.result.error?.message).toContain('belongs to charged, not to coin')
+    expect(resumed.exit?.result?.error?.message).toContain('belongs to charged, not to coin')
     expect(state.seen).toEqual([])
   })
 })
@@ -311,7 +311,7 @@ describe('replays stay deterministic', () => {
         results: [{ correlationId: '2', output: output('b4') }],
       },
     })
-    expect(third.exit?.result.output?.value).toBe('b4')
+    expect(third.exit?.result?.output?.value).toBe('b4')
     expect(state.winners).toEqual(['b4', 'b4'])
   })
 

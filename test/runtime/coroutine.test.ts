@@ -208,7 +208,7 @@ describe('replay', () => {
       },
     })
     expect(resumed.status).toBe('STATUS_INCOMPATIBLE_STATE')
-    expect(resumed.exit?.result.error?.message).toMatch(
+    expect(resumed.exit?.result?.error?.message).toMatch(
       /diverging diverged from its journal at operation #0: it recorded a call of double, the replay asks for a call of echo/,
     )
   })
@@ -224,20 +224,20 @@ describe('replay', () => {
         pollResult: { coroutineState: first.poll!.coroutineState!, results: [] },
       })
       expect(resumed.status).toBe('STATUS_INCOMPATIBLE_STATE')
-      expect(resumed.exit?.result.error?.message).toMatch(/the code of tailer changed since this coroutine started/)
+      expect(resumed.exit?.result?.error?.message).toMatch(/the code of tailer changed since this coroutine started/)
     } finally {
       await other.app.close()
     }
     for (const coroutineState of ['bm90IGpzb24=', Buffer.from('{"v":1}').toString('base64')]) {
       const garbage: RunResponse = await driver().post({ function: 'tailer', pollResult: { coroutineState } })
       expect(garbage.status).toBe('STATUS_INCOMPATIBLE_STATE')
-      expect(garbage.exit?.result.error?.message).toMatch(/tailer cannot be resumed: .*not a journal/)
+      expect(garbage.exit?.result?.error?.message).toMatch(/tailer cannot be resumed: .*not a journal/)
     }
     const wrong = await driver().post({
       function: 'double',
       pollResult: { coroutineState: first.poll!.coroutineState! },
     })
-    expect(wrong.exit?.result.error?.message).toMatch(/belongs to tailer, not to double/)
+    expect(wrong.exit?.result?.error?.message).toMatch(/belongs to tailer, not to double/)
   })
 
   it('a PollResult error fails the calls of the last Poll', async () => {
@@ -250,7 +250,7 @@ describe('replay', () => {
         error: { type: 'InvalidArgument', message: 'the endpoint is not http(s)' },
       },
     })
-    expect(resumed.exit?.result.output?.value).toEqual({
+    expect(resumed.exit?.result?.output?.value).toEqual({
       callFailed: true,
       type: 'InvalidArgument',
       message: 'the endpoint is not http(s)',

@@ -183,3 +183,25 @@ describe('a resumed turn', () => {
     expect(fitResults(resumed(3, 5000), 100).results).toHaveLength(1)
   })
 })
+
+describe('an Exit without a result', () => {
+  it('with a tail call follows it whatever the status (the Python SDK Reset)', () => {
+    const reset = answer({ status: 'STATUS_TEMPORARY_ERROR', exit: { tailCall: { function: 'again' } } })
+    expect(decideCompletion(parent, reset, context)).toMatchObject({
+      kind: 'tailCall',
+      function: 'again',
+      endpoint: parent.endpoint,
+    })
+  })
+
+  it('alone is a success without output, or a failure of its status', () => {
+    expect(decideCompletion(parent, answer({ status: 'STATUS_OK', exit: {} }), context)).toMatchObject({
+      kind: 'succeeded',
+      output: undefined,
+    })
+    expect(decideCompletion(parent, answer({ status: 'STATUS_PERMANENT_ERROR', exit: {} }), context)).toMatchObject({
+      kind: 'failed',
+      status: 'STATUS_PERMANENT_ERROR',
+    })
+  })
+})

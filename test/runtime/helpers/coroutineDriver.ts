@@ -88,7 +88,7 @@ export class CoroutineDriver {
       if (response.exit !== undefined) {
         const tail = response.exit.tailCall
         if (tail !== undefined) return this.runInput(tail.function, tail.input)
-        const result = response.exit.result
+        const result = response.exit.result ?? {}
         const outcome: { status: string; output?: unknown; error?: ErrorMessage } = { status: response.status }
         if (result.output !== undefined) outcome.output = result.output.value
         if (result.error !== undefined) outcome.error = result.error
