@@ -197,10 +197,21 @@ export class SqliteStore implements Store {
     )()
   }
 
+  /** A row with its coroutine state read from `poll_states` (the row itself only marks that it has one). */
+  private withState(row: CallRow): CallRow {
+    if (row.poll_state !== '') return row
+    const kept = this.statements.pollState.get(row.id) as { state: string } | undefined
+    return { ...row, poll_state: kept?.state ?? null }
+  }
+
+  private toCall(row: CallRow): StoredCall {
+    return toStoredCall(this.withState(row))
+  }
+
   /** Claimed rows as calls; a resumed coroutine comes with up to `maxResults` waiting results, oldest first. */
   private withResults(rows: readonly CallRow[]): StoredCall[] {
     return rows.map((row) => {
-      const call = toStoredCall(row)
+      const call = this.toCall(row)
       if (call.poll === undefined || row.results_waiting === 0) return call
       const results = this.statements.waitingResults.all({
         parent: row.id,
@@ -360,13 +371,13 @@ export class SqliteStore implements Store {
     const s = this.statements
     const row = s.suspend.get({
       ...held,
-      poll_state: pollStateJson(c.poll.state),
       min_results: c.poll.minResults,
       max_results: c.poll.maxResults,
       poll_deadline: c.poll.deadline ?? null,
       poll_error: json(c.poll.error),
     }) as { id: string; epoch: number; expires_at: number | null } | undefined
     if (row === undefined) return false
+    s.putPollState.run({ id: row.id, state: pollStateJson(c.poll.state) })
     if (c.consumed.length > 0) s.consumeResults.run({ parent: row.id, seqs: JSON.stringify(c.consumed) })
     for (const child of c.children) {
       s.insert.run({ ...insertParams(child), parent_id: row.id, parent_epoch: row.epoch })
@@ -397,12 +408,22 @@ export class SqliteStore implements Store {
 
   async getCall(dispatchId: string): Promise<StoredCall | undefined> {
     const row = this.statements.get.get(dispatchId) as CallRow | undefined
-    return row === undefined ? undefined : toStoredCall(row)
+    return row === undefined ? undefined : this.toCall(row)
   }
 
   async getCalls(dispatchIds: readonly string[]): Promise<StoredCall[]> {
     if (dispatchIds.length === 0) return []
-    return (this.statements.getMany.all(JSON.stringify(dispatchIds)) as CallRow[]).map(toStoredCall)
+    return (this.statements.getMany.all(JSON.stringify(dispatchIds)) as CallRow[]).map((row) => this.toCall(row))
+  }
+
+  async dueQueuesOf(dispatchIds: readonly string[], now: number): Promise<QueueKey[]> {
+    if (dispatchIds.length === 0) return []
+    const rows = this.statements.dueQueuesOf.all({ ids: JSON.stringify(dispatchIds), now }) as {
+      endpoint: string
+      function: string
+      fairness_key: string | null
+    }[]
+    return rows.map((r) => ({ endpoint: r.endpoint, function: r.function, fairnessKey: opt(r.fairness_key) }))
   }
 
   async listCalls(filter: ListFilter): Promise<ListPage> {
@@ -475,7 +496,7 @@ export class SqliteStore implements Store {
   }
 
   private async changeResult(dispatchId: string, row: CallRow | undefined): Promise<ChangeResult> {
-    if (row !== undefined) return { kind: 'changed', call: toStoredCall(row) }
+    if (row !== undefined) return { kind: 'changed', call: this.toCall(row) }
     const call = await this.getCall(dispatchId)
     return call === undefined ? { kind: 'notFound' } : { kind: 'refused', call }
   }
@@ -624,10 +645,14 @@ function prepare(db: Database.Database) {
     // A Poll suspends the call; its due time is set by suspendedDue once the results are counted.
     suspend: db.prepare(`
       UPDATE calls SET state = 'suspended', status = @status, attempts = restarts, output = NULL, error = NULL,
-        poll_state = @poll_state, min_results = @min_results, max_results = @max_results,
+        poll_state = '', min_results = @min_results, max_results = @max_results,
         poll_deadline = @poll_deadline, poll_error = @poll_error, due_at = NULL, lease_owner = NULL, updated_at = @now
       WHERE ${CLAIM_HELD}
       RETURNING id, epoch, expires_at`),
+    putPollState: db.prepare(`
+      INSERT INTO poll_states (call_id, state) VALUES (@id, @state)
+      ON CONFLICT (call_id) DO UPDATE SET state = excluded.state`),
+    pollState: db.prepare('SELECT state FROM poll_states WHERE call_id = ?'),
     suspendedDue: db.prepare('UPDATE calls SET results_waiting = @waiting, due_at = @due_at WHERE id = @id'),
     restart: db.prepare(`
       UPDATE calls SET state = 'pending', status = @status, output = NULL, error = @error, ${NO_POLL},
@@ -685,6 +710,9 @@ function prepare(db: Database.Database) {
     attempts: db.prepare(`SELECT ${ATTEMPT_COLUMNS} FROM call_attempts WHERE call_id = ? ORDER BY seq`),
     get: db.prepare('SELECT * FROM calls WHERE id = ?'),
     getMany: db.prepare('SELECT * FROM calls WHERE id IN (SELECT value FROM json_each(?))'),
+    dueQueuesOf: db.prepare(`
+      SELECT DISTINCT endpoint, function, fairness_key FROM calls
+      WHERE id IN (SELECT value FROM json_each(@ids)) AND state = 'suspended' AND due_at <= @now`),
     cancel: db.prepare(`
       UPDATE calls SET state = 'cancelled', due_at = NULL, lease_owner = NULL, updated_at = @now, ${NO_POLL}
       WHERE id = @id AND state IN ${LIVE}

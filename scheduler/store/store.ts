@@ -335,6 +335,12 @@ export interface Store {
   completeAttempts(completions: readonly Completion[]): Promise<boolean[]>
   getCall(dispatchId: string): Promise<StoredCall | undefined>
   getCalls(dispatchIds: readonly string[]): Promise<StoredCall[]>
+  /**
+   * The queues of those of `dispatchIds` that are suspended and due by `now` (coroutines that their
+   * children's results woke), each once, in any order; unknown ids are skipped. Reads no coroutine
+   * state: the delivery loop asks after every commit that recorded a child's result.
+   */
+  dueQueuesOf(dispatchIds: readonly string[], now: number): Promise<QueueKey[]>
   listCalls(filter: ListFilter): Promise<ListPage>
   /**
    * Cancels a pending, running or suspended call and its non-terminal descendants; a running
