@@ -317,6 +317,9 @@ export interface Store {
   /**
    * Leases up to `limit` calls that are due (pending with `dueAt <= now`, or running with an
    * expired lease), oldest due first; each comes back running, with `attempts` incremented.
+   * A claim may resolve before it is durable (the SQLite store does not fsync it): losing one
+   * to a power loss only makes its calls due again, delivered at least once like any attempt
+   * whose outcome was not recorded.
    */
   claimCalls(request: ClaimRequest): Promise<StoredCall[]>
   /**
