@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto'
-import { signRequest } from 'dispatch-functions/internal'
+import { signRequestAsync } from 'dispatch-functions/internal'
 import type { ErrorMessage, RunRequest, Status } from 'dispatch-functions/protocol'
 import { runUrl } from 'dispatch-functions/protocol'
 import { Pool } from 'undici'
@@ -91,7 +91,8 @@ export class EndpointClient {
       return failure('STATUS_INVALID_ARGUMENT', 'InvalidEndpoint', `the endpoint ${endpoint} is not a URL`)
     }
     const body = JSON.stringify(request)
-    const signature = signRequest({
+    // On the thread pool: the loop goes on claiming, recording and sending while Ed25519 runs.
+    const signature = await signRequestAsync({
       method: 'POST',
       url: url.href,
       headers: { 'content-type': 'application/json' },
