@@ -14,7 +14,8 @@
  * "large_wall_ms", "large_journal_bytes", "steps", "steps_wall_ms", "steps_journal_bytes"}`, medians),
  * `--children N` (default 1000), `--large N` (default 10000; 0 skips it), `--large-runs N` (default 3),
  * `--steps N` (default 1000), `--runs N` (default 5; the first run of each also warms up the code
- * paths and is not counted).
+ * paths and is not counted), `--verify-off-thread` (the endpoint's `verifyOffThread`: Ed25519
+ * verification on libuv's thread pool).
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -86,6 +87,7 @@ app.addHook('onSend', async (_request, _reply, payload) => {
 await app.register(dispatchPlugin, {
   routes,
   verificationKey: scheduler.verificationKeyPem,
+  verifyOffThread: args.includes('--verify-off-thread'),
   endpointUrl: () => app.listeningOrigin,
 })
 const endpoint = await app.listen({ host: '127.0.0.1', port: 0 })
