@@ -25,5 +25,11 @@ export { compileRoutes } from './endpoint/compileRoutes.js'
 export type { Endpoint } from './endpoint/createEndpoint.js'
 export { createRunHandler } from './endpoint/createRunHandler.js'
 export type { SignatureHeaders, SigningKeyPair, SignRequestInput } from './signing/index.js'
-export { generateSigningKeyPair, parsePrivateKey, parsePublicKey, signRequest } from './signing/index.js'
+export {
+  generateSigningKeyPair,
+  parsePrivateKey,
+  parsePublicKey,
+  signRequest,
+  signRequestAsync,
+} from './signing/index.js'
 export { contextOf, traceparentOf } from './tracing/traceContext.js'

@@ -71,7 +71,7 @@ export { DispatchError } from './errors/dispatchError.js'
 export { dspError } from './errors/dspError.js'
 export type { ConnectCode, DspCode, DspPart, ErrorCatalogEntry } from './errors/errorCatalog.js'
 export { ERROR_CATALOG } from './errors/errorCatalog.js'
-export { Exit, Poll, PollResult, RunRequest, RunResponse } from './run.js'
+export { Exit, MAX_POLL_CALLS, Poll, PollResult, RunRequest, RunResponse } from './run.js'
 export { RUN_PATH, runUrl } from './runUrl.js'
 export { isRetried, RETRIED_STATUSES, STATUS_NAMES, Status, statusOfHttpCode } from './status.js'
 /** W3C trace context on calls and RunRequests (docs/protocol.md §16). */

@@ -14,14 +14,20 @@ export const PollResult = Type.Object({
 })
 export type PollResult = Static<typeof PollResult>
 
+/**
+ * The most calls one Poll may start, and the most results one turn may be handed (docs/protocol.md
+ * §12.1): as many as one Dispatch batch, so a fan-out of that size is one Poll and one resumed turn.
+ */
+export const MAX_POLL_CALLS = 10_000
+
 /** `dispatch.sdk.v1.Poll`: suspend the coroutine until results of `calls` arrive. */
 export const Poll = Type.Object({
   coroutineState: Type.Optional(Bytes),
   typedCoroutineState: Type.Optional(AnyMessage),
-  calls: Type.Optional(Type.Array(Call, { maxItems: 1000 })),
+  calls: Type.Optional(Type.Array(Call, { maxItems: MAX_POLL_CALLS })),
   maxWait: Type.Optional(Duration),
-  minResults: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-  maxResults: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  minResults: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_POLL_CALLS })),
+  maxResults: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_POLL_CALLS })),
 })
 export type Poll = Static<typeof Poll>
 

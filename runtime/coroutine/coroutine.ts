@@ -3,7 +3,7 @@ import { SIGNAL_TYPE_URL } from '../../schemas/callService.js'
 import { toProtoDuration } from '../../schemas/duration.js'
 import type { ErrorMessage } from '../../schemas/error.js'
 import { codedMessage } from '../../schemas/errors/codedMessage.js'
-import type { Poll, PollResult } from '../../schemas/run.js'
+import { MAX_POLL_CALLS, type Poll, type PollResult } from '../../schemas/run.js'
 import { VALUE_TYPE_URL } from '../../schemas/wellKnown.js'
 import { CallFailedError } from '../client/callFailedError.js'
 import { clockNow } from '../context/clock.js'
@@ -57,7 +57,7 @@ import {
 import type { StepRun } from './runStep.js'
 
 /** The most calls one Poll may start (docs/protocol.md §12.1); larger fan-outs go out over several turns. */
-export const MAX_CALLS_PER_POLL = 1000
+export const MAX_CALLS_PER_POLL = MAX_POLL_CALLS
 
 /** Knobs of the replay engine (tests lower them). */
 export const coroutineTuning = {
@@ -66,6 +66,8 @@ export const coroutineTuning = {
    * function to start an operation its journal already resolved, before it gives up as diverged.
    */
   replayStallMs: 30_000,
+  /** The most calls one Poll starts (tests lower it to see a fan-out go out over several Polls). */
+  maxCallsPerPoll: MAX_CALLS_PER_POLL,
 }
 
 /** How one turn of a coroutine ended, when it did not end by the function returning or throwing. */
@@ -671,7 +673,7 @@ export class Coroutine {
       }
     }
     unsent.sort((a, b) => a - b)
-    const sending = unsent.slice(0, MAX_CALLS_PER_POLL)
+    const sending = unsent.slice(0, coroutineTuning.maxCallsPerPoll)
     const calls: Call[] = []
     for (const p of sending) {
       const op = journal.ops[p]!
@@ -680,7 +682,7 @@ export class Coroutine {
     }
     journal.sent = sending
     const waitingFor = unresolvedCalls.filter((p) => sentMark(journal.ops[p] as CallOp) === 1).length
-    const maxResults = Math.max(1, Math.min(MAX_CALLS_PER_POLL, waitingFor))
+    const maxResults = Math.max(1, Math.min(coroutineTuning.maxCallsPerPoll, waitingFor))
     const poll: Poll = {
       calls,
       // Never above maxResults: a scheduler that does not clamp would wait for results that cannot come.

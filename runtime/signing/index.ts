@@ -20,7 +20,7 @@ export { DEFAULT_REPLAY_CACHE_ENTRIES, ReplayCache } from './replayCache.js'
 export type { SignedTarget } from './signedTarget.js'
 export { signedTarget } from './signedTarget.js'
 export type { SignatureHeaders, SignRequestInput } from './signRequest.js'
-export { signRequest } from './signRequest.js'
+export { signRequest, signRequestAsync } from './signRequest.js'
 export type {
   RequestHeaders,
   VerificationFailure,

@@ -3,6 +3,7 @@ import {
   type DispatchCall,
   type ErrorMessage,
   isRetried,
+  MAX_POLL_CALLS,
   type Poll,
   RunResponse,
   type Status,
@@ -161,7 +162,7 @@ function suspended(call: StoredCall, status: Status, poll: Poll, calls: unknown,
       `the Poll's coroutine state is ${size} bytes, over the limit of ${MAX_COROUTINE_STATE_BYTES} (16 MiB): keep less in the journal or split the work into more calls`,
     )
   }
-  const maxResults = clamp(poll.maxResults ?? 1000, 1, 1000)
+  const maxResults = clamp(poll.maxResults ?? 1000, 1, MAX_POLL_CALLS)
   const minResults = clamp(poll.minResults ?? 1, 1, maxResults)
   let waitMs: number | undefined
   if (poll.maxWait !== undefined) {

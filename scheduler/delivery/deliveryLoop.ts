@@ -283,14 +283,8 @@ export class DeliveryLoop {
   private async noticeParents(ids: readonly string[]): Promise<void> {
     try {
       const now = this.parts.options.now()
-      const due = (await this.parts.store.getCalls(ids)).filter(
-        (p) => p.state === 'suspended' && p.dueAt !== undefined && p.dueAt <= now,
-      )
-      if (due.length > 0) {
-        this.parts.selector.notice?.(
-          dedupe(due.map((p) => ({ endpoint: p.endpoint, function: p.function, fairnessKey: p.fairnessKey }))),
-        )
-      }
+      const due = await this.parts.store.dueQueuesOf(ids, now)
+      if (due.length > 0) this.parts.selector.notice?.(due)
     } catch (error) {
       // The periodic listing of due queues finds them anyway.
       this.parts.log.warn({ err: error }, 'reading the parents of finished calls failed')

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto'
-import { signRequest } from 'dispatch-functions/internal'
+import { signRequestAsync } from 'dispatch-functions/internal'
 import type { Codec, ErrorMessage, RunRequest, Status } from 'dispatch-functions/protocol'
 import {
   codecOfContentType,
@@ -128,7 +128,8 @@ export class EndpointClient {
     }
     // The signature covers the content type, so it names the codec of the body it signs.
     const contentType = contentTypeOf(codec)
-    const signature = signRequest({
+    // On the thread pool: the loop goes on claiming, recording and sending while Ed25519 runs.
+    const signature = await signRequestAsync({
       method: 'POST',
       url: url.href,
       headers: { 'content-type': contentType },

@@ -1,4 +1,4 @@
-import { Call, type DispatchCall, type ErrorMessage } from 'dispatch-functions/protocol'
+import { Call, type DispatchCall, type ErrorMessage, MAX_POLL_CALLS } from 'dispatch-functions/protocol'
 import { Compile } from 'typebox/compile'
 import { ConnectRefusal } from '../calls/connectError.js'
 import type { CallPolicies } from '../calls/retryPolicy.js'
@@ -6,9 +6,6 @@ import { toNewCall } from '../calls/toNewCalls.js'
 import type { NewCall, StoredCall } from '../store/store.js'
 
 const checkCall = Compile(Call)
-
-/** The bound on the calls of one Poll (docs/protocol.md §12.1). */
-export const MAX_POLL_CALLS = 1000
 
 /** The children of a Poll, or why none of them can be dispatched (sent back as `pollResult.error`). */
 export type ChildCalls =

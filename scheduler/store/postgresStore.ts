@@ -310,6 +310,16 @@ export class PostgresStore implements Store {
     return rows.map(toStoredCall)
   }
 
+  async dueQueuesOf(dispatchIds: readonly string[], now: number): Promise<QueueKey[]> {
+    if (dispatchIds.length === 0) return []
+    const { rows } = await this.pool.read<{ endpoint: string; function: string; fairness_key: string | null }>(
+      `SELECT DISTINCT endpoint, function, fairness_key FROM ${this.s}.calls
+       WHERE id = ANY($1::text[]) AND state = 'suspended' AND due_at <= $2`,
+      [[...dispatchIds], now],
+    )
+    return rows.map((r) => ({ endpoint: r.endpoint, function: r.function, fairnessKey: opt(r.fairness_key) }))
+  }
+
   async listCalls(filter: ListFilter): Promise<ListPage> {
     const where: string[] = []
     const params: unknown[] = []

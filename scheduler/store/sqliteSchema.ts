@@ -129,4 +129,26 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE calls ADD COLUMN detached INTEGER NOT NULL DEFAULT 0;
   `,
+  // A coroutine's state (its journal, up to 16 MiB) lives in a table of its own, and `poll_state`
+  // on the call only says that it has one (''), so that recording each child's result for its
+  // parent (results_waiting, due_at) rewrites a row of a few hundred bytes, not the journal's
+  // overflow pages. The triggers drop a state with the call's Poll, whatever clears or deletes it.
+  `
+  CREATE TABLE poll_states (
+    call_id TEXT PRIMARY KEY,
+    state TEXT NOT NULL
+  );
+  INSERT INTO poll_states (call_id, state) SELECT id, poll_state FROM calls WHERE poll_state IS NOT NULL;
+  UPDATE calls SET poll_state = '' WHERE poll_state IS NOT NULL;
+  CREATE TRIGGER calls_clear_poll_state AFTER UPDATE OF poll_state ON calls
+  WHEN NEW.poll_state IS NULL AND OLD.poll_state IS NOT NULL
+  BEGIN
+    DELETE FROM poll_states WHERE call_id = OLD.id;
+  END;
+  CREATE TRIGGER calls_delete_poll_state AFTER DELETE ON calls
+  WHEN OLD.poll_state IS NOT NULL
+  BEGIN
+    DELETE FROM poll_states WHERE call_id = OLD.id;
+  END;
+  `,
 ]

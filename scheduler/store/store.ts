@@ -323,6 +323,9 @@ export interface Store {
   /**
    * Leases up to `limit` calls that are due (pending with `dueAt <= now`, or running with an
    * expired lease), oldest due first; each comes back running, with `attempts` incremented.
+   * A claim may resolve before it is durable (the SQLite store does not fsync it): losing one
+   * to a power loss only makes its calls due again, delivered at least once like any attempt
+   * whose outcome was not recorded.
    */
   claimCalls(request: ClaimRequest): Promise<StoredCall[]>
   /**
@@ -341,6 +344,12 @@ export interface Store {
   completeAttempts(completions: readonly Completion[]): Promise<boolean[]>
   getCall(dispatchId: string): Promise<StoredCall | undefined>
   getCalls(dispatchIds: readonly string[]): Promise<StoredCall[]>
+  /**
+   * The queues of those of `dispatchIds` that are suspended and due by `now` (coroutines that their
+   * children's results woke), each once, in any order; unknown ids are skipped. Reads no coroutine
+   * state: the delivery loop asks after every commit that recorded a child's result.
+   */
+  dueQueuesOf(dispatchIds: readonly string[], now: number): Promise<QueueKey[]>
   listCalls(filter: ListFilter): Promise<ListPage>
   /**
    * Cancels a pending, running or suspended call and its non-terminal descendants; a running

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import type { RunResponse } from '../../schemas/run.js'
+import { coroutineTuning } from '../../runtime/coroutine/coroutine.js'
+import { MAX_POLL_CALLS, type RunResponse } from '../../schemas/run.js'
 import { VALUE_TYPE_URL } from '../../schemas/wellKnown.js'
 import { CoroutineDriver, type Order, startEndpoint } from './helpers/coroutineDriver.js'
 import { coroutineRoutes, state } from './helpers/coroutineRoutes.js'
@@ -149,9 +150,16 @@ describe('min and max results', () => {
     ])
   })
 
-  it('a fan-out over 1,000 calls goes out over several Polls, the counts clamped to 1..1000', async () => {
+  it('a fan-out over the bound of a Poll goes out over several Polls, the counts clamped to 1..bound', async () => {
+    // The bound is MAX_POLL_CALLS (10,000); lowered here so that the driver runs 1,500 children, not 10,500.
+    const saved = coroutineTuning.maxCallsPerPoll
+    coroutineTuning.maxCallsPerPoll = 1000
     const d = driver()
-    expect(await d.run('fanout', [1500, false])).toEqual({ status: 'STATUS_OK', output: 1499 * 1500 })
+    try {
+      expect(await d.run('fanout', [1500, false])).toEqual({ status: 'STATUS_OK', output: 1499 * 1500 })
+    } finally {
+      coroutineTuning.maxCallsPerPoll = saved
+    }
     const first = d.polls[0]!.poll
     expect(first.calls).toHaveLength(1000)
     expect(first.minResults).toBe(1)
@@ -164,6 +172,15 @@ describe('min and max results', () => {
       expect(poll.maxResults).toBeLessThanOrEqual(1000)
       expect(poll.minResults!).toBeLessThanOrEqual(poll.maxResults!)
     }
+  })
+
+  it('a fan-out within the bound, awaited with all(), goes out in one Poll and resumes once with every result', async () => {
+    expect(coroutineTuning.maxCallsPerPoll).toBe(MAX_POLL_CALLS)
+    const d = driver()
+    expect(await d.run('fanout', [1500, false])).toEqual({ status: 'STATUS_OK', output: 1499 * 1500 })
+    expect(d.polls.map((p) => [p.poll.calls?.length, p.poll.minResults, p.poll.maxResults])).toEqual([
+      [1500, 1500, 1500],
+    ])
   })
 })
 

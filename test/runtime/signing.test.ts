@@ -8,6 +8,7 @@ import {
   parsePrivateKey,
   parsePublicKey,
   signRequest,
+  signRequestAsync,
   verifyRequest,
   verifyRequestAsync,
 } from '../../runtime/signing/index.js'
@@ -121,6 +122,24 @@ describe('the Dispatch-style vector', () => {
       nonce: false,
     })
     expect(signed).toEqual({
+      'content-digest': h['Content-Digest'],
+      'signature-input': h['Signature-Input'],
+      signature: h.Signature,
+    })
+  })
+
+  it('signRequestAsync signs on the thread pool to the same headers, byte for byte', async () => {
+    const input = {
+      method: v.method,
+      url: v.url,
+      headers: { 'content-type': h['Content-Type']! },
+      body,
+      privateKey,
+      created: v.created,
+      nonce: false as const,
+    }
+    expect(await signRequestAsync(input)).toEqual(signRequest(input))
+    expect(await signRequestAsync(input)).toEqual({
       'content-digest': h['Content-Digest'],
       'signature-input': h['Signature-Input'],
       signature: h.Signature,

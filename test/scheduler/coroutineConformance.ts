@@ -162,6 +162,21 @@ export function coroutineConformance(name: string, makeStore: () => Promise<Stor
       expect(resumed.results[0]!.seq).toBeLessThan(resumed.results[1]!.seq)
     })
 
+    it('names the queues of the given coroutines that their results made due, without reading their state', async () => {
+      const { parent, kids } = await fanOut(2, { minResults: 2, deadline: T0 + 10_000 })
+      const other = call({ function: 'other' })
+      await insert([other])
+      const ids = [parent.dispatchId, other.dispatchId, kids[0]!.dispatchId, 'no-such-id']
+      await store.completeAttempts([succeed(kids[0]!, T0 + 10, 1)])
+      expect(await store.dueQueuesOf(ids, T0 + 10)).toEqual([]) // one result of two: not due
+      await store.completeAttempts([succeed(kids[1]!, T0 + 20, 2)])
+      expect(await store.dueQueuesOf(ids, T0 + 19)).toEqual([])
+      expect(await store.dueQueuesOf(ids, T0 + 20)).toEqual([
+        { endpoint: parent.endpoint, function: 'parent', fairnessKey: undefined },
+      ])
+      expect(await store.dueQueuesOf([], T0 + 20)).toEqual([])
+    })
+
     it('hands at most maxResults per turn; a retried turn gets the same ones; a Poll consumes them', async () => {
       const { parent, kids } = await fanOut(3, { minResults: 1, maxResults: 2 })
       await store.completeAttempts([succeed(kids[0]!, T0 + 10, 0)])

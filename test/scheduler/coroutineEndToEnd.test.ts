@@ -79,7 +79,7 @@ describe('coroutines through the scheduler', () => {
     expect(call.output?.value).toEqual([...values].sort((a, b) => a - b))
   }, 120_000)
 
-  it('a fan-out over 1,000 calls completes over several turns', async () => {
+  it('a fan-out of 1,500 calls (one Poll, one resumed turn with every result) completes', async () => {
     expect((await run('fanout', [1500, false])).output?.value).toBe(1499 * 1500)
   }, 60_000)
 })

@@ -5,6 +5,7 @@ import { decideCompletion, MAX_COROUTINE_STATE_BYTES } from '../../scheduler/del
 import { fitResults } from '../../scheduler/delivery/fitResults.js'
 import type { StoredCall } from '../../scheduler/index.js'
 import { resolveSchedulerOptions } from '../../scheduler/schedulerOptions.js'
+import { MAX_POLL_CALLS } from '../../schemas/run.js'
 
 /** How one attempt's Poll (or INCOMPATIBLE_STATE) becomes the change the store applies. */
 
@@ -86,7 +87,7 @@ describe('a Poll', () => {
     for (const calls of [
       [{ function: 'ok' }, { function: 'bad name' }],
       [{ function: 'ok', endpoint: 'ftp://x' }],
-      Array.from({ length: 1001 }, () => ({ function: 'many' })),
+      Array.from({ length: MAX_POLL_CALLS + 1 }, () => ({ function: 'many' })),
       'not an array',
     ]) {
       const decided = pollOf({ calls })

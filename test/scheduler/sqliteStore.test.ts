@@ -9,6 +9,7 @@ import type { NewCall } from '../../scheduler/store/store.js'
 import { attemptsConformance } from './attemptsConformance.js'
 import { idempotencyConformance } from './idempotencyConformance.js'
 import { listConformance } from './listConformance.js'
+import { newCall, T0 } from './newCall.js'
 import { poisonConformance } from './poisonConformance.js'
 import { retentionConformance } from './retentionConformance.js'
 import { storeConformance } from './storeConformance.js'
@@ -88,5 +89,40 @@ describe('SQLite store', () => {
     await first.close()
     const second = openSqliteStore(path)
     await second.close()
+  })
+
+  it('moves the states of suspended coroutines out of their rows when it migrates, and drops each with its Poll', async () => {
+    const path = await freshPath()
+    await openSqliteStore(path).close() // creates the folder
+    await rm(path, { force: true })
+    const before = SQLITE_MIGRATIONS.length - 1
+    const db = new Database(path)
+    for (const migration of SQLITE_MIGRATIONS.slice(0, before)) db.exec(migration)
+    db.pragma(`user_version = ${before}`)
+    const parent = newCall({ function: 'parent' })
+    const state = JSON.stringify({ coroutineState: 'c3RhdGU=' })
+    db.prepare(
+      `INSERT INTO calls (id, function, endpoint, input, state, max_attempts, created_at, updated_at, due_at,
+         poll_state, min_results, max_results, results_waiting)
+       VALUES (?, ?, ?, ?, 'suspended', 3, ?, ?, ?, ?, 1, 10, 0)`,
+    ).run(parent.dispatchId, parent.function, parent.endpoint, '[]', T0, T0, T0, state)
+    db.close()
+    const store = openSqliteStore(path)
+    expect((await store.getCall(parent.dispatchId))?.poll?.state).toEqual({ coroutineState: 'c3RhdGU=' })
+    const [resumed] = await store.claimCalls({ now: T0, limit: 10, owner: 'a', leaseMs: 30_000 })
+    expect(resumed?.poll?.state).toEqual({ coroutineState: 'c3RhdGU=' })
+    const done = { dispatchId: parent.dispatchId, attempt: resumed!.attempts, owner: 'a', now: T0 + 1 }
+    const exit = { ...done, kind: 'succeeded', status: 'STATUS_OK', output: undefined, error: undefined } as const
+    expect(await store.completeAttempts([exit])).toEqual([true])
+    expect((await store.getCall(parent.dispatchId))?.poll).toBeUndefined()
+    await store.close()
+    const after = new Database(path)
+    const rows = (after.prepare('SELECT poll_state FROM calls').all() as { poll_state: string | null }[]).map(
+      (r) => r.poll_state,
+    )
+    const states = after.prepare('SELECT COUNT(*) AS n FROM poll_states').get() as { n: number }
+    after.close()
+    expect(rows).toEqual([null])
+    expect(states.n).toBe(0)
   })
 })
