@@ -35,6 +35,8 @@ import type { ApiOptions } from './apiOptions.js'
 import { MAX_WAIT_MS } from './apiTimeouts.js'
 import type { BackPressure } from './backPressure.js'
 import { bearerChecker } from './bearerAuth.js'
+import { Dashboard } from './dashboard.js'
+import type { DashboardOptions } from './dashboardOptions.js'
 import type { GroupCommitter } from './groupCommitter.js'
 import { storeUnavailable } from './storeUnavailable.js'
 import { toAttemptInfo, toCallInfo } from './toCallInfo.js'
@@ -70,6 +72,8 @@ export interface ApiServerParts {
   readonly faults?: FaultHooks | undefined
   /** Told of accepted calls and refusals, and served on `GET /metrics` (behind the key); none: no `/metrics`. */
   readonly metrics?: SchedulerMetrics | undefined
+  /** Serve the web dashboard under `/ui/` (its login, its session cookie); none: no dashboard. */
+  readonly dashboard?: DashboardOptions | undefined
 }
 
 function validator<T>(schema: TSchema, name: string): (body: unknown) => T {
@@ -161,7 +165,25 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
   }) as unknown as FastifyInstance
   const authorized = bearerChecker(parts.apiKey)
 
+  const dashboard =
+    parts.dashboard === undefined
+      ? undefined
+      : new Dashboard({
+          options: parts.dashboard,
+          apiKey: parts.apiKey,
+          store,
+          metrics: parts.metrics,
+          liveStats: parts.liveStats,
+          now: options.now,
+        })
+
   app.addHook('onRequest', async (request, reply) => {
+    // Without Authorization, the dashboard's pages and session cookie may authenticate the request.
+    if (dashboard !== undefined && request.headers.authorization === undefined) {
+      const access = dashboard.access(request, reply)
+      if (access === 'refused') return reply
+      if (access !== 'none') return
+    }
     if (!authorized(request.headers.authorization)) {
       // The connection closes after the answer: the body of an unauthenticated request is never read.
       reply.header('connection', 'close')
@@ -403,6 +425,8 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
     const { deleted, more } = await purgeInBatches(store, options.now() - checked.ms)
     return more ? { deleted, more } : { deleted }
   })
+
+  dashboard?.register(app)
 
   const { metrics } = parts
   if (metrics !== undefined) {
