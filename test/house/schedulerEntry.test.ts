@@ -16,6 +16,7 @@ const PUBLIC_NAMES = [
   'ClaimRequest',
   'Completion',
   'CoroutineState',
+  'DashboardOptions',
   'EndpointConcurrency',
   'FairnessOptions',
   'IdempotencyConflict',
