@@ -80,7 +80,8 @@ export function CallsPage(props: { query: URLSearchParams; ask: (c: Confirmation
     setNotice(undefined)
     try {
       const { matched } = await bulkAll(verb, request, true)
-      const states = (verb === 'cancel' ? LIVE_STATES : REDRIVABLE_STATES).join(' or ')
+      const list = verb === 'cancel' ? LIVE_STATES : REDRIVABLE_STATES
+      const states = `${list.slice(0, -1).join(', ')} or ${list[list.length - 1]}`
       if (matched === 0) {
         setNotice(`No ${states} call matches: nothing to ${verb}.`)
         return

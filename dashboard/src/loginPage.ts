@@ -2,6 +2,8 @@ import { useState } from 'preact/hooks'
 import { api } from './api.js'
 import { html } from './html.js'
 
+const HINT = html`The scheduler's key, <code>DISPATCH_API_KEY</code>: under <code>dispatch run</code>, <code>npx dispatch env</code> prints it.`
+
 /** Asks for the API key once; the scheduler answers with an http-only session cookie (the page never keeps the key). */
 export function LoginPage() {
   const [error, setError] = useState<string | undefined>(undefined)
@@ -27,10 +29,7 @@ export function LoginPage() {
     <form onSubmit=${submit}>
       <label for="apiKey">API key</label>
       <input id="apiKey" name="apiKey" type="password" autocomplete="current-password" required autofocus />
-      <p class="hint">
-        The scheduler's key: <code>DISPATCH_API_KEY</code> (<code>npx dispatch env</code> prints it under
-        <code>dispatch run</code>).
-      </p>
+      <p class="hint">${HINT}</p>
       <button type="submit" disabled=${busy}>Log in</button>
       ${error === undefined ? null : html`<p class="error" role="alert">${error}</p>`}
     </form>
