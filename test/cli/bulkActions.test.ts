@@ -122,11 +122,12 @@ describe.each(['SQLite', 'PostgreSQL'])('bulk cancel and redrive by filter on %s
       await t.settle(echoed[0]!)
 
       const args = ['calls', 'redrive', '--state', 'failed', '--function', 'refuse']
+      const before = (await t.calls.get(failed[0]!)).updatedAt
       const unconfirmed = await runCli(args, env)
       expect(unconfirmed.code).toBe(2)
       expect(unconfirmed.stderr).toMatch(/DSP4027: 2 calls would be redriven, and there is no terminal to confirm on/)
       expect(unconfirmed.stderr).toContain('--yes')
-      const before = (await t.calls.get(failed[0]!)).updatedAt
+      // Nothing was redriven: the call is as it finished.
       expect((await t.calls.get(failed[0]!)).updatedAt).toBe(before)
 
       const confirmed = await runCli([...args, '--yes'], env)
