@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { defineRoutes, PermanentError, tupleSchema } from 'dispatch-functions'
 import { Type } from 'typebox'
@@ -13,7 +14,35 @@ import {
   value,
 } from '../scheduler/helpers.js'
 import { POSTGRES_TEST_URL } from '../scheduler/postgresTestUrl.js'
-import { runCli } from './runCli.js'
+import { repoRoot, runCli } from './runCli.js'
+
+/**
+ * Runs the CLI on a terminal (util-linux `script` gives it a pseudo-terminal), answers `answer` to
+ * its question once asked, and resolves to what the terminal showed.
+ */
+function runCliOnTerminal(args: string[], env: Record<string, string>, answer: string): Promise<string> {
+  const command = [process.execPath, '--import', 'tsx', 'cli/main.ts', ...args].map((a) => `'${a}'`).join(' ')
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: repoRoot, env: { ...process.env, ...env } })
+    let screen = ''
+    let answered = false
+    child.stdout.setEncoding('utf8').on('data', (text: string) => {
+      screen += text
+      if (!answered && screen.includes('[y/N]')) {
+        answered = true
+        child.stdin.write(`${answer}\n`)
+      }
+    })
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`the CLI did not finish on its terminal:\n${screen}`))
+    }, 120_000)
+    child.once('exit', () => {
+      clearTimeout(timer)
+      resolve(screen)
+    })
+  })
+}
 
 // Bulk cancel and redrive by filter: the CallService's CancelMany / RedriveMany and
 // `dispatch calls cancel|redrive --state … --function …`, against a real scheduler on each store.
@@ -152,6 +181,20 @@ describe.each(['SQLite', 'PostgreSQL'])('bulk cancel and redrive by filter on %s
       expect(neither.stderr).toMatch(/DSP4026: calls redrive needs a dispatch id or at least one filter flag/)
     },
   )
+
+  cliIt('CLI: on a terminal, a bulk cancel asks, and does nothing unless the answer is yes', async () => {
+    const ids = (
+      await Promise.all(['x', 'y'].map((x) => dispatch('echo', `ask-${x}`, { delay: '3600s', fairnessKey: 'asked' })))
+    ).flat()
+    const args = ['calls', 'cancel', '--fairness-key', 'asked', '--state', 'pending']
+    const declined = await runCliOnTerminal(args, env, 'n')
+    expect(declined).toContain('cancel 2 calls? [y/N]')
+    expect(declined).toContain('nothing was cancelled')
+    for (const id of ids) expect((await t.calls.get(id)).state).toBe('pending')
+    const accepted = await runCliOnTerminal(args, env, 'y')
+    expect(accepted).toContain('2 calls cancelled')
+    for (const id of ids) expect((await t.calls.get(id)).state).toBe('cancelled')
+  })
 
   cliIt('CLI: cancel by search on an idempotency key, and list with the new filters', async () => {
     const [id] = await dispatch('echo', 'keyed', { delay: '3600s', idempotencyKey: 'order-42' })
