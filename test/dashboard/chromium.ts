@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { mkdtemp } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type BrowserContext, chromium } from 'playwright-core'
@@ -22,7 +22,7 @@ export function chromiumAvailable(): boolean {
 /** A headless Chromium with a fresh profile, nothing from the network but loopback. */
 export async function launchChromium(): Promise<BrowserContext> {
   const profile = await mkdtemp(join(tmpdir(), 'dispatch-chromium-'))
-  return chromium.launchPersistentContext(profile, {
+  const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM_PATH,
     headless: true,
     args: [
@@ -36,4 +36,9 @@ export async function launchChromium(): Promise<BrowserContext> {
       '--disable-sync',
     ],
   })
+  // The profile goes with the browser.
+  context.once('close', () => {
+    rm(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }).catch(() => undefined)
+  })
+  return context
 }
