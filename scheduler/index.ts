@@ -18,6 +18,8 @@
 export type { ApiTimeouts } from './api/apiTimeouts.js'
 /** When the Dispatch API answers 429: the `backPressure` option. */
 export type { BackPressureOptions } from './api/backPressure.js'
+/** The web dashboard: the `dashboard` option. */
+export type { DashboardOptions } from './api/dashboardOptions.js'
 /** How one function's calls are attempted: the `retry` and `functions` options. */
 export type { RetryPolicy } from './calls/retryPolicy.js'
 /** Per-endpoint AIMD concurrency bounds (the `adaptiveConcurrency` option), and one endpoint's figures in `stats()`. */

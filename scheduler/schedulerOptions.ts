@@ -4,6 +4,7 @@ import { type DispatchError, dspError } from 'dispatch-functions/protocol'
 import type { ApiOptions } from './api/apiOptions.js'
 import { type ApiTimeouts, resolveApiTimeouts } from './api/apiTimeouts.js'
 import type { BackPressureOptions, ResolvedBackPressure } from './api/backPressure.js'
+import type { DashboardOptions } from './api/dashboardOptions.js'
 import { EndpointAllowList } from './calls/endpointAllowList.js'
 import { DEFAULT_RETRY_POLICY, definedFields, type RetryPolicy } from './calls/retryPolicy.js'
 import type { AdaptiveConcurrencyOptions, ResolvedAdaptiveConcurrency } from './delivery/adaptiveConcurrency.js'
@@ -125,6 +126,11 @@ export interface SchedulerOptions {
    * `host` says otherwise. `false`: no metrics are kept or served. Default: on the API.
    */
   readonly metrics?: MetricsOptions | false
+  /**
+   * The web dashboard on the API under `/ui/` (docs/dashboard.md): calls, a call's attempts and tree,
+   * cancel and redrive, an overview; logged in with the API key. `true` or options: served; default off.
+   */
+  readonly dashboard?: DashboardOptions | boolean
 }
 
 /**

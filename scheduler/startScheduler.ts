@@ -56,6 +56,8 @@ export interface Scheduler {
    * `url + '/metrics'` (send the API key as a bearer token); undefined with `metrics: false`.
    */
   readonly metricsUrl: string | undefined
+  /** The web dashboard, `url + '/ui/'`; undefined without the `dashboard` option. */
+  readonly dashboardUrl: string | undefined
   /** Attempts in flight right now. */
   readonly inFlight: number
   /**
@@ -219,6 +221,8 @@ export async function startSchedulerWith(options: SchedulerOptions, harness: Sch
     liveStats,
     faults: harness.faults,
     metrics,
+    dashboard:
+      options.dashboard === true ? {} : options.dashboard === false ? undefined : (options.dashboard ?? undefined),
     ...loggerOptions(options.logger),
   })
   loop = new DeliveryLoop({
@@ -321,6 +325,7 @@ export async function startSchedulerWith(options: SchedulerOptions, harness: Sch
     verificationKeyPem: keys.verificationKeyPem,
     inProcessEndpoint: local?.url,
     metricsUrl: metrics === undefined ? undefined : (scrapes?.url ?? `${url}/metrics`),
+    dashboardUrl: options.dashboard === undefined || options.dashboard === false ? undefined : `${url}/ui/`,
     stats: async () =>
       Object.assign(await store.countCalls(), {
         endpoints: liveStats().endpoints,

@@ -52,6 +52,8 @@ export const CallInfo = Type.Object({
   outputBytes: Type.Optional(Type.Integer({ minimum: 0 })),
   /** List only: the error was left out for its size (this many bytes of JSON); Get returns it. */
   errorBytes: Type.Optional(Type.Integer({ minimum: 0 })),
+  /** Get only: the W3C trace id the call was dispatched in (docs/protocol.md §16), when it had one. */
+  traceId: Type.Optional(Type.String()),
 })
 export type CallInfo = Static<typeof CallInfo>
 
@@ -95,12 +97,24 @@ export type WaitCallRequest = Static<typeof WaitCallRequest>
 export const WaitCallResponse = Type.Object({ call: CallInfo, done: Type.Boolean() })
 export type WaitCallResponse = Static<typeof WaitCallResponse>
 
-export const ListCallsRequest = Type.Object({
+/** Which calls a List or a bulk Cancel/Redrive is about: every field given must match. */
+const callFilterFields = {
   state: Type.Optional(CallState),
   function: Type.Optional(Type.String()),
+  endpoint: Type.Optional(Type.String()),
   fairnessKey: Type.Optional(Type.String()),
   /** The children a coroutine started. */
   parentDispatchId: Type.Optional(Type.String({ minLength: 1 })),
+  /** Calls created at or after this instant. */
+  createdAfter: Type.Optional(Timestamp),
+  /** Calls created before this instant. */
+  createdBefore: Type.Optional(Timestamp),
+  /** The call with this dispatch id, or the calls dispatched with this idempotency key (exact match). */
+  search: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+}
+
+export const ListCallsRequest = Type.Object({
+  ...callFilterFields,
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   /** Opaque cursor from a previous answer's `nextCursor`. */
   cursor: Type.Optional(Type.String()),
@@ -128,6 +142,29 @@ export const SignalCallRequest = Type.Object({
 export type SignalCallRequest = Static<typeof SignalCallRequest>
 /** The `@type` of a signal as it travels to the coroutine: a result without a child whose output is this Any. */
 export const SIGNAL_TYPE_URL = 'type.dispatch-functions.dev/dispatch.functions.v1.Signal'
+
+/**
+ * Cancel (`CancelMany`) or redrive (`RedriveMany`) the calls that match a filter (at least one field),
+ * a page at a time: one request looks at up to `limit` matching calls (default 500), newest first, and
+ * changes those that can change (cancel: pending, running, suspended; redrive: failed, cancelled);
+ * `nextCursor` says to send it again with that cursor. `dryRun` changes nothing and counts what would
+ * change, so a client can ask for confirmation first.
+ */
+export const BulkCallsRequest = Type.Object({
+  ...callFilterFields,
+  dryRun: Type.Optional(Type.Boolean()),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  cursor: Type.Optional(Type.String()),
+})
+export type BulkCallsRequest = Static<typeof BulkCallsRequest>
+export const BulkCallsResponse = Type.Object({
+  /** Calls of this page that match and can change (with `dryRun`: would change). */
+  matched: Type.Integer({ minimum: 0 }),
+  /** Calls this request changed (0 with `dryRun`; fewer than `matched` when some changed meanwhile). */
+  changed: Type.Integer({ minimum: 0 }),
+  nextCursor: Type.Optional(Type.String()),
+})
+export type BulkCallsResponse = Static<typeof BulkCallsResponse>
 
 export const CallResponse = Type.Object({ call: CallInfo })
 export type CallResponse = Static<typeof CallResponse>

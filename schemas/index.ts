@@ -13,6 +13,8 @@
 export { Call, CallResult, EndpointUrl, FUNCTION_NAME_PATTERN, FunctionName } from './call.js'
 export {
   AttemptInfo,
+  BulkCallsRequest,
+  BulkCallsResponse,
   CALL_SERVICE_PATH,
   CallCount,
   CallInfo,

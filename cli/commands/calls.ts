@@ -1,20 +1,176 @@
+import { createInterface } from 'node:readline/promises'
 import { type Command, InvalidArgumentError, Option } from 'commander'
 import { type CallServiceClient, createCallServiceClient } from 'dispatch-functions/internal'
-import type { CallInfo } from 'dispatch-functions/protocol'
+import type {
+  BulkCallsRequest,
+  BulkCallsResponse,
+  CallInfo,
+  CallState,
+  ListCallsRequest,
+} from 'dispatch-functions/protocol'
 import { formatAny } from '../formatAny.js'
 import { formatAttempts } from '../formatAttempts.js'
 import { formatRestarts } from '../formatRestarts.js'
 import { formatStats } from '../formatStats.js'
 import { parseDurationFlag, parseHttpUrl, parseListLimit } from '../options.js'
 import { secretFromFlags } from '../secretFlag.js'
+import { UsageError } from '../usageError.js'
 
-interface ListFlags {
-  state?: string
+/** The filter flags of `calls list`, and of `calls cancel` and `calls redrive` without a dispatch id. */
+interface FilterFlags {
+  state?: CallState
   function?: string
+  endpoint?: string
   fairnessKey?: string
   parent?: string
+  createdAfter?: string
+  createdBefore?: string
+  search?: string
+}
+
+interface ListFlags extends FilterFlags {
   limit: number
   cursor?: string
+}
+
+interface BulkFlags extends FilterFlags {
+  yes?: boolean
+}
+
+/** `--created-after` / `--created-before`: an RFC 3339 instant, or a duration ago (`1h`: an hour ago). */
+function parseInstantFlag(value: string): string {
+  if (/^[0-9]+(\.[0-9]+)?(ms|s|m|h|d)$/.test(value)) {
+    return new Date(Date.now() - durationMs(value)).toISOString()
+  }
+  const ms = Date.parse(value)
+  if (Number.isNaN(ms))
+    throw new InvalidArgumentError(
+      `${JSON.stringify(value)} is not a time: use an RFC 3339 instant (2026-01-31T12:00:00Z) or a duration ago (30m, 2h, 7d)`,
+    )
+  return new Date(ms).toISOString()
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+const durationMs = (value: string): number => {
+  const [, n, unit] = /^([0-9.]+)([a-z]+)$/.exec(value)!
+  return Number(n) * UNIT_MS[unit!]!
+}
+
+function withFilterFlags(command: Command): Command {
+  return command
+    .addOption(
+      new Option('--state <state>', 'only calls in this state').choices([
+        'pending',
+        'running',
+        'suspended',
+        'succeeded',
+        'failed',
+        'cancelled',
+      ]),
+    )
+    .option('--function <name>', 'only calls of this function')
+    .option('--endpoint <url>', 'only calls to this endpoint URL')
+    .option('--fairness-key <key>', 'only calls of this tenant')
+    .option('--parent <dispatchId>', 'only the calls this coroutine started (its children)')
+    .option(
+      '--created-after <time>',
+      'only calls created at or after this time (RFC 3339, or 2h: two hours ago)',
+      parseInstantFlag,
+    )
+    .option(
+      '--created-before <time>',
+      'only calls created before this time (RFC 3339, or 2h: two hours ago)',
+      parseInstantFlag,
+    )
+    .option('--search <text>', 'only the call with this dispatch id, or the calls with this idempotency key')
+}
+
+function bulkFilter(opts: FilterFlags): BulkCallsRequest {
+  const filter: BulkCallsRequest = {}
+  if (opts.state !== undefined) filter.state = opts.state
+  if (opts.function !== undefined) filter.function = opts.function
+  if (opts.endpoint !== undefined) filter.endpoint = opts.endpoint
+  if (opts.fairnessKey !== undefined) filter.fairnessKey = opts.fairnessKey
+  if (opts.parent !== undefined) filter.parentDispatchId = opts.parent
+  if (opts.createdAfter !== undefined) filter.createdAfter = opts.createdAfter
+  if (opts.createdBefore !== undefined) filter.createdBefore = opts.createdBefore
+  if (opts.search !== undefined) filter.search = opts.search
+  return filter
+}
+
+const idAndFilter = (verb: string) =>
+  new UsageError('DSP4026', `calls ${verb} takes a dispatch id or filter flags, not both`)
+
+/** Asks on the terminal; false unless the answer is y or yes. */
+async function confirm(question: string): Promise<boolean> {
+  const prompt = createInterface({ input: process.stdin, output: process.stderr })
+  try {
+    return /^y(es)?$/i.test((await prompt.question(question)).trim())
+  } finally {
+    prompt.close()
+  }
+}
+
+/**
+ * `calls cancel|redrive` by filter: counts what matches (a dry run, page by page), asks for
+ * confirmation unless `--yes` (and refuses without a terminal to ask on), then acts page by page.
+ */
+async function bulkAction(
+  verb: 'cancel' | 'redrive',
+  send: (request: BulkCallsRequest) => Promise<BulkCallsResponse>,
+  opts: BulkFlags,
+  flags: ApiFlags,
+): Promise<void> {
+  const filter = bulkFilter(opts)
+  if (Object.keys(filter).length === 0)
+    throw new UsageError(
+      'DSP4026',
+      `calls ${verb} needs a dispatch id or at least one filter flag`,
+      `e.g. dispatch calls ${verb} --state ${verb === 'cancel' ? 'pending' : 'failed'} --function f`,
+    )
+  const pages = async (dryRun: boolean) => {
+    let matched = 0
+    let changed = 0
+    let cursor: string | undefined
+    do {
+      const answer = await send({
+        ...filter,
+        limit: 1000,
+        ...(dryRun ? { dryRun } : {}),
+        ...(cursor ? { cursor } : {}),
+      })
+      matched += answer.matched
+      changed += answer.changed
+      cursor = answer.nextCursor
+    } while (cursor !== undefined)
+    return { matched, changed }
+  }
+  const done = verb === 'cancel' ? 'cancelled' : 'redriven'
+  if (opts.yes !== true) {
+    const { matched } = await pages(true)
+    if (matched === 0) {
+      process.stdout.write(
+        flags.json ? `${JSON.stringify({ matched: 0, changed: 0 })}\n` : `no call to ${verb} matches\n`,
+      )
+      return
+    }
+    if (!process.stdin.isTTY)
+      throw new UsageError(
+        'DSP4027',
+        `${matched} call${matched === 1 ? '' : 's'} would be ${done}, and there is no terminal to confirm on`,
+        'add --yes to confirm',
+      )
+    if (!(await confirm(`${verb} ${matched} call${matched === 1 ? '' : 's'}? [y/N] `))) {
+      process.stdout.write(`nothing was ${done}\n`)
+      return
+    }
+  }
+  const { matched, changed } = await pages(false)
+  process.stdout.write(
+    flags.json
+      ? `${JSON.stringify({ matched, changed })}\n`
+      : `${changed} call${changed === 1 ? '' : 's'} ${done}${matched > changed ? ` (${matched - changed} changed meanwhile)` : ''}\n`,
+  )
 }
 
 interface ApiFlags {
@@ -71,33 +227,17 @@ export function registerCalls(program: Command): void {
       else printCall(call, flags, [...formatRestarts(call, attempts), ...formatAttempts(attempts)])
     })
 
-  subcommand('list')
-    .description(
+  withFilterFlags(
+    subcommand('list').description(
       'list calls, newest first, a page at a time (inputs, outputs and errors over 64 KiB are left out: `calls get` shows them)',
-    )
-    .addOption(
-      new Option('--state <state>', 'only calls in this state').choices([
-        'pending',
-        'running',
-        'suspended',
-        'succeeded',
-        'failed',
-        'cancelled',
-      ]),
-    )
-    .option('--function <name>', 'only calls of this function')
-    .option('--fairness-key <key>', 'only calls of this tenant')
-    .option('--parent <dispatchId>', 'only the calls this coroutine started (its children)')
+    ),
+  )
     .option('--limit <n>', 'at most this many (1 to 1000; a page may hold fewer)', parseListLimit, 50)
     .option('--cursor <cursor>', 'continue after the page that printed this cursor')
     .action(async (opts: ListFlags, command) => {
       const [api, flags] = client(command)
-      const filter: Record<string, unknown> = { limit: opts.limit }
-      if (opts.state !== undefined) filter['state'] = opts.state
-      if (opts.function !== undefined) filter['function'] = opts.function
-      if (opts.fairnessKey !== undefined) filter['fairnessKey'] = opts.fairnessKey
-      if (opts.parent !== undefined) filter['parentDispatchId'] = opts.parent
-      if (opts.cursor !== undefined) filter['cursor'] = opts.cursor
+      const filter: ListCallsRequest = { ...bulkFilter(opts), limit: opts.limit }
+      if (opts.cursor !== undefined) filter.cursor = opts.cursor
       const answer = await api.list(filter)
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(answer)}\n`)
@@ -120,20 +260,40 @@ export function registerCalls(program: Command): void {
       process.exitCode = !done ? 3 : call.state === 'succeeded' ? 0 : 1
     })
 
-  subcommand('cancel')
-    .description('cancel a call that has not finished')
-    .argument('<dispatchId>')
-    .action(async (id: string, _opts: unknown, command: Command) => {
+  withFilterFlags(
+    subcommand('cancel')
+      .description(
+        'cancel a call that has not finished, or every pending, running or suspended call that matches the filter flags (asks first)',
+      )
+      .argument('[dispatchId]'),
+  )
+    .option('--yes', 'do not ask for confirmation (a bulk cancel by filter)')
+    .action(async (id: string | undefined, opts: BulkFlags, command: Command) => {
       const [api, flags] = client(command)
-      printCall(await api.cancel(id), flags)
+      if (id !== undefined) {
+        if (Object.keys(bulkFilter(opts)).length > 0) throw idAndFilter('cancel')
+        printCall(await api.cancel(id), flags)
+        return
+      }
+      await bulkAction('cancel', (r) => api.cancelMany(r), opts, flags)
     })
 
-  subcommand('redrive')
-    .description('run a failed or cancelled call again from its original input')
-    .argument('<dispatchId>')
-    .action(async (id: string, _opts: unknown, command: Command) => {
+  withFilterFlags(
+    subcommand('redrive')
+      .description(
+        'run a failed or cancelled call again from its original input, or every failed or cancelled call that matches the filter flags (asks first)',
+      )
+      .argument('[dispatchId]'),
+  )
+    .option('--yes', 'do not ask for confirmation (a bulk redrive by filter)')
+    .action(async (id: string | undefined, opts: BulkFlags, command: Command) => {
       const [api, flags] = client(command)
-      printCall(await api.redrive(id), flags)
+      if (id !== undefined) {
+        if (Object.keys(bulkFilter(opts)).length > 0) throw idAndFilter('redrive')
+        printCall(await api.redrive(id), flags)
+        return
+      }
+      await bulkAction('redrive', (r) => api.redriveMany(r), opts, flags)
     })
 
   subcommand('signal')

@@ -27,6 +27,7 @@ interface RunFlags extends PostgresFlags {
   appPort?: number
   watch?: boolean
   retention?: string | false
+  ui?: boolean
 }
 
 const DEFAULT_DB = '.dispatch/dispatch.db'
@@ -63,6 +64,7 @@ export function registerRun(program: Command): void {
       'delete finished calls this long after they finished (default 7d; 0 or off: keep them)',
       parseRetentionFlag,
     )
+    .option('--no-ui', 'do not serve the web dashboard (default: on the API under /ui/, loopback only)')
     .passThroughOptions()
   addPostgresFlags(command).action(async (command: string[], flags: RunFlags) => {
     process.exitCode = await run(command, flags)
@@ -97,6 +99,8 @@ async function run(command: string[], flags: RunFlags): Promise<number> {
     ...(flags.allowEndpoint ? { allowEndpoints: flags.allowEndpoint } : {}),
     ...(flags.protoEndpoint ? { protoEndpoints: flags.protoEndpoint } : {}),
     ...(flags.retention !== undefined ? { retention: flags.retention as `${number}d` | false } : {}),
+    // A development run serves its dashboard to this machine only, whatever reaches its port.
+    dashboard: flags.ui === false ? false : { loopbackOnly: true },
   }).catch((error: unknown) => {
     throw schedulerListenError(error, '127.0.0.1', flags.port)
   })
@@ -127,6 +131,9 @@ async function run(command: string[], flags: RunFlags): Promise<number> {
     `dispatch: scheduler API on ${scheduler.url} (${describeStore(postgres, flags.db)})\n` +
       `dispatch: your app ${app.port === undefined ? '' : `gets PORT=${app.port} and `}is called at ${app.endpoint}\n` +
       `dispatch: Prometheus metrics on ${scheduler.metricsUrl} (Authorization: Bearer $DISPATCH_API_KEY)\n` +
+      (scheduler.dashboardUrl === undefined
+        ? ''
+        : `dispatch: dashboard on ${scheduler.dashboardUrl} (log in with DISPATCH_API_KEY: npx dispatch env prints it)\n`) +
       `dispatch: ${reachable}\n`,
   )
 

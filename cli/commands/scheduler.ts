@@ -19,6 +19,7 @@ interface SchedulerFlags extends PostgresFlags {
   retention?: string | false
   metricsPort?: number
   metricsHost: string
+  ui?: boolean
 }
 
 /** Registers `dispatch scheduler`: the scheduler alone, for production, configured by flags and DISPATCH_* env. */
@@ -42,6 +43,7 @@ export function registerScheduler(program: Command): void {
       parsePort,
     )
     .option('--metrics-host <host>', 'address to bind the metrics port to', '127.0.0.1')
+    .option('--ui', 'serve the web dashboard on the API under /ui/ (log in with the API key)')
   addPostgresFlags(command).action(async (flags: SchedulerFlags) => {
     const { startScheduler } = await import('../../scheduler/index.js')
     const postgres = postgresOption(flags)
@@ -55,12 +57,16 @@ export function registerScheduler(program: Command): void {
       ...(flags.allowEndpoint ? { allowEndpoints: flags.allowEndpoint } : {}),
       ...(flags.protoEndpoint ? { protoEndpoints: flags.protoEndpoint } : {}),
       ...(flags.metricsPort !== undefined ? { metrics: { port: flags.metricsPort, host: flags.metricsHost } } : {}),
+      ...(flags.ui === true ? { dashboard: true } : {}),
     }).catch((error: unknown) => {
       throw schedulerListenError(error, flags.host, flags.port)
     })
     process.stderr.write(
       `dispatch: scheduler listening on ${scheduler.url} (${describeStore(postgres, flags.db)})\n` +
-        `dispatch: Prometheus metrics on ${scheduler.metricsUrl}${flags.metricsPort === undefined ? ' (Authorization: Bearer <DISPATCH_API_KEY>)' : ''}\n`,
+        `dispatch: Prometheus metrics on ${scheduler.metricsUrl}${flags.metricsPort === undefined ? ' (Authorization: Bearer <DISPATCH_API_KEY>)' : ''}\n` +
+        (scheduler.dashboardUrl === undefined
+          ? ''
+          : `dispatch: dashboard on ${scheduler.dashboardUrl} (log in with the API key)\n`),
     )
     await new Promise<void>((resolve) => {
       const stop = () => resolve()

@@ -1,5 +1,7 @@
 import {
   type AttemptInfo,
+  type BulkCallsRequest,
+  type BulkCallsResponse,
   CALL_SERVICE_PATH,
   type CallInfo,
   type GetStatsResponse,
@@ -38,6 +40,13 @@ export interface CallServiceClient {
    * are kept); one request deletes a bounded number, `more` says to call again.
    */
   purge(olderThan: DurationInput): Promise<PurgeCallsResponse>
+  /**
+   * Cancels the live calls that match a filter, one page per request (`nextCursor`: send it again with
+   * that cursor); `dryRun` only counts them.
+   */
+  cancelMany(request: BulkCallsRequest): Promise<BulkCallsResponse>
+  /** Redrives the failed or cancelled calls that match a filter, like {@link CallServiceClient.cancelMany}. */
+  redriveMany(request: BulkCallsRequest): Promise<BulkCallsResponse>
 }
 
 function callOf(answer: unknown, method: string): CallInfo {
@@ -48,6 +57,16 @@ function callOf(answer: unknown, method: string): CallInfo {
     })
   }
   return call
+}
+
+function bulkOf(answer: unknown, method: string): BulkCallsResponse {
+  const { matched, changed } = answer as Partial<BulkCallsResponse>
+  if (typeof matched !== 'number' || typeof changed !== 'number') {
+    throw dspError('DSP2004', `the scheduler answered ${method} without counts`, {
+      hint: 'check that DISPATCH_API_URL points at a dispatch-functions scheduler of this version or newer',
+    })
+  }
+  return answer as BulkCallsResponse
 }
 
 /**
@@ -101,6 +120,8 @@ export function createCallServiceClient(options: Pick<ClientOptions, 'apiUrl' | 
       }
       return answer
     },
+    cancelMany: async (request) => bulkOf(await post('CancelMany', request), 'CancelMany'),
+    redriveMany: async (request) => bulkOf(await post('RedriveMany', request), 'RedriveMany'),
     purge: async (olderThan) => {
       const answer = (await post('Purge', {
         olderThan: toProtoDuration(toMilliseconds(olderThan, 'olderThan')),

@@ -1,5 +1,8 @@
 import {
+  BulkCallsRequest,
+  type BulkCallsResponse,
   CALL_SERVICE_PATH,
+  type CallState,
   CancelCallRequest,
   checkProtoDuration,
   codecOfContentType,
@@ -39,9 +42,12 @@ import type { ApiOptions } from './apiOptions.js'
 import { MAX_WAIT_MS } from './apiTimeouts.js'
 import type { BackPressure } from './backPressure.js'
 import { bearerChecker } from './bearerAuth.js'
+import { Dashboard } from './dashboard.js'
+import type { DashboardOptions } from './dashboardOptions.js'
 import type { GroupCommitter } from './groupCommitter.js'
 import { storeUnavailable } from './storeUnavailable.js'
 import { toAttemptInfo, toCallInfo } from './toCallInfo.js'
+import { toListFilter } from './toListFilter.js'
 
 export const DISPATCH_PATH = '/dispatch.sdk.v1.DispatchService/Dispatch'
 
@@ -73,6 +79,8 @@ export interface ApiServerParts {
   readonly faults?: FaultHooks | undefined
   /** Told of accepted calls and refusals, and served on `GET /metrics` (behind the key); none: no `/metrics`. */
   readonly metrics?: SchedulerMetrics | undefined
+  /** Serve the web dashboard under `/ui/` (its login, its session cookie); none: no dashboard. */
+  readonly dashboard?: DashboardOptions | undefined
 }
 
 function validator<T>(schema: TSchema, name: string): (body: unknown) => T {
@@ -111,6 +119,15 @@ const parseRedrive = validator<RedriveCallRequest>(RedriveCallRequest, 'RedriveC
 const parseSignal = validator<SignalCallRequest>(SignalCallRequest, 'SignalCallRequest')
 const parseStats = validator<GetStatsRequest>(GetStatsRequest, 'GetStatsRequest')
 const parsePurge = validator<PurgeCallsRequest>(PurgeCallsRequest, 'PurgeCallsRequest')
+const parseBulk = validator<BulkCallsRequest>(BulkCallsRequest, 'BulkCallsRequest')
+
+/** The states a bulk action changes: cancel only live calls, redrive only failed or cancelled ones. */
+const BULK_STATES: Record<'cancel' | 'redrive', ReadonlySet<CallState>> = {
+  cancel: new Set<CallState>(['pending', 'running', 'suspended']),
+  redrive: new Set<CallState>(['failed', 'cancelled']),
+}
+/** Calls one bulk request looks at when it gives no limit. */
+const DEFAULT_BULK_LIMIT = 500
 
 const encodeCursor = (id: string): string => Buffer.from(id).toString('base64url')
 function decodeCursor(cursor: string): string {
@@ -172,7 +189,25 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
   }) as unknown as FastifyInstance
   const authorized = bearerChecker(parts.apiKey)
 
+  const dashboard =
+    parts.dashboard === undefined
+      ? undefined
+      : new Dashboard({
+          options: parts.dashboard,
+          apiKey: parts.apiKey,
+          store,
+          metrics: parts.metrics,
+          liveStats: parts.liveStats,
+          now: options.now,
+        })
+
   app.addHook('onRequest', async (request, reply) => {
+    // Without Authorization, the dashboard's pages and session cookie may authenticate the request.
+    if (dashboard !== undefined && request.headers.authorization === undefined) {
+      const access = dashboard.access(request, reply)
+      if (access === 'refused') return reply
+      if (access !== 'none') return
+    }
     if (!authorized(request.headers.authorization)) {
       // The connection closes after the answer: the body of an unauthenticated request is never read.
       reply.header('connection', 'close')
@@ -309,10 +344,7 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
       limit: filter.limit ?? 100,
       maxMessageBytes: options.listMessageBytes,
       maxPageBytes: options.listPageBytes,
-      ...(filter.state !== undefined ? { state: filter.state } : {}),
-      ...(filter.function !== undefined ? { function: filter.function } : {}),
-      ...(filter.fairnessKey !== undefined ? { fairnessKey: filter.fairnessKey } : {}),
-      ...(filter.parentDispatchId !== undefined ? { parentDispatchId: filter.parentDispatchId } : {}),
+      ...toListFilter(filter),
       ...(filter.cursor !== undefined ? { after: decodeCursor(filter.cursor) } : {}),
     })
     return {
@@ -326,30 +358,78 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
     if (result.kind === 'refused' && !accepted(result.call.state)) {
       throw new ConnectRefusal('failed_precondition', `cannot ${verb} call ${dispatchId}: it is ${result.call.state}`)
     }
-    events.notify([dispatchId])
     return { call: toCallInfo(result.call) }
+  }
+
+  const cancel = async (dispatchId: string): Promise<ChangeResult> => {
+    const result = await store.cancelCall(dispatchId, options.now())
+    if (result.kind === 'changed') {
+      pressure?.inserted(-1)
+      events.notify([dispatchId])
+      // A cancelled child may have made its suspended parent due (a `Cancelled` result).
+      if (result.call.parentDispatchId !== undefined) parts.onNewWork()
+    }
+    return result
+  }
+  const redrive = async (dispatchId: string): Promise<ChangeResult> => {
+    const result = await store.redriveCall(dispatchId, options.now())
+    if (result.kind === 'changed') {
+      pressure?.inserted(1)
+      events.notify([dispatchId])
+      parts.onNewWork()
+    }
+    return result
   }
 
   app.post(service('Cancel'), async (request) => {
     const { dispatchId } = parseCancel(request.body)
     // Cancelling a cancelled call is a no-op, so a retried Cancel succeeds.
-    const result = await store.cancelCall(dispatchId, options.now())
-    if (result.kind === 'changed') {
-      pressure?.inserted(-1)
-      // A cancelled child may have made its suspended parent due (a `Cancelled` result).
-      if (result.call.parentDispatchId !== undefined) parts.onNewWork()
-    }
-    return changed(dispatchId, result, 'cancel', (s) => s === 'cancelled')
+    return changed(dispatchId, await cancel(dispatchId), 'cancel', (s) => s === 'cancelled')
   })
 
   app.post(service('Redrive'), async (request) => {
     const { dispatchId } = parseRedrive(request.body)
-    const result = await store.redriveCall(dispatchId, options.now())
-    const answer = changed(dispatchId, result, 'redrive (only failed or cancelled calls can be)', () => false)
-    pressure?.inserted(1)
-    parts.onNewWork()
-    return answer
+    const result = await redrive(dispatchId)
+    return changed(dispatchId, result, 'redrive (only failed or cancelled calls can be)', () => false)
   })
+
+  // Bulk actions by filter, a bounded page per request so that none holds the store long.
+  const bulk = (verb: 'cancel' | 'redrive', change: (id: string) => Promise<ChangeResult>) =>
+    async function bulkChange(request: { body: unknown }): Promise<BulkCallsResponse> {
+      const body = parseBulk(request.body ?? {})
+      const filter = toListFilter(body)
+      const states = BULK_STATES[verb]
+      if (Object.keys(filter).length === 0)
+        throw new ConnectRefusal(
+          'invalid_argument',
+          `DSP3042: a bulk ${verb} needs at least one filter (state, function, endpoint, fairnessKey, parentDispatchId, createdAfter, createdBefore, search)`,
+        )
+      if (filter.state !== undefined && !states.has(filter.state))
+        throw new ConnectRefusal(
+          'invalid_argument',
+          `DSP3042: no ${filter.state} call can be ${verb === 'cancel' ? 'cancelled' : 'redriven'}: only ${[...states].join(', ')} calls can`,
+        )
+      const page = await store.listCalls({
+        ...filter,
+        limit: body.limit ?? DEFAULT_BULK_LIMIT,
+        // Only ids and states are needed: no message is read.
+        maxMessageBytes: 0,
+        ...(body.cursor !== undefined ? { after: decodeCursor(body.cursor) } : {}),
+      })
+      const ids = page.calls.filter((c) => states.has(c.state)).map((c) => c.dispatchId)
+      let done = 0
+      if (body.dryRun !== true) {
+        // One call at a time: a cancelled coroutine takes its tree along, which later ids then find changed.
+        for (const id of ids) if ((await change(id)).kind === 'changed') done++
+      }
+      return {
+        matched: ids.length,
+        changed: done,
+        ...(page.nextAfter !== undefined ? { nextCursor: encodeCursor(page.nextAfter) } : {}),
+      }
+    }
+  app.post(service('CancelMany'), bulk('cancel', cancel))
+  app.post(service('RedriveMany'), bulk('redrive', redrive))
 
   // A signal travels to the call as a result without a child (Store.signalCall).
   app.post(service('Signal'), async (request) => {
@@ -359,7 +439,10 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
     }
     const signal = { '@type': SIGNAL_TYPE_URL, name, ...(payload === undefined ? {} : { value: payload }) }
     const result = await store.signalCall(dispatchId, signal, options.now())
-    if (result.kind === 'changed') parts.onNewWork()
+    if (result.kind === 'changed') {
+      events.notify([dispatchId])
+      parts.onNewWork()
+    }
     return changed(dispatchId, result, `signal ${name}`, () => false)
   })
 
@@ -379,6 +462,8 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
     const { deleted, more } = await purgeInBatches(store, options.now() - checked.ms)
     return more ? { deleted, more } : { deleted }
   })
+
+  dashboard?.register(app)
 
   const { metrics } = parts
   if (metrics !== undefined) {

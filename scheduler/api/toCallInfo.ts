@@ -34,6 +34,9 @@ export function toCallInfo(call: StoredCall | ListedCall): CallInfo {
   if (call.input !== undefined) info.input = call.input
   if (call.output !== undefined) info.output = call.output
   if (call.error !== undefined) info.error = call.error
+  // The trace id alone: the parent span id in the traceparent is the dispatcher's, of no use to a reader.
+  const traceId = 'traceparent' in call ? call.traceparent?.split('-')[1] : undefined
+  if (traceId !== undefined) info.traceId = traceId
   if ('hasPoll' in call) {
     if (call.inputBytes !== undefined) info.inputBytes = call.inputBytes
     if (call.outputBytes !== undefined) info.outputBytes = call.outputBytes

@@ -331,6 +331,13 @@ export class PostgresStore implements Store {
     if (filter.function !== undefined) add('function = ?', filter.function)
     if (filter.fairnessKey !== undefined) add('fairness_key = ?', filter.fairnessKey)
     if (filter.parentDispatchId !== undefined) add('parent_id = ?', filter.parentDispatchId)
+    if (filter.endpoint !== undefined) add('endpoint = ?', filter.endpoint)
+    if (filter.createdFrom !== undefined) add('created_at >= ?', filter.createdFrom)
+    if (filter.createdBefore !== undefined) add('created_at < ?', filter.createdBefore)
+    if (filter.search !== undefined) {
+      params.push(filter.search)
+      where.push(`(id = $${params.length} OR idempotency_key = $${params.length})`)
+    }
     if (filter.after !== undefined) add('id < ?', filter.after)
     params.push(filter.limit + 1, messageCap(filter))
     const { rows } = await this.pool.read<ListedRow>(

@@ -472,6 +472,22 @@ export class SqliteStore implements Store {
       where.push('parent_id = @parent_id')
       params['parent_id'] = filter.parentDispatchId
     }
+    if (filter.endpoint !== undefined) {
+      where.push('endpoint = @endpoint')
+      params['endpoint'] = filter.endpoint
+    }
+    if (filter.createdFrom !== undefined) {
+      where.push('created_at >= @created_from')
+      params['created_from'] = filter.createdFrom
+    }
+    if (filter.createdBefore !== undefined) {
+      where.push('created_at < @created_before')
+      params['created_before'] = filter.createdBefore
+    }
+    if (filter.search !== undefined) {
+      where.push('(id = @search OR idempotency_key = @search)')
+      params['search'] = filter.search
+    }
     if (filter.after !== undefined) {
       where.push('id < @after')
       params['after'] = filter.after

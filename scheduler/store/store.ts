@@ -252,9 +252,16 @@ export const ATTEMPT_ERROR_EXCERPT = 300
 export interface ListFilter {
   readonly state?: CallState
   readonly function?: string
+  readonly endpoint?: string
   readonly fairnessKey?: string
   /** The children of this call. */
   readonly parentDispatchId?: string
+  /** Calls created at or after this instant. */
+  readonly createdFrom?: number
+  /** Calls created before this instant. */
+  readonly createdBefore?: number
+  /** The call with this dispatch id, or the calls dispatched with this idempotency key (exact match). */
+  readonly search?: string
   readonly limit: number
   /** The last id of the previous page: the list continues after it (newest first). */
   readonly after?: string

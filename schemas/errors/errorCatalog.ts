@@ -434,6 +434,36 @@ const ENTRIES = {
     summary: 'the `retention` option is not a duration',
     hint: "pass milliseconds (>= 0) or a string like `'12h'`, `'7d'`; `0` or `false` keeps finished calls forever",
   },
+  DSP3042: {
+    part: 'scheduler',
+    summary:
+      'a bulk `CancelMany` / `RedriveMany` without a filter, or with a state no call of which can change (cancel: pending, running, suspended; redrive: failed, cancelled)',
+    hint: 'give at least one filter field, and a state the action applies to',
+    connectCode: 'invalid_argument',
+    httpStatus: 400,
+  },
+  DSP3043: {
+    part: 'scheduler',
+    summary: 'the dashboard: the API key given on the login page, or the session cookie, is not accepted',
+    hint: "log in again with the scheduler's API key (`DISPATCH_API_KEY`, or the `<db>.api-key` file beside the database)",
+    connectCode: 'unauthenticated',
+    httpStatus: 401,
+  },
+  DSP3044: {
+    part: 'scheduler',
+    summary:
+      "the dashboard: a request authenticated by the session cookie came from another origin, or without the dashboard's CSRF header (cross-site request forgery is refused)",
+    hint: 'use the dashboard itself; scripts send `Authorization: Bearer <key>` instead of the cookie',
+    connectCode: 'permission_denied',
+    httpStatus: 403,
+  },
+  DSP3045: {
+    part: 'scheduler',
+    summary: 'the dashboard is served on loopback only (`dispatch run`), and the request came from another address',
+    hint: 'open it on the machine that runs the scheduler, or run `dispatch scheduler --ui` with `--host` to serve it further',
+    connectCode: 'permission_denied',
+    httpStatus: 403,
+  },
   DSP3501: {
     part: 'postgres',
     summary:
@@ -523,6 +553,17 @@ const ENTRIES = {
     part: 'cli',
     summary: '`dispatch init DIR`: DIR exists and is not a folder',
     hint: 'give a folder',
+  },
+  DSP4026: {
+    part: 'cli',
+    summary: '`dispatch calls cancel` or `redrive`: both a dispatch id and filter flags, or neither (exit 2)',
+    hint: 'give one dispatch id, or filter flags such as `--state failed --function f` for a bulk action',
+  },
+  DSP4027: {
+    part: 'cli',
+    summary:
+      '`dispatch calls cancel` or `redrive` by filter without `--yes`, and no terminal to ask for confirmation on (exit 2)',
+    hint: 'add `--yes` once the count it printed is what you meant (a dry run: `dispatch calls list` with the same flags)',
   },
   DSP4025: {
     part: 'cli',

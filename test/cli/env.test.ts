@@ -43,6 +43,8 @@ describe('dispatch env', () => {
       expect(app.stderr()).toMatch(/scheduler API on http:\/\/127\.0\.0\.1:\d+/)
       // ...and where its Prometheus metrics are (on the API, with the key).
       expect(app.stderr()).toMatch(/Prometheus metrics on http:\/\/127\.0\.0\.1:\d+\/metrics \(Authorization: Bearer/)
+      // ...and where its dashboard is (served to this machine only).
+      expect(app.stderr()).toMatch(/dashboard on http:\/\/127\.0\.0\.1:\d+\/ui\/ \(log in with DISPATCH_API_KEY/)
       const key = readFileSync(`${db}.api-key`, 'utf8').trim()
       expect(app.stderr()).not.toContain(key)
       expect(statSync(`${db}.run.json`).mode & 0o777).toBe(0o600)

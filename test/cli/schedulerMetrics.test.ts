@@ -28,4 +28,23 @@ describe('dispatch scheduler --metrics-port', () => {
       await cli.stop()
     }
   })
+
+  it('--ui serves the dashboard on the API and prints its URL', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'dispatch-cli-ui-'))
+    folders.push(folder)
+    const cli = startCli(['scheduler', '--db', join(folder, 'dispatch.db'), '--port', '0', '--ui'], {
+      DISPATCH_API_KEY: 'cli-ui-key',
+      DISPATCH_DATABASE_URL: '',
+    })
+    try {
+      const [, url] = await cli.waitForStderr(
+        /dashboard on (http:\/\/127\.0\.0\.1:\d+\/ui\/) \(log in with the API key\)\n/,
+      )
+      const page = await fetch(url!)
+      expect(page.status).toBe(200)
+      expect(await page.text()).toContain('<div id="app">')
+    } finally {
+      await cli.stop()
+    }
+  })
 })

@@ -167,7 +167,7 @@ describe('fuzz: the Dispatch API', () => {
 
   it('answers the CallService with 200 or a 4xx Connect error, whatever the body', async () => {
     const known = (await t.calls.list({ limit: 1 })).calls[0]?.dispatchId ?? 'none'
-    const methods = ['Get', 'Wait', 'List', 'Cancel', 'Redrive', 'Stats'] as const
+    const methods = ['Get', 'Wait', 'List', 'Cancel', 'Redrive', 'CancelMany', 'RedriveMany', 'Stats'] as const
     const field = fc.oneof(
       fc.jsonValue(),
       fc.constantFrom(known, '', 'x'.repeat(10_000), '\u0000', '../../etc', '01m8g9', -1, 1e308),
@@ -181,6 +181,17 @@ describe('fuzz: the Dispatch API', () => {
           state: fc.oneof(fc.string(), fc.constantFrom('failed', 'pending')),
           function: field,
           fairnessKey: field,
+          endpoint: field,
+          search: field,
+          createdAfter: fc.oneof(
+            field,
+            fc.constantFrom('2026-01-01T00:00:00Z', '0000-01-01T00:00:00Z', '99999-01-01T00:00:00Z'),
+          ),
+          createdBefore: fc.oneof(
+            field,
+            fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+          ),
+          dryRun: fc.oneof(fc.boolean(), field),
           limit: fc.oneof(fc.integer(), fc.double(), fc.string()),
           cursor: fc.oneof(fc.string(), fc.base64String(), fc.constantFrom('', '=', 'AAAA', '..')),
         },

@@ -17,6 +17,7 @@ const PUBLIC_NAMES = [
   'Completion',
   'CoroutineState',
   'CountOptions',
+  'DashboardOptions',
   'EndpointConcurrency',
   'FairnessOptions',
   'IdempotencyConflict',

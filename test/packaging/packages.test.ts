@@ -215,6 +215,13 @@ describe('the packages, packed and installed from their tarballs', () => {
       expect(Object.keys(vars).sort()).toEqual(['DISPATCH_API_KEY', 'DISPATCH_API_URL', 'DISPATCH_ENDPOINT_URL'])
       expect(serverOutput).not.toContain(vars['DISPATCH_API_KEY'])
 
+      // The dashboard ships in the tool package and is served from it: nothing comes from elsewhere.
+      expect(serverOutput).toContain(`dashboard on ${vars['DISPATCH_API_URL']}/ui/`)
+      const page = await fetch(`${vars['DISPATCH_API_URL']}/ui/`)
+      expect(page.status).toBe(200)
+      expect(await page.text()).not.toMatch(/(src|href)="https?:/)
+      expect((await fetch(`${vars['DISPATCH_API_URL']}/ui/app.js`)).status).toBe(200)
+
       // A script in another process, as the README shows it.
       const hello = await ok('sh', ['-c', 'eval "$(npx dispatch env)" && npx tsx src/hello.ts Ada'], app)
       expect(hello.stdout).toContain('Hello, Ada!')

@@ -34,6 +34,23 @@ export function listConformance(name: string, makeStore: () => Promise<Store> | 
       expect(uncapped.calls.find((c) => c.dispatchId === large.dispatchId)?.input).toEqual(large.input)
     })
 
+    it('filters by endpoint, creation time and a search on the dispatch id or idempotency key', async () => {
+      const a = newCall({ endpoint: 'http://127.0.0.1:9/a', createdAt: T0 - 60_000 })
+      const b = newCall({ endpoint: 'http://127.0.0.1:9/b', createdAt: T0, idempotencyKey: 'order-42' })
+      const c = newCall({ endpoint: 'http://127.0.0.1:9/b', createdAt: T0 + 60_000 })
+      await store.insertCalls([a, b, c], { now: T0, idempotencyWindowMs: 1000 })
+      const ids = async (filter: Omit<Parameters<Store['listCalls']>[0], 'limit'>) =>
+        (await store.listCalls({ limit: 10, ...filter })).calls.map((call) => call.dispatchId).sort()
+      expect(await ids({ endpoint: 'http://127.0.0.1:9/b' })).toEqual([b.dispatchId, c.dispatchId].sort())
+      expect(await ids({ createdFrom: T0 })).toEqual([b.dispatchId, c.dispatchId].sort())
+      expect(await ids({ createdBefore: T0 })).toEqual([a.dispatchId])
+      expect(await ids({ createdFrom: T0, createdBefore: T0 + 1 })).toEqual([b.dispatchId])
+      expect(await ids({ search: 'order-42' })).toEqual([b.dispatchId])
+      expect(await ids({ search: c.dispatchId })).toEqual([c.dispatchId])
+      expect(await ids({ search: 'no-such-key' })).toEqual([])
+      expect(await ids({ search: 'order-42', endpoint: 'http://127.0.0.1:9/a' })).toEqual([])
+    })
+
     it('ends a page at its byte budget, never empty, and pages through every call once', async () => {
       const calls = Array.from({ length: 7 }, (_, i) => newCall({ input: input(i === 3 ? 5000 : 1000) }))
       await store.insertCalls(calls, { now: T0, idempotencyWindowMs: 1000 })
