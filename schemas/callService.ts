@@ -39,6 +39,14 @@ export const CallInfo = Type.Object({
   idempotencyKey: Type.Optional(Type.String()),
   parentDispatchId: Type.Optional(Type.String()),
   rootDispatchId: Type.Optional(Type.String()),
+  /** The call's priority (docs/flow-control.md), when it is not the default 0. */
+  priority: Type.Optional(Type.Integer({ minimum: 0 })),
+  /**
+   * Get only, for a pending call: why it has not started yet — `delayed` (its delay or notBefore),
+   * `backoff` (before a retry) or `queued` (due, waiting for a slot among the calls of its queue, in
+   * priority order: docs/flow-control.md).
+   */
+  waiting: Type.Optional(Type.Union([Type.Literal('delayed'), Type.Literal('backoff'), Type.Literal('queued')])),
   /** A durable coroutine: results of its children waiting for its next turn. */
   resultsWaiting: Type.Optional(Type.Integer({ minimum: 0 })),
   /** Restarts from its input after INCOMPATIBLE_STATE; they count as attempts. */

@@ -241,8 +241,9 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
     const { dispatchId } = parseGet(request.body)
     const call = await store.getCall(dispatchId)
     if (call === undefined) throw notFound(dispatchId)
-    if (store.listAttempts === undefined) return { call: toCallInfo(call) }
-    return { call: toCallInfo(call), attempts: (await store.listAttempts(dispatchId)).map(toAttemptInfo) }
+    const info = toCallInfo(call, options.now())
+    if (store.listAttempts === undefined) return { call: info }
+    return { call: info, attempts: (await store.listAttempts(dispatchId)).map(toAttemptInfo) }
   })
 
   app.post(service('Wait'), async (request) => {

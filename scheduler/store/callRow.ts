@@ -37,6 +37,8 @@ export interface CallColumns {
   results_waiting: number
   epoch: number
   restarts: number
+  /** Added by a later migration (flow control): 0 for rows written before. */
+  priority: number
 }
 
 /** A whole row of `calls`: its origin and coroutine columns too. */
@@ -90,6 +92,7 @@ export function callFields(row: CallColumns): CommonFields {
     resultsWaiting: row.results_waiting,
     epoch: row.epoch,
     restarts: row.restarts,
+    priority: row.priority,
   }
 }
 

@@ -122,4 +122,8 @@ export const POSTGRES_MIGRATIONS: readonly ((schema: string) => string)[] = [
   (s) => `
   ALTER TABLE ${s}.calls ADD COLUMN detached BOOLEAN NOT NULL DEFAULT false;
   `,
+  // Flow control: each call's priority (see SQLite's migration of the same number).
+  (s) => `
+  ALTER TABLE ${s}.calls ADD COLUMN priority SMALLINT NOT NULL DEFAULT 0;
+  `,
 ]

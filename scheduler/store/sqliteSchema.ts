@@ -129,4 +129,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE calls ADD COLUMN detached INTEGER NOT NULL DEFAULT 0;
   `,
+  // Flow control (docs/flow-control.md): the priority a call was dispatched with, for inspection (its
+  // head start is already in due_at). Rows written before have the default priority.
+  `
+  ALTER TABLE calls ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+  `,
 ]

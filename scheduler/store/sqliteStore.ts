@@ -562,6 +562,7 @@ function insertParams(call: NewCall) {
     parent_epoch: null as number | null,
     traceparent: call.traceparent ?? null,
     detached: call.detached === true ? 1 : 0,
+    priority: call.priority ?? 0,
   }
 }
 
@@ -594,10 +595,10 @@ function prepare(db: Database.Database) {
     insert: db.prepare(`
       INSERT INTO calls (id, function, endpoint, input, version, correlation_id, state, max_attempts, created_at,
         updated_at, due_at, expires_at, expiration_ms, fairness_key, idempotency_key, parent_id, root_id, parent_epoch,
-        traceparent, detached)
+        traceparent, detached, priority)
       VALUES (@id, @function, @endpoint, @input, @version, @correlation_id, 'pending', @max_attempts, @created_at,
         @created_at, @due_at, @expires_at, @expiration_ms, @fairness_key, @idempotency_key, @parent_id, @root_id,
-        @parent_epoch, @traceparent, @detached)`),
+        @parent_epoch, @traceparent, @detached, @priority)`),
     claim: db.prepare(claimFrom('')),
     claimQueue: db.prepare(
       claimFrom('AND endpoint = @endpoint AND function = @function AND fairness_key IS @fairness_key'),

@@ -43,6 +43,11 @@ export interface NewCall {
   readonly traceparent?: string | undefined
   /** A child that outlives its parent's exit: not cancelled with the parent's other children (a Poll's `detached`). */
   readonly detached?: boolean
+  /**
+   * The call's priority, 0 to 100 (docs/flow-control.md); 0 when absent. Kept for inspection: its
+   * effect, a head start, is already in `dueAt`.
+   */
+  readonly priority?: number
 }
 
 /**
@@ -123,6 +128,8 @@ export interface StoredCall {
   readonly restarts: number
   /** W3C trace context the call was dispatched with (docs/protocol.md §16); sent with every attempt. */
   readonly traceparent?: string | undefined
+  /** The priority it was dispatched with (docs/flow-control.md); 0 by default. */
+  readonly priority: number
 }
 
 export interface InsertOptions {

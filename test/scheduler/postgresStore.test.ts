@@ -5,6 +5,7 @@ import { POSTGRES_MIGRATIONS } from '../../scheduler/store/postgresSchema.js'
 import { openPostgresStore, type PostgresStore } from '../../scheduler/store/postgresStore.js'
 import type { NewCall } from '../../scheduler/store/store.js'
 import { attemptsConformance } from './attemptsConformance.js'
+import { flowConformance } from './flowConformance.js'
 import { idempotencyConformance } from './idempotencyConformance.js'
 import { listConformance } from './listConformance.js'
 import { poisonConformance } from './poisonConformance.js'
@@ -27,6 +28,8 @@ afterAll(async () => {
     await store.close()
   }
 })
+
+flowConformance('PostgreSQL', () => freshStore())
 
 storeConformance('PostgreSQL', () => freshStore(), {
   reopen: async (store) => {
