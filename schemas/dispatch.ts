@@ -22,7 +22,7 @@ export const DispatchCall = Type.Object({
   fairnessKey: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
   /** This call's priority (docs/flow-control.md): wins over the function's declared one and the scheduler's config. */
   priority: Type.Optional(Priority),
-  /** The flow options the function declares (docs/protocol.md §5.3), sent by the generated client. */
+  /** The flow options the function declares (docs/protocol.md §5), sent by the generated client. */
   flow: Type.Optional(FlowOptions),
 })
 export type DispatchCall = Static<typeof DispatchCall>

@@ -1,7 +1,7 @@
 import { type Static, Type } from 'typebox'
 
 // Flow control (docs/flow-control.md): what a dispatch function declares next to its code and the
-// client sends with each of its calls (docs/protocol.md §5.3). One set of bounds for the generator
+// client sends with each of its calls (docs/protocol.md §5). One set of bounds for the generator
 // that checks a declaration, the client that sends it and the scheduler that enforces it.
 
 /** The lowest and highest priority: 0 is the default, each level is a head start (docs/flow-control.md). */

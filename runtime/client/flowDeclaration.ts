@@ -3,7 +3,7 @@ import type { FlowOptions } from '../../schemas/flow.js'
 /**
  * The flow options a dispatch function declares with JSDoc tags (`@priority 5`), as `dispatch gen`
  * writes them into the route table and the client (docs/flow-control.md). The client sends them
- * with each call (docs/protocol.md §5.3); the scheduler enforces them, its config able to override them.
+ * with each call (docs/protocol.md §5); the scheduler enforces them, its config able to override them.
  */
 export interface FlowDeclaration {
   /** `@priority N`: the head start of this function's calls in their queue, 0 (default) to 100. */
@@ -16,7 +16,7 @@ export interface FunctionDescriptor {
   readonly flow?: FlowDeclaration
 }
 
-/** The declaration as one call carries it (docs/protocol.md §5.3); undefined when it declares nothing. */
+/** The declaration as one call carries it (docs/protocol.md §5); undefined when it declares nothing. */
 export function toFlowOptions(flow: FlowDeclaration | undefined): FlowOptions | undefined {
   if (flow === undefined) return undefined
   const wire: FlowOptions = {}
