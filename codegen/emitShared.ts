@@ -102,5 +102,10 @@ export function addImport(
 export function flowLiteral(flow: FlowModel): string {
   const fields: string[] = []
   if (flow.priority !== undefined) fields.push(`priority: ${flow.priority}`)
+  if (flow.concurrency !== undefined) {
+    const { limit, key } = flow.concurrency
+    const keyText = key === undefined ? '' : `, key: { arg: ${key.arg}, path: [${key.path.map(quote).join(', ')}] }`
+    fields.push(`concurrency: { limit: ${limit}${keyText} }`)
+  }
   return `{ ${fields.join(', ')} }`
 }

@@ -1,6 +1,12 @@
 import type { Routes } from 'dispatch-functions'
 import type { DurationInput } from 'dispatch-functions/internal'
-import { type DispatchError, dspError, MAX_PRIORITY, MIN_PRIORITY } from 'dispatch-functions/protocol'
+import {
+  type DispatchError,
+  dspError,
+  MAX_KEY_CONCURRENCY,
+  MAX_PRIORITY,
+  MIN_PRIORITY,
+} from 'dispatch-functions/protocol'
 import type { ApiOptions } from './api/apiOptions.js'
 import { type ApiTimeouts, resolveApiTimeouts } from './api/apiTimeouts.js'
 import type { BackPressureOptions, ResolvedBackPressure } from './api/backPressure.js'
@@ -57,7 +63,7 @@ export interface SchedulerOptions {
   readonly retry?: RetryPolicy
   /**
    * Per-function overrides, by function name: of {@link retry}, and of the flow options the function
-   * declares (`priority`; docs/flow-control.md), for this deployment.
+   * declares (`priority`, `concurrency`; docs/flow-control.md), for this deployment.
    */
   readonly functions?: Readonly<Record<string, FunctionPolicy>>
   /**
@@ -189,7 +195,15 @@ function checkPolicy(where: string, policy: FunctionPolicy): FunctionPolicy {
       hint: 'maxAttempts is a whole number >= 1',
     })
   }
-  const { priority } = policy
+  const { priority, concurrency } = policy
+  if (
+    concurrency !== undefined &&
+    !(Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= MAX_KEY_CONCURRENCY)
+  ) {
+    throw dspError('DSP3005', `the scheduler option ${where}.concurrency is ${concurrency}`, {
+      hint: `concurrency is a whole number from 1 to ${MAX_KEY_CONCURRENCY} (docs/flow-control.md)`,
+    })
+  }
   if (priority !== undefined && !(Number.isInteger(priority) && priority >= MIN_PRIORITY && priority <= MAX_PRIORITY)) {
     throw dspError('DSP3005', `the scheduler option ${where}.priority is ${priority}`, {
       hint: `priority is a whole number from ${MIN_PRIORITY} to ${MAX_PRIORITY} (docs/flow-control.md)`,

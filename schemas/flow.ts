@@ -8,6 +8,9 @@ import { type Static, Type } from 'typebox'
 export const MIN_PRIORITY = 0
 export const MAX_PRIORITY = 100
 
+/** The largest per-key concurrency a function can declare. */
+export const MAX_KEY_CONCURRENCY = 10_000
+
 /** The longest flow key (the value a key path reads from the input), in characters. */
 export const MAX_FLOW_KEY_LENGTH = 256
 
@@ -23,6 +26,16 @@ export const FlowOptions = Type.Object(
   {
     /** The function's declared priority; the call's own `priority` wins over it. */
     priority: Type.Optional(Priority),
+    /** At most `limit` calls of this function running at once per `key` (all its calls together without a key). */
+    concurrency: Type.Optional(
+      Type.Object(
+        {
+          limit: Type.Integer({ minimum: 1, maximum: MAX_KEY_CONCURRENCY }),
+          key: Type.Optional(Type.String({ maxLength: MAX_FLOW_KEY_LENGTH })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 )

@@ -197,6 +197,7 @@ const WAITING: Readonly<Record<NonNullable<CallInfo['waiting']>, string>> = {
   delayed: 'delayed (its delay or notBefore has not passed)',
   backoff: 'backoff (its next attempt is not due yet)',
   queued: 'queued (due; waiting for a slot, behind calls of its queue that came first or rank higher)',
+  concurrency: 'concurrency (due; its key is at its concurrency limit, or it is next in line for it)',
 }
 
 function printCall(call: CallInfo, flags: ApiFlags, history: readonly string[] = []): void {
@@ -218,6 +219,11 @@ function printCall(call: CallInfo, flags: ApiFlags, history: readonly string[] =
   if (call.nextAttemptAt) lines.push(`next:      ${call.nextAttemptAt}`)
   if (call.waiting) lines.push(`waiting:   ${WAITING[call.waiting]}`)
   if (call.priority) lines.push(`priority:  ${call.priority}`)
+  if (call.concurrency) {
+    const key =
+      call.concurrency.key === '' ? 'all calls of the function' : `key ${JSON.stringify(call.concurrency.key)}`
+    lines.push(`concurrency: at most ${call.concurrency.limit} running for ${key}`)
+  }
   if (call.fairnessKey) lines.push(`tenant:    ${call.fairnessKey}`)
   if (call.error) lines.push(`error:     ${call.error.type}: ${call.error.message}`)
   if (call.output) lines.push(`output:    ${JSON.stringify(call.output.value)}`)

@@ -33,6 +33,11 @@ export interface ParameterModel {
 export interface FlowModel {
   /** `@priority N`: 0 to 100. */
   readonly priority?: number
+  /** `@concurrency N key=path`: the limit, and where the key is read (argument index, then fields). */
+  readonly concurrency?: {
+    readonly limit: number
+    readonly key?: { readonly arg: number; readonly path: readonly string[] }
+  }
 }
 
 /** One dispatch function, as declared. */

@@ -1,4 +1,4 @@
-import { MAX_PRIORITY, MIN_PRIORITY } from 'dispatch-functions/protocol'
+import { MAX_KEY_CONCURRENCY, MAX_PRIORITY, MIN_PRIORITY } from 'dispatch-functions/protocol'
 import type { FlowModel } from '../model/model.js'
 
 /** One JSDoc tag line of a function's comment: its name, its value, and where the tag starts. */
@@ -20,7 +20,7 @@ export interface FlowProblem {
 /** The tags docs/flow-control.md defines, and whether this version enforces each. */
 const FLOW_TAGS: Readonly<Record<string, boolean>> = {
   priority: true,
-  concurrency: false,
+  concurrency: true,
   rateLimit: false,
   debounce: false,
   schedule: false,
@@ -54,10 +54,14 @@ export function tagLines(text: string, start: number, end: number): TagLine[] {
  * The flow options of a function's tag lines, checked: a malformed value (DSP1030) or a tag this
  * version does not enforce (DSP1031) is a problem at the tag, and the function gets no model.
  */
-export function readFlowTags(lines: readonly TagLine[]): { flow: FlowModel | undefined; problems: FlowProblem[] } {
+export function readFlowTags(
+  lines: readonly TagLine[],
+  parameters: readonly string[],
+): { flow: FlowModel | undefined; problems: FlowProblem[] } {
   const problems: FlowProblem[] = []
   const seen = new Set<string>()
   let priority: number | undefined
+  let concurrency: FlowModel['concurrency']
   for (const { tag, value, offset } of lines) {
     if (!(tag in FLOW_TAGS)) continue
     const malformed = (what: string) =>
@@ -90,8 +94,62 @@ export function readFlowTags(lines: readonly TagLine[]): { flow: FlowModel | und
             : `${JSON.stringify(value)} is not an integer from ${MIN_PRIORITY} to ${MAX_PRIORITY}`,
         )
       } else priority = n
+    } else if (tag === 'concurrency') {
+      const [count = '', ...options] = value.split(/\s+/).filter((word) => word !== '')
+      const limit = /^\d+$/.test(count) ? Number(count) : Number.NaN
+      if (!(limit >= 1 && limit <= MAX_KEY_CONCURRENCY)) {
+        malformed(
+          count === ''
+            ? 'needs a limit'
+            : `${JSON.stringify(count)} is not an integer from 1 to ${MAX_KEY_CONCURRENCY}`,
+        )
+        continue
+      }
+      const read = readOptions(options, ['key'])
+      if (typeof read === 'string') {
+        malformed(read)
+        continue
+      }
+      if (read['key'] === undefined) {
+        concurrency = { limit }
+        continue
+      }
+      const key = keyPath(read['key'], parameters)
+      if (typeof key === 'string') malformed(key)
+      else concurrency = { limit, key }
     }
   }
-  if (problems.length > 0 || priority === undefined) return { flow: undefined, problems }
-  return { flow: { priority }, problems }
+  const flow: { -readonly [K in keyof FlowModel]: FlowModel[K] } = {}
+  if (priority !== undefined) flow.priority = priority
+  if (concurrency !== undefined) flow.concurrency = concurrency
+  if (problems.length > 0 || Object.keys(flow).length === 0) return { flow: undefined, problems }
+  return { flow, problems }
+}
+
+/** `name=value` words into a record, or what is wrong with them. */
+function readOptions(words: readonly string[], allowed: readonly string[]): Record<string, string> | string {
+  const options: Record<string, string> = {}
+  for (const word of words) {
+    const match = /^([A-Za-z]+)=(.+)$/.exec(word)
+    if (!match || !allowed.includes(match[1]!)) {
+      return `has ${JSON.stringify(word)} where ${allowed.map((name) => `${name}=...`).join(' or ')} is expected`
+    }
+    options[match[1]!] = match[2]!
+  }
+  return options
+}
+
+/**
+ * Where `key=a.b` reads the key: a parameter named `a`, then its field `b`; else, when no parameter is
+ * named `a`, the first parameter's field `a`, then `b`.
+ */
+function keyPath(text: string, parameters: readonly string[]): { arg: number; path: string[] } | string {
+  const names = text.split('.')
+  if (!names.every((name) => /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name))) {
+    return `key=${text} is not a dotted path of names (\`key=customerId\`, \`key=order.customerId\`)`
+  }
+  const arg = parameters.indexOf(names[0]!)
+  if (arg >= 0) return { arg, path: names.slice(1) }
+  if (parameters.length === 0) return `key=${text}: the function has no parameter to read a key from`
+  return { arg: 0, path: names }
 }

@@ -288,7 +288,8 @@ export function scanFile(context: ResolveContext, index: FileIndex): FileScan {
       }
     })
     // Flow tags are checked with the rest: a malformed one is reported at the tag, and the function is left out.
-    const { flow, problems } = readFlowTags(jsDocTags(sourceFile, candidate.documented))
+    const parameterNames = parameters.map((parameter) => text(parameter.name))
+    const { flow, problems } = readFlowTags(jsDocTags(sourceFile, candidate.documented), parameterNames)
     for (const problem of problems) {
       const { line, character } = sourceFile.getLineAndCharacterOfPosition(problem.offset)
       diagnostics.push({

@@ -32,7 +32,7 @@ export function toDispatchCall(call: BuiltCall, endpoint: string): DispatchCall 
   if (options.maxAttempts !== undefined) wire.maxAttempts = options.maxAttempts
   if (options.fairnessKey !== undefined) wire.fairnessKey = options.fairnessKey
   if (options.priority !== undefined) wire.priority = options.priority
-  const flow = toFlowOptions(call.flow)
+  const flow = toFlowOptions(call.function, call.flow, call.args)
   if (flow !== undefined) wire.flow = flow
   // Dispatched inside a span: the call, its attempts and what they call continue that trace.
   const traceparent = activeTraceparent()

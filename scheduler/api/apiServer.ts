@@ -52,7 +52,7 @@ export interface ApiServerParts {
    * Called after new or redriven calls are durable: delivery looks for due calls now. `queues` names
    * the queues new calls went into (absent: unknown, e.g. a redrive).
    */
-  readonly onNewWork: (queues?: readonly QueueKey[]) => void
+  readonly onNewWork: (queues?: readonly QueueKey[], capped?: boolean) => void
   /** Merges concurrent Dispatch requests into shared commits; without it each request commits alone. */
   readonly committer?: GroupCommitter | undefined
   /** Refuses dispatches with 429 + Retry-After while the store or the endpoints are behind. */
@@ -228,7 +228,10 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
       if (inserted.length > 0) {
         pressure?.inserted(inserted.length)
         parts.metrics?.accepted(inserted)
-        parts.onNewWork(distinctQueues(inserted))
+        parts.onNewWork(
+          distinctQueues(inserted),
+          inserted.some((call) => call.concurrency !== undefined),
+        )
       }
       parts.faults?.at('dispatch-after-commit')
       return { dispatchIds: results.map((r) => r.dispatchId) }

@@ -25,8 +25,10 @@ export function toCallInfo(call: StoredCall | ListedCall, now?: number): CallInf
   if ((call.state === 'pending' || call.state === 'suspended') && call.dueAt !== undefined)
     info.nextAttemptAt = iso(Math.max(call.dueAt, call.createdAt))
   if (call.priority > 0) info.priority = call.priority
+  if (call.concurrency !== undefined) info.concurrency = { key: call.concurrency.key, limit: call.concurrency.limit }
   if (now !== undefined && call.state === 'pending' && call.dueAt !== undefined) {
-    info.waiting = call.dueAt > now ? (call.attempts > 0 ? 'backoff' : 'delayed') : 'queued'
+    const due = call.concurrency === undefined ? 'queued' : 'concurrency'
+    info.waiting = call.dueAt > now ? (call.attempts > 0 ? 'backoff' : 'delayed') : due
   }
   if (call.expiresAt !== undefined) info.expiresAt = iso(call.expiresAt)
   if (call.fairnessKey !== undefined) info.fairnessKey = call.fairnessKey

@@ -21,6 +21,11 @@ export interface RetryPolicy {
 export interface FunctionPolicy extends RetryPolicy {
   /** The priority of its calls (0 to 100), over the function's `@priority`; a call's own priority still wins. */
   readonly priority?: number
+  /**
+   * The per-key concurrency limit of its calls (1 to 10000), over the function's `@concurrency` limit;
+   * for a function that declares none, a limit on all its calls together.
+   */
+  readonly concurrency?: number
 }
 
 /** One priority level is worth this much waiting by default: 1 minute (docs/flow-control.md). */

@@ -91,6 +91,13 @@ export function toNewCall(call: DispatchCall, index: number | undefined, options
   // waited longer than its head start — nothing starves. A delayed call is never run early.
   const priority = call.priority ?? options.functions[call.function]?.priority ?? call.flow?.priority ?? 0
   if (priority > 0 && dueAt === now) dueAt = now - priority * options.priorityStepMs
+  // Per-key concurrency: the limit of the scheduler's config wins over the declared one; a config
+  // limit on a function that declares none caps all its calls together (the key '').
+  const declared = call.flow?.concurrency
+  const limit = options.functions[call.function]?.concurrency ?? declared?.limit
+  if (call.flow?.concurrency?.key?.includes('\u0000'))
+    refuse(index, 'flow.concurrency.key must not contain a NUL character (\\u0000)', REFUSAL_CODES.nul)
+  const concurrency = limit === undefined ? undefined : { key: declared?.key ?? '', limit }
   const expirationMs =
     call.expiration === undefined ? undefined : inRange('expiration', checkProtoDuration(call.expiration, 1), index)
   return {
@@ -111,6 +118,7 @@ export function toNewCall(call: DispatchCall, index: number | undefined, options
     rootDispatchId: undefined,
     traceparent: call.traceparent,
     ...(priority === 0 ? {} : { priority }),
+    ...(concurrency === undefined ? {} : { concurrency }),
   }
 }
 

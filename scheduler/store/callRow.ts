@@ -39,6 +39,8 @@ export interface CallColumns {
   restarts: number
   /** Added by a later migration (flow control): 0 for rows written before. */
   priority: number
+  concurrency_key: string | null
+  concurrency_limit: number | null
 }
 
 /** A whole row of `calls`: its origin and coroutine columns too. */
@@ -93,6 +95,8 @@ export function callFields(row: CallColumns): CommonFields {
     epoch: row.epoch,
     restarts: row.restarts,
     priority: row.priority,
+    concurrency:
+      row.concurrency_key === null ? undefined : { key: row.concurrency_key, limit: row.concurrency_limit ?? 1 },
   }
 }
 

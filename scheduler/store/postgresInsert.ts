@@ -40,6 +40,8 @@ export function insertStatement(
     traceparent: calls.map((c) => nul(c.traceparent)),
     detached: calls.map((c) => c.detached === true),
     priority: calls.map((c) => c.priority ?? 0),
+    concurrencyKey: calls.map((c) => nul(c.concurrency?.key)),
+    concurrencyLimit: calls.map((c) => nul(c.concurrency?.limit)),
     channel: notify.channel,
     instance: notify.instance,
     parentEpoch,
@@ -47,17 +49,18 @@ export function insertStatement(
   const text = `WITH inserted AS (
       INSERT INTO ${s}.calls (id, function, endpoint, input, version, correlation_id, state, max_attempts,
         created_at, updated_at, due_at, expires_at, expiration_ms, fairness_key, idempotency_key, parent_id, root_id,
-        parent_epoch, traceparent, detached, priority)
+        parent_epoch, traceparent, detached, priority, concurrency_key, concurrency_limit)
       SELECT id, function, endpoint, input, version, correlation_id, 'pending', max_attempts,
         created_at, created_at, due_at, expires_at, expiration_ms, fairness_key, idempotency_key, parent_id, root_id,
-        ${$.parentEpoch}::int, traceparent, detached, priority
+        ${$.parentEpoch}::int, traceparent, detached, priority, concurrency_key, concurrency_limit
       FROM unnest(${$.id}::text[], ${$.function}::text[], ${$.endpoint}::text[], ${$.input}::text[],
         ${$.version}::text[], ${$.correlationId}::text[], ${$.maxAttempts}::int[], ${$.createdAt}::bigint[],
         ${$.dueAt}::bigint[], ${$.expiresAt}::bigint[], ${$.expirationMs}::bigint[], ${$.fairnessKey}::text[],
         ${$.idempotencyKey}::text[], ${$.parentId}::text[], ${$.rootId}::text[], ${$.traceparent}::text[],
-        ${$.detached}::boolean[], ${$.priority}::smallint[])
+        ${$.detached}::boolean[], ${$.priority}::smallint[], ${$.concurrencyKey}::text[], ${$.concurrencyLimit}::int[])
         AS u(id, function, endpoint, input, version, correlation_id, max_attempts, created_at, due_at, expires_at,
-          expiration_ms, fairness_key, idempotency_key, parent_id, root_id, traceparent, detached, priority)
+          expiration_ms, fairness_key, idempotency_key, parent_id, root_id, traceparent, detached, priority,
+          concurrency_key, concurrency_limit)
       RETURNING 1
     )
     SELECT pg_notify(${$.channel}, ${$.instance})`

@@ -7,7 +7,7 @@ import { FINISHED, LIVE, NO_POLL } from './callSql.js'
 import { completeIsolating } from './completeIsolating.js'
 import { CANCELLED_ERROR, type ResultRow, storedResult } from './coroutineRows.js'
 import { LISTED_COLUMNS, type ListedRow, listedMessages, messageCap, toListPage } from './listPage.js'
-import { claimQueuesStatement, claimStatement, dueQueuesSql } from './postgresClaim.js'
+import { claimCappedStatement, claimQueuesStatement, claimStatement, dueQueuesSql } from './postgresClaim.js'
 import { attemptStatement, completeStatement } from './postgresComplete.js'
 import {
   cancelAttachedDescendants,
@@ -132,6 +132,17 @@ export class PostgresStore implements Store {
 
   insertCalls(calls: readonly NewCall[], options: InsertOptions): Promise<InsertResult[]> {
     return insertCalls(this.pool, this.s, this.notify, calls, options)
+  }
+
+  async claimCapped(request: ClaimRequest): Promise<StoredCall[]> {
+    const claim = claimCappedStatement(this.s, request)
+    const rows = await this.pool.transaction(async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+        `dispatch-functions:capped:${this.s}`,
+      ])
+      return (await client.query<CallRow>(claim.text, claim.values)).rows
+    })
+    return this.withResults(rows)
   }
 
   async claimCalls(request: ClaimRequest): Promise<StoredCall[]> {

@@ -48,6 +48,11 @@ export interface NewCall {
    * effect, a head start, is already in `dueAt`.
    */
   readonly priority?: number
+  /**
+   * Per-key concurrency (docs/flow-control.md): at most `limit` calls of this function with this
+   * `key` running at once, across every node. Only {@link Store.claimCapped} claims such a call.
+   */
+  readonly concurrency?: { readonly key: string; readonly limit: number }
 }
 
 /**
@@ -130,6 +135,8 @@ export interface StoredCall {
   readonly traceparent?: string | undefined
   /** The priority it was dispatched with (docs/flow-control.md); 0 by default. */
   readonly priority: number
+  /** Its per-key concurrency limit, when its function has one (docs/flow-control.md). */
+  readonly concurrency?: { readonly key: string; readonly limit: number } | undefined
 }
 
 export interface InsertOptions {
@@ -323,9 +330,17 @@ export interface Store {
   insertCalls(calls: readonly NewCall[], options: InsertOptions): Promise<InsertResult[]>
   /**
    * Leases up to `limit` calls that are due (pending with `dueAt <= now`, or running with an
-   * expired lease), oldest due first; each comes back running, with `attempts` incremented.
+   * expired lease), oldest due first; each comes back running, with `attempts` incremented. Calls
+   * with a per-key concurrency limit are left to {@link claimCapped}.
    */
   claimCalls(request: ClaimRequest): Promise<StoredCall[]>
+  /**
+   * Optional (per-key concurrency, docs/flow-control.md): leases up to `limit` due calls that have a
+   * concurrency key, oldest due first, only while their (function, key) has fewer than its limit
+   * running — counted over every node sharing the store, a lease that expired not counting. Without
+   * it a store keeps no such calls (the Dispatch API refuses them).
+   */
+  claimCapped?(request: ClaimRequest): Promise<StoredCall[]>
   /**
    * Optional (fair scheduling): up to `limit` distinct queues that have due calls (the same
    * "due" as {@link claimCalls}), in any order. Without it the scheduler serves calls oldest due first

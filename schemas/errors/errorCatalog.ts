@@ -164,6 +164,12 @@ const ENTRIES = {
       '`.call(...args, options)` inside a running dispatch function set an option other than `expiration` and `detached` (a child call carries only those)',
     hint: 'leave the option out, or dispatch the call with `dispatchClient.f(...args, options)` and keep its id',
   },
+  DSP2011: {
+    part: 'client',
+    summary:
+      "a call's flow key (`key=` of `@concurrency`) reads an object, an array or a text over 256 characters from its arguments",
+    hint: 'point `key=` at a string, number or boolean field of the input (docs/flow-control.md)',
+  },
   DSP2101: {
     part: 'client',
     summary: 'a duration option is not a duration',

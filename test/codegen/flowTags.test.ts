@@ -44,6 +44,55 @@ describe('generate: flow-control tags (docs/flow-control.md)', () => {
     expect(client).toContain('plain: 1')
   })
 
+  it('reads @concurrency with its key path: a parameter and its fields, or fields of the first parameter', async () => {
+    const cwd = project([
+      ...IMPORTS,
+      "import type { Payload } from '../schemas/common.js'",
+      '/** @concurrency 1 key=accountId */',
+      'export async function perAccount(payload: Static<typeof Payload>): Promise<void> {}',
+      '/**',
+      ' * @concurrency 3 key=payload.message',
+      ' * @priority 2',
+      ' */',
+      'export async function perMessage(url: Static<typeof Url>, payload: Static<typeof Payload>): Promise<void> {}',
+      '/** @concurrency 5 */',
+      'export async function fiveAtOnce(url: Static<typeof Url>): Promise<void> {}',
+    ])
+    const result = await generate({ cwd })
+    expect(result.diagnostics).toEqual([])
+    const flow = Object.fromEntries(result.functions.map((f) => [f.name, f.flow]))
+    expect(flow['perAccount']).toEqual({ concurrency: { limit: 1, key: { arg: 0, path: ['accountId'] } } })
+    expect(flow['perMessage']).toEqual({ priority: 2, concurrency: { limit: 3, key: { arg: 1, path: ['message'] } } })
+    expect(flow['fiveAtOnce']).toEqual({ concurrency: { limit: 5 } })
+    const [client, routes] = result.files.map((file) => file.content)
+    expect(client).toContain(
+      "perMessage: { arity: 2, flow: { priority: 2, concurrency: { limit: 3, key: { arg: 1, path: ['message'] } } } }",
+    )
+    expect(routes).toContain("flow: { concurrency: { limit: 1, key: { arg: 0, path: ['accountId'] } } },")
+  })
+
+  it('reports malformed @concurrency values at the tag', async () => {
+    const cwd = project([
+      ...IMPORTS,
+      '/** @concurrency 0 */',
+      'export async function a(url: Static<typeof Url>): Promise<void> {}',
+      '/** @concurrency 2 keys=x */',
+      'export async function b(url: Static<typeof Url>): Promise<void> {}',
+      '/** @concurrency 2 key=a..b */',
+      'export async function c(url: Static<typeof Url>): Promise<void> {}',
+      '/** @concurrency */',
+      'export async function d(url: Static<typeof Url>): Promise<void> {}',
+    ])
+    const result = await generate({ cwd })
+    expect(result.ok).toBe(false)
+    expect(result.diagnostics.map((d) => `${d.line}:${d.column} ${d.code} ${d.message}`)).toEqual([
+      '3:5 DSP1030 @concurrency "0" is not an integer from 1 to 10000 (on `a`)',
+      '5:5 DSP1030 @concurrency has "keys=x" where key=... is expected (on `b`)',
+      '7:5 DSP1030 @concurrency key=a..b is not a dotted path of names (`key=customerId`, `key=order.customerId`) (on `c`)',
+      '9:5 DSP1030 @concurrency needs a limit (on `d`)',
+    ])
+  })
+
   it('reports malformed, repeated and not-yet-enforced tags at the tag, with a code and a hint, and writes nothing', async () => {
     const cwd = project([
       ...IMPORTS,

@@ -29,7 +29,10 @@ afterAll(async () => {
   }
 })
 
-flowConformance('PostgreSQL', () => freshStore())
+flowConformance('PostgreSQL', () => freshStore(), {
+  // A second node: another store (its own pool) on the same schema.
+  secondNode: (store) => freshStore((store as PostgresStore).schema),
+})
 
 storeConformance('PostgreSQL', () => freshStore(), {
   reopen: async (store) => {
