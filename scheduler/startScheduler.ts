@@ -218,7 +218,8 @@ export async function startSchedulerWith(options: SchedulerOptions, harness: Sch
     options: resolved,
     apiKey: keys.apiKey,
     onNewWork: (queues, capped) => {
-      selector.notice(queues, capped)
+      // A redrive or a signal names no queue: the call may be a capped one.
+      selector.notice(queues, capped ?? queues === undefined)
       loop?.wake()
     },
     committer,

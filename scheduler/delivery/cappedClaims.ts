@@ -32,9 +32,10 @@ export class CappedClaims implements ClaimSelector {
     private readonly options: CappedClaimsOptions,
   ) {}
 
+  /** Another node's work (a notification) is found by the periodic probe: only this node's capped dispatches ask now. */
   notice(queues?: readonly QueueKey[], capped?: boolean): void {
     this.inner.notice?.(queues, capped)
-    if (queues === undefined || capped === true) this.wanted = true
+    if (capped === true) this.wanted = true
   }
 
   /** A capped call's attempt ended: its key may have room now. */

@@ -113,7 +113,7 @@ export class DeliveryLoop {
         if (wait <= 0 && this.inflight.size > 0) wait = options.pollIntervalMs
         // Due calls none of which could be taken with nothing in flight here: capped calls whose keys
         // are full on other nodes. A dispatch or a notification wakes the loop; else look again soon.
-        if (wait <= 0) wait = Math.min(options.pollIntervalMs, 100)
+        if (wait <= 0) wait = Math.min(options.pollIntervalMs, 20)
         if (wait > 0) await this.sleep(wait)
       } catch (error) {
         log.error({ err: error }, 'claiming due calls failed; retrying')

@@ -135,6 +135,13 @@ export class PostgresStore implements Store {
   }
 
   async claimCapped(request: ClaimRequest): Promise<StoredCall[]> {
+    // One probe of the capped calls' index first: without a due capped call (a deployment whose
+    // functions declare no limit) no transaction is opened and no lock taken.
+    const due = await this.pool.read(
+      `SELECT 1 FROM ${this.s}.calls WHERE concurrency_key IS NOT NULL AND due_at IS NOT NULL AND due_at <= $1 LIMIT 1`,
+      [request.now],
+    )
+    if (due.rows.length === 0) return []
     const claim = claimCappedStatement(this.s, request)
     const rows = await this.pool.transaction(async (client) => {
       await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
