@@ -162,3 +162,30 @@ for (const kind of ['SQLite', 'PostgreSQL'] as const) {
     })
   })
 }
+
+describe('flow options of a coroutine child call', () => {
+  it("travel with a durable call, so the child gets its function's declared priority and concurrency", async () => {
+    const { createTestEnvironment } = await import('../../testing/index.js')
+    const childRoutes = defineRoutes({
+      child: { ...any, handler: async (tag: string) => tag },
+      parent: {
+        ...any,
+        handler: async (tag: string) => {
+          const client = createClient<{ child: { args: [{ accountId: string }]; output: unknown } }>({
+            child: { arity: 1, flow: { priority: 6, concurrency: { limit: 2, key: { arg: 0, path: ['accountId'] } } } },
+          })
+          return client.child.call({ accountId: tag })
+        },
+      },
+    })
+    const env = await createTestEnvironment({ routes: childRoutes })
+    try {
+      const parent = await createClient<{ parent: { args: [string]; output: unknown } }>({ parent: 1 }).parent('acct-7')
+      const done = await env.waitFor(parent)
+      expect(done.state).toBe('succeeded')
+      expect(done.children[0]!.info).toMatchObject({ priority: 6, concurrency: { key: 'acct-7', limit: 2 } })
+    } finally {
+      await env.close()
+    }
+  })
+})
