@@ -1,4 +1,4 @@
-import { HEADER, importLines, jsDoc, Namer } from './emitShared.js'
+import { flowLiteral, HEADER, importLines, jsDoc, Namer } from './emitShared.js'
 import type { FunctionModel } from './model/model.js'
 import { argsType, SchemaTypes } from './schemaTypes.js'
 
@@ -25,7 +25,14 @@ export function emitClient(functions: readonly FunctionModel[], out: string): st
     const doc = fn.description ? jsDoc(fn.description, '  ') : ''
     return `${doc}  ${fn.name}: { args: ${argsType(fn, types, false)}; output: ${output} }\n`
   })
-  const arities = functions.map((fn) => `${fn.name}: ${fn.parameters.length}`).join(', ')
+  // A function that declares flow options carries them (`{ arity, flow }`): the client sends them with each call.
+  const arities = functions
+    .map((fn) =>
+      fn.flow === undefined
+        ? `${fn.name}: ${fn.parameters.length}`
+        : `${fn.name}: { arity: ${fn.parameters.length}, flow: ${flowLiteral(fn.flow)} }`,
+    )
+    .join(', ')
 
   const lines = [
     HEADER,

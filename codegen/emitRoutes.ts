@@ -1,4 +1,4 @@
-import { addImport, HEADER, importLines, importSpecifier, Namer, quote } from './emitShared.js'
+import { addImport, flowLiteral, HEADER, importLines, importSpecifier, Namer, quote } from './emitShared.js'
 import type { FunctionModel } from './model/model.js'
 import { argsType, SchemaTypes } from './schemaTypes.js'
 
@@ -42,6 +42,7 @@ export function emitRoutes(functions: readonly FunctionModel[], out: string): st
       `    source: ${quote(`${fn.file}:${fn.line}`)},`,
       ...(fn.description ? [`    description: ${quote(fn.description)},`] : []),
       ...(fn.version ? [`    version: ${quote(fn.version)},`] : []),
+      ...(fn.flow ? [`    flow: ${flowLiteral(fn.flow)},`] : []),
       '  },',
     ].join('\n')
   })

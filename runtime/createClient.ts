@@ -4,6 +4,7 @@ import type { CallOptions } from './client/callOptions.js'
 import { createCallServiceClient } from './client/callService.js'
 import type { ClientOptions } from './client/clientConfig.js'
 import { dispatchBatch } from './client/dispatchBatch.js'
+import type { FunctionDescriptor } from './client/flowDeclaration.js'
 import { waitForResult } from './client/waitForResult.js'
 import { durableCall } from './coroutine/durable.js'
 
@@ -46,7 +47,8 @@ function split(arity: number, all: readonly unknown[]): [unknown[], CallOptions]
 }
 
 /**
- * Builds a client from the function names and arities that `dispatch gen` emits. Calls go to
+ * Builds a client from the function names and arities that `dispatch gen` emits (with its declared
+ * flow options, `{ arity, flow }`, for a function that has some). Calls go to
  * `options.endpoint` (default `DISPATCH_ENDPOINT_URL`) through the scheduler at `DISPATCH_API_URL`.
  * Nothing of the functions' implementation is loaded: the generated file imports types only.
  *
@@ -57,14 +59,17 @@ function split(arity: number, all: readonly unknown[]): [unknown[], CallOptions]
  * ```
  */
 export function createClient<F extends Record<string, FunctionSignature>>(
-  arities: { readonly [K in keyof F]: number },
+  arities: { readonly [K in keyof F]: number | FunctionDescriptor },
   client: ClientOptions = {},
 ): DispatchClient<F> {
   const members: Record<string, unknown> = {}
-  for (const [name, arity] of Object.entries(arities) as [string, number][]) {
+  for (const [name, described] of Object.entries(arities) as [string, number | FunctionDescriptor][]) {
+    const { arity, flow } = typeof described === 'number' ? { arity: described, flow: undefined } : described
     const build = (...all: unknown[]): BuiltCall => {
       const [args, options] = split(arity, all)
-      return { function: name, args, options, client }
+      return flow === undefined
+        ? { function: name, args, options, client }
+        : { function: name, args, options, client, flow }
     }
     const dispatch = async (...all: unknown[]): Promise<string> => {
       const [id] = await dispatchBatch([build(...all)])

@@ -35,6 +35,8 @@ export type {
   ClientOptions,
   DispatchClient,
   DurationInput,
+  FlowDeclaration,
+  FunctionDescriptor,
   FunctionSignature,
 } from './client/index.js'
 export {

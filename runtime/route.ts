@@ -1,3 +1,5 @@
+import type { FlowDeclaration } from './client/flowDeclaration.js'
+
 /** A JSON Schema object as TypeBox (either `typebox` 1.x or `@sinclair/typebox` 0.34) builds it. */
 export type JsonSchema = Readonly<Record<string, unknown>>
 
@@ -25,6 +27,8 @@ export interface Route {
    * Unset, any edit of the function's source restarts them (docs/coroutines.md).
    */
   readonly version?: string | number
+  /** The flow options the function declares with JSDoc tags (`@priority 5`; docs/flow-control.md). */
+  readonly flow?: FlowDeclaration
 }
 
 /**

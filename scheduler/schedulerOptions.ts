@@ -1,12 +1,24 @@
 import type { Routes } from 'dispatch-functions'
 import type { DurationInput } from 'dispatch-functions/internal'
-import { type DispatchError, dspError } from 'dispatch-functions/protocol'
+import {
+  type DispatchError,
+  dspError,
+  MAX_KEY_CONCURRENCY,
+  MAX_PRIORITY,
+  MIN_PRIORITY,
+} from 'dispatch-functions/protocol'
 import type { ApiOptions } from './api/apiOptions.js'
 import { type ApiTimeouts, resolveApiTimeouts } from './api/apiTimeouts.js'
 import type { BackPressureOptions, ResolvedBackPressure } from './api/backPressure.js'
 import type { DashboardOptions } from './api/dashboardOptions.js'
 import { EndpointAllowList } from './calls/endpointAllowList.js'
-import { DEFAULT_RETRY_POLICY, definedFields, type RetryPolicy } from './calls/retryPolicy.js'
+import {
+  DEFAULT_PRIORITY_STEP_MS,
+  DEFAULT_RETRY_POLICY,
+  definedFields,
+  type FunctionPolicy,
+  type RetryPolicy,
+} from './calls/retryPolicy.js'
 import type { AdaptiveConcurrencyOptions, ResolvedAdaptiveConcurrency } from './delivery/adaptiveConcurrency.js'
 import type { FairnessOptions } from './delivery/deficitRoundRobin.js'
 import type { DeliveryOptions } from './delivery/deliveryOptions.js'
@@ -50,8 +62,16 @@ export interface SchedulerOptions {
   readonly inProcess?: InProcessOptions
   /** Retry defaults for every function. */
   readonly retry?: RetryPolicy
-  /** Per-function overrides of {@link retry}, by function name. */
-  readonly functions?: Readonly<Record<string, RetryPolicy>>
+  /**
+   * Per-function overrides, by function name: of {@link retry}, and of the flow options the function
+   * declares (`priority`, `concurrency`; docs/flow-control.md), for this deployment.
+   */
+  readonly functions?: Readonly<Record<string, FunctionPolicy>>
+  /**
+   * The head start one priority level gives a call due at dispatch, in ms: a call of priority `p` is
+   * claimed as if it had waited `p` times this long already (docs/flow-control.md). Default 60000.
+   */
+  readonly priorityStepMs?: number
   /** Attempts in flight at once, over all endpoints. Default 100. */
   readonly concurrency?: number
   /** Without a wake-up (a dispatch, a finished attempt), look for due calls this often, in ms. Default 1000. */
@@ -180,13 +200,27 @@ function positive(name: string, value: number | undefined, fallback: number): nu
   return value
 }
 
-function checkPolicy(where: string, policy: RetryPolicy): RetryPolicy {
+function checkPolicy(where: string, policy: FunctionPolicy): FunctionPolicy {
   for (const [field, value] of Object.entries(policy)) {
     if (value !== undefined) positive(`${where}.${field}`, value as number, 0)
   }
   if (policy.maxAttempts !== undefined && !(Number.isInteger(policy.maxAttempts) && policy.maxAttempts >= 1)) {
     throw dspError('DSP3005', `the scheduler option ${where}.maxAttempts is ${policy.maxAttempts}`, {
       hint: 'maxAttempts is a whole number >= 1',
+    })
+  }
+  const { priority, concurrency } = policy
+  if (
+    concurrency !== undefined &&
+    !(Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= MAX_KEY_CONCURRENCY)
+  ) {
+    throw dspError('DSP3005', `the scheduler option ${where}.concurrency is ${concurrency}`, {
+      hint: `concurrency is a whole number from 1 to ${MAX_KEY_CONCURRENCY} (docs/flow-control.md)`,
+    })
+  }
+  if (priority !== undefined && !(Number.isInteger(priority) && priority >= MIN_PRIORITY && priority <= MAX_PRIORITY)) {
+    throw dspError('DSP3005', `the scheduler option ${where}.priority is ${priority}`, {
+      hint: `priority is a whole number from ${MIN_PRIORITY} to ${MAX_PRIORITY} (docs/flow-control.md)`,
     })
   }
   return policy
@@ -259,6 +293,7 @@ export function resolveSchedulerOptions(options: SchedulerOptions): ResolvedSche
     now: Date.now,
     retry,
     functions: options.functions ?? {},
+    priorityStepMs: positive('priorityStepMs', options.priorityStepMs, DEFAULT_PRIORITY_STEP_MS),
     concurrency,
     weights: resolveWeights(options.fairness),
     adaptiveConcurrency: resolveAdaptive(options.adaptiveConcurrency, concurrency),

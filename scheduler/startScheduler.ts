@@ -8,6 +8,7 @@ import { GroupCommitter } from './api/groupCommitter.js'
 import { CallEvents } from './calls/callEvents.js'
 import type { FaultHooks } from './calls/faultHooks.js'
 import { AdaptiveConcurrency, type EndpointConcurrency } from './delivery/adaptiveConcurrency.js'
+import { CappedClaims } from './delivery/cappedClaims.js'
 import { DeficitRoundRobin } from './delivery/deficitRoundRobin.js'
 import { DeliveryLoop } from './delivery/deliveryLoop.js'
 import { type DeliveryTransport, EndpointClient } from './delivery/endpointClient.js'
@@ -186,11 +187,17 @@ export async function startSchedulerWith(options: SchedulerOptions, harness: Sch
         )
       : undefined
   limits = resolved.adaptiveConcurrency === false ? undefined : new AdaptiveConcurrency(resolved.adaptiveConcurrency)
-  const selector = new DeficitRoundRobin(store, {
+  const fair = new DeficitRoundRobin(store, {
     owner,
     leaseMs: renewal?.leaseMs ?? leaseMs,
     batchSize: Math.min(resolved.concurrency, 500),
     weights: resolved.weights,
+    limits,
+  })
+  const selector = new CappedClaims(fair, store, {
+    owner,
+    leaseMs: renewal?.leaseMs ?? leaseMs,
+    batchSize: Math.min(resolved.concurrency, 500),
     limits,
   })
   committer = resolved.groupCommit
@@ -212,8 +219,9 @@ export async function startSchedulerWith(options: SchedulerOptions, harness: Sch
     events,
     options: resolved,
     apiKey: keys.apiKey,
-    onNewWork: (queues) => {
-      selector.notice(queues)
+    onNewWork: (queues, capped) => {
+      // A redrive or a signal names no queue: the call may be a capped one.
+      selector.notice(queues, capped ?? queues === undefined)
       loop?.wake()
     },
     committer,
@@ -236,6 +244,7 @@ export async function startSchedulerWith(options: SchedulerOptions, harness: Sch
     limits,
     faults: harness.faults,
     metrics,
+    onSlotFreed: () => selector.slotFreed(),
     onRecorded: (batch) => {
       pressure?.recorded(batch)
       renewal?.recorded(batch)

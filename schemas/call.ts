@@ -1,5 +1,6 @@
 import { type Static, Type } from 'typebox'
 import { ErrorMessage } from './error.js'
+import { FlowOptions } from './flow.js'
 import { Traceparent } from './traceparent.js'
 import { AnyMessage, Duration, Uint64 } from './wellKnown.js'
 
@@ -25,6 +26,11 @@ export const Call = Type.Object({
    * cancelled when the coroutine returns or fails). Ignored elsewhere (docs/protocol.md §12.5).
    */
   detached: Type.Optional(Type.Boolean()),
+  /**
+   * Extension, read only in a Poll's calls: the flow options the child's function declares, as a
+   * DispatchCall carries them (docs/protocol.md §5, docs/flow-control.md).
+   */
+  flow: Type.Optional(FlowOptions),
 })
 export type Call = Static<typeof Call>
 

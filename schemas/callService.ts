@@ -39,6 +39,19 @@ export const CallInfo = Type.Object({
   idempotencyKey: Type.Optional(Type.String()),
   parentDispatchId: Type.Optional(Type.String()),
   rootDispatchId: Type.Optional(Type.String()),
+  /** The call's priority (docs/flow-control.md), when it is not the default 0. */
+  priority: Type.Optional(Type.Integer({ minimum: 0 })),
+  /** The per-key concurrency limit of its function and the call's key ('' for the function-wide key; docs/flow-control.md). */
+  concurrency: Type.Optional(Type.Object({ key: Type.String(), limit: Type.Integer({ minimum: 1 }) })),
+  /**
+   * Get only, for a pending call: why it has not started yet — `delayed` (its delay or notBefore),
+   * `backoff` (before a retry), `queued` (due, waiting for a slot among the calls of its queue, in
+   * priority order) or `concurrency` (due, its key at its concurrency limit or next in line for it;
+   * docs/flow-control.md).
+   */
+  waiting: Type.Optional(
+    Type.Union([Type.Literal('delayed'), Type.Literal('backoff'), Type.Literal('queued'), Type.Literal('concurrency')]),
+  ),
   /** A durable coroutine: results of its children waiting for its next turn. */
   resultsWaiting: Type.Optional(Type.Integer({ minimum: 0 })),
   /** Restarts from its input after INCOMPATIBLE_STATE; they count as attempts. */

@@ -1,5 +1,6 @@
 import { type Static, Type } from 'typebox'
 import { Call } from './call.js'
+import { FlowOptions, Priority } from './flow.js'
 import { Duration, Timestamp } from './wellKnown.js'
 
 /**
@@ -19,6 +20,10 @@ export const DispatchCall = Type.Object({
   maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
   /** The tenant this call is fair-scheduled under. */
   fairnessKey: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+  /** This call's priority (docs/flow-control.md): wins over the function's declared one and the scheduler's config. */
+  priority: Type.Optional(Priority),
+  /** The flow options the function declares (docs/protocol.md §5), sent by the generated client. */
+  flow: Type.Optional(FlowOptions),
 })
 export type DispatchCall = Static<typeof DispatchCall>
 

@@ -73,6 +73,14 @@ export { DispatchError } from './errors/dispatchError.js'
 export { dspError } from './errors/dspError.js'
 export type { ConnectCode, DspCode, DspPart, ErrorCatalogEntry } from './errors/errorCatalog.js'
 export { ERROR_CATALOG } from './errors/errorCatalog.js'
+export {
+  FlowOptions,
+  MAX_FLOW_KEY_LENGTH,
+  MAX_KEY_CONCURRENCY,
+  MAX_PRIORITY,
+  MIN_PRIORITY,
+  Priority,
+} from './flow.js'
 export { Exit, MAX_POLL_CALLS, Poll, PollResult, RunRequest, RunResponse } from './run.js'
 export { RUN_PATH, runUrl } from './runUrl.js'
 export { isRetried, RETRIED_STATUSES, STATUS_NAMES, Status, statusOfHttpCode } from './status.js'

@@ -356,6 +356,14 @@ function attemptsLine(call: CallInfo): string {
     : `${call.attempts}${restarts}`
 }
 
+/** Why a pending call has not started, as `calls get` says it. */
+const WAITING: Readonly<Record<NonNullable<CallInfo['waiting']>, string>> = {
+  delayed: 'delayed (its delay or notBefore has not passed)',
+  backoff: 'backoff (its next attempt is not due yet)',
+  queued: 'queued (due; waiting for a slot, behind calls of its queue that came first or rank higher)',
+  concurrency: 'concurrency (due; its key is at its concurrency limit, or it is next in line for it)',
+}
+
 function printCall(call: CallInfo, flags: ApiFlags, history: readonly string[] = []): void {
   if (flags.json) {
     process.stdout.write(`${JSON.stringify(call)}\n`)
@@ -373,6 +381,13 @@ function printCall(call: CallInfo, flags: ApiFlags, history: readonly string[] =
   if (call.status) lines.push(`last attempt: ${call.status}`)
   if (call.parentDispatchId) lines.push(`parent:    ${call.parentDispatchId}`)
   if (call.nextAttemptAt) lines.push(`next:      ${call.nextAttemptAt}`)
+  if (call.waiting) lines.push(`waiting:   ${WAITING[call.waiting]}`)
+  if (call.priority) lines.push(`priority:  ${call.priority}`)
+  if (call.concurrency) {
+    const key =
+      call.concurrency.key === '' ? 'all calls of the function' : `key ${JSON.stringify(call.concurrency.key)}`
+    lines.push(`concurrency: at most ${call.concurrency.limit} running for ${key}`)
+  }
   if (call.fairnessKey) lines.push(`tenant:    ${call.fairnessKey}`)
   if (call.error) lines.push(`error:     ${call.error.type}: ${call.error.message}`)
   if (call.output) lines.push(`output:    ${formatAny(call.output)}`)

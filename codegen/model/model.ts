@@ -26,6 +26,20 @@ export interface ParameterModel {
   readonly optional: boolean
 }
 
+/**
+ * The flow options a function declares with JSDoc tags (docs/flow-control.md), checked by the
+ * scanner. Only options this version enforces get here: the others are refused at generation.
+ */
+export interface FlowModel {
+  /** `@priority N`: 0 to 100. */
+  readonly priority?: number
+  /** `@concurrency N key=path`: the limit, and where the key is read (argument index, then fields). */
+  readonly concurrency?: {
+    readonly limit: number
+    readonly key?: { readonly arg: number; readonly path: readonly string[] }
+  }
+}
+
 /** One dispatch function, as declared. */
 export interface FunctionModel {
   /** The exported name, which is also the registered function name. */
@@ -39,6 +53,8 @@ export interface FunctionModel {
   readonly description: string | undefined
   /** The declared code version (a JSDoc `@version` tag), if any: only its change restarts in-flight coroutines. */
   readonly version?: string
+  /** Its flow options (`@priority`, ...), when it declares any. */
+  readonly flow?: FlowModel
   readonly parameters: readonly ParameterModel[]
   /** The output schema, or undefined for `void` / `Promise<void>`. */
   readonly output: SchemaRef | undefined

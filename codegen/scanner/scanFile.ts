@@ -3,6 +3,7 @@ import type { DspCode } from 'dispatch-functions/protocol'
 import type { ts as TS } from 'ts-morph'
 import type { Diagnostic, FunctionModel, ParameterModel, SchemaRef, SkippedFunction } from '../model/model.js'
 import { type FileIndex, hasModifier } from './fileIndex.js'
+import { readFlowTags, tagLines } from './flowTags.js'
 import { type ResolveContext, resolveType, type TypeResolution, toPosix } from './resolveSchema.js'
 import { ts } from './tsMorph.js'
 
@@ -99,6 +100,17 @@ function versionTag(sourceFile: TS.SourceFile, node: TS.Node | undefined): strin
     if (match) return match[1]
   }
   return undefined
+}
+
+/** The tag lines of the last JSDoc comment before a statement (none without one). */
+function jsDocTags(sourceFile: TS.SourceFile, node: TS.Node | undefined) {
+  if (!node) return []
+  const text = sourceFile.text
+  const comment = ts
+    .getLeadingCommentRanges(text, node.pos)
+    ?.filter((range) => text.startsWith('/**', range.pos))
+    .at(-1)
+  return comment ? tagLines(text, comment.pos + 3, comment.end) : []
 }
 
 /** Scans one file's exported functions: dispatch functions become models, near misses diagnostics. */
@@ -275,6 +287,20 @@ export function scanFile(context: ResolveContext, index: FileIndex): FileScan {
         )
       }
     })
+    // Flow tags are checked with the rest: a malformed one is reported at the tag, and the function is left out.
+    const parameterNames = parameters.map((parameter) => text(parameter.name))
+    const { flow, problems } = readFlowTags(jsDocTags(sourceFile, candidate.documented), parameterNames)
+    for (const problem of problems) {
+      const { line, character } = sourceFile.getLineAndCharacterOfPosition(problem.offset)
+      diagnostics.push({
+        code: problem.code,
+        file,
+        line: line + 1,
+        column: character + 1,
+        message: `${problem.message} (on ${label})`,
+        hint: problem.hint,
+      })
+    }
     if (diagnostics.length > before) continue
 
     const models: ParameterModel[] = parameters.map((parameter, i) => ({
@@ -289,6 +315,7 @@ export function scanFile(context: ResolveContext, index: FileIndex): FileScan {
       ...position(candidate.nameNode),
       description: description(sourceFile, candidate.documented),
       ...(version === undefined ? {} : { version }),
+      ...(flow === undefined ? {} : { flow }),
       parameters: models,
       output,
     })

@@ -16,6 +16,11 @@ export interface CallOptions {
   /** The tenant the call is fair-scheduled under. */
   fairnessKey?: string
   /**
+   * This call's priority, 0 (default) to 100: within its fairness queue it is claimed as if it had
+   * been waiting `priority` steps longer (docs/flow-control.md). Wins over the function's `@priority`.
+   */
+  priority?: number
+  /**
    * For a durable call inside a running dispatch function (`.call`): keep the child running when
    * the function ends before it (a race's loser, fire-and-forget). Without it, children still
    * running when their parent returns or fails are cancelled. Ignored outside a dispatch function.

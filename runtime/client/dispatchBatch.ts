@@ -7,6 +7,7 @@ import { activeTraceparent } from '../tracing/traceContext.js'
 import type { BuiltCall } from './builtCall.js'
 import { type ClientOptions, ENV_FIX, resolveClientConfig } from './clientConfig.js'
 import { toMilliseconds } from './duration.js'
+import { toFlowOptions } from './flowDeclaration.js'
 
 /** Positional arguments as they travel: trailing `undefined`s (omitted optionals) are dropped. */
 export function encodeArgs(args: readonly unknown[]): unknown[] {
@@ -30,6 +31,9 @@ export function toDispatchCall(call: BuiltCall, endpoint: string): DispatchCall 
     wire.expiration = toProtoDuration(toMilliseconds(options.expiration, 'expiration'))
   if (options.maxAttempts !== undefined) wire.maxAttempts = options.maxAttempts
   if (options.fairnessKey !== undefined) wire.fairnessKey = options.fairnessKey
+  if (options.priority !== undefined) wire.priority = options.priority
+  const flow = toFlowOptions(call.function, call.flow, call.args)
+  if (flow !== undefined) wire.flow = flow
   // Dispatched inside a span: the call, its attempts and what they call continue that trace.
   const traceparent = activeTraceparent()
   if (traceparent !== undefined) wire.traceparent = traceparent

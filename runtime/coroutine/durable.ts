@@ -2,6 +2,7 @@ import { dspError } from '../../schemas/errors/dspError.js'
 import type { BuiltCall } from '../client/builtCall.js'
 import type { DurationInput } from '../client/callOptions.js'
 import { toMilliseconds } from '../client/duration.js'
+import { toFlowOptions } from '../client/flowDeclaration.js'
 import { toTailCall } from '../client/tailCall.js'
 import { clockNow } from '../context/clock.js'
 import { newUuid } from './coroutine.js'
@@ -36,6 +37,9 @@ export function durableCall(call: BuiltCall): Promise<unknown> | undefined {
   }
   const wire = toTailCall(call, coroutine.endpoint)
   if (call.options.detached === true) wire.detached = true
+  // The child's declared flow options travel with it, as with a dispatch; its input alone is journaled.
+  const flow = toFlowOptions(call.function, call.flow, call.args)
+  if (flow !== undefined) wire.flow = flow
   return coroutine.call(call.function, wire)
 }
 

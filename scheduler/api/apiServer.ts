@@ -65,7 +65,7 @@ export interface ApiServerParts {
    * Called after new or redriven calls are durable: delivery looks for due calls now. `queues` names
    * the queues new calls went into (absent: unknown, e.g. a redrive).
    */
-  readonly onNewWork: (queues?: readonly QueueKey[]) => void
+  readonly onNewWork: (queues?: readonly QueueKey[], capped?: boolean) => void
   /** Merges concurrent Dispatch requests into shared commits; without it each request commits alone. */
   readonly committer?: GroupCommitter | undefined
   /** Refuses dispatches with 429 + Retry-After while the store or the endpoints are behind. */
@@ -296,7 +296,10 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
       if (inserted.length > 0) {
         pressure?.inserted(inserted.length)
         parts.metrics?.accepted(inserted)
-        parts.onNewWork(distinctQueues(inserted))
+        parts.onNewWork(
+          distinctQueues(inserted),
+          inserted.some((call) => call.concurrency !== undefined),
+        )
       }
       parts.faults?.at('dispatch-after-commit')
       const answer = { dispatchIds: results.map((r) => r.dispatchId) }
@@ -313,8 +316,9 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
     const { dispatchId } = parseGet(request.body)
     const call = await store.getCall(dispatchId)
     if (call === undefined) throw notFound(dispatchId)
-    if (store.listAttempts === undefined) return { call: toCallInfo(call) }
-    return { call: toCallInfo(call), attempts: (await store.listAttempts(dispatchId)).map(toAttemptInfo) }
+    const info = toCallInfo(call, options.now())
+    if (store.listAttempts === undefined) return { call: info }
+    return { call: info, attempts: (await store.listAttempts(dispatchId)).map(toAttemptInfo) }
   })
 
   app.post(service('Wait'), async (request) => {

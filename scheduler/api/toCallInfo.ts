@@ -9,7 +9,7 @@ const iso = toTimestamp
  * The CallService view of a stored call (lease details stay internal); a listed call may have left
  * large messages out, and says so with their sizes.
  */
-export function toCallInfo(call: StoredCall | ListedCall): CallInfo {
+export function toCallInfo(call: StoredCall | ListedCall, now?: number): CallInfo {
   const info: CallInfo = {
     dispatchId: call.dispatchId,
     function: call.function,
@@ -21,8 +21,15 @@ export function toCallInfo(call: StoredCall | ListedCall): CallInfo {
   }
   if (call.status !== undefined) info.status = call.status
   // Suspended: when it resumes at the latest (its deadline or expiration); results may resume it sooner.
+  // A priority's head start puts `dueAt` before the call's creation: it was due from the start.
   if ((call.state === 'pending' || call.state === 'suspended') && call.dueAt !== undefined)
-    info.nextAttemptAt = iso(call.dueAt)
+    info.nextAttemptAt = iso(Math.max(call.dueAt, call.createdAt))
+  if (call.priority > 0) info.priority = call.priority
+  if (call.concurrency !== undefined) info.concurrency = { key: call.concurrency.key, limit: call.concurrency.limit }
+  if (now !== undefined && call.state === 'pending' && call.dueAt !== undefined) {
+    const due = call.concurrency === undefined ? 'queued' : 'concurrency'
+    info.waiting = call.dueAt > now ? (call.attempts > 0 ? 'backoff' : 'delayed') : due
+  }
   if (call.expiresAt !== undefined) info.expiresAt = iso(call.expiresAt)
   if (call.fairnessKey !== undefined) info.fairnessKey = call.fairnessKey
   if (call.idempotencyKey !== undefined) info.idempotencyKey = call.idempotencyKey

@@ -14,6 +14,23 @@ export interface RetryPolicy {
   readonly attemptTimeoutMs?: number
 }
 
+/**
+ * What the scheduler's config sets for one function: its retry policy, and overrides of the flow
+ * options it declares (docs/flow-control.md) for this deployment.
+ */
+export interface FunctionPolicy extends RetryPolicy {
+  /** The priority of its calls (0 to 100), over the function's `@priority`; a call's own priority still wins. */
+  readonly priority?: number
+  /**
+   * The per-key concurrency limit of its calls (1 to 10000), over the function's `@concurrency` limit;
+   * for a function that declares none, a limit on all its calls together.
+   */
+  readonly concurrency?: number
+}
+
+/** One priority level is worth this much waiting by default: 1 minute (docs/flow-control.md). */
+export const DEFAULT_PRIORITY_STEP_MS = 60_000
+
 /** A {@link RetryPolicy} with every field set. */
 export type ResolvedRetryPolicy = Required<RetryPolicy>
 
@@ -31,9 +48,11 @@ export const DEFAULT_RETRY_POLICY: ResolvedRetryPolicy = {
  */
 export interface CallPolicies {
   readonly retry: ResolvedRetryPolicy
-  readonly functions: Readonly<Record<string, RetryPolicy>>
+  readonly functions: Readonly<Record<string, FunctionPolicy>>
   /** Undefined: every endpoint is allowed. */
   readonly allowEndpoints: EndpointAllowList | undefined
+  /** The head start one priority level gives a call, in ms. */
+  readonly priorityStepMs: number
 }
 
 /** The policies of a scheduler started without options. */
@@ -41,6 +60,7 @@ export const DEFAULT_CALL_POLICIES: CallPolicies = {
   retry: DEFAULT_RETRY_POLICY,
   functions: {},
   allowEndpoints: undefined,
+  priorityStepMs: DEFAULT_PRIORITY_STEP_MS,
 }
 
 /** The policy of one function: its overrides on top of the scheduler's defaults. */

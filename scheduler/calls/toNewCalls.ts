@@ -85,6 +85,19 @@ export function toNewCall(call: DispatchCall, index: number | undefined, options
   const delayMs = call.delay === undefined ? 0 : inRange('delay', checkProtoDuration(call.delay, 0), index)
   let dueAt = now + delayMs
   if (call.notBefore !== undefined) dueAt = Math.max(dueAt, inRange('notBefore', checkTimestamp(call.notBefore), index))
+  // Priority (docs/flow-control.md): the call's own, else the scheduler's config for the function, else
+  // the function's declaration. A call due at dispatch gets it as a head start: it is claimed as if it
+  // had been due `priority` steps earlier, so it overtakes a younger backlog but not calls that have
+  // waited longer than its head start — nothing starves. A delayed call is never run early.
+  const priority = call.priority ?? options.functions[call.function]?.priority ?? call.flow?.priority ?? 0
+  if (priority > 0 && dueAt === now) dueAt = now - priority * options.priorityStepMs
+  // Per-key concurrency: the limit of the scheduler's config wins over the declared one; a config
+  // limit on a function that declares none caps all its calls together (the key '').
+  const declared = call.flow?.concurrency
+  const limit = options.functions[call.function]?.concurrency ?? declared?.limit
+  if (call.flow?.concurrency?.key?.includes('\u0000'))
+    refuse(index, 'flow.concurrency.key must not contain a NUL character (\\u0000)', REFUSAL_CODES.nul)
+  const concurrency = limit === undefined ? undefined : { key: declared?.key ?? '', limit }
   const expirationMs =
     call.expiration === undefined ? undefined : inRange('expiration', checkProtoDuration(call.expiration, 1), index)
   return {
@@ -104,6 +117,8 @@ export function toNewCall(call: DispatchCall, index: number | undefined, options
     parentDispatchId: undefined,
     rootDispatchId: undefined,
     traceparent: call.traceparent,
+    ...(priority === 0 ? {} : { priority }),
+    ...(concurrency === undefined ? {} : { concurrency }),
   }
 }
 

@@ -8,8 +8,11 @@ import type { QueueKey, Store, StoredCall } from '../store/store.js'
  */
 export interface ClaimSelector {
   claim(now: number, capacity: number): Promise<StoredCall[]>
-  /** Calls became due in these queues (absent: somewhere); a selector that tracks queues adds them. */
-  notice?(queues?: readonly QueueKey[]): void
+  /**
+   * Calls became due in these queues (absent: somewhere); a selector that tracks queues adds them.
+   * `capped`: some of them have a per-key concurrency limit.
+   */
+  notice?(queues?: readonly QueueKey[], capped?: boolean): void
 }
 
 export interface OldestDueOptions {

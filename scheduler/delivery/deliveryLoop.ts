@@ -29,6 +29,8 @@ export interface DeliveryLoopParts {
   readonly faults?: FaultHooks | undefined
   /** Told when attempts start and end (the `/metrics` counters and histograms). */
   readonly metrics?: SchedulerMetrics | undefined
+  /** Told when the attempt of a call with a per-key concurrency limit ended, or capped children were started. */
+  readonly onSlotFreed?: (() => void) | undefined
 }
 
 /**
@@ -39,6 +41,8 @@ export interface DeliveryLoopParts {
  */
 export class DeliveryLoop {
   private readonly inflight = new Map<string, AbortController>()
+  /** Calls in flight that hold a slot of a per-key concurrency limit. */
+  private readonly capped = new Set<string>()
   private queued: Completion[] = []
   private moved: QueueKey[] = []
   /** Parents of calls that just ended: each may now be due (enough results). */
@@ -107,6 +111,9 @@ export class DeliveryLoop {
         // Due calls that the selector would not take (their endpoints are at their limits) wait for
         // an attempt to finish, which wakes the loop, instead of spinning.
         if (wait <= 0 && this.inflight.size > 0) wait = options.pollIntervalMs
+        // Due calls none of which could be taken with nothing in flight here: capped calls whose keys
+        // are full on other nodes. A dispatch or a notification wakes the loop; else look again soon.
+        if (wait <= 0) wait = Math.min(options.pollIntervalMs, 20)
         if (wait > 0) await this.sleep(wait)
       } catch (error) {
         log.error({ err: error }, 'claiming due calls failed; retrying')
@@ -123,6 +130,7 @@ export class DeliveryLoop {
   private attempt(claimed: StoredCall): void {
     const controller = new AbortController()
     this.inflight.set(claimed.dispatchId, controller)
+    if (claimed.concurrency !== undefined) this.capped.add(claimed.dispatchId)
     try {
       this.deliver(claimed, controller)
     } catch (error) {
@@ -268,7 +276,13 @@ export class DeliveryLoop {
     }
     // A tail call moves its call into another queue, due now: tell the selector where it went.
     if (moved.length > 0) this.parts.selector.notice?.(dedupe(moved))
-    for (const completion of batch) this.inflight.delete(completion.dispatchId)
+    let freed = false
+    for (const completion of batch) {
+      this.inflight.delete(completion.dispatchId)
+      if (this.capped.delete(completion.dispatchId)) freed = true
+      if (completion.kind === 'poll' && completion.children.some((c) => c.concurrency !== undefined)) freed = true
+    }
+    if (freed) this.parts.onSlotFreed?.()
     this.parts.onRecorded?.(batch)
     events.notify(batch.map((c) => c.dispatchId))
     if (parents.size > 0) await this.noticeParents([...parents])

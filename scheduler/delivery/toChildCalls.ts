@@ -38,6 +38,7 @@ export function toChildCalls(parent: StoredCall, calls: unknown, options: CallPo
     if (call.expiration !== undefined) asDispatched.expiration = call.expiration
     if (call.version !== undefined) asDispatched.version = call.version
     if (call.correlationId !== undefined) asDispatched.correlationId = call.correlationId
+    if (call.flow !== undefined) asDispatched.flow = call.flow
     // The span that made the child (the parent's run), else the parent's own trace context.
     const traceparent = call.traceparent ?? parent.traceparent
     if (traceparent !== undefined) asDispatched.traceparent = traceparent

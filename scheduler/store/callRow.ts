@@ -37,6 +37,10 @@ export interface CallColumns {
   results_waiting: number
   epoch: number
   restarts: number
+  /** Added by a later migration (flow control): 0 for rows written before. */
+  priority: number
+  concurrency_key: string | null
+  concurrency_limit: number | null
 }
 
 /** A whole row of `calls`: its origin and coroutine columns too. */
@@ -90,6 +94,9 @@ export function callFields(row: CallColumns): CommonFields {
     resultsWaiting: row.results_waiting,
     epoch: row.epoch,
     restarts: row.restarts,
+    priority: row.priority,
+    concurrency:
+      row.concurrency_key === null ? undefined : { key: row.concurrency_key, limit: row.concurrency_limit ?? 1 },
   }
 }
 

@@ -24,7 +24,7 @@ export function claimStatement(s: string, request: ClaimRequest): Statement {
   }
   const text = `WITH due AS (
         SELECT id FROM ${s}.calls
-        WHERE due_at IS NOT NULL AND due_at <= $1 ${queue}
+        WHERE due_at IS NOT NULL AND due_at <= $1 AND concurrency_key IS NULL ${queue}
         ORDER BY ${order} LIMIT $2
         FOR UPDATE SKIP LOCKED
       )
@@ -64,7 +64,7 @@ export function claimQueuesStatement(s: string, request: QueueClaimRequest): Sta
         CROSS JOIN LATERAL (
           SELECT id FROM ${s}.calls AS c
           WHERE c.due_at IS NOT NULL AND c.due_at <= ${$.now} AND c.endpoint = q.endpoint AND c.function = q.function
-            AND ${key}
+            AND ${key} AND c.concurrency_key IS NULL
           ORDER BY c.fairness_key, c.due_at LIMIT q.lim
           FOR UPDATE SKIP LOCKED
         ) AS d`
@@ -125,4 +125,29 @@ export function dueQueuesSql(s: string): string {
         LIMIT 1
       ) AS due
       LIMIT $2`
+}
+
+/**
+ * The claim of capped calls (per-key concurrency; see SQLite's `claimCapped`), run under a
+ * transaction-scoped advisory lock of the schema, so the claims of two nodes cannot both see room for
+ * the same key: the second counts the first's calls as running. The outer conditions re-check each
+ * row against its committed version (a call cancelled meanwhile is not taken).
+ */
+export function claimCappedStatement(s: string, request: ClaimRequest): Statement {
+  const values: unknown[] = [request.now, request.limit, request.owner, request.now + request.leaseMs]
+  const text = `UPDATE ${s}.calls AS c
+      SET state = 'running', attempts = c.attempts + 1, lease_owner = $3, due_at = $4, updated_at = $1
+      WHERE c.concurrency_key IS NOT NULL AND c.due_at IS NOT NULL AND c.due_at <= $1 AND c.id IN (
+        SELECT id FROM (
+          SELECT d.id, d.due_at, d.concurrency_limit AS lim,
+            ROW_NUMBER() OVER (PARTITION BY d.function, d.concurrency_key ORDER BY d.due_at, d.id) AS rn,
+            (SELECT COUNT(*) FROM ${s}.calls AS r
+             WHERE r.function = d.function AND r.concurrency_key = d.concurrency_key AND r.state = 'running'
+               AND r.due_at > $1) AS busy
+          FROM ${s}.calls AS d
+          WHERE d.concurrency_key IS NOT NULL AND d.due_at IS NOT NULL AND d.due_at <= $1
+        ) AS ranked WHERE rn + busy <= lim ORDER BY due_at LIMIT $2
+      )
+      RETURNING c.*`
+  return { text, values }
 }

@@ -39,6 +39,9 @@ export function insertStatement(
     rootId: calls.map((c) => nul(c.rootDispatchId)),
     traceparent: calls.map((c) => nul(c.traceparent)),
     detached: calls.map((c) => c.detached === true),
+    priority: calls.map((c) => c.priority ?? 0),
+    concurrencyKey: calls.map((c) => nul(c.concurrency?.key)),
+    concurrencyLimit: calls.map((c) => nul(c.concurrency?.limit)),
     channel: notify.channel,
     instance: notify.instance,
     parentEpoch,
@@ -46,17 +49,18 @@ export function insertStatement(
   const text = `WITH inserted AS (
       INSERT INTO ${s}.calls (id, function, endpoint, input, version, correlation_id, state, max_attempts,
         created_at, updated_at, due_at, expires_at, expiration_ms, fairness_key, idempotency_key, parent_id, root_id,
-        parent_epoch, traceparent, detached)
+        parent_epoch, traceparent, detached, priority, concurrency_key, concurrency_limit)
       SELECT id, function, endpoint, input, version, correlation_id, 'pending', max_attempts,
         created_at, created_at, due_at, expires_at, expiration_ms, fairness_key, idempotency_key, parent_id, root_id,
-        ${$.parentEpoch}::int, traceparent, detached
+        ${$.parentEpoch}::int, traceparent, detached, priority, concurrency_key, concurrency_limit
       FROM unnest(${$.id}::text[], ${$.function}::text[], ${$.endpoint}::text[], ${$.input}::text[],
         ${$.version}::text[], ${$.correlationId}::text[], ${$.maxAttempts}::int[], ${$.createdAt}::bigint[],
         ${$.dueAt}::bigint[], ${$.expiresAt}::bigint[], ${$.expirationMs}::bigint[], ${$.fairnessKey}::text[],
         ${$.idempotencyKey}::text[], ${$.parentId}::text[], ${$.rootId}::text[], ${$.traceparent}::text[],
-        ${$.detached}::boolean[])
+        ${$.detached}::boolean[], ${$.priority}::smallint[], ${$.concurrencyKey}::text[], ${$.concurrencyLimit}::int[])
         AS u(id, function, endpoint, input, version, correlation_id, max_attempts, created_at, due_at, expires_at,
-          expiration_ms, fairness_key, idempotency_key, parent_id, root_id, traceparent, detached)
+          expiration_ms, fairness_key, idempotency_key, parent_id, root_id, traceparent, detached, priority,
+          concurrency_key, concurrency_limit)
       RETURNING 1
     )
     SELECT pg_notify(${$.channel}, ${$.instance})`

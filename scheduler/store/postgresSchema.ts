@@ -122,4 +122,14 @@ export const POSTGRES_MIGRATIONS: readonly ((schema: string) => string)[] = [
   (s) => `
   ALTER TABLE ${s}.calls ADD COLUMN detached BOOLEAN NOT NULL DEFAULT false;
   `,
+  // Flow control: each call's priority, and the per-key concurrency of capped calls (see SQLite's
+  // migration of the same number).
+  (s) => `
+  ALTER TABLE ${s}.calls ADD COLUMN priority SMALLINT NOT NULL DEFAULT 0,
+    ADD COLUMN concurrency_key TEXT COLLATE "C",
+    ADD COLUMN concurrency_limit INTEGER;
+  CREATE INDEX calls_capped_due ON ${s}.calls (due_at) WHERE concurrency_key IS NOT NULL AND due_at IS NOT NULL;
+  CREATE INDEX calls_capped_running ON ${s}.calls (function, concurrency_key)
+    WHERE concurrency_key IS NOT NULL AND state = 'running';
+  `,
 ]

@@ -7,7 +7,7 @@ import { FINISHED, LIVE, NO_POLL } from './callSql.js'
 import { completeIsolating } from './completeIsolating.js'
 import { CANCELLED_ERROR, type ResultRow, storedResult } from './coroutineRows.js'
 import { LISTED_COLUMNS, type ListedRow, listedMessages, messageCap, toListPage } from './listPage.js'
-import { claimQueuesStatement, claimStatement, dueQueuesSql } from './postgresClaim.js'
+import { claimCappedStatement, claimQueuesStatement, claimStatement, dueQueuesSql } from './postgresClaim.js'
 import { attemptStatement, completeStatement } from './postgresComplete.js'
 import {
   cancelAttachedDescendants,
@@ -133,6 +133,24 @@ export class PostgresStore implements Store {
 
   insertCalls(calls: readonly NewCall[], options: InsertOptions): Promise<InsertResult[]> {
     return insertCalls(this.pool, this.s, this.notify, calls, options)
+  }
+
+  async claimCapped(request: ClaimRequest): Promise<StoredCall[]> {
+    // One probe of the capped calls' index first: without a due capped call (a deployment whose
+    // functions declare no limit) no transaction is opened and no lock taken.
+    const due = await this.pool.read(
+      `SELECT 1 FROM ${this.s}.calls WHERE concurrency_key IS NOT NULL AND due_at IS NOT NULL AND due_at <= $1 LIMIT 1`,
+      [request.now],
+    )
+    if (due.rows.length === 0) return []
+    const claim = claimCappedStatement(this.s, request)
+    const rows = await this.pool.transaction(async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+        `dispatch-functions:capped:${this.s}`,
+      ])
+      return (await client.query<CallRow>(claim.text, claim.values)).rows
+    })
+    return this.withResults(rows)
   }
 
   async claimCalls(request: ClaimRequest): Promise<StoredCall[]> {

@@ -151,4 +151,16 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     DELETE FROM poll_states WHERE call_id = OLD.id;
   END;
   `,
+  // Flow control (docs/flow-control.md). `priority`: what a call was dispatched with, for inspection
+  // (its head start is already in due_at). `concurrency_key` is set on the calls of a function with a
+  // per-key concurrency limit ('' for the function-wide key), `concurrency_limit` with it: ordinary
+  // claims pass over such calls, which a claim of their own takes while their key has room. Both
+  // indexes hold capped calls only, so the calls of functions without a limit never update them.
+  `
+  ALTER TABLE calls ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE calls ADD COLUMN concurrency_key TEXT;
+  ALTER TABLE calls ADD COLUMN concurrency_limit INTEGER;
+  CREATE INDEX calls_capped_due ON calls (due_at) WHERE concurrency_key IS NOT NULL AND due_at IS NOT NULL;
+  CREATE INDEX calls_capped_running ON calls (function, concurrency_key) WHERE concurrency_key IS NOT NULL AND state = 'running';
+  `,
 ]

@@ -235,6 +235,16 @@ export class SqliteStore implements Store {
     return toStoredCall(this.withState(row))
   }
 
+  async claimCapped(request: ClaimRequest): Promise<StoredCall[]> {
+    const params = {
+      now: request.now,
+      limit: request.limit,
+      owner: request.owner,
+      until: request.now + request.leaseMs,
+    }
+    return this.db.transaction(() => this.withResults(this.statements.claimCapped.all(params) as CallRow[]))()
+  }
+
   /** Claimed rows as calls; a resumed coroutine comes with up to `maxResults` waiting results, oldest first. */
   private withResults(rows: readonly CallRow[]): StoredCall[] {
     return rows.map((row) => {
@@ -627,6 +637,9 @@ function insertParams(call: NewCall) {
     parent_epoch: null as number | null,
     traceparent: call.traceparent ?? null,
     detached: call.detached === true ? 1 : 0,
+    priority: call.priority ?? 0,
+    concurrency_key: call.concurrency?.key ?? null,
+    concurrency_limit: call.concurrency?.limit ?? null,
   }
 }
 
@@ -645,7 +658,8 @@ function prepare(db: Database.Database) {
   const claimFrom = (extra: string) => `
     UPDATE calls SET state = 'running', attempts = attempts + 1, lease_owner = @owner, due_at = @until, updated_at = @now
     WHERE id IN (
-      SELECT id FROM calls WHERE due_at IS NOT NULL AND due_at <= @now ${extra} ORDER BY due_at LIMIT @limit
+      SELECT id FROM calls WHERE due_at IS NOT NULL AND due_at <= @now AND concurrency_key IS NULL ${extra}
+      ORDER BY due_at LIMIT @limit
     )
     RETURNING *`
   return {
@@ -661,11 +675,27 @@ function prepare(db: Database.Database) {
     insert: db.prepare(`
       INSERT INTO calls (id, function, endpoint, input, version, correlation_id, state, max_attempts, created_at,
         updated_at, due_at, expires_at, expiration_ms, fairness_key, idempotency_key, parent_id, root_id, parent_epoch,
-        traceparent, detached)
+        traceparent, detached, priority, concurrency_key, concurrency_limit)
       VALUES (@id, @function, @endpoint, @input, @version, @correlation_id, 'pending', @max_attempts, @created_at,
         @created_at, @due_at, @expires_at, @expiration_ms, @fairness_key, @idempotency_key, @parent_id, @root_id,
-        @parent_epoch, @traceparent, @detached)`),
+        @parent_epoch, @traceparent, @detached, @priority, @concurrency_key, @concurrency_limit)`),
     claim: db.prepare(claimFrom('')),
+    // Per (function, key): the due capped calls in due order, each taken while the running ones
+    // (a lease that expired not counting) and those before it in this claim stay within its limit.
+    claimCapped: db.prepare(`
+      UPDATE calls SET state = 'running', attempts = attempts + 1, lease_owner = @owner, due_at = @until, updated_at = @now
+      WHERE id IN (
+        SELECT id FROM (
+          SELECT c.id, c.due_at, c.concurrency_limit AS lim,
+            ROW_NUMBER() OVER (PARTITION BY c.function, c.concurrency_key ORDER BY c.due_at, c.id) AS rn,
+            (SELECT COUNT(*) FROM calls AS r INDEXED BY calls_capped_running
+             WHERE r.function = c.function AND r.concurrency_key = c.concurrency_key AND r.state = 'running'
+               AND r.due_at > @now) AS busy
+          FROM calls AS c INDEXED BY calls_capped_due
+          WHERE c.concurrency_key IS NOT NULL AND c.due_at IS NOT NULL AND c.due_at <= @now
+        ) WHERE rn + busy <= lim ORDER BY due_at LIMIT @limit
+      )
+      RETURNING *`),
     claimQueue: db.prepare(
       claimFrom('AND endpoint = @endpoint AND function = @function AND fairness_key IS @fairness_key'),
     ),

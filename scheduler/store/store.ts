@@ -43,6 +43,16 @@ export interface NewCall {
   readonly traceparent?: string | undefined
   /** A child that outlives its parent's exit: not cancelled with the parent's other children (a Poll's `detached`). */
   readonly detached?: boolean
+  /**
+   * The call's priority, 0 to 100 (docs/flow-control.md); 0 when absent. Kept for inspection: its
+   * effect, a head start, is already in `dueAt`.
+   */
+  readonly priority?: number
+  /**
+   * Per-key concurrency (docs/flow-control.md): at most `limit` calls of this function with this
+   * `key` running at once, across every node. Only {@link Store.claimCapped} claims such a call.
+   */
+  readonly concurrency?: { readonly key: string; readonly limit: number }
 }
 
 /**
@@ -123,6 +133,10 @@ export interface StoredCall {
   readonly restarts: number
   /** W3C trace context the call was dispatched with (docs/protocol.md §16); sent with every attempt. */
   readonly traceparent?: string | undefined
+  /** The priority it was dispatched with (docs/flow-control.md); 0 by default. */
+  readonly priority: number
+  /** Its per-key concurrency limit, when its function has one (docs/flow-control.md). */
+  readonly concurrency?: { readonly key: string; readonly limit: number } | undefined
 }
 
 export interface InsertOptions {
@@ -333,8 +347,16 @@ export interface Store {
    * A claim may resolve before it is durable (the SQLite store does not fsync it): losing one
    * to a power loss only makes its calls due again, delivered at least once like any attempt
    * whose outcome was not recorded.
+   * Calls with a per-key concurrency limit are left to {@link claimCapped}.
    */
   claimCalls(request: ClaimRequest): Promise<StoredCall[]>
+  /**
+   * Optional (per-key concurrency, docs/flow-control.md): leases up to `limit` due calls that have a
+   * concurrency key, oldest due first, only while their (function, key) has fewer than its limit
+   * running — counted over every node sharing the store, a lease that expired not counting. Without
+   * it a store keeps no such calls (the Dispatch API refuses them).
+   */
+  claimCapped?(request: ClaimRequest): Promise<StoredCall[]>
   /**
    * Optional (fair scheduling): up to `limit` distinct queues that have due calls (the same
    * "due" as {@link claimCalls}), in any order. Without it the scheduler serves calls oldest due first

@@ -121,6 +121,17 @@ const ENTRIES = {
       '`dispatch gen` found no dispatch function (the globs match no file, or no matched file exports one); nothing is written',
     hint: 'fix the `functions` globs, run from the package root, or `npx dispatch init`',
   },
+  DSP1030: {
+    part: 'generator',
+    summary:
+      'a flow-control tag (`@priority`, `@concurrency`, `@rateLimit`, `@debounce`, `@schedule`) has a malformed value, or is given twice',
+    hint: 'write it as docs/flow-control.md shows (`@priority 5`, `@concurrency 1 key=accountId`, `@rateLimit 10/1m`)',
+  },
+  DSP1031: {
+    part: 'generator',
+    summary: 'a flow-control tag that this version of the scheduler does not enforce yet',
+    hint: 'remove the tag: docs/flow-control.md lists the options enforced today',
+  },
   DSP2001: {
     part: 'client',
     summary: 'a `DISPATCH_*` variable the client needs is not set',
@@ -152,6 +163,12 @@ const ENTRIES = {
     summary:
       '`.call(...args, options)` inside a running dispatch function set an option other than `expiration` and `detached` (a child call carries only those)',
     hint: 'leave the option out, or dispatch the call with `dispatchClient.f(...args, options)` and keep its id',
+  },
+  DSP2011: {
+    part: 'client',
+    summary:
+      "a call's flow key (`key=` of `@concurrency`) reads an object, an array or a text over 256 characters from its arguments",
+    hint: 'point `key=` at a string, number or boolean field of the input (docs/flow-control.md)',
   },
   DSP2101: {
     part: 'client',

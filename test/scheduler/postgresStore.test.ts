@@ -5,6 +5,7 @@ import { POSTGRES_MIGRATIONS } from '../../scheduler/store/postgresSchema.js'
 import { openPostgresStore, type PostgresStore } from '../../scheduler/store/postgresStore.js'
 import type { NewCall } from '../../scheduler/store/store.js'
 import { attemptsConformance } from './attemptsConformance.js'
+import { flowConformance } from './flowConformance.js'
 import { idempotencyConformance } from './idempotencyConformance.js'
 import { listConformance } from './listConformance.js'
 import { poisonConformance } from './poisonConformance.js'
@@ -26,6 +27,11 @@ afterAll(async () => {
     await store.dropSchema()
     await store.close()
   }
+})
+
+flowConformance('PostgreSQL', () => freshStore(), {
+  // A second node: another store (its own pool) on the same schema.
+  secondNode: (store) => freshStore((store as PostgresStore).schema),
 })
 
 storeConformance('PostgreSQL', () => freshStore(), {

@@ -1,0 +1,155 @@
+import { MAX_KEY_CONCURRENCY, MAX_PRIORITY, MIN_PRIORITY } from 'dispatch-functions/protocol'
+import type { FlowModel } from '../model/model.js'
+
+/** One JSDoc tag line of a function's comment: its name, its value, and where the tag starts. */
+export interface TagLine {
+  readonly tag: string
+  readonly value: string
+  /** 0-based offset of the `@` in the source file. */
+  readonly offset: number
+}
+
+/** A problem with a flow tag, at the tag. */
+export interface FlowProblem {
+  readonly code: 'DSP1030' | 'DSP1031'
+  readonly offset: number
+  readonly message: string
+  readonly hint: string
+}
+
+/** The tags docs/flow-control.md defines, and whether this version enforces each. */
+const FLOW_TAGS: Readonly<Record<string, boolean>> = {
+  priority: true,
+  concurrency: true,
+  rateLimit: false,
+  debounce: false,
+  schedule: false,
+}
+
+/** The syntax of each tag, for messages. */
+const SYNTAX: Readonly<Record<string, string>> = {
+  priority: '`@priority N` (an integer from 0 to 100)',
+  concurrency: '`@concurrency N key=path` (N from 1 to 10000; `key=` optional)',
+  rateLimit: '`@rateLimit N/period key=path` (`@rateLimit 10/1m`; `key=` optional)',
+  debounce: '`@debounce 5s key=path keep=last`',
+  schedule: '`@schedule "0 3 * * *" tz=Europe/Paris`',
+}
+
+/**
+ * The JSDoc tag lines of a raw comment (`/** ... *\/` from `start`): each `@tag value` at the start
+ * of a line, the value up to the end of the line.
+ */
+export function tagLines(text: string, start: number, end: number): TagLine[] {
+  const lines: TagLine[] = []
+  const pattern = /^[ \t]*\*?[ \t]*@([A-Za-z]+)[ \t]*(.*?)[ \t]*(?:\*\/)?$/gm
+  const body = text.slice(start, end)
+  for (const match of body.matchAll(pattern)) {
+    const at = match[0].indexOf('@')
+    lines.push({ tag: match[1]!, value: match[2]!, offset: start + match.index + at })
+  }
+  return lines
+}
+
+/**
+ * The flow options of a function's tag lines, checked: a malformed value (DSP1030) or a tag this
+ * version does not enforce (DSP1031) is a problem at the tag, and the function gets no model.
+ */
+export function readFlowTags(
+  lines: readonly TagLine[],
+  parameters: readonly string[],
+): { flow: FlowModel | undefined; problems: FlowProblem[] } {
+  const problems: FlowProblem[] = []
+  const seen = new Set<string>()
+  let priority: number | undefined
+  let concurrency: FlowModel['concurrency']
+  for (const { tag, value, offset } of lines) {
+    if (!(tag in FLOW_TAGS)) continue
+    const malformed = (what: string) =>
+      problems.push({
+        code: 'DSP1030',
+        offset,
+        message: `@${tag} ${what}`,
+        hint: `write it as ${SYNTAX[tag]} (docs/flow-control.md)`,
+      })
+    if (seen.has(tag)) {
+      malformed('is given twice')
+      continue
+    }
+    seen.add(tag)
+    if (!FLOW_TAGS[tag]) {
+      problems.push({
+        code: 'DSP1031',
+        offset,
+        message: `@${tag} is not enforced by this version of the scheduler yet`,
+        hint: 'remove the tag: docs/flow-control.md lists the options enforced today',
+      })
+      continue
+    }
+    if (tag === 'priority') {
+      const n = /^\d+$/.test(value) ? Number(value) : Number.NaN
+      if (!(n >= MIN_PRIORITY && n <= MAX_PRIORITY)) {
+        malformed(
+          value === ''
+            ? 'needs a value'
+            : `${JSON.stringify(value)} is not an integer from ${MIN_PRIORITY} to ${MAX_PRIORITY}`,
+        )
+      } else priority = n
+    } else if (tag === 'concurrency') {
+      const [count = '', ...options] = value.split(/\s+/).filter((word) => word !== '')
+      const limit = /^\d+$/.test(count) ? Number(count) : Number.NaN
+      if (!(limit >= 1 && limit <= MAX_KEY_CONCURRENCY)) {
+        malformed(
+          count === ''
+            ? 'needs a limit'
+            : `${JSON.stringify(count)} is not an integer from 1 to ${MAX_KEY_CONCURRENCY}`,
+        )
+        continue
+      }
+      const read = readOptions(options, ['key'])
+      if (typeof read === 'string') {
+        malformed(read)
+        continue
+      }
+      if (read['key'] === undefined) {
+        concurrency = { limit }
+        continue
+      }
+      const key = keyPath(read['key'], parameters)
+      if (typeof key === 'string') malformed(key)
+      else concurrency = { limit, key }
+    }
+  }
+  const flow: { -readonly [K in keyof FlowModel]: FlowModel[K] } = {}
+  if (priority !== undefined) flow.priority = priority
+  if (concurrency !== undefined) flow.concurrency = concurrency
+  if (problems.length > 0 || Object.keys(flow).length === 0) return { flow: undefined, problems }
+  return { flow, problems }
+}
+
+/** `name=value` words into a record, or what is wrong with them. */
+function readOptions(words: readonly string[], allowed: readonly string[]): Record<string, string> | string {
+  const options: Record<string, string> = {}
+  for (const word of words) {
+    const match = /^([A-Za-z]+)=(.+)$/.exec(word)
+    if (!match || !allowed.includes(match[1]!)) {
+      return `has ${JSON.stringify(word)} where ${allowed.map((name) => `${name}=...`).join(' or ')} is expected`
+    }
+    options[match[1]!] = match[2]!
+  }
+  return options
+}
+
+/**
+ * Where `key=a.b` reads the key: a parameter named `a`, then its field `b`; else, when no parameter is
+ * named `a`, the first parameter's field `a`, then `b`.
+ */
+function keyPath(text: string, parameters: readonly string[]): { arg: number; path: string[] } | string {
+  const names = text.split('.')
+  if (!names.every((name) => /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name))) {
+    return `key=${text} is not a dotted path of names (\`key=customerId\`, \`key=order.customerId\`)`
+  }
+  const arg = parameters.indexOf(names[0]!)
+  if (arg >= 0) return { arg, path: names.slice(1) }
+  if (parameters.length === 0) return `key=${text}: the function has no parameter to read a key from`
+  return { arg: 0, path: names }
+}

@@ -1,0 +1,144 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { NewCall, Store } from '../../scheduler/store/store.js'
+import { newCall, T0 } from './newCall.js'
+
+const WINDOW = 60_000
+const LEASE = 30_000
+const QUEUE = { endpoint: 'http://127.0.0.1:9/', function: 'publish', fairnessKey: undefined }
+
+/**
+ * Flow control (docs/flow-control.md) as every {@link Store} must keep it: a call's priority is
+ * stored and read back by every read, and a priority's head start (an earlier `dueAt`, given by the
+ * scheduler at dispatch) orders claims within a fair queue — ahead of a younger backlog, behind
+ * calls that have waited longer than the head start.
+ */
+export function flowConformance(
+  name: string,
+  makeStore: () => Promise<Store> | Store,
+  options: { readonly secondNode?: (store: Store) => Promise<Store> } = {},
+): void {
+  describe(`Store conformance, flow control: ${name}`, () => {
+    let store: Store
+    beforeEach(async () => {
+      store = await makeStore()
+    })
+    afterEach(async () => {
+      await store.close()
+    })
+    const insert = (calls: NewCall[]) => store.insertCalls(calls, { now: T0, idempotencyWindowMs: WINDOW })
+
+    it('keeps each call priority: Get, List and claims read it back; 0 when none was given', async () => {
+      const urgent = newCall({ priority: 7 })
+      const plain = newCall()
+      await insert([urgent, plain])
+      expect((await store.getCall(urgent.dispatchId))?.priority).toBe(7)
+      expect((await store.getCall(plain.dispatchId))?.priority).toBe(0)
+      const listed = await store.listCalls({ limit: 10 })
+      expect(Object.fromEntries(listed.calls.map((c) => [c.dispatchId, c.priority]))).toEqual({
+        [urgent.dispatchId]: 7,
+        [plain.dispatchId]: 0,
+      })
+      const claimed = await store.claimCalls({ now: T0, limit: 10, owner: 'node-a', leaseMs: LEASE })
+      expect(Object.fromEntries(claimed.map((c) => [c.dispatchId, c.priority]))).toEqual({
+        [urgent.dispatchId]: 7,
+        [plain.dispatchId]: 0,
+      })
+    })
+
+    it('claims a head-started call of a fair queue before its younger backlog, after calls that waited longer', async () => {
+      // A backlog that became due over the last 10 s, an old call due 2 minutes ago, and a call
+      // dispatched now with a 1-minute head start (priority 1 at the default step).
+      const backlog = Array.from({ length: 20 }, (_, i) => newCall({ dueAt: T0 - 10_000 + i * 500 }))
+      const old = newCall({ dueAt: T0 - 120_000 })
+      const urgent = newCall({ dueAt: T0 - 60_000, priority: 1 })
+      await insert([...backlog, old, urgent])
+      const claimOne = async () => {
+        const request = { now: T0, owner: 'node-a', leaseMs: LEASE }
+        const calls =
+          store.claimQueues === undefined
+            ? await store.claimCalls({ ...request, limit: 1, queue: QUEUE })
+            : await store.claimQueues({ ...request, queues: [{ queue: QUEUE, limit: 1 }] })
+        return calls.map((c) => c.dispatchId)
+      }
+      expect(await claimOne()).toEqual([old.dispatchId])
+      expect(await claimOne()).toEqual([urgent.dispatchId])
+      expect(await claimOne()).toEqual([backlog[0]!.dispatchId])
+    })
+
+    const capped = (key: string, limit: number, dueAt = T0) => newCall({ dueAt, concurrency: { key, limit } })
+    const claimCapped = (s: Store, now = T0, owner = 'node-a') =>
+      s.claimCapped!({ now, limit: 100, owner, leaseMs: LEASE }).then((calls) => calls.map((c) => c.dispatchId))
+    const succeed = (s: Store, call: { dispatchId: string }, attempt = 1, owner = 'node-a') =>
+      s.completeAttempts([
+        {
+          dispatchId: call.dispatchId,
+          attempt,
+          owner,
+          now: T0,
+          status: 'STATUS_OK',
+          kind: 'succeeded',
+          output: undefined,
+          error: undefined,
+        },
+      ])
+
+    it('leaves capped calls to claimCapped, which takes each key up to its limit, oldest first', async () => {
+      if (store.claimCapped === undefined) return
+      const a = [0, 1, 2, 3, 4].map((i) => capped('acct-a', 2, T0 - 100 + i))
+      const b = [0, 1].map((i) => capped('acct-b', 1, T0 - 50 + i))
+      const everyCall = capped('', 3, T0 - 10) // the function-wide key
+      const plain = newCall()
+      await insert([...a, ...b, everyCall, plain])
+      expect((await store.getCall(a[0]!.dispatchId))?.concurrency).toEqual({ key: 'acct-a', limit: 2 })
+      expect((await store.getCall(plain.dispatchId))?.concurrency).toBeUndefined()
+      // Ordinary claims, of every queue or of one, pass over the capped calls.
+      const ordinary = await store.claimCalls({ now: T0, limit: 100, owner: 'node-a', leaseMs: LEASE })
+      expect(ordinary.map((c) => c.dispatchId)).toEqual([plain.dispatchId])
+      expect(await store.claimCalls({ now: T0, limit: 100, owner: 'node-a', leaseMs: LEASE, queue: QUEUE })).toEqual([])
+      const first = await claimCapped(store)
+      expect(new Set(first)).toEqual(
+        new Set([a[0]!.dispatchId, a[1]!.dispatchId, b[0]!.dispatchId, everyCall.dispatchId]),
+      )
+      // Every key is full: nothing more until a running call ends.
+      expect(await claimCapped(store)).toEqual([])
+      expect(await succeed(store, a[0]!)).toEqual([true])
+      expect(await claimCapped(store)).toEqual([a[2]!.dispatchId])
+      expect(await claimCapped(store)).toEqual([])
+      // Leases that expired no longer hold their slots (a dead node's): each key takes up to its limit
+      // again, among its pending calls and those whose lease expired, oldest due first.
+      const later = await store.getCalls(await claimCapped(store, T0 + LEASE + 1, 'node-b'))
+      const keys = later.map((c) => c.concurrency?.key).sort()
+      expect(keys).toEqual(['', 'acct-a', 'acct-a', 'acct-b'])
+    })
+
+    it('never runs more than the limit of a key when two nodes claim at once', async () => {
+      if (store.claimCapped === undefined || options.secondNode === undefined) return
+      const other = await options.secondNode(store)
+      try {
+        const calls = Array.from({ length: 40 }, (_, i) => capped(`k${i % 2}`, 3, T0 - 100 + i))
+        await insert(calls)
+        const owners = new Map<string, string>()
+        for (let round = 0; round < 20; round++) {
+          const [mine, theirs] = await Promise.all([claimCapped(store, T0, 'node-a'), claimCapped(other, T0, 'node-b')])
+          for (const id of mine) owners.set(id, 'node-a')
+          for (const id of theirs) owners.set(id, 'node-b')
+          const running = (await store.listCalls({ state: 'running', limit: 1000 })).calls
+          for (const key of ['k0', 'k1']) {
+            expect(running.filter((c) => c.concurrency?.key === key).length).toBeLessThanOrEqual(3)
+          }
+          // End one running call of each key, on the node that holds it, so the next round has room.
+          for (const key of ['k0', 'k1']) {
+            const done = running.find((c) => c.concurrency?.key === key)
+            if (done !== undefined) {
+              const s = owners.get(done.dispatchId) === 'node-b' ? other : store
+              await succeed(s, done, done.attempts, owners.get(done.dispatchId))
+            }
+          }
+        }
+        expect((await store.listCalls({ state: 'succeeded', limit: 1000 })).calls.length).toBe(40)
+      } finally {
+        await other.close()
+      }
+    })
+  })
+}

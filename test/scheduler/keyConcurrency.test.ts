@@ -1,0 +1,115 @@
+import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { createClient, defineRoutes, tupleSchema } from '../../runtime/index.js'
+import { openPostgresStore } from '../../scheduler/store/postgresStore.js'
+import {
+  eventually,
+  removeFolder,
+  startEndpoint,
+  startTestScheduler,
+  type TestScheduler,
+  tempFolder,
+} from './helpers.js'
+import { POSTGRES_TEST_URL } from './postgresTestUrl.js'
+
+/** Runs started, by tag; each waits until the test releases it. */
+let started: string[] = []
+let running = new Map<string, number>()
+let maxRunning = new Map<string, number>()
+const gates = new Map<string, () => void>()
+const release = (tag: string) => {
+  gates.get(tag)?.()
+  gates.delete(tag)
+}
+const any = { output: {}, source: 'test/scheduler/keyConcurrency.test.ts:1' }
+const routes = defineRoutes({
+  sync: {
+    ...any,
+    input: tupleSchema([{ type: 'object' }], 1),
+    handler: async (job: { accountId: string; tag: string }) => {
+      started.push(job.tag)
+      const now = (running.get(job.accountId) ?? 0) + 1
+      running.set(job.accountId, now)
+      maxRunning.set(job.accountId, Math.max(maxRunning.get(job.accountId) ?? 0, now))
+      await new Promise<void>((resolve) => gates.set(job.tag, resolve))
+      running.set(job.accountId, running.get(job.accountId)! - 1)
+    },
+  },
+})
+type Fns = { sync: { args: [{ accountId: string; tag: string }]; output: undefined } }
+
+let folder: string | undefined
+let t: TestScheduler | undefined
+let app: FastifyInstance | undefined
+afterEach(async () => {
+  for (const tag of [...gates.keys()]) release(tag)
+  await t?.scheduler.close()
+  await app?.close()
+  if (folder !== undefined) await removeFolder(folder)
+  t = undefined
+  app = undefined
+  folder = undefined
+})
+const run = `dispatch_test_conc_${randomBytes(4).toString('hex')}`
+const schemas: string[] = []
+afterAll(async () => {
+  for (const schema of schemas) {
+    const store = await openPostgresStore({ url: POSTGRES_TEST_URL, schema, poolSize: 1 })
+    await store.dropSchema()
+    await store.close()
+  }
+})
+
+for (const kind of ['SQLite', 'PostgreSQL'] as const) {
+  describe(`per-key concurrency through the scheduler (docs/flow-control.md): ${kind}`, () => {
+    async function setUp(functions: Record<string, { concurrency?: number }> = {}) {
+      started = []
+      running = new Map()
+      maxRunning = new Map()
+      folder = await tempFolder()
+      const postgres =
+        kind === 'PostgreSQL' ? { url: POSTGRES_TEST_URL, schema: `${run}_${schemas.length}` } : undefined
+      if (postgres) schemas.push(postgres.schema)
+      t = await startTestScheduler(join(folder, 'dispatch.db'), { functions, ...(postgres ? { postgres } : {}) })
+      const endpoint = await startEndpoint(routes, t.scheduler.verificationKeyPem)
+      app = endpoint.app
+      // As the generated client of `@concurrency 1 key=accountId` is built.
+      return createClient<Fns>(
+        { sync: { arity: 1, flow: { concurrency: { limit: 1, key: { arg: 0, path: ['accountId'] } } } } },
+        { apiUrl: t.scheduler.url, apiKey: t.scheduler.apiKey, endpoint: endpoint.url },
+      )
+    }
+
+    it('runs one call per key at a time; other keys run meanwhile; Get says why a call waits', async () => {
+      const client = await setUp()
+      const a1 = await client.sync({ accountId: 'a', tag: 'a1' })
+      const a2 = await client.sync({ accountId: 'a', tag: 'a2' })
+      const b1 = await client.sync({ accountId: 'b', tag: 'b1' })
+      await eventually(() => (started.includes('a1') && started.includes('b1') ? true : undefined))
+      expect(started).not.toContain('a2')
+      const waiting = await t!.calls.get(a2)
+      expect(waiting).toMatchObject({ state: 'pending', waiting: 'concurrency', concurrency: { key: 'a', limit: 1 } })
+      release('a1')
+      await eventually(() => (started.includes('a2') ? true : undefined))
+      release('a2')
+      release('b1')
+      for (const id of [a1, a2, b1]) expect((await t!.settle(id)).state).toBe('succeeded')
+      expect(maxRunning.get('a')).toBe(1)
+    })
+
+    it("the scheduler's config overrides the declared limit", async () => {
+      const client = await setUp({ sync: { concurrency: 2 } })
+      const ids = await Promise.all(['x1', 'x2', 'x3'].map((tag) => client.sync({ accountId: 'x', tag })))
+      await eventually(() => (started.length === 2 ? true : undefined))
+      expect((await t!.calls.get(ids[2]!)).concurrency).toEqual({ key: 'x', limit: 2 })
+      expect(started).not.toContain('x3')
+      release(started[0]!)
+      await eventually(() => (started.includes('x3') ? true : undefined))
+      for (const tag of ['x1', 'x2', 'x3']) release(tag)
+      for (const id of ids) expect((await t!.settle(id)).state).toBe('succeeded')
+      expect(maxRunning.get('x')).toBe(2)
+    })
+  })
+}
