@@ -1,4 +1,5 @@
 import type { AttemptInfo } from 'dispatch-functions/protocol'
+import { terminalSafe } from './formatRestarts.js'
 
 /** What became of an attempt, in the words the call states use. */
 const OUTCOMES: Readonly<Record<AttemptInfo['outcome'], string>> = {
@@ -20,7 +21,7 @@ export function formatAttempts(attempts: readonly AttemptInfo[]): string[] {
   if (attempts.length === 0) return ['history:   no attempt recorded yet']
   const rows = attempts.map((a) => {
     const ms = Math.max(0, Date.parse(a.finishedAt) - Date.parse(a.startedAt))
-    const message = a.error === undefined ? '' : `${a.error.type}: ${a.error.message}`.replace(/\s+/g, ' ')
+    const message = a.error === undefined ? '' : terminalSafe(`${a.error.type}: ${a.error.message}`)
     const excerpt = message.length > EXCERPT ? `${message.slice(0, EXCERPT - 1)}…` : message
     return [`#${a.attempt}`, a.startedAt, `${ms} ms`, a.status, OUTCOMES[a.outcome], excerpt]
   })

@@ -10,14 +10,19 @@ export function formatRestarts(call: CallInfo, attempts: readonly AttemptInfo[])
   const count = call.restarts ?? 0
   const restarts = attempts.filter((a) => a.outcome === 'restart')
   if (count === 0 && restarts.length === 0) return []
-  const total = Math.max(count, restarts.length)
-  const older = total - restarts.length
+  // `restarts` starts again at a tail call or a redrive, the history does not: say both, not a sum.
   const lines = [
-    `restarts:  ${total} (started again from its input${older > 0 ? `; ${older} older than the history below` : ''})`,
+    `restarts:  ${count} since the last tail call or redrive (started again from its input); ${restarts.length} in the history below`,
   ]
   for (const a of restarts) {
-    const reason = a.error === undefined ? a.status : a.error.message.replace(/\s+/g, ' ')
+    const reason = a.error === undefined ? a.status : terminalSafe(a.error.message)
     lines.push(`  #${a.attempt}  ${a.finishedAt}  ${reason}`)
   }
   return lines
+}
+
+/** One line of text an endpoint sent, safe on a terminal: control characters (escapes) become spaces. */
+export function terminalSafe(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what it removes
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\s]+/g, ' ')
 }

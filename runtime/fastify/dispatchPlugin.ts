@@ -66,7 +66,9 @@ export const dispatchPlugin: FastifyPluginAsync<DispatchPluginOptions> = async (
       onVerificationOff: () =>
         instance.log.warn('dispatch: verification is off (verificationKey: false): requests are accepted unsigned'),
       onFailure: (name, status, error) =>
-        status === 'STATUS_INCOMPATIBLE_STATE'
+        // A restart from input (DSP2266) is expected, its reason is the whole story; any other
+        // failure, a user's error classified INCOMPATIBLE_STATE included, keeps its stack.
+        status === 'STATUS_INCOMPATIBLE_STATE' && String((error as Error)?.message).startsWith('DSP2266')
           ? instance.log.warn(
               { function: name, status },
               `dispatch coroutine restarts from its input: ${(error as Error).message}`,

@@ -2,7 +2,7 @@ import { dspError } from '../../schemas/errors/dspError.js'
 import type { Status } from '../../schemas/status.js'
 import { LabelledCounter, type Series } from './labelledCounter.js'
 import { type HistogramSeries, LabelledHistogram } from './labelledHistogram.js'
-import type { MetricsRegistry } from './metricsRegistry.js'
+import type { MetricsRegistry, RegistryMetric } from './metricsRegistry.js'
 
 /** Seconds: from a millisecond to a few minutes (the scheduler's default attempt timeout is 5 minutes). */
 const RUN_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]
@@ -52,6 +52,8 @@ export class EndpointMetrics {
     'Runs in progress, by function.',
     'gauge',
     ['function'],
+    // A registry's resetMetrics() while runs are in progress would drive it below zero as they end.
+    { resettable: false },
   )
   private readonly validation = new LabelledCounter(
     'dispatch_endpoint_validation_failures_total',
@@ -68,8 +70,20 @@ export class EndpointMetrics {
   private readonly byFunction = new Map<string, FunctionRunSeries>()
 
   constructor(registry: MetricsRegistry) {
-    for (const metric of [this.runs, this.duration, this.inFlight, this.validation, this.refusals]) {
-      registry.registerMetric(metric as never)
+    const metrics = [this.runs, this.duration, this.inFlight, this.validation, this.refusals]
+    // All or none: a registry that refuses one name (taken already) must not keep the others as
+    // series that never move, nor name them as taken on the next attempt.
+    const taken = metrics.find((metric) => registry.getSingleMetric?.(metric.name) !== undefined)
+    if (taken !== undefined) throw new Error(`A metric with the name ${taken.name} has already been registered.`)
+    const registered: RegistryMetric[] = []
+    try {
+      for (const metric of metrics) {
+        registry.registerMetric(metric as never)
+        registered.push(metric)
+      }
+    } catch (error) {
+      for (const metric of registered) registry.removeSingleMetric?.(metric.name)
+      throw error
     }
   }
 

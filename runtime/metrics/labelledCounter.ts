@@ -18,6 +18,7 @@ export class LabelledCounter implements RegistryMetric {
     readonly help: string,
     readonly type: 'counter' | 'gauge',
     private readonly labelNames: readonly string[],
+    private readonly options: { readonly resettable?: boolean } = {},
   ) {}
 
   /** The series of these label values (in the order of the label names). */
@@ -39,7 +40,9 @@ export class LabelledCounter implements RegistryMetric {
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values }
   }
 
+  /** Zeroes every series, but for a gauge of what is in progress (`resettable: false`), which stays true. */
   reset(): void {
+    if (this.options.resettable === false) return
     for (const { series } of this.series.values()) series.value = 0
   }
 }

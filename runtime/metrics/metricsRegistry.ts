@@ -38,4 +38,8 @@ export interface MetricsRegistry {
    * as its own metric classes, which it renders by the same shape.
    */
   registerMetric(metric: never): void
+  /** prom-client's: whether a name is taken, checked before registering (optional). */
+  getSingleMetric?(name: string): unknown
+  /** prom-client's: undoes a registration when a later name is refused (optional). */
+  removeSingleMetric?(name: string): void
 }

@@ -1,4 +1,4 @@
-import type { Completion, Store } from '../store/store.js'
+import { type Completion, type Store, UNFINISHED_STATES } from '../store/store.js'
 
 export interface BackPressureOptions {
   /**
@@ -60,7 +60,8 @@ export class BackPressure {
     try {
       // The unfinished calls only: a range of the index on state, not a scan of the whole history.
       const counts = await this.store.countCalls({ unfinishedOnly: true })
-      this.unfinished = counts.reduce((n, c) => n + c.count, 0)
+      // Filtered here too: a store written before the option existed counts every state.
+      this.unfinished = counts.reduce((n, c) => (UNFINISHED_STATES.has(c.state) ? n + c.count : n), 0)
     } catch {
       // Keep the estimate; the next resync tries again.
     } finally {

@@ -1,4 +1,4 @@
-import type { CallCounts, Completion, NewCall, QueueBacklog } from '../store/store.js'
+import { type CallCounts, type Completion, type NewCall, type QueueBacklog, UNFINISHED_STATES } from '../store/store.js'
 import { EXPOSITION_CONTENT_TYPE, header, labelText, numberText } from './exposition.js'
 import { FastHistogram, type HistogramSeries } from './fastHistogram.js'
 import { processMetricsText } from './processRegistry.js'
@@ -186,7 +186,9 @@ export class SchedulerMetrics {
     ])
     if (all !== undefined || unfinishedCounts !== undefined) {
       if (all !== undefined) this.finishedRows = all.filter((c) => FINISHED_STATES.has(c.state))
-      if (unfinishedCounts !== undefined) this.unfinishedRows = unfinishedCounts
+      // Filtered: a store written before the option existed counts every state, finished ones included.
+      if (unfinishedCounts !== undefined)
+        this.unfinishedRows = unfinishedCounts.filter((c) => UNFINISHED_STATES.has(c.state))
       const counts = [...this.finishedRows, ...this.unfinishedRows]
       this.callSamples = {
         calls: counts.map((c) => [this.labels(['function', c.function], ['state', c.state]), c.count] as const),

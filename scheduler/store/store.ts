@@ -305,13 +305,16 @@ export interface ListPage {
   readonly nextAfter: string | undefined
 }
 
-/** Counts per function and state, for summaries. `retrying` counts pending calls with a failed attempt. */
 /** What {@link Store.countCalls} counts. */
 export interface CountOptions {
   /** Only pending, running and suspended calls (default: every call kept). */
   readonly unfinishedOnly?: boolean
 }
 
+/** The states of calls not yet finished: what `countCalls({ unfinishedOnly: true })` counts. */
+export const UNFINISHED_STATES: ReadonlySet<CallState> = new Set<CallState>(['pending', 'running', 'suspended'])
+
+/** Counts per function and state, for summaries. `retrying` counts pending calls with a failed attempt. */
 export interface CallCounts {
   readonly function: string
   readonly state: CallState

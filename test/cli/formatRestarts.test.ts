@@ -29,13 +29,21 @@ describe('formatRestarts', () => {
     expect(formatRestarts(call(), [attempt(1, 'poll')])).toEqual([])
   })
 
-  it('lists each restart the history holds with its whole reason, and counts the older ones', () => {
+  it('lists each restart the history holds with its whole reason, and says both counts', () => {
     expect(formatRestarts(call(1), [attempt(1, 'poll'), attempt(2, 'restart', reason)])).toEqual([
-      'restarts:  1 (started again from its input)',
+      'restarts:  1 since the last tail call or redrive (started again from its input); 1 in the history below',
       `  #2  2026-11-30T11:50:03.412Z  ${reason}`,
     ])
-    expect(formatRestarts(call(3), [attempt(7, 'restart', reason)])[0]).toBe(
-      'restarts:  3 (started again from its input; 2 older than the history below)',
+    // After a redrive the count starts again while the history keeps the earlier restarts.
+    expect(formatRestarts(call(0), [attempt(7, 'restart', reason)])[0]).toBe(
+      'restarts:  0 since the last tail call or redrive (started again from its input); 1 in the history below',
     )
+  })
+
+  it("prints an endpoint's reason without its control characters (no terminal escapes)", () => {
+    const lines = formatRestarts(call(1), [
+      attempt(2, 'restart', 'DSP2266: bad\u001b[2J\u001b]0;title\u0007 news\r\nnext'),
+    ])
+    expect(lines[1]).toBe('  #2  2026-11-30T11:50:03.412Z  DSP2266: bad [2J ]0;title news next')
   })
 })

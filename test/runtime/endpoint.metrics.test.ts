@@ -87,6 +87,9 @@ describe.each(ADAPTERS)('$name', (adapter: Adapter) => {
     const answer = call('gated', [])
     await until(() => release !== undefined)
     expect(sample(await registry.metrics(), 'dispatch_endpoint_runs_in_flight{function="gated"}')).toBe(1)
+    // A registry reset during the run zeroes the counters but not what is in progress.
+    registry.resetMetrics()
+    expect(sample(await registry.metrics(), 'dispatch_endpoint_runs_in_flight{function="gated"}')).toBe(1)
     release!()
     expect((await answer).status).toBe(200)
     const text = await registry.metrics()
@@ -199,5 +202,14 @@ describe('the metrics option', () => {
     const clash = await adapter.creationError({ routes, verificationKey: false, metrics: taken })
     expect(clash.code).toBe('DSP2205')
     expect(clash.message).toMatch(/refused the endpoint's metrics: .*dispatch_endpoint_runs_total/)
+    // A clash on the last name leaves none of the others behind: the same registry, its name freed,
+    // then takes all of them.
+    const lastTaken = new Registry()
+    new Counter({ name: 'dispatch_endpoint_signature_refusals_total', help: 'mine', registers: [lastTaken] })
+    const lastClash = await adapter.creationError({ routes, verificationKey: false, metrics: lastTaken })
+    expect(lastClash.message).toMatch(/dispatch_endpoint_signature_refusals_total/)
+    expect(lastTaken.getMetricsAsArray().map((metric) => metric.name)).toEqual([
+      'dispatch_endpoint_signature_refusals_total',
+    ])
   })
 })

@@ -317,7 +317,9 @@ describe.each(['SQLite', 'PostgreSQL'])('coroutines end to end on %s', (storeNam
       runCli(['calls', 'get', id, '--json'], env),
     ])
     expect(got.code, got.stderr).toBe(0)
-    expect(got.stdout).toMatch(/^restarts:\s+1 \(started again from its input\)$/m)
+    expect(got.stdout).toMatch(
+      /^restarts:\s+1 since the last tail call or redrive \(started again from its input\); 1 in the history below$/m,
+    )
     expect(got.stdout).toMatch(
       /^ {2}#\d+\s+\S+Z\s+DSP2266: diverging diverged from its journal at operation #0: it recorded a call of double, the replay asks for a call of echo$/m,
     )
