@@ -8,7 +8,15 @@ import { RUN, runRequest } from './helpers/endpointApp.js'
 // and the default warning line of a restart from input (DSP2266).
 
 const client = createClient<{ double: { args: [number]; output: number } }>({ double: 1 })
-const plainTimer = (ms: number) => new Promise<string>((resolve) => setTimeout(() => resolve('timer'), ms))
+// Ordinary I/O the test finishes itself, once the turn's answer is in: the function is surely
+// still awaiting it when its turn suspends, whatever the machine's speed.
+let finishIo: () => void = () => {}
+let io: Promise<string> = Promise.resolve('io')
+function newIo(): void {
+  io = new Promise<string>((resolve) => {
+    finishIo = () => resolve('io')
+  })
+}
 const routes = defineRoutes({
   busy: {
     source: 'test/runtime/coroutine.busyTurn.test.ts',
@@ -16,18 +24,20 @@ const routes = defineRoutes({
     output: undefined,
     handler: async () => {
       const a = client.double.call(1)
-      await new Promise((resolve) => setTimeout(resolve, 20)) // I/O outside a step
+      await io // I/O outside a step
+      // Two operations after the turn ended: still one warning for the turn.
       const b = client.double.call(2)
-      await Promise.all([a, b])
+      const c = client.double.call(3)
+      await Promise.all([a, b, c])
     },
   },
-  // A race of a durable call against a plain timer: the timer wins after the turn suspended.
+  // A race of a durable call against ordinary I/O: the I/O wins after the turn suspended.
   raced: {
     source: 'test/runtime/coroutine.busyTurn.test.ts',
     input: tupleSchema([]),
     output: undefined,
     handler: async () => {
-      await Promise.race([client.double.call(1), plainTimer(20)])
+      await Promise.race([client.double.call(1), io])
     },
   },
 })
@@ -68,9 +78,11 @@ describe('a turn that suspends in the middle of ordinary I/O', () => {
       verificationKey: false,
       onWarning: (fn, message) => warnings.push([fn, message]),
     })
+    newIo()
     const answer = await run(dispatch, 'busy')
-    // The turn ended while the timer ran: only the first call went out.
+    // The turn ended while the I/O ran: only the first call went out.
     expect(answer.poll.calls).toHaveLength(1)
+    finishIo()
     const [fn, message] = await eventually(() => warnings[0])
     expect(fn).toBe('busy')
     expect(message).toMatch(
@@ -83,7 +95,9 @@ describe('a turn that suspends in the middle of ordinary I/O', () => {
     const { createFetchHandler } = await import('dispatch-functions/fetch')
     const warnings: string[] = []
     const dispatch = createFetchHandler({ routes, verificationKey: false, onWarning: (_, m) => warnings.push(m) })
+    newIo()
     expect((await run(dispatch, 'raced')).poll.calls).toHaveLength(1)
+    finishIo()
     const [message] = await eventually(() => (warnings.length > 0 ? warnings : undefined))
     expect(message).toMatch(
       /^DSP2267: raced was still busy when its turn suspended: after the turn ended, it returned\./,
