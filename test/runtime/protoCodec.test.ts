@@ -82,3 +82,32 @@ describe('the binary codec', () => {
     expect(codecOfContentType(undefined)).toBeUndefined()
   })
 })
+
+// Flow control (docs/flow-control.md) travels in binary too: a DispatchCall's priority and flow, and
+// the flow of a Poll's calls, as field numbers from 100 on that SDKs skip.
+describe('flow options in binary', () => {
+  it("keeps a DispatchCall's priority and flow, and a Poll call's flow, through encode and decode", () => {
+    const input = { '@type': 'type.googleapis.com/google.protobuf.Value', value: 1 }
+    const dispatch = {
+      calls: [
+        {
+          endpoint: 'http://127.0.0.1:1',
+          function: 'charge',
+          input,
+          priority: 7,
+          flow: { priority: 3, concurrency: { limit: 2, key: 'customer-1' } },
+        },
+      ],
+    }
+    expect(decodeProto(DispatchRequestProto, encodeProto(DispatchRequestProto, dispatch))).toEqual(dispatch)
+    const poll = {
+      status: 'STATUS_OK',
+      poll: {
+        coroutineState: 'AAAA',
+        maxWait: '1s',
+        calls: [{ correlationId: '1', function: 'f', input, flow: { concurrency: { limit: 1 } } }],
+      },
+    }
+    expect(decodeProto(RunResponseProto, encodeProto(RunResponseProto, poll))).toEqual(poll)
+  })
+})

@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file dispatch/sdk/v1/call.proto.
  */
 export const file_dispatch_sdk_v1_call: GenFile = /*@__PURE__*/
-  fileDesc("ChpkaXNwYXRjaC9zZGsvdjEvY2FsbC5wcm90bxIPZGlzcGF0Y2guc2RrLnYxIs4BCgRDYWxsEhYKDmNvcnJlbGF0aW9uX2lkGAEgASgEEhAKCGVuZHBvaW50GAIgASgJEhAKCGZ1bmN0aW9uGAMgASgJEiMKBWlucHV0GAQgASgLMhQuZ29vZ2xlLnByb3RvYnVmLkFueRItCgpleHBpcmF0aW9uGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEg8KB3ZlcnNpb24YBiABKAkSEwoLdHJhY2VwYXJlbnQYZCABKAkSEAoIZGV0YWNoZWQYZSABKAgihgEKCkNhbGxSZXN1bHQSFgoOY29ycmVsYXRpb25faWQYASABKAQSJAoGb3V0cHV0GAIgASgLMhQuZ29vZ2xlLnByb3RvYnVmLkFueRIlCgVlcnJvchgDIAEoCzIWLmRpc3BhdGNoLnNkay52MS5FcnJvchITCgtkaXNwYXRjaF9pZBgEIAEoCWIGcHJvdG8z", [file_dispatch_sdk_v1_error, file_google_protobuf_any, file_google_protobuf_duration]);
+  fileDesc("ChpkaXNwYXRjaC9zZGsvdjEvY2FsbC5wcm90bxIPZGlzcGF0Y2guc2RrLnYxIvoBCgRDYWxsEhYKDmNvcnJlbGF0aW9uX2lkGAEgASgEEhAKCGVuZHBvaW50GAIgASgJEhAKCGZ1bmN0aW9uGAMgASgJEiMKBWlucHV0GAQgASgLMhQuZ29vZ2xlLnByb3RvYnVmLkFueRItCgpleHBpcmF0aW9uGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEg8KB3ZlcnNpb24YBiABKAkSEwoLdHJhY2VwYXJlbnQYZCABKAkSEAoIZGV0YWNoZWQYZSABKAgSKgoEZmxvdxhmIAEoCzIcLmRpc3BhdGNoLnNkay52MS5GbG93T3B0aW9ucyJnCgtGbG93T3B0aW9ucxIVCghwcmlvcml0eRgBIAEoBUgAiAEBEjQKC2NvbmN1cnJlbmN5GAIgASgLMh8uZGlzcGF0Y2guc2RrLnYxLktleUNvbmN1cnJlbmN5QgsKCV9wcmlvcml0eSI5Cg5LZXlDb25jdXJyZW5jeRINCgVsaW1pdBgBIAEoBRIQCgNrZXkYAiABKAlIAIgBAUIGCgRfa2V5IoYBCgpDYWxsUmVzdWx0EhYKDmNvcnJlbGF0aW9uX2lkGAEgASgEEiQKBm91dHB1dBgCIAEoCzIULmdvb2dsZS5wcm90b2J1Zi5BbnkSJQoFZXJyb3IYAyABKAsyFi5kaXNwYXRjaC5zZGsudjEuRXJyb3ISEwoLZGlzcGF0Y2hfaWQYBCABKAliBnByb3RvMw", [file_dispatch_sdk_v1_error, file_google_protobuf_any, file_google_protobuf_duration]);
 
 /**
  * A function call to start (docs/protocol.md §3.1). Fields from 100 on are this project's
@@ -65,6 +65,13 @@ export type Call = Message<"dispatch.sdk.v1.Call"> & {
    * @generated from field: bool detached = 101;
    */
   detached: boolean;
+
+  /**
+   * Read only in a Poll's calls: the flow options the child's function declares (docs/flow-control.md).
+   *
+   * @generated from field: dispatch.sdk.v1.FlowOptions flow = 102;
+   */
+  flow?: FlowOptions | undefined;
 };
 
 /**
@@ -73,6 +80,54 @@ export type Call = Message<"dispatch.sdk.v1.Call"> & {
  */
 export const CallSchema: GenMessage<Call> = /*@__PURE__*/
   messageDesc(file_dispatch_sdk_v1_call, 0);
+
+/**
+ * Flow control declared with a function (docs/flow-control.md), an extension (docs/protocol.md §5).
+ *
+ * @generated from message dispatch.sdk.v1.FlowOptions
+ */
+export type FlowOptions = Message<"dispatch.sdk.v1.FlowOptions"> & {
+  /**
+   * @generated from field: optional int32 priority = 1;
+   */
+  priority?: number | undefined;
+
+  /**
+   * @generated from field: dispatch.sdk.v1.KeyConcurrency concurrency = 2;
+   */
+  concurrency?: KeyConcurrency | undefined;
+};
+
+/**
+ * Describes the message dispatch.sdk.v1.FlowOptions.
+ * Use `create(FlowOptionsSchema)` to create a new message.
+ */
+export const FlowOptionsSchema: GenMessage<FlowOptions> = /*@__PURE__*/
+  messageDesc(file_dispatch_sdk_v1_call, 1);
+
+/**
+ * At most `limit` calls of the function running at once per `key` (all of them without a key).
+ *
+ * @generated from message dispatch.sdk.v1.KeyConcurrency
+ */
+export type KeyConcurrency = Message<"dispatch.sdk.v1.KeyConcurrency"> & {
+  /**
+   * @generated from field: int32 limit = 1;
+   */
+  limit: number;
+
+  /**
+   * @generated from field: optional string key = 2;
+   */
+  key?: string | undefined;
+};
+
+/**
+ * Describes the message dispatch.sdk.v1.KeyConcurrency.
+ * Use `create(KeyConcurrencySchema)` to create a new message.
+ */
+export const KeyConcurrencySchema: GenMessage<KeyConcurrency> = /*@__PURE__*/
+  messageDesc(file_dispatch_sdk_v1_call, 2);
 
 /**
  * The outcome of a call (docs/protocol.md §3.2).
@@ -106,5 +161,5 @@ export type CallResult = Message<"dispatch.sdk.v1.CallResult"> & {
  * Use `create(CallResultSchema)` to create a new message.
  */
 export const CallResultSchema: GenMessage<CallResult> = /*@__PURE__*/
-  messageDesc(file_dispatch_sdk_v1_call, 1);
+  messageDesc(file_dispatch_sdk_v1_call, 3);
 

@@ -5,6 +5,8 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { FlowOptions } from "./call_pb.gen.js";
+import { file_dispatch_sdk_v1_call } from "./call_pb.gen.js";
 import type { Any, Duration, Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_any, file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
@@ -13,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file dispatch/sdk/v1/dispatch.proto.
  */
 export const file_dispatch_sdk_v1_dispatch: GenFile = /*@__PURE__*/
-  fileDesc("Ch5kaXNwYXRjaC9zZGsvdjEvZGlzcGF0Y2gucHJvdG8SD2Rpc3BhdGNoLnNkay52MSI/Cg9EaXNwYXRjaFJlcXVlc3QSLAoFY2FsbHMYASADKAsyHS5kaXNwYXRjaC5zZGsudjEuRGlzcGF0Y2hDYWxsIvUCCgxEaXNwYXRjaENhbGwSFgoOY29ycmVsYXRpb25faWQYASABKAQSEAoIZW5kcG9pbnQYAiABKAkSEAoIZnVuY3Rpb24YAyABKAkSIwoFaW5wdXQYBCABKAsyFC5nb29nbGUucHJvdG9idWYuQW55Ei0KCmV4cGlyYXRpb24YBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SDwoHdmVyc2lvbhgGIAEoCRITCgt0cmFjZXBhcmVudBhkIAEoCRIQCghkZXRhY2hlZBhlIAEoCBIXCg9pZGVtcG90ZW5jeV9rZXkYZiABKAkSKAoFZGVsYXkYZyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SLgoKbm90X2JlZm9yZRhoIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMbWF4X2F0dGVtcHRzGGkgASgFEhQKDGZhaXJuZXNzX2tleRhqIAEoCSIoChBEaXNwYXRjaFJlc3BvbnNlEhQKDGRpc3BhdGNoX2lkcxgBIAMoCTJkCg9EaXNwYXRjaFNlcnZpY2USUQoIRGlzcGF0Y2gSIC5kaXNwYXRjaC5zZGsudjEuRGlzcGF0Y2hSZXF1ZXN0GiEuZGlzcGF0Y2guc2RrLnYxLkRpc3BhdGNoUmVzcG9uc2UiAGIGcHJvdG8z", [file_google_protobuf_any, file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("Ch5kaXNwYXRjaC9zZGsvdjEvZGlzcGF0Y2gucHJvdG8SD2Rpc3BhdGNoLnNkay52MSI/Cg9EaXNwYXRjaFJlcXVlc3QSLAoFY2FsbHMYASADKAsyHS5kaXNwYXRjaC5zZGsudjEuRGlzcGF0Y2hDYWxsIsUDCgxEaXNwYXRjaENhbGwSFgoOY29ycmVsYXRpb25faWQYASABKAQSEAoIZW5kcG9pbnQYAiABKAkSEAoIZnVuY3Rpb24YAyABKAkSIwoFaW5wdXQYBCABKAsyFC5nb29nbGUucHJvdG9idWYuQW55Ei0KCmV4cGlyYXRpb24YBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SDwoHdmVyc2lvbhgGIAEoCRITCgt0cmFjZXBhcmVudBhkIAEoCRIQCghkZXRhY2hlZBhlIAEoCBIXCg9pZGVtcG90ZW5jeV9rZXkYZiABKAkSKAoFZGVsYXkYZyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SLgoKbm90X2JlZm9yZRhoIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMbWF4X2F0dGVtcHRzGGkgASgFEhQKDGZhaXJuZXNzX2tleRhqIAEoCRIVCghwcmlvcml0eRhrIAEoBUgAiAEBEioKBGZsb3cYbCABKAsyHC5kaXNwYXRjaC5zZGsudjEuRmxvd09wdGlvbnNCCwoJX3ByaW9yaXR5IigKEERpc3BhdGNoUmVzcG9uc2USFAoMZGlzcGF0Y2hfaWRzGAEgAygJMmQKD0Rpc3BhdGNoU2VydmljZRJRCghEaXNwYXRjaBIgLmRpc3BhdGNoLnNkay52MS5EaXNwYXRjaFJlcXVlc3QaIS5kaXNwYXRjaC5zZGsudjEuRGlzcGF0Y2hSZXNwb25zZSIAYgZwcm90bzM", [file_dispatch_sdk_v1_call, file_google_protobuf_any, file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * An atomic batch of calls.
@@ -105,6 +107,18 @@ export type DispatchCall = Message<"dispatch.sdk.v1.DispatchCall"> & {
    * @generated from field: string fairness_key = 106;
    */
   fairnessKey: string;
+
+  /**
+   * The call's own priority, and its function's declared flow options (docs/flow-control.md).
+   *
+   * @generated from field: optional int32 priority = 107;
+   */
+  priority?: number | undefined;
+
+  /**
+   * @generated from field: dispatch.sdk.v1.FlowOptions flow = 108;
+   */
+  flow?: FlowOptions | undefined;
 };
 
 /**
