@@ -100,13 +100,16 @@ export class EndpointClient {
     let open = items.length
     const settled = new Array<boolean>(items.length).fill(false)
     const controller = new AbortController()
-    const settle = (index: number, outcome: PostOutcome) => {
+    let givenUp = false
+    const settle = (index: number, outcome: PostOutcome, givingUp = false) => {
       if (settled[index]) return
       settled[index] = true
+      givenUp ||= givingUp
       cleanups[index]!()
       items[index]!.settle(outcome)
-      // Nobody waits for the rest of the stream: drop it.
-      if (--open === 0) controller.abort()
+      // Nobody waits for the rest of a stream some calls were given up on: drop it. One whose every
+      // line came is left to end by itself, so its connection is kept alive.
+      if (--open === 0 && givenUp) controller.abort()
     }
     const cleanups = items.map((item, index) => {
       const timer = setTimeout(
