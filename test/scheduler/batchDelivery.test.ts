@@ -40,6 +40,14 @@ const routes = defineRoutes({
       return { slow: x }
     },
   },
+  stuck: {
+    ...any,
+    handler: async (x: unknown) => {
+      runs.push(`stuck:${String(x)}`)
+      await hangGate
+      return { stuck: x }
+    },
+  },
   hang: {
     ...any,
     handler: async (x: unknown) => {
@@ -76,7 +84,10 @@ const nodeSeen: Seen = { batches: [], singles: 0 }
 
 beforeAll(async () => {
   folder = await tempFolder()
-  t = await startTestScheduler(join(folder, 'dispatch.db'), { batchDelivery: { maxCalls: 16 } })
+  t = await startTestScheduler(join(folder, 'dispatch.db'), {
+    batchDelivery: { maxCalls: 16 },
+    functions: { stuck: { attemptTimeoutMs: 300, maxAttempts: 1 } },
+  })
   fastify = Fastify()
   fastify.addHook('onRequest', (request, reply, done) => {
     const type = request.headers['content-type']
@@ -189,6 +200,17 @@ describe('batched delivery', () => {
     expect(done).toMatchObject({ state: 'succeeded', output: value({ hang: 'h' }) })
     expect(done.attempts).toBeGreaterThanOrEqual(2)
     for (const id of fast) expect((await t.calls.get(id!)).attempts).toBe(1)
+  })
+
+  it('keeps each call of a batch to its own attempt timeout', async () => {
+    const ids = await t.dispatch([
+      { endpoint: fastifyUrl, function: 'stuck', input: value(['t']) },
+      ...['x', 'y'].map((x) => ({ endpoint: fastifyUrl, function: 'fast', input: value([x]) })),
+    ])
+    const [stuck, ...fast] = ids
+    for (const id of fast) expect((await t.settle(id!)).state).toBe('succeeded')
+    const timedOut = await t.settle(stuck!)
+    expect(timedOut).toMatchObject({ state: 'failed', status: 'STATUS_TIMEOUT' })
   })
 
   it('falls back to one call per request when an endpoint stops advertising batches', async () => {
