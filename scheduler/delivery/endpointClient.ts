@@ -117,6 +117,7 @@ export class EndpointClient {
           settle(
             index,
             failure('STATUS_TIMEOUT', 'Timeout', `no answer from ${url.origin} within ${item.timeoutMs} ms`),
+            true,
           ),
         Math.max(1, item.timeoutMs),
       )
@@ -124,6 +125,7 @@ export class EndpointClient {
         settle(
           index,
           failure('STATUS_TIMEOUT', 'Aborted', 'the attempt was abandoned (the scheduler is shutting down)'),
+          true,
         )
       if (item.signal.aborted) queueMicrotask(cancel)
       else item.signal.addEventListener('abort', cancel, { once: true })
