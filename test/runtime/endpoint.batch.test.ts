@@ -29,10 +29,12 @@ const routes = defineRoutes({
   wait: {
     input: tupleSchema([Type.String()]),
     output: Type.String(),
-    handler: (key: string) =>
-      new Promise<string>((resolve) => {
-        gates.set(key, () => resolve(`${key} done as ${currentCall().function}`))
-      }),
+    handler: (key: string) => {
+      const name = currentCall().function
+      return new Promise<string>((resolve) => {
+        gates.set(key, () => resolve(`${key} done as ${name}`))
+      })
+    },
     source: 'test/wait.ts:1',
   },
 })
