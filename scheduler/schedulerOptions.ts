@@ -108,6 +108,13 @@ export interface SchedulerOptions {
    * every endpoint gets JSON.
    */
   readonly protoEndpoints?: readonly string[]
+  /**
+   * Several attempts per signed request to the endpoints that advertise batches (docs/protocol.md,
+   * "Batched delivery"), with their answers streamed back as each call finishes: up to `maxCalls`
+   * (2 to 256) attempts ready at once for one endpoint share one request. JSON endpoints only. Default:
+   * off, one request per attempt.
+   */
+  readonly batchDelivery?: { readonly maxCalls: number }
   /** SQLite `synchronous`: 'FULL' (default) or 'NORMAL' (survives a process crash, not a power loss). */
   readonly synchronous?: 'FULL' | 'NORMAL'
   /** Use this store instead of SQLite at `dbPath` (the keys are still kept beside `dbPath`). */
@@ -168,6 +175,8 @@ export interface ResolvedSchedulerOptions extends DeliveryOptions, ApiOptions {
   readonly retentionMs: number
   /** The endpoints delivered to in binary protobuf; undefined: none. */
   readonly protoEndpoints: EndpointAllowList | undefined
+  /** The most attempts per batched request; undefined: batching off. */
+  readonly batchMaxCalls: number | undefined
 }
 
 export const DEFAULT_RETENTION_MS = 7 * 86_400_000
@@ -314,5 +323,17 @@ export function resolveSchedulerOptions(options: SchedulerOptions): ResolvedSche
       options.protoEndpoints === undefined || options.protoEndpoints.length === 0
         ? undefined
         : new EndpointAllowList(options.protoEndpoints, 'protoEndpoints'),
+    batchMaxCalls: batchMaxCallsOf(options.batchDelivery),
   }
+}
+
+function batchMaxCallsOf(option: SchedulerOptions['batchDelivery']): number | undefined {
+  if (option === undefined) return undefined
+  const max = option?.maxCalls
+  if (!(Number.isInteger(max) && max >= 2 && max <= 256)) {
+    throw dspError('DSP3005', `the scheduler option batchDelivery.maxCalls is ${max}`, {
+      hint: 'maxCalls is a whole number from 2 to 256 (the most attempts sent in one request); leave batchDelivery out to send one per request',
+    })
+  }
+  return max
 }

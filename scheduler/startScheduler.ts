@@ -8,6 +8,7 @@ import { GroupCommitter } from './api/groupCommitter.js'
 import { CallEvents } from './calls/callEvents.js'
 import type { FaultHooks } from './calls/faultHooks.js'
 import { AdaptiveConcurrency, type EndpointConcurrency } from './delivery/adaptiveConcurrency.js'
+import { BatchingTransport } from './delivery/batchingTransport.js'
 import { CappedClaims } from './delivery/cappedClaims.js'
 import { DeficitRoundRobin } from './delivery/deficitRoundRobin.js'
 import { DeliveryLoop } from './delivery/deliveryLoop.js'
@@ -162,12 +163,18 @@ export async function startSchedulerWith(options: SchedulerOptions, harness: Sch
     metrics === undefined ? opened.store : timedStore(opened.store, (op, s) => metrics.storeOperation(op, s))
   const events = new CallEvents()
   const owner = `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`
-  const client = new EndpointClient(keys.privateKey, resolved.concurrency, resolved.protoEndpoints)
+  const client = new EndpointClient(
+    keys.privateKey,
+    resolved.concurrency,
+    resolved.protoEndpoints,
+    resolved.batchMaxCalls !== undefined,
+  )
+  const remote = resolved.batchMaxCalls === undefined ? client : new BatchingTransport(client, resolved.batchMaxCalls)
   const transport =
     harness.transport ??
     (local === undefined
-      ? client
-      : new InProcessTransport((url) => (endpointKey(url) === local.url ? local.endpoint : undefined), client))
+      ? remote
+      : new InProcessTransport((url) => (endpointKey(url) === local.url ? local.endpoint : undefined), remote))
   const timeouts = [resolved.retry, ...Object.values(resolved.functions)].map((p) => p.attemptTimeoutMs ?? 0)
   const leaseMs = Math.max(...timeouts) + margin
   // On a shared store (PostgreSQL) claims take a short lease renewed while the attempt runs, so another

@@ -18,6 +18,7 @@
  * verifies signatures on the thread pool), `--no-baseline`, `--profile DIR` (the endpoint process writes
  * a `--cpu-prof` profile into DIR). Run with `node --cpu-prof --import tsx bench/e2e/run.ts` to
  * profile the scheduler process (with the load generator, which shares it).
+ * `--batch N` turns on batched delivery (`batchDelivery: { maxCalls: N }`, docs/protocol.md §16).
  * `--metrics off` starts the scheduler with `metrics: false`; otherwise (the default, as in the
  * scheduler) `/metrics` is scraped every `--scrape-ms` (default 1000, far more often than Prometheus'
  * usual 15 s) through both phases, and the scrapes' count and mean time are printed.
@@ -40,6 +41,7 @@ const json = flag('--json')
 const calls = option('--calls', 50_000)
 const concurrency = option('--concurrency', 200)
 const seconds = option('--seconds', 5)
+const batchCalls = option('--batch', 0)
 
 const folder = await mkdtemp(join(tmpdir(), 'dispatch-bench-e2e-'))
 let endpointProcess: ChildProcess | undefined
@@ -51,6 +53,7 @@ try {
     concurrency,
     synchronous,
     ...(metricsOn ? {} : { metrics: false as const }),
+    ...(batchCalls > 0 ? { batchDelivery: { maxCalls: batchCalls } } : {}),
   })
   const scrapes: number[] = []
   let scraper: NodeJS.Timeout | undefined

@@ -22,6 +22,7 @@ import type { VerificationResult } from '../signing/verificationFailure.js'
 import { classifyError } from '../status/classifyError.js'
 import type { ErrorClass, ErrorClassifier } from '../status/errorClassifier.js'
 import { withRunSpan } from '../tracing/runSpan.js'
+import { BATCH_CONTENT_TYPE, LineQueue, MAX_BATCH_CALLS } from './batchWire.js'
 import type { CompiledRoute } from './compileRoutes.js'
 import { describeErrors } from './compileRoutes.js'
 import { createAjv } from './createAjv.js'
@@ -250,6 +251,9 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
 
   function afterVerification(request: RunHttpRequest): Promise<RunAnswer> | RunAnswer {
     const contentType = request.headers['content-type']
+    if (typeof contentType === 'string' && contentType.toLowerCase().startsWith(BATCH_CONTENT_TYPE)) {
+      return inBatch(request.body)
+    }
     const codec = codecOfRequest(contentType)
     if (codec === undefined) {
       metrics?.invalid('', 'request')
@@ -266,6 +270,44 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
       return invalidRequest(`the body is not JSON: ${(error as Error).message}`)
     }
     return runMessage(message)
+  }
+
+  /**
+   * A batch (docs/protocol.md, "Batched delivery"), its one signature already verified: every call
+   * runs at once, each exactly as a single request would (validation, journal, status mapping), and
+   * each answer is a line `{"i":index,"code":httpStatus,"answer":…}` streamed as soon as it is ready.
+   */
+  function inBatch(body: Uint8Array): RunAnswer {
+    let message: unknown
+    try {
+      message = JSON.parse(utf8Text(body))
+    } catch (error) {
+      metrics?.invalid('', 'request')
+      return invalidRequest(`the batch is not JSON: ${(error as Error).message}`)
+    }
+    const calls = (message as { calls?: unknown } | null)?.calls
+    if (!Array.isArray(calls) || calls.length === 0 || calls.length > MAX_BATCH_CALLS) {
+      metrics?.invalid('', 'request')
+      return invalidRequest(`a batch is {"calls":[RunRequest, …]} with 1 to ${MAX_BATCH_CALLS} calls`)
+    }
+    const lines = new LineQueue()
+    let left = calls.length
+    const answered = (index: number, answer: RunAnswer) => {
+      lines.push(`{"i":${index},"code":${answer.statusCode},"answer":${answer.body}}\n`)
+      if (--left === 0) lines.end()
+    }
+    calls.forEach((call, index) => {
+      Promise.resolve()
+        .then(() => runMessage(call))
+        .then(
+          (answer) => answered(index, answer),
+          (error: unknown) => {
+            writeToOperator(`dispatch: the endpoint failed to run a call of a batch: ${String(error)}\n`)
+            answered(index, connectError(500, 'internal', 'the endpoint failed to handle the call (its log says why)'))
+          },
+        )
+    })
+    return { statusCode: 200, body: '', lines }
   }
 
   /** A binary request: decoded into its JSON form, run, and answered in binary. */

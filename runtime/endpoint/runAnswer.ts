@@ -4,6 +4,7 @@ import type { Poll } from '../../schemas/run.js'
 import type { Status } from '../../schemas/status.js'
 import { VALUE_TYPE_URL } from '../../schemas/wellKnown.js'
 import { base64OfText } from '../portable/base64.js'
+import { BATCH_STREAM_CONTENT_TYPE } from './batchWire.js'
 
 /**
  * What the endpoint answers over HTTP: a status code and a JSON body, or (to a request in binary
@@ -15,10 +16,16 @@ export interface RunAnswer {
   /** The RunResponse's status, for the answers that are one (not the Connect errors). */
   readonly status?: Status
   readonly binary?: Uint8Array
+  /**
+   * A batch's answer (docs/protocol.md, "Batched delivery"): NDJSON lines written as they come, in one
+   * chunked response, instead of `body`.
+   */
+  readonly lines?: AsyncIterable<string>
 }
 
 /** The `Content-Type` and the bytes (or text) an adapter sends for `answer`. */
 export function answerPayload(answer: RunAnswer): { contentType: string; payload: string | Uint8Array } {
+  if (answer.lines !== undefined) return { contentType: BATCH_STREAM_CONTENT_TYPE, payload: '' }
   return answer.binary === undefined
     ? { contentType: 'application/json', payload: answer.body }
     : { contentType: 'application/proto', payload: answer.binary }

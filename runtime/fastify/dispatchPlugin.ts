@@ -1,19 +1,25 @@
+import { Readable } from 'node:stream'
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { RUN_PATH } from '../../schemas/runUrl.js'
+import { BATCH_HEADER, MAX_BATCH_CALLS } from '../endpoint/batchWire.js'
 import { bodyTooLarge, createEndpoint, MISSING_LENGTH, UNSIGNED } from '../endpoint/createEndpoint.js'
 import { nodeEndpointCrypto } from '../endpoint/nodeEndpointCrypto.js'
 import { answerPayload, connectError, type RunAnswer } from '../endpoint/runAnswer.js'
 import { applyServerTimeouts } from './applyServerTimeouts.js'
 import type { DispatchPluginOptions } from './dispatchPluginOptions.js'
 
+const BATCH_ADVERTISED = String(MAX_BATCH_CALLS)
+
 function send(reply: FastifyReply, answer: RunAnswer): FastifyReply {
   // A client refused for who it is gets no kept-alive socket to try again on.
   if (answer.statusCode === 401 || answer.statusCode === 403) reply.header('connection', 'close')
   const { contentType, payload } = answerPayload(answer)
-  return reply
-    .code(answer.statusCode)
-    .header('content-type', contentType)
-    .send(typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength))
+  reply.code(answer.statusCode).header('content-type', contentType).header(BATCH_HEADER, BATCH_ADVERTISED)
+  // A batch's answers go out one line at a time, each as soon as its call finished (chunked).
+  if (answer.lines !== undefined) return reply.send(Readable.from(answer.lines))
+  return reply.send(
+    typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
+  )
 }
 
 // Framework-level refusals (limits, media types) become Connect JSON 400s like every other refusal.

@@ -1,4 +1,5 @@
 import { RUN_PATH } from '../../schemas/runUrl.js'
+import { BATCH_HEADER, MAX_BATCH_CALLS } from '../endpoint/batchWire.js'
 import { bodyTooLarge, createEndpoint } from '../endpoint/createEndpoint.js'
 import { type BodyRead, readBody } from '../endpoint/readBody.js'
 import {
@@ -16,9 +17,22 @@ import type { FetchHandlerOptions } from './fetchHandlerOptions.js'
 
 function respond(answer: RunAnswer): Response {
   const { contentType, payload } = answerPayload(answer)
-  const headers: Record<string, string> = { 'content-type': contentType }
+  const headers: Record<string, string> = { 'content-type': contentType, [BATCH_HEADER]: String(MAX_BATCH_CALLS) }
   // A client refused for who it is gets no kept-alive socket to try again on (where the server honours it).
   if (closesConnection(answer)) headers['connection'] = 'close'
+  if (answer.lines !== undefined) {
+    // A batch's answers, one chunk per line as each call finishes.
+    const iterator = answer.lines[Symbol.asyncIterator]()
+    const encoder = new TextEncoder()
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const next = await iterator.next()
+        if (next.done) controller.close()
+        else controller.enqueue(encoder.encode(next.value))
+      },
+    })
+    return new Response(body, { status: answer.statusCode, headers })
+  }
   return new Response(payload as ConstructorParameters<typeof Response>[0], { status: answer.statusCode, headers })
 }
 

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { codedMessage } from '../../schemas/errors/codedMessage.js'
 import { dspError } from '../../schemas/errors/dspError.js'
 import { RUN_PATH } from '../../schemas/runUrl.js'
+import { BATCH_HEADER, MAX_BATCH_CALLS } from '../endpoint/batchWire.js'
 import { bodyTooLarge, createEndpoint } from '../endpoint/createEndpoint.js'
 import { nodeEndpointCrypto } from '../endpoint/nodeEndpointCrypto.js'
 import { closesConnection, LENGTH_MISMATCH, NOT_THE_RUN_ROUTE, refuseBeforeBody } from '../endpoint/refusals.js'
@@ -21,18 +22,33 @@ export type NodeHandler = (
   next?: (error?: unknown) => void,
 ) => Promise<void>
 
+const BATCH_ADVERTISED = String(MAX_BATCH_CALLS)
+
 function send(response: ServerResponse, answer: RunAnswer, close: boolean): void {
   if (response.headersSent || response.writableEnded) return
   const { contentType, payload } = answerPayload(answer)
   const headers: Record<string, string | number> = {
     'content-type': contentType,
-    'content-length': typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength,
+    [BATCH_HEADER]: BATCH_ADVERTISED,
+  }
+  if (answer.lines === undefined) {
+    headers['content-length'] = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength
   }
   // A client refused for who it is, or before its body was read, gets no kept-alive socket: the
   // unread body is not drained, and the client cannot try again on the same connection.
   if (close || closesConnection(answer)) headers['connection'] = 'close'
   response.writeHead(answer.statusCode, headers)
-  response.end(payload)
+  if (answer.lines === undefined) response.end(payload)
+  else void writeLines(response, answer.lines)
+}
+
+// A batch's answers, one write per line as each call finishes (chunked: no length is known).
+async function writeLines(response: ServerResponse, lines: AsyncIterable<string>): Promise<void> {
+  for await (const line of lines) {
+    if (response.destroyed) return
+    response.write(line)
+  }
+  response.end()
 }
 
 // A server that no longer listens is closing (`server.close()`): a kept-alive connection that was

@@ -51,17 +51,156 @@ interface PoolEntry {
  */
 export class EndpointClient {
   private readonly pools = new Map<string, PoolEntry>()
+  /** The endpoints whose last answer advertised batches (docs/protocol.md, "Batched delivery"), and their limit. */
+  private readonly batchLimits = new Map<string, number>()
 
   constructor(
     private readonly privateKey: KeyObject,
     private readonly connectionsPerOrigin: number,
     /** The endpoints spoken to in binary protobuf (docs/scheduler.md, "Codecs"); the others get JSON. */
     private readonly protoEndpoints?: EndpointAllowList | undefined,
+    /** Whether endpoints' batch advertisements are noted (the `batchDelivery` option is on). */
+    private readonly batching = false,
   ) {}
 
   /** The codec RunRequests to `endpoint` (a parsed URL) are sent in. */
   codecOf(endpoint: URL): Codec {
     return this.protoEndpoints?.allows(endpoint) === true ? 'proto' : 'json'
+  }
+
+  /** How many calls `endpoint` takes in one batch, as its last answer said; undefined: it takes none. */
+  batchLimitOf(endpoint: string): number | undefined {
+    return this.batchLimits.get(endpoint)
+  }
+
+  /** Remembers whether an answer of `endpoint` advertised batches: an endpoint that stops gets single calls again. */
+  private noteAdvertised(endpoint: string, header: string | string[] | undefined): void {
+    const limit = typeof header === 'string' ? Number.parseInt(header, 10) : Number.NaN
+    if (Number.isInteger(limit) && limit > 1) this.batchLimits.set(endpoint, limit)
+    else this.batchLimits.delete(endpoint)
+  }
+
+  /**
+   * POSTs several JSON RunRequests to `endpoint` in one signed request (docs/protocol.md, "Batched
+   * delivery"); each item's `settle` is called once, as soon as its answer line arrives, when its own
+   * timeout passes or its signal aborts, or when the stream ends without it (a transport failure, so
+   * the call is retried). An endpoint that answers anything but a batch stream is no longer sent
+   * batches, and these calls go to it one by one. Never throws.
+   */
+  async postBatch(endpoint: string, items: readonly BatchItem[]): Promise<void> {
+    let url: URL
+    try {
+      url = runUrl(endpoint)
+    } catch {
+      for (const item of items) {
+        item.settle(failure('STATUS_INVALID_ARGUMENT', 'InvalidEndpoint', `the endpoint ${endpoint} is not a URL`))
+      }
+      return
+    }
+    let open = items.length
+    const settled = new Array<boolean>(items.length).fill(false)
+    const controller = new AbortController()
+    let givenUp = false
+    const settle = (index: number, outcome: PostOutcome, givingUp = false) => {
+      if (settled[index]) return
+      settled[index] = true
+      givenUp ||= givingUp
+      cleanups[index]!()
+      items[index]!.settle(outcome)
+      // Nobody waits for the rest of a stream some calls were given up on: drop it. One whose every
+      // line came is left to end by itself, so its connection is kept alive.
+      if (--open === 0 && givenUp) controller.abort()
+    }
+    const cleanups = items.map((item, index) => {
+      const timer = setTimeout(
+        () =>
+          settle(
+            index,
+            failure('STATUS_TIMEOUT', 'Timeout', `no answer from ${url.origin} within ${item.timeoutMs} ms`),
+            true,
+          ),
+        Math.max(1, item.timeoutMs),
+      )
+      const cancel = () =>
+        settle(
+          index,
+          failure('STATUS_TIMEOUT', 'Aborted', 'the attempt was abandoned (the scheduler is shutting down)'),
+          true,
+        )
+      if (item.signal.aborted) queueMicrotask(cancel)
+      else item.signal.addEventListener('abort', cancel, { once: true })
+      return () => {
+        clearTimeout(timer)
+        item.signal.removeEventListener('abort', cancel)
+      }
+    })
+    const body = `{"calls":[${items.map((item) => JSON.stringify(item.request)).join(',')}]}`
+    const timeoutMs = Math.max(...items.map((item) => item.timeoutMs))
+    const entry = this.poolFor(url.origin)
+    entry.inFlight++
+    entry.used = true
+    try {
+      const signature = await signRequestAsync({
+        method: 'POST',
+        url: url.href,
+        headers: { 'content-type': BATCH_CONTENT_TYPE },
+        body,
+        privateKey: this.privateKey,
+      })
+      const response = await entry.pool.request({
+        method: 'POST',
+        path: url.pathname,
+        headers: { 'content-type': BATCH_CONTENT_TYPE, ...signature },
+        body,
+        signal: controller.signal,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      })
+      this.noteAdvertised(endpoint, response.headers[BATCH_HEADER])
+      const type = response.headers['content-type']
+      if (response.statusCode !== 200 || typeof type !== 'string' || !type.startsWith(BATCH_STREAM_CONTENT_TYPE)) {
+        // Not a batch stream: nothing ran (the endpoint refused the body as a whole). One by one instead.
+        await response.body.dump().catch(() => undefined)
+        this.batchLimits.delete(endpoint)
+        await Promise.all(
+          items.map(async (item, index) => {
+            if (settled[index]) return
+            settle(index, await this.post(endpoint, item.request, item.timeoutMs, item.signal))
+          }),
+        )
+        return
+      }
+      let rest = ''
+      for await (const chunk of response.body) {
+        rest += (chunk as Buffer).toString('utf8')
+        let newline = rest.indexOf('\n')
+        while (newline !== -1) {
+          const line = rest.slice(0, newline)
+          rest = rest.slice(newline + 1)
+          newline = rest.indexOf('\n')
+          const answered = answerLine(line, url.origin)
+          if (answered !== undefined && answered.index < items.length) settle(answered.index, answered.outcome)
+        }
+        if (rest.length > MAX_RESPONSE_BYTES)
+          throw new Error(`a line of the batch answer is over ${MAX_RESPONSE_BYTES} bytes`)
+      }
+    } catch (error) {
+      if (open > 0) {
+        const mapped = transportStatus(error)
+        for (let index = 0; index < items.length; index++) {
+          settle(index, { kind: 'failure', status: mapped.status, error: mapped.error })
+        }
+      }
+    } finally {
+      entry.inFlight--
+      // A stream that ended without some answers: those calls are retried (at least once).
+      for (let index = 0; index < items.length; index++) {
+        settle(
+          index,
+          failure('STATUS_TEMPORARY_ERROR', 'BatchEnded', `${url.origin} ended the batch answer before this call's`),
+        )
+      }
+    }
   }
 
   /** The pools kept now (one per origin called recently or with requests in flight). */
@@ -163,6 +302,7 @@ export class EndpointClient {
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       })
+      if (this.batching) this.noteAdvertised(endpoint, response.headers[BATCH_HEADER])
       if (response.statusCode >= 200 && response.statusCode < 300) {
         // The answer is read in the codec it says it is in (a peer may answer JSON to a binary request),
         // else in the codec of the request (a peer that names none, or `application/octet-stream`).
@@ -202,6 +342,38 @@ export class EndpointClient {
     const pools = [...this.pools.values()]
     this.pools.clear()
     await Promise.all(pools.map((entry) => entry.pool.destroy().catch(() => undefined)))
+  }
+}
+
+/** One call of a batch: its request, its own deadline and signal, and where its outcome goes. */
+export interface BatchItem {
+  readonly request: RunRequest
+  readonly timeoutMs: number
+  readonly signal: AbortSignal
+  readonly settle: (outcome: PostOutcome) => void
+}
+
+// The wire names of the batch extension, as the endpoint's runtime/endpoint/batchWire.ts has them.
+export const BATCH_HEADER = 'dispatch-batch'
+const BATCH_CONTENT_TYPE = 'application/vnd.dispatch.batch+json'
+const BATCH_STREAM_CONTENT_TYPE = 'application/x-ndjson'
+
+/** One line of a batch answer `{"i":index,"code":http,"answer":…}` as the outcome of its call; undefined when unreadable. */
+function answerLine(line: string, origin: string): { index: number; outcome: PostOutcome } | undefined {
+  let parsed: { i?: unknown; code?: unknown; answer?: unknown }
+  try {
+    parsed = JSON.parse(line) as typeof parsed
+  } catch {
+    return undefined
+  }
+  const index = parsed.i
+  const code = parsed.code
+  if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || typeof code !== 'number') return undefined
+  if (code >= 200 && code < 300) return { index, outcome: { kind: 'answer', body: '', decoded: parsed.answer } }
+  const text = JSON.stringify(parsed.answer ?? null)
+  return {
+    index,
+    outcome: failure(httpStatus(code), `HTTP ${code}`, `${origin} answered HTTP ${code}: ${bodyExcerpt(text)}`),
   }
 }
 

@@ -1,0 +1,194 @@
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { createFetchHandler } from 'dispatch-functions/fetch'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { Type } from 'typebox'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { dispatchPlugin } from '../../runtime/fastify/index.js'
+import { currentCall, defineRoutes, tupleSchema } from '../../runtime/index.js'
+import { createNodeHandler } from '../../runtime/node/index.js'
+import { signRequest } from '../../runtime/signing/index.js'
+import { RUN, runRequest, testPrivateKey } from './helpers/endpointApp.js'
+import { vectors } from './helpers/vectors.js'
+
+// The batched Run extension (docs/protocol.md §16, "Batched delivery") on every adapter: one signed
+// request, the calls run at once, each answer a line streamed as soon as its call finished.
+
+const BATCH = 'application/vnd.dispatch.batch+json'
+const gates = new Map<string, () => void>()
+const routes = defineRoutes({
+  add: {
+    input: tupleSchema([Type.Number(), Type.Number()]),
+    output: Type.Number(),
+    handler: (a: number, b: number) => {
+      if (currentCall().function !== 'add') throw new Error('no call context')
+      return a + b
+    },
+    source: 'test/add.ts:1',
+  },
+  wait: {
+    input: tupleSchema([Type.String()]),
+    output: Type.String(),
+    handler: (key: string) => {
+      const name = currentCall().function
+      return new Promise<string>((resolve) => {
+        gates.set(key, () => resolve(`${key} done as ${name}`))
+      })
+    },
+    source: 'test/wait.ts:1',
+  },
+})
+
+function signed(url: string, body: string, contentType = BATCH): Record<string, string> {
+  return {
+    'content-type': contentType,
+    ...signRequest({
+      method: 'POST',
+      url: `${url}${RUN}`,
+      headers: { 'content-type': contentType },
+      body,
+      privateKey: testPrivateKey,
+    }),
+  }
+}
+
+const batchBody = (key: string) =>
+  JSON.stringify({
+    calls: [
+      runRequest('wait', [key]),
+      runRequest('add', [2, 3]),
+      runRequest('add', ['two', 3]),
+      runRequest('nothing', []),
+    ],
+  })
+
+interface Line {
+  i: number
+  code: number
+  answer: any
+}
+
+/** Reads lines of a streamed body until `count` more came (no timing: the stream gives them or the test times out). */
+async function readLines(reader: ReadableStreamDefaultReader<Uint8Array>, state: { rest: string }, count: number) {
+  const lines: Line[] = []
+  const decoder = new TextDecoder()
+  for (;;) {
+    let newline = state.rest.indexOf('\n')
+    while (newline !== -1 && lines.length < count) {
+      lines.push(JSON.parse(state.rest.slice(0, newline)) as Line)
+      state.rest = state.rest.slice(newline + 1)
+      newline = state.rest.indexOf('\n')
+    }
+    if (lines.length >= count) return lines
+    const { done, value } = await reader.read()
+    if (done) return lines
+    state.rest += decoder.decode(value, { stream: true })
+  }
+}
+
+async function checkBatch(post: (body: string) => Promise<Response>, key: string): Promise<void> {
+  const response = await post(batchBody(key))
+  expect(response.status).toBe(200)
+  expect(response.headers.get('content-type')).toMatch(/^application\/x-ndjson/)
+  expect(response.headers.get('dispatch-batch')).toBe('256')
+  const reader = response.body!.getReader()
+  const state = { rest: '' }
+  // The three quick calls answer while the slow one still waits on its gate.
+  const first = await readLines(reader, state, 3)
+  expect(first.map((l) => l.i).sort()).toEqual([1, 2, 3])
+  const byIndex = new Map(first.map((l) => [l.i, l]))
+  expect(byIndex.get(1)).toMatchObject({ code: 200, answer: { status: 'STATUS_OK' } })
+  expect(byIndex.get(1)!.answer.exit.result.output.value).toBe(5)
+  expect(byIndex.get(2)).toMatchObject({ code: 200, answer: { status: 'STATUS_INVALID_ARGUMENT' } })
+  expect(byIndex.get(3)).toMatchObject({ code: 404, answer: { code: 'not_found' } })
+  expect(gates.has(key)).toBe(true)
+  gates.get(key)!()
+  const last = await readLines(reader, state, 1)
+  expect(last).toEqual([{ i: 0, code: 200, answer: expect.objectContaining({ status: 'STATUS_OK' }) }])
+  expect(last[0]!.answer.exit.result.output.value).toBe(`${key} done as wait`)
+  expect(await readLines(reader, state, 1)).toEqual([])
+}
+
+let fastify: FastifyInstance
+let fastifyUrl: string
+let node: Server
+let nodeUrl: string
+
+beforeAll(async () => {
+  fastify = Fastify()
+  await fastify.register(dispatchPlugin, {
+    routes,
+    verificationKey: vectors.key.public_pem,
+    endpointUrl: () => fastify.listeningOrigin,
+  })
+  fastifyUrl = await fastify.listen({ host: '127.0.0.1', port: 0 })
+  let origin = ''
+  node = createServer(createNodeHandler({ routes, verificationKey: vectors.key.public_pem, endpointUrl: () => origin }))
+  await new Promise<void>((resolve) => node.listen(0, '127.0.0.1', resolve))
+  nodeUrl = `http://127.0.0.1:${(node.address() as AddressInfo).port}`
+  origin = nodeUrl
+})
+
+afterAll(async () => {
+  for (const open of gates.values()) open()
+  await fastify?.close()
+  node?.closeAllConnections()
+  await new Promise((resolve) => node?.close(resolve))
+})
+
+const over =
+  (url: string) =>
+  (body: string, headers = signed(url, body)) =>
+    fetch(`${url}${RUN}`, { method: 'POST', headers, body })
+
+describe('batched Run', () => {
+  it('Fastify: runs the calls at once and streams each answer as it finishes', async () => {
+    await checkBatch(over(fastifyUrl), 'fastify')
+  })
+
+  it('node:http: runs the calls at once and streams each answer as it finishes', async () => {
+    await checkBatch(over(nodeUrl), 'node')
+  })
+
+  it('fetch handler: runs the calls at once and streams each answer as it finishes', async () => {
+    const url = 'http://app.test:8000'
+    const dispatch = createFetchHandler({ routes, verificationKey: vectors.key.public_pem, endpointUrl: url })
+    await checkBatch(
+      (body) =>
+        dispatch(
+          new Request(`${url}${RUN}`, {
+            method: 'POST',
+            headers: { ...signed(url, body), 'content-length': String(Buffer.byteLength(body)) },
+            body,
+          }),
+        ),
+      'fetch',
+    )
+  })
+
+  it('advertises batches on single answers and refusals too', async () => {
+    const body = JSON.stringify(runRequest('add', [1, 1]))
+    for (const url of [fastifyUrl, nodeUrl]) {
+      const single = await over(url)(body, signed(url, body, 'application/json'))
+      expect(single.status).toBe(200)
+      expect(single.headers.get('dispatch-batch')).toBe('256')
+      const unsigned = await over(url)(body, { 'content-type': 'application/json' })
+      expect(unsigned.status).toBe(401)
+      expect(unsigned.headers.get('dispatch-batch')).toBe('256')
+    }
+  })
+
+  it('refuses a malformed batch or one signed for another body as a whole, running nothing', async () => {
+    for (const url of [fastifyUrl, nodeUrl]) {
+      for (const body of ['{"calls":[]}', '{"calls":{}}', 'not json', `{"calls":[${'{},'.repeat(256)}{}]}`]) {
+        const answer = await over(url)(body)
+        expect(answer.status).toBe(400)
+        expect(((await answer.json()) as { code: string }).code).toBe('invalid_argument')
+      }
+      const body = batchBody('never')
+      const tampered = await over(url)(body.replace('"add"', '"wait"'), signed(url, body))
+      expect([400, 403]).toContain(tampered.status)
+    }
+    expect(gates.has('never')).toBe(false)
+  })
+})
