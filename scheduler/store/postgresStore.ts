@@ -148,6 +148,7 @@ export class PostgresStore implements Store {
       await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
         `dispatch-functions:capped:${this.s}`,
       ])
+      await client.query(`DELETE FROM ${this.s}.rate_starts WHERE expires_at <= $1`, [request.now])
       return (await client.query<CallRow>(claim.text, claim.values)).rows
     })
     return this.withResults(rows)
