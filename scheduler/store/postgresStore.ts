@@ -154,6 +154,15 @@ export class PostgresStore implements Store {
     return this.withResults(rows)
   }
 
+  async nextRateOpening(now: number): Promise<number | undefined> {
+    const { rows } = await this.pool.read(
+      `SELECT MIN(expires_at) AS at FROM ${this.s}.rate_starts WHERE expires_at > $1`,
+      [now],
+    )
+    const at = (rows[0] as { at: string | number | null } | undefined)?.at
+    return at == null ? undefined : Number(at)
+  }
+
   async claimCalls(request: ClaimRequest): Promise<StoredCall[]> {
     const claim = claimStatement(this.s, request)
     const { rows } = await this.pool.query<CallRow>(claim.text, claim.values)

@@ -255,6 +255,11 @@ export class SqliteStore implements Store {
     })()
   }
 
+  async nextRateOpening(now: number): Promise<number | undefined> {
+    const row = this.statements.nextRateOpening.get(now) as { at: number | null }
+    return row.at ?? undefined
+  }
+
   /** Claimed rows as calls; a resumed coroutine comes with up to `maxResults` waiting results, oldest first. */
   private withResults(rows: readonly CallRow[]): StoredCall[] {
     return rows.map((row) => {
@@ -721,6 +726,7 @@ function prepare(db: Database.Database) {
       )
       RETURNING *`),
     pruneRateStarts: db.prepare('DELETE FROM rate_starts WHERE expires_at <= ?'),
+    nextRateOpening: db.prepare('SELECT MIN(expires_at) AS at FROM rate_starts WHERE expires_at > ?'),
     rateStart: db.prepare('INSERT INTO rate_starts (function, rate_key, expires_at) VALUES (?, ?, ?)'),
     claimQueue: db.prepare(
       claimFrom('AND endpoint = @endpoint AND function = @function AND fairness_key IS @fairness_key'),

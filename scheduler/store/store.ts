@@ -370,6 +370,11 @@ export interface Store {
    */
   claimCapped?(request: ClaimRequest): Promise<StoredCall[]>
   /**
+   * Optional (rate limits, docs/flow-control.md): the earliest time after `now` at which a start of
+   * a rate-limited call leaves its period (a key may then have room again); undefined when none will.
+   */
+  nextRateOpening?(now: number): Promise<number | undefined>
+  /**
    * Optional (fair scheduling): up to `limit` distinct queues that have due calls (the same
    * "due" as {@link claimCalls}), in any order. Without it the scheduler serves calls oldest due first
    * over all queues (no fairness between queues).

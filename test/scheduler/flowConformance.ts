@@ -149,6 +149,7 @@ export function flowConformance(
       const a = [0, 1, 2, 3, 4].map((i) => rated('cust-a', 2, T0 - 100 + i))
       const b = [0, 1, 2].map((i) => rated('cust-b', 2, T0 - 50 + i))
       const plain = newCall()
+      if (store.nextRateOpening !== undefined) expect(await store.nextRateOpening(T0)).toBeUndefined()
       await insert([...a, ...b, plain])
       const read = await store.getCall(a[0]!.dispatchId)
       expect(read?.rateLimit).toEqual({ key: 'cust-a', limit: 2, periodMs: 10_000 })
@@ -162,6 +163,11 @@ export function flowConformance(
       expect(new Set(await claimCapped(store))).toEqual(
         new Set([a[0]!.dispatchId, a[1]!.dispatchId, b[0]!.dispatchId, b[1]!.dispatchId]),
       )
+      // The first starts leave their period at T0 + 10 s: a key may have room again then.
+      if (store.nextRateOpening !== undefined) {
+        expect(await store.nextRateOpening(T0)).toBe(T0 + 10_000)
+        expect(await store.nextRateOpening(T0 + 10_000)).toBeUndefined()
+      }
       // An attempt that ended still counts as a start of its period.
       expect(await succeed(store, a[0]!)).toEqual([true])
       expect(await claimCapped(store, T0 + 9_999)).toEqual([])
