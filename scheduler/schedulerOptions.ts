@@ -205,7 +205,8 @@ function positive(name: string, value: number | undefined, fallback: number): nu
 
 function checkPolicy(where: string, policy: FunctionPolicy): FunctionPolicy {
   for (const [field, value] of Object.entries(policy)) {
-    if (value !== undefined) positive(`${where}.${field}`, value as number, 0)
+    // rateLimit is an object, checked below.
+    if (value !== undefined && field !== 'rateLimit') positive(`${where}.${field}`, value as number, 0)
   }
   if (policy.maxAttempts !== undefined && !(Number.isInteger(policy.maxAttempts) && policy.maxAttempts >= 1)) {
     throw dspError('DSP3005', `the scheduler option ${where}.maxAttempts is ${policy.maxAttempts}`, {
