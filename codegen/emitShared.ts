@@ -107,5 +107,10 @@ export function flowLiteral(flow: FlowModel): string {
     const keyText = key === undefined ? '' : `, key: { arg: ${key.arg}, path: [${key.path.map(quote).join(', ')}] }`
     fields.push(`concurrency: { limit: ${limit}${keyText} }`)
   }
+  if (flow.rateLimit !== undefined) {
+    const { limit, periodMs, key } = flow.rateLimit
+    const keyText = key === undefined ? '' : `, key: { arg: ${key.arg}, path: [${key.path.map(quote).join(', ')}] }`
+    fields.push(`rateLimit: { limit: ${limit}, periodMs: ${periodMs}${keyText} }`)
+  }
   return `{ ${fields.join(', ')} }`
 }

@@ -5,7 +5,10 @@ import {
   dspError,
   MAX_KEY_CONCURRENCY,
   MAX_PRIORITY,
+  MAX_RATE_LIMIT,
+  MAX_RATE_PERIOD_MS,
   MIN_PRIORITY,
+  MIN_RATE_PERIOD_MS,
 } from 'dispatch-functions/protocol'
 import type { ApiOptions } from './api/apiOptions.js'
 import { type ApiTimeouts, resolveApiTimeouts } from './api/apiTimeouts.js'
@@ -211,14 +214,30 @@ function positive(name: string, value: number | undefined, fallback: number): nu
 
 function checkPolicy(where: string, policy: FunctionPolicy): FunctionPolicy {
   for (const [field, value] of Object.entries(policy)) {
-    if (value !== undefined) positive(`${where}.${field}`, value as number, 0)
+    // rateLimit is an object, checked below.
+    if (value !== undefined && field !== 'rateLimit') positive(`${where}.${field}`, value as number, 0)
   }
   if (policy.maxAttempts !== undefined && !(Number.isInteger(policy.maxAttempts) && policy.maxAttempts >= 1)) {
     throw dspError('DSP3005', `the scheduler option ${where}.maxAttempts is ${policy.maxAttempts}`, {
       hint: 'maxAttempts is a whole number >= 1',
     })
   }
-  const { priority, concurrency } = policy
+  const { priority, concurrency, rateLimit } = policy
+  if (
+    rateLimit !== undefined &&
+    !(
+      Number.isInteger(rateLimit?.limit) &&
+      rateLimit.limit >= 1 &&
+      rateLimit.limit <= MAX_RATE_LIMIT &&
+      Number.isInteger(rateLimit.periodMs) &&
+      rateLimit.periodMs >= MIN_RATE_PERIOD_MS &&
+      rateLimit.periodMs <= MAX_RATE_PERIOD_MS
+    )
+  ) {
+    throw dspError('DSP3005', `the scheduler option ${where}.rateLimit is ${JSON.stringify(rateLimit)}`, {
+      hint: `rateLimit is { limit, periodMs }: limit a whole number from 1 to ${MAX_RATE_LIMIT}, periodMs from ${MIN_RATE_PERIOD_MS} to ${MAX_RATE_PERIOD_MS} (docs/flow-control.md)`,
+    })
+  }
   if (
     concurrency !== undefined &&
     !(Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= MAX_KEY_CONCURRENCY)

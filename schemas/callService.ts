@@ -43,14 +43,24 @@ export const CallInfo = Type.Object({
   priority: Type.Optional(Type.Integer({ minimum: 0 })),
   /** The per-key concurrency limit of its function and the call's key ('' for the function-wide key; docs/flow-control.md). */
   concurrency: Type.Optional(Type.Object({ key: Type.String(), limit: Type.Integer({ minimum: 1 }) })),
+  /** The rate limit of its function and the call's key ('' for the function-wide key; docs/flow-control.md). */
+  rateLimit: Type.Optional(
+    Type.Object({ key: Type.String(), limit: Type.Integer({ minimum: 1 }), periodMs: Type.Integer({ minimum: 1 }) }),
+  ),
   /**
    * Get only, for a pending call: why it has not started yet — `delayed` (its delay or notBefore),
    * `backoff` (before a retry), `queued` (due, waiting for a slot among the calls of its queue, in
-   * priority order) or `concurrency` (due, its key at its concurrency limit or next in line for it;
-   * docs/flow-control.md).
+   * priority order), `concurrency` (due, its key at its concurrency limit or next in line for it) or
+   * `rate_limited` (due, its key at its rate limit or next in line for it; docs/flow-control.md).
    */
   waiting: Type.Optional(
-    Type.Union([Type.Literal('delayed'), Type.Literal('backoff'), Type.Literal('queued'), Type.Literal('concurrency')]),
+    Type.Union([
+      Type.Literal('delayed'),
+      Type.Literal('backoff'),
+      Type.Literal('queued'),
+      Type.Literal('concurrency'),
+      Type.Literal('rate_limited'),
+    ]),
   ),
   /** A durable coroutine: results of its children waiting for its next turn. */
   resultsWaiting: Type.Optional(Type.Integer({ minimum: 0 })),

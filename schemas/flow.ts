@@ -11,6 +11,13 @@ export const MAX_PRIORITY = 100
 /** The largest per-key concurrency a function can declare. */
 export const MAX_KEY_CONCURRENCY = 10_000
 
+/** The most starts a rate limit allows per period. */
+export const MAX_RATE_LIMIT = 1_000_000
+
+/** A rate limit's shortest and longest period, in ms: 1 second to 1 day. */
+export const MIN_RATE_PERIOD_MS = 1_000
+export const MAX_RATE_PERIOD_MS = 86_400_000
+
 /** The longest flow key (the value a key path reads from the input), in characters. */
 export const MAX_FLOW_KEY_LENGTH = 256
 
@@ -31,6 +38,17 @@ export const FlowOptions = Type.Object(
       Type.Object(
         {
           limit: Type.Integer({ minimum: 1, maximum: MAX_KEY_CONCURRENCY }),
+          key: Type.Optional(Type.String({ maxLength: MAX_FLOW_KEY_LENGTH })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    /** At most `limit` starts (attempts) of this function per `periodMs` per `key` (all its calls together without a key). */
+    rateLimit: Type.Optional(
+      Type.Object(
+        {
+          limit: Type.Integer({ minimum: 1, maximum: MAX_RATE_LIMIT }),
+          periodMs: Type.Integer({ minimum: MIN_RATE_PERIOD_MS, maximum: MAX_RATE_PERIOD_MS }),
           key: Type.Optional(Type.String({ maxLength: MAX_FLOW_KEY_LENGTH })),
         },
         { additionalProperties: false },

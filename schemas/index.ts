@@ -78,7 +78,10 @@ export {
   MAX_FLOW_KEY_LENGTH,
   MAX_KEY_CONCURRENCY,
   MAX_PRIORITY,
+  MAX_RATE_LIMIT,
+  MAX_RATE_PERIOD_MS,
   MIN_PRIORITY,
+  MIN_RATE_PERIOD_MS,
   Priority,
 } from './flow.js'
 export { Exit, MAX_POLL_CALLS, Poll, PollResult, RunRequest, RunResponse } from './run.js'

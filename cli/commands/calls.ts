@@ -362,6 +362,20 @@ const WAITING: Readonly<Record<NonNullable<CallInfo['waiting']>, string>> = {
   backoff: 'backoff (its next attempt is not due yet)',
   queued: 'queued (due; waiting for a slot, behind calls of its queue that came first or rank higher)',
   concurrency: 'concurrency (due; its key is at its concurrency limit, or it is next in line for it)',
+  rate_limited: 'rate_limited (due; its key has used its rate limit for this period, or it is next in line for it)',
+}
+
+/** A period in ms as the tag writes it: `1m`, `30s`, `1d`. */
+function periodText(ms: number): string {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1_000],
+  ] as const) {
+    if (ms % size === 0) return `${ms / size}${unit}`
+  }
+  return `${ms}ms`
 }
 
 function printCall(call: CallInfo, flags: ApiFlags, history: readonly string[] = []): void {
@@ -387,6 +401,12 @@ function printCall(call: CallInfo, flags: ApiFlags, history: readonly string[] =
     const key =
       call.concurrency.key === '' ? 'all calls of the function' : `key ${JSON.stringify(call.concurrency.key)}`
     lines.push(`concurrency: at most ${call.concurrency.limit} running for ${key}`)
+  }
+  if (call.rateLimit) {
+    const key = call.rateLimit.key === '' ? 'all calls of the function' : `key ${JSON.stringify(call.rateLimit.key)}`
+    lines.push(
+      `rate limit: at most ${call.rateLimit.limit} starts per ${periodText(call.rateLimit.periodMs)} for ${key}`,
+    )
   }
   if (call.fairnessKey) lines.push(`tenant:    ${call.fairnessKey}`)
   if (call.error) lines.push(`error:     ${call.error.type}: ${call.error.message}`)

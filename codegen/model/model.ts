@@ -38,6 +38,12 @@ export interface FlowModel {
     readonly limit: number
     readonly key?: { readonly arg: number; readonly path: readonly string[] }
   }
+  /** `@rateLimit N/period key=path`: the starts allowed per period (ms), and where the key is read. */
+  readonly rateLimit?: {
+    readonly limit: number
+    readonly periodMs: number
+    readonly key?: { readonly arg: number; readonly path: readonly string[] }
+  }
 }
 
 /** One dispatch function, as declared. */

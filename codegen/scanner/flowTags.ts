@@ -1,4 +1,11 @@
-import { MAX_KEY_CONCURRENCY, MAX_PRIORITY, MIN_PRIORITY } from 'dispatch-functions/protocol'
+import {
+  MAX_KEY_CONCURRENCY,
+  MAX_PRIORITY,
+  MAX_RATE_LIMIT,
+  MAX_RATE_PERIOD_MS,
+  MIN_PRIORITY,
+  MIN_RATE_PERIOD_MS,
+} from 'dispatch-functions/protocol'
 import type { FlowModel } from '../model/model.js'
 
 /** One JSDoc tag line of a function's comment: its name, its value, and where the tag starts. */
@@ -21,7 +28,7 @@ export interface FlowProblem {
 const FLOW_TAGS: Readonly<Record<string, boolean>> = {
   priority: true,
   concurrency: true,
-  rateLimit: false,
+  rateLimit: true,
   debounce: false,
   schedule: false,
 }
@@ -30,7 +37,8 @@ const FLOW_TAGS: Readonly<Record<string, boolean>> = {
 const SYNTAX: Readonly<Record<string, string>> = {
   priority: '`@priority N` (an integer from 0 to 100)',
   concurrency: '`@concurrency N key=path` (N from 1 to 10000; `key=` optional)',
-  rateLimit: '`@rateLimit N/period key=path` (`@rateLimit 10/1m`; `key=` optional)',
+  rateLimit:
+    '`@rateLimit N/period key=path` (`@rateLimit 10/1m`: N from 1 to 1000000, a period from 1s to 1d in s, m, h or d; `key=` optional)',
   debounce: '`@debounce 5s key=path keep=last`',
   schedule: '`@schedule "0 3 * * *" tz=Europe/Paris`',
 }
@@ -62,6 +70,7 @@ export function readFlowTags(
   const seen = new Set<string>()
   let priority: number | undefined
   let concurrency: FlowModel['concurrency']
+  let rateLimit: FlowModel['rateLimit']
   for (const { tag, value, offset } of lines) {
     if (!(tag in FLOW_TAGS)) continue
     const malformed = (what: string) =>
@@ -117,13 +126,50 @@ export function readFlowTags(
       const key = keyPath(read['key'], parameters)
       if (typeof key === 'string') malformed(key)
       else concurrency = { limit, key }
+    } else if (tag === 'rateLimit') {
+      const [rate = '', ...options] = value.split(/\s+/).filter((word) => word !== '')
+      const parsed = parseRate(rate)
+      if (typeof parsed === 'string') {
+        malformed(parsed)
+        continue
+      }
+      const read = readOptions(options, ['key'])
+      if (typeof read === 'string') {
+        malformed(read)
+        continue
+      }
+      if (read['key'] === undefined) {
+        rateLimit = parsed
+        continue
+      }
+      const key = keyPath(read['key'], parameters)
+      if (typeof key === 'string') malformed(key)
+      else rateLimit = { ...parsed, key }
     }
   }
   const flow: { -readonly [K in keyof FlowModel]: FlowModel[K] } = {}
   if (priority !== undefined) flow.priority = priority
   if (concurrency !== undefined) flow.concurrency = concurrency
+  if (rateLimit !== undefined) flow.rateLimit = rateLimit
   if (problems.length > 0 || Object.keys(flow).length === 0) return { flow: undefined, problems }
   return { flow, problems }
+}
+
+const PERIOD_UNIT_MS: Readonly<Record<string, number>> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+
+/** `10/1m` (also `10/m`, `100/30s`) into a limit and a period in ms, or what is wrong with it. */
+function parseRate(text: string): { limit: number; periodMs: number } | string {
+  if (text === '') return 'needs a rate (`10/1m`)'
+  const match = /^(\d+)\/(\d*)([smhd])$/.exec(text)
+  if (!match) return `${JSON.stringify(text)} is not a rate N/period (\`10/1m\`, \`100/1s\`, \`5000/1d\`)`
+  const limit = Number(match[1])
+  if (!(limit >= 1 && limit <= MAX_RATE_LIMIT))
+    return `${JSON.stringify(text)}: N is not an integer from 1 to ${MAX_RATE_LIMIT}`
+  const periodMs = Number(match[2] === '' ? '1' : match[2]) * PERIOD_UNIT_MS[match[3]!]!
+  if (!(periodMs >= MIN_RATE_PERIOD_MS && periodMs <= MAX_RATE_PERIOD_MS)) {
+    return `${JSON.stringify(text)}: the period is not from 1s to 1d`
+  }
+  return { limit, periodMs }
 }
 
 /** `name=value` words into a record, or what is wrong with them. */

@@ -20,6 +20,8 @@ export interface FlowDeclaration {
   readonly priority?: number
   /** `@concurrency N key=path`: at most `limit` calls running at once per key (per function without a key). */
   readonly concurrency?: { readonly limit: number; readonly key?: FlowKeyPath }
+  /** `@rateLimit N/period key=path`: at most `limit` starts per `periodMs` per key (per function without a key). */
+  readonly rateLimit?: { readonly limit: number; readonly periodMs: number; readonly key?: FlowKeyPath }
 }
 
 /** What a generated client knows of one function: its arity and, when it declares any, its flow options. */
@@ -45,7 +47,7 @@ export function readFlowKey(fn: string, args: readonly unknown[], key: FlowKeyPa
   }
   throw dspError(
     'DSP2011',
-    `${fn}: the concurrency key (argument ${key.arg}${key.path.map((f) => `.${f}`).join('')}) is ${typeof value === 'string' ? `${value.length} characters long` : `a ${Array.isArray(value) ? 'array' : typeof value}`}`,
+    `${fn}: the flow key (argument ${key.arg}${key.path.map((f) => `.${f}`).join('')}) is ${typeof value === 'string' ? `${value.length} characters long` : `a ${Array.isArray(value) ? 'array' : typeof value}`}`,
     {
       hint: `a key is a string (at most ${MAX_FLOW_KEY_LENGTH} characters), a number or a boolean: point key= at such a field (docs/flow-control.md)`,
     },
@@ -64,6 +66,10 @@ export function toFlowOptions(
   if (flow.concurrency !== undefined) {
     const { limit, key } = flow.concurrency
     wire.concurrency = key === undefined ? { limit } : { limit, key: readFlowKey(fn, args, key) }
+  }
+  if (flow.rateLimit !== undefined) {
+    const { limit, periodMs, key } = flow.rateLimit
+    wire.rateLimit = key === undefined ? { limit, periodMs } : { limit, periodMs, key: readFlowKey(fn, args, key) }
   }
   return Object.keys(wire).length === 0 ? undefined : wire
 }

@@ -298,7 +298,7 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
         parts.metrics?.accepted(inserted)
         parts.onNewWork(
           distinctQueues(inserted),
-          inserted.some((call) => call.concurrency !== undefined),
+          inserted.some((call) => call.concurrency !== undefined || call.rateLimit !== undefined),
         )
       }
       parts.faults?.at('dispatch-after-commit')

@@ -26,8 +26,10 @@ export function toCallInfo(call: StoredCall | ListedCall, now?: number): CallInf
     info.nextAttemptAt = iso(Math.max(call.dueAt, call.createdAt))
   if (call.priority > 0) info.priority = call.priority
   if (call.concurrency !== undefined) info.concurrency = { key: call.concurrency.key, limit: call.concurrency.limit }
+  if (call.rateLimit !== undefined) info.rateLimit = { ...call.rateLimit }
   if (now !== undefined && call.state === 'pending' && call.dueAt !== undefined) {
-    const due = call.concurrency === undefined ? 'queued' : 'concurrency'
+    const due =
+      call.rateLimit !== undefined ? 'rate_limited' : call.concurrency !== undefined ? 'concurrency' : 'queued'
     info.waiting = call.dueAt > now ? (call.attempts > 0 ? 'backoff' : 'delayed') : due
   }
   if (call.expiresAt !== undefined) info.expiresAt = iso(call.expiresAt)

@@ -26,6 +26,11 @@ export interface FunctionPolicy extends RetryPolicy {
    * for a function that declares none, a limit on all its calls together.
    */
   readonly concurrency?: number
+  /**
+   * The rate limit of its calls, over the function's `@rateLimit`: at most `limit` starts per
+   * `periodMs` per key; for a function that declares none, a limit on all its calls together.
+   */
+  readonly rateLimit?: { readonly limit: number; readonly periodMs: number }
 }
 
 /** One priority level is worth this much waiting by default: 1 minute (docs/flow-control.md). */

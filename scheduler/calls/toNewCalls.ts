@@ -98,6 +98,13 @@ export function toNewCall(call: DispatchCall, index: number | undefined, options
   if (call.flow?.concurrency?.key?.includes('\u0000'))
     refuse(index, 'flow.concurrency.key must not contain a NUL character (\\u0000)', REFUSAL_CODES.nul)
   const concurrency = limit === undefined ? undefined : { key: declared?.key ?? '', limit }
+  // Rate limit: likewise, the config's (limit and period) wins over the declared one.
+  const declaredRate = call.flow?.rateLimit
+  if (declaredRate?.key?.includes('\u0000'))
+    refuse(index, 'flow.rateLimit.key must not contain a NUL character (\\u0000)', REFUSAL_CODES.nul)
+  const rate = options.functions[call.function]?.rateLimit ?? declaredRate
+  const rateLimit =
+    rate === undefined ? undefined : { key: declaredRate?.key ?? '', limit: rate.limit, periodMs: rate.periodMs }
   const expirationMs =
     call.expiration === undefined ? undefined : inRange('expiration', checkProtoDuration(call.expiration, 1), index)
   return {
@@ -119,6 +126,7 @@ export function toNewCall(call: DispatchCall, index: number | undefined, options
     traceparent: call.traceparent,
     ...(priority === 0 ? {} : { priority }),
     ...(concurrency === undefined ? {} : { concurrency }),
+    ...(rateLimit === undefined ? {} : { rateLimit }),
   }
 }
 

@@ -25,6 +25,10 @@ export class CappedClaims implements ClaimSelector {
   private lastProbe = Number.NEGATIVE_INFINITY
   private wanted = true
   private readonly origins = new Set<string>()
+  /** This node has claimed rate-limited calls: after a short claim, ask when a period next ends. */
+  private rated = false
+  /** When a start of a rate-limited call leaves its period: a key may have room then. */
+  private nextOpening = Number.POSITIVE_INFINITY
 
   constructor(
     private readonly inner: ClaimSelector,
@@ -48,6 +52,10 @@ export class CappedClaims implements ClaimSelector {
     const claimCapped = this.store.claimCapped
     if (claimCapped === undefined) return calls
     let room = Math.min(capacity - calls.length, this.options.batchSize)
+    if (now >= this.nextOpening) {
+      this.wanted = true
+      this.nextOpening = Number.POSITIVE_INFINITY
+    }
     if (room <= 0 || (!this.wanted && now - this.lastProbe < (this.options.probeEveryMs ?? 250))) return calls
     const limits = this.options.limits
     if (limits !== undefined) for (const origin of this.origins) room = Math.min(room, limits.available(origin))
@@ -60,6 +68,12 @@ export class CappedClaims implements ClaimSelector {
       owner: this.options.owner,
       leaseMs: this.options.leaseMs,
     })
+    if (capped.some((call) => call.rateLimit !== undefined)) this.rated = true
+    // A rate-limited call waiting for its period is taken as soon as the period ends, rather than at
+    // the next periodic probe: that lag, once per period, would keep the rate under its limit.
+    if (capped.length < room && this.rated && this.store.nextRateOpening !== undefined) {
+      this.nextOpening = (await this.store.nextRateOpening(now)) ?? Number.POSITIVE_INFINITY
+    }
     if (capped.length === 0) return calls
     // More may be waiting behind a full batch; and their endpoints' room bounds the next claims.
     this.wanted = capped.length === room

@@ -280,7 +280,11 @@ export class DeliveryLoop {
     for (const completion of batch) {
       this.inflight.delete(completion.dispatchId)
       if (this.capped.delete(completion.dispatchId)) freed = true
-      if (completion.kind === 'poll' && completion.children.some((c) => c.concurrency !== undefined)) freed = true
+      if (
+        completion.kind === 'poll' &&
+        completion.children.some((c) => c.concurrency !== undefined || c.rateLimit !== undefined)
+      )
+        freed = true
     }
     if (freed) this.parts.onSlotFreed?.()
     this.parts.onRecorded?.(batch)

@@ -41,6 +41,10 @@ export interface CallColumns {
   priority: number
   concurrency_key: string | null
   concurrency_limit: number | null
+  /** Added by a later migration (rate limits): null for rows written before. */
+  rate_key?: string | null
+  rate_limit?: number | null
+  rate_period_ms?: number | null
 }
 
 /** A whole row of `calls`: its origin and coroutine columns too. */
@@ -95,8 +99,15 @@ export function callFields(row: CallColumns): CommonFields {
     epoch: row.epoch,
     restarts: row.restarts,
     priority: row.priority,
+    // A rate-limited call without a concurrency limit is capped (a key) with no limit (a null limit).
     concurrency:
-      row.concurrency_key === null ? undefined : { key: row.concurrency_key, limit: row.concurrency_limit ?? 1 },
+      row.concurrency_key === null || row.concurrency_limit === null
+        ? undefined
+        : { key: row.concurrency_key, limit: row.concurrency_limit },
+    rateLimit:
+      row.rate_key == null || row.rate_limit == null || row.rate_period_ms == null
+        ? undefined
+        : { key: row.rate_key, limit: row.rate_limit, periodMs: Number(row.rate_period_ms) },
   }
 }
 

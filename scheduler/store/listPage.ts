@@ -4,7 +4,8 @@ import type { ListedCall, ListFilter, ListPage } from './store.js'
 /** The calls columns a List page reads: every column but the coroutine state and the origin. */
 export const LISTED_COLUMNS = `id, function, endpoint, version, correlation_id, state, status, attempts, max_attempts,
   created_at, updated_at, due_at, expires_at, expiration_ms, fairness_key, idempotency_key, parent_id, root_id,
-  lease_owner, results_waiting, epoch, restarts, priority, concurrency_key, concurrency_limit, poll_state IS NOT NULL AS has_poll`
+  lease_owner, results_waiting, epoch, restarts, priority, concurrency_key, concurrency_limit, rate_key, rate_limit, rate_period_ms,
+  poll_state IS NOT NULL AS has_poll`
 
 /**
  * The messages of a List row: each given only when it is at most `max` bytes, with its size, so a page

@@ -135,19 +135,34 @@ export function dueQueuesSql(s: string): string {
  */
 export function claimCappedStatement(s: string, request: ClaimRequest): Statement {
   const values: unknown[] = [request.now, request.limit, request.owner, request.now + request.leaseMs]
-  const text = `UPDATE ${s}.calls AS c
+  // Each start of a rate-limited call is recorded in the same statement, so the next claim (of any
+  // node: they queue on the advisory lock) counts it. See SQLite's claimCapped for the conditions.
+  const text = `WITH claimed AS (
+      UPDATE ${s}.calls AS c
       SET state = 'running', attempts = c.attempts + 1, lease_owner = $3, due_at = $4, updated_at = $1
       WHERE c.concurrency_key IS NOT NULL AND c.due_at IS NOT NULL AND c.due_at <= $1 AND c.id IN (
         SELECT id FROM (
-          SELECT d.id, d.due_at, d.concurrency_limit AS lim,
+          SELECT d.id, d.due_at, d.concurrency_limit AS lim, d.rate_limit AS rlim,
             ROW_NUMBER() OVER (PARTITION BY d.function, d.concurrency_key ORDER BY d.due_at, d.id) AS rn,
-            (SELECT COUNT(*) FROM ${s}.calls AS r
-             WHERE r.function = d.function AND r.concurrency_key = d.concurrency_key AND r.state = 'running'
-               AND r.due_at > $1) AS busy
+            CASE WHEN d.concurrency_limit IS NULL THEN 0 ELSE
+              (SELECT COUNT(*) FROM ${s}.calls AS r
+               WHERE r.function = d.function AND r.concurrency_key = d.concurrency_key AND r.state = 'running'
+                 AND r.due_at > $1) END AS busy,
+            ROW_NUMBER() OVER (PARTITION BY d.function, d.rate_key ORDER BY d.due_at, d.id) AS rrn,
+            CASE WHEN d.rate_limit IS NULL THEN 0 ELSE
+              (SELECT COUNT(*) FROM ${s}.rate_starts AS t
+               WHERE t.function = d.function AND t.rate_key = d.rate_key AND t.expires_at > $1) END AS recent
           FROM ${s}.calls AS d
           WHERE d.concurrency_key IS NOT NULL AND d.due_at IS NOT NULL AND d.due_at <= $1
-        ) AS ranked WHERE rn + busy <= lim ORDER BY due_at LIMIT $2
+        ) AS ranked
+        WHERE (lim IS NULL OR rn + busy <= lim) AND (rlim IS NULL OR rrn + recent <= rlim)
+        ORDER BY due_at LIMIT $2
       )
-      RETURNING c.*`
+      RETURNING c.*
+    ), started AS (
+      INSERT INTO ${s}.rate_starts (function, rate_key, expires_at)
+      SELECT function, rate_key, $1::bigint + rate_period_ms FROM claimed WHERE rate_key IS NOT NULL AND rate_limit IS NOT NULL
+    )
+    SELECT * FROM claimed`
   return { text, values }
 }

@@ -40,8 +40,12 @@ export function insertStatement(
     traceparent: calls.map((c) => nul(c.traceparent)),
     detached: calls.map((c) => c.detached === true),
     priority: calls.map((c) => c.priority ?? 0),
-    concurrencyKey: calls.map((c) => nul(c.concurrency?.key)),
+    // A rate-limited call is a capped call: a key ('' without a concurrency limit) marks it.
+    concurrencyKey: calls.map((c) => nul(c.concurrency?.key ?? (c.rateLimit === undefined ? undefined : ''))),
     concurrencyLimit: calls.map((c) => nul(c.concurrency?.limit)),
+    rateKey: calls.map((c) => nul(c.rateLimit?.key)),
+    rateLimit: calls.map((c) => nul(c.rateLimit?.limit)),
+    ratePeriodMs: calls.map((c) => nul(c.rateLimit?.periodMs)),
     channel: notify.channel,
     instance: notify.instance,
     parentEpoch,
@@ -49,18 +53,21 @@ export function insertStatement(
   const text = `WITH inserted AS (
       INSERT INTO ${s}.calls (id, function, endpoint, input, version, correlation_id, state, max_attempts,
         created_at, updated_at, due_at, expires_at, expiration_ms, fairness_key, idempotency_key, parent_id, root_id,
-        parent_epoch, traceparent, detached, priority, concurrency_key, concurrency_limit)
+        parent_epoch, traceparent, detached, priority, concurrency_key, concurrency_limit, rate_key, rate_limit,
+        rate_period_ms)
       SELECT id, function, endpoint, input, version, correlation_id, 'pending', max_attempts,
         created_at, created_at, due_at, expires_at, expiration_ms, fairness_key, idempotency_key, parent_id, root_id,
-        ${$.parentEpoch}::int, traceparent, detached, priority, concurrency_key, concurrency_limit
+        ${$.parentEpoch}::int, traceparent, detached, priority, concurrency_key, concurrency_limit, rate_key, rate_limit,
+        rate_period_ms
       FROM unnest(${$.id}::text[], ${$.function}::text[], ${$.endpoint}::text[], ${$.input}::text[],
         ${$.version}::text[], ${$.correlationId}::text[], ${$.maxAttempts}::int[], ${$.createdAt}::bigint[],
         ${$.dueAt}::bigint[], ${$.expiresAt}::bigint[], ${$.expirationMs}::bigint[], ${$.fairnessKey}::text[],
         ${$.idempotencyKey}::text[], ${$.parentId}::text[], ${$.rootId}::text[], ${$.traceparent}::text[],
-        ${$.detached}::boolean[], ${$.priority}::smallint[], ${$.concurrencyKey}::text[], ${$.concurrencyLimit}::int[])
+        ${$.detached}::boolean[], ${$.priority}::smallint[], ${$.concurrencyKey}::text[], ${$.concurrencyLimit}::int[],
+        ${$.rateKey}::text[], ${$.rateLimit}::int[], ${$.ratePeriodMs}::int[])
         AS u(id, function, endpoint, input, version, correlation_id, max_attempts, created_at, due_at, expires_at,
           expiration_ms, fairness_key, idempotency_key, parent_id, root_id, traceparent, detached, priority,
-          concurrency_key, concurrency_limit)
+          concurrency_key, concurrency_limit, rate_key, rate_limit, rate_period_ms)
       RETURNING 1
     )
     SELECT pg_notify(${$.channel}, ${$.instance})`

@@ -132,4 +132,17 @@ export const POSTGRES_MIGRATIONS: readonly ((schema: string) => string)[] = [
   CREATE INDEX calls_capped_running ON ${s}.calls (function, concurrency_key)
     WHERE concurrency_key IS NOT NULL AND state = 'running';
   `,
+  // Rate limits (see SQLite's migration of the same number).
+  (s) => `
+  ALTER TABLE ${s}.calls ADD COLUMN rate_key TEXT COLLATE "C",
+    ADD COLUMN rate_limit INTEGER,
+    ADD COLUMN rate_period_ms INTEGER;
+  CREATE TABLE ${s}.rate_starts (
+    function TEXT COLLATE "C" NOT NULL,
+    rate_key TEXT COLLATE "C" NOT NULL,
+    expires_at BIGINT NOT NULL
+  );
+  CREATE INDEX rate_starts_key ON ${s}.rate_starts (function, rate_key, expires_at);
+  CREATE INDEX rate_starts_expiry ON ${s}.rate_starts (expires_at);
+  `,
 ]

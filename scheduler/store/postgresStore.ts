@@ -148,9 +148,19 @@ export class PostgresStore implements Store {
       await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
         `dispatch-functions:capped:${this.s}`,
       ])
+      await client.query(`DELETE FROM ${this.s}.rate_starts WHERE expires_at <= $1`, [request.now])
       return (await client.query<CallRow>(claim.text, claim.values)).rows
     })
     return this.withResults(rows)
+  }
+
+  async nextRateOpening(now: number): Promise<number | undefined> {
+    const { rows } = await this.pool.read(
+      `SELECT MIN(expires_at) AS at FROM ${this.s}.rate_starts WHERE expires_at > $1`,
+      [now],
+    )
+    const at = (rows[0] as { at: string | number | null } | undefined)?.at
+    return at == null ? undefined : Number(at)
   }
 
   async claimCalls(request: ClaimRequest): Promise<StoredCall[]> {

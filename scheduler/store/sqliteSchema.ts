@@ -163,4 +163,21 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX calls_capped_due ON calls (due_at) WHERE concurrency_key IS NOT NULL AND due_at IS NOT NULL;
   CREATE INDEX calls_capped_running ON calls (function, concurrency_key) WHERE concurrency_key IS NOT NULL AND state = 'running';
   `,
+  // Rate limits (docs/flow-control.md). A rate-limited call is a capped call (`concurrency_key` set,
+  // '' with a null `concurrency_limit` when it has no concurrency limit), so ordinary claims pass over
+  // it and functions without flow options pay nothing; `rate_*` say its rate key and limit.
+  // `rate_starts` holds one row per start of a rate-limited call until its period has passed: a
+  // sliding window, exact (a fixed window lets twice the limit through across its boundary).
+  `
+  ALTER TABLE calls ADD COLUMN rate_key TEXT;
+  ALTER TABLE calls ADD COLUMN rate_limit INTEGER;
+  ALTER TABLE calls ADD COLUMN rate_period_ms INTEGER;
+  CREATE TABLE rate_starts (
+    function TEXT NOT NULL,
+    rate_key TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+  );
+  CREATE INDEX rate_starts_key ON rate_starts (function, rate_key, expires_at);
+  CREATE INDEX rate_starts_expiry ON rate_starts (expires_at);
+  `,
 ]

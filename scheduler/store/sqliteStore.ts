@@ -242,7 +242,22 @@ export class SqliteStore implements Store {
       owner: request.owner,
       until: request.now + request.leaseMs,
     }
-    return this.db.transaction(() => this.withResults(this.statements.claimCapped.all(params) as CallRow[]))()
+    return this.db.transaction(() => {
+      this.statements.pruneRateStarts.run(request.now)
+      const rows = this.statements.claimCapped.all(params) as CallRow[]
+      // Every start of a rate-limited call counts for its period, whatever becomes of the attempt.
+      for (const row of rows) {
+        if (row.rate_key != null && row.rate_limit != null && row.rate_period_ms != null) {
+          this.statements.rateStart.run(row.function, row.rate_key, request.now + row.rate_period_ms)
+        }
+      }
+      return this.withResults(rows)
+    })()
+  }
+
+  async nextRateOpening(now: number): Promise<number | undefined> {
+    const row = this.statements.nextRateOpening.get(now) as { at: number | null }
+    return row.at ?? undefined
   }
 
   /** Claimed rows as calls; a resumed coroutine comes with up to `maxResults` waiting results, oldest first. */
@@ -638,8 +653,12 @@ function insertParams(call: NewCall) {
     traceparent: call.traceparent ?? null,
     detached: call.detached === true ? 1 : 0,
     priority: call.priority ?? 0,
-    concurrency_key: call.concurrency?.key ?? null,
+    // A rate-limited call is a capped call: a key ('' without a concurrency limit) marks it.
+    concurrency_key: call.concurrency?.key ?? (call.rateLimit === undefined ? null : ''),
     concurrency_limit: call.concurrency?.limit ?? null,
+    rate_key: call.rateLimit?.key ?? null,
+    rate_limit: call.rateLimit?.limit ?? null,
+    rate_period_ms: call.rateLimit?.periodMs ?? null,
   }
 }
 
@@ -675,27 +694,40 @@ function prepare(db: Database.Database) {
     insert: db.prepare(`
       INSERT INTO calls (id, function, endpoint, input, version, correlation_id, state, max_attempts, created_at,
         updated_at, due_at, expires_at, expiration_ms, fairness_key, idempotency_key, parent_id, root_id, parent_epoch,
-        traceparent, detached, priority, concurrency_key, concurrency_limit)
+        traceparent, detached, priority, concurrency_key, concurrency_limit, rate_key, rate_limit, rate_period_ms)
       VALUES (@id, @function, @endpoint, @input, @version, @correlation_id, 'pending', @max_attempts, @created_at,
         @created_at, @due_at, @expires_at, @expiration_ms, @fairness_key, @idempotency_key, @parent_id, @root_id,
-        @parent_epoch, @traceparent, @detached, @priority, @concurrency_key, @concurrency_limit)`),
+        @parent_epoch, @traceparent, @detached, @priority, @concurrency_key, @concurrency_limit, @rate_key, @rate_limit,
+        @rate_period_ms)`),
     claim: db.prepare(claimFrom('')),
     // Per (function, key): the due capped calls in due order, each taken while the running ones
-    // (a lease that expired not counting) and those before it in this claim stay within its limit.
+    // (a lease that expired not counting) and those before it in this claim stay within its limit;
+    // and per (function, rate key), while the starts within its period and those before it in this
+    // claim stay within its rate limit. A call taken need not be one of a prefix of each partition's
+    // ranks (another condition may pass over an earlier one): the claim then takes fewer, never more.
     claimCapped: db.prepare(`
       UPDATE calls SET state = 'running', attempts = attempts + 1, lease_owner = @owner, due_at = @until, updated_at = @now
       WHERE id IN (
         SELECT id FROM (
-          SELECT c.id, c.due_at, c.concurrency_limit AS lim,
+          SELECT c.id, c.due_at, c.concurrency_limit AS lim, c.rate_limit AS rlim,
             ROW_NUMBER() OVER (PARTITION BY c.function, c.concurrency_key ORDER BY c.due_at, c.id) AS rn,
-            (SELECT COUNT(*) FROM calls AS r INDEXED BY calls_capped_running
-             WHERE r.function = c.function AND r.concurrency_key = c.concurrency_key AND r.state = 'running'
-               AND r.due_at > @now) AS busy
+            CASE WHEN c.concurrency_limit IS NULL THEN 0 ELSE
+              (SELECT COUNT(*) FROM calls AS r INDEXED BY calls_capped_running
+               WHERE r.function = c.function AND r.concurrency_key = c.concurrency_key AND r.state = 'running'
+                 AND r.due_at > @now) END AS busy,
+            ROW_NUMBER() OVER (PARTITION BY c.function, c.rate_key ORDER BY c.due_at, c.id) AS rrn,
+            CASE WHEN c.rate_limit IS NULL THEN 0 ELSE
+              (SELECT COUNT(*) FROM rate_starts AS t
+               WHERE t.function = c.function AND t.rate_key = c.rate_key AND t.expires_at > @now) END AS recent
           FROM calls AS c INDEXED BY calls_capped_due
           WHERE c.concurrency_key IS NOT NULL AND c.due_at IS NOT NULL AND c.due_at <= @now
-        ) WHERE rn + busy <= lim ORDER BY due_at LIMIT @limit
+        ) WHERE (lim IS NULL OR rn + busy <= lim) AND (rlim IS NULL OR rrn + recent <= rlim)
+        ORDER BY due_at LIMIT @limit
       )
       RETURNING *`),
+    pruneRateStarts: db.prepare('DELETE FROM rate_starts WHERE expires_at <= ?'),
+    nextRateOpening: db.prepare('SELECT MIN(expires_at) AS at FROM rate_starts WHERE expires_at > ?'),
+    rateStart: db.prepare('INSERT INTO rate_starts (function, rate_key, expires_at) VALUES (?, ?, ?)'),
     claimQueue: db.prepare(
       claimFrom('AND endpoint = @endpoint AND function = @function AND fairness_key IS @fairness_key'),
     ),

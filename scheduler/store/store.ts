@@ -53,6 +53,11 @@ export interface NewCall {
    * `key` running at once, across every node. Only {@link Store.claimCapped} claims such a call.
    */
   readonly concurrency?: { readonly key: string; readonly limit: number }
+  /**
+   * Rate limit (docs/flow-control.md): at most `limit` starts of this function with this `key` per
+   * `periodMs`, across every node. Only {@link Store.claimCapped} claims such a call.
+   */
+  readonly rateLimit?: { readonly key: string; readonly limit: number; readonly periodMs: number }
 }
 
 /**
@@ -137,6 +142,8 @@ export interface StoredCall {
   readonly priority: number
   /** Its per-key concurrency limit, when its function has one (docs/flow-control.md). */
   readonly concurrency?: { readonly key: string; readonly limit: number } | undefined
+  /** Its rate limit, when its function has one (docs/flow-control.md). */
+  readonly rateLimit?: { readonly key: string; readonly limit: number; readonly periodMs: number } | undefined
 }
 
 export interface InsertOptions {
@@ -358,8 +365,15 @@ export interface Store {
    * concurrency key, oldest due first, only while their (function, key) has fewer than its limit
    * running — counted over every node sharing the store, a lease that expired not counting. Without
    * it a store keeps no such calls (the Dispatch API refuses them).
+   * Calls with a rate limit are taken here too, only while their (function, rate key) has had fewer
+   * than its limit of starts within its period, every claim of such a call counting as a start.
    */
   claimCapped?(request: ClaimRequest): Promise<StoredCall[]>
+  /**
+   * Optional (rate limits, docs/flow-control.md): the earliest time after `now` at which a start of
+   * a rate-limited call leaves its period (a key may then have room again); undefined when none will.
+   */
+  nextRateOpening?(now: number): Promise<number | undefined>
   /**
    * Optional (fair scheduling): up to `limit` distinct queues that have due calls (the same
    * "due" as {@link claimCalls}), in any order. Without it the scheduler serves calls oldest due first

@@ -167,7 +167,7 @@ const ENTRIES = {
   DSP2011: {
     part: 'client',
     summary:
-      "a call's flow key (`key=` of `@concurrency`) reads an object, an array or a text over 256 characters from its arguments",
+      "a call's flow key (`key=` of `@concurrency` or `@rateLimit`) reads an object, an array or a text over 256 characters from its arguments",
     hint: 'point `key=` at a string, number or boolean field of the input (docs/flow-control.md)',
   },
   DSP2101: {

@@ -93,6 +93,63 @@ describe('generate: flow-control tags (docs/flow-control.md)', () => {
     ])
   })
 
+  it('reads @rateLimit N/period with its key into the model, the route table and the client', async () => {
+    const cwd = project([
+      ...IMPORTS,
+      "import type { Payload } from '../schemas/common.js'",
+      '/** @rateLimit 10/1m key=accountId */',
+      'export async function perAccount(payload: Static<typeof Payload>): Promise<void> {}',
+      '/**',
+      ' * @rateLimit 100/s',
+      ' * @concurrency 2',
+      ' */',
+      'export async function hundredPerSecond(url: Static<typeof Url>): Promise<void> {}',
+      '/** @rateLimit 5000/1d */',
+      'export async function daily(url: Static<typeof Url>): Promise<void> {}',
+    ])
+    const result = await generate({ cwd })
+    expect(result.diagnostics).toEqual([])
+    const flow = Object.fromEntries(result.functions.map((f) => [f.name, f.flow]))
+    expect(flow['perAccount']).toEqual({
+      rateLimit: { limit: 10, periodMs: 60_000, key: { arg: 0, path: ['accountId'] } },
+    })
+    expect(flow['hundredPerSecond']).toEqual({ concurrency: { limit: 2 }, rateLimit: { limit: 100, periodMs: 1000 } })
+    expect(flow['daily']).toEqual({ rateLimit: { limit: 5000, periodMs: 86_400_000 } })
+    const [client, routes] = result.files.map((file) => file.content)
+    expect(client).toContain(
+      'hundredPerSecond: { arity: 1, flow: { concurrency: { limit: 2 }, rateLimit: { limit: 100, periodMs: 1000 } } }',
+    )
+    expect(routes).toContain(
+      "flow: { rateLimit: { limit: 10, periodMs: 60000, key: { arg: 0, path: ['accountId'] } } },",
+    )
+  })
+
+  it('reports malformed @rateLimit values at the tag', async () => {
+    const cwd = project([
+      ...IMPORTS,
+      '/** @rateLimit 10 */',
+      'export async function a(url: Static<typeof Url>): Promise<void> {}',
+      '/** @rateLimit 0/1m */',
+      'export async function b(url: Static<typeof Url>): Promise<void> {}',
+      '/** @rateLimit 10/2d */',
+      'export async function c(url: Static<typeof Url>): Promise<void> {}',
+      '/** @rateLimit 10/1m keys=x */',
+      'export async function d(url: Static<typeof Url>): Promise<void> {}',
+      '/** @rateLimit */',
+      'export async function e(url: Static<typeof Url>): Promise<void> {}',
+    ])
+    const result = await generate({ cwd })
+    expect(result.ok).toBe(false)
+    expect(result.files).toEqual([])
+    expect(result.diagnostics.map((d) => `${d.file}:${d.line}:${d.column} ${d.code} ${d.message}`)).toEqual([
+      'src/functions/flow.ts:3:5 DSP1030 @rateLimit "10" is not a rate N/period (`10/1m`, `100/1s`, `5000/1d`) (on `a`)',
+      'src/functions/flow.ts:5:5 DSP1030 @rateLimit "0/1m": N is not an integer from 1 to 1000000 (on `b`)',
+      'src/functions/flow.ts:7:5 DSP1030 @rateLimit "10/2d": the period is not from 1s to 1d (on `c`)',
+      'src/functions/flow.ts:9:5 DSP1030 @rateLimit has "keys=x" where key=... is expected (on `d`)',
+      'src/functions/flow.ts:11:5 DSP1030 @rateLimit needs a rate (`10/1m`) (on `e`)',
+    ])
+  })
+
   it('reports malformed, repeated and not-yet-enforced tags at the tag, with a code and a hint, and writes nothing', async () => {
     const cwd = project([
       ...IMPORTS,
@@ -108,7 +165,7 @@ describe('generate: flow-control tags (docs/flow-control.md)', () => {
       '/** @priority */',
       'export async function d(url: Static<typeof Url>): Promise<void> {}',
       '/**',
-      ' * @rateLimit 10/1m',
+      ' * @debounce 5s',
       ' * @schedule "0 3 * * *"',
       ' */',
       'export async function e(url: Static<typeof Url>): Promise<void> {}',
@@ -122,7 +179,7 @@ describe('generate: flow-control tags (docs/flow-control.md)', () => {
       'src/functions/flow.ts:5:5 DSP1030 @priority "101" is not an integer from 0 to 100 (on `b`)',
       'src/functions/flow.ts:9:4 DSP1030 @priority is given twice (on `c`)',
       'src/functions/flow.ts:12:5 DSP1030 @priority needs a value (on `d`)',
-      'src/functions/flow.ts:15:4 DSP1031 @rateLimit is not enforced by this version of the scheduler yet (on `e`)',
+      'src/functions/flow.ts:15:4 DSP1031 @debounce is not enforced by this version of the scheduler yet (on `e`)',
       'src/functions/flow.ts:16:4 DSP1031 @schedule is not enforced by this version of the scheduler yet (on `e`)',
     ])
     for (const d of result.diagnostics) expect(d.hint).toMatch(/docs\/flow-control\.md/)

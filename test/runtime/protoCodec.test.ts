@@ -95,7 +95,11 @@ describe('flow options in binary', () => {
           function: 'charge',
           input,
           priority: 7,
-          flow: { priority: 3, concurrency: { limit: 2, key: 'customer-1' } },
+          flow: {
+            priority: 3,
+            concurrency: { limit: 2, key: 'customer-1' },
+            rateLimit: { limit: 10, periodMs: 60_000, key: 'customer-1' },
+          },
         },
       ],
     }

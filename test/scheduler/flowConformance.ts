@@ -140,5 +140,90 @@ export function flowConformance(
         await other.close()
       }
     })
+
+    const rated = (key: string, limit: number, dueAt: number, periodMs = 10_000) =>
+      newCall({ dueAt, rateLimit: { key, limit, periodMs } })
+
+    it('takes rate-limited calls up to the limit of starts per period per key, oldest first; the rest wait', async () => {
+      if (store.claimCapped === undefined) return
+      const a = [0, 1, 2, 3, 4].map((i) => rated('cust-a', 2, T0 - 100 + i))
+      const b = [0, 1, 2].map((i) => rated('cust-b', 2, T0 - 50 + i))
+      const plain = newCall()
+      if (store.nextRateOpening !== undefined) expect(await store.nextRateOpening(T0)).toBeUndefined()
+      await insert([...a, ...b, plain])
+      const read = await store.getCall(a[0]!.dispatchId)
+      expect(read?.rateLimit).toEqual({ key: 'cust-a', limit: 2, periodMs: 10_000 })
+      expect(read?.concurrency).toBeUndefined()
+      expect(
+        (await store.listCalls({ limit: 100 })).calls.find((c) => c.dispatchId === b[0]!.dispatchId)?.rateLimit,
+      ).toEqual({ key: 'cust-b', limit: 2, periodMs: 10_000 })
+      // Ordinary claims pass over rate-limited calls.
+      const ordinary = await store.claimCalls({ now: T0, limit: 100, owner: 'node-a', leaseMs: LEASE })
+      expect(ordinary.map((c) => c.dispatchId)).toEqual([plain.dispatchId])
+      expect(new Set(await claimCapped(store))).toEqual(
+        new Set([a[0]!.dispatchId, a[1]!.dispatchId, b[0]!.dispatchId, b[1]!.dispatchId]),
+      )
+      // The first starts leave their period at T0 + 10 s: a key may have room again then.
+      if (store.nextRateOpening !== undefined) {
+        expect(await store.nextRateOpening(T0)).toBe(T0 + 10_000)
+        expect(await store.nextRateOpening(T0 + 10_000)).toBeUndefined()
+      }
+      // An attempt that ended still counts as a start of its period.
+      expect(await succeed(store, a[0]!)).toEqual([true])
+      expect(await claimCapped(store, T0 + 9_999)).toEqual([])
+      // The period of the first starts has passed: two more per key, in due order.
+      expect(new Set(await claimCapped(store, T0 + 10_000))).toEqual(
+        new Set([a[2]!.dispatchId, a[3]!.dispatchId, b[2]!.dispatchId]),
+      )
+      expect(await claimCapped(store, T0 + 19_999)).toEqual([])
+      expect(await claimCapped(store, T0 + 20_000)).toEqual([a[4]!.dispatchId])
+    })
+
+    it('holds a rate limit and a concurrency limit of one call together', async () => {
+      if (store.claimCapped === undefined) return
+      const calls = [0, 1, 2].map((i) =>
+        newCall({
+          dueAt: T0 - 10 + i,
+          rateLimit: { key: '', limit: 2, periodMs: 10_000 },
+          concurrency: { key: 'acct', limit: 1 },
+        }),
+      )
+      await insert(calls)
+      expect(await claimCapped(store)).toEqual([calls[0]!.dispatchId])
+      expect(await succeed(store, calls[0]!)).toEqual([true])
+      expect(await claimCapped(store)).toEqual([calls[1]!.dispatchId])
+      expect(await succeed(store, calls[1]!)).toEqual([true])
+      // Its key has room again, but two starts within the period used the rate limit.
+      expect(await claimCapped(store, T0 + 5_000)).toEqual([])
+      expect(await claimCapped(store, T0 + 10_000)).toEqual([calls[2]!.dispatchId])
+    })
+
+    it('never starts more than the rate limit of a key within a period when two nodes claim at once', async () => {
+      if (store.claimCapped === undefined || options.secondNode === undefined) return
+      const other = await options.secondNode(store)
+      try {
+        const period = 10_000
+        await insert(Array.from({ length: 60 }, (_, i) => rated(`k${i % 2}`, 5, T0 - 100 + i, period)))
+        const starts: { key: string; at: number }[] = []
+        for (let round = 0; round < 8; round++) {
+          const now = T0 + round * 2_500
+          const [mine, theirs] = await Promise.all([
+            claimCapped(store, now, 'node-a'),
+            claimCapped(other, now, 'node-b'),
+          ])
+          for (const call of await store.getCalls([...mine, ...theirs])) {
+            starts.push({ key: call.rateLimit!.key, at: now })
+          }
+        }
+        for (const key of ['k0', 'k1']) {
+          const times = starts.filter((s) => s.key === key).map((s) => s.at)
+          // Every period (a start and the period before it) holds at most the limit; each period was used.
+          for (const at of times) expect(times.filter((t) => t > at - period && t <= at).length).toBeLessThanOrEqual(5)
+          expect(times.length).toBe(10)
+        }
+      } finally {
+        await other.close()
+      }
+    })
   })
 }

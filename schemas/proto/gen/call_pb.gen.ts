@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file dispatch/sdk/v1/call.proto.
  */
 export const file_dispatch_sdk_v1_call: GenFile = /*@__PURE__*/
-  fileDesc("ChpkaXNwYXRjaC9zZGsvdjEvY2FsbC5wcm90bxIPZGlzcGF0Y2guc2RrLnYxIvoBCgRDYWxsEhYKDmNvcnJlbGF0aW9uX2lkGAEgASgEEhAKCGVuZHBvaW50GAIgASgJEhAKCGZ1bmN0aW9uGAMgASgJEiMKBWlucHV0GAQgASgLMhQuZ29vZ2xlLnByb3RvYnVmLkFueRItCgpleHBpcmF0aW9uGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEg8KB3ZlcnNpb24YBiABKAkSEwoLdHJhY2VwYXJlbnQYZCABKAkSEAoIZGV0YWNoZWQYZSABKAgSKgoEZmxvdxhmIAEoCzIcLmRpc3BhdGNoLnNkay52MS5GbG93T3B0aW9ucyJnCgtGbG93T3B0aW9ucxIVCghwcmlvcml0eRgBIAEoBUgAiAEBEjQKC2NvbmN1cnJlbmN5GAIgASgLMh8uZGlzcGF0Y2guc2RrLnYxLktleUNvbmN1cnJlbmN5QgsKCV9wcmlvcml0eSI5Cg5LZXlDb25jdXJyZW5jeRINCgVsaW1pdBgBIAEoBRIQCgNrZXkYAiABKAlIAIgBAUIGCgRfa2V5IoYBCgpDYWxsUmVzdWx0EhYKDmNvcnJlbGF0aW9uX2lkGAEgASgEEiQKBm91dHB1dBgCIAEoCzIULmdvb2dsZS5wcm90b2J1Zi5BbnkSJQoFZXJyb3IYAyABKAsyFi5kaXNwYXRjaC5zZGsudjEuRXJyb3ISEwoLZGlzcGF0Y2hfaWQYBCABKAliBnByb3RvMw", [file_dispatch_sdk_v1_error, file_google_protobuf_any, file_google_protobuf_duration]);
+  fileDesc("ChpkaXNwYXRjaC9zZGsvdjEvY2FsbC5wcm90bxIPZGlzcGF0Y2guc2RrLnYxIvoBCgRDYWxsEhYKDmNvcnJlbGF0aW9uX2lkGAEgASgEEhAKCGVuZHBvaW50GAIgASgJEhAKCGZ1bmN0aW9uGAMgASgJEiMKBWlucHV0GAQgASgLMhQuZ29vZ2xlLnByb3RvYnVmLkFueRItCgpleHBpcmF0aW9uGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEg8KB3ZlcnNpb24YBiABKAkSEwoLdHJhY2VwYXJlbnQYZCABKAkSEAoIZGV0YWNoZWQYZSABKAgSKgoEZmxvdxhmIAEoCzIcLmRpc3BhdGNoLnNkay52MS5GbG93T3B0aW9ucyKXAQoLRmxvd09wdGlvbnMSFQoIcHJpb3JpdHkYASABKAVIAIgBARI0Cgtjb25jdXJyZW5jeRgCIAEoCzIfLmRpc3BhdGNoLnNkay52MS5LZXlDb25jdXJyZW5jeRIuCgpyYXRlX2xpbWl0GAMgASgLMhouZGlzcGF0Y2guc2RrLnYxLlJhdGVMaW1pdEILCglfcHJpb3JpdHkiOQoOS2V5Q29uY3VycmVuY3kSDQoFbGltaXQYASABKAUSEAoDa2V5GAIgASgJSACIAQFCBgoEX2tleSJHCglSYXRlTGltaXQSDQoFbGltaXQYASABKAUSEQoJcGVyaW9kX21zGAIgASgFEhAKA2tleRgDIAEoCUgAiAEBQgYKBF9rZXkihgEKCkNhbGxSZXN1bHQSFgoOY29ycmVsYXRpb25faWQYASABKAQSJAoGb3V0cHV0GAIgASgLMhQuZ29vZ2xlLnByb3RvYnVmLkFueRIlCgVlcnJvchgDIAEoCzIWLmRpc3BhdGNoLnNkay52MS5FcnJvchITCgtkaXNwYXRjaF9pZBgEIAEoCWIGcHJvdG8z", [file_dispatch_sdk_v1_error, file_google_protobuf_any, file_google_protobuf_duration]);
 
 /**
  * A function call to start (docs/protocol.md §3.1). Fields from 100 on are this project's
@@ -96,6 +96,11 @@ export type FlowOptions = Message<"dispatch.sdk.v1.FlowOptions"> & {
    * @generated from field: dispatch.sdk.v1.KeyConcurrency concurrency = 2;
    */
   concurrency?: KeyConcurrency | undefined;
+
+  /**
+   * @generated from field: dispatch.sdk.v1.RateLimit rate_limit = 3;
+   */
+  rateLimit?: RateLimit | undefined;
 };
 
 /**
@@ -130,6 +135,35 @@ export const KeyConcurrencySchema: GenMessage<KeyConcurrency> = /*@__PURE__*/
   messageDesc(file_dispatch_sdk_v1_call, 2);
 
 /**
+ * At most `limit` starts of the function per `period_ms` per `key` (all of them without a key).
+ *
+ * @generated from message dispatch.sdk.v1.RateLimit
+ */
+export type RateLimit = Message<"dispatch.sdk.v1.RateLimit"> & {
+  /**
+   * @generated from field: int32 limit = 1;
+   */
+  limit: number;
+
+  /**
+   * @generated from field: int32 period_ms = 2;
+   */
+  periodMs: number;
+
+  /**
+   * @generated from field: optional string key = 3;
+   */
+  key?: string | undefined;
+};
+
+/**
+ * Describes the message dispatch.sdk.v1.RateLimit.
+ * Use `create(RateLimitSchema)` to create a new message.
+ */
+export const RateLimitSchema: GenMessage<RateLimit> = /*@__PURE__*/
+  messageDesc(file_dispatch_sdk_v1_call, 3);
+
+/**
  * The outcome of a call (docs/protocol.md §3.2).
  *
  * @generated from message dispatch.sdk.v1.CallResult
@@ -161,5 +195,5 @@ export type CallResult = Message<"dispatch.sdk.v1.CallResult"> & {
  * Use `create(CallResultSchema)` to create a new message.
  */
 export const CallResultSchema: GenMessage<CallResult> = /*@__PURE__*/
-  messageDesc(file_dispatch_sdk_v1_call, 3);
+  messageDesc(file_dispatch_sdk_v1_call, 4);
 
