@@ -363,8 +363,9 @@ export interface Store {
   /**
    * Optional (per-key concurrency, docs/flow-control.md): leases up to `limit` due calls that have a
    * concurrency key, oldest due first, only while their (function, key) has fewer than its limit
-   * running — counted over every node sharing the store, a lease that expired not counting. Without
-   * it a store keeps no such calls (the Dispatch API refuses them).
+   * running — counted over every node sharing the store, a lease that expired not counting. A store
+   * without it claims such calls with {@link claimCalls} like any other: their per-key concurrency
+   * and rate limits are then not enforced.
    * Calls with a rate limit are taken here too, only while their (function, rate key) has had fewer
    * than its limit of starts within its period, every claim of such a call counting as a start.
    */
