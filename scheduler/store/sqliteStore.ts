@@ -481,42 +481,21 @@ export class SqliteStore implements Store {
   async listCalls(filter: ListFilter): Promise<ListPage> {
     const where: string[] = []
     const params: Record<string, unknown> = { limit: filter.limit + 1, max: messageCap(filter) }
-    if (filter.state !== undefined) {
-      where.push('state = @state')
-      params['state'] = filter.state
+    // One condition per filter given, bound by name (as the PostgreSQL store's list does by position).
+    const add = (clause: string, name: string, value: unknown) => {
+      if (value === undefined) return
+      where.push(clause)
+      params[name] = value
     }
-    if (filter.function !== undefined) {
-      where.push('function = @function')
-      params['function'] = filter.function
-    }
-    if (filter.fairnessKey !== undefined) {
-      where.push('fairness_key = @fairness_key')
-      params['fairness_key'] = filter.fairnessKey
-    }
-    if (filter.parentDispatchId !== undefined) {
-      where.push('parent_id = @parent_id')
-      params['parent_id'] = filter.parentDispatchId
-    }
-    if (filter.endpoint !== undefined) {
-      where.push('endpoint = @endpoint')
-      params['endpoint'] = filter.endpoint
-    }
-    if (filter.createdFrom !== undefined) {
-      where.push('created_at >= @created_from')
-      params['created_from'] = filter.createdFrom
-    }
-    if (filter.createdBefore !== undefined) {
-      where.push('created_at < @created_before')
-      params['created_before'] = filter.createdBefore
-    }
-    if (filter.search !== undefined) {
-      where.push('(id = @search OR idempotency_key = @search)')
-      params['search'] = filter.search
-    }
-    if (filter.after !== undefined) {
-      where.push('id < @after')
-      params['after'] = filter.after
-    }
+    add('state = @state', 'state', filter.state)
+    add('function = @function', 'function', filter.function)
+    add('fairness_key = @fairness_key', 'fairness_key', filter.fairnessKey)
+    add('parent_id = @parent_id', 'parent_id', filter.parentDispatchId)
+    add('endpoint = @endpoint', 'endpoint', filter.endpoint)
+    add('created_at >= @created_from', 'created_from', filter.createdFrom)
+    add('created_at < @created_before', 'created_before', filter.createdBefore)
+    add('(id = @search OR idempotency_key = @search)', 'search', filter.search)
+    add('id < @after', 'after', filter.after)
     const sql = `SELECT ${LISTED_COLUMNS}, ${listedMessages('@max')} FROM calls
       ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT @limit`
     return toListPage(this.db.prepare(sql).all(params) as ListedRow[], filter)
