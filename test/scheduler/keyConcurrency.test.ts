@@ -1,18 +1,7 @@
-import { randomBytes } from 'node:crypto'
-import { join } from 'node:path'
-import type { FastifyInstance } from 'fastify'
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { createClient, defineRoutes, tupleSchema } from '../../runtime/index.js'
-import { openPostgresStore } from '../../scheduler/store/postgresStore.js'
-import {
-  eventually,
-  removeFolder,
-  startEndpoint,
-  startTestScheduler,
-  type TestScheduler,
-  tempFolder,
-} from './helpers.js'
-import { POSTGRES_TEST_URL } from './postgresTestUrl.js'
+import { eventually, type TestScheduler } from './helpers.js'
+import { schedulerPerTest } from './schedulerPerTest.js'
 
 /** Runs started, by tag; each waits until the test releases it. */
 let started: string[] = []
@@ -40,26 +29,10 @@ const routes = defineRoutes({
 })
 type Fns = { sync: { args: [{ accountId: string; tag: string }]; output: undefined } }
 
-let folder: string | undefined
+const start = schedulerPerTest('conc', routes)
 let t: TestScheduler | undefined
-let app: FastifyInstance | undefined
-afterEach(async () => {
+afterEach(() => {
   for (const tag of [...gates.keys()]) release(tag)
-  await t?.scheduler.close()
-  await app?.close()
-  if (folder !== undefined) await removeFolder(folder)
-  t = undefined
-  app = undefined
-  folder = undefined
-})
-const run = `dispatch_test_conc_${randomBytes(4).toString('hex')}`
-const schemas: string[] = []
-afterAll(async () => {
-  for (const schema of schemas) {
-    const store = await openPostgresStore({ url: POSTGRES_TEST_URL, schema, poolSize: 1 })
-    await store.dropSchema()
-    await store.close()
-  }
 })
 
 for (const kind of ['SQLite', 'PostgreSQL'] as const) {
@@ -68,13 +41,9 @@ for (const kind of ['SQLite', 'PostgreSQL'] as const) {
       started = []
       running = new Map()
       maxRunning = new Map()
-      folder = await tempFolder()
-      const postgres =
-        kind === 'PostgreSQL' ? { url: POSTGRES_TEST_URL, schema: `${run}_${schemas.length}` } : undefined
-      if (postgres) schemas.push(postgres.schema)
-      t = await startTestScheduler(join(folder, 'dispatch.db'), { functions, ...(postgres ? { postgres } : {}) })
-      const endpoint = await startEndpoint(routes, t.scheduler.verificationKeyPem)
-      app = endpoint.app
+      const opened = await start(kind, { functions })
+      t = opened.t
+      const endpoint = { url: opened.endpointUrl }
       // As the generated client of `@concurrency 1 key=accountId` is built.
       return createClient<Fns>(
         { sync: { arity: 1, flow: { concurrency: { limit: 1, key: { arg: 0, path: ['accountId'] } } } } },

@@ -1,22 +1,10 @@
-import { randomBytes } from 'node:crypto'
-import { join } from 'node:path'
-import type { FastifyInstance } from 'fastify'
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createClient, defineRoutes, tupleSchema } from '../../runtime/index.js'
 import { DEFAULT_CALL_POLICIES } from '../../scheduler/calls/retryPolicy.js'
 import { toNewCall } from '../../scheduler/calls/toNewCalls.js'
 import { resolveSchedulerOptions } from '../../scheduler/schedulerOptions.js'
-import { openPostgresStore } from '../../scheduler/store/postgresStore.js'
-import {
-  eventually,
-  removeFolder,
-  startEndpoint,
-  startTestScheduler,
-  type TestScheduler,
-  tempFolder,
-  value,
-} from './helpers.js'
-import { POSTGRES_TEST_URL } from './postgresTestUrl.js'
+import { eventually, type TestScheduler, value } from './helpers.js'
+import { schedulerPerTest } from './schedulerPerTest.js'
 
 const NOW = 1_700_000_000_000
 const ENDPOINT = 'http://127.0.0.1:9/'
@@ -70,44 +58,17 @@ let started: string[] = []
 const any = { input: tupleSchema([{}], 0), output: {}, source: 'test/scheduler/priority.test.ts:1' }
 const routes = defineRoutes({ work: { ...any, handler: (tag: string) => void started.push(tag) } })
 
-let folder: string | undefined
+const start = schedulerPerTest('prio', routes)
 let t: TestScheduler | undefined
-let app: FastifyInstance | undefined
-afterEach(async () => {
-  await t?.scheduler.close()
-  await app?.close()
-  if (folder !== undefined) await removeFolder(folder)
-  t = undefined
-  app = undefined
-  folder = undefined
-})
-const run = `dispatch_test_prio_${randomBytes(4).toString('hex')}`
-const schemas: string[] = []
-afterAll(async () => {
-  for (const schema of schemas) {
-    const store = await openPostgresStore({ url: POSTGRES_TEST_URL, schema, poolSize: 1 })
-    await store.dropSchema()
-    await store.close()
-  }
-})
 
 for (const kind of ['SQLite', 'PostgreSQL'] as const) {
   describe(`priority through the scheduler: ${kind}`, () => {
     async function setUp(): Promise<string> {
       started = []
-      folder = await tempFolder()
-      const postgres =
-        kind === 'PostgreSQL' ? { url: POSTGRES_TEST_URL, schema: `${run}_${schemas.length}` } : undefined
-      if (postgres) schemas.push(postgres.schema)
       // One attempt at a time, so the order of starts is the order of claims.
-      t = await startTestScheduler(join(folder, 'dispatch.db'), {
-        concurrency: 1,
-        adaptiveConcurrency: false,
-        ...(postgres ? { postgres } : {}),
-      })
-      const endpoint = await startEndpoint(routes, t.scheduler.verificationKeyPem)
-      app = endpoint.app
-      return endpoint.url
+      const opened = await start(kind, { concurrency: 1, adaptiveConcurrency: false })
+      t = opened.t
+      return opened.endpointUrl
     }
 
     it('an urgent call overtakes a backlog of its queue; the backlog still runs', async () => {

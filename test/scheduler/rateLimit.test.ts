@@ -1,18 +1,7 @@
-import { randomBytes } from 'node:crypto'
-import { join } from 'node:path'
-import type { FastifyInstance } from 'fastify'
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createClient, defineRoutes, tupleSchema } from '../../runtime/index.js'
-import { openPostgresStore } from '../../scheduler/store/postgresStore.js'
-import {
-  eventually,
-  removeFolder,
-  startEndpoint,
-  startTestScheduler,
-  type TestScheduler,
-  tempFolder,
-} from './helpers.js'
-import { POSTGRES_TEST_URL } from './postgresTestUrl.js'
+import { eventually, type TestScheduler } from './helpers.js'
+import { schedulerPerTest } from './schedulerPerTest.js'
 
 /** Runs started, by tag. */
 let started: string[] = []
@@ -28,26 +17,8 @@ const routes = defineRoutes({
 })
 type Fns = { fetchQuota: { args: [{ customerId: string; tag: string }]; output: undefined } }
 
-let folder: string | undefined
+const start = schedulerPerTest('rate', routes)
 let t: TestScheduler | undefined
-let app: FastifyInstance | undefined
-afterEach(async () => {
-  await t?.scheduler.close()
-  await app?.close()
-  if (folder !== undefined) await removeFolder(folder)
-  t = undefined
-  app = undefined
-  folder = undefined
-})
-const run = `dispatch_test_rate_${randomBytes(4).toString('hex')}`
-const schemas: string[] = []
-afterAll(async () => {
-  for (const schema of schemas) {
-    const store = await openPostgresStore({ url: POSTGRES_TEST_URL, schema, poolSize: 1 })
-    await store.dropSchema()
-    await store.close()
-  }
-})
 
 const HOUR = 3_600_000
 
@@ -58,13 +29,9 @@ for (const kind of ['SQLite', 'PostgreSQL'] as const) {
       functions: Record<string, { rateLimit?: { limit: number; periodMs: number } }> = {},
     ) {
       started = []
-      folder = await tempFolder()
-      const postgres =
-        kind === 'PostgreSQL' ? { url: POSTGRES_TEST_URL, schema: `${run}_${schemas.length}` } : undefined
-      if (postgres) schemas.push(postgres.schema)
-      t = await startTestScheduler(join(folder, 'dispatch.db'), { functions, ...(postgres ? { postgres } : {}) })
-      const endpoint = await startEndpoint(routes, t.scheduler.verificationKeyPem)
-      app = endpoint.app
+      const opened = await start(kind, { functions })
+      t = opened.t
+      const endpoint = { url: opened.endpointUrl }
       // As the generated client of `@rateLimit 2/<period> key=customerId` is built.
       return createClient<Fns>(
         {
