@@ -38,6 +38,7 @@ export type {
   FlowDeclaration,
   FunctionDescriptor,
   FunctionSignature,
+  ScheduleDeclaration,
 } from './client/index.js'
 export {
   CallFailedError,

@@ -32,6 +32,8 @@ export type { InProcessOptions } from './delivery/inProcessEndpoint.js'
 export type { MetricsOptions } from './metrics/metricsOptions.js'
 /** The options of {@link startScheduler}. */
 export type { SchedulerOptions } from './schedulerOptions.js'
+/** A function run on a cron expression: an entry of the `schedules` option (docs/flow-control.md). */
+export type { ScheduleOptions } from './schedules/scheduleOptions.js'
 /** A running scheduler, and what its `stats()` answers. */
 export type { Scheduler, SchedulerStats } from './startScheduler.js'
 /** Starts the embedded scheduler: store, keys, API and delivery. */
@@ -65,9 +67,13 @@ export type {
   QueueClaim,
   QueueClaimRequest,
   QueueKey,
+  ScheduleDefinition,
+  ScheduleFiring,
+  ScheduleSync,
   Store,
   StoredAttempt,
   StoredCall,
   StoredPoll,
   StoredResult,
+  StoredSchedule,
 } from './store/store.js'

@@ -27,6 +27,7 @@ import type { FairnessOptions } from './delivery/deficitRoundRobin.js'
 import type { DeliveryOptions } from './delivery/deliveryOptions.js'
 import type { InProcessOptions } from './delivery/inProcessEndpoint.js'
 import type { MetricsOptions } from './metrics/metricsOptions.js'
+import type { ScheduleOptions } from './schedules/scheduleOptions.js'
 import type { PostgresStoreOptions } from './store/postgresStore.js'
 import type { Store } from './store/store.js'
 
@@ -161,6 +162,13 @@ export interface SchedulerOptions {
    * cancel and redrive, an overview; logged in with the API key. `true` or options: served; default off.
    */
   readonly dashboard?: DashboardOptions | boolean
+  /**
+   * Functions run on cron expressions (docs/flow-control.md, "Schedules"): one call per tick across
+   * every node sharing the store. The in-process `routes` that declare `@schedule` are scheduled
+   * without being listed here; an entry with the name of one (its function's name) overrides it for
+   * this deployment.
+   */
+  readonly schedules?: readonly ScheduleOptions[]
 }
 
 /**

@@ -22,6 +22,9 @@ import { listenForScrapes, type MetricsListener } from './metrics/metricsListene
 import { SchedulerMetrics } from './metrics/schedulerMetrics.js'
 import { timedStore } from './metrics/timedStore.js'
 import { resolveSchedulerOptions, type SchedulerOptions } from './schedulerOptions.js'
+import { resolveSchedules } from './schedules/scheduleOptions.js'
+import { registerScheduleRoutes } from './schedules/scheduleRoutes.js'
+import { type ScheduleStore, ScheduleTicker } from './schedules/scheduleTicker.js'
 import { openPostgresStore } from './store/postgresStore.js'
 import { Retention } from './store/retention.js'
 import { openSqliteStore } from './store/sqliteStore.js'
@@ -131,6 +134,8 @@ export async function startSchedulerWith(options: SchedulerOptions, harness: Sch
   // the store opens, so bad route schemas fail first.
   const local = options.routes === undefined ? undefined : inProcessEndpoint(options.routes, options.inProcess)
   const metricsOption = checkMetricsOption(options.metrics)
+  // Schedules are checked before the store opens too: a malformed cron expression fails first.
+  const schedules = resolveSchedules(options.schedules, options.routes, local?.url)
   // A PostgreSQL store (the `postgres` option) keeps the keys every node shares in the database.
   const opened = await openStoreAndKeys(options)
   const { keys } = opened
@@ -240,6 +245,28 @@ export async function startSchedulerWith(options: SchedulerOptions, harness: Sch
       options.dashboard === true ? {} : options.dashboard === false ? undefined : (options.dashboard ?? undefined),
     ...loggerOptions(options.logger),
   })
+  const scheduleStore = scheduleStoreOf(store)
+  const ticker =
+    scheduleStore === undefined
+      ? undefined
+      : new ScheduleTicker(scheduleStore, schedules, {
+          now: resolved.now,
+          policies: resolved,
+          onCalls: (calls) => {
+            selector.notice(
+              undefined,
+              calls.some((call) => call.concurrency !== undefined || call.rateLimit !== undefined),
+            )
+            loop?.wake()
+          },
+          onError: (error) => app.log.warn({ err: error }, 'firing schedules failed; trying again'),
+        })
+  registerScheduleRoutes(app, {
+    store: scheduleStore,
+    ticker,
+    declared: new Set(schedules.map((schedule) => schedule.definition.name)),
+    now: resolved.now,
+  })
   loop = new DeliveryLoop({
     store,
     selector: renewal?.track(selector) ?? selector,
@@ -308,6 +335,12 @@ export async function startSchedulerWith(options: SchedulerOptions, harness: Sch
       const released = await store.releaseLeases(resolved.now())
       if (released > 0) app.log.warn({ released }, 'delivering again the attempts a previous process left in flight')
     }
+    if (schedules.length > 0 && ticker === undefined) {
+      throw dspError('DSP3062', 'the scheduler has schedules, and its store keeps none', {
+        hint: 'use the SQLite or PostgreSQL store, or implement the optional schedule methods of Store',
+      })
+    }
+    await ticker?.sync()
     await purge()
     await pressure?.start()
     purgeTimer = setInterval(purge, IDEMPOTENCY_PURGE_MS)
@@ -333,6 +366,7 @@ export async function startSchedulerWith(options: SchedulerOptions, harness: Sch
   deliveries.start()
   renewal?.start()
   retention?.start()
+  ticker?.start()
 
   let closing: Promise<void> | undefined
   return {
@@ -355,6 +389,7 @@ export async function startSchedulerWith(options: SchedulerOptions, harness: Sch
         clearInterval(purgeTimer)
         clearInterval(sweepTimer)
         pressure?.stop()
+        await ticker?.stop()
         await retention?.stop()
         events.close()
         await scrapes?.close()
@@ -395,6 +430,19 @@ async function openStoreAndKeys(options: SchedulerOptions): Promise<{ store: Sto
   const keys = loadSchedulerKeys({ dbPath: options.dbPath, ...given })
   const sqlite = options.synchronous ? { synchronous: options.synchronous } : {}
   return { store: shared ?? openSqliteStore(options.dbPath, sqlite), keys }
+}
+
+/** The store's schedule methods, when it has them all. */
+function scheduleStoreOf(store: Store): ScheduleStore | undefined {
+  const { syncSchedules, listSchedules, fireSchedule, setSchedulePaused } = store
+  if (!syncSchedules || !listSchedules || !fireSchedule || !setSchedulePaused) return undefined
+  return {
+    syncSchedules: syncSchedules.bind(store),
+    listSchedules: listSchedules.bind(store),
+    fireSchedule: fireSchedule.bind(store),
+    setSchedulePaused: setSchedulePaused.bind(store),
+    insertCalls: store.insertCalls.bind(store),
+  }
 }
 
 /** The lease margin option, checked like the other durations. */

@@ -86,6 +86,18 @@ export {
 } from './flow.js'
 export { Exit, MAX_POLL_CALLS, Poll, PollResult, RunRequest, RunResponse } from './run.js'
 export { RUN_PATH, runUrl } from './runUrl.js'
+/** Schedules: the bounds of a `@schedule` and the ScheduleService (docs/flow-control.md). */
+export {
+  DEFAULT_SCHEDULE_CATCH_UP,
+  ListSchedulesRequest,
+  ListSchedulesResponse,
+  MAX_SCHEDULE_CATCH_UP,
+  SCHEDULE_NAME_PATTERN,
+  SCHEDULE_SERVICE_PATH,
+  ScheduleInfo,
+  ScheduleRequest,
+  ScheduleResponse,
+} from './scheduleService.js'
 export { isRetried, RETRIED_STATUSES, STATUS_NAMES, Status, statusOfHttpCode } from './status.js'
 /** W3C trace context on calls and RunRequests (docs/protocol.md §16). */
 export { TRACEPARENT_PATTERN, Traceparent } from './traceparent.js'

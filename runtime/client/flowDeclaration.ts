@@ -22,6 +22,25 @@ export interface FlowDeclaration {
   readonly concurrency?: { readonly limit: number; readonly key?: FlowKeyPath }
   /** `@rateLimit N/period key=path`: at most `limit` starts per `periodMs` per key (per function without a key). */
   readonly rateLimit?: { readonly limit: number; readonly periodMs: number; readonly key?: FlowKeyPath }
+  /** `@schedule "cron" tz=Zone`: the scheduler runs the function on it (never sent with a call). */
+  readonly schedule?: ScheduleDeclaration
+}
+
+/**
+ * `@schedule "0 3 * * *" tz=Europe/Paris missed=catchup:5 input=[...]` as `dispatch gen` writes it:
+ * a scheduler given the route table (or the schedules file `dispatch run` reads) runs the function on
+ * it, one call per tick (docs/flow-control.md, "Schedules").
+ */
+export interface ScheduleDeclaration {
+  /** A cron expression: 5 fields, or 6 with seconds first. */
+  readonly cron: string
+  /** The IANA time zone the expression is read in; UTC when absent. */
+  readonly timezone?: string
+  /** After downtime: `skip` the missed ticks (the default), or `catchup` on the latest `catchUp` of them. */
+  readonly missed?: 'skip' | 'catchup'
+  readonly catchUp?: number
+  /** The arguments of each tick's call; none when absent. */
+  readonly input?: readonly unknown[]
 }
 
 /** What a generated client knows of one function: its arity and, when it declares any, its flow options. */

@@ -145,4 +145,21 @@ export const POSTGRES_MIGRATIONS: readonly ((schema: string) => string)[] = [
   CREATE INDEX rate_starts_key ON ${s}.rate_starts (function, rate_key, expires_at);
   CREATE INDEX rate_starts_expiry ON ${s}.rate_starts (expires_at);
   `,
+  // Schedules (see SQLite's migration of the same number).
+  (s) => `
+  CREATE TABLE ${s}.schedules (
+    name TEXT COLLATE "C" PRIMARY KEY,
+    function TEXT COLLATE "C" NOT NULL,
+    endpoint TEXT NOT NULL,
+    cron TEXT NOT NULL,
+    timezone TEXT NOT NULL,
+    input TEXT NOT NULL,
+    missed TEXT NOT NULL,
+    catch_up INTEGER NOT NULL,
+    paused BOOLEAN NOT NULL DEFAULT false,
+    next_tick_at BIGINT,
+    last_tick_at BIGINT,
+    updated_at BIGINT NOT NULL
+  );
+  `,
 ]

@@ -21,6 +21,7 @@ import { insertCalls, type Notify } from './postgresInsert.js'
 import { NewWorkListener } from './postgresListener.js'
 import { migratePostgres } from './postgresMigrate.js'
 import { connectionConfig, PostgresPool } from './postgresPool.js'
+import { PostgresSchedules } from './postgresSchedules.js'
 import { checkPostgresUrl, quoteSchemaName, redactPostgresUrl } from './postgresUrl.js'
 import { type BacklogRow, backlogSql, toBacklog } from './queueBacklog.js'
 import { storableCompletion } from './storableValues.js'
@@ -39,9 +40,12 @@ import type {
   QueueBacklog,
   QueueClaimRequest,
   QueueKey,
+  ScheduleFiring,
+  ScheduleSync,
   Store,
   StoredAttempt,
   StoredCall,
+  StoredSchedule,
 } from './store.js'
 
 export interface PostgresStoreOptions {
@@ -90,6 +94,7 @@ export class PostgresStore implements Store {
   private readonly s: string
   private readonly notify: Notify
   private readonly listener: NewWorkListener
+  private readonly schedules: PostgresSchedules
   private closed = false
 
   private constructor(options: PostgresStoreOptions) {
@@ -107,6 +112,7 @@ export class PostgresStore implements Store {
       instance: randomBytes(8).toString('hex'),
     }
     this.listener = new NewWorkListener(connection, this.notify.channel, this.notify.instance)
+    this.schedules = new PostgresSchedules(this.pool, this.s, this.notify)
   }
 
   /** Connects, applies the migrations (once, under an advisory lock) and returns the store. */
@@ -558,6 +564,28 @@ export class PostgresStore implements Store {
    */
   onNewWork(listener: () => void): () => void {
     return this.listener.add(listener)
+  }
+
+  // Schedules (docs/flow-control.md): see PostgresSchedules for how a tick fires once across nodes.
+  syncSchedules(schedules: readonly ScheduleSync[], now: number): Promise<void> {
+    return this.schedules.sync(schedules, now)
+  }
+
+  listSchedules(): Promise<StoredSchedule[]> {
+    return this.schedules.list()
+  }
+
+  fireSchedule(tick: ScheduleFiring, now: number): Promise<boolean> {
+    return this.schedules.fire(tick, now)
+  }
+
+  setSchedulePaused(
+    name: string,
+    paused: boolean,
+    nextTickAt: number | undefined,
+    now: number,
+  ): Promise<StoredSchedule | undefined> {
+    return this.schedules.setPaused(name, paused, nextTickAt, now)
   }
 
   async close(): Promise<void> {

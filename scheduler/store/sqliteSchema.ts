@@ -180,4 +180,23 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX rate_starts_key ON rate_starts (function, rate_key, expires_at);
   CREATE INDEX rate_starts_expiry ON rate_starts (expires_at);
   `,
+  // Schedules (docs/flow-control.md): one row per schedule. A tick is fired by moving `next_tick_at`
+  // on (compare-and-set on its old value) and inserting the tick's call in one transaction, so a tick
+  // is fired once whatever crashes; `input` is the JSON array of arguments each tick's call gets.
+  `
+  CREATE TABLE schedules (
+    name TEXT PRIMARY KEY,
+    function TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    cron TEXT NOT NULL,
+    timezone TEXT NOT NULL,
+    input TEXT NOT NULL,
+    missed TEXT NOT NULL,
+    catch_up INTEGER NOT NULL,
+    paused INTEGER NOT NULL DEFAULT 0,
+    next_tick_at INTEGER,
+    last_tick_at INTEGER,
+    updated_at INTEGER NOT NULL
+  );
+  `,
 ]

@@ -11,6 +11,7 @@ import { CANCELLED_ERROR, pollStateJson, type ResultRow, storedResult, suspended
 import { IdempotencyConflict, inputDigest } from './idempotencyConflict.js'
 import { LISTED_COLUMNS, type ListedRow, listedMessages, messageCap, toListPage } from './listPage.js'
 import { type BacklogRow, backlogSql, toBacklog } from './queueBacklog.js'
+import { SqliteSchedules } from './sqliteSchedules.js'
 import { SQLITE_MIGRATIONS } from './sqliteSchema.js'
 import { storableCall, storableCompletion } from './storableValues.js'
 import {
@@ -29,9 +30,12 @@ import {
   type QueueBacklog,
   type QueueClaimRequest,
   type QueueKey,
+  type ScheduleFiring,
+  type ScheduleSync,
   type Store,
   type StoredAttempt,
   type StoredCall,
+  type StoredSchedule,
 } from './store.js'
 
 export interface SqliteStoreOptions {
@@ -89,6 +93,7 @@ export class SqliteStore implements Store {
   readonly tightened: readonly string[]
   private readonly db: Database.Database
   private readonly statements: ReturnType<typeof prepare>
+  private readonly schedules: SqliteSchedules
   /** Commits fsync the WAL (`synchronous=FULL`): claims then commit without it (see {@link claiming}). */
   private readonly fsyncs: boolean
   private closed = false
@@ -134,6 +139,7 @@ export class SqliteStore implements Store {
       throw cause
     }
     this.statements = prepare(this.db)
+    this.schedules = new SqliteSchedules(this.db)
   }
 
   private migrate(): void {
@@ -575,6 +581,36 @@ export class SqliteStore implements Store {
       if (ids.length > 0) s.deleteResultsOf.run(JSON.stringify(ids))
       return ids.length
     })()
+  }
+
+  // Schedules (docs/flow-control.md): a tick's call is inserted in the transaction that moves the
+  // schedule's next tick on, so a crash either fires the tick or leaves it to fire again.
+  async syncSchedules(schedules: readonly ScheduleSync[], now: number): Promise<void> {
+    this.db.transaction(() => this.schedules.sync(schedules, now))()
+  }
+
+  async listSchedules(): Promise<StoredSchedule[]> {
+    return this.schedules.list()
+  }
+
+  async fireSchedule(tick: ScheduleFiring, now: number): Promise<boolean> {
+    const calls = tick.calls.map(storableCall)
+    return this.db.transaction(() => {
+      if (!this.schedules.advanceFrom(tick, now)) return false
+      // The idempotency key (schedule and tick) is kept for inspection and search; the compare-and-set
+      // above is what makes the tick fire once.
+      for (const call of calls) this.statements.insert.run(insertParams(call))
+      return true
+    })()
+  }
+
+  async setSchedulePaused(
+    name: string,
+    paused: boolean,
+    nextTickAt: number | undefined,
+    now: number,
+  ): Promise<StoredSchedule | undefined> {
+    return this.db.transaction(() => this.schedules.setPaused(name, paused, nextTickAt, now))()
   }
 
   async close(): Promise<void> {

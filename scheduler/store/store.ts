@@ -473,7 +473,72 @@ export interface Store {
   readonly settingsLocation?: string
   /** Optional: files the store made owner-only when it opened them (other users could read them), to warn about. */
   readonly tightened?: readonly string[]
+  /**
+   * Optional (schedules, docs/flow-control.md): records these schedules. A new one is stored with its
+   * `nextTickAt`; a known one keeps its next tick and paused state unless its cron expression or time
+   * zone changed (then it takes the given `nextTickAt`). Schedules not given are left as they are.
+   */
+  syncSchedules?(schedules: readonly ScheduleSync[], now: number): Promise<void>
+  /** Optional, with {@link syncSchedules}: every stored schedule, by name. */
+  listSchedules?(): Promise<StoredSchedule[]>
+  /**
+   * Optional, with {@link syncSchedules}: fires ticks of one schedule — only when its next tick is
+   * still `tick.expected` and it is not paused: then, in one transaction, its next tick becomes
+   * `tick.nextTickAt`, its last tick `tick.lastTickAt` (when set), and `tick.calls` are inserted. False: another
+   * node (or an earlier attempt) fired it, or it was paused, and nothing changed. Each tick is thus
+   * fired once across nodes and restarts.
+   */
+  fireSchedule?(tick: ScheduleFiring, now: number): Promise<boolean>
+  /**
+   * Optional, with {@link syncSchedules}: pauses a schedule (`nextTickAt` undefined) or resumes it
+   * with that next tick; undefined when there is no such schedule.
+   */
+  setSchedulePaused?(
+    name: string,
+    paused: boolean,
+    nextTickAt: number | undefined,
+    now: number,
+  ): Promise<StoredSchedule | undefined>
   close(): Promise<void>
+}
+
+/** What a schedule is: which function it calls, when, and with what (docs/flow-control.md, "Schedules"). */
+export interface ScheduleDefinition {
+  readonly name: string
+  readonly function: string
+  readonly endpoint: string
+  readonly cron: string
+  readonly timezone: string
+  /** The arguments of each tick's call. */
+  readonly input: readonly unknown[]
+  readonly missed: 'skip' | 'catchup'
+  /** With `catchup`: at most this many missed ticks are fired after downtime. */
+  readonly catchUp: number
+}
+
+/** A schedule to record, with its first tick. */
+export interface ScheduleSync extends ScheduleDefinition {
+  readonly nextTickAt: number
+}
+
+/** A schedule as stored. */
+export interface StoredSchedule extends ScheduleDefinition {
+  readonly paused: boolean
+  /** The next tick to fire; undefined while paused or when the expression has no more. */
+  readonly nextTickAt: number | undefined
+  readonly lastTickAt: number | undefined
+  readonly updatedAt: number
+}
+
+/** Ticks of one schedule to fire at once (see {@link Store.fireSchedule}). */
+export interface ScheduleFiring {
+  readonly name: string
+  /** The next tick the schedule must still have: the compare of the compare-and-set. */
+  readonly expected: number
+  readonly nextTickAt: number | undefined
+  /** The latest tick that made a call; undefined when none did (missed ticks skipped): the last one stays. */
+  readonly lastTickAt: number | undefined
+  readonly calls: readonly NewCall[]
 }
 
 /** One lease to extend: the attempt that holds it, and its new expiry. */

@@ -132,6 +132,12 @@ const ENTRIES = {
     summary: 'a flow-control tag that this version of the scheduler does not enforce yet',
     hint: 'remove the tag: docs/flow-control.md lists the options enforced today',
   },
+  DSP1032: {
+    part: 'generator',
+    summary:
+      '`@schedule` on a function with a required parameter and no `input=`: a tick has no caller to give the arguments',
+    hint: 'give the arguments with `input=[...]` (JSON, no spaces), or make the parameters optional',
+  },
   DSP2001: {
     part: 'client',
     summary: 'a `DISPATCH_*` variable the client needs is not set',
@@ -481,6 +487,27 @@ const ENTRIES = {
     connectCode: 'permission_denied',
     httpStatus: 403,
   },
+  DSP3060: {
+    part: 'scheduler',
+    summary:
+      "a schedule of the scheduler (its `schedules` option, a route's `@schedule`, a schedules file) is invalid: a malformed cron expression or time zone, a bad `missed` policy, a name given twice, no endpoint, an endpoint the scheduler refuses",
+    hint: 'fix the schedule as the message says (docs/flow-control.md, "Schedules")',
+  },
+  DSP3061: {
+    part: 'scheduler',
+    summary: '`dispatch schedules pause`, `resume` or `trigger NAME`: no schedule has that name',
+    hint: '`dispatch schedules list` shows the schedules the scheduler knows',
+    connectCode: 'not_found',
+    httpStatus: 404,
+  },
+  DSP3062: {
+    part: 'scheduler',
+    summary:
+      'schedules were given to a scheduler whose store keeps none (a custom `store` without the schedule methods)',
+    hint: 'use the SQLite or PostgreSQL store, or implement the optional schedule methods of `Store`',
+    connectCode: 'failed_precondition',
+    httpStatus: 400,
+  },
   DSP3501: {
     part: 'postgres',
     summary:
@@ -587,6 +614,12 @@ const ENTRIES = {
     summary:
       '`dispatch init`: the existing package.json is not a JSON object (or its `scripts`/`dependencies` are not objects); nothing was written',
     hint: 'fix or remove it, then run `dispatch init` again',
+  },
+  DSP4030: {
+    part: 'cli',
+    summary:
+      '`dispatch run` or `dispatch scheduler --schedules FILE`: the schedules file cannot be read, is not JSON, or is not `{ "schedules": [...] }`',
+    hint: 'run `npx dispatch gen` again (it writes `schedules.gen.json`), or fix the file the message names',
   },
   DSP5001: {
     part: 'testing',
