@@ -98,6 +98,15 @@ export function addImport(
   names.set(name, local)
 }
 
+/** A `@schedule` as a TypeScript object literal, fields in a fixed order; the input as its JSON. */
+function scheduleLiteral(schedule: NonNullable<FlowModel['schedule']>): string {
+  const fields = [`cron: ${quote(schedule.cron)}`]
+  if (schedule.timezone !== undefined) fields.push(`timezone: ${quote(schedule.timezone)}`)
+  if (schedule.missed !== undefined) fields.push(`missed: ${quote(schedule.missed)}, catchUp: ${schedule.catchUp}`)
+  if (schedule.input !== undefined) fields.push(`input: ${JSON.stringify(schedule.input)}`)
+  return `{ ${fields.join(', ')} }`
+}
+
 /** A function's flow options as a TypeScript object literal, fields in a fixed order. */
 export function flowLiteral(flow: FlowModel): string {
   const fields: string[] = []
@@ -112,5 +121,6 @@ export function flowLiteral(flow: FlowModel): string {
     const keyText = key === undefined ? '' : `, key: { arg: ${key.arg}, path: [${key.path.map(quote).join(', ')}] }`
     fields.push(`rateLimit: { limit: ${limit}, periodMs: ${periodMs}${keyText} }`)
   }
+  if (flow.schedule !== undefined) fields.push(`schedule: ${scheduleLiteral(flow.schedule)}`)
   return `{ ${fields.join(', ')} }`
 }

@@ -4,6 +4,7 @@ import { dspError } from 'dispatch-functions/protocol'
 import { glob } from 'tinyglobby'
 import { emitClient } from './emitClient.js'
 import { emitRoutes } from './emitRoutes.js'
+import { emitSchedules, SCHEDULES_FILE, SCHEDULES_MARKER } from './emitSchedules.js'
 import { BANNER } from './emitShared.js'
 import { type DispatchConfig, type LoadedConfig, loadConfig } from './loadConfig.js'
 import { formatSkipped } from './model/formatDiagnostic.js'
@@ -83,7 +84,7 @@ function readOrUndefined(path: string): string | undefined {
   }
 }
 
-/** `*.gen.ts` files in `out` that carry the banner but are not among `expected`. */
+/** Generated files in `out` (`*.gen.ts` with the banner, a marked schedules file) not among `expected`. */
 function findOrphans(cwd: string, out: string, expected: readonly string[]): string[] {
   let names: string[]
   try {
@@ -91,9 +92,13 @@ function findOrphans(cwd: string, out: string, expected: readonly string[]): str
   } catch {
     return []
   }
+  const generatedBefore = (name: string) => {
+    const text = readOrUndefined(join(cwd, out, name))
+    return name === SCHEDULES_FILE ? text?.includes(SCHEDULES_MARKER) === true : text?.startsWith(BANNER) === true
+  }
   return names
-    .filter((name) => name.endsWith('.gen.ts') && !expected.includes(name))
-    .filter((name) => readOrUndefined(join(cwd, out, name))?.startsWith(BANNER))
+    .filter((name) => (name.endsWith('.gen.ts') || name === SCHEDULES_FILE) && !expected.includes(name))
+    .filter(generatedBefore)
     .map((name) => `${out}/${name}`)
     .sort()
 }
@@ -163,8 +168,12 @@ export function createGenerator(options: GeneratorOptions): Generator {
       if (scan.functions.length === 0) {
         noFunctions(cwd, config, configSource(loaded), files.length, scan.skipped)
       }
+      const schedules = emitSchedules(scan.functions)
       const contents = [emitClient(scan.functions, config.out), emitRoutes(scan.functions, config.out)]
-      const generated: GeneratedFile[] = GENERATED_NAMES.map((name, i) => {
+      // The schedules file is written only when a function declares `@schedule`.
+      const names = schedules === undefined ? GENERATED_NAMES : [...GENERATED_NAMES, SCHEDULES_FILE]
+      if (schedules !== undefined) contents.push(schedules)
+      const generated: GeneratedFile[] = names.map((name, i) => {
         const path = `${config.out}/${name}`
         const content = contents[i]!
         if (readOrUndefined(join(cwd, path)) === content) return { path, content, state: 'unchanged' }
@@ -173,7 +182,7 @@ export function createGenerator(options: GeneratorOptions): Generator {
         writeFileSync(join(cwd, path), content)
         return { path, content, state: 'written' }
       })
-      const orphaned = findOrphans(cwd, config.out, GENERATED_NAMES)
+      const orphaned = findOrphans(cwd, config.out, names)
       if (!run.check) for (const path of orphaned) rmSync(join(cwd, path))
       const ok = !run.check || (orphaned.length === 0 && generated.every((file) => file.state === 'unchanged'))
       return { ...base, files: generated, orphaned, durationMs: performance.now() - started, ok }

@@ -44,6 +44,19 @@ export interface FlowModel {
     readonly periodMs: number
     readonly key?: { readonly arg: number; readonly path: readonly string[] }
   }
+  /** `@schedule "cron" tz=Zone missed=... input=[...]`: the scheduler runs the function on it. */
+  readonly schedule?: ScheduleModel
+}
+
+/** A function's `@schedule` (docs/flow-control.md, "Schedules"), checked: the cron expression and zone parse. */
+export interface ScheduleModel {
+  readonly cron: string
+  readonly timezone?: string
+  /** Absent: `skip`. */
+  readonly missed?: 'catchup'
+  readonly catchUp?: number
+  /** The arguments of each tick's call. */
+  readonly input?: readonly unknown[]
 }
 
 /** One dispatch function, as declared. */

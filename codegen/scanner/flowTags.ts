@@ -7,6 +7,7 @@ import {
   MIN_RATE_PERIOD_MS,
 } from 'dispatch-functions/protocol'
 import type { FlowModel } from '../model/model.js'
+import { readScheduleTag, SCHEDULE_SYNTAX } from './scheduleTag.js'
 
 /** One JSDoc tag line of a function's comment: its name, its value, and where the tag starts. */
 export interface TagLine {
@@ -18,7 +19,7 @@ export interface TagLine {
 
 /** A problem with a flow tag, at the tag. */
 export interface FlowProblem {
-  readonly code: 'DSP1030' | 'DSP1031'
+  readonly code: 'DSP1030' | 'DSP1031' | 'DSP1032'
   readonly offset: number
   readonly message: string
   readonly hint: string
@@ -30,7 +31,7 @@ const FLOW_TAGS: Readonly<Record<string, boolean>> = {
   concurrency: true,
   rateLimit: true,
   debounce: false,
-  schedule: false,
+  schedule: true,
 }
 
 /** The syntax of each tag, for messages. */
@@ -40,7 +41,7 @@ const SYNTAX: Readonly<Record<string, string>> = {
   rateLimit:
     '`@rateLimit N/period key=path` (`@rateLimit 10/1m`: N from 1 to 1000000, a period from 1s to 1d in s, m, h or d; `key=` optional)',
   debounce: '`@debounce 5s key=path keep=last`',
-  schedule: '`@schedule "0 3 * * *" tz=Europe/Paris`',
+  schedule: SCHEDULE_SYNTAX,
 }
 
 /**
@@ -65,12 +66,14 @@ export function tagLines(text: string, start: number, end: number): TagLine[] {
 export function readFlowTags(
   lines: readonly TagLine[],
   parameters: readonly string[],
+  required: number = parameters.length,
 ): { flow: FlowModel | undefined; problems: FlowProblem[] } {
   const problems: FlowProblem[] = []
   const seen = new Set<string>()
   let priority: number | undefined
   let concurrency: FlowModel['concurrency']
   let rateLimit: FlowModel['rateLimit']
+  let schedule: FlowModel['schedule']
   for (const { tag, value, offset } of lines) {
     if (!(tag in FLOW_TAGS)) continue
     const malformed = (what: string) =>
@@ -145,14 +148,38 @@ export function readFlowTags(
       const key = keyPath(read['key'], parameters)
       if (typeof key === 'string') malformed(key)
       else rateLimit = { ...parsed, key }
+    } else if (tag === 'schedule') {
+      schedule = readSchedule(value, offset, required, problems, malformed)
     }
   }
   const flow: { -readonly [K in keyof FlowModel]: FlowModel[K] } = {}
   if (priority !== undefined) flow.priority = priority
   if (concurrency !== undefined) flow.concurrency = concurrency
   if (rateLimit !== undefined) flow.rateLimit = rateLimit
+  if (schedule !== undefined) flow.schedule = schedule
   if (problems.length > 0 || Object.keys(flow).length === 0) return { flow: undefined, problems }
   return { flow, problems }
+}
+
+/** A `@schedule` tag's model, or undefined with its problem reported. */
+function readSchedule(
+  value: string,
+  offset: number,
+  required: number,
+  problems: FlowProblem[],
+  malformed: (what: string) => void,
+): FlowModel['schedule'] {
+  const read = readScheduleTag(value, required)
+  if (!('problem' in read)) return read
+  if (read.code === 'DSP1032') {
+    problems.push({
+      code: 'DSP1032',
+      offset,
+      message: `@schedule ${read.problem}`,
+      hint: 'a tick has no caller: give the arguments with input=[...] (JSON), or make the parameters optional (docs/flow-control.md)',
+    })
+  } else malformed(read.problem)
+  return undefined
 }
 
 const PERIOD_UNIT_MS: Readonly<Record<string, number>> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }

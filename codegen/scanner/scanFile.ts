@@ -158,10 +158,12 @@ export function scanFile(context: ResolveContext, index: FileIndex): FileScan {
     // Parameters whose type holds a schema type without being one (`...ids: Static<typeof Id>[]`).
     const composite = parameters.map((parameter, i) => resolved[i]!.kind === 'plain' && mentionsSchema(parameter.type))
     // A function with no schema-typed parameter is ordinary code, not a dispatch function — unless
-    // it takes no parameters at all and returns a schema type (`slowA(): Promise<Static<typeof R>>`).
+    // it takes no parameters at all and returns a schema type (`slowA(): Promise<Static<typeof R>>`),
+    // or declares a `@schedule` (a job the scheduler runs with no arguments: `nightly(): Promise<void>`).
     let firstTyped = resolved.findIndex((r) => r.kind !== 'plain')
     if (firstTyped < 0) firstTyped = composite.indexOf(true)
-    if (firstTyped < 0 && !(parameters.length === 0 && (returnsSchema(fn) || mentionsSchema(fn.type)))) {
+    const scheduled = () => jsDocTags(sourceFile, candidate.documented).some((line) => line.tag === 'schedule')
+    if (firstTyped < 0 && !(parameters.length === 0 && (returnsSchema(fn) || mentionsSchema(fn.type) || scheduled()))) {
       skipped.push({
         name: candidate.name ?? 'default',
         file,
@@ -289,7 +291,8 @@ export function scanFile(context: ResolveContext, index: FileIndex): FileScan {
     })
     // Flow tags are checked with the rest: a malformed one is reported at the tag, and the function is left out.
     const parameterNames = parameters.map((parameter) => text(parameter.name))
-    const { flow, problems } = readFlowTags(jsDocTags(sourceFile, candidate.documented), parameterNames)
+    const required = lastRequired + 1
+    const { flow, problems } = readFlowTags(jsDocTags(sourceFile, candidate.documented), parameterNames, required)
     for (const problem of problems) {
       const { line, character } = sourceFile.getLineAndCharacterOfPosition(problem.offset)
       diagnostics.push({
