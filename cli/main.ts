@@ -11,6 +11,7 @@ import { registerGen } from './commands/gen.js'
 import { registerInit } from './commands/init.js'
 import { registerRun } from './commands/run.js'
 import { registerScheduler } from './commands/scheduler.js'
+import { registerSchedules } from './commands/schedules.js'
 import { UsageError } from './usageError.js'
 import { toolsVersion } from './version.js'
 
@@ -26,6 +27,7 @@ registerGen(program)
 registerRun(program)
 registerScheduler(program)
 registerCalls(program)
+registerSchedules(program)
 registerEnv(program)
 
 try {

@@ -260,6 +260,7 @@ export async function startSchedulerWith(options: SchedulerOptions, harness: Sch
             loop?.wake()
           },
           onError: (error) => app.log.warn({ err: error }, 'firing schedules failed; trying again'),
+          faults: harness.faults,
         })
   registerScheduleRoutes(app, {
     store: scheduleStore,

@@ -378,6 +378,13 @@ function periodText(ms: number): string {
   return `${ms}ms`
 }
 
+/** Which schedule made a call, from the key it gives its calls (`schedule:NAME@TICK`, `schedule:NAME@trigger:ID`). */
+function scheduleOf(key: string | undefined): string | undefined {
+  const match = key === undefined ? null : /^schedule:([^@]+)@(.+)$/.exec(key)
+  if (match === null) return undefined
+  return match[2]!.startsWith('trigger:') ? `${match[1]} (triggered by hand)` : `${match[1]}, tick ${match[2]}`
+}
+
 function printCall(call: CallInfo, flags: ApiFlags, history: readonly string[] = []): void {
   if (flags.json) {
     process.stdout.write(`${JSON.stringify(call)}\n`)
@@ -408,6 +415,8 @@ function printCall(call: CallInfo, flags: ApiFlags, history: readonly string[] =
       `rate limit: at most ${call.rateLimit.limit} starts per ${periodText(call.rateLimit.periodMs)} for ${key}`,
     )
   }
+  const schedule = scheduleOf(call.idempotencyKey)
+  if (schedule) lines.push(`schedule:  ${schedule}`)
   if (call.fairnessKey) lines.push(`tenant:    ${call.fairnessKey}`)
   if (call.error) lines.push(`error:     ${call.error.type}: ${call.error.message}`)
   if (call.output) lines.push(`output:    ${formatAny(call.output)}`)

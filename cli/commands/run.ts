@@ -16,6 +16,7 @@ import {
 import { addPostgresFlags, describeStore, type PostgresFlags, postgresOption } from '../postgresFlag.js'
 import { removeRunState, runStatePath, writeRunState } from '../runState.js'
 import { schedulerListenError } from '../schedulerListenError.js'
+import { generatedSchedulesFile, readSchedulesFile } from '../schedulesFile.js'
 import { UsageError } from '../usageError.js'
 
 interface RunFlags extends PostgresFlags {
@@ -28,6 +29,7 @@ interface RunFlags extends PostgresFlags {
   watch?: boolean
   retention?: string | false
   ui?: boolean
+  schedules?: string
 }
 
 const DEFAULT_DB = '.dispatch/dispatch.db'
@@ -65,6 +67,10 @@ export function registerRun(program: Command): void {
       parseRetentionFlag,
     )
     .option('--no-ui', 'do not serve the web dashboard (default: on the API under /ui/, loopback only)')
+    .option(
+      '--schedules <file>',
+      'run the cron schedules of this file on your app (default: the schedules.gen.json `dispatch gen` wrote, if any)',
+    )
     .passThroughOptions()
   addPostgresFlags(command).action(async (command: string[], flags: RunFlags) => {
     process.exitCode = await run(command, flags)
@@ -91,10 +97,14 @@ async function run(command: string[], flags: RunFlags): Promise<number> {
     throw new UsageError('DSP4001', 'dispatch run needs a command', 'dispatch run -- node server.js')
   const postgres = postgresOption(flags)
   const app = await appAddress(flags)
+  // The `@schedule` tags `dispatch gen` found, run on this app (docs/flow-control.md, "Schedules").
+  const schedulesFile = flags.schedules ?? (await generatedSchedulesFile(process.cwd()))
+  const schedules = schedulesFile === undefined ? [] : readSchedulesFile(schedulesFile, app.endpoint)
   const { startScheduler } = await import('../../scheduler/index.js')
   const scheduler = await startScheduler({
     dbPath: flags.db,
     port: flags.port,
+    ...(schedules.length > 0 ? { schedules } : {}),
     ...(postgres ? { postgres } : {}),
     ...(flags.allowEndpoint ? { allowEndpoints: flags.allowEndpoint } : {}),
     ...(flags.protoEndpoint ? { protoEndpoints: flags.protoEndpoint } : {}),
@@ -130,6 +140,9 @@ async function run(command: string[], flags: RunFlags): Promise<number> {
   process.stderr.write(
     `dispatch: scheduler API on ${scheduler.url} (${describeStore(postgres, flags.db)})\n` +
       `dispatch: your app ${app.port === undefined ? '' : `gets PORT=${app.port} and `}is called at ${app.endpoint}\n` +
+      (schedules.length === 0
+        ? ''
+        : `dispatch: ${schedules.length} schedule${schedules.length === 1 ? '' : 's'} from ${schedulesFile} (npx dispatch schedules list)\n`) +
       `dispatch: Prometheus metrics on ${scheduler.metricsUrl} (Authorization: Bearer $DISPATCH_API_KEY)\n` +
       (scheduler.dashboardUrl === undefined
         ? ''

@@ -9,6 +9,7 @@ import {
 } from '../options.js'
 import { addPostgresFlags, describeStore, type PostgresFlags, postgresOption } from '../postgresFlag.js'
 import { schedulerListenError } from '../schedulerListenError.js'
+import { readSchedulesFile } from '../schedulesFile.js'
 
 interface SchedulerFlags extends PostgresFlags {
   db: string
@@ -20,6 +21,7 @@ interface SchedulerFlags extends PostgresFlags {
   metricsPort?: number
   metricsHost: string
   ui?: boolean
+  schedules?: string
 }
 
 /** Registers `dispatch scheduler`: the scheduler alone, for production, configured by flags and DISPATCH_* env. */
@@ -44,9 +46,14 @@ export function registerScheduler(program: Command): void {
     )
     .option('--metrics-host <host>', 'address to bind the metrics port to', '127.0.0.1')
     .option('--ui', 'serve the web dashboard on the API under /ui/ (log in with the API key)')
+    .option(
+      '--schedules <file>',
+      'run the cron schedules of this file ({ "schedules": [{ "function", "cron", "endpoint", ... }] }; docs/flow-control.md)',
+    )
   addPostgresFlags(command).action(async (flags: SchedulerFlags) => {
     const { startScheduler } = await import('../../scheduler/index.js')
     const postgres = postgresOption(flags)
+    const schedules = flags.schedules === undefined ? [] : readSchedulesFile(flags.schedules, undefined)
     const scheduler = await startScheduler({
       dbPath: flags.db,
       host: flags.host,
@@ -58,6 +65,7 @@ export function registerScheduler(program: Command): void {
       ...(flags.protoEndpoint ? { protoEndpoints: flags.protoEndpoint } : {}),
       ...(flags.metricsPort !== undefined ? { metrics: { port: flags.metricsPort, host: flags.metricsHost } } : {}),
       ...(flags.ui === true ? { dashboard: true } : {}),
+      ...(schedules.length > 0 ? { schedules } : {}),
     }).catch((error: unknown) => {
       throw schedulerListenError(error, flags.host, flags.port)
     })

@@ -1,4 +1,5 @@
 import { type DispatchCall, dspError, toTimestamp, VALUE_TYPE_URL } from 'dispatch-functions/protocol'
+import type { FaultHooks } from '../calls/faultHooks.js'
 import type { CallPolicies } from '../calls/retryPolicy.js'
 import { toNewCall } from '../calls/toNewCalls.js'
 import type { NewCall, ScheduleDefinition, Store, StoredSchedule } from '../store/store.js'
@@ -18,6 +19,8 @@ export interface ScheduleTickerOptions {
   readonly onError: (error: unknown) => void
   /** Without a tick to wait for, look at the schedules this often (another node paused or resumed one). */
   readonly pollMs?: number
+  /** Fault injection (the crash tests): told before and after a firing commits. */
+  readonly faults?: FaultHooks | undefined
 }
 
 /** The idempotency key of a tick's call: the schedule and the tick, for `calls get` and `--search`. */
@@ -123,10 +126,12 @@ export class ScheduleTicker {
     if (stored.nextTickAt === undefined || stored.nextTickAt > now) return stored.nextTickAt
     const { ticks, nextTickAt } = dueTicks(stored, schedule.expression, now)
     const calls = ticks.map((tick) => this.callOf(schedule.definition, schedule, tick, now, tickKey(stored.name, tick)))
+    this.options.faults?.at('schedule-before-fire')
     const fired = await this.store.fireSchedule(
       { name: stored.name, expected: stored.nextTickAt, nextTickAt, lastTickAt: ticks.at(-1), calls },
       now,
     )
+    if (fired && calls.length > 0) this.options.faults?.at('schedule-after-fire')
     // Not fired: another node fired this tick (or paused the schedule) first; its next tick is theirs.
     if (fired && calls.length > 0) this.options.onCalls(calls)
     return fired ? nextTickAt : undefined

@@ -1,0 +1,76 @@
+import type { Command } from 'commander'
+import { createScheduleServiceClient, type ScheduleServiceClient } from 'dispatch-functions/internal'
+import type { ScheduleInfo } from 'dispatch-functions/protocol'
+import { parseHttpUrl } from '../options.js'
+import { secretFromFlags } from '../secretFlag.js'
+
+interface ApiFlags {
+  apiUrl?: string
+  apiKey?: string
+  apiKeyFile?: string
+  json?: boolean
+}
+
+const API_KEY_SECRET = { flag: '--api-key', fileFlag: '--api-key-file', envVar: 'DISPATCH_API_KEY' } as const
+
+/** One schedule on one line: name, state, expression and zone, next tick, what it calls. */
+function scheduleLine(schedule: ScheduleInfo): string {
+  const state = schedule.paused ? 'paused' : `next ${schedule.nextTickAt ?? 'never'}`
+  const missed = schedule.missed === 'catchup' ? `catchup:${schedule.catchUp}` : 'skip'
+  const elsewhere = schedule.declared ? '' : ' (run by another node, or no longer declared)'
+  return `${schedule.name}  "${schedule.cron}" ${schedule.timezone}  ${state}  missed=${missed}  ${schedule.function} @ ${schedule.endpoint}${elsewhere}`
+}
+
+/**
+ * Registers `dispatch schedules list|pause|resume|trigger`, talking to a running scheduler's
+ * ScheduleService (docs/flow-control.md, "Schedules").
+ */
+export function registerSchedules(program: Command): void {
+  const schedules = program
+    .command('schedules')
+    .description(
+      'list, pause, resume and trigger the cron schedules of a running scheduler (DISPATCH_API_URL, DISPATCH_API_KEY)',
+    )
+
+  const subcommand = (name: string) =>
+    schedules
+      .command(name)
+      .option('--api-url <url>', 'the scheduler API (default: DISPATCH_API_URL)', parseHttpUrl)
+      .option('--api-key <key>', 'the API key (default: DISPATCH_API_KEY; on the command line it shows in ps)')
+      .option('--api-key-file <path>', 'read the API key from this file (owner-only, e.g. chmod 600)')
+      .option('--json', 'print JSON for scripts')
+
+  const client = (command: Command): [ScheduleServiceClient, ApiFlags] => {
+    const flags = command.optsWithGlobals<ApiFlags>()
+    const options: { apiUrl?: string; apiKey?: string } = {}
+    if (flags.apiUrl !== undefined) options.apiUrl = flags.apiUrl
+    const apiKey = secretFromFlags(API_KEY_SECRET, flags.apiKey, flags.apiKeyFile)
+    if (apiKey !== undefined) options.apiKey = apiKey
+    return [createScheduleServiceClient(options), flags]
+  }
+
+  subcommand('list')
+    .description('list the schedules: expression, time zone, next tick or paused, missed-ticks policy, what each calls')
+    .action(async (_opts: unknown, command: Command) => {
+      const [api, flags] = client(command)
+      const answer = await api.list()
+      if (flags.json) process.stdout.write(`${JSON.stringify(answer)}\n`)
+      else if (answer.schedules.length === 0) process.stdout.write('no schedules\n')
+      else process.stdout.write(`${answer.schedules.map(scheduleLine).join('\n')}\n`)
+    })
+
+  const action = (verb: 'pause' | 'resume' | 'trigger', description: string) =>
+    subcommand(verb)
+      .description(description)
+      .argument('<name>', 'the schedule (dispatch schedules list)')
+      .action(async (name: string, _opts: unknown, command: Command) => {
+        const [api, flags] = client(command)
+        const answer = await api[verb](name)
+        if (flags.json) process.stdout.write(`${JSON.stringify(answer)}\n`)
+        else if (answer.dispatchId !== undefined) process.stdout.write(`${answer.dispatchId}\n`)
+        else process.stdout.write(`${scheduleLine(answer.schedule)}\n`)
+      })
+  action('pause', 'pause a schedule on every node: its ticks make no call until it is resumed')
+  action('resume', 'resume a paused schedule from its next tick after now (the ticks of the pause are not caught up)')
+  action('trigger', 'make one call of the schedule now, outside its ticks; prints the dispatch id')
+}
