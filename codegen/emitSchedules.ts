@@ -1,3 +1,4 @@
+import { toFlowOptions } from 'dispatch-functions/internal'
 import type { FunctionModel } from './model/model.js'
 
 /** The schedules file `dispatch gen` writes beside the route table when a function declares `@schedule`. */
@@ -8,13 +9,18 @@ export const SCHEDULES_MARKER = 'dispatch gen: the @schedule tags of this packag
 
 /**
  * The `@schedule` tags of the functions as the scheduler's `schedules` option takes them (without
- * an endpoint: `dispatch run` gives its app's), for `dispatch run` and `dispatch scheduler
- * --schedules`; undefined when no function declares one. Sorted by name, as the functions are.
+ * an endpoint: `dispatch run` gives its app's), each with the function's other flow options
+ * (`@priority`, `@concurrency`, `@rateLimit`) as its calls carry them, for `dispatch run` and
+ * `dispatch scheduler --schedules`; undefined when no function declares one. Sorted by name, as the
+ * functions are.
  */
 export function emitSchedules(functions: readonly FunctionModel[]): string | undefined {
   const schedules = functions.flatMap((fn) => {
     const schedule = fn.flow?.schedule
     if (schedule === undefined) return []
+    // The function's other flow options, keys read from the fixed input, as a dispatched call carries them.
+    const { schedule: _, ...declared } = fn.flow!
+    const flow = toFlowOptions(fn.name, declared, schedule.input ?? [])
     return [
       {
         name: fn.name,
@@ -23,6 +29,7 @@ export function emitSchedules(functions: readonly FunctionModel[]): string | und
         ...(schedule.timezone === undefined ? {} : { timezone: schedule.timezone }),
         missed: schedule.missed === undefined ? 'skip' : `catchup:${schedule.catchUp}`,
         ...(schedule.input === undefined ? {} : { input: schedule.input }),
+        ...(flow === undefined ? {} : { flow }),
       },
     ]
   })

@@ -39,11 +39,13 @@ export type {
   FunctionDescriptor,
   FunctionSignature,
   ScheduleDeclaration,
+  ScheduleServiceClient,
 } from './client/index.js'
 export {
   CallFailedError,
   createCallServiceClient,
   createClient,
+  createScheduleServiceClient,
   dispatchBatch,
   waitForResult,
 } from './client/index.js'

@@ -3,10 +3,11 @@ import { toFlowOptions } from 'dispatch-functions/internal'
 import {
   DEFAULT_SCHEDULE_CATCH_UP,
   dspError,
-  type FlowOptions,
+  FlowOptions,
   MAX_SCHEDULE_CATCH_UP,
   SCHEDULE_NAME_PATTERN,
 } from 'dispatch-functions/protocol'
+import { Compile } from 'typebox/compile'
 import type { ScheduleDefinition } from '../store/store.js'
 import { type CronExpression, parseCron } from './cronExpression.js'
 
@@ -32,6 +33,11 @@ export interface ScheduleOptions {
    * (1 to 1000), oldest first.
    */
   readonly missed?: 'skip' | 'catchup' | `catchup:${number}`
+  /**
+   * The flow options each tick's call carries (`schedules.gen.json` gives the function's declared
+   * ones); default: those its in-process route declares, if any.
+   */
+  readonly flow?: FlowOptions
 }
 
 /** A schedule this scheduler runs: its definition, its parsed expression and its calls' flow options. */
@@ -43,6 +49,7 @@ export interface ResolvedSchedule {
 }
 
 const NAME = new RegExp(SCHEDULE_NAME_PATTERN)
+const checkFlow = Compile(FlowOptions)
 
 function invalid(where: string, what: string, hint: string): never {
   throw dspError('DSP3060', `${where}: ${what}`, { hint: `${hint} (docs/flow-control.md, "Schedules")` })
@@ -138,7 +145,15 @@ function resolveOne(
   } catch (cause) {
     invalid(where, `\`input\` is not JSON: ${(cause as Error).message}`, 'give the arguments as JSON values')
   }
-  const flow = route === undefined ? undefined : toFlowOptions(entry.function, route.flow, input)
+  if (entry.flow !== undefined && !checkFlow.Check(entry.flow)) {
+    const first = checkFlow.Errors(entry.flow)[0]
+    invalid(
+      where,
+      `flow${first?.instancePath ?? ''} ${first?.message ?? 'is invalid'}`,
+      'give the flow options of docs/protocol.md §5',
+    )
+  }
+  const flow = entry.flow ?? (route === undefined ? undefined : toFlowOptions(entry.function, route.flow, input))
   return {
     definition: {
       name,

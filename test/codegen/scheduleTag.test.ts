@@ -28,7 +28,10 @@ describe('generate: @schedule (docs/flow-control.md, "Schedules")', () => {
       ' * @schedule "0 3 * * *" tz=Europe/Berlin missed=catchup:5',
       ' */',
       'export async function nightly(): Promise<void> {}',
-      '/** @schedule "0-59/10 * * * * *" input=["https://example.test/hook", "and spaces"] */',
+      '/**',
+      ' * @concurrency 1 key=url',
+      ' * @schedule "0-59/10 * * * * *" input=["https://example.test/hook", "and spaces"]',
+      ' */',
       'export async function ping(url: Static<typeof Url>, note?: Static<typeof Url>): Promise<void> {}',
       '/** @schedule "@hourly" */',
       'export async function hourly(url?: Static<typeof Url>): Promise<void> {}',
@@ -40,6 +43,7 @@ describe('generate: @schedule (docs/flow-control.md, "Schedules")', () => {
       schedule: { cron: '0 3 * * *', timezone: 'Europe/Berlin', missed: 'catchup', catchUp: 5 },
     })
     expect(flow['ping']).toEqual({
+      concurrency: { limit: 1, key: { arg: 0, path: [] } },
       schedule: { cron: '0-59/10 * * * * *', input: ['https://example.test/hook', 'and spaces'] },
     })
     expect(flow['hourly']).toEqual({ schedule: { cron: '@hourly' } })
@@ -57,6 +61,8 @@ describe('generate: @schedule (docs/flow-control.md, "Schedules")', () => {
         cron: '0-59/10 * * * * *',
         missed: 'skip',
         input: ['https://example.test/hook', 'and spaces'],
+        // The function's other flow options, its key read from the fixed input.
+        flow: { concurrency: { limit: 1, key: 'https://example.test/hook' } },
       },
     ])
     // Without a @schedule left, the schedules file goes (as an orphaned generated file).

@@ -93,6 +93,7 @@ describe('schedules on a running scheduler', () => {
       { schedules: [{ function: 'cleanup', cron: '0 3 * * *', timezone: 'Mars/Olympus' }], message: /IANA/ },
       { schedules: [{ function: 'cleanup', cron: '0 3 * * *', missed: 'sometimes' }], message: /missed=sometimes/ },
       { schedules: [{ function: 'elsewhere', cron: '0 3 * * *' }], message: /has no endpoint/ },
+      { schedules: [{ function: 'cleanup', cron: '0 3 * * *', flow: { priority: 500 } }], message: /flow\/priority/ },
       {
         schedules: [
           { function: 'cleanup', cron: '0 3 * * *' },
