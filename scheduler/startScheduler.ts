@@ -253,6 +253,7 @@ export async function startSchedulerWith(options: SchedulerOptions, harness: Sch
           now: resolved.now,
           policies: resolved,
           onCalls: (calls) => {
+            pressure?.inserted(calls.length)
             selector.notice(
               undefined,
               calls.some((call) => call.concurrency !== undefined || call.rateLimit !== undefined),
@@ -290,6 +291,8 @@ export async function startSchedulerWith(options: SchedulerOptions, harness: Sch
     wake: () => {
       selector.notice()
       deliveries.wake()
+      // The clock moved: ticks it passed are due.
+      ticker?.wake()
     },
   })
   // Another node inserted or released calls (LISTEN/NOTIFY): an idle node claims at once.

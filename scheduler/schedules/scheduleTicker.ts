@@ -70,12 +70,13 @@ export class ScheduleTicker {
 
   /** Fires due ticks now and then at each next tick, until {@link stop}. */
   start(): void {
-    if (this.schedules.size > 0) this.wake()
+    this.wake()
   }
 
   /** Looks at the schedules now (a pause or resume on this node). */
   wake(): void {
-    if (this.stopped) return
+    // A node that runs no schedule never looks (another node's pause or trigger needs no ticker here).
+    if (this.stopped || this.schedules.size === 0) return
     if (this.running !== undefined) {
       this.again = true
       return
