@@ -3,7 +3,7 @@ import { Type } from 'typebox'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { defineRoutes, tupleSchema } from '../../runtime/index.js'
 import { startScheduler } from '../../scheduler/index.js'
-import { runCli } from '../cli/runCli.js'
+import { runCli, runScript } from '../cli/runCli.js'
 import { eventually, removeFolder, startTestScheduler, type TestScheduler, tempFolder } from './helpers.js'
 
 // Schedules end to end (docs/flow-control.md, "Schedules"): an in-process route's `@schedule`, the
@@ -107,5 +107,13 @@ describe('schedules on a running scheduler', () => {
         startScheduler({ dbPath: join(folder, 'refused.db'), routes, schedules: schedules as never }),
       ).rejects.toMatchObject({ code: 'DSP3060', message: expect.stringMatching(message) })
     }
+  })
+
+  it('examples/schedules runs: ticks, pause, trigger, resume (docs/flow-control.md)', async () => {
+    const { code, stdout, stderr } = await runScript('examples/schedules/main.ts')
+    expect(code, stdout + stderr).toBe(0)
+    expect(stdout).toMatch(/ticks: schedule:heartbeat@\S+, schedule:heartbeat@\S+, schedule:heartbeat@/)
+    expect(stdout).toContain('triggered by hand: succeeded')
+    expect(stdout).toContain('one call per tick')
   })
 })
