@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
+import type { Routes } from 'dispatch-functions'
 import { dspError } from 'dispatch-functions/protocol'
 import type { FastifyServerOptions } from 'fastify'
 import { buildApiServer } from './api/apiServer.js'
@@ -95,6 +96,8 @@ export interface SchedulerHarness {
   readonly transport?: DeliveryTransport
   /** Given, once the scheduler runs, a way to make delivery look for due calls now. */
   readonly control?: (control: SchedulerControl) => void
+  /** Routes served by `transport` at `endpoint`, whose `@schedule` the scheduler runs (the test environment's). */
+  readonly scheduledRoutes?: { readonly routes: Routes; readonly endpoint: string }
 }
 
 type LoggerOptions = Pick<FastifyServerOptions, 'logger' | 'loggerInstance'>
@@ -135,7 +138,12 @@ export async function startSchedulerWith(options: SchedulerOptions, harness: Sch
   const local = options.routes === undefined ? undefined : inProcessEndpoint(options.routes, options.inProcess)
   const metricsOption = checkMetricsOption(options.metrics)
   // Schedules are checked before the store opens too: a malformed cron expression fails first.
-  const schedules = resolveSchedules(options.schedules, options.routes, local?.url)
+  const scheduled = harness.scheduledRoutes
+  const schedules = resolveSchedules(
+    options.schedules,
+    scheduled?.routes ?? options.routes,
+    scheduled?.endpoint ?? local?.url,
+  )
   // A PostgreSQL store (the `postgres` option) keeps the keys every node shares in the database.
   const opened = await openStoreAndKeys(options)
   const { keys } = opened

@@ -263,6 +263,8 @@ async function openEnvironment<R extends Routes>(
     {
       now: () => clock,
       transport,
+      // The routes' `@schedule` ticks on this clock, its calls going to the routes like any other.
+      scheduledRoutes: { routes: options.routes, endpoint: ownEndpoint },
       control: (c) => {
         control = c
       },
@@ -405,7 +407,9 @@ async function openEnvironment<R extends Routes>(
         await settle(timers.size > 0)
         const dueCall = await store.nextDueAt()
         const dueTimer = Math.min(...[...timers].map((timer) => timer.at))
-        const next = Math.min(dueCall ?? Number.POSITIVE_INFINITY, dueTimer)
+        // A route's `@schedule` ticks on this clock too: each tick is an instant something falls due.
+        const dueTick = Math.min(...(await store.listSchedules()).map((s) => s.nextTickAt ?? Number.POSITIVE_INFINITY))
+        const next = Math.min(dueCall ?? Number.POSITIVE_INFINITY, dueTimer, dueTick)
         if (next > target) break
         setClock(Math.max(clock, next))
       }
