@@ -34,7 +34,8 @@ export class SqliteDebounce {
     now: number,
     insert: (call: NewCall) => void,
   ): InsertResult[] {
-    const s = (this.statements ??= prepare(this.db))
+    this.statements ??= prepare(this.db)
+    const s = this.statements
     const stored = new Map<string, Collapsed>()
     for (const call of debounced) {
       const scope = debounceScope(call, call.debounce!)
