@@ -80,6 +80,24 @@ export function debounceConformance(
       expect(kept?.debounce).toMatchObject({ until: T0 + 8_000, dispatches: 3 })
     })
 
+    it('keeps the later expiration of the two, none winning', async () => {
+      const expiring = (value: string, at: number, expirationMs: number | undefined) =>
+        debounced(
+          value,
+          at,
+          {},
+          { expiresAt: expirationMs === undefined ? undefined : at + expirationMs, expirationMs },
+        )
+      const first = expiring('a', T0, 10_000)
+      await insert([first])
+      await insert([expiring('b', T0 + 1_000, 20_000)], T0 + 1_000)
+      expect(await store.getCall(first.dispatchId)).toMatchObject({ expiresAt: T0 + 21_000, expirationMs: 20_000 })
+      await insert([expiring('c', T0 + 2_000, 1_000)], T0 + 2_000)
+      expect(await store.getCall(first.dispatchId)).toMatchObject({ expiresAt: T0 + 21_000, expirationMs: 20_000 })
+      await insert([expiring('d', T0 + 3_000, undefined)], T0 + 3_000)
+      expect(await store.getCall(first.dispatchId)).toMatchObject({ expiresAt: undefined, expirationMs: undefined })
+    })
+
     it('collapses only calls of the same function, endpoint and key', async () => {
       const calls = [
         debounced('a', T0),
