@@ -145,4 +145,15 @@ export const POSTGRES_MIGRATIONS: readonly ((schema: string) => string)[] = [
   CREATE INDEX rate_starts_key ON ${s}.rate_starts (function, rate_key, expires_at);
   CREATE INDEX rate_starts_expiry ON ${s}.rate_starts (expires_at);
   `,
+  // Debounce (see SQLite's debounce migration). The endpoint is indexed by its md5, as idempotency
+  // keys are, so that the entry fits a B-tree page.
+  (s) => `
+  ALTER TABLE ${s}.calls ADD COLUMN debounce_key TEXT COLLATE "C",
+    ADD COLUMN debounce_keep TEXT,
+    ADD COLUMN debounce_window_ms INTEGER,
+    ADD COLUMN debounce_until BIGINT,
+    ADD COLUMN debounce_count INTEGER;
+  CREATE UNIQUE INDEX calls_debouncing ON ${s}.calls (function, md5(endpoint), debounce_key)
+    WHERE debounce_key IS NOT NULL AND state = 'pending' AND attempts = 0 AND epoch = 0;
+  `,
 ]

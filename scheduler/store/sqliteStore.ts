@@ -11,6 +11,7 @@ import { CANCELLED_ERROR, pollStateJson, type ResultRow, storedResult, suspended
 import { IdempotencyConflict, inputDigest } from './idempotencyConflict.js'
 import { LISTED_COLUMNS, type ListedRow, listedMessages, messageCap, toListPage } from './listPage.js'
 import { type BacklogRow, backlogSql, toBacklog } from './queueBacklog.js'
+import { SqliteDebounce } from './sqliteDebounce.js'
 import { SQLITE_MIGRATIONS } from './sqliteSchema.js'
 import { storableCall, storableCompletion } from './storableValues.js'
 import {
@@ -89,6 +90,8 @@ export class SqliteStore implements Store {
   readonly tightened: readonly string[]
   private readonly db: Database.Database
   private readonly statements: ReturnType<typeof prepare>
+  /** Debounced dispatches (docs/flow-control.md), apart so that other calls' inserts do no more. */
+  private readonly debounce: SqliteDebounce
   /** Commits fsync the WAL (`synchronous=FULL`): claims then commit without it (see {@link claiming}). */
   private readonly fsyncs: boolean
   private closed = false
@@ -134,6 +137,7 @@ export class SqliteStore implements Store {
       throw cause
     }
     this.statements = prepare(this.db)
+    this.debounce = new SqliteDebounce(this.db)
   }
 
   private migrate(): void {
@@ -161,8 +165,9 @@ export class SqliteStore implements Store {
     const s = this.statements
     const since = options.now - options.idempotencyWindowMs
     const storable = calls.map(storableCall)
-    return this.db.transaction(() =>
-      storable.map((call, index): InsertResult => {
+    return this.db.transaction(() => {
+      const debounced: NewCall[] = []
+      const results = storable.map((call, index): InsertResult => {
         const key = call.idempotencyKey
         if (key !== undefined) {
           const digest = inputDigest(call.input)
@@ -177,10 +182,13 @@ export class SqliteStore implements Store {
           }
           s.putKey.run(key, call.function, call.endpoint, call.dispatchId, digest, options.now)
         }
-        s.insert.run(insertParams(call))
+        if (call.debounce === undefined) s.insert.run(insertParams(call))
+        else debounced.push(call)
         return { dispatchId: call.dispatchId, inserted: true }
-      }),
-    )()
+      })
+      if (debounced.length === 0) return results
+      return this.debounce.insert(debounced, results, options.now, (call) => s.insert.run(insertParams(call)))
+    })()
   }
 
   async claimCalls(request: ClaimRequest): Promise<StoredCall[]> {

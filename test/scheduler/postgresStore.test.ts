@@ -5,6 +5,7 @@ import { POSTGRES_MIGRATIONS } from '../../scheduler/store/postgresSchema.js'
 import { openPostgresStore, type PostgresStore } from '../../scheduler/store/postgresStore.js'
 import type { NewCall } from '../../scheduler/store/store.js'
 import { attemptsConformance } from './attemptsConformance.js'
+import { debounceConformance } from './debounceConformance.js'
 import { flowConformance } from './flowConformance.js'
 import { idempotencyConformance } from './idempotencyConformance.js'
 import { listConformance } from './listConformance.js'
@@ -31,6 +32,10 @@ afterAll(async () => {
 
 flowConformance('PostgreSQL', () => freshStore(), {
   // A second node: another store (its own pool) on the same schema.
+  secondNode: (store) => freshStore((store as PostgresStore).schema),
+})
+
+debounceConformance('PostgreSQL', () => freshStore(), {
   secondNode: (store) => freshStore((store as PostgresStore).schema),
 })
 

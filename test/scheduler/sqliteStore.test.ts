@@ -7,6 +7,7 @@ import { SQLITE_MIGRATIONS } from '../../scheduler/store/sqliteSchema.js'
 import { openSqliteStore, type SqliteStore } from '../../scheduler/store/sqliteStore.js'
 import type { NewCall } from '../../scheduler/store/store.js'
 import { attemptsConformance } from './attemptsConformance.js'
+import { debounceConformance } from './debounceConformance.js'
 import { flowConformance } from './flowConformance.js'
 import { idempotencyConformance } from './idempotencyConformance.js'
 import { listConformance } from './listConformance.js'
@@ -77,6 +78,7 @@ attemptsConformance(IN_MEMORY, () => openSqliteStore(':memory:'))
 poisonConformance(IN_MEMORY, () => openSqliteStore(':memory:'))
 retentionConformance(IN_MEMORY, () => openSqliteStore(':memory:'))
 flowConformance('SQLite', async () => openSqliteStore(await freshPath()))
+debounceConformance('SQLite', async () => openSqliteStore(await freshPath()))
 
 describe('SQLite store', () => {
   it('refuses a second process-level opener of the same file while the first holds it', async () => {
