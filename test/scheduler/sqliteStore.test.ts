@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it } from 'vitest'
+import { SQLITE_CLAIM_CAPPED } from '../../scheduler/store/sqliteCappedClaim.js'
 import { SQLITE_MIGRATIONS } from '../../scheduler/store/sqliteSchema.js'
 import { openSqliteStore, type SqliteStore } from '../../scheduler/store/sqliteStore.js'
 import type { NewCall } from '../../scheduler/store/store.js'
@@ -126,5 +127,26 @@ describe('SQLite store', () => {
     after.close()
     expect(rows).toEqual([null])
     expect(states.n).toBe(0)
+  })
+})
+
+describe('SQLite store: capped claims', () => {
+  it('reads a capped backlog by index seeks to the heads of each group, never a scan of the calls', async () => {
+    const path = await freshPath()
+    await openSqliteStore(path).close()
+    const db = new Database(path, { readonly: true })
+    try {
+      const plan = db
+        .prepare(`EXPLAIN QUERY PLAN ${SQLITE_CLAIM_CAPPED}`)
+        .all({ now: 0, limit: 100, owner: 'node-a', until: 1, turns: '[]', costs: '{}' }) as { detail: string }[]
+      const reads = plan.map((row) => row.detail).filter((d) => /^(SCAN|SEARCH) (calls|[cnprx])\b/.test(d))
+      // The one scan is the walk's first step (LIMIT 1 in the index order); every other read is a seek.
+      expect(reads.filter((d) => d.startsWith('SCAN'))).toEqual(['SCAN calls USING COVERING INDEX calls_capped_heads'])
+      expect(reads).toContain(
+        'SEARCH x USING COVERING INDEX calls_capped_heads (function=? AND concurrency_key=? AND endpoint=? AND fairness_key=? AND due_at>? AND due_at<?)',
+      )
+    } finally {
+      db.close()
+    }
   })
 })
