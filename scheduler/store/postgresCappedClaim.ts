@@ -5,8 +5,8 @@ import type { CappedClaimRequest } from './store.js'
  * The claim of capped calls on PostgreSQL (per-key concurrency and rate limits; the rules and the
  * bounded read are SQLite's, see sqliteCappedClaim.ts), run under a transaction-scoped advisory lock
  * of the schema, so the claims of two nodes cannot both see room for the same key: the second counts
- * the first's calls as running and its starts. The groups (function, key, endpoint, fairness key) are
- * walked on calls_capped_heads by a loose index scan, as `dueQueuesSql` walks the queues (a NULL
+ * the first's calls as running and its starts. The groups (function, concurrency key, rate key,
+ * endpoint, fairness key) are walked on calls_capped_heads by a loose index scan, as `dueQueuesSql` walks the queues (a NULL
  * fairness key comes after the others of its prefix), and each gives only its first `$2` due calls.
  * The outer conditions re-check each row against its committed version (a call cancelled meanwhile
  * is not taken). Each start of a rate-limited call is recorded in the same statement.
@@ -25,16 +25,19 @@ export function claimCappedStatement(s: string, request: CappedClaimRequest): St
     JSON.stringify(request.costs ?? {}),
   ]
   const capped = (c: string) => `${c}.concurrency_key IS NOT NULL AND ${c}.due_at IS NOT NULL`
-  const cols = 'c.function, c.concurrency_key, c.endpoint, c.fairness_key'
-  const samePrefix = 'c.function = p.function AND c.concurrency_key = p.concurrency_key AND c.endpoint = p.endpoint'
+  // A group: (function, concurrency key, rate key, endpoint), then the fairness key apart (it may be NULL).
+  const rk = (c: string) => `coalesce(${c}.rate_key, '')`
+  const prefix = (c: string) => `${c}.function, ${c}.concurrency_key, ${rk(c)}, ${c}.endpoint`
+  const cols = `c.function, c.concurrency_key, ${rk('c')} AS rk, c.endpoint, c.fairness_key`
+  const samePrefix = `c.function = p.function AND c.concurrency_key = p.concurrency_key AND ${rk('c')} = p.rk AND c.endpoint = p.endpoint`
   const head = (fairness: string) => `
           (SELECT c.id, c.function, c.endpoint, c.fairness_key, c.concurrency_key, c.due_at,
-             c.concurrency_limit AS lim, c.rate_key, c.rate_limit AS rlim
+             c.concurrency_limit AS lim, c.rate_key, c.rate_limit AS rlim, p.rk
            FROM ${s}.calls AS c
            WHERE ${capped('c')} AND c.due_at <= $1 AND ${samePrefix} AND ${fairness}
            ORDER BY c.fairness_key, c.due_at LIMIT $2)`
   const text = `WITH RECURSIVE grp AS (
-      (SELECT ${cols} FROM ${s}.calls AS c WHERE ${capped('c')} ORDER BY ${cols} LIMIT 1)
+      (SELECT ${cols} FROM ${s}.calls AS c WHERE ${capped('c')} ORDER BY ${prefix('c')}, c.fairness_key LIMIT 1)
       UNION ALL
       SELECT n.* FROM grp AS p CROSS JOIN LATERAL (
         (SELECT ${cols} FROM ${s}.calls AS c
@@ -46,13 +49,12 @@ export function claimCappedStatement(s: string, request: CappedClaimRequest): St
          LIMIT 1)
         UNION ALL
         (SELECT ${cols} FROM ${s}.calls AS c
-         WHERE ${capped('c')}
-           AND (c.function, c.concurrency_key, c.endpoint) > (p.function, p.concurrency_key, p.endpoint)
-         ORDER BY ${cols} LIMIT 1)
+         WHERE ${capped('c')} AND (${prefix('c')}) > (p.function, p.concurrency_key, p.rk, p.endpoint)
+         ORDER BY ${prefix('c')}, c.fairness_key LIMIT 1)
         LIMIT 1
       ) AS n
     ), heads AS (
-      SELECT h.*, ROW_NUMBER() OVER (PARTITION BY h.function, h.concurrency_key, h.endpoint, h.fairness_key
+      SELECT h.*, ROW_NUMBER() OVER (PARTITION BY h.function, h.concurrency_key, h.rk, h.endpoint, h.fairness_key
                                      ORDER BY h.due_at, h.id) AS j
       FROM grp AS p CROSS JOIN LATERAL (${head('p.fairness_key IS NOT NULL AND c.fairness_key = p.fairness_key')}
         UNION ALL ${head('p.fairness_key IS NULL AND c.fairness_key IS NULL')}

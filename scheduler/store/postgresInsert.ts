@@ -40,8 +40,8 @@ export function insertStatement(
     traceparent: calls.map((c) => nul(c.traceparent)),
     detached: calls.map((c) => c.detached === true),
     priority: calls.map((c) => c.priority ?? 0),
-    // A rate-limited call is a capped call: a key (its rate key without a concurrency limit) marks it.
-    concurrencyKey: calls.map((c) => nul(c.concurrency?.key ?? c.rateLimit?.key)),
+    // A rate-limited call is a capped call: a key ('' without a concurrency limit) marks it.
+    concurrencyKey: calls.map((c) => nul(c.concurrency?.key ?? (c.rateLimit === undefined ? undefined : ''))),
     concurrencyLimit: calls.map((c) => nul(c.concurrency?.limit)),
     rateKey: calls.map((c) => nul(c.rateLimit?.key)),
     rateLimit: calls.map((c) => nul(c.rateLimit?.limit)),

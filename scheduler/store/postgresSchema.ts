@@ -145,12 +145,11 @@ export const POSTGRES_MIGRATIONS: readonly ((schema: string) => string)[] = [
   CREATE INDEX rate_starts_key ON ${s}.rate_starts (function, rate_key, expires_at);
   CREATE INDEX rate_starts_expiry ON ${s}.rate_starts (expires_at);
   `,
-  // Capped calls by queue: a claim that reads only the first calls of each (function, key, queue)
-  // (see SQLite's migration of the same number).
+  // Capped calls by group: a claim that reads only the first calls of each (function, concurrency
+  // key, rate key, endpoint, fairness key) (see SQLite's migration of the same number).
   (s) => `
-  UPDATE ${s}.calls SET concurrency_key = rate_key
-    WHERE concurrency_key IS NOT NULL AND concurrency_limit IS NULL AND rate_key IS NOT NULL;
-  CREATE INDEX calls_capped_heads ON ${s}.calls (function, concurrency_key, endpoint, fairness_key, due_at)
+  CREATE INDEX calls_capped_heads
+    ON ${s}.calls (function, concurrency_key, coalesce(rate_key, ''), endpoint, fairness_key, due_at)
     WHERE concurrency_key IS NOT NULL AND due_at IS NOT NULL;
   `,
 ]

@@ -2,12 +2,13 @@
  * The claim of capped calls on SQLite (per-key concurrency and rate limits, docs/flow-control.md),
  * one statement run with the starts it records in one transaction.
  *
- * What it reads is bounded: the groups (function, key, endpoint, fairness key) with unfinished capped
- * calls are walked on calls_capped_heads one index seek each (a loose index scan: `grp` holds the
+ * What it reads is bounded: the groups (function, concurrency key, rate key, endpoint, fairness key)
+ * with unfinished capped calls are walked on calls_capped_heads one index seek each (a loose index scan: `grp` holds the
  * rowid of each group's first row), and of each group only the first `@limit` due calls are read. A
  * call further back in its group cannot be taken by this claim: those before it rank before it for
  * its key's limit and for the claim's `@limit` alike. So a backlog of any size costs the claim at
- * most `@limit` rows per (function, key, queue).
+ * most `@limit` rows per group. (A call without a rate limit and one with the function-wide rate key
+ * '' share a group: the same function with and without a rate limit, across a change of config.)
  *
  * Fairness among the queues waiting on one key: the j-th waiting call of a queue ranks at
  * `offset + j * cost` (`@turns`: the offsets the caller keeps from earlier claims, as JSON
@@ -20,44 +21,57 @@
  * rate limit. A call taken need not be one of a prefix of each partition's ranks (another condition
  * may pass over an earlier one): the claim then takes fewer, never more.
  */
-const CAPPED = 'concurrency_key IS NOT NULL AND due_at IS NOT NULL'
+const capped = (c: string) => `${c}.concurrency_key IS NOT NULL AND ${c}.due_at IS NOT NULL`
+/** A group: (function, concurrency key, rate key, endpoint), then the fairness key apart (it may be NULL). */
+const rk = (c: string) => `ifnull(${c}.rate_key, '')`
+const prefix = (c: string) => `${c}.function, ${c}.concurrency_key, ${rk(c)}, ${c}.endpoint`
+const samePrefix = (c: string, p: string) =>
+  `${c}.function = ${p}.function AND ${c}.concurrency_key = ${p}.concurrency_key AND ${rk(c)} = ${rk(p)} AND ${c}.endpoint = ${p}.endpoint`
+
+/**
+ * The first row of the next prefix in the index order: one seek per column of the prefix, from the
+ * last (a row value `(a, b, c) > (...)` would be a range on `a` alone, reading the rest of its group).
+ */
+const nextPrefix = (() => {
+  const columns = ['n.function', 'n.concurrency_key', rk('n'), 'n.endpoint']
+  const of = ['p.function', 'p.concurrency_key', rk('p'), 'p.endpoint']
+  const seeks = columns.map((_, k) => {
+    const equal = columns.slice(0, k).map((c, i) => `${c} = ${of[i]} AND `)
+    return `(SELECT n.rowid FROM calls AS n INDEXED BY calls_capped_heads
+           WHERE ${capped('n')} AND ${equal.join('')}${columns[k]} > ${of[k]}
+           ORDER BY ${prefix('n')}, n.fairness_key LIMIT 1)`
+  })
+  return seeks.reverse().join(',\n        ')
+})()
 
 export const SQLITE_CLAIM_CAPPED = `
   UPDATE calls SET state = 'running', attempts = attempts + 1, lease_owner = @owner, due_at = @until, updated_at = @now
   WHERE id IN (
     WITH RECURSIVE grp(r) AS (
-      SELECT (SELECT rowid FROM calls INDEXED BY calls_capped_heads WHERE ${CAPPED}
-              ORDER BY function, concurrency_key, endpoint, fairness_key LIMIT 1)
+      SELECT (SELECT c.rowid FROM calls AS c INDEXED BY calls_capped_heads WHERE ${capped('c')}
+              ORDER BY ${prefix('c')}, c.fairness_key LIMIT 1)
       UNION ALL
       SELECT coalesce(
         CASE WHEN p.fairness_key IS NULL THEN
           (SELECT n.rowid FROM calls AS n INDEXED BY calls_capped_heads
-           WHERE n.${CAPPED.replaceAll(' AND ', ' AND n.')} AND n.function = p.function
-             AND n.concurrency_key = p.concurrency_key AND n.endpoint = p.endpoint AND n.fairness_key IS NOT NULL
+           WHERE ${capped('n')} AND ${samePrefix('n', 'p')} AND n.fairness_key IS NOT NULL
            ORDER BY n.fairness_key LIMIT 1)
         ELSE
           (SELECT n.rowid FROM calls AS n INDEXED BY calls_capped_heads
-           WHERE n.${CAPPED.replaceAll(' AND ', ' AND n.')} AND n.function = p.function
-             AND n.concurrency_key = p.concurrency_key AND n.endpoint = p.endpoint AND n.fairness_key > p.fairness_key
+           WHERE ${capped('n')} AND ${samePrefix('n', 'p')} AND n.fairness_key > p.fairness_key
            ORDER BY n.fairness_key LIMIT 1)
         END,
-        (SELECT n.rowid FROM calls AS n INDEXED BY calls_capped_heads
-         WHERE n.${CAPPED.replaceAll(' AND ', ' AND n.')}
-           AND (n.function, n.concurrency_key, n.endpoint) > (p.function, p.concurrency_key, p.endpoint)
-         ORDER BY n.function, n.concurrency_key, n.endpoint, n.fairness_key LIMIT 1))
+        ${nextPrefix})
       FROM grp JOIN calls AS p ON p.rowid = grp.r
     ),
     heads AS (
       SELECT c.id, c.function, c.endpoint, c.fairness_key, c.concurrency_key, c.due_at,
         c.concurrency_limit AS lim, c.rate_key, c.rate_limit AS rlim,
-        ROW_NUMBER() OVER (PARTITION BY c.function, c.concurrency_key, c.endpoint, c.fairness_key
-                           ORDER BY c.due_at, c.id) AS j
+        ROW_NUMBER() OVER (PARTITION BY ${prefix('c')}, c.fairness_key ORDER BY c.due_at, c.id) AS j
       FROM grp JOIN calls AS p ON p.rowid = grp.r
       JOIN calls AS c ON c.rowid IN (
         SELECT x.rowid FROM calls AS x INDEXED BY calls_capped_heads
-        WHERE x.${CAPPED.replaceAll(' AND ', ' AND x.')} AND x.function = p.function
-          AND x.concurrency_key = p.concurrency_key AND x.endpoint = p.endpoint AND x.fairness_key IS p.fairness_key
-          AND x.due_at <= @now
+        WHERE ${capped('x')} AND ${samePrefix('x', 'p')} AND x.fairness_key IS p.fairness_key AND x.due_at <= @now
         ORDER BY x.due_at LIMIT @limit)
     ),
     turns AS (

@@ -180,14 +180,11 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX rate_starts_key ON rate_starts (function, rate_key, expires_at);
   CREATE INDEX rate_starts_expiry ON rate_starts (expires_at);
   `,
-  // Capped calls by queue (docs/flow-control.md): a capped claim reads only the first calls of each
-  // (function, key, queue) from calls_capped_heads, instead of every due capped call, and the queues
-  // waiting on one key take turns. So that the calls of one rate key are one group, a rate-limited
-  // call without a concurrency limit is keyed by its rate key (it was '').
+  // Capped calls by group (docs/flow-control.md): a capped claim reads only the first calls of each
+  // (function, concurrency key, rate key, endpoint, fairness key) from calls_capped_heads, instead of
+  // every due capped call, and the queues waiting on one key take turns.
   `
-  UPDATE calls SET concurrency_key = rate_key
-    WHERE concurrency_key IS NOT NULL AND concurrency_limit IS NULL AND rate_key IS NOT NULL;
-  CREATE INDEX calls_capped_heads ON calls (function, concurrency_key, endpoint, fairness_key, due_at)
+  CREATE INDEX calls_capped_heads ON calls (function, concurrency_key, ifnull(rate_key, ''), endpoint, fairness_key, due_at)
     WHERE concurrency_key IS NOT NULL AND due_at IS NOT NULL;
   `,
 ]

@@ -638,8 +638,8 @@ function insertParams(call: NewCall) {
     traceparent: call.traceparent ?? null,
     detached: call.detached === true ? 1 : 0,
     priority: call.priority ?? 0,
-    // A rate-limited call is a capped call: a key (its rate key without a concurrency limit) marks it.
-    concurrency_key: call.concurrency?.key ?? call.rateLimit?.key ?? null,
+    // A rate-limited call is a capped call: a key ('' without a concurrency limit) marks it.
+    concurrency_key: call.concurrency?.key ?? (call.rateLimit === undefined ? null : ''),
     concurrency_limit: call.concurrency?.limit ?? null,
     rate_key: call.rateLimit?.key ?? null,
     rate_limit: call.rateLimit?.limit ?? null,

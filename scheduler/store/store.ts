@@ -388,7 +388,7 @@ export interface Store {
    * Calls with a rate limit are taken here too, only while their (function, rate key) has had fewer
    * than its limit of starts within its period, every claim of such a call counting as a start.
    * The queues waiting on one key take turns (`turns`, `costs`); a claim reads at most `limit` calls
-   * of each (function, key, queue), not the whole backlog.
+   * of each (function, concurrency key, rate key, queue), not the whole backlog.
    */
   claimCapped?(request: CappedClaimRequest): Promise<StoredCall[]>
   /**

@@ -263,9 +263,18 @@ export function flowConformance(
       )
       const otherQueue = newCall({ fairnessKey: 'b', dueAt: T0 - 1, concurrency: { key: 'big', limit: 2 } })
       const otherKey = newCall({ fairnessKey: 'a', dueAt: T0, rateLimit: { key: 'small', limit: 1, periodMs: 1_000 } })
-      await insert([...backlog, otherQueue, otherKey])
+      // Behind the backlog's group in every order: a later key of the same function, another function.
+      const laterKey = newCall({ fairnessKey: 'a', dueAt: T0, concurrency: { key: 'zzz', limit: 1 } })
+      const laterFunction = newCall({ function: 'zzz', dueAt: T0, concurrency: { key: 'big', limit: 1 } })
+      await insert([...backlog, otherQueue, otherKey, laterKey, laterFunction])
       expect(new Set(await claimCapped(store))).toEqual(
-        new Set([backlog[0]!.dispatchId, otherQueue.dispatchId, otherKey.dispatchId]),
+        new Set([
+          backlog[0]!.dispatchId,
+          otherQueue.dispatchId,
+          otherKey.dispatchId,
+          laterKey.dispatchId,
+          laterFunction.dispatchId,
+        ]),
       )
       expect(await claimCapped(store)).toEqual([])
       expect(await succeed(store, backlog[0]!)).toEqual([true])
