@@ -256,6 +256,23 @@ export function flowConformance(
       expect(await claim(T0 + 15_000)).toEqual(new Set([a[2]!.dispatchId, a[3]!.dispatchId]))
     })
 
+    it("finds every rate key's calls under one concurrency key, whatever the backlog of another rate key", async () => {
+      if (store.claimCapped === undefined) return
+      // `@concurrency 50` on the whole function, `@rateLimit 1/1h key=customerId`.
+      const call = (customer: string, dueAt: number) =>
+        newCall({
+          dueAt,
+          concurrency: { key: '', limit: 50 },
+          rateLimit: { key: customer, limit: 1, periodMs: 3_600_000 },
+        })
+      const backlog = Array.from({ length: 20 }, (_, i) => call('cust-a', T0 - 100 + i))
+      const other = call('cust-b', T0)
+      await insert([...backlog, other])
+      // A claim of 5 reads the first 5 of each group: cust-b's call is in a group of its own.
+      const claimed = await store.claimCapped({ now: T0, limit: 5, owner: 'node-a', leaseMs: LEASE })
+      expect(new Set(claimed.map((c) => c.dispatchId))).toEqual(new Set([backlog[0]!.dispatchId, other.dispatchId]))
+    })
+
     it('claims right from a large capped backlog: the heads of each key and queue, other keys not held back', async () => {
       if (store.claimCapped === undefined) return
       const backlog = Array.from({ length: 5_000 }, (_, i) =>
