@@ -30,7 +30,9 @@ const queueId = (q: QueueKey): string => JSON.stringify([q.endpoint, q.function,
  * counts each key's running calls across nodes. It asks the store only when capped work may be
  * waiting — capped calls were dispatched, a capped attempt ended, the last probe found some — or
  * every `probeEveryMs`: a scheduler whose functions declare no limit pays one cheap probe of an
- * empty index that often, nothing per claim.
+ * empty index that often, nothing per claim. Rate limits: when a period next opens it wakes the
+ * delivery loop (`wake`). Fairness: the queues waiting on one key take turns, kept here and handed
+ * to each claim (`CappedClaimRequest.turns`).
  */
 export class CappedClaims implements ClaimSelector {
   private lastProbe = Number.NEGATIVE_INFINITY
