@@ -156,4 +156,11 @@ export const POSTGRES_MIGRATIONS: readonly ((schema: string) => string)[] = [
   CREATE UNIQUE INDEX calls_debouncing ON ${s}.calls (function, md5(endpoint), debounce_key)
     WHERE debounce_key IS NOT NULL AND state = 'pending' AND attempts = 0 AND epoch = 0;
   `,
+  // Capped calls by group: a claim that reads only the first calls of each (function, concurrency
+  // key, rate key, endpoint, fairness key) (see SQLite's migration of the same number).
+  (s) => `
+  CREATE INDEX calls_capped_heads
+    ON ${s}.calls (function, concurrency_key, coalesce(rate_key, ''), endpoint, fairness_key, due_at)
+    WHERE concurrency_key IS NOT NULL AND due_at IS NOT NULL;
+  `,
 ]

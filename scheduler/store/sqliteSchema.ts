@@ -194,4 +194,11 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE UNIQUE INDEX calls_debouncing ON calls (function, endpoint, debounce_key)
     WHERE debounce_key IS NOT NULL AND state = 'pending' AND attempts = 0 AND epoch = 0;
   `,
+  // Capped calls by group (docs/flow-control.md): a capped claim reads only the first calls of each
+  // (function, concurrency key, rate key, endpoint, fairness key) from calls_capped_heads, instead of
+  // every due capped call, and the queues waiting on one key take turns.
+  `
+  CREATE INDEX calls_capped_heads ON calls (function, concurrency_key, ifnull(rate_key, ''), endpoint, fairness_key, due_at)
+    WHERE concurrency_key IS NOT NULL AND due_at IS NOT NULL;
+  `,
 ]

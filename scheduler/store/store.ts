@@ -204,6 +204,25 @@ export interface ClaimRequest {
   readonly queue?: QueueKey
 }
 
+/**
+ * A claim of capped calls ({@link Store.claimCapped}) with the turns of fair scheduling among the
+ * queues waiting on one key (docs/flow-control.md): the j-th waiting call of a queue ranks at
+ * `offset + j * cost`, lowest first, ties by due time; a queue not named in `turns` has offset 0, and
+ * a fairness key not in `costs` cost 1. Without either, queues take equal turns from the same start.
+ */
+export interface CappedClaimRequest extends ClaimRequest {
+  /** How far behind the others each queue starts: what it was served in earlier claims. */
+  readonly turns?: readonly CappedTurn[]
+  /** The cost of one call by fairness key: 1 / its weight. */
+  readonly costs?: Readonly<Record<string, number>>
+}
+
+/** One queue's place in a {@link CappedClaimRequest}. */
+export interface CappedTurn {
+  readonly queue: QueueKey
+  readonly offset: number
+}
+
 /** One queue's share of a {@link QueueClaimRequest}. */
 export interface QueueClaim {
   readonly queue: QueueKey
@@ -403,8 +422,10 @@ export interface Store {
    * and rate limits are then not enforced.
    * Calls with a rate limit are taken here too, only while their (function, rate key) has had fewer
    * than its limit of starts within its period, every claim of such a call counting as a start.
+   * The queues waiting on one key take turns (`turns`, `costs`); a claim reads at most `limit` calls
+   * of each (function, concurrency key, rate key, queue), not the whole backlog.
    */
-  claimCapped?(request: ClaimRequest): Promise<StoredCall[]>
+  claimCapped?(request: CappedClaimRequest): Promise<StoredCall[]>
   /**
    * Optional (rate limits, docs/flow-control.md): the earliest time after `now` at which a start of
    * a rate-limited call leaves its period (a key may then have room again); undefined when none will.
