@@ -121,6 +121,13 @@ export function flowLiteral(flow: FlowModel): string {
     const keyText = key === undefined ? '' : `, key: { arg: ${key.arg}, path: [${key.path.map(quote).join(', ')}] }`
     fields.push(`rateLimit: { limit: ${limit}, periodMs: ${periodMs}${keyText} }`)
   }
+  if (flow.debounce !== undefined) {
+    const { windowMs, key, keep, maxMs } = flow.debounce
+    const keyText = key === undefined ? '' : `, key: { arg: ${key.arg}, path: [${key.path.map(quote).join(', ')}] }`
+    const keepText = keep === undefined ? '' : `, keep: ${quote(keep)}`
+    const maxText = maxMs === undefined ? '' : `, maxMs: ${maxMs}`
+    fields.push(`debounce: { windowMs: ${windowMs}${keyText}${keepText}${maxText} }`)
+  }
   if (flow.schedule !== undefined) fields.push(`schedule: ${scheduleLiteral(flow.schedule)}`)
   return `{ ${fields.join(', ')} }`
 }

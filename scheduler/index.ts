@@ -51,6 +51,8 @@ export { openSqliteStore, SqliteStore } from './store/sqliteStore.js'
 /** Durable storage of calls ({@link Store}), and the values its methods take and return. */
 export type {
   CallCounts,
+  CappedClaimRequest,
+  CappedTurn,
   ChangeResult,
   ClaimRequest,
   Completion,

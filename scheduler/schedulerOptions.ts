@@ -22,6 +22,7 @@ import {
   type FunctionPolicy,
   type RetryPolicy,
 } from './calls/retryPolicy.js'
+import { checkDebouncePolicy } from './calls/withDebounce.js'
 import type { AdaptiveConcurrencyOptions, ResolvedAdaptiveConcurrency } from './delivery/adaptiveConcurrency.js'
 import type { FairnessOptions } from './delivery/deficitRoundRobin.js'
 import type { DeliveryOptions } from './delivery/deliveryOptions.js'
@@ -222,8 +223,9 @@ function positive(name: string, value: number | undefined, fallback: number): nu
 
 function checkPolicy(where: string, policy: FunctionPolicy): FunctionPolicy {
   for (const [field, value] of Object.entries(policy)) {
-    // rateLimit is an object, checked below.
-    if (value !== undefined && field !== 'rateLimit') positive(`${where}.${field}`, value as number, 0)
+    // rateLimit and debounce are objects, checked below.
+    if (value !== undefined && field !== 'rateLimit' && field !== 'debounce')
+      positive(`${where}.${field}`, value as number, 0)
   }
   if (policy.maxAttempts !== undefined && !(Number.isInteger(policy.maxAttempts) && policy.maxAttempts >= 1)) {
     throw dspError('DSP3005', `the scheduler option ${where}.maxAttempts is ${policy.maxAttempts}`, {
@@ -259,6 +261,7 @@ function checkPolicy(where: string, policy: FunctionPolicy): FunctionPolicy {
       hint: `priority is a whole number from ${MIN_PRIORITY} to ${MAX_PRIORITY} (docs/flow-control.md)`,
     })
   }
+  if (policy.debounce !== undefined) checkDebouncePolicy(where, policy.debounce)
   return policy
 }
 

@@ -219,6 +219,9 @@ export async function startSchedulerWith(options: SchedulerOptions, harness: Sch
     leaseMs: renewal?.leaseMs ?? leaseMs,
     batchSize: Math.min(resolved.concurrency, 500),
     limits,
+    wake: () => loop?.wake(),
+    now: resolved.now,
+    weights: resolved.weights,
   })
   committer = resolved.groupCommit
     ? new GroupCommitter(store, { idempotencyWindowMs: resolved.idempotencyWindowMs, now: resolved.now })
@@ -407,6 +410,7 @@ export async function startSchedulerWith(options: SchedulerOptions, harness: Sch
         await scrapes?.close()
         await app.close()
         await deliveries.stop(resolved.shutdownGraceMs)
+        selector.stop()
         renewal?.stop()
         await client.close()
         stopListening?.()

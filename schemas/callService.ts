@@ -48,10 +48,26 @@ export const CallInfo = Type.Object({
     Type.Object({ key: Type.String(), limit: Type.Integer({ minimum: 1 }), periodMs: Type.Integer({ minimum: 1 }) }),
   ),
   /**
+   * The debounce it was dispatched with (docs/flow-control.md): its key ('' for the function-wide
+   * key), the input it keeps, its window, the latest it may start (with a max wait), and how many
+   * dispatches collapsed into it, itself included.
+   */
+  debounce: Type.Optional(
+    Type.Object({
+      key: Type.String(),
+      keep: Type.Union([Type.Literal('last'), Type.Literal('first')]),
+      windowMs: Type.Integer({ minimum: 1 }),
+      until: Type.Optional(Timestamp),
+      dispatches: Type.Integer({ minimum: 1 }),
+    }),
+  ),
+  /**
    * Get only, for a pending call: why it has not started yet — `delayed` (its delay or notBefore),
    * `backoff` (before a retry), `queued` (due, waiting for a slot among the calls of its queue, in
    * priority order), `concurrency` (due, its key at its concurrency limit or next in line for it) or
-   * `rate_limited` (due, its key at its rate limit or next in line for it; docs/flow-control.md).
+   * `rate_limited` (due, its key at its rate limit or next in line for it; docs/flow-control.md);
+   * or `debounced` (a debounced call whose window has not ended: a call of its key dispatched
+   * before `nextAttemptAt` collapses into it).
    */
   waiting: Type.Optional(
     Type.Union([
@@ -60,6 +76,7 @@ export const CallInfo = Type.Object({
       Type.Literal('queued'),
       Type.Literal('concurrency'),
       Type.Literal('rate_limited'),
+      Type.Literal('debounced'),
     ]),
   ),
   /** A durable coroutine: results of its children waiting for its next turn. */

@@ -18,6 +18,10 @@ export const MAX_RATE_LIMIT = 1_000_000
 export const MIN_RATE_PERIOD_MS = 1_000
 export const MAX_RATE_PERIOD_MS = 86_400_000
 
+/** A debounce window's and its max wait's shortest and longest length, in ms: 1 ms to 1 day. */
+export const MIN_DEBOUNCE_MS = 1
+export const MAX_DEBOUNCE_MS = 86_400_000
+
 /** The longest flow key (the value a key path reads from the input), in characters. */
 export const MAX_FLOW_KEY_LENGTH = 256
 
@@ -50,6 +54,22 @@ export const FlowOptions = Type.Object(
           limit: Type.Integer({ minimum: 1, maximum: MAX_RATE_LIMIT }),
           periodMs: Type.Integer({ minimum: MIN_RATE_PERIOD_MS, maximum: MAX_RATE_PERIOD_MS }),
           key: Type.Optional(Type.String({ maxLength: MAX_FLOW_KEY_LENGTH })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    /**
+     * Calls with the same `key` within `windowMs` of each other collapse into one pending call, due
+     * `windowMs` after the last of them (at most `maxMs` after the first), with the last input (`keep`
+     * `last`, the default) or the first (`first`).
+     */
+    debounce: Type.Optional(
+      Type.Object(
+        {
+          windowMs: Type.Integer({ minimum: MIN_DEBOUNCE_MS, maximum: MAX_DEBOUNCE_MS }),
+          key: Type.Optional(Type.String({ maxLength: MAX_FLOW_KEY_LENGTH })),
+          keep: Type.Optional(Type.Union([Type.Literal('last'), Type.Literal('first')])),
+          maxMs: Type.Optional(Type.Integer({ minimum: MIN_DEBOUNCE_MS, maximum: MAX_DEBOUNCE_MS })),
         },
         { additionalProperties: false },
       ),

@@ -75,11 +75,13 @@ export type { ConnectCode, DspCode, DspPart, ErrorCatalogEntry } from './errors/
 export { ERROR_CATALOG } from './errors/errorCatalog.js'
 export {
   FlowOptions,
+  MAX_DEBOUNCE_MS,
   MAX_FLOW_KEY_LENGTH,
   MAX_KEY_CONCURRENCY,
   MAX_PRIORITY,
   MAX_RATE_LIMIT,
   MAX_RATE_PERIOD_MS,
+  MIN_DEBOUNCE_MS,
   MIN_PRIORITY,
   MIN_RATE_PERIOD_MS,
   Priority,

@@ -10,6 +10,7 @@ import type {
 } from 'dispatch-functions/protocol'
 import { formatAny } from '../formatAny.js'
 import { formatAttempts } from '../formatAttempts.js'
+import { formatDebounce } from '../formatDebounce.js'
 import { formatRestarts } from '../formatRestarts.js'
 import { formatStats } from '../formatStats.js'
 import { parseDurationFlag, parseHttpUrl, parseListLimit } from '../options.js'
@@ -363,6 +364,7 @@ const WAITING: Readonly<Record<NonNullable<CallInfo['waiting']>, string>> = {
   queued: 'queued (due; waiting for a slot, behind calls of its queue that came first or rank higher)',
   concurrency: 'concurrency (due; its key is at its concurrency limit, or it is next in line for it)',
   rate_limited: 'rate_limited (due; its key has used its rate limit for this period, or it is next in line for it)',
+  debounced: 'debounced (calls of its key dispatched within its window collapse into it)',
 }
 
 /** A period in ms as the tag writes it: `1m`, `30s`, `1d`. */
@@ -402,7 +404,8 @@ function printCall(call: CallInfo, flags: ApiFlags, history: readonly string[] =
   if (call.status) lines.push(`last attempt: ${call.status}`)
   if (call.parentDispatchId) lines.push(`parent:    ${call.parentDispatchId}`)
   if (call.nextAttemptAt) lines.push(`next:      ${call.nextAttemptAt}`)
-  if (call.waiting) lines.push(`waiting:   ${WAITING[call.waiting]}`)
+  const debounced = formatDebounce(call)
+  if (call.waiting) lines.push(`waiting:   ${debounced.waiting ?? WAITING[call.waiting]}`)
   if (call.priority) lines.push(`priority:  ${call.priority}`)
   if (call.concurrency) {
     const key =
@@ -415,6 +418,7 @@ function printCall(call: CallInfo, flags: ApiFlags, history: readonly string[] =
       `rate limit: at most ${call.rateLimit.limit} starts per ${periodText(call.rateLimit.periodMs)} for ${key}`,
     )
   }
+  if (debounced.debounce) lines.push(`debounce:  ${debounced.debounce}`)
   const schedule = scheduleOf(call.idempotencyKey)
   if (schedule) lines.push(`schedule:  ${schedule}`)
   if (call.fairnessKey) lines.push(`tenant:    ${call.fairnessKey}`)

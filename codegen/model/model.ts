@@ -44,6 +44,13 @@ export interface FlowModel {
     readonly periodMs: number
     readonly key?: { readonly arg: number; readonly path: readonly string[] }
   }
+  /** `@debounce 5s key=path keep=last max=1m`: the window and max wait (ms), which input is kept, where the key is read. */
+  readonly debounce?: {
+    readonly windowMs: number
+    readonly key?: { readonly arg: number; readonly path: readonly string[] }
+    readonly keep?: 'last' | 'first'
+    readonly maxMs?: number
+  }
   /** `@schedule "cron" tz=Zone missed=... input=[...]`: the scheduler runs the function on it. */
   readonly schedule?: ScheduleModel
 }

@@ -1,4 +1,5 @@
 import {
+  MAX_DEBOUNCE_MS,
   MAX_KEY_CONCURRENCY,
   MAX_PRIORITY,
   MAX_RATE_LIMIT,
@@ -30,7 +31,7 @@ const FLOW_TAGS: Readonly<Record<string, boolean>> = {
   priority: true,
   concurrency: true,
   rateLimit: true,
-  debounce: false,
+  debounce: true,
   schedule: true,
 }
 
@@ -40,7 +41,8 @@ const SYNTAX: Readonly<Record<string, string>> = {
   concurrency: '`@concurrency N key=path` (N from 1 to 10000; `key=` optional)',
   rateLimit:
     '`@rateLimit N/period key=path` (`@rateLimit 10/1m`: N from 1 to 1000000, a period from 1s to 1d in s, m, h or d; `key=` optional)',
-  debounce: '`@debounce 5s key=path keep=last`',
+  debounce:
+    '`@debounce 5s key=path keep=last max=1m` (a window from 1ms to 1d in ms, s, m, h or d; `key=`, `keep=last|first` and `max=` optional, max not shorter than the window)',
   schedule: SCHEDULE_SYNTAX,
 }
 
@@ -73,6 +75,7 @@ export function readFlowTags(
   let priority: number | undefined
   let concurrency: FlowModel['concurrency']
   let rateLimit: FlowModel['rateLimit']
+  let debounce: FlowModel['debounce']
   let schedule: FlowModel['schedule']
   for (const { tag, value, offset } of lines) {
     if (!(tag in FLOW_TAGS)) continue
@@ -148,6 +151,10 @@ export function readFlowTags(
       const key = keyPath(read['key'], parameters)
       if (typeof key === 'string') malformed(key)
       else rateLimit = { ...parsed, key }
+    } else if (tag === 'debounce') {
+      const read = readDebounce(value, parameters)
+      if (typeof read === 'string') malformed(read)
+      else debounce = read
     } else if (tag === 'schedule') {
       schedule = readSchedule(value, offset, required, problems, malformed)
     }
@@ -156,6 +163,7 @@ export function readFlowTags(
   if (priority !== undefined) flow.priority = priority
   if (concurrency !== undefined) flow.concurrency = concurrency
   if (rateLimit !== undefined) flow.rateLimit = rateLimit
+  if (debounce !== undefined) flow.debounce = debounce
   if (schedule !== undefined) flow.schedule = schedule
   if (problems.length > 0 || Object.keys(flow).length === 0) return { flow: undefined, problems }
   return { flow, problems }
@@ -197,6 +205,48 @@ function parseRate(text: string): { limit: number; periodMs: number } | string {
     return `${JSON.stringify(text)}: the period is not from 1s to 1d`
   }
   return { limit, periodMs }
+}
+
+const DURATION_UNIT_MS: Readonly<Record<string, number>> = { ms: 1, ...PERIOD_UNIT_MS }
+
+/** `5s`, `500ms`, `1m` into ms within a debounce's bounds, or what is wrong with it. */
+function parseDuration(text: string, what: string): number | string {
+  const match = /^(\d+)(ms|s|m|h|d)$/.exec(text)
+  if (!match) return `${what} ${JSON.stringify(text)} is not a duration (\`500ms\`, \`5s\`, \`1m\`, \`1h\`)`
+  const ms = Number(match[1]) * DURATION_UNIT_MS[match[2]!]!
+  if (!(ms >= 1 && ms <= MAX_DEBOUNCE_MS)) return `${what} ${JSON.stringify(text)} is not from 1ms to 1d`
+  return ms
+}
+
+/** `5s key=userId keep=last max=1m` into the model, or what is wrong with it. */
+function readDebounce(value: string, parameters: readonly string[]): NonNullable<FlowModel['debounce']> | string {
+  const [window = '', ...options] = value.split(/\s+/).filter((word) => word !== '')
+  if (window === '') return 'needs a window (`5s`)'
+  const windowMs = parseDuration(window, 'the window')
+  if (typeof windowMs === 'string') return windowMs
+  const read = readOptions(options, ['key', 'keep', 'max'])
+  if (typeof read === 'string') return read
+  const debounce: { -readonly [K in keyof NonNullable<FlowModel['debounce']>]: NonNullable<FlowModel['debounce']>[K] } =
+    {
+      windowMs,
+    }
+  if (read['key'] !== undefined) {
+    const key = keyPath(read['key'], parameters)
+    if (typeof key === 'string') return key
+    debounce.key = key
+  }
+  const keep = read['keep']
+  if (keep !== undefined) {
+    if (keep !== 'last' && keep !== 'first') return `keep=${keep} is neither keep=last nor keep=first`
+    debounce.keep = keep
+  }
+  if (read['max'] !== undefined) {
+    const maxMs = parseDuration(read['max'], 'max')
+    if (typeof maxMs === 'string') return maxMs
+    if (maxMs < windowMs) return `max=${read['max']} is shorter than the window ${window}`
+    debounce.maxMs = maxMs
+  }
+  return debounce
 }
 
 /** `name=value` words into a record, or what is wrong with them. */

@@ -92,6 +92,7 @@ export function CallPage(props: { id: string; ask: (c: Confirmation) => void }) 
       ${call.expiresAt ? html`<dt>Expires</dt><dd>${when(call.expiresAt)}</dd>` : null}
       ${call.idempotencyKey ? html`<dt>Idempotency key</dt><dd class="mono">${call.idempotencyKey}</dd>` : null}
       ${call.fairnessKey ? html`<dt>Fairness key</dt><dd>${call.fairnessKey}</dd>` : null}
+      ${call.debounce ? html`<dt>Debounce</dt><dd data-testid="debounce">${debounceText(call)}</dd>` : null}
       ${call.parentDispatchId ? html`<dt>Parent</dt><dd><a class="mono" href=${`#/call/${call.parentDispatchId}`}>${call.parentDispatchId}</a></dd>` : null}
       <dt>Trace id</dt><dd class="mono" data-testid="trace-id">${call.traceId ?? '-'}</dd>
     </dl>
@@ -104,4 +105,12 @@ export function CallPage(props: { id: string; ask: (c: Confirmation) => void }) 
     <h3>Coroutine tree</h3>
     <${CallTree} call=${call} version=${version} />
   </section>`
+}
+
+/** A debounced call's debounce (docs/flow-control.md), and while its window is open that it waits. */
+function debounceText(call: CallInfo): string {
+  const d = call.debounce!
+  const key = d.key === '' ? 'all calls of the function' : `key "${d.key}"`
+  const open = call.waiting === 'debounced' ? '; its window is open: calls of its key collapse into it' : ''
+  return `${d.windowMs} ms for ${key}, keeps the ${d.keep} input, stands for ${d.dispatches} dispatch${d.dispatches === 1 ? '' : 'es'}${open}`
 }

@@ -22,6 +22,16 @@ export interface FlowDeclaration {
   readonly concurrency?: { readonly limit: number; readonly key?: FlowKeyPath }
   /** `@rateLimit N/period key=path`: at most `limit` starts per `periodMs` per key (per function without a key). */
   readonly rateLimit?: { readonly limit: number; readonly periodMs: number; readonly key?: FlowKeyPath }
+  /**
+   * `@debounce 5s key=path keep=last max=1m`: calls with one key within `windowMs` collapse into one,
+   * with the last input (or the first), due at most `maxMs` after the first (per function without a key).
+   */
+  readonly debounce?: {
+    readonly windowMs: number
+    readonly key?: FlowKeyPath
+    readonly keep?: 'last' | 'first'
+    readonly maxMs?: number
+  }
   /** `@schedule "cron" tz=Zone`: the scheduler runs the function on it (never sent with a call). */
   readonly schedule?: ScheduleDeclaration
 }
@@ -90,5 +100,20 @@ export function toFlowOptions(
     const { limit, periodMs, key } = flow.rateLimit
     wire.rateLimit = key === undefined ? { limit, periodMs } : { limit, periodMs, key: readFlowKey(fn, args, key) }
   }
+  if (flow.debounce !== undefined) wire.debounce = toDebounceOption(fn, flow.debounce, args)
   return Object.keys(wire).length === 0 ? undefined : wire
+}
+
+/** A `@debounce` declaration as one call carries it: its key read from the arguments. */
+function toDebounceOption(
+  fn: string,
+  debounce: NonNullable<FlowDeclaration['debounce']>,
+  args: readonly unknown[],
+): NonNullable<FlowOptions['debounce']> {
+  const { windowMs, key, keep, maxMs } = debounce
+  const wire: NonNullable<FlowOptions['debounce']> = { windowMs }
+  if (key !== undefined) wire.key = readFlowKey(fn, args, key)
+  if (keep !== undefined) wire.keep = keep
+  if (maxMs !== undefined) wire.maxMs = maxMs
+  return wire
 }

@@ -1,6 +1,6 @@
 import type { AttemptInfo, CallInfo } from 'dispatch-functions/protocol'
 import { toTimestamp } from 'dispatch-functions/protocol'
-import type { ListedCall, StoredAttempt, StoredCall } from '../store/store.js'
+import type { ListedCall, StoredAttempt, StoredCall, StoredDebounce } from '../store/store.js'
 
 // Never throws: a time stored by an older version beyond a Date's range reads as the latest timestamp.
 const iso = toTimestamp
@@ -31,7 +31,9 @@ export function toCallInfo(call: StoredCall | ListedCall, now?: number): CallInf
     const due =
       call.rateLimit !== undefined ? 'rate_limited' : call.concurrency !== undefined ? 'concurrency' : 'queued'
     info.waiting = call.dueAt > now ? (call.attempts > 0 ? 'backoff' : 'delayed') : due
+    if (info.waiting === 'delayed' && call.debounce !== undefined && call.epoch === 0) info.waiting = 'debounced'
   }
+  if (call.debounce !== undefined) info.debounce = debounceInfo(call.debounce)
   if (call.expiresAt !== undefined) info.expiresAt = iso(call.expiresAt)
   if (call.fairnessKey !== undefined) info.fairnessKey = call.fairnessKey
   if (call.idempotencyKey !== undefined) info.idempotencyKey = call.idempotencyKey
@@ -52,6 +54,14 @@ export function toCallInfo(call: StoredCall | ListedCall, now?: number): CallInf
     if (call.errorBytes !== undefined) info.errorBytes = call.errorBytes
   }
   return info
+}
+
+/** The CallService view of a call's debounce. */
+function debounceInfo(debounce: StoredDebounce): NonNullable<CallInfo['debounce']> {
+  const { key, keep, windowMs, until, dispatches } = debounce
+  return until === undefined
+    ? { key, keep, windowMs, dispatches }
+    : { key, keep, windowMs, until: iso(until), dispatches }
 }
 
 /** The CallService view of one entry of a call's attempt history. */

@@ -31,6 +31,20 @@ export interface FunctionPolicy extends RetryPolicy {
    * `periodMs` per key; for a function that declares none, a limit on all its calls together.
    */
   readonly rateLimit?: { readonly limit: number; readonly periodMs: number }
+  /**
+   * The debounce of its calls, over the function's `@debounce` (the key stays the declared one):
+   * calls of one key within `windowMs` collapse into one, due at most `maxMs` after the first, with
+   * the last input (`keep`, default `last`) or the first; for a function that declares none, all
+   * its calls together.
+   */
+  readonly debounce?: DebouncePolicy
+}
+
+/** A debounce as the scheduler's config sets it (docs/flow-control.md). */
+export interface DebouncePolicy {
+  readonly windowMs: number
+  readonly maxMs?: number
+  readonly keep?: 'last' | 'first'
 }
 
 /** One priority level is worth this much waiting by default: 1 minute (docs/flow-control.md). */

@@ -13,6 +13,7 @@ import { ConnectRefusal } from './connectError.js'
 import { newDispatchId } from './dispatchId.js'
 import { MAX_JSON_DEPTH, nestedDeeperThan } from './jsonDepth.js'
 import { type CallPolicies, policyFor } from './retryPolicy.js'
+import { withDebounce } from './withDebounce.js'
 
 const checkDispatchRequest = Compile(DispatchRequest)
 
@@ -45,7 +46,9 @@ export function toNewCalls(body: unknown, options: CallPolicies, now: number): N
     const what = `${m ? m[2] || '/' : path || '/'} ${first?.message ?? 'is invalid'}`
     refuse(m ? Number(m[1]) : undefined, m ? what : `the request is not a DispatchRequest: ${what}`)
   }
-  return (body as DispatchRequest).calls.map((call, index) => toNewCall(call, index, options, now))
+  return (body as DispatchRequest).calls.map((call, index) =>
+    withDebounce(toNewCall(call, index, options, now), call, index, options, now),
+  )
 }
 
 /**

@@ -43,15 +43,20 @@ export class LeaseRenewal {
     return Math.min(this.options.leaseMs, this.options.maxLeaseMs)
   }
 
-  /** The selector, noting every call it claims. */
+  /**
+   * The selector, noting every call it claims. Its `notice` is passed on: without it a queue that
+   * became due (a tail call's new queue, a woken parent's) would wait for the selector's next listing.
+   */
   track(selector: ClaimSelector): ClaimSelector {
-    return {
+    const tracked: ClaimSelector = {
       claim: async (now, capacity) => {
         const calls = await selector.claim(now, capacity)
         for (const call of calls) this.held.set(call.dispatchId, { attempt: call.attempts, claimedAt: now })
         return calls
       },
     }
+    if (selector.notice) tracked.notice = (queues, capped) => selector.notice?.(queues, capped)
+    return tracked
   }
 
   /** Outcomes recorded (or given up on): their leases are no longer renewed. */

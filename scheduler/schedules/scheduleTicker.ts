@@ -168,7 +168,11 @@ export class ScheduleTicker {
       input: { '@type': VALUE_TYPE_URL, value: [...definition.input] },
     }
     if (key !== undefined) wire.idempotencyKey = key
-    if (schedule?.flow !== undefined) wire.flow = schedule.flow
+    if (schedule?.flow !== undefined) {
+      // A tick is one call by construction: a debounce would only delay it (and hold the next tick's).
+      const { debounce: _, ...flow } = schedule.flow
+      if (Object.keys(flow).length > 0) wire.flow = flow
+    }
     try {
       return toNewCall(wire, undefined, this.options.policies, now)
     } catch (cause) {

@@ -1,5 +1,6 @@
 import type { CallState } from 'dispatch-functions/protocol'
 import { type PollColumns, storedPoll } from './coroutineRows.js'
+import { type DebounceColumns, storedDebounce } from './debounceCollapse.js'
 import type { ListedCall, StoredCall } from './store.js'
 
 /**
@@ -11,7 +12,7 @@ export const parsed = (text: string | null): any => (text === null ? undefined :
 export const opt = <T>(value: T | null): T | undefined => (value === null ? undefined : value)
 
 /** The columns every read of a call has, whole calls and List rows alike. */
-export interface CallColumns {
+export interface CallColumns extends DebounceColumns {
   id: string
   function: string
   endpoint: string
@@ -108,6 +109,7 @@ export function callFields(row: CallColumns): CommonFields {
       row.rate_key == null || row.rate_limit == null || row.rate_period_ms == null
         ? undefined
         : { key: row.rate_key, limit: row.rate_limit, periodMs: Number(row.rate_period_ms) },
+    debounce: storedDebounce(row),
   }
 }
 

@@ -5,6 +5,7 @@ import type { ListedCall, ListFilter, ListPage } from './store.js'
 export const LISTED_COLUMNS = `id, function, endpoint, version, correlation_id, state, status, attempts, max_attempts,
   created_at, updated_at, due_at, expires_at, expiration_ms, fairness_key, idempotency_key, parent_id, root_id,
   lease_owner, results_waiting, epoch, restarts, priority, concurrency_key, concurrency_limit, rate_key, rate_limit, rate_period_ms,
+  debounce_key, debounce_keep, debounce_window_ms, debounce_until, debounce_count,
   poll_state IS NOT NULL AS has_poll`
 
 /**

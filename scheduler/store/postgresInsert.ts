@@ -1,6 +1,7 @@
 import { json, nul } from './callSql.js'
 import { IdempotencyConflict, inputDigest } from './idempotencyConflict.js'
 import { namedParams, type Statement } from './namedParams.js'
+import { insertDebounced } from './postgresDebounce.js'
 import type { PostgresPool } from './postgresPool.js'
 import { storableCall } from './storableValues.js'
 import type { InsertOptions, InsertResult, NewCall } from './store.js'
@@ -96,7 +97,7 @@ export async function insertCalls(
     const scope = scopeOf(call)
     if (!firstWithKey.has(scope)) firstWithKey.set(scope, { call, digest: inputDigest(call.input) })
   }
-  if (firstWithKey.size === 0) {
+  if (firstWithKey.size === 0 && !calls.some((call) => call.debounce !== undefined)) {
     // No keys: one statement, so one round trip and an implicit transaction.
     const insert = insertStatement(s, calls, notify)
     await pool.query(insert.text, insert.values)
@@ -175,6 +176,14 @@ export async function insertCalls(
         throw new IdempotencyConflict(index, key, call.function, call.endpoint, holder.dispatchId)
       }
       results.push({ dispatchId: holder.dispatchId, inserted: false })
+    }
+    // Debounced calls (docs/flow-control.md) take their own path, which stores the others too.
+    if (fresh.some((call) => call.debounce !== undefined)) {
+      const insert = (rows: readonly NewCall[]) => {
+        const statement = insertStatement(s, rows, notify)
+        return client.query(statement.text, statement.values)
+      }
+      return insertDebounced(client, s, insert, fresh, results, options.now)
     }
     if (fresh.length > 0) {
       const insert = insertStatement(s, fresh, notify)

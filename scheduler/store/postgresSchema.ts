@@ -145,7 +145,25 @@ export const POSTGRES_MIGRATIONS: readonly ((schema: string) => string)[] = [
   CREATE INDEX rate_starts_key ON ${s}.rate_starts (function, rate_key, expires_at);
   CREATE INDEX rate_starts_expiry ON ${s}.rate_starts (expires_at);
   `,
-  // Schedules (see SQLite's migration of the same number).
+  // Debounce (see SQLite's debounce migration). The endpoint is indexed by its md5, as idempotency
+  // keys are, so that the entry fits a B-tree page.
+  (s) => `
+  ALTER TABLE ${s}.calls ADD COLUMN debounce_key TEXT COLLATE "C",
+    ADD COLUMN debounce_keep TEXT,
+    ADD COLUMN debounce_window_ms INTEGER,
+    ADD COLUMN debounce_until BIGINT,
+    ADD COLUMN debounce_count INTEGER;
+  CREATE UNIQUE INDEX calls_debouncing ON ${s}.calls (function, md5(endpoint), debounce_key)
+    WHERE debounce_key IS NOT NULL AND state = 'pending' AND attempts = 0 AND epoch = 0;
+  `,
+  // Capped calls by group: a claim that reads only the first calls of each (function, concurrency
+  // key, rate key, endpoint, fairness key) (see SQLite's migration of the same number).
+  (s) => `
+  CREATE INDEX calls_capped_heads
+    ON ${s}.calls (function, concurrency_key, coalesce(rate_key, ''), endpoint, fairness_key, due_at)
+    WHERE concurrency_key IS NOT NULL AND due_at IS NOT NULL;
+  `,
+  // Schedules (see SQLite's schedules migration).
   (s) => `
   CREATE TABLE ${s}.schedules (
     name TEXT COLLATE "C" PRIMARY KEY,

@@ -7,7 +7,8 @@ import { FINISHED, LIVE, NO_POLL } from './callSql.js'
 import { completeIsolating } from './completeIsolating.js'
 import { CANCELLED_ERROR, type ResultRow, storedResult } from './coroutineRows.js'
 import { LISTED_COLUMNS, type ListedRow, listedMessages, messageCap, toListPage } from './listPage.js'
-import { claimCappedStatement, claimQueuesStatement, claimStatement, dueQueuesSql } from './postgresClaim.js'
+import { claimCappedStatement } from './postgresCappedClaim.js'
+import { claimQueuesStatement, claimStatement, dueQueuesSql } from './postgresClaim.js'
 import { attemptStatement, completeStatement } from './postgresComplete.js'
 import {
   cancelAttachedDescendants,
@@ -27,6 +28,7 @@ import { type BacklogRow, backlogSql, toBacklog } from './queueBacklog.js'
 import { storableCompletion } from './storableValues.js'
 import type {
   CallCounts,
+  CappedClaimRequest,
   ChangeResult,
   ClaimRequest,
   Completion,
@@ -141,7 +143,7 @@ export class PostgresStore implements Store {
     return insertCalls(this.pool, this.s, this.notify, calls, options)
   }
 
-  async claimCapped(request: ClaimRequest): Promise<StoredCall[]> {
+  async claimCapped(request: CappedClaimRequest): Promise<StoredCall[]> {
     // One probe of the capped calls' index first: without a due capped call (a deployment whose
     // functions declare no limit) no transaction is opened and no lock taken.
     const due = await this.pool.read(

@@ -180,6 +180,27 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX rate_starts_key ON rate_starts (function, rate_key, expires_at);
   CREATE INDEX rate_starts_expiry ON rate_starts (expires_at);
   `,
+  // Debounce (docs/flow-control.md). `debounce_key` is set on a call dispatched with a debounce, the
+  // other `debounce_*` with it (its keep, window, max wait as a time, and how many dispatches it
+  // stands for). The unique index holds only debounced calls that have never started: the one call
+  // per key that new dispatches collapse into, found by a lookup of this index, never two of them.
+  // Calls without a debounce never enter it.
+  `
+  ALTER TABLE calls ADD COLUMN debounce_key TEXT;
+  ALTER TABLE calls ADD COLUMN debounce_keep TEXT;
+  ALTER TABLE calls ADD COLUMN debounce_window_ms INTEGER;
+  ALTER TABLE calls ADD COLUMN debounce_until INTEGER;
+  ALTER TABLE calls ADD COLUMN debounce_count INTEGER;
+  CREATE UNIQUE INDEX calls_debouncing ON calls (function, endpoint, debounce_key)
+    WHERE debounce_key IS NOT NULL AND state = 'pending' AND attempts = 0 AND epoch = 0;
+  `,
+  // Capped calls by group (docs/flow-control.md): a capped claim reads only the first calls of each
+  // (function, concurrency key, rate key, endpoint, fairness key) from calls_capped_heads, instead of
+  // every due capped call, and the queues waiting on one key take turns.
+  `
+  CREATE INDEX calls_capped_heads ON calls (function, concurrency_key, ifnull(rate_key, ''), endpoint, fairness_key, due_at)
+    WHERE concurrency_key IS NOT NULL AND due_at IS NOT NULL;
+  `,
   // Schedules (docs/flow-control.md): one row per schedule. A tick is fired by moving `next_tick_at`
   // on (compare-and-set on its old value) and inserting the tick's call in one transaction, so a tick
   // is fired once whatever crashes; `input` is the JSON array of arguments each tick's call gets.

@@ -11,12 +11,15 @@ import { CANCELLED_ERROR, pollStateJson, type ResultRow, storedResult, suspended
 import { IdempotencyConflict, inputDigest } from './idempotencyConflict.js'
 import { LISTED_COLUMNS, type ListedRow, listedMessages, messageCap, toListPage } from './listPage.js'
 import { type BacklogRow, backlogSql, toBacklog } from './queueBacklog.js'
+import { SQLITE_CLAIM_CAPPED } from './sqliteCappedClaim.js'
+import { SqliteDebounce } from './sqliteDebounce.js'
 import { SqliteSchedules } from './sqliteSchedules.js'
 import { SQLITE_MIGRATIONS } from './sqliteSchema.js'
 import { storableCall, storableCompletion } from './storableValues.js'
 import {
   ATTEMPT_HISTORY_LIMIT,
   type CallCounts,
+  type CappedClaimRequest,
   type ChangeResult,
   type ClaimRequest,
   type Completion,
@@ -93,6 +96,8 @@ export class SqliteStore implements Store {
   readonly tightened: readonly string[]
   private readonly db: Database.Database
   private readonly statements: ReturnType<typeof prepare>
+  /** Debounced dispatches (docs/flow-control.md), apart so that other calls' inserts do no more. */
+  private readonly debounce: SqliteDebounce
   private readonly schedules: SqliteSchedules
   /** Commits fsync the WAL (`synchronous=FULL`): claims then commit without it (see {@link claiming}). */
   private readonly fsyncs: boolean
@@ -139,6 +144,7 @@ export class SqliteStore implements Store {
       throw cause
     }
     this.statements = prepare(this.db)
+    this.debounce = new SqliteDebounce(this.db)
     this.schedules = new SqliteSchedules(this.db)
   }
 
@@ -167,8 +173,9 @@ export class SqliteStore implements Store {
     const s = this.statements
     const since = options.now - options.idempotencyWindowMs
     const storable = calls.map(storableCall)
-    return this.db.transaction(() =>
-      storable.map((call, index): InsertResult => {
+    return this.db.transaction(() => {
+      const debounced: NewCall[] = []
+      const results = storable.map((call, index): InsertResult => {
         const key = call.idempotencyKey
         if (key !== undefined) {
           const digest = inputDigest(call.input)
@@ -183,10 +190,13 @@ export class SqliteStore implements Store {
           }
           s.putKey.run(key, call.function, call.endpoint, call.dispatchId, digest, options.now)
         }
-        s.insert.run(insertParams(call))
+        if (call.debounce === undefined) s.insert.run(insertParams(call))
+        else debounced.push(call)
         return { dispatchId: call.dispatchId, inserted: true }
-      }),
-    )()
+      })
+      if (debounced.length === 0) return results
+      return this.debounce.insert(debounced, results, options.now, (call) => s.insert.run(insertParams(call)))
+    })()
   }
 
   async claimCalls(request: ClaimRequest): Promise<StoredCall[]> {
@@ -241,12 +251,16 @@ export class SqliteStore implements Store {
     return toStoredCall(this.withState(row))
   }
 
-  async claimCapped(request: ClaimRequest): Promise<StoredCall[]> {
+  async claimCapped(request: CappedClaimRequest): Promise<StoredCall[]> {
     const params = {
       now: request.now,
       limit: request.limit,
       owner: request.owner,
       until: request.now + request.leaseMs,
+      turns: JSON.stringify(
+        (request.turns ?? []).map((t) => [t.queue.endpoint, t.queue.function, t.queue.fairnessKey ?? null, t.offset]),
+      ),
+      costs: JSON.stringify(request.costs ?? {}),
     }
     return this.db.transaction(() => {
       this.statements.pruneRateStarts.run(request.now)
@@ -715,31 +729,7 @@ function prepare(db: Database.Database) {
         @parent_epoch, @traceparent, @detached, @priority, @concurrency_key, @concurrency_limit, @rate_key, @rate_limit,
         @rate_period_ms)`),
     claim: db.prepare(claimFrom('')),
-    // Per (function, key): the due capped calls in due order, each taken while the running ones
-    // (a lease that expired not counting) and those before it in this claim stay within its limit;
-    // and per (function, rate key), while the starts within its period and those before it in this
-    // claim stay within its rate limit. A call taken need not be one of a prefix of each partition's
-    // ranks (another condition may pass over an earlier one): the claim then takes fewer, never more.
-    claimCapped: db.prepare(`
-      UPDATE calls SET state = 'running', attempts = attempts + 1, lease_owner = @owner, due_at = @until, updated_at = @now
-      WHERE id IN (
-        SELECT id FROM (
-          SELECT c.id, c.due_at, c.concurrency_limit AS lim, c.rate_limit AS rlim,
-            ROW_NUMBER() OVER (PARTITION BY c.function, c.concurrency_key ORDER BY c.due_at, c.id) AS rn,
-            CASE WHEN c.concurrency_limit IS NULL THEN 0 ELSE
-              (SELECT COUNT(*) FROM calls AS r INDEXED BY calls_capped_running
-               WHERE r.function = c.function AND r.concurrency_key = c.concurrency_key AND r.state = 'running'
-                 AND r.due_at > @now) END AS busy,
-            ROW_NUMBER() OVER (PARTITION BY c.function, c.rate_key ORDER BY c.due_at, c.id) AS rrn,
-            CASE WHEN c.rate_limit IS NULL THEN 0 ELSE
-              (SELECT COUNT(*) FROM rate_starts AS t
-               WHERE t.function = c.function AND t.rate_key = c.rate_key AND t.expires_at > @now) END AS recent
-          FROM calls AS c INDEXED BY calls_capped_due
-          WHERE c.concurrency_key IS NOT NULL AND c.due_at IS NOT NULL AND c.due_at <= @now
-        ) WHERE (lim IS NULL OR rn + busy <= lim) AND (rlim IS NULL OR rrn + recent <= rlim)
-        ORDER BY due_at LIMIT @limit
-      )
-      RETURNING *`),
+    claimCapped: db.prepare(SQLITE_CLAIM_CAPPED),
     pruneRateStarts: db.prepare('DELETE FROM rate_starts WHERE expires_at <= ?'),
     nextRateOpening: db.prepare('SELECT MIN(expires_at) AS at FROM rate_starts WHERE expires_at > ?'),
     rateStart: db.prepare('INSERT INTO rate_starts (function, rate_key, expires_at) VALUES (?, ?, ?)'),

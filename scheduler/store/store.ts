@@ -58,6 +58,27 @@ export interface NewCall {
    * `periodMs`, across every node. Only {@link Store.claimCapped} claims such a call.
    */
   readonly rateLimit?: { readonly key: string; readonly limit: number; readonly periodMs: number }
+  /**
+   * Debounce (docs/flow-control.md): {@link Store.insertCalls} collapses this call into the pending,
+   * never started call of its function, endpoint and `key` when there is one (see {@link NewDebounce}).
+   */
+  readonly debounce?: NewDebounce
+}
+
+/**
+ * How a debounced call is recorded. When a pending call of the same function, endpoint and key has
+ * never started, the new call is not stored: that call takes its `dueAt` (one window after it; no
+ * later than the pending call's `until`), the later of their expirations, and with `keep` `last`
+ * the new call's input and version; the new call's id answers with the pending call's. Otherwise the
+ * call is stored, the first of its window.
+ */
+export interface NewDebounce {
+  readonly key: string
+  readonly keep: 'last' | 'first'
+  /** The window, for inspection: its effect is already in `dueAt`. */
+  readonly windowMs: number
+  /** The latest due time of the call this one starts (its dispatch plus the max wait); none without a max. */
+  readonly until: number | undefined
 }
 
 /**
@@ -144,6 +165,17 @@ export interface StoredCall {
   readonly concurrency?: { readonly key: string; readonly limit: number } | undefined
   /** Its rate limit, when its function has one (docs/flow-control.md). */
   readonly rateLimit?: { readonly key: string; readonly limit: number; readonly periodMs: number } | undefined
+  /** Its debounce, when it was dispatched with one (docs/flow-control.md): `dispatches` counts the calls collapsed into it, itself included. */
+  readonly debounce?: StoredDebounce | undefined
+}
+
+/** A debounced call's options and how many dispatches it stands for. */
+export interface StoredDebounce {
+  readonly key: string
+  readonly keep: 'last' | 'first'
+  readonly windowMs: number
+  readonly until: number | undefined
+  readonly dispatches: number
 }
 
 export interface InsertOptions {
@@ -152,7 +184,10 @@ export interface InsertOptions {
   readonly idempotencyWindowMs: number
 }
 
-/** One inserted call: its id, and whether it is new or an idempotent repeat of an earlier one. */
+/**
+ * One inserted call: its id, and whether it is new or an idempotent repeat of an earlier one (or a
+ * debounced call collapsed into a pending one: the id is that call's).
+ */
 export interface InsertResult {
   readonly dispatchId: string
   readonly inserted: boolean
@@ -167,6 +202,25 @@ export interface ClaimRequest {
   readonly leaseMs: number
   /** Serve only this queue (fair scheduling picks the queue); all queues when absent. */
   readonly queue?: QueueKey
+}
+
+/**
+ * A claim of capped calls ({@link Store.claimCapped}) with the turns of fair scheduling among the
+ * queues waiting on one key (docs/flow-control.md): the j-th waiting call of a queue ranks at
+ * `offset + j * cost`, lowest first, ties by due time; a queue not named in `turns` has offset 0, and
+ * a fairness key not in `costs` cost 1. Without either, queues take equal turns from the same start.
+ */
+export interface CappedClaimRequest extends ClaimRequest {
+  /** How far behind the others each queue starts: what it was served in earlier claims. */
+  readonly turns?: readonly CappedTurn[]
+  /** The cost of one call by fairness key: 1 / its weight. */
+  readonly costs?: Readonly<Record<string, number>>
+}
+
+/** One queue's place in a {@link CappedClaimRequest}. */
+export interface CappedTurn {
+  readonly queue: QueueKey
+  readonly offset: number
 }
 
 /** One queue's share of a {@link QueueClaimRequest}. */
@@ -368,8 +422,10 @@ export interface Store {
    * and rate limits are then not enforced.
    * Calls with a rate limit are taken here too, only while their (function, rate key) has had fewer
    * than its limit of starts within its period, every claim of such a call counting as a start.
+   * The queues waiting on one key take turns (`turns`, `costs`); a claim reads at most `limit` calls
+   * of each (function, concurrency key, rate key, queue), not the whole backlog.
    */
-  claimCapped?(request: ClaimRequest): Promise<StoredCall[]>
+  claimCapped?(request: CappedClaimRequest): Promise<StoredCall[]>
   /**
    * Optional (rate limits, docs/flow-control.md): the earliest time after `now` at which a start of
    * a rate-limited call leaves its period (a key may then have room again); undefined when none will.

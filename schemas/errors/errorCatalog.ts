@@ -125,7 +125,7 @@ const ENTRIES = {
     part: 'generator',
     summary:
       'a flow-control tag (`@priority`, `@concurrency`, `@rateLimit`, `@debounce`, `@schedule`) has a malformed value, or is given twice',
-    hint: 'write it as docs/flow-control.md shows (`@priority 5`, `@concurrency 1 key=accountId`, `@rateLimit 10/1m`)',
+    hint: 'write it as docs/flow-control.md shows (`@priority 5`, `@concurrency 1 key=accountId`, `@rateLimit 10/1m`, `@debounce 5s key=userId`)',
   },
   DSP1031: {
     part: 'generator',
@@ -173,7 +173,7 @@ const ENTRIES = {
   DSP2011: {
     part: 'client',
     summary:
-      "a call's flow key (`key=` of `@concurrency` or `@rateLimit`) reads an object, an array or a text over 256 characters from its arguments",
+      "a call's flow key (`key=` of `@concurrency`, `@rateLimit` or `@debounce`) reads an object, an array or a text over 256 characters from its arguments",
     hint: 'point `key=` at a string, number or boolean field of the input (docs/flow-control.md)',
   },
   DSP2101: {
@@ -507,6 +507,22 @@ const ENTRIES = {
     hint: 'use the SQLite or PostgreSQL store, or implement the optional schedule methods of `Store`',
     connectCode: 'failed_precondition',
     httpStatus: 400,
+  },
+  DSP3070: {
+    part: 'scheduler',
+    summary:
+      "answered by the API (400 `invalid_argument`): a debounced call (`flow.debounce`, or the debounce of its function in the scheduler's config) was dispatched with a `delay` or `notBefore`",
+    hint: 'leave delay and notBefore out: a debounced call is due one window after its dispatch (docs/flow-control.md)',
+    httpStatus: 400,
+    connectCode: 'invalid_argument',
+  },
+  DSP3071: {
+    part: 'scheduler',
+    summary:
+      "answered by the API (400 `invalid_argument`): a call's `flow.debounce.maxMs` is shorter than its `windowMs`",
+    hint: 'send a maxMs at least as long as the window, or none (docs/flow-control.md)',
+    httpStatus: 400,
+    connectCode: 'invalid_argument',
   },
   DSP3501: {
     part: 'postgres',

@@ -150,7 +150,7 @@ describe('generate: flow-control tags (docs/flow-control.md)', () => {
     ])
   })
 
-  it('reports malformed, repeated, not-yet-enforced and unrunnable tags at the tag, with a code and a hint, and writes nothing', async () => {
+  it('reports malformed, repeated and unrunnable tags at the tag, with a code and a hint, and writes nothing', async () => {
     const cwd = project([
       ...IMPORTS,
       '/** @priority high */',
@@ -165,7 +165,7 @@ describe('generate: flow-control tags (docs/flow-control.md)', () => {
       '/** @priority */',
       'export async function d(url: Static<typeof Url>): Promise<void> {}',
       '/**',
-      ' * @debounce 5s',
+      ' * @debounce soon',
       ' * @schedule "0 3 * * *"',
       ' */',
       'export async function e(url: Static<typeof Url>): Promise<void> {}',
@@ -179,7 +179,7 @@ describe('generate: flow-control tags (docs/flow-control.md)', () => {
       'src/functions/flow.ts:5:5 DSP1030 @priority "101" is not an integer from 0 to 100 (on `b`)',
       'src/functions/flow.ts:9:4 DSP1030 @priority is given twice (on `c`)',
       'src/functions/flow.ts:12:5 DSP1030 @priority needs a value (on `d`)',
-      'src/functions/flow.ts:15:4 DSP1031 @debounce is not enforced by this version of the scheduler yet (on `e`)',
+      'src/functions/flow.ts:15:4 DSP1030 @debounce the window "soon" is not a duration (`500ms`, `5s`, `1m`, `1h`) (on `e`)',
       'src/functions/flow.ts:16:4 DSP1032 @schedule runs the function without arguments, and it has 1 required parameter: give them with input=[...] (on `e`)',
     ])
     for (const d of result.diagnostics) expect(d.hint).toMatch(/docs\/flow-control\.md/)

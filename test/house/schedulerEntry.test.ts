@@ -12,6 +12,8 @@ const PUBLIC_NAMES = [
   'ApiTimeouts',
   'BackPressureOptions',
   'CallCounts',
+  'CappedClaimRequest',
+  'CappedTurn',
   'ChangeResult',
   'ClaimRequest',
   'Completion',

@@ -99,6 +99,7 @@ describe('flow options in binary', () => {
             priority: 3,
             concurrency: { limit: 2, key: 'customer-1' },
             rateLimit: { limit: 10, periodMs: 60_000, key: 'customer-1' },
+            debounce: { windowMs: 5_000, key: 'customer-1', keep: 'first', maxMs: 60_000 },
           },
         },
       ],

@@ -4,8 +4,9 @@ import { DEFAULT_RETRY_POLICY } from '../../scheduler/calls/retryPolicy.js'
 import { backoffDelay } from '../../scheduler/delivery/backoff.js'
 import { decideCompletion } from '../../scheduler/delivery/decideCompletion.js'
 import { runUrl } from '../../scheduler/delivery/endpointClient.js'
+import { LeaseRenewal } from '../../scheduler/delivery/leaseRenewal.js'
 import { httpStatus, transportStatus } from '../../scheduler/delivery/transportStatus.js'
-import type { StoredCall } from '../../scheduler/index.js'
+import type { QueueKey, StoredCall } from '../../scheduler/index.js'
 
 const policy = { ...DEFAULT_RETRY_POLICY, initialBackoffMs: 100, backoffMultiplier: 2, maxBackoffMs: 1000 }
 
@@ -15,6 +16,25 @@ describe('backoff', () => {
     expect(backoffDelay(policy, 1, () => 0.999999)).toBe(99)
     expect(backoffDelay(policy, 3, () => 0.5)).toBe(200)
     expect(backoffDelay(policy, 30, () => 0.5)).toBe(500)
+  })
+})
+
+describe('lease renewal', () => {
+  it("passes the selector's notices on, so a queue that became due is not left for the next listing", () => {
+    const noticed: Array<[readonly QueueKey[] | undefined, boolean | undefined]> = []
+    const renewal = new LeaseRenewal(
+      { renewLeases: async () => 0 },
+      { owner: 'n1', leaseMs: 30_000, maxLeaseMs: 60_000 },
+    )
+    const tracked = renewal.track({
+      claim: async () => [],
+      notice: (queues, capped) => void noticed.push([queues, capped]),
+    })
+    const queue: QueueKey = { endpoint: 'http://127.0.0.1:1', function: 'f', fairnessKey: undefined }
+    tracked.notice?.([queue], true)
+    expect(noticed).toEqual([[[queue], true]])
+    // A selector without notices gets none.
+    expect(renewal.track({ claim: async () => [] }).notice).toBeUndefined()
   })
 })
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { NewCall, Store } from '../../scheduler/store/store.js'
+import type { CappedClaimRequest, NewCall, Store } from '../../scheduler/store/store.js'
 import { newCall, T0 } from './newCall.js'
 
 const WINDOW = 60_000
@@ -15,7 +15,11 @@ const QUEUE = { endpoint: 'http://127.0.0.1:9/', function: 'publish', fairnessKe
 export function flowConformance(
   name: string,
   makeStore: () => Promise<Store> | Store,
-  options: { readonly secondNode?: (store: Store) => Promise<Store> } = {},
+  options: {
+    readonly secondNode?: (store: Store) => Promise<Store>
+    /** Rows of `calls` a capped claim reads (without claiming), where the store can tell. */
+    readonly examinedRows?: (store: Store, request: CappedClaimRequest) => Promise<number>
+  } = {},
 ): void {
   describe(`Store conformance, flow control: ${name}`, () => {
     let store: Store
@@ -223,6 +227,80 @@ export function flowConformance(
         }
       } finally {
         await other.close()
+      }
+    })
+
+    it('lets the queues waiting on one key take turns, from where earlier claims left them (turns, costs)', async () => {
+      if (store.claimCapped === undefined) return
+      const tenant = (fairnessKey: string, n: number, from: number) =>
+        Array.from({ length: n }, (_, i) =>
+          newCall({ fairnessKey, dueAt: from + i, rateLimit: { key: '', limit: 2, periodMs: 5_000 } }),
+        )
+      // Tenant a's backlog is older than all of tenant b's calls.
+      const a = tenant('a', 6, T0 - 100)
+      const b = tenant('b', 4, T0 - 50)
+      await insert([...a, ...b])
+      const queueA = { ...QUEUE, fairnessKey: 'a' }
+      const claim = (now: number, turns: { queue: typeof queueA; offset: number }[] = [], costs = {}) =>
+        store.claimCapped!({ now, limit: 100, owner: 'node-a', leaseMs: LEASE, turns, costs }).then(
+          (calls) => new Set(calls.map((c) => c.dispatchId)),
+        )
+      // The key's two starts go one to each queue, not both to the older backlog.
+      expect(await claim(T0)).toEqual(new Set([a[0]!.dispatchId, b[0]!.dispatchId]))
+      // Tenant a was served one call ahead: b's next two calls rank with a's next one.
+      expect(await claim(T0 + 5_000, [{ queue: queueA, offset: 1 }])).toEqual(
+        new Set([b[1]!.dispatchId, a[1]!.dispatchId]),
+      )
+      // Weight 4 for tenant b (cost 1/4): its next two calls rank before a's next one.
+      expect(await claim(T0 + 10_000, [], { b: 0.25 })).toEqual(new Set([b[2]!.dispatchId, b[3]!.dispatchId]))
+      expect(await claim(T0 + 15_000)).toEqual(new Set([a[2]!.dispatchId, a[3]!.dispatchId]))
+    })
+
+    it("finds every rate key's calls under one concurrency key, whatever the backlog of another rate key", async () => {
+      if (store.claimCapped === undefined) return
+      // `@concurrency 50` on the whole function, `@rateLimit 1/1h key=customerId`.
+      const call = (customer: string, dueAt: number) =>
+        newCall({
+          dueAt,
+          concurrency: { key: '', limit: 50 },
+          rateLimit: { key: customer, limit: 1, periodMs: 3_600_000 },
+        })
+      const backlog = Array.from({ length: 20 }, (_, i) => call('cust-a', T0 - 100 + i))
+      const other = call('cust-b', T0)
+      await insert([...backlog, other])
+      // A claim of 5 reads the first 5 of each group: cust-b's call is in a group of its own.
+      const claimed = await store.claimCapped({ now: T0, limit: 5, owner: 'node-a', leaseMs: LEASE })
+      expect(new Set(claimed.map((c) => c.dispatchId))).toEqual(new Set([backlog[0]!.dispatchId, other.dispatchId]))
+    })
+
+    it('claims right from a large capped backlog: the heads of each key and queue, other keys not held back', async () => {
+      if (store.claimCapped === undefined) return
+      const backlog = Array.from({ length: 5_000 }, (_, i) =>
+        newCall({ fairnessKey: 'a', dueAt: T0 - 10_000 + i, concurrency: { key: 'big', limit: 2 } }),
+      )
+      const otherQueue = newCall({ fairnessKey: 'b', dueAt: T0 - 1, concurrency: { key: 'big', limit: 2 } })
+      const otherKey = newCall({ fairnessKey: 'a', dueAt: T0, rateLimit: { key: 'small', limit: 1, periodMs: 1_000 } })
+      // Behind the backlog's group in every order: a later key of the same function, another function.
+      const laterKey = newCall({ fairnessKey: 'a', dueAt: T0, concurrency: { key: 'zzz', limit: 1 } })
+      const laterFunction = newCall({ function: 'zzz', dueAt: T0, concurrency: { key: 'big', limit: 1 } })
+      await insert([...backlog, otherQueue, otherKey, laterKey, laterFunction])
+      expect(new Set(await claimCapped(store))).toEqual(
+        new Set([
+          backlog[0]!.dispatchId,
+          otherQueue.dispatchId,
+          otherKey.dispatchId,
+          laterKey.dispatchId,
+          laterFunction.dispatchId,
+        ]),
+      )
+      expect(await claimCapped(store)).toEqual([])
+      expect(await succeed(store, backlog[0]!)).toEqual([true])
+      expect(await claimCapped(store)).toEqual([backlog[1]!.dispatchId])
+      if (options.examinedRows !== undefined) {
+        // What one claim reads of the calls: the heads of its groups, not the 5,000 waiting.
+        expect(
+          await options.examinedRows(store, { now: T0, limit: 100, owner: 'node-a', leaseMs: LEASE }),
+        ).toBeLessThan(500)
       }
     })
   })

@@ -68,6 +68,24 @@ for (const kind of ['SQLite', 'PostgreSQL'] as const) {
       expect(maxRunning.get('a')).toBe(1)
     })
 
+    it('the queues (fairness keys) waiting on one key take turns; an older backlog does not go first', async () => {
+      const client = await setUp()
+      const call = (fairnessKey: string, tag: string) => client.sync({ accountId: 'shared', tag }, { fairnessKey })
+      const ids = [await call('tenant-a', 'a1')]
+      await eventually(() => (started.includes('a1') ? true : undefined))
+      // While a1 holds the key, tenant a's backlog, then tenant b's younger calls.
+      for (const tag of ['a2', 'a3', 'a4', 'a5', 'a6']) ids.push(await call('tenant-a', tag))
+      for (const tag of ['b1', 'b2', 'b3']) ids.push(await call('tenant-b', tag))
+      for (let i = 1; i < ids.length; i++) {
+        release(started[i - 1]!)
+        await eventually(() => (started.length > i ? true : undefined))
+      }
+      release(started.at(-1)!)
+      for (const id of ids) expect((await t!.settle(id)).state).toBe('succeeded')
+      // Tenant a was served first, so tenant b goes next; at equal turns the older call goes first.
+      expect(started).toEqual(['a1', 'b1', 'a2', 'b2', 'a3', 'b3', 'a4', 'a5', 'a6'])
+    })
+
     it("the scheduler's config overrides the declared limit", async () => {
       const client = await setUp({ sync: { concurrency: 2 } })
       const ids = await Promise.all(['x1', 'x2', 'x3'].map((tag) => client.sync({ accountId: 'x', tag })))

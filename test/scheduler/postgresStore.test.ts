@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
+import { claimCappedStatement } from '../../scheduler/store/postgresCappedClaim.js'
 import { POSTGRES_MIGRATIONS } from '../../scheduler/store/postgresSchema.js'
 import { openPostgresStore, type PostgresStore } from '../../scheduler/store/postgresStore.js'
-import type { NewCall } from '../../scheduler/store/store.js'
+import type { CappedClaimRequest, NewCall } from '../../scheduler/store/store.js'
 import { attemptsConformance } from './attemptsConformance.js'
+import { debounceConformance } from './debounceConformance.js'
 import { flowConformance } from './flowConformance.js'
 import { idempotencyConformance } from './idempotencyConformance.js'
 import { listConformance } from './listConformance.js'
@@ -32,7 +34,42 @@ afterAll(async () => {
 flowConformance('PostgreSQL', () => freshStore(), {
   // A second node: another store (its own pool) on the same schema.
   secondNode: (store) => freshStore((store as PostgresStore).schema),
+  examinedRows: (store, request) => rowsOfCallsRead((store as PostgresStore).schema, request),
 })
+
+debounceConformance('PostgreSQL', () => freshStore(), {
+  secondNode: (store) => freshStore((store as PostgresStore).schema),
+})
+
+/** Rows of `calls` the capped claim reads, from its plan as run (EXPLAIN ANALYZE, rolled back). */
+async function rowsOfCallsRead(schema: string, request: CappedClaimRequest): Promise<number> {
+  const client = new pg.Client({ connectionString: POSTGRES_TEST_URL })
+  await client.connect()
+  try {
+    await client.query('BEGIN')
+    const claim = claimCappedStatement(schema, request)
+    const { rows } = await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${claim.text}`, claim.values)
+    await client.query('ROLLBACK')
+    interface PlanNode {
+      'Relation Name'?: string
+      'Actual Rows'?: number
+      'Actual Loops'?: number
+      'Rows Removed by Filter'?: number
+      Plans?: PlanNode[]
+    }
+    let read = 0
+    const walk = (node: PlanNode) => {
+      if (node['Relation Name'] === 'calls') {
+        read += ((node['Actual Rows'] ?? 0) + (node['Rows Removed by Filter'] ?? 0)) * (node['Actual Loops'] ?? 1)
+      }
+      for (const child of node.Plans ?? []) walk(child)
+    }
+    walk((rows[0] as { 'QUERY PLAN': [{ Plan: PlanNode }] })['QUERY PLAN'][0].Plan)
+    return read
+  } finally {
+    await client.end()
+  }
+}
 
 storeConformance('PostgreSQL', () => freshStore(), {
   reopen: async (store) => {

@@ -3,10 +3,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it } from 'vitest'
+import { SQLITE_CLAIM_CAPPED } from '../../scheduler/store/sqliteCappedClaim.js'
 import { SQLITE_MIGRATIONS } from '../../scheduler/store/sqliteSchema.js'
 import { openSqliteStore, type SqliteStore } from '../../scheduler/store/sqliteStore.js'
 import type { NewCall } from '../../scheduler/store/store.js'
 import { attemptsConformance } from './attemptsConformance.js'
+import { debounceConformance } from './debounceConformance.js'
 import { flowConformance } from './flowConformance.js'
 import { idempotencyConformance } from './idempotencyConformance.js'
 import { listConformance } from './listConformance.js'
@@ -77,6 +79,7 @@ attemptsConformance(IN_MEMORY, () => openSqliteStore(':memory:'))
 poisonConformance(IN_MEMORY, () => openSqliteStore(':memory:'))
 retentionConformance(IN_MEMORY, () => openSqliteStore(':memory:'))
 flowConformance('SQLite', async () => openSqliteStore(await freshPath()))
+debounceConformance('SQLite', async () => openSqliteStore(await freshPath()))
 
 describe('SQLite store', () => {
   it('refuses a second process-level opener of the same file while the first holds it', async () => {
@@ -126,5 +129,71 @@ describe('SQLite store', () => {
     after.close()
     expect(rows).toEqual([null])
     expect(states.n).toBe(0)
+  })
+})
+
+describe('SQLite store: capped claims', () => {
+  it('reads a capped backlog by index seeks to the heads of each group, never a scan of the calls', async () => {
+    const path = await freshPath()
+    await openSqliteStore(path).close()
+    const db = new Database(path, { readonly: true })
+    try {
+      const plan = db
+        .prepare(`EXPLAIN QUERY PLAN ${SQLITE_CLAIM_CAPPED}`)
+        .all({ now: 0, limit: 100, owner: 'node-a', until: 1, turns: '[]', costs: '{}' }) as { detail: string }[]
+      const reads = plan.map((row) => row.detail).filter((d) => /^(SCAN|SEARCH) (calls|[cnprx])\b/.test(d))
+      // The one scan is the walk's first step (LIMIT 1 in the index order); every other read is a seek.
+      expect(reads.filter((d) => d.startsWith('SCAN'))).toEqual(['SCAN c USING COVERING INDEX calls_capped_heads'])
+      // Each group's first calls, read on the whole group's prefix and in due order (at most @limit).
+      expect(reads).toContain(
+        'SEARCH x USING COVERING INDEX calls_capped_heads (function=? AND concurrency_key=? AND <expr>=? AND endpoint=? AND fairness_key=? AND due_at>? AND due_at<?)',
+      )
+      // The walk from a group to the next: equalities on a prefix and one range, never a range on the
+      // first column alone that would read through a large group.
+      for (const seek of reads.filter((d) => d.startsWith('SEARCH n'))) {
+        expect(seek).toMatch(
+          /\((function=\? AND )?(concurrency_key=\? AND )?(<expr>=\? AND )?(endpoint=\? AND )?(\w+|<expr>)>\?\)$/,
+        )
+      }
+      expect(reads.filter((d) => d.startsWith('SEARCH n'))).toHaveLength(6)
+    } finally {
+      db.close()
+    }
+  })
+})
+
+describe('SQLite store: the migration of capped calls by group', () => {
+  it("reads an earlier version's rate-limited calls by rate key: a backlog of one key hides no other", async () => {
+    const path = await freshPath()
+    await openSqliteStore(path).close() // creates the folder
+    await rm(path, { force: true })
+    const db = new Database(path)
+    const before = SQLITE_MIGRATIONS.findIndex((m) => m.includes('calls_capped_heads'))
+    for (const migration of SQLITE_MIGRATIONS.slice(0, before)) db.exec(migration)
+    db.pragma(`user_version = ${before}`)
+    // Written as the earlier version did: a rate-limited call without a concurrency limit under key ''.
+    const insert = db.prepare(
+      `INSERT INTO calls (id, function, endpoint, input, state, max_attempts, created_at, updated_at, due_at,
+         concurrency_key, rate_key, rate_limit, rate_period_ms)
+       VALUES (?, 'publish', 'http://127.0.0.1:9/', '{}', 'pending', 3, ?, ?, ?, '', ?, 1, 3600000)`,
+    )
+    const backlog = Array.from({ length: 150 }, (_, i) => newCall({ dueAt: T0 - 1_000 + i }))
+    for (const call of backlog) insert.run(call.dispatchId, T0, T0, call.dueAt, 'cust-a')
+    const other = newCall({ dueAt: T0 })
+    insert.run(other.dispatchId, T0, T0, T0, 'cust-b')
+    db.close()
+    const store = openSqliteStore(path)
+    try {
+      // A claim reads the first calls of each key: cust-b's call is not behind cust-a's backlog.
+      const claimed = await store.claimCapped({ now: T0, limit: 100, owner: 'node-a', leaseMs: 30_000 })
+      expect(new Set(claimed.map((c) => c.dispatchId))).toEqual(new Set([backlog[0]!.dispatchId, other.dispatchId]))
+      expect(claimed.find((c) => c.dispatchId === other.dispatchId)?.rateLimit).toEqual({
+        key: 'cust-b',
+        limit: 1,
+        periodMs: 3_600_000,
+      })
+    } finally {
+      await store.close()
+    }
   })
 })

@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file dispatch/sdk/v1/call.proto.
  */
 export const file_dispatch_sdk_v1_call: GenFile = /*@__PURE__*/
-  fileDesc("ChpkaXNwYXRjaC9zZGsvdjEvY2FsbC5wcm90bxIPZGlzcGF0Y2guc2RrLnYxIvoBCgRDYWxsEhYKDmNvcnJlbGF0aW9uX2lkGAEgASgEEhAKCGVuZHBvaW50GAIgASgJEhAKCGZ1bmN0aW9uGAMgASgJEiMKBWlucHV0GAQgASgLMhQuZ29vZ2xlLnByb3RvYnVmLkFueRItCgpleHBpcmF0aW9uGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEg8KB3ZlcnNpb24YBiABKAkSEwoLdHJhY2VwYXJlbnQYZCABKAkSEAoIZGV0YWNoZWQYZSABKAgSKgoEZmxvdxhmIAEoCzIcLmRpc3BhdGNoLnNkay52MS5GbG93T3B0aW9ucyKXAQoLRmxvd09wdGlvbnMSFQoIcHJpb3JpdHkYASABKAVIAIgBARI0Cgtjb25jdXJyZW5jeRgCIAEoCzIfLmRpc3BhdGNoLnNkay52MS5LZXlDb25jdXJyZW5jeRIuCgpyYXRlX2xpbWl0GAMgASgLMhouZGlzcGF0Y2guc2RrLnYxLlJhdGVMaW1pdEILCglfcHJpb3JpdHkiOQoOS2V5Q29uY3VycmVuY3kSDQoFbGltaXQYASABKAUSEAoDa2V5GAIgASgJSACIAQFCBgoEX2tleSJHCglSYXRlTGltaXQSDQoFbGltaXQYASABKAUSEQoJcGVyaW9kX21zGAIgASgFEhAKA2tleRgDIAEoCUgAiAEBQgYKBF9rZXkihgEKCkNhbGxSZXN1bHQSFgoOY29ycmVsYXRpb25faWQYASABKAQSJAoGb3V0cHV0GAIgASgLMhQuZ29vZ2xlLnByb3RvYnVmLkFueRIlCgVlcnJvchgDIAEoCzIWLmRpc3BhdGNoLnNkay52MS5FcnJvchITCgtkaXNwYXRjaF9pZBgEIAEoCWIGcHJvdG8z", [file_dispatch_sdk_v1_error, file_google_protobuf_any, file_google_protobuf_duration]);
+  fileDesc("ChpkaXNwYXRjaC9zZGsvdjEvY2FsbC5wcm90bxIPZGlzcGF0Y2guc2RrLnYxIvoBCgRDYWxsEhYKDmNvcnJlbGF0aW9uX2lkGAEgASgEEhAKCGVuZHBvaW50GAIgASgJEhAKCGZ1bmN0aW9uGAMgASgJEiMKBWlucHV0GAQgASgLMhQuZ29vZ2xlLnByb3RvYnVmLkFueRItCgpleHBpcmF0aW9uGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEg8KB3ZlcnNpb24YBiABKAkSEwoLdHJhY2VwYXJlbnQYZCABKAkSEAoIZGV0YWNoZWQYZSABKAgSKgoEZmxvdxhmIAEoCzIcLmRpc3BhdGNoLnNkay52MS5GbG93T3B0aW9ucyLEAQoLRmxvd09wdGlvbnMSFQoIcHJpb3JpdHkYASABKAVIAIgBARI0Cgtjb25jdXJyZW5jeRgCIAEoCzIfLmRpc3BhdGNoLnNkay52MS5LZXlDb25jdXJyZW5jeRIuCgpyYXRlX2xpbWl0GAMgASgLMhouZGlzcGF0Y2guc2RrLnYxLlJhdGVMaW1pdBIrCghkZWJvdW5jZRgEIAEoCzIZLmRpc3BhdGNoLnNkay52MS5EZWJvdW5jZUILCglfcHJpb3JpdHkiOQoOS2V5Q29uY3VycmVuY3kSDQoFbGltaXQYASABKAUSEAoDa2V5GAIgASgJSACIAQFCBgoEX2tleSJHCglSYXRlTGltaXQSDQoFbGltaXQYASABKAUSEQoJcGVyaW9kX21zGAIgASgFEhAKA2tleRgDIAEoCUgAiAEBQgYKBF9rZXkicwoIRGVib3VuY2USEQoJd2luZG93X21zGAEgASgFEhAKA2tleRgCIAEoCUgAiAEBEhEKBGtlZXAYAyABKAlIAYgBARITCgZtYXhfbXMYBCABKAVIAogBAUIGCgRfa2V5QgcKBV9rZWVwQgkKB19tYXhfbXMihgEKCkNhbGxSZXN1bHQSFgoOY29ycmVsYXRpb25faWQYASABKAQSJAoGb3V0cHV0GAIgASgLMhQuZ29vZ2xlLnByb3RvYnVmLkFueRIlCgVlcnJvchgDIAEoCzIWLmRpc3BhdGNoLnNkay52MS5FcnJvchITCgtkaXNwYXRjaF9pZBgEIAEoCWIGcHJvdG8z", [file_dispatch_sdk_v1_error, file_google_protobuf_any, file_google_protobuf_duration]);
 
 /**
  * A function call to start (docs/protocol.md §3.1). Fields from 100 on are this project's
@@ -101,6 +101,11 @@ export type FlowOptions = Message<"dispatch.sdk.v1.FlowOptions"> & {
    * @generated from field: dispatch.sdk.v1.RateLimit rate_limit = 3;
    */
   rateLimit?: RateLimit | undefined;
+
+  /**
+   * @generated from field: dispatch.sdk.v1.Debounce debounce = 4;
+   */
+  debounce?: Debounce | undefined;
 };
 
 /**
@@ -164,6 +169,41 @@ export const RateLimitSchema: GenMessage<RateLimit> = /*@__PURE__*/
   messageDesc(file_dispatch_sdk_v1_call, 3);
 
 /**
+ * Calls with the same `key` within `window_ms` collapse into one, with the `keep` input ("last" or
+ * "first"), due at most `max_ms` after the first (docs/flow-control.md).
+ *
+ * @generated from message dispatch.sdk.v1.Debounce
+ */
+export type Debounce = Message<"dispatch.sdk.v1.Debounce"> & {
+  /**
+   * @generated from field: int32 window_ms = 1;
+   */
+  windowMs: number;
+
+  /**
+   * @generated from field: optional string key = 2;
+   */
+  key?: string | undefined;
+
+  /**
+   * @generated from field: optional string keep = 3;
+   */
+  keep?: string | undefined;
+
+  /**
+   * @generated from field: optional int32 max_ms = 4;
+   */
+  maxMs?: number | undefined;
+};
+
+/**
+ * Describes the message dispatch.sdk.v1.Debounce.
+ * Use `create(DebounceSchema)` to create a new message.
+ */
+export const DebounceSchema: GenMessage<Debounce> = /*@__PURE__*/
+  messageDesc(file_dispatch_sdk_v1_call, 4);
+
+/**
  * The outcome of a call (docs/protocol.md §3.2).
  *
  * @generated from message dispatch.sdk.v1.CallResult
@@ -195,5 +235,5 @@ export type CallResult = Message<"dispatch.sdk.v1.CallResult"> & {
  * Use `create(CallResultSchema)` to create a new message.
  */
 export const CallResultSchema: GenMessage<CallResult> = /*@__PURE__*/
-  messageDesc(file_dispatch_sdk_v1_call, 4);
+  messageDesc(file_dispatch_sdk_v1_call, 5);
 
