@@ -76,16 +76,21 @@ export function claimCappedStatement(s: string, request: CappedClaimRequest): St
       FROM heads AS h
       WHERE h.j <= $2
     ), ordered AS (
-      SELECT id, due_at, lim, rlim, busy, recent, pos,
-        ROW_NUMBER() OVER (PARTITION BY function, concurrency_key ORDER BY pos, due_at, id) AS rn,
+      SELECT id, function, concurrency_key, due_at, lim, rlim, busy, recent, pos,
         ROW_NUMBER() OVER (PARTITION BY function, rate_key ORDER BY pos, due_at, id) AS rrn
       FROM ranked
+    ), rated AS (
+      -- A call its rate limit holds back takes no place in its concurrency key's line (sqliteCappedClaim.ts).
+      SELECT id, due_at, lim, busy, pos,
+        ROW_NUMBER() OVER (PARTITION BY function, concurrency_key ORDER BY pos, due_at, id) AS rn
+      FROM ordered
+      WHERE rlim IS NULL OR rrn + recent <= rlim
     ), claimed AS (
       UPDATE ${s}.calls AS c
       SET state = 'running', attempts = c.attempts + 1, lease_owner = $3, due_at = $4, updated_at = $1
       WHERE ${capped('c')} AND c.due_at <= $1 AND c.id IN (
-        SELECT id FROM ordered
-        WHERE (lim IS NULL OR rn + busy <= lim) AND (rlim IS NULL OR rrn + recent <= rlim)
+        SELECT id FROM rated
+        WHERE lim IS NULL OR rn + busy <= lim
         ORDER BY pos, due_at LIMIT $2
       )
       RETURNING c.*

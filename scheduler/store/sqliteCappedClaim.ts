@@ -18,8 +18,10 @@
  * Then, per (function, key) in that order, a call is taken while the running ones (a lease that
  * expired not counting) and those before it in this claim stay within its concurrency limit, and
  * per (function, rate key) while the starts within its period and those before it stay within its
- * rate limit. A call taken need not be one of a prefix of each partition's ranks (another condition
- * may pass over an earlier one): the claim then takes fewer, never more.
+ * rate limit. A call its rate limit holds back takes no place in its concurrency key's line: it may
+ * wait a whole period, and the calls of other rate keys behind it would wait as long for a slot that
+ * is free. (A call taken need not be one of a prefix of the rate partition's ranks, as a call the
+ * concurrency limit holds back keeps its place there: the claim then takes fewer, never more.)
  */
 const capped = (c: string) => `${c}.concurrency_key IS NOT NULL AND ${c}.due_at IS NOT NULL`
 /** A group: (function, concurrency key, rate key, endpoint), then the fairness key apart (it may be NULL). */
@@ -95,13 +97,18 @@ export const SQLITE_CLAIM_CAPPED = `
       WHERE h.j <= @limit
     ),
     ordered AS (
-      SELECT id, due_at, pos, lim, rlim, busy, recent,
-        ROW_NUMBER() OVER (PARTITION BY function, concurrency_key ORDER BY pos, due_at, id) AS rn,
+      SELECT id, function, concurrency_key, due_at, pos, lim, rlim, busy, recent,
         ROW_NUMBER() OVER (PARTITION BY function, rate_key ORDER BY pos, due_at, id) AS rrn
       FROM ranked
+    ),
+    rated AS (
+      SELECT id, due_at, pos, lim, busy,
+        ROW_NUMBER() OVER (PARTITION BY function, concurrency_key ORDER BY pos, due_at, id) AS rn
+      FROM ordered
+      WHERE rlim IS NULL OR rrn + recent <= rlim
     )
-    SELECT id FROM ordered
-    WHERE (lim IS NULL OR rn + busy <= lim) AND (rlim IS NULL OR rrn + recent <= rlim)
+    SELECT id FROM rated
+    WHERE lim IS NULL OR rn + busy <= lim
     ORDER BY pos, due_at LIMIT @limit
   )
   RETURNING *`

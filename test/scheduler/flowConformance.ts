@@ -273,6 +273,24 @@ export function flowConformance(
       expect(new Set(claimed.map((c) => c.dispatchId))).toEqual(new Set([backlog[0]!.dispatchId, other.dispatchId]))
     })
 
+    it("takes no concurrency slot for a call its rate limit holds back: another rate key's call starts", async () => {
+      if (store.claimCapped === undefined) return
+      // `@concurrency 2` on the whole function, `@rateLimit 1/1h key=customerId`.
+      const call = (customer: string, dueAt: number) =>
+        newCall({
+          dueAt,
+          concurrency: { key: '', limit: 2 },
+          rateLimit: { key: customer, limit: 1, periodMs: 3_600_000 },
+        })
+      const a = [0, 1, 2].map((i) => call('cust-a', T0 - 100 + i))
+      await insert(a)
+      expect(await claimCapped(store)).toEqual([a[0]!.dispatchId])
+      // One slot of 2 is free; cust-a's next calls wait for their period (an hour), cust-b's need not.
+      const b = call('cust-b', T0)
+      await insert([b])
+      expect(await claimCapped(store)).toEqual([b.dispatchId])
+    })
+
     it('claims right from a large capped backlog: the heads of each key and queue, other keys not held back', async () => {
       if (store.claimCapped === undefined) return
       const backlog = Array.from({ length: 5_000 }, (_, i) =>
