@@ -115,7 +115,8 @@ function resolveOne(
   inProcessUrl: string | undefined,
 ): ResolvedSchedule {
   const name = entry.name ?? entry.function
-  if (!NAME.test(name)) {
+  // Read from a JSON file: a name or endpoint of another type is refused here, not by the store or a URL parser.
+  if (typeof name !== 'string' || !NAME.test(name)) {
     invalid(
       where,
       `the name ${JSON.stringify(name)} is not a schedule name`,
@@ -123,6 +124,9 @@ function resolveOne(
     )
   }
   const route = routes?.[entry.function]
+  if (entry.endpoint !== undefined && typeof entry.endpoint !== 'string') {
+    invalid(where, `the endpoint ${JSON.stringify(entry.endpoint)} is not a URL`, 'give `endpoint` as a URL string')
+  }
   const endpoint = entry.endpoint ?? (route === undefined ? undefined : inProcessUrl)
   if (endpoint === undefined) {
     invalid(

@@ -93,6 +93,12 @@ describe('schedules on a running scheduler', () => {
       { schedules: [{ function: 'cleanup', cron: '0 3 * * *', timezone: 'Mars/Olympus' }], message: /IANA/ },
       { schedules: [{ function: 'cleanup', cron: '0 3 * * *', missed: 'sometimes' }], message: /missed=sometimes/ },
       { schedules: [{ function: 'elsewhere', cron: '0 3 * * *' }], message: /has no endpoint/ },
+      // A schedules file is JSON: values of another type than documented are refused as clearly.
+      {
+        schedules: [{ name: ['a'], function: 'cleanup', cron: '0 3 * * *' }],
+        message: /\["a"\] is not a schedule name/,
+      },
+      { schedules: [{ function: 'cleanup', cron: '0 3 * * *', endpoint: 5 }], message: /endpoint 5 is not a URL/ },
       { schedules: [{ function: 'cleanup', cron: '0 3 * * *', flow: { priority: 500 } }], message: /flow\/priority/ },
       {
         schedules: [
