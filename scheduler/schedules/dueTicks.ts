@@ -14,9 +14,16 @@ export interface DueTicks {
  * The ticks of a schedule whose next tick has come (`nextTickAt <= now`): every tick from it to
  * `now` is due; `catchup` runs the latest `catchUp` of them, `skip` the latest one only when it is
  * less than {@link SKIP_GRACE_MS} late. The rest are dropped. The next tick is the first after `now`.
+ *
+ * Never a tick at or before the last one fired: a next tick another node computed from a clock
+ * behind this one (a resume, a new expression) may be one that already made its call.
  */
 export function dueTicks(schedule: StoredSchedule, expression: CronExpression, now: number): DueTicks {
-  const first = schedule.nextTickAt
+  let first = schedule.nextTickAt
+  if (first !== undefined && schedule.lastTickAt !== undefined && first <= schedule.lastTickAt) {
+    const unfired = expression.nextAfter(schedule.lastTickAt)
+    first = unfired === undefined ? undefined : Math.max(first, unfired)
+  }
   if (first === undefined || first > now) return { ticks: [], nextTickAt: first }
   const keep = schedule.missed === 'catchup' ? Math.max(1, schedule.catchUp) : 1
   const ticks = expression.latestBetween(first, now, keep)

@@ -158,6 +158,29 @@ export function scheduleConformance(
       expect(await ticksOf(store, 'slow')).toEqual([T + 600_000])
     })
 
+    it('never fires a tick twice: a resume or a new expression from a node whose clock is behind', async () => {
+      const clock = { now: T + 200 }
+      const ticker = tickerOn(store, clock, [everySecond()])
+      await ticker.sync()
+      clock.now = T + 5200
+      await ticker.fireDue()
+      expect(await ticksOf(store, 'beat')).toEqual([1, 2, 3, 4, 5].map((i) => T + i * 1000))
+      // Another node, its clock 3 s behind, pauses and resumes it: from its next tick after its now.
+      const s = scheduleStore(store)
+      await s.setSchedulePaused('beat', true, undefined, T + 2200)
+      await s.setSchedulePaused('beat', false, T + 3000, T + 2200)
+      clock.now = T + 6200
+      await ticker.fireDue()
+      expect(await ticksOf(store, 'beat')).toEqual([1, 2, 3, 4, 5, 6].map((i) => T + i * 1000))
+      // The same node deploys a new expression: its first tick after its now is one already fired.
+      const behind = tickerOn(store, { now: T + 3200 }, [{ ...everySecond(), cron: '*/2 * * * * *' }])
+      await behind.sync()
+      const ahead = tickerOn(store, clock, [{ ...everySecond(), cron: '*/2 * * * * *' }])
+      clock.now = T + 8200
+      await ahead.fireDue()
+      expect(await ticksOf(store, 'beat')).toEqual([1, 2, 3, 4, 5, 6, 8].map((i) => T + i * 1000))
+    })
+
     it('triggers one call now, outside the ticks, without moving the next tick', async () => {
       const clock = { now: T + 200 }
       const ticker = tickerOn(store, clock, [everySecond()])
