@@ -12,6 +12,7 @@ import { formatAny } from '../formatAny.js'
 import { formatAttempts } from '../formatAttempts.js'
 import { formatDebounce } from '../formatDebounce.js'
 import { formatRestarts } from '../formatRestarts.js'
+import { formatSchedule } from '../formatSchedule.js'
 import { formatStats } from '../formatStats.js'
 import { parseDurationFlag, parseHttpUrl, parseListLimit } from '../options.js'
 import { secretFromFlags } from '../secretFlag.js'
@@ -380,13 +381,6 @@ function periodText(ms: number): string {
   return `${ms}ms`
 }
 
-/** Which schedule made a call, from the key it gives its calls (`schedule:NAME@TICK`, `schedule:NAME@trigger:ID`). */
-function scheduleOf(key: string | undefined): string | undefined {
-  const match = key === undefined ? null : /^schedule:([^@]+)@(.+)$/.exec(key)
-  if (match === null) return undefined
-  return match[2]!.startsWith('trigger:') ? `${match[1]} (triggered by hand)` : `${match[1]}, tick ${match[2]}`
-}
-
 function printCall(call: CallInfo, flags: ApiFlags, history: readonly string[] = []): void {
   if (flags.json) {
     process.stdout.write(`${JSON.stringify(call)}\n`)
@@ -419,7 +413,7 @@ function printCall(call: CallInfo, flags: ApiFlags, history: readonly string[] =
     )
   }
   if (debounced.debounce) lines.push(`debounce:  ${debounced.debounce}`)
-  const schedule = scheduleOf(call.idempotencyKey)
+  const schedule = formatSchedule(call.idempotencyKey)
   if (schedule) lines.push(`schedule:  ${schedule}`)
   if (call.fairnessKey) lines.push(`tenant:    ${call.fairnessKey}`)
   if (call.error) lines.push(`error:     ${call.error.type}: ${call.error.message}`)
