@@ -136,7 +136,7 @@ const ENTRIES = {
     part: 'generator',
     summary:
       '`@schedule` on a function with a required parameter and no `input=`: a tick has no caller to give the arguments',
-    hint: 'give the arguments with `input=[...]` (JSON, no spaces), or make the parameters optional',
+    hint: 'give the arguments with `input=[...]` (a JSON array; it takes the rest of the line), or make the parameters optional',
   },
   DSP2001: {
     part: 'client',
