@@ -1,4 +1,5 @@
 import {
+  DispatchError,
   ListSchedulesRequest,
   type ListSchedulesResponse,
   SCHEDULE_SERVICE_PATH,
@@ -104,6 +105,18 @@ export function registerScheduleRoutes(app: FastifyInstance, parts: ScheduleServ
     if (parts.ticker === undefined) {
       throw new ConnectRefusal('failed_precondition', 'DSP3062: the store of this scheduler keeps no schedules')
     }
-    return { schedule: info(stored), dispatchId: await parts.ticker.trigger(stored) }
+    try {
+      return { schedule: info(stored), dispatchId: await parts.ticker.trigger(stored) }
+    } catch (error) {
+      // The stored schedule is not one this scheduler can call (another node's, or one no longer
+      // declared, whose endpoint this scheduler refuses): a refusal of the request, not a server fault.
+      if (error instanceof DispatchError && error.code === 'DSP3060') {
+        throw new ConnectRefusal(
+          'failed_precondition',
+          `DSP3060: ${error.message}${error.hint ? `; ${error.hint}` : ''}`,
+        )
+      }
+      throw error
+    }
   })
 }

@@ -115,6 +115,22 @@ describe('schedules on a running scheduler', () => {
     }
   })
 
+  it('trigger of a stored schedule whose endpoint this scheduler refuses: DSP3060, a refusal, not a 500', async () => {
+    const db = join(folder, 'refusing.db')
+    const far = { name: 'far', function: 'publish', endpoint: 'http://127.0.0.1:9/', cron: '0 3 * * *' }
+    const first = await startTestScheduler(db, { schedules: [far] })
+    await first.scheduler.close()
+    // Restarted without the schedule (it stays stored) and with an allow list that leaves its endpoint out.
+    const second = await startTestScheduler(db, { allowEndpoints: ['http://127.0.0.1:8/'] })
+    try {
+      const answer = await second.post('/dispatch.scheduler.v1.ScheduleService/Trigger', { name: 'far' })
+      expect(answer.status).toBe(400)
+      expect(answer.body).toMatchObject({ code: 'failed_precondition', message: expect.stringMatching(/^DSP3060: /) })
+    } finally {
+      await second.scheduler.close()
+    }
+  })
+
   it('examples/schedules runs: ticks, pause, trigger, resume (docs/flow-control.md)', async () => {
     const { code, stdout, stderr } = await runScript('examples/schedules/main.ts')
     expect(code, stdout + stderr).toBe(0)
