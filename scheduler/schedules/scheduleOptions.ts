@@ -4,6 +4,7 @@ import {
   DEFAULT_SCHEDULE_CATCH_UP,
   dspError,
   FlowOptions,
+  FUNCTION_NAME_PATTERN,
   MAX_SCHEDULE_CATCH_UP,
   SCHEDULE_NAME_PATTERN,
 } from 'dispatch-functions/protocol'
@@ -49,6 +50,7 @@ export interface ResolvedSchedule {
 }
 
 const NAME = new RegExp(SCHEDULE_NAME_PATTERN)
+const FUNCTION_NAME = new RegExp(FUNCTION_NAME_PATTERN)
 const checkFlow = Compile(FlowOptions)
 
 function invalid(where: string, what: string, hint: string): never {
@@ -121,6 +123,14 @@ function resolveOne(
       where,
       `the name ${JSON.stringify(name)} is not a schedule name`,
       'use letters, digits, `_ . : -`, starting with a letter or `_`, at most 128 characters',
+    )
+  }
+  // What the Dispatch API checks of a call's function: a tick's call is made without it.
+  if (!FUNCTION_NAME.test(entry.function)) {
+    invalid(
+      where,
+      `the function ${JSON.stringify(entry.function)} is not a function name`,
+      'give the name the function is routed by: letters, digits, `_ . < >`, starting with a letter or `_`',
     )
   }
   const route = routes?.[entry.function]

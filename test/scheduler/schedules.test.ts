@@ -99,6 +99,10 @@ describe('schedules on a running scheduler', () => {
         message: /\["a"\] is not a schedule name/,
       },
       { schedules: [{ function: 'cleanup', cron: '0 3 * * *', endpoint: 5 }], message: /endpoint 5 is not a URL/ },
+      {
+        schedules: [{ name: 'odd', function: 'clean\u001b[2Jup', cron: '0 3 * * *', endpoint: 'http://127.0.0.1:9/' }],
+        message: /"clean\\u001b\[2Jup" is not a function name/,
+      },
       { schedules: [{ function: 'cleanup', cron: '0 3 * * *', flow: { priority: 500 } }], message: /flow\/priority/ },
       {
         schedules: [
