@@ -39,8 +39,13 @@ async function debounce(): Promise<string[]> {
   const done = await calls.get(id)
   const ran = runsOf('reindex', 'u1')
   const input = ran[0]?.input as { n?: number } | undefined
-  check(out, new Set(ids).size === 1, `20 dispatches answered ${new Set(ids).size} distinct id(s)`)
-  check(out, ran.length === 1 && input?.n === 20, `${ran.length} run(s), with edit ${input?.n} (keep=last)`)
+  const distinct = new Set(ids).size
+  check(out, distinct === 1, `20 dispatches got ${distinct} dispatch id${distinct === 1 ? '' : 's'}`)
+  check(
+    out,
+    ran.length === 1 && input?.n === 20,
+    `${ran.length} run${ran.length === 1 ? '' : 's'}, with edit ${input?.n} (keep=last)`,
+  )
   check(out, done.debounce?.dispatches === 20, `calls get: it stands for ${done.debounce?.dispatches} dispatches`)
   out.unshift(`right after the burst: waiting ${waiting.waiting}`)
   return out
@@ -116,7 +121,7 @@ async function schedule(): Promise<string[]> {
   await until(() => runsOf('heartbeat').length >= 2, 30_000, 'two heartbeats (is `dispatch run` given the schedules?)')
   const page = await calls.list({ function: 'heartbeat' })
   const keys = page.calls.map((call) => call.idempotencyKey ?? '').sort()
-  check(out, new Set(keys).size === keys.length, `${keys.length} calls, one per tick`)
+  check(out, new Set(keys).size === keys.length, `${keys.length} ticks, one call each`)
   out.push(`first ticks: ${keys.slice(0, 2).join(', ')}`)
   return out
 }
