@@ -11,13 +11,29 @@ import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 
-/** Runs `main` (a path from the repository root) under `dispatch run`; resolves to its exit code. */
-export async function runExample(main: string): Promise<number> {
+/**
+ * Runs `main` (a path from the repository root) under `dispatch run`, with `runFlags` given to
+ * `dispatch run` (`--schedules FILE`: the repository root has no schedules of its own); resolves to
+ * its exit code.
+ */
+export async function runExample(main: string, runFlags: readonly string[] = []): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'dispatch-example-'))
   const tsx = [process.execPath, '--import', 'tsx']
   const child = spawn(
     tsx[0]!,
-    [...tsx.slice(1), 'cli/main.ts', 'run', '--db', join(dir, 'dispatch.db'), '--port', '0', '--', ...tsx, main],
+    [
+      ...tsx.slice(1),
+      'cli/main.ts',
+      'run',
+      '--db',
+      join(dir, 'dispatch.db'),
+      '--port',
+      '0',
+      ...runFlags,
+      '--',
+      ...tsx,
+      main,
+    ],
     { cwd: root, stdio: 'inherit' },
   )
   const code = await new Promise<number>((resolve) => child.once('exit', (status) => resolve(status ?? 1)))

@@ -131,7 +131,9 @@ export async function postToScheduler(
         ? `DISPATCH_API_KEY is not the key this scheduler accepts: ${ENV_FIX}`
         : response.status === 429 || response.status === 503
           ? `the scheduler stayed ${response.status === 429 ? 'overloaded' : 'unable to store calls'} through ${BUSY_RETRIES} retries; nothing of this request was kept: send it again later (npx dispatch calls stats shows the load)`
-          : 'the message says what the scheduler found wrong; npx dispatch calls list shows the calls it accepted'
+          : path.includes('ScheduleService')
+            ? 'the message says what the scheduler found wrong; npx dispatch schedules list shows the schedules it knows'
+            : 'the message says what the scheduler found wrong; npx dispatch calls list shows the calls it accepted'
     throw dspError(
       'DSP2003',
       `the scheduler refused ${path}: HTTP ${response.status} ${code ?? ''} ${message ?? ''}`.trim(),

@@ -76,7 +76,7 @@ export function readFlowKey(fn: string, args: readonly unknown[], key: FlowKeyPa
   }
   throw dspError(
     'DSP2011',
-    `${fn}: the flow key (argument ${key.arg}${key.path.map((f) => `.${f}`).join('')}) is ${typeof value === 'string' ? `${value.length} characters long` : `a ${Array.isArray(value) ? 'array' : typeof value}`}`,
+    `${fn}: the flow key (argument ${key.arg}${key.path.map((f) => `.${f}`).join('')}) is ${typeof value === 'string' ? `${value.length} characters long` : Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : `a ${typeof value}`}`,
     {
       hint: `a key is a string (at most ${MAX_FLOW_KEY_LENGTH} characters), a number or a boolean: point key= at such a field (docs/flow-control.md)`,
     },

@@ -74,6 +74,7 @@ describe('schedules on a running scheduler', () => {
     const dispatchId = trigger.stdout.trim()
     expect(unknown.code).not.toBe(0)
     expect(unknown.stderr).toMatch(/DSP3061.*nope/)
+    expect(unknown.stderr).toContain('npx dispatch schedules list shows the schedules it knows')
 
     const paused = await runCli(['schedules', 'pause', 'cleanup'], env)
     expect(paused.code, paused.stderr).toBe(0)
