@@ -151,6 +151,20 @@ export function debounceConformance(
       expect((await store.getCall(first.dispatchId))?.input).toEqual(input('a'))
     })
 
+    it('a cancelled call is never collapsed into, nor once redriven: the next dispatch is a call of its own', async () => {
+      const first = debounced('a', T0)
+      await insert([first])
+      await store.cancelCall(first.dispatchId, T0 + 1_000)
+      const second = debounced('b', T0 + 1_000)
+      expect(await insert([second], T0 + 1_000)).toEqual([{ dispatchId: second.dispatchId, inserted: true }])
+      await store.redriveCall(first.dispatchId, T0 + 2_000)
+      const third = debounced('c', T0 + 2_000)
+      expect(await insert([third], T0 + 2_000)).toEqual([{ dispatchId: second.dispatchId, inserted: false }])
+      const redriven = await store.getCall(first.dispatchId)
+      expect(redriven).toMatchObject({ state: 'pending', input: input('a'), dueAt: T0 + 2_000 })
+      expect((await store.getCall(second.dispatchId))?.input).toEqual(input('c'))
+    })
+
     it('an idempotency key: a collapsed call answers with the kept call, and a repeat of its key does too without collapsing again', async () => {
       const first = debounced('a', T0)
       await insert([first])
