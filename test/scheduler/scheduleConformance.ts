@@ -181,6 +181,18 @@ export function scheduleConformance(
       expect(await ticksOf(store, 'beat')).toEqual([1, 2, 3, 4, 5, 6, 8].map((i) => T + i * 1000))
     })
 
+    it('a stored schedule no node runs any more makes no calls', async () => {
+      const clock = { now: T + 200 }
+      await tickerOn(store, clock, [everySecond()]).sync()
+      // The next deployment runs another schedule only: 'beat' stays stored, due, and is not fired.
+      const next = tickerOn(store, clock, [{ ...everySecond(), name: 'other' }])
+      await next.sync()
+      clock.now += 5_000
+      await next.fireDue()
+      expect(await ticksOf(store, 'beat')).toEqual([])
+      expect(await ticksOf(store, 'other')).toEqual([1, 2, 3, 4, 5].map((i) => T + i * 1000))
+    })
+
     it('triggers one call now, outside the ticks, without moving the next tick', async () => {
       const clock = { now: T + 200 }
       const ticker = tickerOn(store, clock, [everySecond()])

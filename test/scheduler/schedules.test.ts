@@ -128,6 +128,8 @@ describe('schedules on a running scheduler', () => {
     // Restarted without the schedule (it stays stored) and with an allow list that leaves its endpoint out.
     const second = await startTestScheduler(db, { allowEndpoints: ['http://127.0.0.1:8/'] })
     try {
+      const listed = await second.post('/dispatch.scheduler.v1.ScheduleService/List', {})
+      expect(listed.body.schedules).toEqual([expect.objectContaining({ name: 'far', declared: false })])
       const answer = await second.post('/dispatch.scheduler.v1.ScheduleService/Trigger', { name: 'far' })
       expect(answer.status).toBe(400)
       expect(answer.body).toMatchObject({ code: 'failed_precondition', message: expect.stringMatching(/^DSP3060: /) })
