@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import { createScheduleServiceClient, type ScheduleServiceClient } from 'dispatch-functions/internal'
-import type { ScheduleInfo } from 'dispatch-functions/protocol'
+import { scheduleLine } from '../formatSchedule.js'
 import { parseHttpUrl } from '../options.js'
 import { secretFromFlags } from '../secretFlag.js'
 
@@ -12,14 +12,6 @@ interface ApiFlags {
 }
 
 const API_KEY_SECRET = { flag: '--api-key', fileFlag: '--api-key-file', envVar: 'DISPATCH_API_KEY' } as const
-
-/** One schedule on one line: name, state, expression and zone, next tick, what it calls. */
-function scheduleLine(schedule: ScheduleInfo): string {
-  const state = schedule.paused ? 'paused' : `next ${schedule.nextTickAt ?? 'never'}`
-  const missed = schedule.missed === 'catchup' ? `catchup:${schedule.catchUp}` : 'skip'
-  const elsewhere = schedule.declared ? '' : ' (run by another node, or no longer declared)'
-  return `${schedule.name}  "${schedule.cron}" ${schedule.timezone}  ${state}  missed=${missed}  ${schedule.function} @ ${schedule.endpoint}${elsewhere}`
-}
 
 /**
  * Registers `dispatch schedules list|pause|resume|trigger`, talking to a running scheduler's

@@ -1,5 +1,6 @@
+import type { ScheduleInfo } from 'dispatch-functions/protocol'
 import { describe, expect, it } from 'vitest'
-import { formatSchedule } from '../../cli/formatSchedule.js'
+import { formatSchedule, scheduleLine } from '../../cli/formatSchedule.js'
 
 // What `dispatch calls get` says of a call a schedule made, from its idempotency key (the keys a
 // running scheduler gives: test/scheduler/schedules.test.ts).
@@ -17,5 +18,28 @@ describe('calls get: schedule', () => {
     expect(formatSchedule('schedule:\u001b]0;pwned\u0007@2026-12-01T02:00:00.000Z')).toBeUndefined()
     expect(formatSchedule('schedule:cleanup@\u001b[2J')).toBeUndefined()
     expect(formatSchedule('schedule:cleanup@2026-12-01T02:00:00.000Z\u001b[2J')).toBeUndefined()
+  })
+
+  it('dispatch schedules list: one line per schedule, control characters of its text made spaces', () => {
+    const schedule: ScheduleInfo = {
+      name: 'cleanup',
+      function: 'cleanup',
+      endpoint: 'http://127.0.0.1:9/\u001b[2J\u001b]0;pwned\u0007',
+      cron: '0 3 * * *',
+      timezone: 'Europe/Berlin',
+      input: [],
+      missed: 'catchup',
+      catchUp: 3,
+      paused: false,
+      nextTickAt: '2026-12-01T02:00:00.000Z',
+      declared: true,
+    }
+    const line = scheduleLine(schedule)
+    expect(line).toBe(
+      'cleanup  "0 3 * * *" Europe/Berlin  next 2026-12-01T02:00:00.000Z  missed=catchup:3  cleanup @ http://127.0.0.1:9/ [2J ]0;pwned ',
+    )
+    expect(scheduleLine({ ...schedule, paused: true, declared: false })).toMatch(
+      /^cleanup {2}"0 3 \* \* \*" Europe\/Berlin {2}paused {2}.* \(run by another node, or no longer declared\)$/,
+    )
   })
 })
