@@ -76,11 +76,13 @@ export function claimCappedStatement(s: string, request: CappedClaimRequest): St
       FROM heads AS h
       WHERE h.j <= $2
     ), ordered AS (
+      -- A call whose key is at one of its limits takes no place in its other key's line (sqliteCappedClaim.ts).
       SELECT id, function, concurrency_key, due_at, lim, rlim, busy, recent, pos,
         ROW_NUMBER() OVER (PARTITION BY function, rate_key ORDER BY pos, due_at, id) AS rrn
       FROM ranked
+      WHERE (lim IS NULL OR busy < lim) AND (rlim IS NULL OR recent < rlim)
     ), rated AS (
-      -- A call its rate limit holds back takes no place in its concurrency key's line (sqliteCappedClaim.ts).
+      -- Nor does a call its rate limit holds back in its concurrency key's line.
       SELECT id, due_at, lim, busy, pos,
         ROW_NUMBER() OVER (PARTITION BY function, concurrency_key ORDER BY pos, due_at, id) AS rn
       FROM ordered

@@ -18,10 +18,12 @@
  * Then, per (function, key) in that order, a call is taken while the running ones (a lease that
  * expired not counting) and those before it in this claim stay within its concurrency limit, and
  * per (function, rate key) while the starts within its period and those before it stay within its
- * rate limit. A call its rate limit holds back takes no place in its concurrency key's line: it may
- * wait a whole period, and the calls of other rate keys behind it would wait as long for a slot that
- * is free. (A call taken need not be one of a prefix of the rate partition's ranks, as a call the
- * concurrency limit holds back keeps its place there: the claim then takes fewer, never more.)
+ * rate limit. A call whose key is at one of its limits (all its slots running, or its period's starts
+ * used) takes no place in the line of its other key, nor does a call its rate limit holds back in
+ * its concurrency key's: the calls of other keys behind it would wait for room that is free, as long
+ * as a whole period or a long attempt. (A call the concurrency limit holds back while its key has
+ * some room keeps its place in its rate key's line, next in line for it: the claim then takes
+ * fewer, never more.)
  */
 const capped = (c: string) => `${c}.concurrency_key IS NOT NULL AND ${c}.due_at IS NOT NULL`
 /** A group: (function, concurrency key, rate key, endpoint), then the fairness key apart (it may be NULL). */
@@ -100,6 +102,7 @@ export const SQLITE_CLAIM_CAPPED = `
       SELECT id, function, concurrency_key, due_at, pos, lim, rlim, busy, recent,
         ROW_NUMBER() OVER (PARTITION BY function, rate_key ORDER BY pos, due_at, id) AS rrn
       FROM ranked
+      WHERE (lim IS NULL OR busy < lim) AND (rlim IS NULL OR recent < rlim)
     ),
     rated AS (
       SELECT id, due_at, pos, lim, busy,

@@ -291,6 +291,24 @@ export function flowConformance(
       expect(await claimCapped(store)).toEqual([b.dispatchId])
     })
 
+    it("takes no start of a rate limit for a call its key's concurrency holds back: another key's call starts", async () => {
+      if (store.claimCapped === undefined) return
+      // `@concurrency 1 key=customerId`, `@rateLimit 2/1h` on the whole function.
+      const call = (customer: string, dueAt: number) =>
+        newCall({
+          dueAt,
+          concurrency: { key: customer, limit: 1 },
+          rateLimit: { key: '', limit: 2, periodMs: 3_600_000 },
+        })
+      const a = [0, 1].map((i) => call('cust-a', T0 - 100 + i))
+      await insert(a)
+      expect(await claimCapped(store)).toEqual([a[0]!.dispatchId])
+      // One start of 2 is left; cust-a's next call waits for its running one, cust-b's need not.
+      const b = call('cust-b', T0)
+      await insert([b])
+      expect(await claimCapped(store)).toEqual([b.dispatchId])
+    })
+
     it('claims right from a large capped backlog: the heads of each key and queue, other keys not held back', async () => {
       if (store.claimCapped === undefined) return
       const backlog = Array.from({ length: 5_000 }, (_, i) =>
