@@ -26,5 +26,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Compiles the CLI and the spawned test processes once per run (see test/compileScripts.ts).
+    globalSetup: ['test/compileScripts.ts'],
   },
 })
