@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
@@ -26,5 +27,11 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Most of a test file's time is spent waiting for child processes, servers, PostgreSQL and fsync,
+    // not on this process's CPU: two files at once even on two cores (vitest's default is one fewer
+    // than the cores, a single file there).
+    maxWorkers: Math.max(2, availableParallelism() - 1),
+    // Compiles the CLI and the spawned test processes once per run (see test/compileScripts.ts).
+    globalSetup: ['test/compileScripts.ts'],
   },
 })

@@ -14,6 +14,7 @@ import {
   value,
 } from '../scheduler/helpers.js'
 import { POSTGRES_TEST_URL } from '../scheduler/postgresTestUrl.js'
+import { scriptCommand } from '../scriptCommand.js'
 import { repoRoot, runCli } from './runCli.js'
 
 /**
@@ -21,7 +22,7 @@ import { repoRoot, runCli } from './runCli.js'
  * its question once asked, and resolves to what the terminal showed.
  */
 function runCliOnTerminal(args: string[], env: Record<string, string>, answer: string): Promise<string> {
-  const command = [process.execPath, '--import', 'tsx', 'cli/main.ts', ...args].map((a) => `'${a}'`).join(' ')
+  const command = [process.execPath, ...scriptCommand('cli/main.ts'), ...args].map((a) => `'${a}'`).join(' ')
   return new Promise((resolve, reject) => {
     const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: repoRoot, env: { ...process.env, ...env } })
     let screen = ''

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { scriptCommand } from '../scriptCommand.js'
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -14,7 +15,10 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 
   return runScript('cli/main.ts', args, env, timeoutMs)
 }
 
-/** Runs a TypeScript file of the repository (an example's `demo.ts`, the CLI) under tsx and collects its output. */
+/**
+ * Runs a TypeScript file of the repository (an example's `demo.ts`, the CLI) and collects its output: under
+ * tsx, or the CLI as compiled once per test run (test/compileScripts.ts).
+ */
 export function runScript(
   script: string,
   args: string[] = [],
@@ -22,7 +26,7 @@ export function runScript(
   timeoutMs = 60_000,
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+    const child = spawn(process.execPath, [...scriptCommand(script), ...args], {
       cwd: repoRoot,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { pathToFileURL } from 'node:url'
+import { scriptCommand } from '../scriptCommand.js'
 import { repoRoot } from './runCli.js'
 
 /** `--import` this to run TypeScript under tsx from any folder (a bare `tsx` resolves from the cwd). */
@@ -21,7 +22,7 @@ export interface RunningCli {
 
 /** Starts `dispatch <args>` from the sources as a real child process and returns while it runs. */
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd = repoRoot): RunningCli {
-  const child = spawn(process.execPath, ['--import', tsxLoader, `${repoRoot}/cli/main.ts`, ...args], {
+  const child = spawn(process.execPath, [...scriptCommand('cli/main.ts'), ...args], {
     cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

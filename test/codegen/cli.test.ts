@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process'
 import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { scriptCommand } from '../scriptCommand.js'
 import { cleanup, copyFixture, repoRoot, runCli, until } from './helpers.js'
 
 const dirs: string[] = []
@@ -126,7 +127,7 @@ describe('dispatch gen', () => {
 
   it('--watch regenerates after an edit and reports errors without stopping', async () => {
     const cwd = copy('supported')
-    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'gen', '--watch', '--cwd', cwd], {
+    const child = spawn(process.execPath, [...scriptCommand('cli/main.ts'), 'gen', '--watch', '--cwd', cwd], {
       cwd: repoRoot,
     })
     let stdout = ''

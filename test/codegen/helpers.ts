@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process'
 import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { scriptCommand } from '../scriptCommand.js'
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
 export const fixtures = join(repoRoot, 'test/fixtures/codegen')
@@ -33,10 +34,10 @@ export interface CliResult {
   stderr: string
 }
 
-/** Runs `node --import tsx cli/main.ts ...args` from the repository root. */
+/** Runs `dispatch ...args` (cli/main.ts, see test/scriptCommand.ts) from the repository root. */
 export function runCli(args: readonly string[]): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], { cwd: repoRoot })
+    const child = spawn(process.execPath, [...scriptCommand('cli/main.ts'), ...args], { cwd: repoRoot })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (chunk: Buffer) => {

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { recordFigures } from '../fuzz/fuzzConfig.js'
 import { removeFolder, startTestScheduler, tempFolder, value } from '../scheduler/helpers.js'
+import { scriptCommand } from '../scriptCommand.js'
 import { checkInvariants, exited, FULL, repoRoot } from './processes.js'
 
 // Endpoints that fail in the ways real ones do: killed mid-request, hanging past the attempt
@@ -30,7 +31,7 @@ beforeAll(async () => {
 })
 
 function spawnEndpoint(effects: string, port = 0): Promise<{ process: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/faults/fixtures/endpointProcess.ts'], {
+  const child = spawn(process.execPath, scriptCommand('test/faults/fixtures/endpointProcess.ts'), {
     cwd: repoRoot,
     env: {
       ...process.env,

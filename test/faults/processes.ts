@@ -9,6 +9,7 @@ import {
   tupleSchema,
 } from '../../runtime/index.js'
 import type { CallInfo } from '../../schemas/callService.js'
+import { scriptCommand } from '../scriptCommand.js'
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
 export const DISPATCH = '/dispatch.sdk.v1.DispatchService/Dispatch'
@@ -34,7 +35,7 @@ export function spawnScheduler(
   env: Record<string, string> = {},
   script = 'test/scheduler/fixtures/schedulerProcess.ts',
 ): Promise<SchedulerChild> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+  const child = spawn(process.execPath, scriptCommand(script), {
     cwd: repoRoot,
     env: {
       ...process.env,

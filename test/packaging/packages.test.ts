@@ -1,5 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -9,7 +18,10 @@ import { repoRoot } from '../codegen/helpers.js'
 // the repository (no workspace links, no tsconfig paths), then used the way the README says — a new
 // project made by `dispatch init`, served under `dispatch run`, reached by a script through
 // `dispatch env`, and a client-only service built with tsc and run with plain node.
-// One install of the tool package (better-sqlite3 compiles from source: minutes) serves every step.
+// One install of the tool package serves every step. Its native module (better-sqlite3) comes as a
+// prebuilt binary, as a user gets it: here the one `npm ci` built for the repository, handed to
+// prebuild-install as a local prebuild (nothing is downloaded; without it, minutes of compiling).
+// Independent steps (the two installs, the client's compile, the testing entry) run side by side.
 
 const INSTALL = ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error']
 const HEAVY = ['better-sqlite3', 'pg', 'ts-morph', 'fastify', 'commander', 'undici']
@@ -72,9 +84,31 @@ function parseExports(text: string): Record<string, string> {
   return vars
 }
 
+/**
+ * Packs the repository's own better-sqlite3 binary the way prebuild-install names a release asset,
+ * in `dir`; the variables that make an install use it. None when that binary is not there (or is for
+ * another version than the one npm picks): the install then builds it from source, slower but the same.
+ */
+function localPrebuild(dir: string): Promise<NodeJS.ProcessEnv> {
+  const pkg = join(repoRoot, 'node_modules/better-sqlite3')
+  const binary = 'build/Release/better_sqlite3.node'
+  if (!existsSync(join(pkg, binary))) return Promise.resolve({})
+  const { version } = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')) as { version: string }
+  const asset = `better-sqlite3-v${version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`
+  mkdirSync(dir, { recursive: true })
+  return ok('tar', ['-czf', join(dir, asset), '-C', pkg, binary], dir).then(() => ({
+    npm_config_better_sqlite3_local_prebuilds: dir,
+  }))
+}
+
 let work: string
 let runtimeTarball: string
 let toolsTarball: string
+// Started in beforeAll, awaited by the tests that use them (and by afterAll, before the folder goes).
+let clientInstalled: Promise<string>
+let appInstalled: Promise<string>
+let clientTyped: Promise<unknown> | undefined
+const pending = () => Promise.allSettled([clientInstalled, appInstalled, clientTyped])
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'dispatch-packages-'))
@@ -98,11 +132,48 @@ beforeAll(async () => {
   const files = (JSON.parse(packed.stdout) as { name: string; filename: string }[]).map((p) => [p.name, p.filename])
   runtimeTarball = join(work, files.find(([name]) => name === 'dispatch-functions')![1]!)
   toolsTarball = join(work, files.find(([name]) => name === 'dispatch-functions-tools')![1]!)
+
+  // A client-only service: the runtime alone.
+  const client = join(work, 'client')
+  mkdirSync(client)
+  writeFileSync(
+    join(client, 'package.json'),
+    JSON.stringify({
+      name: 'client',
+      private: true,
+      type: 'module',
+      dependencies: { 'dispatch-functions': `file:${runtimeTarball}` },
+    }),
+  )
+  clientInstalled = ok('npm', INSTALL, client).then(() => client)
+
+  // An application with both packages. They come from the tarballs, never from the registry
+  // (overrides reach nested ranges too).
+  const app = join(work, 'app')
+  mkdirSync(app)
+  writeFileSync(
+    join(app, 'package.json'),
+    JSON.stringify({
+      name: 'app',
+      private: true,
+      dependencies: { 'dispatch-functions': `file:${runtimeTarball}` },
+      devDependencies: { 'dispatch-functions-tools': `file:${toolsTarball}` },
+      overrides: { 'dispatch-functions': `file:${runtimeTarball}` },
+      allowScripts: { 'better-sqlite3': true, esbuild: true },
+    }),
+  )
+  appInstalled = localPrebuild(join(work, 'prebuilds')).then((prebuilt) =>
+    ok('npm', INSTALL, app, prebuilt).then(() => app),
+  )
+  // Failures are reported by the tests that await these.
+  clientInstalled.catch(() => {})
+  appInstalled.catch(() => {})
 }, 120_000)
 
-afterAll(() => {
+afterAll(async () => {
+  await pending()
   if (work) rmSync(work, { recursive: true, force: true })
-})
+}, 900_000)
 
 describe('the packages, packed and installed from their tarballs', () => {
   it('move together: one version for the repository, both packages and the dispatch command', () => {
@@ -126,40 +197,18 @@ describe('the packages, packed and installed from their tarballs', () => {
     expect(paths).toContain('package/dist/runtime/index.d.ts')
     expect(paths.filter((p) => /\.test\.|\/test\/|\.map$|\.ts$/.test(p) && !p.endsWith('.d.ts'))).toEqual([])
 
-    const client = join(work, 'client')
-    mkdirSync(client)
-    writeFileSync(
-      join(client, 'package.json'),
-      JSON.stringify({
-        name: 'client',
-        private: true,
-        type: 'module',
-        dependencies: { 'dispatch-functions': `file:${runtimeTarball}` },
-      }),
-    )
-    await ok('npm', INSTALL, client)
+    const client = await clientInstalled
     const installed = readdirSync(join(client, 'node_modules'))
     for (const heavy of HEAVY) expect(installed).not.toContain(heavy)
     // The runtime with everything it installs (typebox, ajv, ...): at most 15 MB.
     expect(installedBytes(join(client, 'node_modules'))).toBeLessThan(15 * 1024 * 1024)
+    // Measured: now the client gets the Node.js types its tsc build needs (used by the next test).
+    clientTyped = ok('npm', [...INSTALL, '--save-dev', '@types/node@^20'], client)
+    clientTyped.catch(() => {})
   }, 300_000)
 
   it('dispatch init, gen and run make a working project; a script and a client-only service built with tsc dispatch into it', async () => {
-    const app = join(work, 'app')
-    mkdirSync(app)
-    // The packages come from the tarballs, never from the registry (overrides reach nested ranges too).
-    writeFileSync(
-      join(app, 'package.json'),
-      JSON.stringify({
-        name: 'app',
-        private: true,
-        dependencies: { 'dispatch-functions': `file:${runtimeTarball}` },
-        devDependencies: { 'dispatch-functions-tools': `file:${toolsTarball}` },
-        overrides: { 'dispatch-functions': `file:${runtimeTarball}` },
-        allowScripts: { 'better-sqlite3': true, esbuild: true },
-      }),
-    )
-    await ok('npm', INSTALL, app)
+    const app = await appInstalled
     const dispatch = join(app, 'node_modules/.bin/dispatch')
 
     const init = await ok(dispatch, ['init'], app)
@@ -172,6 +221,44 @@ describe('the packages, packed and installed from their tarballs', () => {
 
     // The production path of the scaffold: generated, compiled with tsc, run with plain node.
     await ok('npm', ['run', 'build'], app)
+
+    // A service that depends on the runtime alone, compiled with tsc (from here on, beside the rest).
+    const client = join(work, 'client')
+    const clientCompiled = (clientTyped ?? ok('npm', [...INSTALL, '--save-dev', '@types/node@^20'], client)).then(
+      () => {
+        mkdirSync(join(client, 'src'), { recursive: true })
+        writeFileSync(
+          join(client, 'src/main.ts'),
+          [
+            "import { createClient } from 'dispatch-functions'",
+            '',
+            'const app = createClient<{ greet: { args: [name: string]; output: { message: string } } }>({ greet: 1 })',
+            "const greeting = await app.greet.call(process.argv[2] ?? 'nobody')",
+            'console.log(greeting.message)',
+            '',
+          ].join('\n'),
+        )
+        writeFileSync(
+          join(client, 'tsconfig.json'),
+          JSON.stringify({
+            compilerOptions: {
+              target: 'ES2022',
+              module: 'NodeNext',
+              moduleResolution: 'NodeNext',
+              strict: true,
+              rootDir: 'src',
+              outDir: 'dist',
+              types: ['node'],
+              skipLibCheck: true,
+            },
+            include: ['src'],
+          }),
+        )
+        return ok(join(app, 'node_modules/.bin/tsc'), ['-p', join(client, 'tsconfig.json')], client)
+      },
+    )
+    clientCompiled.catch(() => {})
+
     // The installed testing entry, with plain node on the built code: the greeting, in the test's own process.
     writeFileSync(
       join(app, 'testEnvironment.mjs'),
@@ -186,8 +273,8 @@ describe('the packages, packed and installed from their tarballs', () => {
         '',
       ].join('\n'),
     )
-    const tested = await ok(process.execPath, ['testEnvironment.mjs'], app)
-    expect(tested.stdout.trim()).toBe('succeeded Hello, Lin!')
+    const tested = ok(process.execPath, ['testEnvironment.mjs'], app)
+    tested.catch(() => {})
     const server: ChildProcess = spawn(dispatch, ['run', '--port', '0', '--', 'node', 'dist/server.js'], {
       cwd: app,
       env: installedEnv(),
@@ -201,6 +288,8 @@ describe('the packages, packed and installed from their tarballs', () => {
       serverOutput += chunk.toString()
     })
     try {
+      expect((await tested).stdout.trim()).toBe('succeeded Hello, Lin!')
+
       // `dispatch env` answers once `dispatch run` has started its scheduler.
       const deadline = Date.now() + 120_000
       let env: Ran
@@ -226,41 +315,12 @@ describe('the packages, packed and installed from their tarballs', () => {
       const hello = await ok('sh', ['-c', 'eval "$(npx dispatch env)" && npx tsx src/hello.ts Ada'], app)
       expect(hello.stdout).toContain('Hello, Ada!')
 
-      // A service that depends on the runtime alone, compiled with tsc, run with plain node.
-      const client = join(work, 'client')
-      await ok('npm', [...INSTALL, '--save-dev', '@types/node@^20'], client)
-      mkdirSync(join(client, 'src'), { recursive: true })
-      writeFileSync(
-        join(client, 'src/main.ts'),
-        [
-          "import { createClient } from 'dispatch-functions'",
-          '',
-          'const app = createClient<{ greet: { args: [name: string]; output: { message: string } } }>({ greet: 1 })',
-          "const greeting = await app.greet.call(process.argv[2] ?? 'nobody')",
-          'console.log(greeting.message)',
-          '',
-        ].join('\n'),
-      )
-      writeFileSync(
-        join(client, 'tsconfig.json'),
-        JSON.stringify({
-          compilerOptions: {
-            target: 'ES2022',
-            module: 'NodeNext',
-            moduleResolution: 'NodeNext',
-            strict: true,
-            rootDir: 'src',
-            outDir: 'dist',
-            types: ['node'],
-            skipLibCheck: true,
-          },
-          include: ['src'],
-        }),
-      )
-      await ok(join(app, 'node_modules/.bin/tsc'), ['-p', join(client, 'tsconfig.json')], client)
+      // The client-only service, run with plain node.
+      await clientCompiled
       const served = await ok(process.execPath, ['dist/main.js', 'Grace'], client, vars)
       expect(served.stdout.trim()).toBe('Hello, Grace!')
     } finally {
+      await Promise.allSettled([tested, clientCompiled])
       server.kill('SIGTERM')
       await new Promise((resolve) => (server.exitCode !== null ? resolve(undefined) : server.once('exit', resolve)))
     }

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createCallServiceClient, currentCall, defineRoutes, TemporaryError, tupleSchema } from '../../runtime/index.js'
+import { scriptCommand } from '../scriptCommand.js'
 import { eventually, removeFolder, startEndpoint, tempFolder, value } from './helpers.js'
 
 const TOTAL = 2000
@@ -20,7 +21,7 @@ interface Child {
 
 /** Starts the scheduler process and resolves once it printed its address. */
 function spawnScheduler(dbPath: string): Promise<Child> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/scheduler/fixtures/schedulerProcess.ts'], {
+  const child = spawn(process.execPath, scriptCommand('test/scheduler/fixtures/schedulerProcess.ts'), {
     cwd: fileURLToPath(new URL('../..', import.meta.url)),
     env: { ...process.env, DISPATCH_TEST_DB: dbPath, DISPATCH_API_KEY: '', DISPATCH_SIGNING_KEY: '' },
     stdio: ['ignore', 'pipe', 'pipe'],

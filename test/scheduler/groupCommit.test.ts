@@ -6,6 +6,7 @@ import { createCallServiceClient } from '../../runtime/index.js'
 import { GroupCommitter } from '../../scheduler/api/groupCommitter.js'
 import { newDispatchId } from '../../scheduler/calls/dispatchId.js'
 import { type NewCall, openSqliteStore, type Store } from '../../scheduler/index.js'
+import { scriptCommand } from '../scriptCommand.js'
 import { removeFolder, tempFolder, value } from './helpers.js'
 
 let folder: string
@@ -155,7 +156,7 @@ interface Child {
 }
 
 function spawnScheduler(dbPath: string): Promise<Child> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/scheduler/fixtures/schedulerProcess.ts'], {
+  const child = spawn(process.execPath, scriptCommand('test/scheduler/fixtures/schedulerProcess.ts'), {
     cwd: fileURLToPath(new URL('../..', import.meta.url)),
     env: { ...process.env, DISPATCH_TEST_DB: dbPath, DISPATCH_API_KEY: '', DISPATCH_SIGNING_KEY: '' },
     stdio: ['ignore', 'pipe', 'ignore'],

@@ -6,6 +6,7 @@ import pg from 'pg'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { currentCall, defineRoutes, tupleSchema } from '../../runtime/index.js'
 import { openPostgresStore } from '../../scheduler/store/postgresStore.js'
+import { scriptCommand } from '../scriptCommand.js'
 import { eventually, startEndpoint, value } from './helpers.js'
 import { POSTGRES_TEST_URL } from './postgresTestUrl.js'
 
@@ -22,7 +23,7 @@ const nodes: Node[] = []
 
 /** Starts a scheduler node process on `schema`; resolves once it serves. */
 function startNode(schema: string): Promise<Node> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/scheduler/multinodeNode.ts'], {
+  const child = spawn(process.execPath, scriptCommand('test/scheduler/multinodeNode.ts'), {
     cwd: fileURLToPath(new URL('../..', import.meta.url)),
     env: {
       ...process.env,

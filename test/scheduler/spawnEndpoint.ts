@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { repoRoot } from '../faults/processes.js'
+import { scriptCommand } from '../scriptCommand.js'
 
 /** An endpoint served by a child process (a fixture that prints `{"url": ...}` once it listens). */
 export interface EndpointChild {
@@ -7,9 +8,9 @@ export interface EndpointChild {
   readonly url: string
 }
 
-/** Starts `fixture` (a path from the repository root) under tsx with `env`; resolves once it serves. */
+/** Starts `fixture` (a path from the repository root, see test/scriptCommand.ts) with `env`; resolves once it serves. */
 export function spawnEndpoint(fixture: string, env: Record<string, string>): Promise<EndpointChild> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fixture], {
+  const child = spawn(process.execPath, scriptCommand(fixture), {
     cwd: repoRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
