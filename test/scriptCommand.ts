@@ -13,6 +13,7 @@ export const COMPILED_SCRIPTS = [
   'test/scheduler/fixtures/signalEndpoint.ts',
   'test/scheduler/fixtures/stepEndpoint.ts',
   'test/scheduler/multinodeNode.ts',
+  'test/scheduler/fixtures/scheduleProcess.ts',
   'test/faults/fixtures/endpointProcess.ts',
 ]
 
