@@ -58,8 +58,9 @@ describe('fair scheduling', () => {
     const before = started.length
     await eventually(() => (started.includes('other:x') ? true : undefined))
     const bulkBetween = started.slice(before).filter((s) => s.startsWith('bulk:')).length
-    // At most what was already claimed (concurrency 8) plus the rest of one shared claim.
-    expect(bulkBetween).toBeLessThanOrEqual(16)
+    // At most what was already claimed (concurrency 8), a claim already under way when the call was
+    // dispatched (it could not know of it), and the rest of the claim it shares: a few deliveries.
+    expect(bulkBetween).toBeLessThanOrEqual(3 * 8)
     expect((await t!.settle(id!)).state).toBe('succeeded')
     // ...and far from done when the other call ran.
     expect(started.length).toBeLessThan(5000)
