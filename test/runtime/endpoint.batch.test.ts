@@ -180,10 +180,21 @@ describe('batched Run', () => {
 
   it('refuses a malformed batch or one signed for another body as a whole, running nothing', async () => {
     for (const url of [fastifyUrl, nodeUrl]) {
-      for (const body of ['{"calls":[]}', '{"calls":{}}', 'not json', `{"calls":[${'{},'.repeat(256)}{}]}`]) {
+      const refused: [string, RegExp][] = [
+        ['not json', /^DSP2271: the batch is not JSON: /],
+        ['[{"function":"add"}]', /^DSP2272: the batch is not \{"calls":\[RunRequest, …\]\}: the body is an array; /],
+        ['null', /^DSP2272: .*: the body is null; /],
+        ['{"call":[]}', /^DSP2272: .*: it has no "calls"; /],
+        ['{"calls":{}}', /^DSP2272: .*: "calls" is object; /],
+        ['{"calls":[]}', /^DSP2273: the batch has 0 calls; this endpoint takes 1 to 256 in one batch/],
+        [`{"calls":[${'{},'.repeat(256)}{}]}`, /^DSP2273: the batch has 257 calls; this endpoint takes 1 to 256/],
+      ]
+      for (const [body, message] of refused) {
         const answer = await over(url)(body)
         expect(answer.status).toBe(400)
-        expect(((await answer.json()) as { code: string }).code).toBe('invalid_argument')
+        const error = (await answer.json()) as { code: string; message: string }
+        expect(error.code).toBe('invalid_argument')
+        expect(error.message).toMatch(message)
       }
       const body = batchBody('never')
       const tampered = await over(url)(body.replace('"add"', '"wait"'), signed(url, body))
