@@ -68,7 +68,8 @@ let url: string
 
 beforeAll(async () => {
   folder = await tempFolder()
-  t = await startTestScheduler(join(folder, 'dispatch.db'), { batchDelivery: { maxCalls: 16 } })
+  // Batched delivery is on by default.
+  t = await startTestScheduler(join(folder, 'dispatch.db'))
   server = createServer((request, response) => {
     void bodyOf(request).then((text) => {
       const type = request.headers['content-type'] ?? ''
