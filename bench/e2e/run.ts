@@ -30,6 +30,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { defineRoutes, tupleSchema } from '../../runtime/index.js'
 import { startScheduler } from '../../scheduler/index.js'
+import { DEFAULT_BATCH_CALLS } from '../../scheduler/internal.js'
 import { flag, log, now, option, quantile, round, sleep, stringOption } from './benchArgs.js'
 import { dispatchCalls } from './dispatchCalls.js'
 import { runGraphileWorker } from './graphileWorker.js'
@@ -174,6 +175,8 @@ try {
     process.stdout.write(
       `${JSON.stringify({
         calls_per_s: callsPerS,
+        // The most attempts per request: 1 is one request per attempt; without --batch, the default.
+        batch_max_calls: batchCalls > 0 ? batchCalls : DEFAULT_BATCH_CALLS,
         metrics: metricsOn,
         scrapes: scrapes.length,
         scrape_ms: scrapeMs,
