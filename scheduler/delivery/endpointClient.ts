@@ -73,6 +73,11 @@ export class EndpointClient {
     return this.protoEndpoints?.allows(endpoint) === true ? 'proto' : 'json'
   }
 
+  /** {@link codecOf} of an endpoint URL as text: parsed only when some endpoints get protobuf (the hot path has none). */
+  codecOfEndpoint(endpoint: string): Codec {
+    return this.protoEndpoints === undefined ? 'json' : this.codecOf(new URL(endpoint))
+  }
+
   /** How many calls `endpoint` takes in one batch, as its last answer said; undefined: it takes none. */
   batchLimitOf(endpoint: string): number | undefined {
     return this.batchLimits.get(endpoint)
@@ -274,7 +279,7 @@ export class EndpointClient {
     } catch {
       return failure('STATUS_INVALID_ARGUMENT', 'InvalidEndpoint', `the endpoint ${endpoint} is not a URL`)
     }
-    const codec = this.protoEndpoints === undefined ? 'json' : this.codecOf(new URL(endpoint))
+    const codec = this.codecOfEndpoint(endpoint)
     let body: string | Buffer
     if (codec === 'json') body = JSON.stringify(request)
     else {
