@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from 'commander'
-import type { DispatchError } from 'dispatch-functions/protocol'
-import { EndpointAllowList } from '../scheduler/internal.js'
+import { type DispatchError, MAX_BATCH_CALLS } from 'dispatch-functions/protocol'
+import { DEFAULT_BATCH_CALLS, EndpointAllowList } from '../scheduler/internal.js'
 
 /** `--port`: an integer 0..65535 (0: any free port). */
 export function parsePort(value: string): number {
@@ -85,3 +85,16 @@ export function parseRetentionFlag(value: string): string | false {
   }
   return value
 }
+
+/** `--batch N`: the most attempts in one signed request to an endpoint that takes batches; 1 turns batching off. */
+export function parseBatchFlag(value: string): number {
+  const n = Number(value)
+  if (!/^[0-9]+$/.test(value) || n < 1 || n > MAX_BATCH_CALLS) {
+    throw new InvalidArgumentError(
+      `${JSON.stringify(value)} is not a batch size: use a whole number from 1 to ${MAX_BATCH_CALLS} (1: one call per request)`,
+    )
+  }
+  return n
+}
+
+export const BATCH_HELP = `the most calls sent in one signed request to an endpoint that advertises batches (this project's endpoints do), answers streamed back as each finishes; nothing waits to fill a batch (1 to ${MAX_BATCH_CALLS}; default ${DEFAULT_BATCH_CALLS}; 1: one call per request)`

@@ -7,6 +7,8 @@
 
 /** Which endpoints the scheduler may call (`--allow-endpoint`): patterns checked and matched. */
 export { EndpointAllowList } from './calls/endpointAllowList.js'
+/** The most attempts in one batched request when `--batch` is not given. */
+export { DEFAULT_BATCH_CALLS } from './delivery/defaultBatchCalls.js'
 /** Reads a key or URL file, refusing one other users can read. */
 export { readKeyFile } from './keys/checkKeyFile.js'
 /** A PostgreSQL URL checked, redacted for messages, and a schema name quoted as an identifier. */

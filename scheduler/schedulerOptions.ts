@@ -3,6 +3,7 @@ import type { DurationInput } from 'dispatch-functions/internal'
 import {
   type DispatchError,
   dspError,
+  MAX_BATCH_CALLS,
   MAX_KEY_CONCURRENCY,
   MAX_PRIORITY,
   MAX_RATE_LIMIT,
@@ -24,6 +25,7 @@ import {
 } from './calls/retryPolicy.js'
 import { checkDebouncePolicy } from './calls/withDebounce.js'
 import type { AdaptiveConcurrencyOptions, ResolvedAdaptiveConcurrency } from './delivery/adaptiveConcurrency.js'
+import { DEFAULT_BATCH_CALLS } from './delivery/defaultBatchCalls.js'
 import type { FairnessOptions } from './delivery/deficitRoundRobin.js'
 import type { DeliveryOptions } from './delivery/deliveryOptions.js'
 import type { InProcessOptions } from './delivery/inProcessEndpoint.js'
@@ -116,10 +118,12 @@ export interface SchedulerOptions {
   /**
    * Several attempts per signed request to the endpoints that advertise batches (docs/protocol.md,
    * "Batched delivery"), with their answers streamed back as each call finishes: up to `maxCalls`
-   * (2 to 256) attempts ready at once for one endpoint share one request. JSON endpoints only. Default:
-   * off, one request per attempt.
+   * (1 to 256) attempts ready at once for one endpoint share one request; nothing waits to fill a
+   * batch, so at low load a batch is one call. JSON endpoints only; other endpoints, and those that do
+   * not advertise batches, get one request per attempt. Default: `{ maxCalls: 32 }`; `false` or
+   * `{ maxCalls: 1 }`: one request per attempt to every endpoint.
    */
-  readonly batchDelivery?: { readonly maxCalls: number }
+  readonly batchDelivery?: { readonly maxCalls: number } | false
   /** SQLite `synchronous`: 'FULL' (default) or 'NORMAL' (survives a process crash, not a power loss). */
   readonly synchronous?: 'FULL' | 'NORMAL'
   /** Use this store instead of SQLite at `dbPath` (the keys are still kept beside `dbPath`). */
@@ -358,12 +362,13 @@ export function resolveSchedulerOptions(options: SchedulerOptions): ResolvedSche
 }
 
 function batchMaxCallsOf(option: SchedulerOptions['batchDelivery']): number | undefined {
-  if (option === undefined) return undefined
+  if (option === false) return undefined
+  if (option === undefined) return DEFAULT_BATCH_CALLS
   const max = option?.maxCalls
-  if (!(Number.isInteger(max) && max >= 2 && max <= 256)) {
+  if (!(Number.isInteger(max) && max >= 1 && max <= MAX_BATCH_CALLS)) {
     throw dspError('DSP3005', `the scheduler option batchDelivery.maxCalls is ${max}`, {
-      hint: 'maxCalls is a whole number from 2 to 256 (the most attempts sent in one request); leave batchDelivery out to send one per request',
+      hint: `maxCalls is a whole number from 1 to ${MAX_BATCH_CALLS} (the most attempts sent in one request; 1: one per request), or batchDelivery: false`,
     })
   }
-  return max
+  return max === 1 ? undefined : max
 }

@@ -10,6 +10,15 @@
  * import { RunRequest } from '../schemas/index.js'
  * ```
  */
+export {
+  BATCH_CONTENT_TYPE,
+  BATCH_HEADER,
+  BATCH_STREAM_CONTENT_TYPE,
+  BatchAnswerLine,
+  BatchRequest,
+  batchAnswerLine,
+  MAX_BATCH_CALLS,
+} from './batch.js'
 export { Call, CallResult, EndpointUrl, FUNCTION_NAME_PATTERN, FunctionName } from './call.js'
 export {
   AttemptInfo,

@@ -18,7 +18,8 @@
  * verifies signatures on the thread pool), `--no-baseline`, `--profile DIR` (the endpoint process writes
  * a `--cpu-prof` profile into DIR). Run with `node --cpu-prof --import tsx bench/e2e/run.ts` to
  * profile the scheduler process (with the load generator, which shares it).
- * `--batch N` turns on batched delivery (`batchDelivery: { maxCalls: N }`, docs/protocol.md §16).
+ * `--batch N` sets batched delivery's `batchDelivery: { maxCalls: N }` (docs/protocol.md §16); `--batch 1`
+ * turns it off (one request per attempt); without the flag, the scheduler's default (on, 32).
  * `--metrics off` starts the scheduler with `metrics: false`; otherwise (the default, as in the
  * scheduler) `/metrics` is scraped every `--scrape-ms` (default 1000, far more often than Prometheus'
  * usual 15 s) through both phases, and the scrapes' count and mean time are printed.
@@ -29,6 +30,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { defineRoutes, tupleSchema } from '../../runtime/index.js'
 import { startScheduler } from '../../scheduler/index.js'
+import { DEFAULT_BATCH_CALLS } from '../../scheduler/internal.js'
 import { flag, log, now, option, quantile, round, sleep, stringOption } from './benchArgs.js'
 import { dispatchCalls } from './dispatchCalls.js'
 import { runGraphileWorker } from './graphileWorker.js'
@@ -173,6 +175,8 @@ try {
     process.stdout.write(
       `${JSON.stringify({
         calls_per_s: callsPerS,
+        // The most attempts per request: 1 is one request per attempt; without --batch, the default.
+        batch_max_calls: batchCalls > 0 ? batchCalls : DEFAULT_BATCH_CALLS,
         metrics: metricsOn,
         scrapes: scrapes.length,
         scrape_ms: scrapeMs,

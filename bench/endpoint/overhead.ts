@@ -8,6 +8,7 @@ import {
   ReplayCache,
   signRequest,
 } from '../../runtime/signing/index.js'
+import { BATCH_CONTENT_TYPE } from '../../schemas/batch.js'
 import { RUN_PATH, RUN_REQUEST, routes } from './benchRoutes.js'
 
 export interface Overhead {
@@ -96,4 +97,79 @@ export async function measureOverhead(iterations = 20_000): Promise<Overhead> {
     withoutVerifyUs: await measure(unsigned, (i) => requests[i]!, iterations),
     ed25519Us: median(samples),
   }
+}
+
+export interface BatchOverhead {
+  /** Calls per batch. */
+  readonly calls: number
+  /** verify + decode + validate + run + validate output + encode of a whole batch, its lines all read, per call. */
+  readonly perCallUs: number
+  /** The same without a verification key. */
+  readonly withoutVerifyPerCallUs: number
+}
+
+/**
+ * Median cost of a signed batch of `calls` RunRequests (docs/protocol.md, "Batched delivery"),
+ * in-process (no HTTP): one verification of the whole body, then each call decoded, validated, run and
+ * its answer line encoded, until the last line is read; divided by `calls`.
+ */
+export async function measureBatchOverhead(calls = 32, iterations = 2000): Promise<BatchOverhead> {
+  const pair = generateSigningKeyPair()
+  const privateKey = parsePrivateKey(pair.privateKeyPem, 'bench')
+  const publicKey = parsePublicKey(pair.publicKeyPem, 'bench')
+  const one = JSON.stringify(RUN_REQUEST)
+  const body = Buffer.from(`{"calls":[${Array.from({ length: calls }, () => one).join(',')}]}`)
+  const authority = '127.0.0.1:8000'
+  const warmUp = 200
+  const requests = Array.from({ length: iterations + warmUp + 1 }, () => ({
+    method: 'POST',
+    path: RUN_PATH,
+    authority,
+    headers: {
+      host: authority,
+      'content-type': BATCH_CONTENT_TYPE,
+      'content-length': String(body.length),
+      ...signRequest({
+        method: 'POST',
+        url: `http://${authority}${RUN_PATH}`,
+        headers: { 'content-type': BATCH_CONTENT_TYPE },
+        body,
+        privateKey,
+      }),
+    },
+    body,
+  }))
+  const compiled = compileRoutes(routes)
+  const common = { routes: compiled, classifiers: new Map(), endpoint: undefined }
+  const signed = createRunHandler({
+    ...common,
+    verify: nodeEndpointCrypto.verifier(publicKey, false),
+    target: () => ({ authority, path: RUN_PATH }),
+    replayCache: new ReplayCache(),
+  })
+  const unsigned = createRunHandler({ ...common, verify: undefined })
+  /** Handles one batch and reads every line of its answer; the text of the lines. */
+  const whole = async (handle: typeof signed, request: RunRequestOf) => {
+    const answer = await handle(request)
+    if (answer.lines === undefined) throw new Error(`bench batch refused: ${answer.body}`)
+    let text = ''
+    for await (const lines of answer.lines) text += lines
+    return text
+  }
+  const check = (await whole(signed, requests[iterations + warmUp]!)).trim().split('\n')
+  if (check.length !== calls || !check.every((line) => line.includes('"code":200') && line.includes('STATUS_OK'))) {
+    throw new Error(`bench batch not answered as expected: ${check[0]}`)
+  }
+  const perCall = async (handle: typeof signed) => {
+    for (let i = 0; i < warmUp; i++) await whole(handle, requests[i]!)
+    const samples: number[] = []
+    for (let i = 0; i < iterations; i++) {
+      const next = requests[warmUp + i]!
+      const start = process.hrtime.bigint()
+      await whole(handle, next)
+      samples.push(Number(process.hrtime.bigint() - start) / 1000 / calls)
+    }
+    return median(samples)
+  }
+  return { calls, perCallUs: await perCall(signed), withoutVerifyPerCallUs: await perCall(unsigned) }
 }

@@ -10,7 +10,11 @@
  * `--adapters LIST` (default `fastify,node,express,hono`; `fastify` alone is the old run),
  * `--off-thread` (also measure `verifyOffThread: true`), `--breakdown` (also the endpoint without
  * signature check, to show what the Ed25519 check costs), `--cpu-prof` (profile the endpoint server
- * into $TMPDIR/dispatch-bench-endpoint-prof/).
+ * into $TMPDIR/dispatch-bench-endpoint-prof/), `--batch N` (the batched overhead's calls per batch,
+ * default 32), `--overhead-only` (skip the HTTP rounds: the in-process overheads alone).
+ *
+ * The batched overhead: one signed batch of N calls handled in-process, every answer line read,
+ * divided by N (docs/protocol.md, "Batched delivery"); the per-call cost the scheduler's batches see.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
@@ -20,7 +24,7 @@ import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import { generateSigningKeyPair, parsePrivateKey, signRequest } from '../../runtime/signing/index.js'
 import { RUN_PATH, RUN_REQUEST } from './benchRoutes.js'
-import { measureOverhead } from './overhead.js'
+import { measureBatchOverhead, measureOverhead } from './overhead.js'
 
 const args = process.argv.slice(2)
 const flag = (name: string) => args.includes(name)
@@ -139,8 +143,9 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
 
+const overheadOnly = flag('--overhead-only')
 const samples = new Map<Mode, Sample[]>(modes.map((m) => [m, []]))
-for (let round = 1; round <= rounds; round++) {
+for (let round = 1; round <= (overheadOnly ? 0 : rounds); round++) {
   for (const mode of modes) {
     const { child, port } = await startServer(mode)
     try {
@@ -163,6 +168,30 @@ const summary = new Map(
   ]),
 )
 const overhead = await measureOverhead()
+const batched = await measureBatchOverhead(option('--batch', 32))
+const batchFigures = {
+  batch_calls: batched.calls,
+  batch_overhead_us_per_call: Number(batched.perCallUs.toFixed(1)),
+  batch_overhead_us_per_call_nosig: Number(batched.withoutVerifyPerCallUs.toFixed(1)),
+}
+const overheadLines = () => {
+  log('per-request overhead, in-process, median:')
+  log(`  verify + validate + run + encode: ${overhead.totalUs.toFixed(1)} µs (target <= 60)`)
+  log(`  the same without signature check: ${overhead.withoutVerifyUs.toFixed(1)} µs`)
+  log(`  one Ed25519 verification alone:   ${overhead.ed25519Us.toFixed(1)} µs`)
+  log(
+    `  a batch of ${batched.calls}, per call:          ${batched.perCallUs.toFixed(1)} µs (target <= 15); ` +
+      `without signature check ${batched.withoutVerifyPerCallUs.toFixed(1)} µs`,
+  )
+}
+if (overheadOnly) {
+  if (json) {
+    process.stdout.write(
+      `${JSON.stringify({ overhead_us_p50: Number(overhead.totalUs.toFixed(1)), ...batchFigures })}\n`,
+    )
+  } else overheadLines()
+  process.exit(0)
+}
 const endpoint = summary.get('endpoint')!
 const baseline = summary.get('fastify')!
 const ratio = endpoint.rps / baseline.rps
@@ -186,6 +215,7 @@ if (json) {
       baseline_rps: Math.round(baseline.rps),
       ratio: Number(ratio.toFixed(3)),
       overhead_us_p50: Number(overhead.totalUs.toFixed(1)),
+      ...batchFigures,
       adapters: ratios,
     })}\n`,
   )
@@ -202,10 +232,7 @@ if (json) {
   log('|---|---|---|---|')
   for (const [name, r] of Object.entries(ratios)) log(`| ${name} | ${r.rps} | ${r.bare_rps} | ${r.ratio.toFixed(2)} |`)
   log('')
-  log('per-request overhead, in-process, median:')
-  log(`  verify + validate + run + encode: ${overhead.totalUs.toFixed(1)} µs (target <= 60)`)
-  log(`  the same without signature check: ${overhead.withoutVerifyUs.toFixed(1)} µs`)
-  log(`  one Ed25519 verification alone:   ${overhead.ed25519Us.toFixed(1)} µs`)
+  overheadLines()
   log(`ratio ${ratio.toFixed(2)} (target >= 0.6)`)
   if (flag('--cpu-prof')) log(`CPU profiles of the endpoint server: ${PROFILE_DIR}`)
 }

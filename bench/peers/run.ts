@@ -6,6 +6,8 @@
  * 2. graphile-worker 0.17 (bench/e2e/graphileWorker.ts) and pg-boss 10 (bench/peers/pgBoss.ts): N
  *    no-op jobs run in-process, each at its best documented configuration. Installed on demand into
  *    bench/.peers (`--no-install`: skip a peer that is missing instead).
+ * 3. dispatch-functions in-process (bench/peers/inProcessNode.ts): one scheduler running the no-op
+ *    function in its own process on PostgreSQL, N calls end to end (throughput only).
  * Then, for each, dispatch-to-start latency at one common rate (`--rate`, default half our one-node
  * throughput) for `--seconds` (default 5). The ratios are computed within the run.
  *
@@ -19,6 +21,7 @@ import pg from 'pg'
 import { flag, log, option, round, stringOption } from '../e2e/benchArgs.js'
 import { runGraphileWorker } from '../e2e/graphileWorker.js'
 import type { PeerResult } from '../e2e/peerRun.js'
+import { runInProcessNode } from './inProcessNode.js'
 import { runOurNodes } from './ourNodes.js'
 import { runPgBoss } from './pgBoss.js'
 
@@ -66,6 +69,15 @@ try {
   const one = flag('--peers-only') ? skipped : await ours(1, flag('--rate') ? option('--rate', 0) : undefined)
   const rate = one.rate
   const two = flag('--peers-only') ? skipped : await ours(2, rate)
+  const inProcess = flag('--peers-only')
+    ? undefined
+    : await runInProcessNode({
+        calls,
+        connectionString,
+        schema: 'dispatch_in_process',
+        concurrency: option('--concurrency', 200),
+        log,
+      })
   const peer = { jobs: calls, log, install: !flag('--no-install'), connectionString, latency: { rate, seconds } }
   const graphile = flag('--nodes-only') ? undefined : await runGraphileWorker(peer)
   const pgboss = flag('--nodes-only') ? undefined : await runPgBoss(peer)
@@ -88,6 +100,9 @@ try {
         : `| ${name} | ${r.perS} | ${ratio(r)} | ${r.p50Ms} | ${r.p99Ms} |`,
     )
   }
+  log(
+    `| dispatch-functions, in-process on PostgreSQL (no HTTP, no signature) | ${inProcess?.perS ?? 'skipped'} | | | |`,
+  )
   log(`(${calls} calls or jobs each; start latency at ${Math.round(rate)} per s for ${seconds} s)`)
   if (flag('--json')) {
     process.stdout.write(
@@ -97,6 +112,9 @@ try {
         pgboss_per_s: pgboss?.perS ?? null,
         graphile_per_s: graphile?.perS ?? null,
         p50_ms: one.p50Ms,
+        inprocess_per_s: inProcess?.perS ?? null,
+        inprocess_ratio_graphile:
+          inProcess === undefined || graphile === undefined ? null : round(inProcess.perS / graphile.perS),
       })}\n`,
     )
   }

@@ -6,9 +6,11 @@ import { chooseAppPort } from '../appPort.js'
 import { startLiveSummary } from '../liveSummary.js'
 import {
   ALLOW_ENDPOINT_HELP,
+  BATCH_HELP,
   collectAllowEndpoint,
   collectProtoEndpoint,
   PROTO_ENDPOINT_HELP,
+  parseBatchFlag,
   parseHttpUrl,
   parsePort,
   parseRetentionFlag,
@@ -28,6 +30,7 @@ interface RunFlags extends PostgresFlags {
   appPort?: number
   watch?: boolean
   retention?: string | false
+  batch?: number
   ui?: boolean
   schedules?: string
 }
@@ -60,6 +63,7 @@ export function registerRun(program: Command): void {
     )
     .option('--allow-endpoint <pattern>', ALLOW_ENDPOINT_HELP, collectAllowEndpoint)
     .option('--proto-endpoint <pattern>', PROTO_ENDPOINT_HELP, collectProtoEndpoint)
+    .option('--batch <n>', BATCH_HELP, parseBatchFlag)
     .option('--watch', 'also regenerate the client and route table when functions change (dispatch gen --watch)')
     .option(
       '--retention <duration>',
@@ -108,6 +112,7 @@ async function run(command: string[], flags: RunFlags): Promise<number> {
     ...(postgres ? { postgres } : {}),
     ...(flags.allowEndpoint ? { allowEndpoints: flags.allowEndpoint } : {}),
     ...(flags.protoEndpoint ? { protoEndpoints: flags.protoEndpoint } : {}),
+    ...(flags.batch !== undefined ? { batchDelivery: { maxCalls: flags.batch } } : {}),
     ...(flags.retention !== undefined ? { retention: flags.retention as `${number}d` | false } : {}),
     // A development run serves its dashboard to this machine only, whatever reaches its port.
     dashboard: flags.ui === false ? false : { loopbackOnly: true },

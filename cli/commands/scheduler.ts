@@ -1,9 +1,11 @@
 import type { Command } from 'commander'
 import {
   ALLOW_ENDPOINT_HELP,
+  BATCH_HELP,
   collectAllowEndpoint,
   collectProtoEndpoint,
   PROTO_ENDPOINT_HELP,
+  parseBatchFlag,
   parsePort,
   parseRetentionFlag,
 } from '../options.js'
@@ -18,6 +20,7 @@ interface SchedulerFlags extends PostgresFlags {
   allowEndpoint?: string[]
   protoEndpoint?: string[]
   retention?: string | false
+  batch?: number
   metricsPort?: number
   metricsHost: string
   ui?: boolean
@@ -34,6 +37,7 @@ export function registerScheduler(program: Command): void {
     .option('--port <n>', 'port of the API', parsePort, 4001)
     .option('--allow-endpoint <pattern>', ALLOW_ENDPOINT_HELP, collectAllowEndpoint)
     .option('--proto-endpoint <pattern>', PROTO_ENDPOINT_HELP, collectProtoEndpoint)
+    .option('--batch <n>', BATCH_HELP, parseBatchFlag)
     .option(
       '--retention <duration>',
       'delete finished calls this long after they finished (default 7d; 0 or off: keep them)',
@@ -63,6 +67,7 @@ export function registerScheduler(program: Command): void {
       ...(postgres ? { postgres } : {}),
       ...(flags.allowEndpoint ? { allowEndpoints: flags.allowEndpoint } : {}),
       ...(flags.protoEndpoint ? { protoEndpoints: flags.protoEndpoint } : {}),
+      ...(flags.batch !== undefined ? { batchDelivery: { maxCalls: flags.batch } } : {}),
       ...(flags.metricsPort !== undefined ? { metrics: { port: flags.metricsPort, host: flags.metricsHost } } : {}),
       ...(flags.ui === true ? { dashboard: true } : {}),
       ...(schedules.length > 0 ? { schedules } : {}),

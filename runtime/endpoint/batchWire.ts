@@ -1,16 +1,5 @@
-/**
- * The batched Run extension between this project's scheduler and endpoint (docs/protocol.md,
- * "Batched delivery"): the names and limits both sides agree on.
- */
-
-/** The response header every Run answer carries: the most calls this endpoint accepts in one batch. */
-export const BATCH_HEADER = 'dispatch-batch'
-/** The content type of a batch request: `{"calls":[RunRequest, …]}` in JSON. */
-export const BATCH_CONTENT_TYPE = 'application/vnd.dispatch.batch+json'
-/** The content type of a batch answer: one JSON line per call, in the order the calls finish. */
-export const BATCH_STREAM_CONTENT_TYPE = 'application/x-ndjson'
-/** The most calls one batch may carry. */
-export const MAX_BATCH_CALLS = 256
+// The wire names of the batch extension live in schemas/, shared with the scheduler.
+export { BATCH_CONTENT_TYPE, BATCH_HEADER, BATCH_STREAM_CONTENT_TYPE, MAX_BATCH_CALLS } from '../../schemas/batch.js'
 
 /**
  * The lines of a batch answer as an async iterable: `push` adds one as soon as its call finished,

@@ -1,4 +1,5 @@
 import type { ValidateFunction } from 'ajv'
+import { batchAnswerLine } from '../../schemas/batch.js'
 import { type Codec, codecOfContentType } from '../../schemas/codec/contentTypes.js'
 import { codedMessage } from '../../schemas/errors/codedMessage.js'
 import { DispatchError } from '../../schemas/errors/dispatchError.js'
@@ -22,7 +23,8 @@ import type { VerificationResult } from '../signing/verificationFailure.js'
 import { classifyError } from '../status/classifyError.js'
 import type { ErrorClass, ErrorClassifier } from '../status/errorClassifier.js'
 import { withRunSpan } from '../tracing/runSpan.js'
-import { BATCH_CONTENT_TYPE, LineQueue, MAX_BATCH_CALLS } from './batchWire.js'
+import { batchCallsOf } from './batchCallsOf.js'
+import { BATCH_CONTENT_TYPE, LineQueue } from './batchWire.js'
 import type { CompiledRoute } from './compileRoutes.js'
 import { describeErrors } from './compileRoutes.js'
 import { createAjv } from './createAjv.js'
@@ -283,17 +285,17 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
       message = JSON.parse(utf8Text(body))
     } catch (error) {
       metrics?.invalid('', 'request')
-      return invalidRequest(`the batch is not JSON: ${(error as Error).message}`)
+      return invalidRequest(codedMessage('DSP2271', `the batch is not JSON: ${(error as Error).message}`))
     }
-    const calls = (message as { calls?: unknown } | null)?.calls
-    if (!Array.isArray(calls) || calls.length === 0 || calls.length > MAX_BATCH_CALLS) {
+    const calls = batchCallsOf(message)
+    if (typeof calls === 'string') {
       metrics?.invalid('', 'request')
-      return invalidRequest(`a batch is {"calls":[RunRequest, …]} with 1 to ${MAX_BATCH_CALLS} calls`)
+      return invalidRequest(calls)
     }
     const lines = new LineQueue()
     let left = calls.length
     const answered = (index: number, answer: RunAnswer) => {
-      lines.push(`{"i":${index},"code":${answer.statusCode},"answer":${answer.body}}\n`)
+      lines.push(batchAnswerLine(index, answer.statusCode, answer.body))
       if (--left === 0) lines.end()
     }
     calls.forEach((call, index) => {

@@ -125,6 +125,15 @@ export const dispatchPlugin: FastifyPluginAsync<DispatchPluginOptions> = async (
       // While the server closes, a keep-alive connection that was busy when close() began would
       // stay open (the scheduler's pool keeps it for up to a minute) and hold close() up with it.
       if (closing) reply.header('connection', 'close')
+      // A batch's headers go out at once, promising keep-alive, before the server may begin to close:
+      // a connection still streaming then is ended once its last line is out.
+      if (answer.lines !== undefined) {
+        // Taken now: a response lets go of its socket once finished.
+        const socket = request.raw.socket
+        reply.raw.once('finish', () => {
+          if (closing) socket.end()
+        })
+      }
       return send(reply, answer)
     },
   )

@@ -44,6 +44,13 @@ function send(response: ServerResponse, answer: RunAnswer, close: boolean): void
 
 // A batch's answers, one write per line as each call finishes (chunked: no length is known).
 async function writeLines(response: ServerResponse, lines: AsyncIterable<string>): Promise<void> {
+  // Its headers went out before the server may have begun to close, promising keep-alive: a closing
+  // server's connection is ended once the last line is out, or close() would wait on it.
+  // Taken now: a response lets go of its socket once finished.
+  const socket = response.socket
+  response.once('finish', () => {
+    if (closing(response.req)) socket?.end()
+  })
   for await (const line of lines) {
     if (response.destroyed) return
     response.write(line)

@@ -19,7 +19,7 @@ export class BatchingTransport implements DeliveryTransport {
 
   post(endpoint: string, request: RunRequest, timeoutMs: number, signal: AbortSignal): Promise<PostOutcome> {
     const limit = Math.min(this.maxCalls, this.client.batchLimitOf(endpoint) ?? 1)
-    if (limit <= 1 || this.client.codecOf(new URL(endpoint)) !== 'json') {
+    if (limit <= 1 || this.client.codecOfEndpoint(endpoint) !== 'json') {
       return this.client.post(endpoint, request, timeoutMs, signal)
     }
     return new Promise<PostOutcome>((settle) => {

@@ -2,7 +2,11 @@ import type { KeyObject } from 'node:crypto'
 import { signRequestAsync } from 'dispatch-functions/internal'
 import type { Codec, ErrorMessage, RunRequest, Status } from 'dispatch-functions/protocol'
 import {
+  BATCH_CONTENT_TYPE,
+  BATCH_HEADER,
+  BATCH_STREAM_CONTENT_TYPE,
   codecOfContentType,
+  codedMessage,
   contentTypeOf,
   decodeProto,
   encodeProto,
@@ -14,6 +18,7 @@ import {
 import { Pool } from 'undici'
 import type { EndpointAllowList } from '../calls/endpointAllowList.js'
 import { bodyExcerpt } from './bodyExcerpt.js'
+import { readAnswerLine } from './readAnswerLine.js'
 import { httpStatus, transportStatus } from './transportStatus.js'
 
 /** The largest RunResponse read from an endpoint; a bigger one is STATUS_INVALID_RESPONSE. */
@@ -66,6 +71,11 @@ export class EndpointClient {
   /** The codec RunRequests to `endpoint` (a parsed URL) are sent in. */
   codecOf(endpoint: URL): Codec {
     return this.protoEndpoints?.allows(endpoint) === true ? 'proto' : 'json'
+  }
+
+  /** {@link codecOf} of an endpoint URL as text: parsed only when some endpoints get protobuf (the hot path has none). */
+  codecOfEndpoint(endpoint: string): Codec {
+    return this.protoEndpoints === undefined ? 'json' : this.codecOf(new URL(endpoint))
   }
 
   /** How many calls `endpoint` takes in one batch, as its last answer said; undefined: it takes none. */
@@ -134,6 +144,20 @@ export class EndpointClient {
         item.signal.removeEventListener('abort', cancel)
       }
     })
+    const answered = new Array<boolean>(items.length).fill(false)
+    let lineNumber = 0
+    /** The first line skipped: why the calls still without an answer at the end of the stream got none. */
+    let skipped: string | undefined
+    const onLine = (line: string) => {
+      lineNumber++
+      const read = readAnswerLine(line, lineNumber, items.length, answered, url.origin)
+      if (read.index === undefined) {
+        skipped ??= read.skipped
+        return
+      }
+      answered[read.index] = true
+      settle(read.index, read.outcome)
+    }
     const body = `{"calls":[${items.map((item) => JSON.stringify(item.request)).join(',')}]}`
     const timeoutMs = Math.max(...items.map((item) => item.timeoutMs))
     const entry = this.poolFor(url.origin)
@@ -175,15 +199,15 @@ export class EndpointClient {
         rest += (chunk as Buffer).toString('utf8')
         let newline = rest.indexOf('\n')
         while (newline !== -1) {
-          const line = rest.slice(0, newline)
+          onLine(rest.slice(0, newline))
           rest = rest.slice(newline + 1)
           newline = rest.indexOf('\n')
-          const answered = answerLine(line, url.origin)
-          if (answered !== undefined && answered.index < items.length) settle(answered.index, answered.outcome)
         }
         if (rest.length > MAX_RESPONSE_BYTES)
           throw new Error(`a line of the batch answer is over ${MAX_RESPONSE_BYTES} bytes`)
       }
+      // A last line without its newline: read as any other (cut off, it is not JSON and is skipped).
+      if (rest.trim() !== '') onLine(rest)
     } catch (error) {
       if (open > 0) {
         const mapped = transportStatus(error)
@@ -194,12 +218,18 @@ export class EndpointClient {
     } finally {
       entry.inFlight--
       // A stream that ended without some answers: those calls are retried (at least once).
-      for (let index = 0; index < items.length; index++) {
-        settle(
-          index,
-          failure('STATUS_TEMPORARY_ERROR', 'BatchEnded', `${url.origin} ended the batch answer before this call's`),
-        )
-      }
+      const unanswered =
+        skipped === undefined
+          ? failure(
+              'STATUS_TEMPORARY_ERROR',
+              'BatchEnded',
+              codedMessage(
+                'DSP3017',
+                `${url.origin} ended the batch answer after ${answered.filter(Boolean).length} of ${items.length} lines, before this call's`,
+              ),
+            )
+          : failure('STATUS_TEMPORARY_ERROR', 'BatchAnswerInvalid', `${skipped}; this call got no answer`)
+      for (let index = 0; index < items.length; index++) settle(index, unanswered)
     }
   }
 
@@ -249,7 +279,7 @@ export class EndpointClient {
     } catch {
       return failure('STATUS_INVALID_ARGUMENT', 'InvalidEndpoint', `the endpoint ${endpoint} is not a URL`)
     }
-    const codec = this.protoEndpoints === undefined ? 'json' : this.codecOf(new URL(endpoint))
+    const codec = this.codecOfEndpoint(endpoint)
     let body: string | Buffer
     if (codec === 'json') body = JSON.stringify(request)
     else {
@@ -351,30 +381,6 @@ export interface BatchItem {
   readonly timeoutMs: number
   readonly signal: AbortSignal
   readonly settle: (outcome: PostOutcome) => void
-}
-
-// The wire names of the batch extension, as the endpoint's runtime/endpoint/batchWire.ts has them.
-export const BATCH_HEADER = 'dispatch-batch'
-const BATCH_CONTENT_TYPE = 'application/vnd.dispatch.batch+json'
-const BATCH_STREAM_CONTENT_TYPE = 'application/x-ndjson'
-
-/** One line of a batch answer `{"i":index,"code":http,"answer":…}` as the outcome of its call; undefined when unreadable. */
-function answerLine(line: string, origin: string): { index: number; outcome: PostOutcome } | undefined {
-  let parsed: { i?: unknown; code?: unknown; answer?: unknown }
-  try {
-    parsed = JSON.parse(line) as typeof parsed
-  } catch {
-    return undefined
-  }
-  const index = parsed.i
-  const code = parsed.code
-  if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || typeof code !== 'number') return undefined
-  if (code >= 200 && code < 300) return { index, outcome: { kind: 'answer', body: '', decoded: parsed.answer } }
-  const text = JSON.stringify(parsed.answer ?? null)
-  return {
-    index,
-    outcome: failure(httpStatus(code), `HTTP ${code}`, `${origin} answered HTTP ${code}: ${bodyExcerpt(text)}`),
-  }
 }
 
 function failure(status: Status, type: string, message: string): PostOutcome {

@@ -347,6 +347,30 @@ const ENTRIES = {
     httpStatus: 400,
     connectCode: 'invalid_argument',
   },
+  DSP2271: {
+    part: 'endpoint',
+    summary:
+      'answered 400 by an endpoint: a batch (`Content-Type: application/vnd.dispatch.batch+json`) whose body is not JSON; nothing of it ran',
+    hint: 'the sender must send `{"calls":[RunRequest, …]}` in JSON (docs/protocol.md, "Batched delivery"); the scheduler then sends the calls one by one',
+    httpStatus: 400,
+    connectCode: 'invalid_argument',
+  },
+  DSP2272: {
+    part: 'endpoint',
+    summary:
+      'answered 400 by an endpoint: a batch body that is JSON but not `{"calls":[…]}` (not an object, no `calls`, `calls` not an array); nothing of it ran',
+    hint: 'send the RunRequests of the batch as an array in `calls`',
+    httpStatus: 400,
+    connectCode: 'invalid_argument',
+  },
+  DSP2273: {
+    part: 'endpoint',
+    summary:
+      'answered 400 by an endpoint: a batch with no calls, or with more than the endpoint advertises in its `dispatch-batch` header (256); nothing of it ran',
+    hint: 'send 1 to the advertised number of calls in one batch; the scheduler never sends more than the header says',
+    httpStatus: 400,
+    connectCode: 'invalid_argument',
+  },
   DSP2301: {
     part: 'endpoint',
     summary:
@@ -425,6 +449,24 @@ const ENTRIES = {
     hint: 'send the message encoded by a protobuf library from the dispatch.sdk.v1 definitions (schemas/proto), or send JSON',
     httpStatus: 400,
     connectCode: 'invalid_argument',
+  },
+  DSP3015: {
+    part: 'scheduler',
+    summary:
+      'a line of an endpoint\'s batch answer is not an answer line `{"i":index,"code":status,"answer":…}` (not JSON, cut off, another shape): it is skipped, and the calls left without an answer when the stream ends are retried (`STATUS_TEMPORARY_ERROR`) with this error',
+    hint: 'the endpoint does not speak the batch extension as docs/protocol.md ("Batched delivery") has it: fix or upgrade it, or start the scheduler with `--batch 1` to send it one call per request',
+  },
+  DSP3016: {
+    part: 'scheduler',
+    summary:
+      "a line of an endpoint's batch answer names a call the batch does not have (an index past its end) or one already answered: it is skipped (the first answer stands), and the calls left without an answer when the stream ends are retried (`STATUS_TEMPORARY_ERROR`) with this error",
+    hint: 'the endpoint numbered its answers wrongly: each line carries the index of its call in `calls`, once; fix or upgrade it, or use `--batch 1`',
+  },
+  DSP3017: {
+    part: 'scheduler',
+    summary:
+      "an endpoint's batch answer ended before this call's line (the endpoint closed the stream early): the call is retried (`STATUS_TEMPORARY_ERROR`), as after any broken connection",
+    hint: "nothing when it is rare (an endpoint restarting); if it repeats, look at the endpoint's log for the batch it stopped answering",
   },
   DSP3020: {
     part: 'scheduler',

@@ -100,7 +100,7 @@ function tally(report: Awaited<ReturnType<typeof checkInvariants>>): void {
 }
 
 /** Calls delivered to an endpoint process that is SIGKILLed several times mid-request, then restarted. */
-async function killedMidRequest(name: string, options: { batchDelivery?: { maxCalls: number } }): Promise<void> {
+async function killedMidRequest(name: string, options: { batchDelivery: { maxCalls: number } | false }): Promise<void> {
   const total = FULL ? 2000 : 400
   const kills = 3
   const t = await startTestScheduler(join(folder, `${name}.db`), {
@@ -141,7 +141,7 @@ async function killedMidRequest(name: string, options: { batchDelivery?: { maxCa
 
 describe('faults: endpoints', () => {
   it('delivers every call when the endpoint process is SIGKILLed mid-request and restarted', async () => {
-    await killedMidRequest('killed', {})
+    await killedMidRequest('killed', { batchDelivery: false })
   })
 
   it('with batched delivery, delivers every call when the endpoint is SIGKILLed mid-batch and restarted', async () => {

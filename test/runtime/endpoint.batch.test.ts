@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { createFetchHandler } from 'dispatch-functions/fetch'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
+import { Agent } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { dispatchPlugin } from '../../runtime/fastify/index.js'
 import { currentCall, defineRoutes, tupleSchema } from '../../runtime/index.js'
@@ -178,12 +179,84 @@ describe('batched Run', () => {
     }
   })
 
+  it('a server closed while a batch streams ends that connection after its last line, so close() does not wait on it', async () => {
+    // A client that keeps connections as the scheduler does (longer than the servers' keep-alive).
+    const dispatcher = new Agent({ keepAliveTimeout: 120_000, keepAliveMaxTimeout: 120_000 })
+    try {
+      for (const kind of ['fastify', 'node'] as const) {
+        let url: string
+        let close: () => Promise<unknown>
+        let listening: () => boolean
+        if (kind === 'fastify') {
+          const app = Fastify()
+          await app.register(dispatchPlugin, {
+            routes,
+            verificationKey: vectors.key.public_pem,
+            endpointUrl: () => app.listeningOrigin,
+          })
+          url = await app.listen({ host: '127.0.0.1', port: 0 })
+          close = () => app.close()
+          listening = () => app.server.listening
+        } else {
+          let origin = ''
+          const server = createServer(
+            createNodeHandler({ routes, verificationKey: vectors.key.public_pem, endpointUrl: () => origin }),
+          )
+          await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+          url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+          origin = url
+          close = () => new Promise((resolve) => server.close(resolve))
+          listening = () => server.listening
+        }
+        const key = `closing-${kind}`
+        const body = batchBody(key)
+        // Read as the scheduler reads a batch: undici's request, the body as a stream of chunks.
+        const response = await dispatcher.request({
+          origin: url,
+          method: 'POST',
+          path: RUN,
+          headers: signed(url, body),
+          body,
+        })
+        const chunks = response.body[Symbol.asyncIterator]()
+        const reader = {
+          read: async () => {
+            const next = await chunks.next()
+            return next.done ? { done: true as const, value: undefined } : { done: false as const, value: next.value }
+          },
+        } as unknown as ReadableStreamDefaultReader<Uint8Array>
+        const state = { rest: '' }
+        expect(await readLines(reader, state, 3)).toHaveLength(3)
+        const closed = close()
+        // The last call ends once the server has stopped listening: its connection was busy then.
+        while (listening()) await new Promise((resolve) => setImmediate(resolve))
+        gates.get(key)!()
+        expect(await readLines(reader, state, 1)).toMatchObject([{ i: 0, code: 200 }])
+        // Resolves only once the connection is gone: the client would keep it for minutes.
+        await closed
+      }
+    } finally {
+      await dispatcher.close()
+    }
+  })
+
   it('refuses a malformed batch or one signed for another body as a whole, running nothing', async () => {
     for (const url of [fastifyUrl, nodeUrl]) {
-      for (const body of ['{"calls":[]}', '{"calls":{}}', 'not json', `{"calls":[${'{},'.repeat(256)}{}]}`]) {
+      const refused: [string, RegExp][] = [
+        ['not json', /^DSP2271: the batch is not JSON: /],
+        ['[{"function":"add"}]', /^DSP2272: the batch is not \{"calls":\[RunRequest, …\]\}: the body is an array; /],
+        ['null', /^DSP2272: .*: the body is null; /],
+        ['{"call":[]}', /^DSP2272: .*: it has no "calls"; /],
+        ['{"calls":{}}', /^DSP2272: .*: "calls" is object; /],
+        ['{"calls":[]}', /^DSP2273: the batch has 0 calls; this endpoint takes 1 to 256 in one batch/],
+        [`{"calls":[${'{},'.repeat(256)}{}]}`, /^DSP2273: the batch has 257 calls; this endpoint takes 1 to 256/],
+      ]
+      for (const [body, message] of refused) {
         const answer = await over(url)(body)
         expect(answer.status).toBe(400)
-        expect(((await answer.json()) as { code: string }).code).toBe('invalid_argument')
+        const error = (await answer.json()) as { code: string; message: string }
+        expect(error.code).toBe('invalid_argument')
+        expect(error.message).toMatch(message)
       }
       const body = batchBody('never')
       const tampered = await over(url)(body.replace('"add"', '"wait"'), signed(url, body))
