@@ -58,12 +58,19 @@ try {
     ...(batchCalls > 0 ? { batchDelivery: { maxCalls: batchCalls } } : {}),
   })
   const scrapes: number[] = []
+  let scrapeFailures = 0
   let scraper: NodeJS.Timeout | undefined
+  // A scrape that fails (its kept-alive connection closed under it) is counted, not fatal: the run's
+  // figures stand, and the count says how many scrapes the cost figure lacks.
   const scrape = async () => {
     const t0 = performance.now()
-    const response = await fetch(scheduler.metricsUrl!, { headers: { authorization: `Bearer ${scheduler.apiKey}` } })
-    await response.text()
-    scrapes.push(performance.now() - t0)
+    try {
+      const response = await fetch(scheduler.metricsUrl!, { headers: { authorization: `Bearer ${scheduler.apiKey}` } })
+      await response.text()
+      scrapes.push(performance.now() - t0)
+    } catch {
+      scrapeFailures++
+    }
   }
   const { child, url: endpoint } = await startEndpoint(
     scheduler.verificationKeyPem,
@@ -122,7 +129,11 @@ try {
   clearInterval(sampler)
   clearInterval(scraper)
   const scrapeMs = scrapes.length === 0 ? null : round(scrapes.reduce((a, b) => a + b, 0) / scrapes.length)
-  log(metricsOn ? `metrics: ${scrapes.length} scrapes of /metrics, ${scrapeMs} ms each on average` : 'metrics: off')
+  log(
+    metricsOn
+      ? `metrics: ${scrapes.length} scrapes of /metrics, ${scrapeMs} ms each on average${scrapeFailures > 0 ? `, ${scrapeFailures} failed` : ''}`
+      : 'metrics: off',
+  )
   const mb = (bytes: number) => Math.round(bytes / 2 ** 20)
   log(
     `memory (scheduler + load generator): RSS ${mb(rssAfterWarmUp)} MB after warm-up, peak ${mb(rssPeak)} MB, ${mb(process.memoryUsage().rss)} MB at the end`,
@@ -179,6 +190,7 @@ try {
         batch_max_calls: batchCalls > 0 ? batchCalls : DEFAULT_BATCH_CALLS,
         metrics: metricsOn,
         scrapes: scrapes.length,
+        scrape_failures: scrapeFailures,
         scrape_ms: scrapeMs,
         p50_ms: p50,
         p99_ms: p99,
