@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process'
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { afterEach } from 'vitest'
 import { scriptCommand } from '../scriptCommand.js'
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
@@ -59,5 +60,22 @@ export async function until<T>(probe: () => T | undefined, what: string, timeout
     if (value !== undefined) return value
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+/**
+ * For a test file of flow-control tags: a maker of projects, each the `supported` fixture with one
+ * more file of functions (src/functions/flow.ts, these lines), removed after each test.
+ */
+export function flowTagProjects(): (source: readonly string[]) => string {
+  const dirs: string[] = []
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) cleanup(dir)
+  })
+  return (source) => {
+    const dir = copyFixture('supported')
+    dirs.push(dir)
+    writeFileSync(join(dir, 'src/functions/flow.ts'), [...source, ''].join('\n'))
+    return dir
   }
 }

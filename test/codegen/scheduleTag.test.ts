@@ -1,21 +1,10 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { generate } from 'dispatch-functions-tools/codegen'
-import { afterEach, describe, expect, it } from 'vitest'
-import { cleanup, copyFixture } from './helpers.js'
+import { describe, expect, it } from 'vitest'
+import { flowTagProjects } from './helpers.js'
 
-const dirs: string[] = []
-afterEach(() => {
-  for (const dir of dirs.splice(0)) cleanup(dir)
-})
-
-/** The `supported` fixture with one more file of functions. */
-function project(source: readonly string[]): string {
-  const dir = copyFixture('supported')
-  dirs.push(dir)
-  writeFileSync(join(dir, 'src/functions/flow.ts'), [...source, ''].join('\n'))
-  return dir
-}
+const project = flowTagProjects()
 
 const IMPORTS = ["import type { Static } from 'typebox'", "import type { Url } from '../schemas/common.js'"]
 
