@@ -8,14 +8,14 @@ import type {
   CallState,
   ListCallsRequest,
 } from 'dispatch-functions/protocol'
+import { type ApiFlags, apiClientOptions, apiSubcommand } from '../apiCommand.js'
 import { formatAny } from '../formatAny.js'
 import { formatAttempts } from '../formatAttempts.js'
 import { formatDebounce } from '../formatDebounce.js'
 import { formatRestarts } from '../formatRestarts.js'
 import { formatSchedule } from '../formatSchedule.js'
 import { formatStats } from '../formatStats.js'
-import { parseDurationFlag, parseHttpUrl, parseListLimit } from '../options.js'
-import { secretFromFlags } from '../secretFlag.js'
+import { parseDurationFlag, parseListLimit } from '../options.js'
 import { UsageError } from '../usageError.js'
 
 /** The filter flags of `calls list`, and of `calls cancel` and `calls redrive` without a dispatch id. */
@@ -175,15 +175,6 @@ async function bulkAction(
   )
 }
 
-interface ApiFlags {
-  apiUrl?: string
-  apiKey?: string
-  apiKeyFile?: string
-  json?: boolean
-}
-
-const API_KEY_SECRET = { flag: '--api-key', fileFlag: '--api-key-file', envVar: 'DISPATCH_API_KEY' } as const
-
 /** `--payload`: a JSON value. */
 function parseJsonFlag(value: string): unknown {
   try {
@@ -200,20 +191,10 @@ export function registerCalls(program: Command): void {
     .description('inspect and manage calls on a running scheduler (DISPATCH_API_URL, DISPATCH_API_KEY)')
 
   // Every subcommand takes the connection flags and --json, before or after its argument.
-  const subcommand = (name: string) =>
-    calls
-      .command(name)
-      .option('--api-url <url>', 'the scheduler API (default: DISPATCH_API_URL)', parseHttpUrl)
-      .option('--api-key <key>', 'the API key (default: DISPATCH_API_KEY; on the command line it shows in ps)')
-      .option('--api-key-file <path>', 'read the API key from this file (owner-only, e.g. chmod 600)')
-      .option('--json', 'print JSON for scripts')
+  const subcommand = (name: string) => apiSubcommand(calls, name)
 
   const client = (command: Command): [CallServiceClient, ApiFlags] => {
-    const flags = command.optsWithGlobals<ApiFlags>()
-    const options: { apiUrl?: string; apiKey?: string } = {}
-    if (flags.apiUrl !== undefined) options.apiUrl = flags.apiUrl
-    const apiKey = secretFromFlags(API_KEY_SECRET, flags.apiKey, flags.apiKeyFile)
-    if (apiKey !== undefined) options.apiKey = apiKey
+    const [options, flags] = apiClientOptions(command)
     return [createCallServiceClient(options), flags]
   }
 

@@ -1,17 +1,7 @@
 import type { Command } from 'commander'
 import { createScheduleServiceClient, type ScheduleServiceClient } from 'dispatch-functions/internal'
+import { type ApiFlags, apiClientOptions, apiSubcommand } from '../apiCommand.js'
 import { scheduleLine } from '../formatSchedule.js'
-import { parseHttpUrl } from '../options.js'
-import { secretFromFlags } from '../secretFlag.js'
-
-interface ApiFlags {
-  apiUrl?: string
-  apiKey?: string
-  apiKeyFile?: string
-  json?: boolean
-}
-
-const API_KEY_SECRET = { flag: '--api-key', fileFlag: '--api-key-file', envVar: 'DISPATCH_API_KEY' } as const
 
 /**
  * Registers `dispatch schedules list|pause|resume|trigger`, talking to a running scheduler's
@@ -24,20 +14,10 @@ export function registerSchedules(program: Command): void {
       'list, pause, resume and trigger the cron schedules of a running scheduler (DISPATCH_API_URL, DISPATCH_API_KEY)',
     )
 
-  const subcommand = (name: string) =>
-    schedules
-      .command(name)
-      .option('--api-url <url>', 'the scheduler API (default: DISPATCH_API_URL)', parseHttpUrl)
-      .option('--api-key <key>', 'the API key (default: DISPATCH_API_KEY; on the command line it shows in ps)')
-      .option('--api-key-file <path>', 'read the API key from this file (owner-only, e.g. chmod 600)')
-      .option('--json', 'print JSON for scripts')
+  const subcommand = (name: string) => apiSubcommand(schedules, name)
 
   const client = (command: Command): [ScheduleServiceClient, ApiFlags] => {
-    const flags = command.optsWithGlobals<ApiFlags>()
-    const options: { apiUrl?: string; apiKey?: string } = {}
-    if (flags.apiUrl !== undefined) options.apiUrl = flags.apiUrl
-    const apiKey = secretFromFlags(API_KEY_SECRET, flags.apiKey, flags.apiKeyFile)
-    if (apiKey !== undefined) options.apiKey = apiKey
+    const [options, flags] = apiClientOptions(command)
     return [createScheduleServiceClient(options), flags]
   }
 
