@@ -1,17 +1,5 @@
 import type { CallInfo } from 'dispatch-functions/protocol'
-
-/** A window in ms as the tag writes it: `5s`, `1m`, `250ms`. */
-function windowText(ms: number): string {
-  for (const [unit, size] of [
-    ['d', 86_400_000],
-    ['h', 3_600_000],
-    ['m', 60_000],
-    ['s', 1_000],
-  ] as const) {
-    if (ms % size === 0) return `${ms / size}${unit}`
-  }
-  return `${ms}ms`
-}
+import { durationText } from './durationText.js'
 
 /**
  * What `calls get` says of a debounced call (docs/flow-control.md): why it waits, while its window
@@ -30,6 +18,6 @@ export function formatDebounce(call: CallInfo): { waiting: string | undefined; d
     debounce.dispatches === 1 ? 'no other call collapsed into it' : `it stands for ${debounce.dispatches} dispatches`
   return {
     waiting,
-    debounce: `${windowText(debounce.windowMs)} for ${key}, keeps the ${debounce.keep} input; ${dispatches}`,
+    debounce: `${durationText(debounce.windowMs)} for ${key}, keeps the ${debounce.keep} input; ${dispatches}`,
   }
 }

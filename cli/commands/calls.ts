@@ -9,6 +9,7 @@ import type {
   ListCallsRequest,
 } from 'dispatch-functions/protocol'
 import { type ApiFlags, apiClientOptions, apiSubcommand } from '../apiCommand.js'
+import { durationText } from '../durationText.js'
 import { formatAny } from '../formatAny.js'
 import { formatAttempts } from '../formatAttempts.js'
 import { formatDebounce } from '../formatDebounce.js'
@@ -349,19 +350,6 @@ const WAITING: Readonly<Record<NonNullable<CallInfo['waiting']>, string>> = {
   debounced: 'debounced (calls of its key dispatched within its window collapse into it)',
 }
 
-/** A period in ms as the tag writes it: `1m`, `30s`, `1d`. */
-function periodText(ms: number): string {
-  for (const [unit, size] of [
-    ['d', 86_400_000],
-    ['h', 3_600_000],
-    ['m', 60_000],
-    ['s', 1_000],
-  ] as const) {
-    if (ms % size === 0) return `${ms / size}${unit}`
-  }
-  return `${ms}ms`
-}
-
 function printCall(call: CallInfo, flags: ApiFlags, history: readonly string[] = []): void {
   if (flags.json) {
     process.stdout.write(`${JSON.stringify(call)}\n`)
@@ -390,7 +378,7 @@ function printCall(call: CallInfo, flags: ApiFlags, history: readonly string[] =
   if (call.rateLimit) {
     const key = call.rateLimit.key === '' ? 'all calls of the function' : `key ${JSON.stringify(call.rateLimit.key)}`
     lines.push(
-      `rate limit: at most ${call.rateLimit.limit} starts per ${periodText(call.rateLimit.periodMs)} for ${key}`,
+      `rate limit: at most ${call.rateLimit.limit} starts per ${durationText(call.rateLimit.periodMs)} for ${key}`,
     )
   }
   if (debounced.debounce) lines.push(`debounce:  ${debounced.debounce}`)
