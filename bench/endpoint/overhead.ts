@@ -43,45 +43,55 @@ async function measure(
   return median(samples)
 }
 
-/** Median per-request cost of the endpoint's handling, in-process (no HTTP), in µs. */
-export async function measureOverhead(iterations = 20_000): Promise<Overhead> {
+/**
+ * `count` requests carrying `body`, each signed apart as the scheduler signs each delivery (the
+ * replay check refuses the same signature twice), signed before any clock starts; and the endpoint's
+ * run handler for the bench's routes, with and without the signature check.
+ */
+function signedHandlers(body: Buffer, contentType: string, count: number) {
   const pair = generateSigningKeyPair()
   const privateKey = parsePrivateKey(pair.privateKeyPem, 'bench')
   const publicKey = parsePublicKey(pair.publicKeyPem, 'bench')
-  const body = Buffer.from(JSON.stringify(RUN_REQUEST))
   const authority = '127.0.0.1:8000'
-  // Each request signed apart, as the scheduler signs each delivery: the replay check refuses the
-  // same signature twice. Signed before the clock starts.
-  const requests = Array.from({ length: iterations + 2001 }, () => ({
+  const requests = Array.from({ length: count }, () => ({
     method: 'POST',
     path: RUN_PATH,
     authority,
     headers: {
       host: authority,
-      'content-type': 'application/json',
+      'content-type': contentType,
       'content-length': String(body.length),
       ...signRequest({
         method: 'POST',
         url: `http://${authority}${RUN_PATH}`,
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': contentType },
         body,
         privateKey,
       }),
     },
     body,
   }))
-  const compiled = compileRoutes(routes)
-  const common = { routes: compiled, classifiers: new Map(), endpoint: undefined }
+  const common = { routes: compileRoutes(routes), classifiers: new Map(), endpoint: undefined }
   const signed = createRunHandler({
     ...common,
     verify: nodeEndpointCrypto.verifier(publicKey, false),
     target: () => ({ authority, path: RUN_PATH }),
     replayCache: new ReplayCache(),
   })
+  const unsigned = createRunHandler({ ...common, verify: undefined })
+  return { requests, signed, unsigned, privateKey, publicKey }
+}
+
+/** Median per-request cost of the endpoint's handling, in-process (no HTTP), in µs. */
+export async function measureOverhead(iterations = 20_000): Promise<Overhead> {
+  const { requests, signed, unsigned, privateKey, publicKey } = signedHandlers(
+    Buffer.from(JSON.stringify(RUN_REQUEST)),
+    'application/json',
+    iterations + 2001,
+  )
   const check = (await signed(requests[iterations + 2000]!)) as { statusCode: number; body: string }
   if (check.statusCode !== 200 || !check.body.includes('STATUS_OK'))
     throw new Error(`bench request refused: ${check.body}`)
-  const unsigned = createRunHandler({ ...common, verify: undefined })
 
   const { verify, sign } = await import('node:crypto')
   const data = Buffer.alloc(400, 1)
@@ -114,40 +124,10 @@ export interface BatchOverhead {
  * its answer line encoded, until the last line is read; divided by `calls`.
  */
 export async function measureBatchOverhead(calls = 32, iterations = 2000): Promise<BatchOverhead> {
-  const pair = generateSigningKeyPair()
-  const privateKey = parsePrivateKey(pair.privateKeyPem, 'bench')
-  const publicKey = parsePublicKey(pair.publicKeyPem, 'bench')
   const one = JSON.stringify(RUN_REQUEST)
   const body = Buffer.from(`{"calls":[${Array.from({ length: calls }, () => one).join(',')}]}`)
-  const authority = '127.0.0.1:8000'
   const warmUp = 200
-  const requests = Array.from({ length: iterations + warmUp + 1 }, () => ({
-    method: 'POST',
-    path: RUN_PATH,
-    authority,
-    headers: {
-      host: authority,
-      'content-type': BATCH_CONTENT_TYPE,
-      'content-length': String(body.length),
-      ...signRequest({
-        method: 'POST',
-        url: `http://${authority}${RUN_PATH}`,
-        headers: { 'content-type': BATCH_CONTENT_TYPE },
-        body,
-        privateKey,
-      }),
-    },
-    body,
-  }))
-  const compiled = compileRoutes(routes)
-  const common = { routes: compiled, classifiers: new Map(), endpoint: undefined }
-  const signed = createRunHandler({
-    ...common,
-    verify: nodeEndpointCrypto.verifier(publicKey, false),
-    target: () => ({ authority, path: RUN_PATH }),
-    replayCache: new ReplayCache(),
-  })
-  const unsigned = createRunHandler({ ...common, verify: undefined })
+  const { requests, signed, unsigned } = signedHandlers(body, BATCH_CONTENT_TYPE, iterations + warmUp + 1)
   /** Handles one batch and reads every line of its answer; the text of the lines. */
   const whole = async (handle: typeof signed, request: RunRequestOf) => {
     const answer = await handle(request)
