@@ -115,11 +115,13 @@ export function callFields(row: CallColumns): CommonFields {
 
 /** A whole call, as claims and Get return it. */
 export function toStoredCall(row: CallRow): StoredCall {
+  const fields = callFields(row)
   return {
-    ...callFields(row),
+    ...fields,
     originFunction: row.origin_function ?? row.function,
     originEndpoint: row.origin_endpoint ?? row.endpoint,
-    originInput: row.origin_function === null ? parsed(row.input) : parsed(row.origin_input),
+    // Without a tail call the origin is the input itself: parsed once, shared (calls are not mutated).
+    originInput: row.origin_function === null ? fields.input : parsed(row.origin_input),
     poll: storedPoll(row),
     results: [],
     ...(row.traceparent != null ? { traceparent: row.traceparent } : {}),

@@ -5,6 +5,7 @@ import type { AnyMessage, CallState } from 'dispatch-functions/protocol'
 import { dspError } from 'dispatch-functions/protocol'
 import { ATTEMPT_COLUMNS, type AttemptRow, attemptRecord, toStoredAttempt } from './attemptRecord.js'
 import { type CallRow, opt, toStoredCall } from './callRow.js'
+import { CALL_ROW_SQL, callRowOf, callRowsOf } from './callRowValues.js'
 import { FINISHED, json, LIVE, NO_POLL } from './callSql.js'
 import { completeIsolating } from './completeIsolating.js'
 import { CANCELLED_ERROR, pollStateJson, type ResultRow, storedResult, suspendedDueAt } from './coroutineRows.js'
@@ -209,14 +210,16 @@ export class SqliteStore implements Store {
     const queue = request.queue
     return this.claiming(() =>
       this.withResults(
-        (queue === undefined
-          ? this.statements.claim.all(params)
-          : this.statements.claimQueue.all({
-              ...params,
-              endpoint: queue.endpoint,
-              function: queue.function,
-              fairness_key: queue.fairnessKey ?? null,
-            })) as CallRow[],
+        callRowsOf(
+          queue === undefined
+            ? this.statements.claim.all(params)
+            : this.statements.claimQueue.all({
+                ...params,
+                endpoint: queue.endpoint,
+                function: queue.function,
+                fairness_key: queue.fairnessKey ?? null,
+              }),
+        ),
       ),
     )
   }
@@ -264,7 +267,7 @@ export class SqliteStore implements Store {
     }
     return this.db.transaction(() => {
       this.statements.pruneRateStarts.run(request.now)
-      const rows = this.statements.claimCapped.all(params) as CallRow[]
+      const rows = callRowsOf(this.statements.claimCapped.all(params))
       // Every start of a rate-limited call counts for its period, whatever becomes of the attempt.
       for (const row of rows) {
         if (row.rate_key != null && row.rate_limit != null && row.rate_period_ms != null) {
@@ -316,15 +319,17 @@ export class SqliteStore implements Store {
         limit <= 0
           ? []
           : this.withResults(
-              claim.all({
-                now: request.now,
-                limit,
-                owner: request.owner,
-                until,
-                endpoint: queue.endpoint,
-                function: queue.function,
-                fairness_key: queue.fairnessKey ?? null,
-              }) as CallRow[],
+              callRowsOf(
+                claim.all({
+                  now: request.now,
+                  limit,
+                  owner: request.owner,
+                  until,
+                  endpoint: queue.endpoint,
+                  function: queue.function,
+                  fairness_key: queue.fairnessKey ?? null,
+                }),
+              ),
             ),
       ),
     )
@@ -479,13 +484,13 @@ export class SqliteStore implements Store {
   }
 
   async getCall(dispatchId: string): Promise<StoredCall | undefined> {
-    const row = this.statements.get.get(dispatchId) as CallRow | undefined
-    return row === undefined ? undefined : this.toCall(row)
+    const row = this.statements.get.get(dispatchId) as unknown[] | undefined
+    return row === undefined ? undefined : this.toCall(callRowOf(row))
   }
 
   async getCalls(dispatchIds: readonly string[]): Promise<StoredCall[]> {
     if (dispatchIds.length === 0) return []
-    return (this.statements.getMany.all(JSON.stringify(dispatchIds)) as CallRow[]).map((row) => this.toCall(row))
+    return callRowsOf(this.statements.getMany.all(JSON.stringify(dispatchIds))).map((row) => this.toCall(row))
   }
 
   async dueQueuesOf(dispatchIds: readonly string[], now: number): Promise<QueueKey[]> {
@@ -523,7 +528,7 @@ export class SqliteStore implements Store {
 
   async cancelCall(dispatchId: string, now: number): Promise<ChangeResult> {
     const row = this.db.transaction(() => {
-      const cancelled = this.statements.cancel.get({ id: dispatchId, now }) as CallRow | undefined
+      const cancelled = rowOf(this.statements.cancel.get({ id: dispatchId, now }))
       if (cancelled !== undefined) {
         // The whole tree below goes with it, and a child tells its parent it was cancelled.
         this.cancelDescendants(dispatchId, now)
@@ -536,7 +541,7 @@ export class SqliteStore implements Store {
 
   async redriveCall(dispatchId: string, now: number): Promise<ChangeResult> {
     const row = this.db.transaction(() => {
-      const redriven = this.statements.redrive.get({ id: dispatchId, now }) as CallRow | undefined
+      const redriven = rowOf(this.statements.redrive.get({ id: dispatchId, now }))
       if (redriven !== undefined) this.statements.deleteResults.run(dispatchId)
       return redriven
     })()
@@ -557,7 +562,7 @@ export class SqliteStore implements Store {
         error: null,
         now,
       })
-      return s.get.get(dispatchId) as CallRow
+      return rowOf(s.get.get(dispatchId))
     })()
     return this.changeResult(dispatchId, row)
   }
@@ -709,7 +714,7 @@ function prepare(db: Database.Database) {
       SELECT id FROM calls WHERE due_at IS NOT NULL AND due_at <= @now AND concurrency_key IS NULL ${extra}
       ORDER BY due_at LIMIT @limit
     )
-    RETURNING *`
+    RETURNING ${CALL_ROW_SQL}`
   return {
     syncNormal: db.prepare('PRAGMA synchronous = NORMAL'),
     syncFull: db.prepare('PRAGMA synchronous = FULL'),
@@ -728,14 +733,14 @@ function prepare(db: Database.Database) {
         @created_at, @due_at, @expires_at, @expiration_ms, @fairness_key, @idempotency_key, @parent_id, @root_id,
         @parent_epoch, @traceparent, @detached, @priority, @concurrency_key, @concurrency_limit, @rate_key, @rate_limit,
         @rate_period_ms)`),
-    claim: db.prepare(claimFrom('')),
-    claimCapped: db.prepare(SQLITE_CLAIM_CAPPED),
+    claim: db.prepare(claimFrom('')).raw(true),
+    claimCapped: db.prepare(SQLITE_CLAIM_CAPPED).raw(true),
     pruneRateStarts: db.prepare('DELETE FROM rate_starts WHERE expires_at <= ?'),
     nextRateOpening: db.prepare('SELECT MIN(expires_at) AS at FROM rate_starts WHERE expires_at > ?'),
     rateStart: db.prepare('INSERT INTO rate_starts (function, rate_key, expires_at) VALUES (?, ?, ?)'),
-    claimQueue: db.prepare(
-      claimFrom('AND endpoint = @endpoint AND function = @function AND fairness_key IS @fairness_key'),
-    ),
+    claimQueue: db
+      .prepare(claimFrom('AND endpoint = @endpoint AND function = @function AND fairness_key IS @fairness_key'))
+      .raw(true),
     finish: db.prepare(`
       UPDATE calls SET state = @state, status = @status, output = @output, error = @error, due_at = NULL,
         lease_owner = NULL, updated_at = @now, ${NO_POLL}
@@ -821,16 +826,19 @@ function prepare(db: Database.Database) {
         SELECT seq FROM call_attempts WHERE call_id = @id ORDER BY seq DESC LIMIT 1 OFFSET @keep
       )`),
     attempts: db.prepare(`SELECT ${ATTEMPT_COLUMNS} FROM call_attempts WHERE call_id = ? ORDER BY seq`),
-    get: db.prepare('SELECT * FROM calls WHERE id = ?'),
-    getMany: db.prepare('SELECT * FROM calls WHERE id IN (SELECT value FROM json_each(?))'),
+    get: db.prepare(`SELECT ${CALL_ROW_SQL} FROM calls WHERE id = ?`).raw(true),
+    getMany: db.prepare(`SELECT ${CALL_ROW_SQL} FROM calls WHERE id IN (SELECT value FROM json_each(?))`).raw(true),
     dueQueuesOf: db.prepare(`
       SELECT DISTINCT endpoint, function, fairness_key FROM calls
       WHERE id IN (SELECT value FROM json_each(@ids)) AND state = 'suspended' AND due_at <= @now`),
-    cancel: db.prepare(`
+    cancel: db
+      .prepare(`
       UPDATE calls SET state = 'cancelled', due_at = NULL, lease_owner = NULL, updated_at = @now, ${NO_POLL}
       WHERE id = @id AND state IN ${LIVE}
-      RETURNING *`),
-    redrive: db.prepare(`
+      RETURNING ${CALL_ROW_SQL}`)
+      .raw(true),
+    redrive: db
+      .prepare(`
       UPDATE calls SET state = 'pending', status = NULL, attempts = 0, output = NULL, error = NULL,
         function = COALESCE(origin_function, function), endpoint = COALESCE(origin_endpoint, endpoint),
         input = CASE WHEN origin_function IS NULL THEN input ELSE origin_input END,
@@ -839,7 +847,8 @@ function prepare(db: Database.Database) {
         due_at = @now, lease_owner = NULL, updated_at = @now,
         ${NO_POLL}, epoch = epoch + 1, restarts = 0, parent_epoch = NULL
       WHERE id = @id AND state IN ('failed', 'cancelled')
-      RETURNING *`),
+      RETURNING ${CALL_ROW_SQL}`)
+      .raw(true),
     releaseAll: db.prepare(
       "UPDATE calls SET state = 'pending', due_at = @now, lease_owner = NULL, updated_at = @now WHERE state = 'running'",
     ),
@@ -866,4 +875,9 @@ function prepare(db: Database.Database) {
 /** Opens (creating it and its folder if needed) the SQLite store at `path`. */
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteStore {
   return new SqliteStore(path, options)
+}
+
+/** A raw row of {@link CALL_ROW_SQL} as an object; undefined stays undefined. */
+function rowOf(values: unknown): CallRow | undefined {
+  return values === undefined ? undefined : callRowOf(values as unknown[])
 }
