@@ -41,11 +41,14 @@ import {
   type StoredCall,
   type StoredSchedule,
 } from './store.js'
+import { WalSync } from './walSync.js'
 
 export interface SqliteStoreOptions {
   /**
-   * `FULL` (default) fsyncs the WAL on every commit, so a reply sent after a commit survives a
-   * power loss. `NORMAL` survives a process crash (the WAL is in the OS page cache) but not a power loss.
+   * `FULL` (default): every write is fsynced before it resolves, so a reply sent after a write survives
+   * a power loss (the fsync runs on the thread pool and serves every write committed meanwhile; reads
+   * for the API wait for it too). `NORMAL` survives a process crash (the WAL is in the OS page cache)
+   * but not a power loss.
    */
   readonly synchronous?: 'FULL' | 'NORMAL'
   /** How long to wait for the database lock before failing with DSP3002; default 2000 ms. */
@@ -79,8 +82,10 @@ const CLAIM_HELD = "id = @id AND state = 'running' AND attempts = @attempt AND l
 
 /**
  * The embedded store: one SQLite file in WAL mode, held by one scheduler process at a time
- * (exclusive locking), every commit but a claim's fsync'd (`synchronous=FULL`) before a method resolves.
- * better-sqlite3 is synchronous, so each method is one transaction that completes before it resolves.
+ * (exclusive locking), every write but a claim fsync'd (`synchronous=FULL`) before its method resolves.
+ * better-sqlite3 is synchronous, so each method is one transaction committed before it resolves; the
+ * fsync that makes it durable runs afterwards on the thread pool, shared by every write committed
+ * while it runs (see {@link WalSync}).
  *
  * @example
  * ```ts
@@ -102,6 +107,11 @@ export class SqliteStore implements Store {
   private readonly schedules: SqliteSchedules
   /** Commits fsync the WAL (`synchronous=FULL`): claims then commit without it (see {@link claiming}). */
   private readonly fsyncs: boolean
+  /**
+   * With `synchronous=FULL` on a file: the fsync of durable writes, on the thread pool after a
+   * commit without one (group commit; see {@link WalSync}). Claims need none.
+   */
+  private readonly wal: WalSync | undefined
   private closed = false
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
@@ -134,6 +144,11 @@ export class SqliteStore implements Store {
       // completions wrote several pages to one per outcome, a system call each.
       this.db.pragma('temp_store = MEMORY')
       this.migrate()
+      if (this.fsyncs && !inMemory) {
+        // From here on SQLite writes the WAL without syncing it; WalSync syncs it before a write resolves.
+        this.db.pragma('synchronous = NORMAL')
+        this.wal = new WalSync(`${this.path}-wal`)
+      }
     } catch (cause) {
       this.db.close()
       if ((cause as { code?: string }).code?.startsWith('SQLITE_BUSY')) {
@@ -174,7 +189,7 @@ export class SqliteStore implements Store {
     const s = this.statements
     const since = options.now - options.idempotencyWindowMs
     const storable = calls.map(storableCall)
-    return this.db.transaction(() => {
+    const inserted = this.db.transaction(() => {
       const debounced: NewCall[] = []
       const results = storable.map((call, index): InsertResult => {
         const key = call.idempotencyKey
@@ -198,6 +213,7 @@ export class SqliteStore implements Store {
       if (debounced.length === 0) return results
       return this.debounce.insert(debounced, results, options.now, (call) => s.insert.run(insertParams(call)))
     })()
+    return this.durable(inserted)
   }
 
   async claimCalls(request: ClaimRequest): Promise<StoredCall[]> {
@@ -234,7 +250,7 @@ export class SqliteStore implements Store {
    * each on a busy disk) on the one thread that also delivers.
    */
   private claiming<T>(claim: () => T): T {
-    if (!this.fsyncs) return this.db.transaction(claim)()
+    if (!this.fsyncs || this.wal !== undefined) return this.db.transaction(claim)()
     this.statements.syncNormal.run()
     try {
       return this.db.transaction(claim)()
@@ -307,6 +323,7 @@ export class SqliteStore implements Store {
   }
 
   async queueBacklog(now: number, limit: number): Promise<QueueBacklog[]> {
+    await this.settled()
     const rows = this.statements.backlog.all({ now, limit }) as BacklogRow[]
     return rows.map(toBacklog)
   }
@@ -336,11 +353,12 @@ export class SqliteStore implements Store {
   }
 
   async completeAttempts(completions: readonly Completion[]): Promise<boolean[]> {
-    return completeIsolating(
+    const applied = await completeIsolating(
       completions.map(storableCompletion),
       async (batch) => this.completeBatch(batch),
       (error) => !this.closed && sqliteDataError(error),
     )
+    return this.durable(applied)
   }
 
   /** Applies outcomes in one transaction (all or none). */
@@ -370,6 +388,7 @@ export class SqliteStore implements Store {
   }
 
   async listAttempts(dispatchId: string): Promise<StoredAttempt[]> {
+    await this.settled()
     const rows = this.statements.attempts.all(dispatchId) as AttemptRow[]
     return rows.map(toStoredAttempt)
   }
@@ -483,13 +502,29 @@ export class SqliteStore implements Store {
     s.deleteAttachedTreeResults.run({ id: dispatchId })
   }
 
+  /**
+   * Resolves `value` once the commit that made it is on disk: at once without {@link WalSync}
+   * (FULL synced it inside the commit; NORMAL never waits for the disk).
+   */
+  private async durable<T>(value: T): Promise<T> {
+    if (this.wal !== undefined) await this.wal.committedNow()
+    return value
+  }
+
+  /** Waits, before a read answered outside the scheduler, until what it may read is on disk. */
+  private async settled(): Promise<void> {
+    if (this.wal !== undefined) await this.wal.settled()
+  }
+
   async getCall(dispatchId: string): Promise<StoredCall | undefined> {
+    await this.settled()
     const row = this.statements.get.get(dispatchId) as unknown[] | undefined
     return row === undefined ? undefined : this.toCall(callRowOf(row))
   }
 
   async getCalls(dispatchIds: readonly string[]): Promise<StoredCall[]> {
     if (dispatchIds.length === 0) return []
+    await this.settled()
     return callRowsOf(this.statements.getMany.all(JSON.stringify(dispatchIds))).map((row) => this.toCall(row))
   }
 
@@ -504,6 +539,7 @@ export class SqliteStore implements Store {
   }
 
   async listCalls(filter: ListFilter): Promise<ListPage> {
+    await this.settled()
     const where: string[] = []
     const params: Record<string, unknown> = { limit: filter.limit + 1, max: messageCap(filter) }
     // One condition per filter given, bound by name (as the PostgreSQL store's list does by position).
@@ -536,7 +572,7 @@ export class SqliteStore implements Store {
       }
       return cancelled
     })()
-    return this.changeResult(dispatchId, row)
+    return this.changeResult(dispatchId, await this.durable(row))
   }
 
   async redriveCall(dispatchId: string, now: number): Promise<ChangeResult> {
@@ -545,7 +581,7 @@ export class SqliteStore implements Store {
       if (redriven !== undefined) this.statements.deleteResults.run(dispatchId)
       return redriven
     })()
-    return this.changeResult(dispatchId, row)
+    return this.changeResult(dispatchId, await this.durable(row))
   }
 
   async signalCall(dispatchId: string, signal: AnyMessage, now: number): Promise<ChangeResult> {
@@ -564,7 +600,7 @@ export class SqliteStore implements Store {
       })
       return rowOf(s.get.get(dispatchId))
     })()
-    return this.changeResult(dispatchId, row)
+    return this.changeResult(dispatchId, await this.durable(row))
   }
 
   private async changeResult(dispatchId: string, row: CallRow | undefined): Promise<ChangeResult> {
@@ -575,7 +611,7 @@ export class SqliteStore implements Store {
 
   async releaseLeases(now: number, owner?: string): Promise<number> {
     const s = this.statements
-    return (owner === undefined ? s.releaseAll.run({ now }) : s.releaseOwner.run({ now, owner })).changes
+    return this.durable((owner === undefined ? s.releaseAll.run({ now }) : s.releaseOwner.run({ now, owner })).changes)
   }
 
   async nextDueAt(): Promise<number | undefined> {
@@ -585,42 +621,48 @@ export class SqliteStore implements Store {
 
   async countCalls(options: CountOptions = {}): Promise<CallCounts[]> {
     const s = this.statements
+    await this.settled()
     return (options.unfinishedOnly === true ? s.unfinishedCounts : s.counts).all() as CallCounts[]
   }
 
   async purgeIdempotencyKeys(before: number): Promise<number> {
-    return this.statements.purgeKeys.run(before).changes
+    return this.durable(this.statements.purgeKeys.run(before).changes)
   }
 
   async purgeFinishedCalls(before: number, limit: number): Promise<number> {
     if (limit <= 0) return 0
     const s = this.statements
-    return this.db.transaction(() => {
-      const ids = (s.purgeFinished.all({ before, limit }) as { id: string }[]).map((r) => r.id)
-      if (ids.length > 0) s.deleteResultsOf.run(JSON.stringify(ids))
-      return ids.length
-    })()
+    return this.durable(
+      this.db.transaction(() => {
+        const ids = (s.purgeFinished.all({ before, limit }) as { id: string }[]).map((r) => r.id)
+        if (ids.length > 0) s.deleteResultsOf.run(JSON.stringify(ids))
+        return ids.length
+      })(),
+    )
   }
 
   // Schedules (docs/flow-control.md): a tick's call is inserted in the transaction that moves the
   // schedule's next tick on, so a crash either fires the tick or leaves it to fire again.
   async syncSchedules(schedules: readonly ScheduleSync[], now: number): Promise<void> {
     this.db.transaction(() => this.schedules.sync(schedules, now))()
+    await this.durable(undefined)
   }
 
   async listSchedules(): Promise<StoredSchedule[]> {
+    await this.settled()
     return this.schedules.list()
   }
 
   async fireSchedule(tick: ScheduleFiring, now: number): Promise<boolean> {
     const calls = tick.calls.map(storableCall)
-    return this.db.transaction(() => {
+    const fired = this.db.transaction(() => {
       if (!this.schedules.advanceFrom(tick, now)) return false
       // The idempotency key (schedule and tick) is kept for inspection and search; the compare-and-set
       // above is what makes the tick fire once.
       for (const call of calls) this.statements.insert.run(insertParams(call))
       return true
     })()
+    return this.durable(fired)
   }
 
   async setSchedulePaused(
@@ -629,13 +671,17 @@ export class SqliteStore implements Store {
     nextTickAt: number | undefined,
     now: number,
   ): Promise<StoredSchedule | undefined> {
-    return this.db.transaction(() => this.schedules.setPaused(name, paused, nextTickAt, now))()
+    return this.durable(this.db.transaction(() => this.schedules.setPaused(name, paused, nextTickAt, now))())
   }
 
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    this.db.close()
+    try {
+      await this.wal?.close()
+    } finally {
+      this.db.close()
+    }
   }
 }
 
