@@ -1,4 +1,4 @@
-import { closeSync, fsync, openSync } from 'node:fs'
+import { closeSync, fdatasync, openSync } from 'node:fs'
 
 /**
  * Group commit for the SQLite store's durable writes, with the fsync off the event loop.
@@ -31,7 +31,7 @@ export class WalSync {
   /** `sync` is the fsync to run (node's, on the thread pool); the tests hold it back to watch who waits. */
   constructor(
     private readonly walPath: string,
-    private readonly sync: (fd: number, done: (error: NodeJS.ErrnoException | null) => void) => void = fsync,
+    private readonly sync: (fd: number, done: (error: NodeJS.ErrnoException | null) => void) => void = fdatasync,
   ) {}
 
   /** Resolves once the commit just made (and every one before it) is on disk. */
