@@ -18,7 +18,8 @@
  * `--json` prints one line: `calls_per_s` (1 node), `calls_per_s_2_nodes`, `pgboss_per_s`,
  * `graphile_per_s`, `p50_ms` (1 node, dispatch to start), `inprocess_per_s` (in-process on
  * PostgreSQL), `inprocess_ratio_graphile`. A peer skipped (`--nodes-only`, or missing with
- * `--no-install`, or failing to install) gives null in its fields; ours are always there.
+ * `--no-install`, or failing to install) gives null in its fields; ours are always there (but with
+ * `--peers-only`: 0 and null).
  */
 import { randomBytes } from 'node:crypto'
 import { resolve } from 'node:path'
