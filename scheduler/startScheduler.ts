@@ -438,6 +438,16 @@ async function openStoreAndKeys(options: SchedulerOptions): Promise<{ store: Sto
       throw error
     }
   }
+  if (options.dbPath === undefined && options.store !== undefined) {
+    // Only a store with shared settings (PostgreSQL) holds the keys; any other keeps them in files.
+    throw dspError(
+      'DSP3005',
+      'the store given keeps no shared settings, so the scheduler needs dbPath for its key files',
+      {
+        hint: "pass dbPath beside the store ({ store, dbPath: '.dispatch/dispatch.db' }: the keys are kept beside it), or a PostgresStore (it keeps them in its schema)",
+      },
+    )
+  }
   if (options.dbPath === undefined) {
     throw dspError('DSP3005', 'the scheduler needs dbPath (SQLite) or postgres', {
       hint: "pass { dbPath: '.dispatch/dispatch.db' } or { postgres: { url } }",

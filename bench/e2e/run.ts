@@ -23,6 +23,12 @@
  * `--metrics off` starts the scheduler with `metrics: false`; otherwise (the default, as in the
  * scheduler) `/metrics` is scraped every `--scrape-ms` (default 1000, far more often than Prometheus'
  * usual 15 s) through both phases, and the scrapes' count and mean time are printed.
+ *
+ * `--json` prints one line: `calls_per_s`, `batch_max_calls`, `metrics`, `scrapes`, `scrape_failures`,
+ * `scrape_ms`, `p50_ms`, `p99_ms`, `baseline` ("graphile-worker"), `baseline_per_s`, `ratio`,
+ * `restate_per_s`, `restate_p50_ms`, `inprocess_per_s`, `inprocess_ratio` (in-process / graphile-worker).
+ * A peer that is not installed in bench/.peers (or `--no-baseline`, `--no-inprocess`) leaves its
+ * fields and the ratios that need it null; our own figures are always there.
  */
 import type { ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
