@@ -98,6 +98,35 @@ export class EndpointClient {
    * batches, and these calls go to it one by one. Never throws.
    */
   async postBatch(endpoint: string, items: readonly BatchItem[]): Promise<void> {
+    // Each call's JSON once: the batch's body is cut to fit the endpoint's body limit (the default,
+    // DEFAULT_BODY_LIMIT) — sent whole, an oversized batch would be refused and sent one by one, again
+    // at every round. A call too big on its own goes alone (and is refused as such, as it would be anyway).
+    let parts: string[]
+    try {
+      parts = items.map((item) => JSON.stringify(item.request))
+    } catch (error) {
+      const mapped = transportStatus(error)
+      for (const item of items) item.settle({ kind: 'failure', status: mapped.status, error: mapped.error })
+      return
+    }
+    const groups = fitBatches(parts, MAX_BATCH_BODY_BYTES)
+    await Promise.all(
+      groups.map(async (group) => {
+        if (group.length === 1) {
+          const item = items[group[0]!]!
+          item.settle(await this.post(endpoint, item.request, item.timeoutMs, item.signal))
+          return
+        }
+        await this.postOneBatch(
+          endpoint,
+          group.map((i) => items[i]!),
+          group.map((i) => parts[i]!),
+        )
+      }),
+    )
+  }
+
+  private async postOneBatch(endpoint: string, items: readonly BatchItem[], parts: readonly string[]): Promise<void> {
     let url: URL
     try {
       url = runUrl(endpoint)
@@ -158,7 +187,7 @@ export class EndpointClient {
       answered[read.index] = true
       settle(read.index, read.outcome)
     }
-    const body = `{"calls":[${items.map((item) => JSON.stringify(item.request)).join(',')}]}`
+    const body = `{"calls":[${parts.join(',')}]}`
     const timeoutMs = Math.max(...items.map((item) => item.timeoutMs))
     const entry = this.poolFor(url.origin)
     entry.inFlight++
@@ -400,4 +429,28 @@ async function readStart(body: AsyncIterable<Buffer> & { destroy(): unknown }, m
     }
   }
   return Buffer.concat(chunks).subarray(0, max).toString('utf8')
+}
+
+/**
+ * A batch's body stays under the endpoint's default body limit (16 MiB, less room for the envelope):
+ * the calls of one batch are cut into groups (indexes, in order) whose JSON fits.
+ */
+const MAX_BATCH_BODY_BYTES = 16 * 1024 * 1024 - 64 * 1024
+
+export function fitBatches(parts: readonly string[], maxBytes: number): number[][] {
+  const groups: number[][] = []
+  let group: number[] = []
+  let bytes = 0
+  parts.forEach((part, index) => {
+    const size = Buffer.byteLength(part) + 1 // and its comma
+    if (group.length > 0 && bytes + size > maxBytes) {
+      groups.push(group)
+      group = []
+      bytes = 0
+    }
+    group.push(index)
+    bytes += size
+  })
+  if (group.length > 0) groups.push(group)
+  return groups
 }
