@@ -114,6 +114,25 @@ function invalidArgument(functionName: string, lines: string[]): RunAnswer {
  * an answer; nothing here throws.
  */
 export function createRunHandler(options: RunHandlerOptions): (request: RunHttpRequest) => Promise<RunAnswer> {
+  return createRunHandlers(options).handle
+}
+
+/**
+ * Runs RunRequests already decoded (objects, not bytes) in this process: the scheduler's in-process
+ * functions, where nothing crosses a process boundary, so there is no signature, body or content
+ * type. Everything else is as {@link createRunHandler}'s: the message is validated against the
+ * RunRequest schema, then the arguments against the function's, and every outcome is an answer.
+ */
+export function createMessageRunner(
+  options: Omit<RunHandlerOptions, 'verify' | 'target' | 'replayCache'>,
+): (message: unknown) => Promise<RunAnswer> | RunAnswer {
+  return createRunHandlers({ ...options, verify: undefined }).runDecoded
+}
+
+function createRunHandlers(options: RunHandlerOptions): {
+  handle: (request: RunHttpRequest) => Promise<RunAnswer>
+  runDecoded: (message: unknown) => Promise<RunAnswer> | RunAnswer
+} {
   const { routes, verify, classifiers, endpoint, onFailure, metrics } = options
   const targetOf = options.target
   // Never the Host a request arrives with: that would run a request signed for another endpoint.
@@ -384,7 +403,16 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
     return connectError(result.httpStatus, result.code, result.message)
   }
 
-  return async function handle(request: RunHttpRequest): Promise<RunAnswer> {
+  // Whatever failed (this endpoint's configuration, such as an endpointUrl that cannot be known,
+  // or a bug of this module), its details go to the operator's stderr, never to the caller.
+  function internalFailure(error: unknown): RunAnswer {
+    const detail = error instanceof DispatchError ? error.format() : String(error)
+    writeToOperator(`dispatch: the endpoint failed to handle a request: ${detail}\n`)
+    const code = error instanceof DispatchError ? `${error.code}: ` : ''
+    return connectError(500, 'internal', `${code}the endpoint failed to handle the request (its log says why)`)
+  }
+
+  async function handle(request: RunHttpRequest): Promise<RunAnswer> {
     try {
       if (verify !== undefined) {
         const refusal = await verified(request, verify, targetOf!)
@@ -392,12 +420,18 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
       }
       return await afterVerification(request)
     } catch (error) {
-      // Whatever failed (this endpoint's configuration, such as an endpointUrl that cannot be known,
-      // or a bug of this module), its details go to the operator's stderr, never to the caller.
-      const detail = error instanceof DispatchError ? error.format() : String(error)
-      writeToOperator(`dispatch: the endpoint failed to handle a request: ${detail}\n`)
-      const code = error instanceof DispatchError ? `${error.code}: ` : ''
-      return connectError(500, 'internal', `${code}the endpoint failed to handle the request (its log says why)`)
+      return internalFailure(error)
     }
   }
+
+  function runDecoded(message: unknown): Promise<RunAnswer> | RunAnswer {
+    try {
+      const answer = runMessage(message)
+      return answer instanceof Promise ? answer.catch(internalFailure) : answer
+    } catch (error) {
+      return internalFailure(error)
+    }
+  }
+
+  return { handle, runDecoded }
 }

@@ -17,6 +17,7 @@ import {
 } from 'dispatch-functions/protocol'
 import { Pool } from 'undici'
 import type { EndpointAllowList } from '../calls/endpointAllowList.js'
+import { unwatchAbort, watchAbort } from './abortWatch.js'
 import { bodyExcerpt } from './bodyExcerpt.js'
 import { readAnswerLine } from './readAnswerLine.js'
 import { httpStatus, transportStatus } from './transportStatus.js'
@@ -138,10 +139,10 @@ export class EndpointClient {
           true,
         )
       if (item.signal.aborted) queueMicrotask(cancel)
-      else item.signal.addEventListener('abort', cancel, { once: true })
+      else watchAbort(item.signal, cancel)
       return () => {
         clearTimeout(timer)
-        item.signal.removeEventListener('abort', cancel)
+        unwatchAbort(item.signal, cancel)
       }
     })
     const answered = new Array<boolean>(items.length).fill(false)
@@ -317,8 +318,7 @@ export class EndpointClient {
       Math.max(1, timeoutMs),
     )
     const cancel = () => controller.abort()
-    if (signal.aborted) controller.abort()
-    else signal.addEventListener('abort', cancel, { once: true })
+    watchAbort(signal, cancel)
     const entry = this.poolFor(url.origin)
     entry.inFlight++
     entry.used = true
@@ -364,7 +364,7 @@ export class EndpointClient {
     } finally {
       entry.inFlight--
       clearTimeout(timer)
-      signal.removeEventListener('abort', cancel)
+      unwatchAbort(signal, cancel)
     }
   }
 
