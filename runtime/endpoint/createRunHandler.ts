@@ -147,6 +147,24 @@ function createRunHandlers(options: RunHandlerOptions): {
   }
   const validate = runRequestValidator()
 
+  // What a turn of each function is run with, made on its first run (not again for every call).
+  const setups = new Map<string, TurnSetup>()
+  function setupOf(name: string, compiled: CompiledRoute): TurnSetup {
+    let setup = setups.get(name)
+    if (setup === undefined) {
+      const handler = compiled.route.handler
+      setup = {
+        version: () => codeVersionOf(name, handler, compiled.route.version),
+        endpoint,
+        maxJournalBytes: options.maxJournalBytes,
+        classifiers,
+        onWarning: (message) => warn(name, message),
+      }
+      setups.set(name, setup)
+    }
+    return setup
+  }
+
   async function run(compiled: CompiledRoute, message: RunRequest): Promise<RunAnswer> {
     const name = message.function
     const handler = compiled.route.handler
@@ -186,14 +204,8 @@ function createRunHandlers(options: RunHandlerOptions): {
     const scope = new CallScope(message)
     let turn: TurnResult
     try {
-      turn = await runTurn(handler, args, scope, {
-        version: () => codeVersionOf(name, handler, compiled.route.version),
-        resume,
-        endpoint,
-        maxJournalBytes: options.maxJournalBytes,
-        classifiers,
-        onWarning: (message) => warn(name, message),
-      })
+      const setup = setupOf(name, compiled)
+      turn = await runTurn(handler, args, scope, resume === undefined ? setup : { ...setup, resume })
     } finally {
       scope.close()
     }

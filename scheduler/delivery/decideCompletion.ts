@@ -49,8 +49,26 @@ export function decideCompletion(call: StoredCall, outcome: PostOutcome, context
   return exits && call.poll !== undefined ? { ...completion, coroutine: true } : completion
 }
 
+/**
+ * The answer of this package's endpoints for a function that returned nothing, byte for byte: what
+ * parsing and checking it would decide (succeeded, no output) is known without doing either.
+ */
+export const OK_WITHOUT_OUTPUT = '{"status":"STATUS_OK","exit":{"result":{}}}'
+
 function decide(call: StoredCall, outcome: PostOutcome, context: DecideContext): Completion {
   if (outcome.kind === 'failure') return failedAttempt(call, outcome.status, outcome.error, context)
+  if (outcome.decoded === undefined && outcome.body === OK_WITHOUT_OUTPUT) {
+    return {
+      dispatchId: call.dispatchId,
+      attempt: call.attempts,
+      owner: context.owner,
+      now: context.now,
+      kind: 'succeeded',
+      status: 'STATUS_OK',
+      output: undefined,
+      error: undefined,
+    }
+  }
   let answer: unknown = outcome.decoded
   if (answer === undefined) {
     try {

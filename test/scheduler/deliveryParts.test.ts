@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest'
+import { okAnswer } from '../../runtime/endpoint/runAnswer.js'
 import { newDispatchId } from '../../scheduler/calls/dispatchId.js'
 import { DEFAULT_RETRY_POLICY } from '../../scheduler/calls/retryPolicy.js'
 import { backoffDelay } from '../../scheduler/delivery/backoff.js'
-import { decideCompletion } from '../../scheduler/delivery/decideCompletion.js'
+import { decideCompletion, OK_WITHOUT_OUTPUT } from '../../scheduler/delivery/decideCompletion.js'
 import { runUrl } from '../../scheduler/delivery/endpointClient.js'
 import { LeaseRenewal } from '../../scheduler/delivery/leaseRenewal.js'
 import { httpStatus, transportStatus } from '../../scheduler/delivery/transportStatus.js'
@@ -97,6 +98,17 @@ describe('deciding an attempt', () => {
       function: 'next',
       endpoint: 'http://127.0.0.1:1/app',
     })
+  })
+
+  it("decides the endpoint's answer of a function that returned nothing as it decides the same answer parsed", () => {
+    const empty = okAnswer(undefined).body
+    expect(empty).toBe(OK_WITHOUT_OUTPUT)
+    // A leading space: the same RunResponse, decided by parsing and checking it.
+    for (const claimed of [call, { ...call, poll: { state: {} }, results: [] } as unknown as StoredCall]) {
+      const decided = decideCompletion(claimed, { kind: 'answer', body: empty }, context)
+      expect(decided).toEqual(decideCompletion(claimed, { kind: 'answer', body: ` ${empty}` }, context))
+      expect(decided).toMatchObject({ kind: 'succeeded', status: 'STATUS_OK', output: undefined })
+    }
   })
 
   it('treats an answer that is not a RunResponse as INVALID_RESPONSE, not retried', () => {
