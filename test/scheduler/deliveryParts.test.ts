@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { okAnswer } from '../../runtime/endpoint/runAnswer.js'
 import { newDispatchId } from '../../scheduler/calls/dispatchId.js'
+import { nestedDeeperThan } from '../../scheduler/calls/jsonDepth.js'
 import { DEFAULT_RETRY_POLICY } from '../../scheduler/calls/retryPolicy.js'
 import { backoffDelay } from '../../scheduler/delivery/backoff.js'
 import { decideCompletion, OK_WITHOUT_OUTPUT } from '../../scheduler/delivery/decideCompletion.js'
@@ -116,6 +117,25 @@ describe('deciding an attempt', () => {
       kind: 'failed',
       status: 'STATUS_INVALID_RESPONSE',
     })
+  })
+})
+
+describe('JSON depth', () => {
+  const nest = (levels: number, inner: unknown = 1): unknown => {
+    let value = inner
+    for (let i = 0; i < levels; i++) value = i % 2 === 0 ? [value] : { k: value }
+    return value
+  }
+  it('counts the levels of arrays and objects below the top one, whatever the width', () => {
+    expect(nestedDeeperThan(1, 0)).toBe(false)
+    expect(nestedDeeperThan(null, 0)).toBe(false)
+    expect(nestedDeeperThan([], 0)).toBe(false)
+    expect(nestedDeeperThan([[]], 0)).toBe(true)
+    expect(nestedDeeperThan(nest(11), 10)).toBe(false)
+    expect(nestedDeeperThan(nest(12), 10)).toBe(true)
+    expect(nestedDeeperThan({ a: [1, 'x', null, nest(5)], b: nest(11) }, 10)).toBe(true)
+    expect(nestedDeeperThan({ a: [1, 'x', null, nest(5)], b: nest(10) }, 10)).toBe(false)
+    expect(nestedDeeperThan(nest(100_000))).toBe(true)
   })
 })
 
