@@ -138,11 +138,12 @@ export class EndpointClient {
           failure('STATUS_TIMEOUT', 'Aborted', 'the attempt was abandoned (the scheduler is shutting down)'),
           true,
         )
+      const watcher = { abort: cancel }
       if (item.signal.aborted) queueMicrotask(cancel)
-      else watchAbort(item.signal, cancel)
+      else watchAbort(item.signal, watcher)
       return () => {
         clearTimeout(timer)
-        unwatchAbort(item.signal, cancel)
+        unwatchAbort(item.signal, watcher)
       }
     })
     const answered = new Array<boolean>(items.length).fill(false)
@@ -317,8 +318,7 @@ export class EndpointClient {
       },
       Math.max(1, timeoutMs),
     )
-    const cancel = () => controller.abort()
-    watchAbort(signal, cancel)
+    watchAbort(signal, controller)
     const entry = this.poolFor(url.origin)
     entry.inFlight++
     entry.used = true
@@ -364,7 +364,7 @@ export class EndpointClient {
     } finally {
       entry.inFlight--
       clearTimeout(timer)
-      unwatchAbort(signal, cancel)
+      unwatchAbort(signal, controller)
     }
   }
 

@@ -1,6 +1,6 @@
 import type { RunAnswer } from 'dispatch-functions/internal'
 import { type RunRequest, statusOfHttpCode } from 'dispatch-functions/protocol'
-import { unwatchAbort, watchAbort } from './abortWatch.js'
+import { type AbortWatcher, unwatchAbort, watchAbort } from './abortWatch.js'
 import type { DeliveryTransport, PostOutcome } from './endpointClient.js'
 import type { InProcessRun } from './inProcessEndpoint.js'
 
@@ -36,13 +36,17 @@ export class InProcessTransport implements DeliveryTransport {
   }
 }
 
+/** The timer of an attempt: a function of the module, not a closure per attempt. */
+function timeUp(attempt: Attempt): void {
+  attempt.abort()
+}
+
 /** One attempt run here: settled by the function's answer, its timeout or the signal, whichever comes first. */
-class Attempt {
+class Attempt implements AbortWatcher {
   private settled = false
   private timer: ReturnType<typeof setTimeout> | undefined
   private resolve!: (outcome: PostOutcome) => void
   private reject!: (error: unknown) => void
-  private readonly onAbort = () => this.cut()
 
   constructor(
     private readonly request: RunRequest,
@@ -55,9 +59,9 @@ class Attempt {
       this.resolve = resolve
       this.reject = reject
     })
-    watchAbort(this.signal, this.onAbort)
+    watchAbort(this.signal, this)
     if (this.settled) return outcome
-    this.timer = setTimeout(this.onAbort, Math.max(1, this.timeoutMs))
+    this.timer = setTimeout(timeUp, Math.max(1, this.timeoutMs), this)
     let answer: Promise<RunAnswer> | RunAnswer
     try {
       answer = run(this.request)
@@ -78,7 +82,7 @@ class Attempt {
     if (this.settled) return false
     this.settled = true
     clearTimeout(this.timer)
-    unwatchAbort(this.signal, this.onAbort)
+    unwatchAbort(this.signal, this)
     return true
   }
 
@@ -100,7 +104,7 @@ class Attempt {
   }
 
   /** The timeout passed, or the signal aborted (the scheduler is shutting down). */
-  private cut(): void {
+  abort(): void {
     if (!this.finish()) return
     const name = this.request.function
     this.resolve({
