@@ -3,7 +3,8 @@
  * 1. throughput: N no-op calls (default 50,000) dispatched by 4 concurrent clients in batches of
  *    1,000 to the scheduler's API; delivered as signed RunRequests to an endpoint process (dispatch
  *    plugin, signature check and validation on); calls per second from the first dispatch to the
- *    last recorded result.
+ *    last recorded result; and the CPU time this process (the scheduler and the load generator, not
+ *    the endpoint) spent per call meanwhile.
  * 2. latency: calls dispatched at half that rate, in batches every 5 ms, for 5 s; dispatch-to-start
  *    (request sent to the function starting at the endpoint) p50 and p99.
  * 3. in-process: the same N no-op calls to a scheduler that runs the function in its own process
@@ -55,6 +56,7 @@ try {
   const metricsOn = stringOption('--metrics') !== 'off'
   const onlyInProcess = flag('--only-inprocess')
   let callsPerS: number | undefined
+  let callsCpuUs: number | undefined
   let p50: number | undefined
   let p99: number | undefined
   let scrapeMs: number | null = null
@@ -117,10 +119,13 @@ try {
     // 1. Throughput.
     if (metricsOn) scraper = setInterval(() => void scrape(), option('--scrape-ms', 1000))
     const started = performance.now()
+    const cpuStarted = process.cpuUsage()
     await inBatches(calls, (n) => dispatch(Array.from({ length: n }, () => [])))
     const dispatchedMs = performance.now() - started
     await finished(1000 + calls)
     callsPerS = Math.round(calls / ((performance.now() - started) / 1000))
+    const cpu = process.cpuUsage(cpuStarted)
+    callsCpuUs = round((cpu.user + cpu.system) / calls)
     log(
       `throughput: ${calls} no-op calls, dispatch to recorded result, signed and validated: ${callsPerS} calls/s ` +
         `(dispatching took ${Math.round(dispatchedMs)} ms: ${Math.round(calls / (dispatchedMs / 1000))} calls/s accepted)`,
@@ -215,6 +220,7 @@ try {
     process.stdout.write(
       `${JSON.stringify({
         calls_per_s: callsPerS ?? null,
+        calls_cpu_us: callsCpuUs ?? null,
         // The most attempts per request: 1 is one request per attempt; without --batch, the default.
         batch_max_calls: batchCalls > 0 ? batchCalls : DEFAULT_BATCH_CALLS,
         metrics: metricsOn,
