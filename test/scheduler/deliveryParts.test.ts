@@ -7,6 +7,7 @@ import { backoffDelay } from '../../scheduler/delivery/backoff.js'
 import { decideCompletion, OK_WITHOUT_OUTPUT } from '../../scheduler/delivery/decideCompletion.js'
 import { runUrl } from '../../scheduler/delivery/endpointClient.js'
 import { LeaseRenewal } from '../../scheduler/delivery/leaseRenewal.js'
+import { readAnswerLine } from '../../scheduler/delivery/readAnswerLine.js'
 import { httpStatus, transportStatus } from '../../scheduler/delivery/transportStatus.js'
 import type { QueueKey, StoredCall } from '../../scheduler/index.js'
 
@@ -110,6 +111,30 @@ describe('deciding an attempt', () => {
       expect(decided).toEqual(decideCompletion(claimed, { kind: 'answer', body: ` ${empty}` }, context))
       expect(decided).toMatchObject({ kind: 'succeeded', status: 'STATUS_OK', output: undefined })
     }
+  })
+
+  it('reads the batch answer line of a function that returned nothing as it reads the same line parsed', () => {
+    const empty = okAnswer(undefined).body
+    const answered = [false, true, false]
+    const read = (line: string) => readAnswerLine(line, 1, 3, answered, 'http://127.0.0.1:1')
+    const decided = (line: string) => {
+      const r = read(line)
+      // A skipped line is named in its reason, so only the reason's code is compared.
+      if (r.index === undefined) return { skipped: r.skipped.slice(0, 'DSP0000'.length) }
+      return { index: r.index, completion: decideCompletion(call, r.outcome, context) }
+    }
+    for (const i of ['0', '2', '1', '3', '01', '-0', '2.0', '99999999999999999999']) {
+      const line = `{"i":${i},"code":200,"answer":${empty}}`
+      // A space after the colon: the same line, read by parsing and checking it.
+      expect(decided(line)).toEqual(decided(line.replace('"i":', '"i": ')))
+    }
+    expect(decided(`{"i":2,"code":200,"answer":${empty}}`)).toMatchObject({
+      index: 2,
+      completion: { kind: 'succeeded' },
+    })
+    expect(read(`{"i":1,"code":200,"answer":${empty}}`)).toMatchObject({
+      skipped: expect.stringMatching(/second time/),
+    })
   })
 
   it('treats an answer that is not a RunResponse as INVALID_RESPONSE, not retried', () => {
