@@ -160,7 +160,8 @@ export class EndpointClient {
       answered[read.index] = true
       settle(read.index, read.outcome)
     }
-    const body = `{"calls":[${items.map((item) => JSON.stringify(item.request)).join(',')}]}`
+    // Encoded once: the digest is taken over these bytes and the socket is given them as they are.
+    const body = Buffer.from(`{"calls":[${items.map((item) => JSON.stringify(item.request)).join(',')}]}`)
     const timeoutMs = Math.max(...items.map((item) => item.timeoutMs))
     const entry = this.poolFor(url.origin)
     entry.inFlight++
@@ -282,8 +283,8 @@ export class EndpointClient {
       return failure('STATUS_INVALID_ARGUMENT', 'InvalidEndpoint', `the endpoint ${endpoint} is not a URL`)
     }
     const codec = this.codecOfEndpoint(endpoint)
-    let body: string | Buffer
-    if (codec === 'json') body = JSON.stringify(request)
+    let body: Buffer
+    if (codec === 'json') body = Buffer.from(JSON.stringify(request))
     else {
       try {
         body = Buffer.from(encodeProto(RunRequestProto, request))
