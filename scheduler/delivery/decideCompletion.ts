@@ -17,6 +17,7 @@ import { toNewCall } from '../calls/toNewCalls.js'
 import type { Completion, CoroutineState, StoredCall } from '../store/store.js'
 import { backoffDelay } from './backoff.js'
 import type { PostOutcome } from './endpointClient.js'
+import { OK_WITHOUT_OUTPUT } from './okWithoutOutput.js'
 import { toChildCalls } from './toChildCalls.js'
 
 const checkRunResponse = Compile(RunResponse)
@@ -48,12 +49,6 @@ export function decideCompletion(call: StoredCall, outcome: PostOutcome, context
   const exits = completion.kind === 'succeeded' || completion.kind === 'failed' || completion.kind === 'tailCall'
   return exits && call.poll !== undefined ? { ...completion, coroutine: true } : completion
 }
-
-/**
- * The answer of this package's endpoints for a function that returned nothing, byte for byte: what
- * parsing and checking it would decide (succeeded, no output) is known without doing either.
- */
-export const OK_WITHOUT_OUTPUT = '{"status":"STATUS_OK","exit":{"result":{}}}'
 
 function decide(call: StoredCall, outcome: PostOutcome, context: DecideContext): Completion {
   if (outcome.kind === 'failure') return failedAttempt(call, outcome.status, outcome.error, context)

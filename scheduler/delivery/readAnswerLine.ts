@@ -1,7 +1,7 @@
 import { BatchAnswerLine, codedMessage, type ErrorMessage, type Status } from 'dispatch-functions/protocol'
 import { Compile } from 'typebox/compile'
 import { bodyExcerpt } from './bodyExcerpt.js'
-import { OK_WITHOUT_OUTPUT } from './decideCompletion.js'
+import { OK_WITHOUT_OUTPUT } from './okWithoutOutput.js'
 import { httpStatus } from './transportStatus.js'
 
 const checkLine = Compile(BatchAnswerLine)
