@@ -3,6 +3,7 @@ import { okAnswer } from '../../runtime/endpoint/runAnswer.js'
 import { newDispatchId } from '../../scheduler/calls/dispatchId.js'
 import { nestedDeeperThan } from '../../scheduler/calls/jsonDepth.js'
 import { DEFAULT_RETRY_POLICY } from '../../scheduler/calls/retryPolicy.js'
+import { unwatchAbort, watchAbort } from '../../scheduler/delivery/abortWatch.js'
 import { backoffDelay } from '../../scheduler/delivery/backoff.js'
 import { decideCompletion } from '../../scheduler/delivery/decideCompletion.js'
 import { runUrl } from '../../scheduler/delivery/endpointClient.js'
@@ -143,6 +144,29 @@ describe('deciding an attempt', () => {
       kind: 'failed',
       status: 'STATUS_INVALID_RESPONSE',
     })
+  })
+})
+
+describe('abort watches', () => {
+  it('tells each watcher of a signal once when it aborts, but those that stopped watching', () => {
+    const controller = new AbortController()
+    const told: number[] = []
+    const watchers = Array.from({ length: 50 }, (_, i) => ({ abort: () => void told.push(i) }))
+    for (const watcher of watchers) watchAbort(controller.signal, watcher)
+    // Another signal in between: each keeps its own watchers.
+    const other = new AbortController()
+    const elsewhere = { abort: () => void told.push(-1) }
+    watchAbort(other.signal, elsewhere)
+    for (const watcher of watchers.slice(0, 10)) unwatchAbort(controller.signal, watcher)
+    controller.abort()
+    expect(told).toEqual(Array.from({ length: 40 }, (_, i) => i + 10))
+    // An aborted signal tells a new watcher at once; nothing is told twice.
+    watchAbort(controller.signal, watchers[0]!)
+    controller.abort()
+    expect(told).toEqual([...Array.from({ length: 40 }, (_, i) => i + 10), 0])
+    unwatchAbort(other.signal, elsewhere)
+    other.abort()
+    expect(told).not.toContain(-1)
   })
 })
 
