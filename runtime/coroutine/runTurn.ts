@@ -38,6 +38,8 @@ export function runTurn(
   return new Turn(args, scope, setup).run(handler as (...a: unknown[]) => unknown)
 }
 
+const RESOLVED = Promise.resolve()
+
 /** One turn: its own coroutine slot, settled once (one object per run instead of a closure per step). */
 class Turn implements CoroutineSlot {
   coroutine: Coroutine | undefined
@@ -57,16 +59,25 @@ class Turn implements CoroutineSlot {
     if (this.setup.resume !== undefined) this.coroutine = this.make()
     attachCoroutine(this.scope, this)
     let result: unknown
+    let threw = false
     try {
       result = runWithCall(this.scope, () => handler(...this.args))
     } catch (error) {
-      result = Promise.reject(error)
+      result = error
+      threw = true
     }
     this.coroutine?.start()
-    Promise.resolve(result).then(
-      (value) => this.settle({ kind: 'return', value }),
-      (error: unknown) => this.settle({ kind: 'throw', error }),
-    )
+    // A throw, or a value that cannot be a thenable (most functions that do not await): settled in the
+    // same microtask turn as a promise of it would be, without making that promise.
+    if (threw) RESOLVED.then(() => this.settle({ kind: 'throw', error: result }))
+    else if (result === null || (typeof result !== 'object' && typeof result !== 'function')) {
+      RESOLVED.then(() => this.settle({ kind: 'return', value: result }))
+    } else {
+      Promise.resolve(result).then(
+        (value) => this.settle({ kind: 'return', value }),
+        (error: unknown) => this.settle({ kind: 'throw', error }),
+      )
+    }
     return turn
   }
 

@@ -125,13 +125,20 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
  */
 export function createMessageRunner(
   options: Omit<RunHandlerOptions, 'verify' | 'target' | 'replayCache'>,
-): (message: unknown) => Promise<RunAnswer> | RunAnswer {
+): MessageRunner {
   return createRunHandlers({ ...options, verify: undefined }).runDecoded
 }
 
+/**
+ * Runs one decoded RunRequest and gives its answer to `settle`, once: at once when it is known without
+ * running anything (a refusal), else when the run ends. Never throws; an answer callback, rather than
+ * a promise of the answer, so that the caller's own promise is the only one it waits on.
+ */
+export type MessageRunner = (message: unknown, settle: (answer: RunAnswer) => void) => void
+
 function createRunHandlers(options: RunHandlerOptions): {
   handle: (request: RunHttpRequest) => Promise<RunAnswer>
-  runDecoded: (message: unknown) => Promise<RunAnswer> | RunAnswer
+  runDecoded: MessageRunner
 } {
   const { routes, verify, classifiers, endpoint, onFailure, metrics } = options
   const targetOf = options.target
@@ -436,13 +443,16 @@ function createRunHandlers(options: RunHandlerOptions): {
     }
   }
 
-  function runDecoded(message: unknown): Promise<RunAnswer> | RunAnswer {
+  function runDecoded(message: unknown, settle: (answer: RunAnswer) => void): void {
+    let answer: Promise<RunAnswer> | RunAnswer
     try {
-      const answer = runMessage(message)
-      return answer instanceof Promise ? answer.catch(internalFailure) : answer
+      answer = runMessage(message)
     } catch (error) {
-      return internalFailure(error)
+      settle(internalFailure(error))
+      return
     }
+    if (answer instanceof Promise) answer.then(settle, (error: unknown) => settle(internalFailure(error)))
+    else settle(answer)
   }
 
   return { handle, runDecoded }

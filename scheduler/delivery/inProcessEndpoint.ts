@@ -1,5 +1,5 @@
 import type { ErrorClassifier, Routes } from 'dispatch-functions'
-import { compileRoutes, createMessageRunner, type RunAnswer } from 'dispatch-functions/internal'
+import { compileRoutes, createMessageRunner, type MessageRunner } from 'dispatch-functions/internal'
 
 /** Where calls to the scheduler's in-process functions are addressed, unless told otherwise. */
 export const DEFAULT_IN_PROCESS_ENDPOINT = 'http://in-process.localhost'
@@ -19,10 +19,10 @@ export interface InProcessOptions {
 }
 
 /**
- * Runs one RunRequest in this process and answers as an endpoint would (a RunResponse, or a
- * Connect error); never throws.
+ * Runs one RunRequest in this process and gives `settle` what an endpoint would answer (a RunResponse,
+ * or a Connect error), once; never throws.
  */
-export type InProcessRun = (request: unknown) => Promise<RunAnswer> | RunAnswer
+export type InProcessRun = MessageRunner
 
 /** Strips the trailing slashes that do not change which endpoint a URL names. */
 export function endpointKey(url: string): string {

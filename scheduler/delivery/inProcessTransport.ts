@@ -62,19 +62,11 @@ class Attempt implements AbortWatcher {
     watchAbort(this.signal, this)
     if (this.settled) return outcome
     this.timer = setTimeout(timeUp, Math.max(1, this.timeoutMs), this)
-    let answer: Promise<RunAnswer> | RunAnswer
     try {
-      answer = run(this.request)
+      run(this.request, (answer) => this.answered(answer))
     } catch (error) {
       this.fail(error)
-      return outcome
     }
-    if (answer instanceof Promise) {
-      answer.then(
-        (value) => this.answered(value),
-        (error: unknown) => this.fail(error),
-      )
-    } else this.answered(answer)
     return outcome
   }
 
