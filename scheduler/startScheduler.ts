@@ -187,7 +187,11 @@ export async function startSchedulerWith(options: SchedulerOptions, harness: Sch
     harness.transport ??
     (local === undefined
       ? remote
-      : new InProcessTransport((url) => (endpointKey(url) === local.url ? local.endpoint : undefined), remote))
+      : new InProcessTransport(
+          // Asked for every attempt: the URL as dispatched nearly always is the key already.
+          (url) => (url === local.url || endpointKey(url) === local.url ? local.run : undefined),
+          remote,
+        ))
   const timeouts = [resolved.retry, ...Object.values(resolved.functions)].map((p) => p.attemptTimeoutMs ?? 0)
   const leaseMs = Math.max(...timeouts) + margin
   // On a shared store (PostgreSQL) claims take a short lease renewed while the attempt runs, so another

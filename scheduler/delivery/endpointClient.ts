@@ -17,6 +17,7 @@ import {
 } from 'dispatch-functions/protocol'
 import { Pool } from 'undici'
 import type { EndpointAllowList } from '../calls/endpointAllowList.js'
+import { unwatchAbort, watchAbort } from './abortWatch.js'
 import { bodyExcerpt } from './bodyExcerpt.js'
 import { readAnswerLine } from './readAnswerLine.js'
 import { httpStatus, transportStatus } from './transportStatus.js'
@@ -166,11 +167,12 @@ export class EndpointClient {
           failure('STATUS_TIMEOUT', 'Aborted', 'the attempt was abandoned (the scheduler is shutting down)'),
           true,
         )
+      const watcher = { abort: cancel }
       if (item.signal.aborted) queueMicrotask(cancel)
-      else item.signal.addEventListener('abort', cancel, { once: true })
+      else watchAbort(item.signal, watcher)
       return () => {
         clearTimeout(timer)
-        item.signal.removeEventListener('abort', cancel)
+        unwatchAbort(item.signal, watcher)
       }
     })
     const answered = new Array<boolean>(items.length).fill(false)
@@ -187,7 +189,8 @@ export class EndpointClient {
       answered[read.index] = true
       settle(read.index, read.outcome)
     }
-    const body = `{"calls":[${parts.join(',')}]}`
+    // Encoded once: the digest is taken over these bytes and the socket is given them as they are.
+    const body = Buffer.from(`{"calls":[${parts.join(',')}]}`)
     const timeoutMs = Math.max(...items.map((item) => item.timeoutMs))
     const entry = this.poolFor(url.origin)
     entry.inFlight++
@@ -309,8 +312,8 @@ export class EndpointClient {
       return failure('STATUS_INVALID_ARGUMENT', 'InvalidEndpoint', `the endpoint ${endpoint} is not a URL`)
     }
     const codec = this.codecOfEndpoint(endpoint)
-    let body: string | Buffer
-    if (codec === 'json') body = JSON.stringify(request)
+    let body: Buffer
+    if (codec === 'json') body = Buffer.from(JSON.stringify(request))
     else {
       try {
         body = Buffer.from(encodeProto(RunRequestProto, request))
@@ -345,9 +348,7 @@ export class EndpointClient {
       },
       Math.max(1, timeoutMs),
     )
-    const cancel = () => controller.abort()
-    if (signal.aborted) controller.abort()
-    else signal.addEventListener('abort', cancel, { once: true })
+    watchAbort(signal, controller)
     const entry = this.poolFor(url.origin)
     entry.inFlight++
     entry.used = true
@@ -393,7 +394,7 @@ export class EndpointClient {
     } finally {
       entry.inFlight--
       clearTimeout(timer)
-      signal.removeEventListener('abort', cancel)
+      unwatchAbort(signal, controller)
     }
   }
 
