@@ -512,7 +512,8 @@ export class PostgresStore implements Store {
   /**
    * Nodes purging together take disjoint rows (`SKIP LOCKED`), and the delete checks the state and
    * time again on each locked row, so a call redriven meanwhile is kept. The pick is a materialized
-   * CTE: as an `IN` subquery, PostgreSQL may run it again per row and so ignore its LIMIT.
+   * CTE: as an `IN` subquery, PostgreSQL may run it again per row and so ignore its LIMIT. A call's
+   * waiting results and attempt history go with it.
    */
   async purgeFinishedCalls(before: number, limit: number): Promise<number> {
     if (limit <= 0) return 0
@@ -531,6 +532,8 @@ export class PostgresStore implements Store {
         RETURNING id
       ), results AS (
         DELETE FROM ${this.s}.call_results WHERE parent_id IN (SELECT id FROM doomed) RETURNING 1
+      ), history AS (
+        DELETE FROM ${this.s}.call_attempts WHERE call_id IN (SELECT id FROM doomed)
       )
       SELECT COUNT(*)::int AS deleted FROM doomed`,
       [cutoff, Math.floor(limit)],
