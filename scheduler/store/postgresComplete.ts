@@ -144,7 +144,8 @@ export function completeStatement(s: string, completions: readonly Completion[],
     )`)
   const text = `WITH ${parts.join(', ')}, ${attemptsCte(s, $)}
     SELECT id FROM applied`
-  return { text, values }
+  // One name per mix of kinds: the text depends on nothing else (a store has one schema).
+  return { text, values, name: `dispatch_complete_${applied.join('_')}` }
 }
 
 type CompleteParam =

@@ -21,7 +21,7 @@ import { deadlock, postgresDataError } from './postgresErrors.js'
 import { insertCalls, type Notify } from './postgresInsert.js'
 import { NewWorkListener } from './postgresListener.js'
 import { migratePostgres } from './postgresMigrate.js'
-import { connectionConfig, PostgresPool } from './postgresPool.js'
+import { connectionConfig, PostgresPool, runOn } from './postgresPool.js'
 import { PostgresSchedules } from './postgresSchedules.js'
 import { checkPostgresUrl, quoteSchemaName, redactPostgresUrl } from './postgresUrl.js'
 import { type BacklogRow, backlogSql, toBacklog } from './queueBacklog.js'
@@ -245,10 +245,7 @@ export class PostgresStore implements Store {
         plain,
         async (part) => {
           const complete = completeStatement(this.s, part, [...ids])
-          const { rows } = await this.pool.retried(
-            () => this.pool.query<{ id: string }>(complete.text, complete.values),
-            deadlock,
-          )
+          const { rows } = await this.pool.retried(() => this.pool.run<{ id: string }>(complete), deadlock)
           const done = new Set(rows.map((r) => r.id))
           return part.map((c) => done.has(c.dispatchId))
         },
@@ -294,7 +291,7 @@ export class PostgresStore implements Store {
             } else {
               if (completion.coroutine === true) await lockDescendants(client, this.s, completion.dispatchId)
               const complete = completeStatement(this.s, [completion], [])
-              const applied = (await client.query(complete.text, complete.values)).rows.length === 1
+              const applied = (await runOn(client, complete)).rows.length === 1
               if (applied && completion.coroutine === true) {
                 await cancelAttachedDescendants(client, this.s, completion.dispatchId, completion.now)
               }
