@@ -8,9 +8,8 @@ import { ATTEMPT_HISTORY_LIMIT, type Completion, type CompletionOf } from './sto
  * children whose parent is in `batch`, clears the coroutine columns, and reports each child's outcome
  * to its live parent of the same epoch (`woken`, one row per parent, so a concurrent report re-reads
  * the parent's count under its row lock), storing the result after it. Returns the applied ids.
- * Only the kinds present are in the statement: each part costs planning, and an empty UPDATE still
- * reads the running calls (most batches are successes alone). `completions` is not empty and has no
- * Poll or restart.
+ * Only the kinds present are in the statement (Polls and restarts are not among them): each part
+ * costs planning, and an empty UPDATE still reads the running calls (most batches are successes alone).
  */
 export function completeStatement(s: string, completions: readonly Completion[], batch: readonly string[]): Statement {
   const finished = completions.filter(
@@ -139,6 +138,7 @@ export function completeStatement(s: string, completions: readonly Completion[],
       DELETE FROM ${s}.call_results WHERE parent_id IN (${ids})
     )`)
   }
+  if (applied.length === 0) return { text: 'SELECT NULL::text AS id WHERE false', values: [] }
   parts.push(`applied AS (
       ${applied.map((part) => `SELECT id FROM ${part}`).join(' UNION ALL ')}
     )`)
