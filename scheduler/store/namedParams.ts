@@ -2,6 +2,11 @@
 export interface Statement {
   readonly text: string
   readonly values: unknown[]
+  /**
+   * Set for a statement run often with the same text: each connection then prepares it once and
+   * keeps its plan (see `PostgresPool.run`). One name, one text, on every connection of a store.
+   */
+  readonly name?: string
 }
 
 /**

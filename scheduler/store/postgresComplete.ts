@@ -8,6 +8,8 @@ import { ATTEMPT_HISTORY_LIMIT, type Completion, type CompletionOf } from './sto
  * children whose parent is in `batch`, clears the coroutine columns, and reports each child's outcome
  * to its live parent of the same epoch (`woken`, one row per parent, so a concurrent report re-reads
  * the parent's count under its row lock), storing the result after it. Returns the applied ids.
+ * Only the kinds present are in the statement (Polls and restarts are not among them): each part
+ * costs planning, and an empty UPDATE still reads the running calls (most batches are successes alone).
  */
 export function completeStatement(s: string, completions: readonly Completion[], batch: readonly string[]): Statement {
   const finished = completions.filter(
@@ -16,37 +18,53 @@ export function completeStatement(s: string, completions: readonly Completion[],
   const retried = completions.filter((c): c is CompletionOf<'retry'> => c.kind === 'retry')
   const replaced = completions.filter((c): c is CompletionOf<'tailCall'> => c.kind === 'tailCall')
   const { $, values } = namedParams({
-    finishedId: finished.map((c) => c.dispatchId),
-    finishedAttempt: finished.map((c) => c.attempt),
-    finishedOwner: finished.map((c) => c.owner),
-    finishedNow: finished.map((c) => c.now),
-    finishedStatus: finished.map((c) => c.status),
-    finishedState: finished.map((c) => c.kind),
-    finishedOutput: finished.map((c) => json(c.output)),
-    finishedError: finished.map((c) => json(c.error)),
-    retriedId: retried.map((c) => c.dispatchId),
-    retriedAttempt: retried.map((c) => c.attempt),
-    retriedOwner: retried.map((c) => c.owner),
-    retriedNow: retried.map((c) => c.now),
-    retriedStatus: retried.map((c) => c.status),
-    retriedDueAt: retried.map((c) => c.dueAt),
-    retriedError: retried.map((c) => json(c.error)),
-    replacedId: replaced.map((c) => c.dispatchId),
-    replacedAttempt: replaced.map((c) => c.attempt),
-    replacedOwner: replaced.map((c) => c.owner),
-    replacedNow: replaced.map((c) => c.now),
-    replacedStatus: replaced.map((c) => c.status),
-    replacedFunction: replaced.map((c) => c.function),
-    replacedEndpoint: replaced.map((c) => c.endpoint),
-    replacedInput: replaced.map((c) => json(c.input)),
-    replacedVersion: replaced.map((c) => nul(c.version)),
-    replacedExpiresAt: replaced.map((c) => nul(c.expiresAt)),
-    replacedExpirationMs: replaced.map((c) => nul(c.expirationMs)),
-    batch,
+    ...(finished.length === 0
+      ? {}
+      : {
+          finishedId: finished.map((c) => c.dispatchId),
+          finishedAttempt: finished.map((c) => c.attempt),
+          finishedOwner: finished.map((c) => c.owner),
+          finishedNow: finished.map((c) => c.now),
+          finishedStatus: finished.map((c) => c.status),
+          finishedState: finished.map((c) => c.kind),
+          finishedOutput: finished.map((c) => json(c.output)),
+          finishedError: finished.map((c) => json(c.error)),
+          batch,
+        }),
+    ...(retried.length === 0
+      ? {}
+      : {
+          retriedId: retried.map((c) => c.dispatchId),
+          retriedAttempt: retried.map((c) => c.attempt),
+          retriedOwner: retried.map((c) => c.owner),
+          retriedNow: retried.map((c) => c.now),
+          retriedStatus: retried.map((c) => c.status),
+          retriedDueAt: retried.map((c) => c.dueAt),
+          retriedError: retried.map((c) => json(c.error)),
+        }),
+    ...(replaced.length === 0
+      ? {}
+      : {
+          replacedId: replaced.map((c) => c.dispatchId),
+          replacedAttempt: replaced.map((c) => c.attempt),
+          replacedOwner: replaced.map((c) => c.owner),
+          replacedNow: replaced.map((c) => c.now),
+          replacedStatus: replaced.map((c) => c.status),
+          replacedFunction: replaced.map((c) => c.function),
+          replacedEndpoint: replaced.map((c) => c.endpoint),
+          replacedInput: replaced.map((c) => json(c.input)),
+          replacedVersion: replaced.map((c) => nul(c.version)),
+          replacedExpiresAt: replaced.map((c) => nul(c.expiresAt)),
+          replacedExpirationMs: replaced.map((c) => nul(c.expirationMs)),
+        }),
     ...attemptValues([...finished, ...retried, ...replaced]),
-  })
+  } as Record<CompleteParam, unknown>)
   const held = "c.id = u.id AND c.state = 'running' AND c.attempts = u.attempt AND c.lease_owner = u.owner"
-  const text = `WITH finished AS (
+  const parts: string[] = []
+  const applied: string[] = []
+  if (finished.length > 0) {
+    applied.push('finished')
+    parts.push(`finished AS (
       UPDATE ${s}.calls AS c
       SET state = u.state, status = u.status, output = u.output, error = u.error, due_at = NULL,
         lease_owner = NULL, updated_at = u.now, ${NO_POLL}
@@ -76,7 +94,11 @@ export function completeStatement(s: string, completions: readonly Completion[],
         f.now
       FROM finished AS f JOIN woken AS w ON w.id = f.parent_id
       ORDER BY f.now, f.id
-    ), retried AS (
+    )`)
+  }
+  if (retried.length > 0) {
+    applied.push('retried')
+    parts.push(`retried AS (
       UPDATE ${s}.calls AS c
       SET state = 'pending', status = u.status, output = NULL, error = u.error, due_at = u.due_at,
         lease_owner = NULL, updated_at = u.now
@@ -85,7 +107,11 @@ export function completeStatement(s: string, completions: readonly Completion[],
         AS u(id, attempt, owner, now, status, due_at, error)
       WHERE ${held}
       RETURNING c.id
-    ), replaced AS (
+    )`)
+  }
+  if (replaced.length > 0) {
+    applied.push('replaced')
+    parts.push(`replaced AS (
       -- Right-hand sides read the old row, so origin_* capture the call as it was.
       UPDATE ${s}.calls AS c
       SET state = 'pending', status = u.status, attempts = 0, output = NULL, error = NULL,
@@ -102,14 +128,32 @@ export function completeStatement(s: string, completions: readonly Completion[],
         AS u(id, attempt, owner, now, status, function, endpoint, input, version, expires_at, expiration_ms)
       WHERE ${held}
       RETURNING c.id
-    ), dropped AS (
-      DELETE FROM ${s}.call_results WHERE parent_id IN (SELECT id FROM finished UNION ALL SELECT id FROM replaced)
-    ), applied AS (
-      SELECT id FROM finished UNION ALL SELECT id FROM retried UNION ALL SELECT id FROM replaced
-    ), ${attemptsCte(s, $)}
+    )`)
+  }
+  // A terminal call's and a tail call's waiting results go.
+  const cleared = applied.filter((part) => part !== 'retried')
+  if (cleared.length > 0) {
+    const ids = cleared.map((part) => `SELECT id FROM ${part}`).join(' UNION ALL ')
+    parts.push(`dropped AS (
+      DELETE FROM ${s}.call_results WHERE parent_id IN (${ids})
+    )`)
+  }
+  if (applied.length === 0) return { text: 'SELECT NULL::text AS id WHERE false', values: [] }
+  parts.push(`applied AS (
+      ${applied.map((part) => `SELECT id FROM ${part}`).join(' UNION ALL ')}
+    )`)
+  const text = `WITH ${parts.join(', ')}, ${attemptsCte(s, $)}
     SELECT id FROM applied`
-  return { text, values }
+  // One name per mix of kinds: the text depends on nothing else (a store has one schema).
+  return { text, values, name: `dispatch_complete_${applied.join('_')}` }
 }
+
+type CompleteParam =
+  | `finished${'Id' | 'Attempt' | 'Owner' | 'Now' | 'Status' | 'State' | 'Output' | 'Error'}`
+  | 'batch'
+  | `retried${'Id' | 'Attempt' | 'Owner' | 'Now' | 'Status' | 'DueAt' | 'Error'}`
+  | `replaced${'Id' | 'Attempt' | 'Owner' | 'Now' | 'Status' | 'Function' | 'Endpoint' | 'Input' | 'Version' | 'ExpiresAt' | 'ExpirationMs'}`
+  | keyof ReturnType<typeof attemptValues>
 
 /** Adds a Poll's or a restart's attempt to its call's history, inside the transaction that applied it. */
 export function attemptStatement(s: string, completion: Completion): Statement {

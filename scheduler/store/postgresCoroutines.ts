@@ -3,6 +3,7 @@ import { json, LIVE, NO_POLL, nul } from './callSql.js'
 import { pollStateJson, suspendedDueAt } from './coroutineRows.js'
 import { namedParams } from './namedParams.js'
 import { insertStatement, type Notify } from './postgresInsert.js'
+import { runOn } from './postgresPool.js'
 import type { CompletionOf } from './store.js'
 
 /**
@@ -50,7 +51,7 @@ export async function suspend(
   }
   if (c.children.length > 0) {
     const insert = insertStatement(s, c.children, notify, row.epoch)
-    await client.query(insert.text, insert.values)
+    await runOn(client, insert)
   }
   // Results that arrived while the turn ran count now. A child reporting concurrently waits for this
   // row's lock (taken above), then adds itself to the count stored here.

@@ -2,7 +2,7 @@ import { json, nul } from './callSql.js'
 import { IdempotencyConflict, inputDigest } from './idempotencyConflict.js'
 import { namedParams, type Statement } from './namedParams.js'
 import { insertDebounced } from './postgresDebounce.js'
-import type { PostgresPool } from './postgresPool.js'
+import { type PostgresPool, runOn } from './postgresPool.js'
 import { storableCall } from './storableValues.js'
 import type { InsertOptions, InsertResult, NewCall } from './store.js'
 
@@ -72,7 +72,8 @@ export function insertStatement(
       RETURNING 1
     )
     SELECT pg_notify(${$.channel}, ${$.instance})`
-  return { text, values }
+  // Prepared: a store's inserts all have this text (a single call's insert took longer to plan than to run).
+  return { text, values, name: 'dispatch_insert_calls' }
 }
 
 /**
@@ -100,7 +101,7 @@ export async function insertCalls(
   if (firstWithKey.size === 0 && !calls.some((call) => call.debounce !== undefined)) {
     // No keys: one statement, so one round trip and an implicit transaction.
     const insert = insertStatement(s, calls, notify)
-    await pool.query(insert.text, insert.values)
+    await pool.run(insert)
     return calls.map((call) => ({ dispatchId: call.dispatchId, inserted: true }))
   }
   const since = options.now - options.idempotencyWindowMs
@@ -181,13 +182,13 @@ export async function insertCalls(
     if (fresh.some((call) => call.debounce !== undefined)) {
       const insert = (rows: readonly NewCall[]) => {
         const statement = insertStatement(s, rows, notify)
-        return client.query(statement.text, statement.values)
+        return runOn(client, statement)
       }
       return insertDebounced(client, s, insert, fresh, results, options.now)
     }
     if (fresh.length > 0) {
       const insert = insertStatement(s, fresh, notify)
-      await client.query(insert.text, insert.values)
+      await runOn(client, insert)
     }
     return results
   })

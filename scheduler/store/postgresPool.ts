@@ -1,4 +1,5 @@
 import pg from 'pg'
+import type { Statement } from './namedParams.js'
 import { transientConnectError } from './postgresErrors.js'
 
 // BIGINT (epoch ms) and COUNT come back as numbers, not strings: every value we store fits in 2^53.
@@ -87,6 +88,11 @@ export class PostgresPool {
     return this.withClient((client) => client.query<R>(sql, params))
   }
 
+  /** Runs a statement on a pooled connection, as a prepared statement when it is named. */
+  run<R extends pg.QueryResultRow>(statement: Statement): Promise<pg.QueryResult<R>> {
+    return this.withClient((client) => runOn<R>(client, statement))
+  }
+
   /**
    * Runs `work` again when the connection was lost under it (PostgreSQL restarting), with backoff,
    * for up to `connectRetryMs`. Only for work that may safely run twice: reads, and writes that are
@@ -131,4 +137,18 @@ export class PostgresPool {
     this.closed = true
     await this.pool.end()
   }
+}
+
+/**
+ * Runs a statement on `client`. A named one is parsed once per connection and PostgreSQL keeps its
+ * plan (after a few executions, a generic plan when it costs no more than the custom ones): a
+ * completion's statement took longer to plan (about 1 ms) than to run for a batch of 40.
+ */
+export function runOn<R extends pg.QueryResultRow>(
+  client: pg.ClientBase,
+  statement: Statement,
+): Promise<pg.QueryResult<R>> {
+  return statement.name === undefined
+    ? client.query<R>(statement.text, statement.values)
+    : client.query<R>({ name: statement.name, text: statement.text, values: statement.values })
 }

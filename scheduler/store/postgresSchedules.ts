@@ -1,5 +1,5 @@
 import { insertStatement, type Notify } from './postgresInsert.js'
-import type { PostgresPool } from './postgresPool.js'
+import { type PostgresPool, runOn } from './postgresPool.js'
 import { type ScheduleRow, toStoredSchedule } from './scheduleRow.js'
 import { storableCall } from './storableValues.js'
 import type { ScheduleFiring, ScheduleSync, StoredSchedule } from './store.js'
@@ -65,7 +65,7 @@ export class PostgresSchedules {
       if (advanced.rowCount !== 1) return false
       if (calls.length > 0) {
         const insert = insertStatement(this.s, calls, this.notify)
-        await client.query(insert.text, insert.values)
+        await runOn(client, insert)
       }
       return true
     })

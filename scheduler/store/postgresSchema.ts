@@ -180,4 +180,10 @@ export const POSTGRES_MIGRATIONS: readonly ((schema: string) => string)[] = [
     updated_at BIGINT NOT NULL
   );
   `,
+  // Attempt histories without a foreign key to their call: its check locked the call's row again
+  // (a WAL record) for every history entry, in the transaction that had just updated that row.
+  // purgeFinishedCalls deletes a call's entries with it, as the cascade did.
+  (s) => `
+  ALTER TABLE ${s}.call_attempts DROP CONSTRAINT IF EXISTS call_attempts_call_id_fkey;
+  `,
 ]

@@ -21,7 +21,7 @@ import { deadlock, postgresDataError } from './postgresErrors.js'
 import { insertCalls, type Notify } from './postgresInsert.js'
 import { NewWorkListener } from './postgresListener.js'
 import { migratePostgres } from './postgresMigrate.js'
-import { connectionConfig, PostgresPool } from './postgresPool.js'
+import { connectionConfig, PostgresPool, runOn } from './postgresPool.js'
 import { PostgresSchedules } from './postgresSchedules.js'
 import { checkPostgresUrl, quoteSchemaName, redactPostgresUrl } from './postgresUrl.js'
 import { type BacklogRow, backlogSql, toBacklog } from './queueBacklog.js'
@@ -245,10 +245,7 @@ export class PostgresStore implements Store {
         plain,
         async (part) => {
           const complete = completeStatement(this.s, part, [...ids])
-          const { rows } = await this.pool.retried(
-            () => this.pool.query<{ id: string }>(complete.text, complete.values),
-            deadlock,
-          )
+          const { rows } = await this.pool.retried(() => this.pool.run<{ id: string }>(complete), deadlock)
           const done = new Set(rows.map((r) => r.id))
           return part.map((c) => done.has(c.dispatchId))
         },
@@ -294,7 +291,7 @@ export class PostgresStore implements Store {
             } else {
               if (completion.coroutine === true) await lockDescendants(client, this.s, completion.dispatchId)
               const complete = completeStatement(this.s, [completion], [])
-              const applied = (await client.query(complete.text, complete.values)).rows.length === 1
+              const applied = (await runOn(client, complete)).rows.length === 1
               if (applied && completion.coroutine === true) {
                 await cancelAttachedDescendants(client, this.s, completion.dispatchId, completion.now)
               }
@@ -512,7 +509,8 @@ export class PostgresStore implements Store {
   /**
    * Nodes purging together take disjoint rows (`SKIP LOCKED`), and the delete checks the state and
    * time again on each locked row, so a call redriven meanwhile is kept. The pick is a materialized
-   * CTE: as an `IN` subquery, PostgreSQL may run it again per row and so ignore its LIMIT.
+   * CTE: as an `IN` subquery, PostgreSQL may run it again per row and so ignore its LIMIT. A call's
+   * waiting results and attempt history go with it.
    */
   async purgeFinishedCalls(before: number, limit: number): Promise<number> {
     if (limit <= 0) return 0
@@ -531,6 +529,8 @@ export class PostgresStore implements Store {
         RETURNING id
       ), results AS (
         DELETE FROM ${this.s}.call_results WHERE parent_id IN (SELECT id FROM doomed) RETURNING 1
+      ), history AS (
+        DELETE FROM ${this.s}.call_attempts WHERE call_id IN (SELECT id FROM doomed)
       )
       SELECT COUNT(*)::int AS deleted FROM doomed`,
       [cutoff, Math.floor(limit)],

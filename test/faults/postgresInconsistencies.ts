@@ -3,9 +3,9 @@ import pg from 'pg'
 /**
  * The PostgreSQL counterpart of `storeInconsistencies` (processes.ts): what is inconsistent in a
  * schema once its scheduler nodes are gone — terminal calls still scheduled, pending calls never
- * due, running calls without a lease, idempotency keys of no call, and two calls under one
- * idempotency key (a batch resent after a lost answer must resolve to the first one's calls).
- * Empty: consistent.
+ * due, running calls without a lease, idempotency keys of no call, attempt histories of no call
+ * (no foreign key holds them to their call), and two calls under one idempotency key (a batch
+ * resent after a lost answer must resolve to the first one's calls). Empty: consistent.
  */
 export async function postgresInconsistencies(url: string, schema: string): Promise<string[]> {
   const client = new pg.Client({ connectionString: url })
@@ -32,6 +32,10 @@ export async function postgresInconsistencies(url: string, schema: string): Prom
     await count(
       'idempotency keys of no call',
       `SELECT COUNT(*) AS n FROM ${s}.idempotency_keys k WHERE NOT EXISTS (SELECT 1 FROM ${s}.calls c WHERE c.id = k.dispatch_id)`,
+    )
+    await count(
+      'attempt history entries of no call',
+      `SELECT COUNT(*) AS n FROM ${s}.call_attempts a WHERE NOT EXISTS (SELECT 1 FROM ${s}.calls c WHERE c.id = a.call_id)`,
     )
     await count(
       'idempotency keys with more than one call',

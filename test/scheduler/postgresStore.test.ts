@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { claimCappedStatement } from '../../scheduler/store/postgresCappedClaim.js'
+import { claimQueuesStatement, claimStatement } from '../../scheduler/store/postgresClaim.js'
 import { POSTGRES_MIGRATIONS } from '../../scheduler/store/postgresSchema.js'
 import { openPostgresStore, type PostgresStore } from '../../scheduler/store/postgresStore.js'
 import type { CappedClaimRequest, NewCall } from '../../scheduler/store/store.js'
@@ -10,6 +11,7 @@ import { debounceConformance } from './debounceConformance.js'
 import { flowConformance } from './flowConformance.js'
 import { idempotencyConformance } from './idempotencyConformance.js'
 import { listConformance } from './listConformance.js'
+import { T0 } from './newCall.js'
 import { poisonConformance } from './poisonConformance.js'
 import { POSTGRES_TEST_URL } from './postgresTestUrl.js'
 import { retentionConformance } from './retentionConformance.js'
@@ -245,6 +247,81 @@ describe('PostgreSQL store', () => {
       expect(await store.renewLeases('n1', leases)).toBe(2)
     } finally {
       await locker.end()
+      await store.close()
+    }
+  })
+
+  it('purging a finished call deletes its attempt history with it', async () => {
+    const store = await freshStore()
+    const [done, kept] = [newCall(), newCall()]
+    await store.insertCalls([done, kept], { now: T0, idempotencyWindowMs: 1000 })
+    const claimed = await store.claimCalls({ now: T0, limit: 2, owner: 'n1', leaseMs: 1000 })
+    expect(claimed).toHaveLength(2)
+    const outcome = (dispatchId: string, kind: 'succeeded' | 'retry') =>
+      kind === 'succeeded'
+        ? {
+            dispatchId,
+            attempt: 1,
+            owner: 'n1',
+            now: T0 + 1,
+            status: 'STATUS_OK' as const,
+            kind,
+            output: undefined,
+            error: undefined,
+          }
+        : {
+            dispatchId,
+            attempt: 1,
+            owner: 'n1',
+            now: T0 + 1,
+            status: 'STATUS_TEMPORARY_ERROR' as const,
+            kind,
+            dueAt: T0 + 10,
+            error: undefined,
+          }
+    expect(
+      await store.completeAttempts([outcome(done.dispatchId, 'succeeded'), outcome(kept.dispatchId, 'retry')]),
+    ).toEqual([true, true])
+    expect(await store.purgeFinishedCalls(T0 + 2, 10)).toBe(1)
+    const client = new pg.Client({ connectionString: POSTGRES_TEST_URL })
+    await client.connect()
+    try {
+      const { rows } = await client.query<{ call_id: string }>(`SELECT call_id FROM "${store.schema}".call_attempts`)
+      expect(rows.map((r) => r.call_id)).toEqual([kept.dispatchId])
+    } finally {
+      await client.end()
+      await store.close()
+    }
+  })
+
+  it('a claim commits without waiting for its WAL flush, and only the claim', async () => {
+    const store = await freshStore()
+    await store.insertCalls([newCall(), newCall()], { now: T0, idempotencyWindowMs: 1000 })
+    const client = new pg.Client({ connectionString: POSTGRES_TEST_URL })
+    await client.connect()
+    const setting = async () =>
+      (await client.query<{ synchronous_commit: string }>('SHOW synchronous_commit')).rows[0]!.synchronous_commit
+    try {
+      const before = await setting()
+      expect(before).not.toBe('off')
+      const queue = { endpoint: newCall().endpoint, function: newCall().function, fairnessKey: undefined }
+      for (const claim of [
+        claimStatement(`"${store.schema}"`, { now: T0, limit: 1, owner: 'n1', leaseMs: 1000 }),
+        claimQueuesStatement(`"${store.schema}"`, {
+          now: T0,
+          owner: 'n1',
+          leaseMs: 1000,
+          queues: [{ queue, limit: 1 }],
+        }),
+      ]) {
+        await client.query('BEGIN')
+        expect((await client.query(claim.text, claim.values)).rows).toHaveLength(1)
+        expect(await setting()).toBe('off')
+        await client.query('COMMIT')
+        expect(await setting()).toBe(before)
+      }
+    } finally {
+      await client.end()
       await store.close()
     }
   })
