@@ -27,7 +27,13 @@ export class CallEvents {
     })
   }
 
+  /** Whether any Wait is waiting here (else there is nobody to tell of a change). */
+  get waiting(): boolean {
+    return this.waiters.size > 0
+  }
+
   notify(dispatchIds: Iterable<string>): void {
+    if (this.waiters.size === 0) return
     for (const id of dispatchIds) {
       const set = this.waiters.get(id)
       if (set !== undefined) for (const done of [...set]) done()

@@ -325,7 +325,7 @@ export class DeliveryLoop {
     }
     if (freed) this.parts.onSlotFreed?.()
     this.parts.onRecorded?.(batch)
-    events.notify(batch.map((c) => c.dispatchId))
+    if (events.waiting) events.notify(batch.map((c) => c.dispatchId))
     if (parents.size > 0) await this.noticeParents([...parents])
     this.wake()
     if (this.inflight.size === 0) for (const done of [...this.drainWaiters]) done()
