@@ -396,18 +396,25 @@ export class SqliteStore implements Store {
   /** Applies one outcome if its claim still holds; false when it is stale. */
   private apply(c: Completion): boolean {
     const s = this.statements
+    if (c.kind === 'succeeded' || c.kind === 'failed') {
+      // Most outcomes: their parameters in one object, without the spread of the other kinds'.
+      const row = s.finish.get({
+        id: c.dispatchId,
+        attempt: c.attempt,
+        owner: c.owner,
+        now: c.now,
+        status: c.status,
+        state: c.kind,
+        output: json(c.output),
+        error: json(c.error),
+      }) as FinishedRow | undefined
+      if (row === undefined) return false
+      this.finished(row, c.now)
+      if (c.coroutine === true) this.cancelChildren(c.dispatchId, c.now)
+      return true
+    }
     const held = { id: c.dispatchId, attempt: c.attempt, owner: c.owner, now: c.now, status: c.status }
     switch (c.kind) {
-      case 'succeeded':
-      case 'failed': {
-        const row = s.finish.get({ ...held, state: c.kind, output: json(c.output), error: json(c.error) }) as
-          | FinishedRow
-          | undefined
-        if (row === undefined) return false
-        this.finished(row, c.now)
-        if (c.coroutine === true) this.cancelChildren(c.dispatchId, c.now)
-        return true
-      }
       case 'retry':
         return s.retry.run({ ...held, due_at: c.dueAt, error: json(c.error) }).changes === 1
       case 'tailCall': {

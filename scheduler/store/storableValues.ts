@@ -36,18 +36,37 @@ const round = <T extends number | undefined>(ms: T): T => (ms === undefined ? ms
 
 function textProblem(fields: Record<string, string | undefined>): string | undefined {
   for (const [name, text] of Object.entries(fields)) {
-    if (text?.includes('\u0000')) return `${name} contains a NUL character (\\u0000)`
+    const problem = nulProblem(name, text)
+    if (problem !== undefined) return problem
   }
   return undefined
 }
 
 function timeProblem(fields: Record<string, number | undefined>): string | undefined {
   for (const [name, ms] of Object.entries(fields)) {
-    if (ms !== undefined && !(Math.abs(ms) <= MAX_TIME_MS))
-      return `${name} ${ms} is not a time in milliseconds a Date can hold`
+    const problem = oneTimeProblem(name, ms)
+    if (problem !== undefined) return problem
   }
   return undefined
 }
+
+function nulProblem(name: string, text: string | undefined): string | undefined {
+  return text?.includes('\u0000') ? `${name} contains a NUL character (\\u0000)` : undefined
+}
+
+function oneTimeProblem(name: string, ms: number | undefined): string | undefined {
+  return ms !== undefined && !(Math.abs(ms) <= MAX_TIME_MS)
+    ? `${name} ${ms} is not a time in milliseconds a Date can hold`
+    : undefined
+}
+
+/** A time a store keeps as it is: absent or a whole number of milliseconds. */
+const whole = (ms: number | undefined): boolean => ms === undefined || Number.isInteger(ms)
+
+// Every dispatched call and every outcome passes here: the common checks name their fields one by
+// one rather than through an object of fields built for each call.
+const NEW_CALL_TEXTS = ['function', 'endpoint', 'version', 'correlationId', 'fairnessKey', 'idempotencyKey'] as const
+const NEW_CALL_TIMES = ['createdAt', 'dueAt', 'expiresAt', 'expirationMs'] as const
 
 function queueProblem(endpoint: string, fn: string, fairnessKey: string | undefined): string | undefined {
   const bytes = queueKeyBytes(endpoint, fn, fairnessKey)
@@ -58,29 +77,22 @@ function queueProblem(endpoint: string, fn: string, fairnessKey: string | undefi
 
 /** Why a new call cannot be stored, or undefined. */
 export function newCallProblem(call: NewCall): string | undefined {
-  return (
-    textProblem({
-      function: call.function,
-      endpoint: call.endpoint,
-      version: call.version,
-      correlationId: call.correlationId,
-      fairnessKey: call.fairnessKey,
-      idempotencyKey: call.idempotencyKey,
-    }) ??
-    timeProblem({
-      createdAt: call.createdAt,
-      dueAt: call.dueAt,
-      expiresAt: call.expiresAt,
-      expirationMs: call.expirationMs,
-    }) ??
-    queueProblem(call.endpoint, call.function, call.fairnessKey)
-  )
+  for (const name of NEW_CALL_TEXTS) {
+    const problem = nulProblem(name, call[name])
+    if (problem !== undefined) return problem
+  }
+  for (const name of NEW_CALL_TIMES) {
+    const problem = oneTimeProblem(name, call[name])
+    if (problem !== undefined) return problem
+  }
+  return queueProblem(call.endpoint, call.function, call.fairnessKey)
 }
 
 /** The call with its times in whole milliseconds (a Duration may carry nanoseconds). */
 export function storableCall(call: NewCall): NewCall {
   const problem = newCallProblem(call)
   if (problem !== undefined) throw unstorable(call.dispatchId, problem)
+  if (whole(call.createdAt) && whole(call.dueAt) && whole(call.expiresAt) && whole(call.expirationMs)) return call
   return {
     ...call,
     createdAt: round(call.createdAt),
@@ -92,7 +104,7 @@ export function storableCall(call: NewCall): NewCall {
 
 /** Why an outcome cannot be stored as it is (its own values, or one of a Poll's children), or undefined. */
 function completionProblem(c: Completion): string | undefined {
-  const times = timeProblem({ now: c.now })
+  const times = oneTimeProblem('now', c.now)
   if (times !== undefined) return times
   switch (c.kind) {
     case 'retry':
@@ -142,7 +154,7 @@ export function storableCompletion(c: Completion): Completion {
         children: c.children.map((child) => storableCall(child)),
       }
     default:
-      return { ...c, now }
+      return now === c.now ? c : { ...c, now }
   }
 }
 
