@@ -26,7 +26,9 @@ export type { RuntimeClock } from './context/clock.js'
 export { useClock } from './context/clock.js'
 export { compileRoutes } from './endpoint/compileRoutes.js'
 export type { Endpoint } from './endpoint/createEndpoint.js'
-export { createRunHandler } from './endpoint/createRunHandler.js'
+export type { MessageRunner } from './endpoint/createRunHandler.js'
+export { createMessageRunner, createRunHandler } from './endpoint/createRunHandler.js'
+export type { RunAnswer } from './endpoint/runAnswer.js'
 export type { SignatureHeaders, SigningKeyPair, SignRequestInput } from './signing/index.js'
 export {
   generateSigningKeyPair,

@@ -364,11 +364,30 @@ export function resolveSchedulerOptions(options: SchedulerOptions): ResolvedSche
 function batchMaxCallsOf(option: SchedulerOptions['batchDelivery']): number | undefined {
   if (option === false) return undefined
   if (option === undefined) return DEFAULT_BATCH_CALLS
-  const max = option?.maxCalls
-  if (!(Number.isInteger(max) && max >= 1 && max <= MAX_BATCH_CALLS)) {
-    throw dspError('DSP3005', `the scheduler option batchDelivery.maxCalls is ${max}`, {
-      hint: `maxCalls is a whole number from 1 to ${MAX_BATCH_CALLS} (the most attempts sent in one request; 1: one per request), or batchDelivery: false`,
+  const hint = `pass batchDelivery: { maxCalls: N } with N a whole number from 1 to ${MAX_BATCH_CALLS} (the most attempts sent in one request; 1: one per request), or batchDelivery: false`
+  // Options also come from JavaScript and parsed JSON: say what was given, not what TypeScript expects.
+  if (option === null || typeof option !== 'object' || Array.isArray(option)) {
+    throw dspError('DSP3005', `the scheduler option batchDelivery is ${shown(option)}, not an object or false`, {
+      hint,
     })
   }
+  const max: unknown = option.maxCalls
+  if (!(typeof max === 'number' && Number.isInteger(max) && max >= 1 && max <= MAX_BATCH_CALLS)) {
+    throw dspError(
+      'DSP3005',
+      `the scheduler option batchDelivery.maxCalls is ${shown(max)}, not a whole number from 1 to ${MAX_BATCH_CALLS}`,
+      { hint },
+    )
+  }
   return max === 1 ? undefined : max
+}
+
+/** A value as a person would write it in an option: JSON, else its text (undefined, NaN, functions). */
+function shown(value: unknown): string {
+  if (typeof value === 'number') return String(value)
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    return String(value)
+  }
 }

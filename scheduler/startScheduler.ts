@@ -187,7 +187,11 @@ export async function startSchedulerWith(options: SchedulerOptions, harness: Sch
     harness.transport ??
     (local === undefined
       ? remote
-      : new InProcessTransport((url) => (endpointKey(url) === local.url ? local.endpoint : undefined), remote))
+      : new InProcessTransport(
+          // Asked for every attempt: the URL as dispatched nearly always is the key already.
+          (url) => (url === local.url || endpointKey(url) === local.url ? local.run : undefined),
+          remote,
+        ))
   const timeouts = [resolved.retry, ...Object.values(resolved.functions)].map((p) => p.attemptTimeoutMs ?? 0)
   const leaseMs = Math.max(...timeouts) + margin
   // On a shared store (PostgreSQL) claims take a short lease renewed while the attempt runs, so another
@@ -437,6 +441,16 @@ async function openStoreAndKeys(options: SchedulerOptions): Promise<{ store: Sto
       if (options.store === undefined) await shared.close()
       throw error
     }
+  }
+  if (options.dbPath === undefined && options.store !== undefined) {
+    // Only a store with shared settings (PostgreSQL) holds the keys; any other keeps them in files.
+    throw dspError(
+      'DSP3005',
+      'the store given keeps no shared settings, so the scheduler needs dbPath for its key files',
+      {
+        hint: "pass dbPath beside the store ({ store, dbPath: '.dispatch/dispatch.db' }: the keys are kept beside it), or a PostgresStore (it keeps them in its schema)",
+      },
+    )
   }
   if (options.dbPath === undefined) {
     throw dspError('DSP3005', 'the scheduler needs dbPath (SQLite) or postgres', {

@@ -1,16 +1,10 @@
 import type { ErrorClassifier, Route, Routes } from 'dispatch-functions'
-import {
-  type DurationInput,
-  type Endpoint,
-  generateSigningKeyPair,
-  toMilliseconds,
-  useClock,
-} from 'dispatch-functions/internal'
+import { type DurationInput, generateSigningKeyPair, toMilliseconds, useClock } from 'dispatch-functions/internal'
 import type { AttemptInfo, CallInfo, CallState } from 'dispatch-functions/protocol'
 import { dspError, MAX_DURATION_MS, TERMINAL_STATES } from 'dispatch-functions/protocol'
 import { toAttemptInfo, toCallInfo } from '../scheduler/api/toCallInfo.js'
 import type { RetryPolicy } from '../scheduler/calls/retryPolicy.js'
-import { endpointKey, inProcessEndpoint } from '../scheduler/delivery/inProcessEndpoint.js'
+import { endpointKey, type InProcessRun, inProcessEndpoint } from '../scheduler/delivery/inProcessEndpoint.js'
 import { InProcessTransport } from '../scheduler/delivery/inProcessTransport.js'
 import { type SchedulerControl, startSchedulerWith } from '../scheduler/startScheduler.js'
 import { openSqliteStore } from '../scheduler/store/sqliteStore.js'
@@ -201,15 +195,15 @@ async function openEnvironment<R extends Routes>(
     }
   }
   // The same endpoint core as functions run in a scheduler's own process (`inProcessEndpoint`).
-  const endpointOf = (routes: Routes, url: string): Endpoint<unknown> =>
+  const endpointOf = (routes: Routes, url: string): InProcessRun =>
     inProcessEndpoint(routes, {
       endpoint: url,
       ...(options.classifiers === undefined ? {} : { classifiers: options.classifiers }),
-    }).endpoint
+    }).run
   const own = endpointOf(wrapped, ownEndpoint)
   // Another service's endpoint serves its mocks, with any input; rebuilt when its mocks change.
-  const foreign = new Map<string, Endpoint<unknown>>()
-  const foreignEndpoint = (url: string): Endpoint<unknown> | undefined => {
+  const foreign = new Map<string, InProcessRun>()
+  const foreignEndpoint = (url: string): InProcessRun | undefined => {
     const its = mocks.get(url)
     if (its === undefined || its.size === 0) return undefined
     let endpoint = foreign.get(url)

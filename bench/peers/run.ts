@@ -14,6 +14,12 @@
  * Flags: `--json` (one line), `--calls N` (default 50,000), `--concurrency N` (per node, default 200),
  * `--nodes-only` (skip the peers), `--peers-only` (skip ours, latency at `--rate`, default 1,000/s), `--cpu-prof` (profiles of the scheduler nodes in `--cpu-prof-dir`,
  * default ./bench-profiles; BENCH_NODE_OPTIONS adds node options to them). BENCH_PG_URL: the server (default postgres://postgres@127.0.0.1:5432/test).
+ *
+ * `--json` prints one line: `calls_per_s` (1 node), `calls_per_s_2_nodes`, `pgboss_per_s`,
+ * `graphile_per_s`, `p50_ms` (1 node, dispatch to start), `inprocess_per_s` (in-process on
+ * PostgreSQL), `inprocess_ratio_graphile`. A peer skipped (`--nodes-only`, or missing with
+ * `--no-install`, or failing to install) gives null in its fields; ours are always there (but with
+ * `--peers-only`: 0 and null).
  */
 import { randomBytes } from 'node:crypto'
 import { resolve } from 'node:path'

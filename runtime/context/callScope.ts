@@ -17,17 +17,23 @@ function toDate(value: string | undefined): Date | undefined {
   return Number.isNaN(date.getTime()) ? undefined : date
 }
 
+/** A creation or expiration time not read yet: parsed on first access (most functions never read them). */
+const UNREAD = Symbol('unread')
+
 /**
  * A call's context plus its clean-up. The AbortSignal and its timer are made on first access to
- * `signal`: most functions never read it, and the endpoint's per-request cost stays low.
+ * `signal`, and the times parsed on first access to them: most functions read none of these, and the
+ * endpoint's per-request cost stays low.
  */
 export class CallScope implements CallContext {
   readonly function: string
   readonly dispatchId: string | undefined
   readonly parentDispatchId: string | undefined
   readonly rootDispatchId: string | undefined
-  readonly creationTime: Date | undefined
-  readonly expirationTime: Date | undefined
+  readonly #creationText: string | undefined
+  readonly #expirationText: string | undefined
+  #creationTime: Date | undefined | typeof UNREAD = UNREAD
+  #expirationTime: Date | undefined | typeof UNREAD = UNREAD
   #controller: AbortController | undefined
   #cancelTimer: (() => void) | undefined
   #closed = false
@@ -37,8 +43,18 @@ export class CallScope implements CallContext {
     this.dispatchId = input.dispatchId
     this.parentDispatchId = input.parentDispatchId
     this.rootDispatchId = input.rootDispatchId
-    this.creationTime = toDate(input.creationTime)
-    this.expirationTime = toDate(input.expirationTime)
+    this.#creationText = input.creationTime
+    this.#expirationText = input.expirationTime
+  }
+
+  get creationTime(): Date | undefined {
+    if (this.#creationTime === UNREAD) this.#creationTime = toDate(this.#creationText)
+    return this.#creationTime
+  }
+
+  get expirationTime(): Date | undefined {
+    if (this.#expirationTime === UNREAD) this.#expirationTime = toDate(this.#expirationText)
+    return this.#expirationTime
   }
 
   get signal(): AbortSignal {

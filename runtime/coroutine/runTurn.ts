@@ -4,7 +4,7 @@ import { runWithCall } from '../context/currentCall.js'
 import type { ErrorClass, ErrorClassifier } from '../status/errorClassifier.js'
 import { Coroutine, type SuspendOutcome } from './coroutine.js'
 import type { Journal } from './journal.js'
-import { attachCoroutine } from './scopeCoroutine.js'
+import { attachCoroutine, type CoroutineSlot } from './scopeCoroutine.js'
 
 /** How one run of a function ended: it returned, threw, or its coroutine turn ended otherwise. */
 export type TurnResult =
@@ -35,41 +35,76 @@ export function runTurn(
   scope: CallScope,
   setup: TurnSetup,
 ): Promise<TurnResult> {
-  return new Promise<TurnResult>((resolve) => {
-    let done = false
-    const finish = (result: TurnResult) => {
-      if (done) return
-      done = true
-      resolve(result)
-    }
-    const make = () =>
-      new Coroutine({
-        function: scope.function,
-        version: setup.version(),
-        args,
-        endpoint: setup.endpoint,
-        resume: setup.resume,
-        onSuspend: finish,
-        classifiers: setup.classifiers,
-        onWarning: setup.onWarning,
-        ...(setup.maxJournalBytes === undefined ? {} : { maxJournalBytes: setup.maxJournalBytes }),
-      })
-    const slot = attachCoroutine(scope, make, setup.resume !== undefined)
+  return new Turn(args, scope, setup).run(handler as (...a: unknown[]) => unknown)
+}
+
+const RESOLVED = Promise.resolve()
+
+/** One turn: its own coroutine slot, settled once (one object per run instead of a closure per step). */
+class Turn implements CoroutineSlot {
+  coroutine: Coroutine | undefined
+  private done = false
+  private resolve!: (result: TurnResult) => void
+
+  constructor(
+    private readonly args: unknown[],
+    private readonly scope: CallScope,
+    private readonly setup: TurnSetup,
+  ) {}
+
+  run(handler: (...args: unknown[]) => unknown): Promise<TurnResult> {
+    const turn = new Promise<TurnResult>((resolve) => {
+      this.resolve = resolve
+    })
+    if (this.setup.resume !== undefined) this.coroutine = this.make()
+    attachCoroutine(this.scope, this)
     let result: unknown
+    let threw = false
     try {
-      result = runWithCall(scope, () => (handler as (...a: unknown[]) => unknown)(...args))
+      result = runWithCall(this.scope, () => handler(...this.args))
     } catch (error) {
-      result = Promise.reject(error)
+      result = error
+      threw = true
     }
-    slot.coroutine?.start()
-    const settle = (outcome: TurnResult) => {
-      // Settling after the turn answered: the function was still busy when it suspended.
-      if (done) slot.coroutine?.late(outcome.kind === 'return' ? 'it returned' : 'it threw')
-      else finish(slot.coroutine?.settled() ?? outcome)
+    this.coroutine?.start()
+    // A throw, or a value that cannot be a thenable (most functions that do not await): settled in the
+    // same microtask turn as a promise of it would be, without making that promise.
+    if (threw) RESOLVED.then(() => this.settle({ kind: 'throw', error: result }))
+    else if (result === null || (typeof result !== 'object' && typeof result !== 'function')) {
+      RESOLVED.then(() => this.settle({ kind: 'return', value: result }))
+    } else {
+      Promise.resolve(result).then(
+        (value) => this.settle({ kind: 'return', value }),
+        (error: unknown) => this.settle({ kind: 'throw', error }),
+      )
     }
-    Promise.resolve(result).then(
-      (value) => settle({ kind: 'return', value }),
-      (error: unknown) => settle({ kind: 'throw', error }),
-    )
-  })
+    return turn
+  }
+
+  make(): Coroutine {
+    const setup = this.setup
+    return new Coroutine({
+      function: this.scope.function,
+      version: setup.version(),
+      args: this.args,
+      endpoint: setup.endpoint,
+      resume: setup.resume,
+      onSuspend: (result) => this.finish(result),
+      classifiers: setup.classifiers,
+      onWarning: setup.onWarning,
+      ...(setup.maxJournalBytes === undefined ? {} : { maxJournalBytes: setup.maxJournalBytes }),
+    })
+  }
+
+  private finish(result: TurnResult): void {
+    if (this.done) return
+    this.done = true
+    this.resolve(result)
+  }
+
+  private settle(outcome: TurnResult): void {
+    // Settling after the turn answered: the function was still busy when it suspended.
+    if (this.done) this.coroutine?.late(outcome.kind === 'return' ? 'it returned' : 'it threw')
+    else this.finish(this.coroutine?.settled() ?? outcome)
+  }
 }

@@ -114,6 +114,32 @@ function invalidArgument(functionName: string, lines: string[]): RunAnswer {
  * an answer; nothing here throws.
  */
 export function createRunHandler(options: RunHandlerOptions): (request: RunHttpRequest) => Promise<RunAnswer> {
+  return createRunHandlers(options).handle
+}
+
+/**
+ * Runs RunRequests already decoded (objects, not bytes) in this process: the scheduler's in-process
+ * functions, where nothing crosses a process boundary, so there is no signature, body or content
+ * type. Everything else is as {@link createRunHandler}'s: the message is validated against the
+ * RunRequest schema, then the arguments against the function's, and every outcome is an answer.
+ */
+export function createMessageRunner(
+  options: Omit<RunHandlerOptions, 'verify' | 'target' | 'replayCache'>,
+): MessageRunner {
+  return createRunHandlers({ ...options, verify: undefined }).runDecoded
+}
+
+/**
+ * Runs one decoded RunRequest and gives its answer to `settle`, once: at once when it is known without
+ * running anything (a refusal), else when the run ends. Never throws; an answer callback, rather than
+ * a promise of the answer, so that the caller's own promise is the only one it waits on.
+ */
+export type MessageRunner = (message: unknown, settle: (answer: RunAnswer) => void) => void
+
+function createRunHandlers(options: RunHandlerOptions): {
+  handle: (request: RunHttpRequest) => Promise<RunAnswer>
+  runDecoded: MessageRunner
+} {
   const { routes, verify, classifiers, endpoint, onFailure, metrics } = options
   const targetOf = options.target
   // Never the Host a request arrives with: that would run a request signed for another endpoint.
@@ -127,6 +153,24 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
     )
   }
   const validate = runRequestValidator()
+
+  // What a turn of each function is run with, made on its first run (not again for every call).
+  const setups = new Map<string, TurnSetup>()
+  function setupOf(name: string, compiled: CompiledRoute): TurnSetup {
+    let setup = setups.get(name)
+    if (setup === undefined) {
+      const handler = compiled.route.handler
+      setup = {
+        version: () => codeVersionOf(name, handler, compiled.route.version),
+        endpoint,
+        maxJournalBytes: options.maxJournalBytes,
+        classifiers,
+        onWarning: (message) => warn(name, message),
+      }
+      setups.set(name, setup)
+    }
+    return setup
+  }
 
   async function run(compiled: CompiledRoute, message: RunRequest): Promise<RunAnswer> {
     const name = message.function
@@ -167,14 +211,8 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
     const scope = new CallScope(message)
     let turn: TurnResult
     try {
-      turn = await runTurn(handler, args, scope, {
-        version: () => codeVersionOf(name, handler, compiled.route.version),
-        resume,
-        endpoint,
-        maxJournalBytes: options.maxJournalBytes,
-        classifiers,
-        onWarning: (message) => warn(name, message),
-      })
+      const setup = setupOf(name, compiled)
+      turn = await runTurn(handler, args, scope, resume === undefined ? setup : { ...setup, resume })
     } finally {
       scope.close()
     }
@@ -384,7 +422,16 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
     return connectError(result.httpStatus, result.code, result.message)
   }
 
-  return async function handle(request: RunHttpRequest): Promise<RunAnswer> {
+  // Whatever failed (this endpoint's configuration, such as an endpointUrl that cannot be known,
+  // or a bug of this module), its details go to the operator's stderr, never to the caller.
+  function internalFailure(error: unknown): RunAnswer {
+    const detail = error instanceof DispatchError ? error.format() : String(error)
+    writeToOperator(`dispatch: the endpoint failed to handle a request: ${detail}\n`)
+    const code = error instanceof DispatchError ? `${error.code}: ` : ''
+    return connectError(500, 'internal', `${code}the endpoint failed to handle the request (its log says why)`)
+  }
+
+  async function handle(request: RunHttpRequest): Promise<RunAnswer> {
     try {
       if (verify !== undefined) {
         const refusal = await verified(request, verify, targetOf!)
@@ -392,12 +439,21 @@ export function createRunHandler(options: RunHandlerOptions): (request: RunHttpR
       }
       return await afterVerification(request)
     } catch (error) {
-      // Whatever failed (this endpoint's configuration, such as an endpointUrl that cannot be known,
-      // or a bug of this module), its details go to the operator's stderr, never to the caller.
-      const detail = error instanceof DispatchError ? error.format() : String(error)
-      writeToOperator(`dispatch: the endpoint failed to handle a request: ${detail}\n`)
-      const code = error instanceof DispatchError ? `${error.code}: ` : ''
-      return connectError(500, 'internal', `${code}the endpoint failed to handle the request (its log says why)`)
+      return internalFailure(error)
     }
   }
+
+  function runDecoded(message: unknown, settle: (answer: RunAnswer) => void): void {
+    let answer: Promise<RunAnswer> | RunAnswer
+    try {
+      answer = runMessage(message)
+    } catch (error) {
+      settle(internalFailure(error))
+      return
+    }
+    if (answer instanceof Promise) answer.then(settle, (error: unknown) => settle(internalFailure(error)))
+    else settle(answer)
+  }
+
+  return { handle, runDecoded }
 }

@@ -1,4 +1,4 @@
-import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
+import { context, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
 import type { RunRequest } from '../../schemas/run.js'
 import { contextOf } from './traceContext.js'
 
@@ -26,12 +26,19 @@ const STATUS = /^\{"status":"(STATUS_[A-Z_]+)"/
  * context in turn. Without an OpenTelemetry SDK the span is a no-op and this costs a few hundred
  * nanoseconds.
  */
-export async function withRunSpan<A extends Answer>(request: RunRequest, run: () => Promise<A>): Promise<A> {
-  const span = tracer.startSpan(`run ${request.function}`, { kind: SpanKind.SERVER }, contextOf(request.traceparent))
+export function withRunSpan<A extends Answer>(request: RunRequest, run: () => Promise<A>): Promise<A> {
+  const span = tracer.startSpan(`run ${request.function}`, SERVER, contextOf(request.traceparent))
   if (!span.isRecording()) {
-    // Nothing recorded here; the context still travels on to what the function calls, if any.
+    // Nothing recorded here; the context still travels on to what the function calls, if any. No
+    // promise of its own either: the run's is handed back as it is.
     return request.traceparent === undefined ? run() : context.with(trace.setSpan(context.active(), span), run)
   }
+  return recorded(request, span, run)
+}
+
+const SERVER = { kind: SpanKind.SERVER }
+
+async function recorded<A extends Answer>(request: RunRequest, span: Span, run: () => Promise<A>): Promise<A> {
   span.setAttributes({
     'rpc.system': 'dispatch',
     'rpc.method': request.function,

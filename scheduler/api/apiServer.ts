@@ -138,7 +138,17 @@ function decodeCursor(cursor: string): string {
 
 function distinctQueues(calls: readonly QueueKey[]): QueueKey[] {
   const seen = new Map<string, QueueKey>()
+  let last: QueueKey | undefined
   for (const c of calls) {
+    // A batch's calls mostly go to one queue: a call of the previous call's queue needs no key.
+    if (
+      last !== undefined &&
+      last.endpoint === c.endpoint &&
+      last.function === c.function &&
+      last.fairnessKey === c.fairnessKey
+    )
+      continue
+    last = c
     const id = `${c.endpoint}\n${c.function}\n${c.fairnessKey ?? ''}\n${c.fairnessKey === undefined}`
     if (!seen.has(id)) seen.set(id, { endpoint: c.endpoint, function: c.function, fairnessKey: c.fairnessKey })
   }

@@ -6,12 +6,30 @@ export const MAX_JSON_DEPTH = 1000
 
 /** Whether arrays/objects in `value` nest deeper than `max`; iterative, so it cannot overflow itself. */
 export function nestedDeeperThan(value: unknown, max: number = MAX_JSON_DEPTH): boolean {
-  const stack: [unknown, number][] = [[value, 0]]
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop()!
-    if (v === null || typeof v !== 'object') continue
+  if (value === null || typeof value !== 'object') return false
+  // Two stacks of plain values rather than one of pairs: nothing allocated per node.
+  const values: object[] = [value]
+  const depths: number[] = [0]
+  while (values.length > 0) {
+    const v = values.pop()!
+    const depth = depths.pop()!
     if (depth > max) return true
-    for (const child of Object.values(v)) stack.push([child, depth + 1])
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const child: unknown = v[i]
+        if (child !== null && typeof child === 'object') {
+          values.push(child)
+          depths.push(depth + 1)
+        }
+      }
+    } else {
+      for (const child of Object.values(v)) {
+        if (child !== null && typeof child === 'object') {
+          values.push(child)
+          depths.push(depth + 1)
+        }
+      }
+    }
   }
   return false
 }

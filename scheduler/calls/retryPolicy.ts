@@ -82,10 +82,22 @@ export const DEFAULT_CALL_POLICIES: CallPolicies = {
   priorityStepMs: DEFAULT_PRIORITY_STEP_MS,
 }
 
+/** Each function's policy merged over the defaults it was merged with, made once (the config is read-only). */
+const merged = new WeakMap<
+  FunctionPolicy,
+  { readonly retry: ResolvedRetryPolicy; readonly policy: ResolvedRetryPolicy }
+>()
+
 /** The policy of one function: its overrides on top of the scheduler's defaults. */
 export function policyFor(options: CallPolicies, functionName: string): ResolvedRetryPolicy {
   const own = options.functions[functionName]
-  return own === undefined ? options.retry : { ...options.retry, ...definedFields(own) }
+  if (own === undefined) return options.retry
+  // Asked for every attempt and every dispatched call: merged once per function, not each time.
+  const known = merged.get(own)
+  if (known !== undefined && known.retry === options.retry) return known.policy
+  const policy = { ...options.retry, ...definedFields(own) }
+  merged.set(own, { retry: options.retry, policy })
+  return policy
 }
 
 /** The fields of `value` that are set. */

@@ -17,6 +17,13 @@ import { withDebounce } from './withDebounce.js'
 
 const checkDispatchRequest = Compile(DispatchRequest)
 
+/** The fields of a call kept as text by the stores. */
+const KEPT_TEXT = ['endpoint', 'version', 'idempotencyKey', 'fairnessKey'] as const
+
+// Batches name the same few endpoints over and over: each is parsed once (a cache, not a registry).
+const parsedEndpoints = new Map<string, URL>()
+const MAX_PARSED_ENDPOINTS = 1000
+
 /** Stable codes of the refusals of values that pass the schema but not the scheduler's limits. */
 export const REFUSAL_CODES = {
   /** A Duration or Timestamp out of the accepted range. */
@@ -58,15 +65,19 @@ export function toNewCalls(body: unknown, options: CallPolicies, now: number): N
 export function toNewCall(call: DispatchCall, index: number | undefined, options: CallPolicies, now: number): NewCall {
   if (call.endpoint === undefined) refuse(index, 'endpoint is required (the URL where the scheduler runs the function)')
   // Text the stores keep as is: PostgreSQL cannot hold a NUL character, so neither store is given one.
-  for (const field of ['endpoint', 'version', 'idempotencyKey', 'fairnessKey'] as const) {
+  for (const field of KEPT_TEXT) {
     if (call[field]?.includes('\u0000'))
       refuse(index, `${field} must not contain a NUL character (\\u0000)`, REFUSAL_CODES.nul)
   }
-  let url: URL
-  try {
-    url = new URL(call.endpoint)
-  } catch {
-    refuse(index, `endpoint ${JSON.stringify(call.endpoint)} is not a URL`)
+  let url = parsedEndpoints.get(call.endpoint)
+  if (url === undefined) {
+    try {
+      url = new URL(call.endpoint)
+    } catch {
+      refuse(index, `endpoint ${JSON.stringify(call.endpoint)} is not a URL`)
+    }
+    if (parsedEndpoints.size >= MAX_PARSED_ENDPOINTS) parsedEndpoints.clear()
+    parsedEndpoints.set(call.endpoint, url)
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') refuse(index, 'endpoint must be an http(s) URL')
   const allowed = options.allowEndpoints
@@ -110,7 +121,7 @@ export function toNewCall(call: DispatchCall, index: number | undefined, options
     rate === undefined ? undefined : { key: declaredRate?.key ?? '', limit: rate.limit, periodMs: rate.periodMs }
   const expirationMs =
     call.expiration === undefined ? undefined : inRange('expiration', checkProtoDuration(call.expiration, 1), index)
-  return {
+  const row: { -readonly [K in keyof NewCall]: NewCall[K] } = {
     dispatchId: newDispatchId(now),
     function: call.function,
     endpoint: call.endpoint,
@@ -127,10 +138,11 @@ export function toNewCall(call: DispatchCall, index: number | undefined, options
     parentDispatchId: undefined,
     rootDispatchId: undefined,
     traceparent: call.traceparent,
-    ...(priority === 0 ? {} : { priority }),
-    ...(concurrency === undefined ? {} : { concurrency }),
-    ...(rateLimit === undefined ? {} : { rateLimit }),
   }
+  if (priority !== 0) row.priority = priority
+  if (concurrency !== undefined) row.concurrency = concurrency
+  if (rateLimit !== undefined) row.rateLimit = rateLimit
+  return row
 }
 
 /** The milliseconds of a range-checked Duration or Timestamp, or a refusal naming the field. */

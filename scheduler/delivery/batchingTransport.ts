@@ -53,6 +53,16 @@ export class BatchingTransport implements DeliveryTransport {
       void this.client.post(endpoint, item.request, item.timeoutMs, item.signal).then(item.settle)
       return
     }
-    void this.client.postBatch(endpoint, items)
+    // postBatch settles every item itself; should it throw anyway, no call may be left unsettled.
+    this.client.postBatch(endpoint, items).catch((error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error)
+      for (const item of items) {
+        item.settle({
+          kind: 'failure',
+          status: 'STATUS_TEMPORARY_ERROR',
+          error: { type: 'BatchFailed', message: `the batch could not be sent: ${message.slice(0, 300)}` },
+        })
+      }
+    })
   }
 }

@@ -2,6 +2,18 @@ import type { RunRequest } from 'dispatch-functions/protocol'
 import { toTimestamp } from 'dispatch-functions/protocol'
 import type { StoredCall } from '../store/store.js'
 
+// Calls claimed together were mostly dispatched together: the same creation millisecond, formatted once.
+let lastCreatedAt = Number.NaN
+let lastCreationTime = ''
+
+function creationTimeOf(createdAt: number): string {
+  if (createdAt !== lastCreatedAt) {
+    lastCreationTime = toTimestamp(createdAt)
+    lastCreatedAt = createdAt
+  }
+  return lastCreationTime
+}
+
 /**
  * The RunRequest of a claimed call: its function and input (a resumed coroutine: its `pollResult`), ids,
  * creation and expiration times, and its trace context.
@@ -11,7 +23,7 @@ export function buildRunRequest(call: StoredCall): RunRequest {
     function: call.function,
     dispatchId: call.dispatchId,
     rootDispatchId: call.rootDispatchId ?? call.dispatchId,
-    creationTime: toTimestamp(call.createdAt),
+    creationTime: creationTimeOf(call.createdAt),
   }
   if (call.poll !== undefined) {
     // A resumed coroutine gets its state back verbatim, with the results waiting for it.

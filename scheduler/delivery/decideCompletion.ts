@@ -17,6 +17,7 @@ import { toNewCall } from '../calls/toNewCalls.js'
 import type { Completion, CoroutineState, StoredCall } from '../store/store.js'
 import { backoffDelay } from './backoff.js'
 import type { PostOutcome } from './endpointClient.js'
+import { OK_WITHOUT_OUTPUT } from './okWithoutOutput.js'
 import { toChildCalls } from './toChildCalls.js'
 
 const checkRunResponse = Compile(RunResponse)
@@ -51,6 +52,18 @@ export function decideCompletion(call: StoredCall, outcome: PostOutcome, context
 
 function decide(call: StoredCall, outcome: PostOutcome, context: DecideContext): Completion {
   if (outcome.kind === 'failure') return failedAttempt(call, outcome.status, outcome.error, context)
+  if (outcome.decoded === undefined && outcome.body === OK_WITHOUT_OUTPUT) {
+    return {
+      dispatchId: call.dispatchId,
+      attempt: call.attempts,
+      owner: context.owner,
+      now: context.now,
+      kind: 'succeeded',
+      status: 'STATUS_OK',
+      output: undefined,
+      error: undefined,
+    }
+  }
   let answer: unknown = outcome.decoded
   if (answer === undefined) {
     try {

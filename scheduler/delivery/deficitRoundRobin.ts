@@ -25,7 +25,17 @@ interface Queue {
   readonly origin: string
   readonly weight: number
   deficit: number
+  /** The claim that last visited it; {@link share} and {@link room} are that claim's. */
+  claim: number
+  /** Calls this claim takes from it. */
+  share: number
+  /** Its origin's room in this claim, shared by the queues of that origin. */
+  room: { free: number }
+  /** Calls this claim got from it. */
+  got: number
 }
+
+const NO_ROOM = { free: 0 }
 
 /** Queues listed per refresh; more than this many tenants are still served, found on later refreshes. */
 const MAX_QUEUES_LISTED = 10_000
@@ -47,6 +57,8 @@ export class DeficitRoundRobin implements ClaimSelector {
   private refreshedAt = Number.NEGATIVE_INFINITY
   private stale = true
   private refreshEveryMs = 250
+  /** Claims so far: the stamp of the current one on the queues it visits (one delivery loop claims, one claim at a time). */
+  private claims = 0
 
   constructor(
     private readonly store: Store,
@@ -71,6 +83,10 @@ export class DeficitRoundRobin implements ClaimSelector {
       origin: this.options.limits?.originOf(key.endpoint) ?? key.endpoint,
       weight: (key.fairnessKey === undefined ? undefined : this.options.weights[key.fairnessKey]) ?? 1,
       deficit: 0,
+      claim: 0,
+      share: 0,
+      room: NO_ROOM,
+      got: 0,
     }
     this.byId.set(id, queue)
     this.ring.push(queue)
@@ -112,8 +128,8 @@ export class DeficitRoundRobin implements ClaimSelector {
       await this.refresh(now)
     }
     const shares = this.allocate(Math.min(capacity, options.batchSize))
-    if (shares.size === 0) return []
-    const request = [...shares].map(([queue, limit]) => ({ queue: queue.key, limit }))
+    if (shares.length === 0) return []
+    const request = shares.map((queue) => ({ queue: queue.key, limit: queue.share }))
     const calls =
       store.claimQueues !== undefined
         ? await store.claimQueues({ now, owner: options.owner, leaseMs: options.leaseMs, queues: request })
@@ -131,14 +147,24 @@ export class DeficitRoundRobin implements ClaimSelector {
             )
           ).flat()
     // A queue that gave fewer calls than its share has nothing more due: drop it until it shows up again.
-    const got = new Map<string, number>()
+    // The calls of one queue come together: each is matched against the last queue before any lookup.
+    let last: Queue | undefined
     for (const call of calls) {
-      const id = queueId({ endpoint: call.endpoint, function: call.function, fairnessKey: call.fairnessKey })
-      got.set(id, (got.get(id) ?? 0) + 1)
+      if (
+        last === undefined ||
+        last.key.endpoint !== call.endpoint ||
+        last.key.function !== call.function ||
+        last.key.fairnessKey !== call.fairnessKey
+      ) {
+        last = this.byId.get(
+          queueId({ endpoint: call.endpoint, function: call.function, fairnessKey: call.fairnessKey }),
+        )
+      }
+      if (last !== undefined && last.claim === this.claims) last.got++
     }
     const empty = new Set<Queue>()
-    for (const [queue, limit] of shares) {
-      if ((got.get(queue.id) ?? 0) < limit) {
+    for (const queue of shares) {
+      if (queue.got < queue.share) {
         queue.deficit = 0
         empty.add(queue)
       }
@@ -147,42 +173,51 @@ export class DeficitRoundRobin implements ClaimSelector {
     return calls
   }
 
-  /** One or more DRR rounds from the cursor until `total` calls are shared out or no queue can take more. */
-  private allocate(total: number): Map<Queue, number> {
-    const shares = new Map<Queue, number>()
+  /**
+   * One or more DRR rounds from the cursor until `total` calls are shared out or no queue can take more:
+   * the queues served, each with its {@link Queue.share}. The rounds keep their tallies on the queues
+   * (stamped with this claim), so a round is arithmetic, not map lookups.
+   */
+  private allocate(total: number): Queue[] {
+    const claim = ++this.claims
+    const served: Queue[] = []
     const limits = this.options.limits
-    const room = new Map<string, number>()
-    const roomOf = (origin: string) => {
-      let r = room.get(origin)
-      if (r === undefined) {
-        r = limits === undefined ? Number.POSITIVE_INFINITY : limits.available(origin)
-        room.set(origin, r)
-      }
-      return r
-    }
+    const rooms = new Map<string, { free: number }>()
     let left = total
     const n = this.ring.length
     // Weights below 1 need several rounds to earn one call; bound the rounds anyway.
     for (let round = 0; left > 0 && n > 0 && round < 1000; round++) {
-      let served = false
+      let any = false
       for (let i = 0; i < n && left > 0; i++) {
         const index = (this.cursor + i) % n
         const queue = this.ring[index]!
-        const free = roomOf(queue.origin)
-        if (free <= 0 || queue.weight <= 0) continue
-        served = true
+        if (queue.claim !== claim) {
+          queue.claim = claim
+          queue.share = 0
+          queue.got = 0
+          let room = rooms.get(queue.origin)
+          if (room === undefined) {
+            room = { free: limits === undefined ? Number.POSITIVE_INFINITY : limits.available(queue.origin) }
+            rooms.set(queue.origin, room)
+          }
+          queue.room = room
+        }
+        const room = queue.room
+        if (room.free <= 0 || queue.weight <= 0) continue
+        any = true
         queue.deficit += queue.weight
-        const take = Math.min(Math.floor(queue.deficit), left, free)
+        const take = Math.min(Math.floor(queue.deficit), left, room.free)
         if (take <= 0) continue
-        shares.set(queue, (shares.get(queue) ?? 0) + take)
+        if (queue.share === 0) served.push(queue)
+        queue.share += take
         queue.deficit -= take
         left -= take
-        room.set(queue.origin, free - take)
+        room.free -= take
         // The next claim continues after the last queue served when this one ran out of room.
         if (left === 0) this.cursor = (index + 1) % n
       }
-      if (!served) break
+      if (!any) break
     }
-    return shares
+    return served
   }
 }

@@ -1,16 +1,18 @@
+import { setMaxListeners } from 'node:events'
 import type { FastifyBaseLogger } from 'fastify'
 import type { CallEvents } from '../calls/callEvents.js'
 import type { FaultHooks } from '../calls/faultHooks.js'
-import { policyFor } from '../calls/retryPolicy.js'
+import { policyFor, type ResolvedRetryPolicy } from '../calls/retryPolicy.js'
 import type { SchedulerMetrics } from '../metrics/schedulerMetrics.js'
 import type { Completion, QueueKey, Store, StoredCall } from '../store/store.js'
 import type { AdaptiveConcurrency } from './adaptiveConcurrency.js'
+import type { AttemptSpan } from './attemptSpan.js'
 import { startAttemptSpan } from './attemptSpan.js'
 import { buildRunRequest } from './buildRunRequest.js'
 import type { ClaimSelector } from './claimSelector.js'
 import { decideCompletion, expired } from './decideCompletion.js'
 import type { DeliveryOptions } from './deliveryOptions.js'
-import type { DeliveryTransport } from './endpointClient.js'
+import type { DeliveryTransport, PostOutcome } from './endpointClient.js'
 import { fitResults } from './fitResults.js'
 
 export interface DeliveryLoopParts {
@@ -40,7 +42,9 @@ export interface DeliveryLoopParts {
  * claimed-but-unrecorded calls never exceeds `concurrency`.
  */
 export class DeliveryLoop {
-  private readonly inflight = new Map<string, AbortController>()
+  private readonly inflight = new Set<string>()
+  /** Aborted when stop() abandons the attempts still in flight (all of them at once: one signal for all). */
+  private readonly shutdown = new AbortController()
   /** Calls in flight that hold a slot of a per-key concurrency limit. */
   private readonly capped = new Set<string>()
   private queued: Completion[] = []
@@ -56,7 +60,10 @@ export class DeliveryLoop {
   private running: Promise<void> | undefined
   private readonly drainWaiters = new Set<() => void>()
 
-  constructor(private readonly parts: DeliveryLoopParts) {}
+  constructor(private readonly parts: DeliveryLoopParts) {
+    // A transport of a test harness may listen to the signal once per attempt in flight: no warning past ten.
+    setMaxListeners(0, this.shutdown.signal)
+  }
 
   /** Attempts in flight (claimed, outcome not yet recorded). */
   get inFlight(): number {
@@ -128,24 +135,25 @@ export class DeliveryLoop {
    * the claim are delivered as usual.
    */
   private attempt(claimed: StoredCall): void {
-    const controller = new AbortController()
-    this.inflight.set(claimed.dispatchId, controller)
+    this.inflight.add(claimed.dispatchId)
     if (claimed.concurrency !== undefined) this.capped.add(claimed.dispatchId)
     try {
-      this.deliver(claimed, controller)
+      this.deliver(claimed)
     } catch (error) {
       this.failAlone(claimed, 'prepare', error)
     }
   }
 
-  private deliver(claimed: StoredCall, controller: AbortController): void {
+  private deliver(claimed: StoredCall): void {
     const call = fitResults(claimed)
-    const { options, owner, client, log } = this.parts
+    const { options, owner, client } = this.parts
     const policy = policyFor(options, call.function)
     const now = options.now()
     if (call.expiresAt !== undefined && call.expiresAt <= now) {
       if (call.parentDispatchId !== undefined) this.parents.add(call.parentDispatchId)
-      this.record({ ...expired(call, { owner, now, policy }), startedAt: now })
+      const completion: Mutable<Completion> = expired(call, { owner, now, policy })
+      completion.startedAt = now
+      this.record(completion)
       return
     }
     const timeoutMs = Math.min(policy.attemptTimeoutMs, (call.expiresAt ?? Number.POSITIVE_INFINITY) - now)
@@ -158,70 +166,99 @@ export class DeliveryLoop {
     const metrics = this.parts.metrics
     // A first attempt (not a coroutine's resumed turn): its start delay is measured from acceptance.
     metrics?.attemptStarted(call.function, call.attempts === 1 && call.poll === undefined, call.createdAt, now)
-    const sent = metrics === undefined ? 0 : performance.now()
-    let ended = false
-    const end = (status: Completion['status'] | undefined) => {
-      if (ended || origin === undefined) return
-      ended = true
-      limits!.end(origin, token, status)
+    const attempt: Attempt = {
+      call,
+      policy,
+      startedAt: now,
+      origin,
+      token,
+      span,
+      sent: metrics === undefined ? 0 : performance.now(),
     }
-    client
-      .post(call.endpoint, request, timeoutMs, controller.signal)
-      .then((outcome) => {
-        if (this.abandoned) {
-          end(undefined)
-          span.end(undefined, 'abandoned')
-          return // shutting down: the lease is released and the call delivered again
-        }
-        this.parts.faults?.at('after-delivery')
-        // The attempt's start goes into the call's attempt history with its outcome.
-        const completion = {
-          ...decideCompletion(call, outcome, { owner, now: options.now(), policy, options }),
-          startedAt: now,
-        }
-        if (completion.kind === 'poll') this.parts.faults?.at('poll-before-record')
-        end(completion.status)
-        span.end(completion.status, completion.kind)
-        metrics?.attemptEnded(call.function, completion.status, completion.kind, (performance.now() - sent) / 1000)
-        if (completion.kind === 'tailCall') {
-          this.moved.push({
-            endpoint: completion.endpoint,
-            function: completion.function,
-            fairnessKey: call.fairnessKey,
-          })
-        }
-        // A Poll's children are due now, like a tail call's new queue; the parent itself may be due
-        // now too (results already waiting, a Poll error, a restart).
-        if (completion.kind === 'poll' || completion.kind === 'restart') {
-          const own = { endpoint: call.endpoint, function: call.function, fairnessKey: call.fairnessKey }
-          this.moved.push(own)
-          if (completion.kind === 'poll') {
-            for (const child of completion.children) {
-              this.moved.push({ endpoint: child.endpoint, function: child.function, fairnessKey: child.fairnessKey })
-            }
+    client.post(call.endpoint, request, timeoutMs, this.shutdown.signal).then(
+      (outcome) => this.answered(attempt, outcome),
+      (error: unknown) => this.lost(attempt, error),
+    )
+  }
+
+  /** What an attempt's transport gave: decided, counted and queued for recording. */
+  private answered(attempt: Attempt, outcome: PostOutcome): void {
+    const { call, origin, span } = attempt
+    if (this.abandoned) {
+      if (origin !== undefined) this.parts.limits!.end(origin, attempt.token, undefined)
+      span.end(undefined, 'abandoned')
+      return // shutting down: the lease is released and the call delivered again
+    }
+    try {
+      const { options, owner, log, metrics } = this.parts
+      this.parts.faults?.at('after-delivery')
+      // The attempt's start goes into the call's attempt history with its outcome.
+      const completion: Mutable<Completion> = decideCompletion(call, outcome, {
+        owner,
+        now: options.now(),
+        policy: attempt.policy,
+        options,
+      })
+      completion.startedAt = attempt.startedAt
+      if (completion.kind === 'poll') this.parts.faults?.at('poll-before-record')
+      if (origin !== undefined) {
+        attempt.origin = undefined
+        this.parts.limits!.end(origin, attempt.token, completion.status)
+      }
+      span.end(completion.status, completion.kind)
+      metrics?.attemptEnded(
+        call.function,
+        completion.status,
+        completion.kind,
+        (performance.now() - attempt.sent) / 1000,
+      )
+      if (completion.kind === 'tailCall') {
+        this.moved.push({
+          endpoint: completion.endpoint,
+          function: completion.function,
+          fairnessKey: call.fairnessKey,
+        })
+      }
+      // A Poll's children are due now, like a tail call's new queue; the parent itself may be due
+      // now too (results already waiting, a Poll error, a restart).
+      if (completion.kind === 'poll' || completion.kind === 'restart') {
+        const own = { endpoint: call.endpoint, function: call.function, fairnessKey: call.fairnessKey }
+        this.moved.push(own)
+        if (completion.kind === 'poll') {
+          for (const child of completion.children) {
+            this.moved.push({ endpoint: child.endpoint, function: child.function, fairnessKey: child.fairnessKey })
           }
         }
-        if ((completion.kind === 'succeeded' || completion.kind === 'failed') && call.parentDispatchId !== undefined) {
-          this.parents.add(call.parentDispatchId)
-        }
-        if (completion.kind === 'poll') {
-          log.debug(
-            { dispatchId: call.dispatchId, function: call.function, calls: completion.children.length },
-            'coroutine suspended',
-          )
-        } else if (completion.kind !== 'succeeded') {
-          log.info(
-            { dispatchId: call.dispatchId, function: call.function, attempt: call.attempts, status: completion.status },
-            `attempt ${completion.kind === 'retry' ? 'will be retried' : completion.kind}`,
-          )
-        }
-        this.record(completion)
-      })
-      .catch((error: unknown) => {
-        end(undefined)
-        span.end(undefined, 'failed')
-        this.failAlone(call, 'handle the answer to', error)
-      })
+      }
+      if ((completion.kind === 'succeeded' || completion.kind === 'failed') && call.parentDispatchId !== undefined) {
+        this.parents.add(call.parentDispatchId)
+      }
+      if (completion.kind === 'poll') {
+        log.debug(
+          { dispatchId: call.dispatchId, function: call.function, calls: completion.children.length },
+          'coroutine suspended',
+        )
+      } else if (completion.kind !== 'succeeded') {
+        log.info(
+          { dispatchId: call.dispatchId, function: call.function, attempt: call.attempts, status: completion.status },
+          `attempt ${completion.kind === 'retry' ? 'will be retried' : completion.kind}`,
+        )
+      }
+      this.record(completion)
+    } catch (error) {
+      this.lost(attempt, error)
+    }
+  }
+
+  /** An attempt whose answer could not be handled (or whose transport threw): its call fails alone. */
+  private lost(attempt: Attempt, error: unknown): void {
+    const { origin } = attempt
+    if (origin !== undefined) {
+      attempt.origin = undefined
+      this.parts.limits!.end(origin, attempt.token, undefined)
+    }
+    attempt.span.end(undefined, 'failed')
+    this.failAlone(attempt.call, 'handle the answer to', error)
   }
 
   /** Records a terminal failure of `call` for an attempt the scheduler could not carry out. */
@@ -330,12 +367,27 @@ export class DeliveryLoop {
     }
     if (this.inflight.size > 0) {
       this.abandoned = true
-      for (const controller of this.inflight.values()) controller.abort()
+      this.shutdown.abort()
     }
     this.chain = this.chain.then(() => this.flush())
     await this.chain
     if (this.abandoned) await this.parts.store.releaseLeases(this.parts.options.now(), this.parts.owner)
   }
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+
+/** One attempt in flight: what its outcome is decided and counted with. */
+interface Attempt {
+  readonly call: StoredCall
+  readonly policy: ResolvedRetryPolicy
+  readonly startedAt: number
+  /** The origin whose adaptive limit the attempt holds a slot of; cleared once the slot is given back. */
+  origin: string | undefined
+  readonly token: number
+  readonly span: AttemptSpan
+  /** performance.now() when it was sent (0 without metrics). */
+  readonly sent: number
 }
 
 /** Queues without repeats (a Poll's children are often all in one queue). */

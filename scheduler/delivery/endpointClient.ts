@@ -17,6 +17,7 @@ import {
 } from 'dispatch-functions/protocol'
 import { Pool } from 'undici'
 import type { EndpointAllowList } from '../calls/endpointAllowList.js'
+import { unwatchAbort, watchAbort } from './abortWatch.js'
 import { bodyExcerpt } from './bodyExcerpt.js'
 import { readAnswerLine } from './readAnswerLine.js'
 import { httpStatus, transportStatus } from './transportStatus.js'
@@ -98,6 +99,35 @@ export class EndpointClient {
    * batches, and these calls go to it one by one. Never throws.
    */
   async postBatch(endpoint: string, items: readonly BatchItem[]): Promise<void> {
+    // Each call's JSON once: the batch's body is cut to fit the endpoint's body limit (the default,
+    // DEFAULT_BODY_LIMIT) — sent whole, an oversized batch would be refused and sent one by one, again
+    // at every round. A call too big on its own goes alone (and is refused as such, as it would be anyway).
+    let parts: string[]
+    try {
+      parts = items.map((item) => JSON.stringify(item.request))
+    } catch (error) {
+      const mapped = transportStatus(error)
+      for (const item of items) item.settle({ kind: 'failure', status: mapped.status, error: mapped.error })
+      return
+    }
+    const groups = fitBatches(parts, MAX_BATCH_BODY_BYTES)
+    await Promise.all(
+      groups.map(async (group) => {
+        if (group.length === 1) {
+          const item = items[group[0]!]!
+          item.settle(await this.post(endpoint, item.request, item.timeoutMs, item.signal))
+          return
+        }
+        await this.postOneBatch(
+          endpoint,
+          group.map((i) => items[i]!),
+          group.map((i) => parts[i]!),
+        )
+      }),
+    )
+  }
+
+  private async postOneBatch(endpoint: string, items: readonly BatchItem[], parts: readonly string[]): Promise<void> {
     let url: URL
     try {
       url = runUrl(endpoint)
@@ -137,11 +167,12 @@ export class EndpointClient {
           failure('STATUS_TIMEOUT', 'Aborted', 'the attempt was abandoned (the scheduler is shutting down)'),
           true,
         )
+      const watcher = { abort: cancel }
       if (item.signal.aborted) queueMicrotask(cancel)
-      else item.signal.addEventListener('abort', cancel, { once: true })
+      else watchAbort(item.signal, watcher)
       return () => {
         clearTimeout(timer)
-        item.signal.removeEventListener('abort', cancel)
+        unwatchAbort(item.signal, watcher)
       }
     })
     const answered = new Array<boolean>(items.length).fill(false)
@@ -158,7 +189,8 @@ export class EndpointClient {
       answered[read.index] = true
       settle(read.index, read.outcome)
     }
-    const body = `{"calls":[${items.map((item) => JSON.stringify(item.request)).join(',')}]}`
+    // Encoded once: the digest is taken over these bytes and the socket is given them as they are.
+    const body = Buffer.from(`{"calls":[${parts.join(',')}]}`)
     const timeoutMs = Math.max(...items.map((item) => item.timeoutMs))
     const entry = this.poolFor(url.origin)
     entry.inFlight++
@@ -280,8 +312,8 @@ export class EndpointClient {
       return failure('STATUS_INVALID_ARGUMENT', 'InvalidEndpoint', `the endpoint ${endpoint} is not a URL`)
     }
     const codec = this.codecOfEndpoint(endpoint)
-    let body: string | Buffer
-    if (codec === 'json') body = JSON.stringify(request)
+    let body: Buffer
+    if (codec === 'json') body = Buffer.from(JSON.stringify(request))
     else {
       try {
         body = Buffer.from(encodeProto(RunRequestProto, request))
@@ -316,9 +348,7 @@ export class EndpointClient {
       },
       Math.max(1, timeoutMs),
     )
-    const cancel = () => controller.abort()
-    if (signal.aborted) controller.abort()
-    else signal.addEventListener('abort', cancel, { once: true })
+    watchAbort(signal, controller)
     const entry = this.poolFor(url.origin)
     entry.inFlight++
     entry.used = true
@@ -364,7 +394,7 @@ export class EndpointClient {
     } finally {
       entry.inFlight--
       clearTimeout(timer)
-      signal.removeEventListener('abort', cancel)
+      unwatchAbort(signal, controller)
     }
   }
 
@@ -400,4 +430,28 @@ async function readStart(body: AsyncIterable<Buffer> & { destroy(): unknown }, m
     }
   }
   return Buffer.concat(chunks).subarray(0, max).toString('utf8')
+}
+
+/**
+ * A batch's body stays under the endpoint's default body limit (16 MiB, less room for the envelope):
+ * the calls of one batch are cut into groups (indexes, in order) whose JSON fits.
+ */
+const MAX_BATCH_BODY_BYTES = 16 * 1024 * 1024 - 64 * 1024
+
+export function fitBatches(parts: readonly string[], maxBytes: number): number[][] {
+  const groups: number[][] = []
+  let group: number[] = []
+  let bytes = 0
+  parts.forEach((part, index) => {
+    const size = Buffer.byteLength(part) + 1 // and its comma
+    if (group.length > 0 && bytes + size > maxBytes) {
+      groups.push(group)
+      group = []
+      bytes = 0
+    }
+    group.push(index)
+    bytes += size
+  })
+  if (group.length > 0) groups.push(group)
+  return groups
 }

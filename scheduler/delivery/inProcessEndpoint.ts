@@ -1,5 +1,5 @@
 import type { ErrorClassifier, Routes } from 'dispatch-functions'
-import { compileRoutes, createRunHandler, type Endpoint } from 'dispatch-functions/internal'
+import { compileRoutes, createMessageRunner, type MessageRunner } from 'dispatch-functions/internal'
 
 /** Where calls to the scheduler's in-process functions are addressed, unless told otherwise. */
 export const DEFAULT_IN_PROCESS_ENDPOINT = 'http://in-process.localhost'
@@ -18,32 +18,31 @@ export interface InProcessOptions {
   readonly maxJournalBytes?: number
 }
 
+/**
+ * Runs one RunRequest in this process and gives `settle` what an endpoint would answer (a RunResponse,
+ * or a Connect error), once; never throws.
+ */
+export type InProcessRun = MessageRunner
+
 /** Strips the trailing slashes that do not change which endpoint a URL names. */
 export function endpointKey(url: string): string {
   return url.replace(/\/+$/, '')
 }
 
 /**
- * The endpoint core serving `routes` in this process: the same decode, validation, run and encode as
- * an HTTP endpoint, with no signature to check (nothing crosses a process boundary). Bad route
- * schemas fail here, at start (DSP2203, DSP2204).
+ * The endpoint core serving `routes` in this process: the same validation, run and answer as an
+ * HTTP endpoint, given the RunRequest itself — no signature to check and no body to encode and
+ * decode (nothing crosses a process boundary). Bad route schemas fail here, at start (DSP2203, DSP2204).
  */
-export function inProcessEndpoint(
-  routes: Routes,
-  options: InProcessOptions = {},
-): { url: string; endpoint: Endpoint<never> } {
+export function inProcessEndpoint(routes: Routes, options: InProcessOptions = {}): { url: string; run: InProcessRun } {
   const url = endpointKey(options.endpoint ?? DEFAULT_IN_PROCESS_ENDPOINT)
   const classifiers = new Map<ErrorClassifier['error'], ErrorClassifier['status']>()
   for (const classifier of options.classifiers ?? []) classifiers.set(classifier.error, classifier.status)
-  const handle = createRunHandler({
+  const run = createMessageRunner({
     routes: compileRoutes(routes),
-    verify: undefined,
     classifiers,
     endpoint: url,
     maxJournalBytes: options.maxJournalBytes,
   })
-  return {
-    url,
-    endpoint: { handle, bodyLimit: Number.MAX_SAFE_INTEGER, publicKey: undefined, refusedBeforeBody: () => {} },
-  }
+  return { url, run }
 }

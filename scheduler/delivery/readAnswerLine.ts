@@ -1,13 +1,20 @@
 import { BatchAnswerLine, codedMessage, type ErrorMessage, type Status } from 'dispatch-functions/protocol'
 import { Compile } from 'typebox/compile'
 import { bodyExcerpt } from './bodyExcerpt.js'
+import { OK_WITHOUT_OUTPUT } from './okWithoutOutput.js'
 import { httpStatus } from './transportStatus.js'
 
 const checkLine = Compile(BatchAnswerLine)
 
+const LINE_START = '{"i":'
+const OK_LINE_END = `,"code":200,"answer":${OK_WITHOUT_OUTPUT}}`
+/** An index as JSON writes it (no sign, no leading zero), short enough to be exact. */
+const INDEX = /^(?:0|[1-9][0-9]{0,14})$/
+const OK_ANSWER: LineOutcome = { kind: 'answer', body: OK_WITHOUT_OUTPUT }
+
 /** A call's outcome as its line gives it: a RunResponse to decode, or a status already decided. */
 export type LineOutcome =
-  | { readonly kind: 'answer'; readonly body: ''; readonly decoded: unknown }
+  | { readonly kind: 'answer'; readonly body: string; readonly decoded?: unknown }
   | { readonly kind: 'failure'; readonly status: Status; readonly error: ErrorMessage }
 
 /** What one line of a batch answer says: a call's outcome, or why the line is skipped (with its code). */
@@ -28,6 +35,15 @@ export function readAnswerLine(
   answered: readonly boolean[],
   origin: string,
 ): AnswerLine {
+  // The line of a call whose function returned nothing, as this package's endpoints write it: the
+  // same outcome as read below, without parsing and checking it.
+  if (line.startsWith(LINE_START) && line.endsWith(OK_LINE_END)) {
+    const digits = line.slice(LINE_START.length, line.length - OK_LINE_END.length)
+    if (INDEX.test(digits)) {
+      const index = Number(digits)
+      if (index < count && answered[index] !== true) return { index, outcome: OK_ANSWER }
+    }
+  }
   const where = `line ${lineNumber} of the batch answer from ${origin}`
   let parsed: unknown
   try {

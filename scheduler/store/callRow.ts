@@ -115,13 +115,17 @@ export function callFields(row: CallColumns): CommonFields {
 
 /** A whole call, as claims and Get return it. */
 export function toStoredCall(row: CallRow): StoredCall {
-  return {
-    ...callFields(row),
-    originFunction: row.origin_function ?? row.function,
-    originEndpoint: row.origin_endpoint ?? row.endpoint,
-    originInput: row.origin_function === null ? parsed(row.input) : parsed(row.origin_input),
-    poll: storedPoll(row),
-    results: [],
-    ...(row.traceparent != null ? { traceparent: row.traceparent } : {}),
-  }
+  // The common fields' object completed in place: a claim maps every call it takes, and copying ~30
+  // fields into a new object (a spread) was a fifth of a claim's time.
+  const call = callFields(row) as Mutable<StoredCall>
+  call.originFunction = row.origin_function ?? row.function
+  call.originEndpoint = row.origin_endpoint ?? row.endpoint
+  // Without a tail call the origin is the input itself: parsed once, shared (calls are not mutated).
+  call.originInput = row.origin_function === null ? call.input : parsed(row.origin_input)
+  call.poll = storedPoll(row)
+  call.results = []
+  if (row.traceparent != null) call.traceparent = row.traceparent
+  return call
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }

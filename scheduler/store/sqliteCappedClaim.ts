@@ -1,3 +1,5 @@
+import { CALL_ROW_SQL } from './callRowValues.js'
+
 /**
  * The claim of capped calls on SQLite (per-key concurrency and rate limits, docs/flow-control.md),
  * one statement run with the starts it records in one transaction.
@@ -24,6 +26,7 @@
  * as a whole period or a long attempt. (A call the concurrency limit holds back while its key has
  * some room keeps its place in its rate key's line, next in line for it: the claim then takes
  * fewer, never more.)
+
  */
 const capped = (c: string) => `${c}.concurrency_key IS NOT NULL AND ${c}.due_at IS NOT NULL`
 /** A group: (function, concurrency key, rate key, endpoint), then the fairness key apart (it may be NULL). */
@@ -114,4 +117,4 @@ export const SQLITE_CLAIM_CAPPED = `
     WHERE lim IS NULL OR rn + busy <= lim
     ORDER BY pos, due_at LIMIT @limit
   )
-  RETURNING *`
+  RETURNING ${CALL_ROW_SQL}`

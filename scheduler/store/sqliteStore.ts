@@ -5,6 +5,7 @@ import type { AnyMessage, CallState } from 'dispatch-functions/protocol'
 import { dspError } from 'dispatch-functions/protocol'
 import { ATTEMPT_COLUMNS, type AttemptRow, attemptRecord, toStoredAttempt } from './attemptRecord.js'
 import { type CallRow, opt, toStoredCall } from './callRow.js'
+import { CALL_ROW_SQL, callRowOf, callRowsOf } from './callRowValues.js'
 import { FINISHED, json, LIVE, NO_POLL } from './callSql.js'
 import { completeIsolating } from './completeIsolating.js'
 import { CANCELLED_ERROR, pollStateJson, type ResultRow, storedResult, suspendedDueAt } from './coroutineRows.js'
@@ -40,11 +41,14 @@ import {
   type StoredCall,
   type StoredSchedule,
 } from './store.js'
+import { WalSync } from './walSync.js'
 
 export interface SqliteStoreOptions {
   /**
-   * `FULL` (default) fsyncs the WAL on every commit, so a reply sent after a commit survives a
-   * power loss. `NORMAL` survives a process crash (the WAL is in the OS page cache) but not a power loss.
+   * `FULL` (default): every write is fsynced before it resolves, so a reply sent after a write survives
+   * a power loss (the fsync runs on the thread pool and serves every write committed meanwhile; reads
+   * for the API wait for it too). `NORMAL` survives a process crash (the WAL is in the OS page cache)
+   * but not a power loss.
    */
   readonly synchronous?: 'FULL' | 'NORMAL'
   /** How long to wait for the database lock before failing with DSP3002; default 2000 ms. */
@@ -78,8 +82,10 @@ const CLAIM_HELD = "id = @id AND state = 'running' AND attempts = @attempt AND l
 
 /**
  * The embedded store: one SQLite file in WAL mode, held by one scheduler process at a time
- * (exclusive locking), every commit but a claim's fsync'd (`synchronous=FULL`) before a method resolves.
- * better-sqlite3 is synchronous, so each method is one transaction that completes before it resolves.
+ * (exclusive locking), every write but a claim fsync'd (`synchronous=FULL`) before its method resolves.
+ * better-sqlite3 is synchronous, so each method is one transaction committed before it resolves; the
+ * fsync that makes it durable runs afterwards on the thread pool, shared by every write committed
+ * while it runs (see {@link WalSync}).
  *
  * @example
  * ```ts
@@ -101,6 +107,11 @@ export class SqliteStore implements Store {
   private readonly schedules: SqliteSchedules
   /** Commits fsync the WAL (`synchronous=FULL`): claims then commit without it (see {@link claiming}). */
   private readonly fsyncs: boolean
+  /**
+   * With `synchronous=FULL` on a file: the fsync of durable writes, on the thread pool after a
+   * commit without one (group commit; see {@link WalSync}). Claims need none.
+   */
+  private readonly wal: WalSync | undefined
   private closed = false
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
@@ -133,6 +144,11 @@ export class SqliteStore implements Store {
       // completions wrote several pages to one per outcome, a system call each.
       this.db.pragma('temp_store = MEMORY')
       this.migrate()
+      if (this.fsyncs && !inMemory) {
+        // From here on SQLite writes the WAL without syncing it; WalSync syncs it before a write resolves.
+        this.db.pragma('synchronous = NORMAL')
+        this.wal = new WalSync(`${this.path}-wal`)
+      }
     } catch (cause) {
       this.db.close()
       if ((cause as { code?: string }).code?.startsWith('SQLITE_BUSY')) {
@@ -173,7 +189,7 @@ export class SqliteStore implements Store {
     const s = this.statements
     const since = options.now - options.idempotencyWindowMs
     const storable = calls.map(storableCall)
-    return this.db.transaction(() => {
+    const inserted = this.db.transaction(() => {
       const debounced: NewCall[] = []
       const results = storable.map((call, index): InsertResult => {
         const key = call.idempotencyKey
@@ -197,6 +213,7 @@ export class SqliteStore implements Store {
       if (debounced.length === 0) return results
       return this.debounce.insert(debounced, results, options.now, (call) => s.insert.run(insertParams(call)))
     })()
+    return this.durable(inserted)
   }
 
   async claimCalls(request: ClaimRequest): Promise<StoredCall[]> {
@@ -209,14 +226,16 @@ export class SqliteStore implements Store {
     const queue = request.queue
     return this.claiming(() =>
       this.withResults(
-        (queue === undefined
-          ? this.statements.claim.all(params)
-          : this.statements.claimQueue.all({
-              ...params,
-              endpoint: queue.endpoint,
-              function: queue.function,
-              fairness_key: queue.fairnessKey ?? null,
-            })) as CallRow[],
+        callRowsOf(
+          queue === undefined
+            ? this.statements.claim.all(params)
+            : this.statements.claimQueue.all({
+                ...params,
+                endpoint: queue.endpoint,
+                function: queue.function,
+                fairness_key: queue.fairnessKey ?? null,
+              }),
+        ),
       ),
     )
   }
@@ -231,7 +250,7 @@ export class SqliteStore implements Store {
    * each on a busy disk) on the one thread that also delivers.
    */
   private claiming<T>(claim: () => T): T {
-    if (!this.fsyncs) return this.db.transaction(claim)()
+    if (!this.fsyncs || this.wal !== undefined) return this.db.transaction(claim)()
     this.statements.syncNormal.run()
     try {
       return this.db.transaction(claim)()
@@ -264,7 +283,7 @@ export class SqliteStore implements Store {
     }
     return this.db.transaction(() => {
       this.statements.pruneRateStarts.run(request.now)
-      const rows = this.statements.claimCapped.all(params) as CallRow[]
+      const rows = callRowsOf(this.statements.claimCapped.all(params))
       // Every start of a rate-limited call counts for its period, whatever becomes of the attempt.
       for (const row of rows) {
         if (row.rate_key != null && row.rate_limit != null && row.rate_period_ms != null) {
@@ -304,6 +323,7 @@ export class SqliteStore implements Store {
   }
 
   async queueBacklog(now: number, limit: number): Promise<QueueBacklog[]> {
+    await this.settled()
     const rows = this.statements.backlog.all({ now, limit }) as BacklogRow[]
     return rows.map(toBacklog)
   }
@@ -316,26 +336,29 @@ export class SqliteStore implements Store {
         limit <= 0
           ? []
           : this.withResults(
-              claim.all({
-                now: request.now,
-                limit,
-                owner: request.owner,
-                until,
-                endpoint: queue.endpoint,
-                function: queue.function,
-                fairness_key: queue.fairnessKey ?? null,
-              }) as CallRow[],
+              callRowsOf(
+                claim.all({
+                  now: request.now,
+                  limit,
+                  owner: request.owner,
+                  until,
+                  endpoint: queue.endpoint,
+                  function: queue.function,
+                  fairness_key: queue.fairnessKey ?? null,
+                }),
+              ),
             ),
       ),
     )
   }
 
   async completeAttempts(completions: readonly Completion[]): Promise<boolean[]> {
-    return completeIsolating(
+    const applied = await completeIsolating(
       completions.map(storableCompletion),
       async (batch) => this.completeBatch(batch),
       (error) => !this.closed && sqliteDataError(error),
     )
+    return this.durable(applied)
   }
 
   /** Applies outcomes in one transaction (all or none). */
@@ -365,6 +388,7 @@ export class SqliteStore implements Store {
   }
 
   async listAttempts(dispatchId: string): Promise<StoredAttempt[]> {
+    await this.settled()
     const rows = this.statements.attempts.all(dispatchId) as AttemptRow[]
     return rows.map(toStoredAttempt)
   }
@@ -478,14 +502,30 @@ export class SqliteStore implements Store {
     s.deleteAttachedTreeResults.run({ id: dispatchId })
   }
 
+  /**
+   * Resolves `value` once the commit that made it is on disk: at once without {@link WalSync}
+   * (FULL synced it inside the commit; NORMAL never waits for the disk).
+   */
+  private async durable<T>(value: T): Promise<T> {
+    if (this.wal !== undefined) await this.wal.committedNow()
+    return value
+  }
+
+  /** Waits, before a read answered outside the scheduler, until what it may read is on disk. */
+  private async settled(): Promise<void> {
+    if (this.wal !== undefined) await this.wal.settled()
+  }
+
   async getCall(dispatchId: string): Promise<StoredCall | undefined> {
-    const row = this.statements.get.get(dispatchId) as CallRow | undefined
-    return row === undefined ? undefined : this.toCall(row)
+    await this.settled()
+    const row = this.statements.get.get(dispatchId) as unknown[] | undefined
+    return row === undefined ? undefined : this.toCall(callRowOf(row))
   }
 
   async getCalls(dispatchIds: readonly string[]): Promise<StoredCall[]> {
     if (dispatchIds.length === 0) return []
-    return (this.statements.getMany.all(JSON.stringify(dispatchIds)) as CallRow[]).map((row) => this.toCall(row))
+    await this.settled()
+    return callRowsOf(this.statements.getMany.all(JSON.stringify(dispatchIds))).map((row) => this.toCall(row))
   }
 
   async dueQueuesOf(dispatchIds: readonly string[], now: number): Promise<QueueKey[]> {
@@ -499,6 +539,7 @@ export class SqliteStore implements Store {
   }
 
   async listCalls(filter: ListFilter): Promise<ListPage> {
+    await this.settled()
     const where: string[] = []
     const params: Record<string, unknown> = { limit: filter.limit + 1, max: messageCap(filter) }
     // One condition per filter given, bound by name (as the PostgreSQL store's list does by position).
@@ -523,7 +564,7 @@ export class SqliteStore implements Store {
 
   async cancelCall(dispatchId: string, now: number): Promise<ChangeResult> {
     const row = this.db.transaction(() => {
-      const cancelled = this.statements.cancel.get({ id: dispatchId, now }) as CallRow | undefined
+      const cancelled = rowOf(this.statements.cancel.get({ id: dispatchId, now }))
       if (cancelled !== undefined) {
         // The whole tree below goes with it, and a child tells its parent it was cancelled.
         this.cancelDescendants(dispatchId, now)
@@ -531,16 +572,16 @@ export class SqliteStore implements Store {
       }
       return cancelled
     })()
-    return this.changeResult(dispatchId, row)
+    return this.changeResult(dispatchId, await this.durable(row))
   }
 
   async redriveCall(dispatchId: string, now: number): Promise<ChangeResult> {
     const row = this.db.transaction(() => {
-      const redriven = this.statements.redrive.get({ id: dispatchId, now }) as CallRow | undefined
+      const redriven = rowOf(this.statements.redrive.get({ id: dispatchId, now }))
       if (redriven !== undefined) this.statements.deleteResults.run(dispatchId)
       return redriven
     })()
-    return this.changeResult(dispatchId, row)
+    return this.changeResult(dispatchId, await this.durable(row))
   }
 
   async signalCall(dispatchId: string, signal: AnyMessage, now: number): Promise<ChangeResult> {
@@ -557,9 +598,9 @@ export class SqliteStore implements Store {
         error: null,
         now,
       })
-      return s.get.get(dispatchId) as CallRow
+      return rowOf(s.get.get(dispatchId))
     })()
-    return this.changeResult(dispatchId, row)
+    return this.changeResult(dispatchId, await this.durable(row))
   }
 
   private async changeResult(dispatchId: string, row: CallRow | undefined): Promise<ChangeResult> {
@@ -570,7 +611,7 @@ export class SqliteStore implements Store {
 
   async releaseLeases(now: number, owner?: string): Promise<number> {
     const s = this.statements
-    return (owner === undefined ? s.releaseAll.run({ now }) : s.releaseOwner.run({ now, owner })).changes
+    return this.durable((owner === undefined ? s.releaseAll.run({ now }) : s.releaseOwner.run({ now, owner })).changes)
   }
 
   async nextDueAt(): Promise<number | undefined> {
@@ -580,42 +621,48 @@ export class SqliteStore implements Store {
 
   async countCalls(options: CountOptions = {}): Promise<CallCounts[]> {
     const s = this.statements
+    await this.settled()
     return (options.unfinishedOnly === true ? s.unfinishedCounts : s.counts).all() as CallCounts[]
   }
 
   async purgeIdempotencyKeys(before: number): Promise<number> {
-    return this.statements.purgeKeys.run(before).changes
+    return this.durable(this.statements.purgeKeys.run(before).changes)
   }
 
   async purgeFinishedCalls(before: number, limit: number): Promise<number> {
     if (limit <= 0) return 0
     const s = this.statements
-    return this.db.transaction(() => {
-      const ids = (s.purgeFinished.all({ before, limit }) as { id: string }[]).map((r) => r.id)
-      if (ids.length > 0) s.deleteResultsOf.run(JSON.stringify(ids))
-      return ids.length
-    })()
+    return this.durable(
+      this.db.transaction(() => {
+        const ids = (s.purgeFinished.all({ before, limit }) as { id: string }[]).map((r) => r.id)
+        if (ids.length > 0) s.deleteResultsOf.run(JSON.stringify(ids))
+        return ids.length
+      })(),
+    )
   }
 
   // Schedules (docs/flow-control.md): a tick's call is inserted in the transaction that moves the
   // schedule's next tick on, so a crash either fires the tick or leaves it to fire again.
   async syncSchedules(schedules: readonly ScheduleSync[], now: number): Promise<void> {
     this.db.transaction(() => this.schedules.sync(schedules, now))()
+    await this.durable(undefined)
   }
 
   async listSchedules(): Promise<StoredSchedule[]> {
+    await this.settled()
     return this.schedules.list()
   }
 
   async fireSchedule(tick: ScheduleFiring, now: number): Promise<boolean> {
     const calls = tick.calls.map(storableCall)
-    return this.db.transaction(() => {
+    const fired = this.db.transaction(() => {
       if (!this.schedules.advanceFrom(tick, now)) return false
       // The idempotency key (schedule and tick) is kept for inspection and search; the compare-and-set
       // above is what makes the tick fire once.
       for (const call of calls) this.statements.insert.run(insertParams(call))
       return true
     })()
+    return this.durable(fired)
   }
 
   async setSchedulePaused(
@@ -624,13 +671,17 @@ export class SqliteStore implements Store {
     nextTickAt: number | undefined,
     now: number,
   ): Promise<StoredSchedule | undefined> {
-    return this.db.transaction(() => this.schedules.setPaused(name, paused, nextTickAt, now))()
+    return this.durable(this.db.transaction(() => this.schedules.setPaused(name, paused, nextTickAt, now))())
   }
 
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    this.db.close()
+    try {
+      await this.wal?.close()
+    } finally {
+      this.db.close()
+    }
   }
 }
 
@@ -709,7 +760,7 @@ function prepare(db: Database.Database) {
       SELECT id FROM calls WHERE due_at IS NOT NULL AND due_at <= @now AND concurrency_key IS NULL ${extra}
       ORDER BY due_at LIMIT @limit
     )
-    RETURNING *`
+    RETURNING ${CALL_ROW_SQL}`
   return {
     syncNormal: db.prepare('PRAGMA synchronous = NORMAL'),
     syncFull: db.prepare('PRAGMA synchronous = FULL'),
@@ -728,14 +779,14 @@ function prepare(db: Database.Database) {
         @created_at, @due_at, @expires_at, @expiration_ms, @fairness_key, @idempotency_key, @parent_id, @root_id,
         @parent_epoch, @traceparent, @detached, @priority, @concurrency_key, @concurrency_limit, @rate_key, @rate_limit,
         @rate_period_ms)`),
-    claim: db.prepare(claimFrom('')),
-    claimCapped: db.prepare(SQLITE_CLAIM_CAPPED),
+    claim: db.prepare(claimFrom('')).raw(true),
+    claimCapped: db.prepare(SQLITE_CLAIM_CAPPED).raw(true),
     pruneRateStarts: db.prepare('DELETE FROM rate_starts WHERE expires_at <= ?'),
     nextRateOpening: db.prepare('SELECT MIN(expires_at) AS at FROM rate_starts WHERE expires_at > ?'),
     rateStart: db.prepare('INSERT INTO rate_starts (function, rate_key, expires_at) VALUES (?, ?, ?)'),
-    claimQueue: db.prepare(
-      claimFrom('AND endpoint = @endpoint AND function = @function AND fairness_key IS @fairness_key'),
-    ),
+    claimQueue: db
+      .prepare(claimFrom('AND endpoint = @endpoint AND function = @function AND fairness_key IS @fairness_key'))
+      .raw(true),
     finish: db.prepare(`
       UPDATE calls SET state = @state, status = @status, output = @output, error = @error, due_at = NULL,
         lease_owner = NULL, updated_at = @now, ${NO_POLL}
@@ -821,16 +872,19 @@ function prepare(db: Database.Database) {
         SELECT seq FROM call_attempts WHERE call_id = @id ORDER BY seq DESC LIMIT 1 OFFSET @keep
       )`),
     attempts: db.prepare(`SELECT ${ATTEMPT_COLUMNS} FROM call_attempts WHERE call_id = ? ORDER BY seq`),
-    get: db.prepare('SELECT * FROM calls WHERE id = ?'),
-    getMany: db.prepare('SELECT * FROM calls WHERE id IN (SELECT value FROM json_each(?))'),
+    get: db.prepare(`SELECT ${CALL_ROW_SQL} FROM calls WHERE id = ?`).raw(true),
+    getMany: db.prepare(`SELECT ${CALL_ROW_SQL} FROM calls WHERE id IN (SELECT value FROM json_each(?))`).raw(true),
     dueQueuesOf: db.prepare(`
       SELECT DISTINCT endpoint, function, fairness_key FROM calls
       WHERE id IN (SELECT value FROM json_each(@ids)) AND state = 'suspended' AND due_at <= @now`),
-    cancel: db.prepare(`
+    cancel: db
+      .prepare(`
       UPDATE calls SET state = 'cancelled', due_at = NULL, lease_owner = NULL, updated_at = @now, ${NO_POLL}
       WHERE id = @id AND state IN ${LIVE}
-      RETURNING *`),
-    redrive: db.prepare(`
+      RETURNING ${CALL_ROW_SQL}`)
+      .raw(true),
+    redrive: db
+      .prepare(`
       UPDATE calls SET state = 'pending', status = NULL, attempts = 0, output = NULL, error = NULL,
         function = COALESCE(origin_function, function), endpoint = COALESCE(origin_endpoint, endpoint),
         input = CASE WHEN origin_function IS NULL THEN input ELSE origin_input END,
@@ -839,7 +893,8 @@ function prepare(db: Database.Database) {
         due_at = @now, lease_owner = NULL, updated_at = @now,
         ${NO_POLL}, epoch = epoch + 1, restarts = 0, parent_epoch = NULL
       WHERE id = @id AND state IN ('failed', 'cancelled')
-      RETURNING *`),
+      RETURNING ${CALL_ROW_SQL}`)
+      .raw(true),
     releaseAll: db.prepare(
       "UPDATE calls SET state = 'pending', due_at = @now, lease_owner = NULL, updated_at = @now WHERE state = 'running'",
     ),
@@ -866,4 +921,9 @@ function prepare(db: Database.Database) {
 /** Opens (creating it and its folder if needed) the SQLite store at `path`. */
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteStore {
   return new SqliteStore(path, options)
+}
+
+/** A raw row of {@link CALL_ROW_SQL} as an object; undefined stays undefined. */
+function rowOf(values: unknown): CallRow | undefined {
+  return values === undefined ? undefined : callRowOf(values as unknown[])
 }

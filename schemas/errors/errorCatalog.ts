@@ -399,8 +399,9 @@ const ENTRIES = {
   },
   DSP3005: {
     part: 'scheduler',
-    summary: 'a scheduler option is not a usable number (the message names it)',
-    hint: 'pass a finite number >= 0 (`maxAttempts`: a whole number >= 1)',
+    summary:
+      'a scheduler option is not usable (the message names it and the value given): a number out of its range, a `batchDelivery` that is not `{ maxCalls: 1..256 }` or `false`, or no `dbPath` where the keys need one',
+    hint: 'pass a finite number >= 0 (`maxAttempts`: a whole number >= 1; `batchDelivery.maxCalls`: 1 to 256), and `dbPath` unless `postgres` or a PostgresStore holds the keys',
   },
   DSP3007: {
     part: 'scheduler',

@@ -30,7 +30,7 @@ beforeAll(async () => {
   folder = await tempFolder('dispatch-faults-endpoint-')
 })
 
-function spawnEndpoint(effects: string, port = 0): Promise<{ process: ChildProcess; url: string }> {
+function spawnEndpoint(effects: string, port = 0, requests?: string): Promise<{ process: ChildProcess; url: string }> {
   const child = spawn(process.execPath, scriptCommand('test/faults/fixtures/endpointProcess.ts'), {
     cwd: repoRoot,
     env: {
@@ -38,6 +38,7 @@ function spawnEndpoint(effects: string, port = 0): Promise<{ process: ChildProce
       DISPATCH_TEST_EFFECTS: effects,
       DISPATCH_TEST_PORT: String(port),
       DISPATCH_TEST_UNSIGNED: '1',
+      ...(requests === undefined ? {} : { DISPATCH_TEST_REQUESTS: requests }),
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
@@ -50,6 +51,15 @@ function spawnEndpoint(effects: string, port = 0): Promise<{ process: ChildProce
     })
     child.once('exit', (code) => reject(new Error(`endpoint exited with ${code} before it served`)))
   })
+}
+
+/** The number of calls of each Run request an endpoint process received (see the fixture). */
+function readRequests(path: string): number[] {
+  if (!existsSync(path)) return []
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((line) => line !== '')
+    .map(Number)
 }
 
 function readEffects(path: string): Map<string, number> {
@@ -109,7 +119,9 @@ async function killedMidRequest(name: string, options: { batchDelivery: { maxCal
     ...options,
   })
   const effectsPath = join(folder, `${name}.effects`)
-  let endpoint = await spawnEndpoint(effectsPath)
+  // One file per endpoint process: what the process killed had received.
+  const requestsOf = (generation: number) => join(folder, `${name}.requests.${generation}`)
+  let endpoint = await spawnEndpoint(effectsPath, 0, requestsOf(0))
   const port = Number(new URL(endpoint.url).port)
   try {
     const ids = new Set<string>()
@@ -127,7 +139,11 @@ async function killedMidRequest(name: string, options: { batchDelivery: { maxCal
       await waitFor(() => readEffects(effectsPath).size >= target)
       await exited(endpoint.process, true)
       figures.crashes++
-      endpoint = await spawnEndpoint(effectsPath, port)
+      const received = readRequests(requestsOf(k - 1))
+      // Batched: the process killed was taking several calls per request; unbatched: one each.
+      if (options.batchDelivery === false) expect(Math.max(...received)).toBe(1)
+      else expect(Math.max(...received)).toBeGreaterThan(1)
+      endpoint = await spawnEndpoint(effectsPath, port, requestsOf(k))
       figures.survived++
     }
     const report = await checkInvariants(t.calls, ids, () => readEffects(effectsPath))

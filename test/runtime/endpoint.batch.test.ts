@@ -38,6 +38,18 @@ const routes = defineRoutes({
     },
     source: 'test/wait.ts:1',
   },
+  /** Runs until its own call's AbortSignal fires (its expirationTime), then ends as that signal says. */
+  untilExpired: {
+    input: tupleSchema([]),
+    output: Type.String(),
+    handler: () => {
+      const { signal } = currentCall()
+      return new Promise<string>((_resolve, reject) => {
+        signal.addEventListener('abort', () => reject(signal.reason), { once: true })
+      })
+    },
+    source: 'test/untilExpired.ts:1',
+  },
 })
 
 function signed(url: string, body: string, contentType = BATCH): Record<string, string> {
@@ -165,6 +177,33 @@ describe('batched Run', () => {
         ),
       'fetch',
     )
+  })
+
+  it("keeps each call's own deadline: one call's AbortSignal fires at its expirationTime, the others run on", async () => {
+    for (const url of [fastifyUrl, nodeUrl]) {
+      const key = `deadline-${url}`
+      const expirationTime = new Date(Date.now() + 300).toISOString()
+      const body = JSON.stringify({
+        calls: [
+          runRequest('wait', [key]),
+          runRequest('untilExpired', [], { expirationTime }),
+          runRequest('add', [1, 2]),
+        ],
+      })
+      const response = await over(url)(body)
+      expect(response.status).toBe(200)
+      const reader = response.body!.getReader()
+      const state = { rest: '' }
+      const first = await readLines(reader, state, 2)
+      const byIndex = new Map(first.map((l) => [l.i, l]))
+      expect(byIndex.get(2)).toMatchObject({ code: 200, answer: { status: 'STATUS_OK' } })
+      // The expired call ends as a timeout while the call without a deadline is still running.
+      expect(byIndex.get(1)).toMatchObject({ code: 200, answer: { status: 'STATUS_TIMEOUT' } })
+      expect(gates.has(key)).toBe(true)
+      gates.get(key)!()
+      const last = await readLines(reader, state, 1)
+      expect(last).toMatchObject([{ i: 0, code: 200, answer: { status: 'STATUS_OK' } }])
+    }
   })
 
   it('advertises batches on single answers and refusals too', async () => {

@@ -1,7 +1,10 @@
 import { join } from 'node:path'
+import Fastify from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { dispatchPlugin } from '../../runtime/fastify/index.js'
 import { currentCall, defineRoutes, tupleSchema } from '../../runtime/index.js'
 import { startScheduler } from '../../scheduler/index.js'
+import { BATCH_CONTENT_TYPE } from '../../schemas/batch.js'
 import {
   eventually,
   removeFolder,
@@ -57,6 +60,63 @@ describe('restarts', () => {
       expect(await t.settle(delayed!)).toMatchObject({ state: 'succeeded', attempts: 1 })
       expect(runs.filter((id) => id === inFlight)).toHaveLength(2)
       expect(await t.dispatch([{ endpoint, function: 'work', idempotencyKey: 'restart-1' }])).toEqual([inFlight])
+      await t.scheduler.close()
+    } finally {
+      for (const release of releases) release()
+      await app.close()
+    }
+  })
+
+  it('delivers again every call of a batch abandoned at close, nothing lost', async () => {
+    const dbPath = join(folder, 'restart-batch.db')
+    const runs: string[] = []
+    let hang = true
+    const releases: (() => void)[] = []
+    const routes = defineRoutes({
+      work: {
+        input: tupleSchema([{}], 0),
+        output: {},
+        source: 'test/scheduler/restart.test.ts:2',
+        handler: async () => {
+          runs.push(currentCall().dispatchId!)
+          if (hang) await new Promise<void>((resolve) => releases.push(resolve))
+          return 'done'
+        },
+      },
+    })
+    let t: TestScheduler = await startTestScheduler(dbPath, { apiKey: undefined, shutdownGraceMs: 50 })
+    /** The number of calls in each Run request the endpoint got. */
+    const requests: number[] = []
+    const app = Fastify()
+    app.addHook('preHandler', (request, _reply, done) => {
+      const type = request.headers['content-type']
+      requests.push(
+        typeof type === 'string' && type.startsWith(BATCH_CONTENT_TYPE)
+          ? (JSON.parse((request.body as Buffer).toString('utf8')) as { calls: unknown[] }).calls.length
+          : 1,
+      )
+      done()
+    })
+    await app.register(dispatchPlugin, {
+      routes,
+      verificationKey: t.scheduler.verificationKeyPem,
+      endpointUrl: () => app.listeningOrigin,
+    })
+    const endpoint = await app.listen({ host: '127.0.0.1', port: 0 })
+    try {
+      // A lone call first: its answer tells the scheduler the endpoint takes batches.
+      hang = false
+      const [warm] = await t.dispatch([{ endpoint, function: 'work' }])
+      expect(await t.settle(warm!)).toMatchObject({ state: 'succeeded' })
+      hang = true
+      const ids = await t.dispatch([1, 2, 3, 4].map(() => ({ endpoint, function: 'work' })))
+      await eventually(() => (ids.every((id) => runs.includes(id)) ? true : undefined))
+      expect(requests.at(-1)).toBe(4)
+      await t.scheduler.close()
+      hang = false
+      t = await startTestScheduler(dbPath, { apiKey: undefined })
+      for (const id of ids) expect(await t.settle(id)).toMatchObject({ state: 'succeeded', attempts: 2 })
+      for (const id of ids) expect(runs.filter((run) => run === id)).toHaveLength(2)
       await t.scheduler.close()
     } finally {
       for (const release of releases) release()

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it } from 'vitest'
+import { CALL_ROW_COLUMNS, CALL_ROW_SQL, callRowOf } from '../../scheduler/store/callRowValues.js'
 import { SQLITE_CLAIM_CAPPED } from '../../scheduler/store/sqliteCappedClaim.js'
 import { SQLITE_MIGRATIONS } from '../../scheduler/store/sqliteSchema.js'
 import { openSqliteStore, type SqliteStore } from '../../scheduler/store/sqliteStore.js'
@@ -194,6 +195,36 @@ describe('SQLite store: the migration of capped calls by group', () => {
       })
     } finally {
       await store.close()
+    }
+  })
+})
+
+describe('whole call rows read as arrays', () => {
+  it('names every column of the migrated table, each read from its own place', async () => {
+    const path = await freshPath()
+    const store = openSqliteStore(path)
+    await store.insertCalls([newCall({ dispatchId: 'row-1', fairnessKey: 'tenant' })], {
+      now: T0,
+      idempotencyWindowMs: 0,
+    })
+    await store.close()
+    const db = new Database(path)
+    try {
+      const table = (db.prepare('PRAGMA table_info(calls)').all() as { name: string }[]).map((c) => c.name)
+      // A column added by a migration must be added to CALL_ROW_COLUMNS (and callRowOf) too.
+      expect([...CALL_ROW_COLUMNS].sort()).toEqual([...table].sort())
+      const asObject = db.prepare('SELECT * FROM calls WHERE id = ?').get('row-1') as Record<string, unknown>
+      const asArray = db.prepare(`SELECT ${CALL_ROW_SQL} FROM calls WHERE id = ?`).raw(true).get('row-1') as unknown[]
+      expect(callRowOf(asArray)).toEqual(asObject)
+      // Each key reads its own index: distinct values in every place show a literal out of order.
+      const marked = CALL_ROW_COLUMNS.map((_, i) => `value ${i}`)
+      const row = callRowOf(marked) as unknown as Record<string, unknown>
+      CALL_ROW_COLUMNS.forEach((name, i) => {
+        expect(row[name]).toBe(`value ${i}`)
+      })
+      expect(Object.keys(row)).toHaveLength(CALL_ROW_COLUMNS.length)
+    } finally {
+      db.close()
     }
   })
 })
