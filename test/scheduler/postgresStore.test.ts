@@ -3,6 +3,7 @@ import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { claimCappedStatement } from '../../scheduler/store/postgresCappedClaim.js'
 import { claimQueuesStatement, claimStatement } from '../../scheduler/store/postgresClaim.js'
+import { completeStatement } from '../../scheduler/store/postgresComplete.js'
 import { POSTGRES_MIGRATIONS } from '../../scheduler/store/postgresSchema.js'
 import { openPostgresStore, type PostgresStore } from '../../scheduler/store/postgresStore.js'
 import type { CappedClaimRequest, NewCall } from '../../scheduler/store/store.js'
@@ -288,6 +289,77 @@ describe('PostgreSQL store', () => {
     try {
       const { rows } = await client.query<{ call_id: string }>(`SELECT call_id FROM "${store.schema}".call_attempts`)
       expect(rows.map((r) => r.call_id)).toEqual([kept.dispatchId])
+    } finally {
+      await client.end()
+      await store.close()
+    }
+  })
+
+  it('a completion, a prepared statement, finds its calls by key under a generic plan as under a custom one', async () => {
+    const store = await freshStore()
+    for (let i = 0; i < 5; i++) {
+      await store.insertCalls(
+        Array.from({ length: 1000 }, () => newCall()),
+        { now: T0, idempotencyWindowMs: 1000 },
+      )
+    }
+    await store.claimCalls({ now: T0, limit: 200, owner: 'n0', leaseMs: 60_000 })
+    const claimed = await store.claimCalls({ now: T0, limit: 40, owner: 'n1', leaseMs: 60_000 })
+    const outcomes = claimed.map((c) => ({
+      dispatchId: c.dispatchId,
+      attempt: c.attempts,
+      owner: 'n1',
+      now: T0 + 1,
+      status: 'STATUS_OK' as const,
+      kind: 'succeeded' as const,
+      output: undefined,
+      error: undefined,
+    }))
+    const complete = completeStatement(`"${store.schema}"`, outcomes, [])
+    const client = new pg.Client({ connectionString: POSTGRES_TEST_URL })
+    await client.connect()
+    // EXECUTE takes literals: each value as a quoted array (or scalar) literal.
+    const literal = (value: unknown) =>
+      Array.isArray(value)
+        ? client.escapeLiteral(
+            `{${value.map((v) => (v === null ? 'NULL' : `"${String(v).replace(/["\\]/g, '\\$&')}"`)).join(',')}}`,
+          )
+        : client.escapeLiteral(String(value))
+    try {
+      await client.query(`ANALYZE "${store.schema}".calls`)
+      for (const mode of ['force_generic_plan', 'force_custom_plan']) {
+        await client.query(`SET plan_cache_mode = ${mode}`)
+        await client.query(`PREPARE completion AS ${complete.text}`)
+        await client.query('BEGIN')
+        const { rows } = await client.query(
+          `EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE completion(${complete.values.map(literal).join(', ')})`,
+        )
+        await client.query('ROLLBACK')
+        await client.query('DEALLOCATE completion')
+        interface PlanNode {
+          'Node Type': string
+          'Relation Name'?: string
+          'Actual Rows'?: number
+          'Actual Loops'?: number
+          'Rows Removed by Filter'?: number
+          Plans?: PlanNode[]
+        }
+        const plan = (rows[0] as { 'QUERY PLAN': [{ Plan: PlanNode }] })['QUERY PLAN'][0].Plan
+        let read = 0
+        const scans: string[] = []
+        const walk = (node: PlanNode) => {
+          if (node['Relation Name'] === 'calls' && node['Node Type'] !== 'ModifyTable') {
+            scans.push(node['Node Type'])
+            read += ((node['Actual Rows'] ?? 0) + (node['Rows Removed by Filter'] ?? 0)) * (node['Actual Loops'] ?? 1)
+          }
+          for (const child of node.Plans ?? []) walk(child)
+        }
+        walk(plan)
+        expect(plan['Actual Rows'], mode).toBe(40)
+        expect(scans, mode).not.toContain('Seq Scan')
+        // The 40 calls by key, or the 240 running ones by state: never the 5,000 of the table.
+        expect(read, mode).toBeLessThan(500)
+      }
     } finally {
       await client.end()
       await store.close()
