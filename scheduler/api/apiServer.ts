@@ -37,7 +37,7 @@ import { REFUSAL_CODES, toNewCalls } from '../calls/toNewCalls.js'
 import type { SchedulerMetrics } from '../metrics/schedulerMetrics.js'
 import { IdempotencyConflict } from '../store/idempotencyConflict.js'
 import { purgeInBatches } from '../store/retention.js'
-import type { ChangeResult, QueueKey, Store } from '../store/store.js'
+import type { ChangeResult, InsertResult, QueueKey, Store } from '../store/store.js'
 import type { ApiOptions } from './apiOptions.js'
 import { MAX_WAIT_MS } from './apiTimeouts.js'
 import type { BackPressure } from './backPressure.js'
@@ -297,20 +297,33 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
       const proto = codecOfContentType(request.headers['content-type']) === 'proto'
       const calls = toNewCalls(proto ? decodeDispatchRequest(request.body as Buffer) : request.body, options, now)
       parts.faults?.at('dispatch-before-commit')
-      // The ids go back only after the insert resolved, i.e. after the (shared) commit is durable.
-      const results =
-        committer !== undefined
-          ? await committer.insert(calls)
-          : await store.insertCalls(calls, { now, idempotencyWindowMs: options.idempotencyWindowMs })
-      const inserted = calls.filter((_, i) => results[i]!.inserted)
-      if (inserted.length > 0) {
+      // Delivery may start the calls once they are committed (a store that syncs after its commit
+      // says so before it resolves: a dispatch does not wait for the fsync to be delivered).
+      let noticed = false
+      const notice = (results: readonly InsertResult[]) => {
+        if (noticed) return
+        noticed = true
+        const inserted = calls.filter((_, i) => results[i]!.inserted)
+        if (inserted.length === 0) return
+        // Counted before delivery can finish any of them (the count of unfinished calls stays >= 0).
         pressure?.inserted(inserted.length)
-        parts.metrics?.accepted(inserted)
         parts.onNewWork(
           distinctQueues(inserted),
           inserted.some((call) => call.concurrency !== undefined || call.rateLimit !== undefined),
         )
       }
+      // The ids go back only after the insert resolved, i.e. after the (shared) commit is durable.
+      const results =
+        committer !== undefined
+          ? await committer.insert(calls, notice)
+          : await store.insertCalls(calls, {
+              now,
+              idempotencyWindowMs: options.idempotencyWindowMs,
+              onCommitted: notice,
+            })
+      notice(results)
+      const inserted = calls.filter((_, i) => results[i]!.inserted)
+      if (inserted.length > 0) parts.metrics?.accepted(inserted)
       parts.faults?.at('dispatch-after-commit')
       const answer = { dispatchIds: results.map((r) => r.dispatchId) }
       if (!proto) return answer

@@ -12,6 +12,7 @@ interface Waiting {
   readonly calls: readonly NewCall[]
   readonly resolve: (results: InsertResult[]) => void
   readonly reject: (error: unknown) => void
+  readonly onCommitted: ((results: readonly InsertResult[]) => void) | undefined
 }
 
 /**
@@ -38,10 +39,11 @@ export class GroupCommitter {
     return this.waitingCalls
   }
 
-  insert(calls: readonly NewCall[]): Promise<InsertResult[]> {
+  /** `onCommitted`: as `InsertOptions.onCommitted`, for this request's calls and results. */
+  insert(calls: readonly NewCall[], onCommitted?: (results: readonly InsertResult[]) => void): Promise<InsertResult[]> {
     if (calls.length === 0) return Promise.resolve([])
     return new Promise((resolve, reject) => {
-      this.waiting.push({ calls, resolve, reject })
+      this.waiting.push({ calls, resolve, reject, onCommitted })
       this.waitingCalls += calls.length
       this.schedule()
     })
@@ -67,23 +69,43 @@ export class GroupCommitter {
       count += next.calls.length
     }
     this.committing = true
-    try {
-      await this.write(group)
-    } finally {
+    let released = false
+    // The next group may commit once this one is committed: with a store that syncs after its
+    // commit (SQLite), it commits while this one's fsync runs, and one fsync may serve both.
+    const release = () => {
+      if (released) return
+      released = true
       this.waitingCalls -= count
       this.committing = false
       this.schedule()
     }
+    try {
+      await this.write(group, release)
+    } finally {
+      release()
+    }
   }
 
-  private async write(group: readonly Waiting[]): Promise<void> {
+  private async write(group: readonly Waiting[], committed: () => void): Promise<void> {
     const now = (this.options.now ?? Date.now)()
-    const options = { now, idempotencyWindowMs: this.options.idempotencyWindowMs }
+    const base = { now, idempotencyWindowMs: this.options.idempotencyWindowMs }
     if (group.length > 1) {
+      let wasCommitted = false
       try {
         const results = await this.store.insertCalls(
           group.flatMap((w) => w.calls),
-          options,
+          {
+            ...base,
+            onCommitted: (all) => {
+              wasCommitted = true
+              let at = 0
+              for (const w of group) {
+                w.onCommitted?.(all.slice(at, at + w.calls.length))
+                at += w.calls.length
+              }
+              committed()
+            },
+          },
         )
         let at = 0
         for (const w of group) {
@@ -91,13 +113,24 @@ export class GroupCommitter {
           at += w.calls.length
         }
         return
-      } catch {
+      } catch (error) {
+        // Committed, then not made durable (an fsync failed): written again, the calls would be
+        // refused as duplicates of themselves. Every request of the group fails with the cause.
+        if (wasCommitted) {
+          for (const w of group) w.reject(error)
+          return
+        }
         // Nothing of the group was stored (one transaction): find out whose request fails, alone.
       }
     }
-    for (const w of group) {
+    for (const [i, w] of group.entries()) {
+      const last = i === group.length - 1
       try {
-        w.resolve(await this.store.insertCalls(w.calls, options))
+        const onCommitted = (results: readonly InsertResult[]) => {
+          w.onCommitted?.(results)
+          if (last) committed()
+        }
+        w.resolve(await this.store.insertCalls(w.calls, { ...base, onCommitted }))
       } catch (error) {
         w.reject(error)
       }

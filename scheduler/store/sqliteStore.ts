@@ -213,6 +213,7 @@ export class SqliteStore implements Store {
       if (debounced.length === 0) return results
       return this.debounce.insert(debounced, results, options.now, (call) => s.insert.run(insertParams(call)))
     })()
+    options.onCommitted?.(inserted)
     return this.durable(inserted)
   }
 

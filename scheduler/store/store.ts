@@ -182,6 +182,13 @@ export interface InsertOptions {
   readonly now: number
   /** An idempotency key seen within this many milliseconds returns the first call's id. */
   readonly idempotencyWindowMs: number
+  /**
+   * Told once, synchronously, when the calls are committed but before the write is durable (the
+   * SQLite store syncs its WAL after the commit): delivery may start them then, while the caller
+   * still waits for the insert to resolve before it hands out their ids. A store whose commit is
+   * its durability need not call it: the caller then goes on when the insert resolves.
+   */
+  readonly onCommitted?: ((results: readonly InsertResult[]) => void) | undefined
 }
 
 /**

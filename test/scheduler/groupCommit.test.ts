@@ -85,6 +85,64 @@ describe('group commit', () => {
     await sqlite.close()
   })
 
+  it('tells each request when its calls are committed, and commits the next group while one waits for its fsync', async () => {
+    const sqlite = openSqliteStore(join(folder, 'pipelined.db'))
+    // The real store, whose resolution (its durability) is held back until released.
+    const held: (() => void)[] = []
+    const store = new Proxy(sqlite, {
+      get(target, name, receiver) {
+        if (name === 'insertCalls') {
+          return async (calls: readonly NewCall[], options: Parameters<Store['insertCalls']>[1]) => {
+            const results = await target.insertCalls(calls, options)
+            await new Promise<void>((resolve) => held.push(resolve))
+            return results
+          }
+        }
+        return Reflect.get(target, name, receiver)
+      },
+    })
+    const committer = new GroupCommitter(store, { idempotencyWindowMs: 60_000 })
+    const committed: string[][] = []
+    const first = [newCall(), newCall()]
+    const firstDone = committer.insert(first, (results) => committed.push(results.map((r) => r.dispatchId)))
+    const deadline = Date.now() + 5000
+    while (held.length < 1 && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve))
+    // Committed, not yet durable: the request was told, its ids not yet handed out.
+    expect(committed).toEqual([first.map((c) => c.dispatchId)])
+    const second = [newCall()]
+    const secondDone = committer.insert(second, (results) => committed.push(results.map((r) => r.dispatchId)))
+    while (held.length < 2 && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve))
+    // The second request's group committed while the first still waited.
+    expect(committed).toEqual([first.map((c) => c.dispatchId), second.map((c) => c.dispatchId)])
+    for (const release of held.splice(0)) release()
+    expect((await firstDone).map((r) => r.dispatchId)).toEqual(first.map((c) => c.dispatchId))
+    expect((await secondDone).map((r) => r.dispatchId)).toEqual(second.map((c) => c.dispatchId))
+    await sqlite.close()
+  })
+
+  it("tells the SQLite store's caller of the commit before the insert resolves, with the same results", async () => {
+    const store = openSqliteStore(join(folder, 'committed.db'))
+    const call = newCall({ idempotencyKey: 'k' })
+    let told: readonly { dispatchId: string; inserted: boolean }[] | undefined
+    let resolved = false
+    const done = store
+      .insertCalls([call], {
+        now: Date.now(),
+        idempotencyWindowMs: 60_000,
+        onCommitted: (results) => {
+          told = results
+          expect(resolved).toBe(false)
+        },
+      })
+      .then((results) => {
+        resolved = true
+        return results
+      })
+    expect(told).toEqual([{ dispatchId: call.dispatchId, inserted: true }])
+    expect(await done).toEqual(told)
+    await store.close()
+  })
+
   it('never loses an acknowledged call when the scheduler is SIGKILLed right after replies', async () => {
     const dbPath = join(folder, 'kill.db')
     const child = await spawnScheduler(dbPath)
