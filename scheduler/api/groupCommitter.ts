@@ -100,7 +100,12 @@ export class GroupCommitter {
               wasCommitted = true
               let at = 0
               for (const w of group) {
-                w.onCommitted?.(all.slice(at, at + w.calls.length))
+                // One request's listener failing tells the others all the same.
+                try {
+                  w.onCommitted?.(all.slice(at, at + w.calls.length))
+                } catch {
+                  // That request notices its calls when the insert resolves.
+                }
                 at += w.calls.length
               }
               committed()
@@ -127,8 +132,11 @@ export class GroupCommitter {
       const last = i === group.length - 1
       try {
         const onCommitted = (results: readonly InsertResult[]) => {
-          w.onCommitted?.(results)
-          if (last) committed()
+          try {
+            w.onCommitted?.(results)
+          } finally {
+            if (last) committed()
+          }
         }
         w.resolve(await this.store.insertCalls(w.calls, { ...base, onCommitted }))
       } catch (error) {

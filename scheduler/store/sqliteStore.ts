@@ -186,6 +186,7 @@ export class SqliteStore implements Store {
   }
 
   async insertCalls(calls: readonly NewCall[], options: InsertOptions): Promise<InsertResult[]> {
+    this.writable()
     const s = this.statements
     const since = options.now - options.idempotencyWindowMs
     const storable = calls.map(storableCall)
@@ -213,11 +214,19 @@ export class SqliteStore implements Store {
       if (debounced.length === 0) return results
       return this.debounce.insert(debounced, results, options.now, (call) => s.insert.run(insertParams(call)))
     })()
-    options.onCommitted?.(inserted)
-    return this.durable(inserted)
+    // Counted first: the commit is waited for whatever the listener does, and a listener's failure
+    // does not fail a write that is committed.
+    const durable = this.durable(inserted)
+    try {
+      options.onCommitted?.(inserted)
+    } catch {
+      // The caller goes on when the insert resolves (it notices new work then at the latest).
+    }
+    return durable
   }
 
   async claimCalls(request: ClaimRequest): Promise<StoredCall[]> {
+    this.writable()
     const params = {
       now: request.now,
       limit: request.limit,
@@ -251,7 +260,12 @@ export class SqliteStore implements Store {
    * each on a busy disk) on the one thread that also delivers.
    */
   private claiming<T>(claim: () => T): T {
-    if (!this.fsyncs || this.wal !== undefined) return this.db.transaction(claim)()
+    if (this.wal !== undefined) {
+      const claimed = this.db.transaction(claim)()
+      this.wal.committedUnwaited()
+      return claimed
+    }
+    if (!this.fsyncs) return this.db.transaction(claim)()
     this.statements.syncNormal.run()
     try {
       return this.db.transaction(claim)()
@@ -272,6 +286,7 @@ export class SqliteStore implements Store {
   }
 
   async claimCapped(request: CappedClaimRequest): Promise<StoredCall[]> {
+    this.writable()
     const params = {
       now: request.now,
       limit: request.limit,
@@ -282,7 +297,7 @@ export class SqliteStore implements Store {
       ),
       costs: JSON.stringify(request.costs ?? {}),
     }
-    return this.db.transaction(() => {
+    const claim = this.db.transaction(() => {
       this.statements.pruneRateStarts.run(request.now)
       const rows = callRowsOf(this.statements.claimCapped.all(params))
       // Every start of a rate-limited call counts for its period, whatever becomes of the attempt.
@@ -292,7 +307,12 @@ export class SqliteStore implements Store {
         }
       }
       return this.withResults(rows)
-    })()
+    })
+    // A claim: committed without waiting for the disk (see claiming), counted for later reads.
+    if (this.wal === undefined) return claim()
+    const claimed = claim()
+    this.wal.committedUnwaited()
+    return claimed
   }
 
   async nextRateOpening(now: number): Promise<number | undefined> {
@@ -330,6 +350,7 @@ export class SqliteStore implements Store {
   }
 
   async claimQueues(request: QueueClaimRequest): Promise<StoredCall[]> {
+    this.writable()
     const claim = this.statements.claimQueue
     const until = request.now + request.leaseMs
     return this.claiming(() =>
@@ -354,6 +375,7 @@ export class SqliteStore implements Store {
   }
 
   async completeAttempts(completions: readonly Completion[]): Promise<boolean[]> {
+    this.writable()
     const applied = await completeIsolating(
       completions.map(storableCompletion),
       async (batch) => this.completeBatch(batch),
@@ -519,6 +541,16 @@ export class SqliteStore implements Store {
     return value
   }
 
+  /**
+   * Refuses a write once the store is closing (nothing may commit after its last sync) or once its
+   * WAL could not be synced (see {@link WalSync}: the scheduler must be restarted).
+   */
+  private writable(): void {
+    if (this.closed) throw new Error(`the SQLite store ${this.path} is closed`)
+    const failed = this.wal?.failed
+    if (failed !== undefined) throw failed
+  }
+
   /** Waits, before a read answered outside the scheduler, until what it may read is on disk. */
   private async settled(): Promise<void> {
     if (this.wal !== undefined) await this.wal.settled()
@@ -571,6 +603,7 @@ export class SqliteStore implements Store {
   }
 
   async cancelCall(dispatchId: string, now: number): Promise<ChangeResult> {
+    this.writable()
     const row = this.db.transaction(() => {
       const cancelled = rowOf(this.statements.cancel.get({ id: dispatchId, now }))
       if (cancelled !== undefined) {
@@ -584,6 +617,7 @@ export class SqliteStore implements Store {
   }
 
   async redriveCall(dispatchId: string, now: number): Promise<ChangeResult> {
+    this.writable()
     const row = this.db.transaction(() => {
       const redriven = rowOf(this.statements.redrive.get({ id: dispatchId, now }))
       if (redriven !== undefined) this.statements.deleteResults.run(dispatchId)
@@ -593,6 +627,7 @@ export class SqliteStore implements Store {
   }
 
   async signalCall(dispatchId: string, signal: AnyMessage, now: number): Promise<ChangeResult> {
+    this.writable()
     const row = this.db.transaction(() => {
       const s = this.statements
       const live = s.report.get({ parent: dispatchId, epoch: null, now }) as { id: string; epoch: number } | undefined
@@ -618,6 +653,7 @@ export class SqliteStore implements Store {
   }
 
   async releaseLeases(now: number, owner?: string): Promise<number> {
+    this.writable()
     const s = this.statements
     return this.durable((owner === undefined ? s.releaseAll.run({ now }) : s.releaseOwner.run({ now, owner })).changes)
   }
@@ -634,10 +670,12 @@ export class SqliteStore implements Store {
   }
 
   async purgeIdempotencyKeys(before: number): Promise<number> {
+    this.writable()
     return this.durable(this.statements.purgeKeys.run(before).changes)
   }
 
   async purgeFinishedCalls(before: number, limit: number): Promise<number> {
+    this.writable()
     if (limit <= 0) return 0
     const s = this.statements
     return this.durable(
@@ -652,6 +690,7 @@ export class SqliteStore implements Store {
   // Schedules (docs/flow-control.md): a tick's call is inserted in the transaction that moves the
   // schedule's next tick on, so a crash either fires the tick or leaves it to fire again.
   async syncSchedules(schedules: readonly ScheduleSync[], now: number): Promise<void> {
+    this.writable()
     this.db.transaction(() => this.schedules.sync(schedules, now))()
     await this.durable(undefined)
   }
@@ -662,6 +701,7 @@ export class SqliteStore implements Store {
   }
 
   async fireSchedule(tick: ScheduleFiring, now: number): Promise<boolean> {
+    this.writable()
     const calls = tick.calls.map(storableCall)
     const fired = this.db.transaction(() => {
       if (!this.schedules.advanceFrom(tick, now)) return false
@@ -679,6 +719,7 @@ export class SqliteStore implements Store {
     nextTickAt: number | undefined,
     now: number,
   ): Promise<StoredSchedule | undefined> {
+    this.writable()
     return this.durable(this.db.transaction(() => this.schedules.setPaused(name, paused, nextTickAt, now))())
   }
 

@@ -1,3 +1,4 @@
+import { fdatasync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -8,6 +9,7 @@ import { SQLITE_CLAIM_CAPPED } from '../../scheduler/store/sqliteCappedClaim.js'
 import { SQLITE_MIGRATIONS } from '../../scheduler/store/sqliteSchema.js'
 import { openSqliteStore, type SqliteStore } from '../../scheduler/store/sqliteStore.js'
 import type { NewCall } from '../../scheduler/store/store.js'
+import { WalSync } from '../../scheduler/store/walSync.js'
 import { attemptsConformance } from './attemptsConformance.js'
 import { debounceConformance } from './debounceConformance.js'
 import { flowConformance } from './flowConformance.js'
@@ -226,5 +228,62 @@ describe('whole call rows read as arrays', () => {
     } finally {
       db.close()
     }
+  })
+})
+
+describe('the WAL synced after the commit (synchronous FULL)', () => {
+  /** A FULL store whose syncs go through `sync` (the real fdatasync, held back or failed by the test). */
+  async function storeSyncing(sync: ConstructorParameters<typeof WalSync>[1]): Promise<SqliteStore> {
+    const store = openSqliteStore(await freshPath())
+    Object.assign(store, { wal: new WalSync(`${store.path}-wal`, sync) })
+    return store
+  }
+  const options = () => ({ now: T0, idempotencyWindowMs: 60_000 })
+
+  it('refuses every write after a failed sync, and the call whose sync failed is never shown', async () => {
+    let failures = 1
+    const store = await storeSyncing((fd, done) => {
+      if (failures-- > 0) setImmediate(() => done(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' })))
+      else fdatasync(fd, done)
+    })
+    const a = newCall({ idempotencyKey: 'k' })
+    await expect(store.insertCalls([a], options())).rejects.toMatchObject({ code: 'EIO' })
+    await expect(store.insertCalls([newCall({ idempotencyKey: 'k' })], options())).rejects.toMatchObject({
+      code: 'EIO',
+    })
+    await expect(store.getCall(a.dispatchId)).rejects.toThrow('restart the scheduler')
+    await expect(store.claimCalls({ now: T0 + 10_000, limit: 10, owner: 'o', leaseMs: 1000 })).rejects.toThrow(
+      'could not be synced',
+    )
+    await store.close()
+  })
+
+  it('refuses writes once closing, and closes only after the syncs in flight', async () => {
+    const store = await storeSyncing((fd, done) => setImmediate(() => fdatasync(fd, done)))
+    const first = store.insertCalls([newCall()], options())
+    const closing = store.close()
+    await expect(store.insertCalls([newCall()], options())).rejects.toThrow('is closed')
+    await first
+    await closing
+  })
+
+  it('waits for a commit whose listener threw, and keeps the write', async () => {
+    const held: (() => void)[] = []
+    const store = await storeSyncing((fd, done) => held.push(() => fdatasync(fd, done)))
+    const a = newCall()
+    const write = store.insertCalls([a], {
+      ...options(),
+      onCommitted: () => {
+        throw new Error('a listener failed')
+      },
+    })
+    const read = store.getCall(a.dispatchId)
+    const deadline = Date.now() + 5000
+    while (held.length === 0 && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve))
+    expect(held).toHaveLength(1) // the commit is synced like any other
+    for (const release of held.splice(0)) release()
+    expect(await write).toEqual([{ dispatchId: a.dispatchId, inserted: true }])
+    expect((await read)?.dispatchId).toBe(a.dispatchId)
+    await store.close()
   })
 })

@@ -88,18 +88,43 @@ describe('WalSync: durable writes resolve after an fsync of the WAL, shared by t
     expect(g.syncs()).toBe(2)
   })
 
-  it('fails every waiting write when an fsync fails, and syncs again for the next', async () => {
+  it('fails every waiting write when a sync fails, and every later one: a failed sync is final', async () => {
     const g = await gated()
-    g.failNext(new Error('EIO: i/o error, fsync'))
+    g.failNext(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }))
     const write = g.wal.committedNow()
     const read = g.wal.settled()
     g.release()
-    await expect(write).rejects.toThrow('EIO')
-    await expect(read).rejects.toThrow('EIO')
-    const next = g.wal.committedNow()
-    await until(() => g.held.length === 1)
+    await expect(write).rejects.toThrow('could not be synced to disk (EIO')
+    await expect(read).rejects.toThrow('restart the scheduler')
+    // A later sync could succeed and prove nothing about the frames before it: no more syncs.
+    await expect(g.wal.committedNow()).rejects.toMatchObject({ code: 'EIO' })
+    expect(g.wal.failed?.message).toContain('writes since the last sync may be lost')
+    expect(g.syncs()).toBe(1)
+  })
+
+  it('counts claims, which nobody waits for, so that a later read waits for their sync', async () => {
+    const g = await gated()
+    g.wal.committedUnwaited()
+    expect(g.syncs()).toBe(0)
+    const read = g.wal.settled()
+    expect(await settledYet(read)).toBe(false)
+    expect(g.syncs()).toBe(1)
     g.release()
-    await next
+    await read
+  })
+
+  it('closes the file only once no sync runs, even for a write committed while closing', async () => {
+    const g = await gated()
+    const first = g.wal.committedNow()
+    const closing = g.wal.close()
+    const second = g.wal.committedNow()
+    g.release()
+    await first
+    await until(() => g.held.length === 1)
+    expect(await settledYet(closing)).toBe(false)
+    g.release()
+    await second
+    await closing
   })
 
   it('waits for the pending writes at close, and refuses to sync after it', async () => {
