@@ -107,19 +107,22 @@ export function CallsPage(props: { query: URLSearchParams; ask: (c: Confirmation
   }
   const filtered = Object.keys(request).length > 0
 
+  // The filter fields are uncontrolled (defaults only): the list's refresh every 2 s re-renders the
+  // page, and a value bound to the applied filter would wipe what the user is typing. A new filter
+  // (the form's key) draws the form anew with its values.
   return html`<section>
     <form class="filters" onSubmit=${apply} key=${key}>
       <label>State
-        <select name="state" value=${filter.state}>
-          <option value="">any</option>
-          ${STATES.map((s) => html`<option value=${s}>${s}</option>`)}
+        <select name="state">
+          <option value="" selected=${filter.state === ''}>any</option>
+          ${STATES.map((s) => html`<option value=${s} selected=${filter.state === s}>${s}</option>`)}
         </select>
       </label>
-      <label>Function <input name="function" value=${filter.function} /></label>
-      <label>Endpoint <input name="endpoint" value=${filter.endpoint} placeholder="http://127.0.0.1:8000" /></label>
-      <label>Created from <input name="from" type="datetime-local" step="1" value=${filter.from} /></label>
-      <label>to <input name="to" type="datetime-local" step="1" value=${filter.to} /></label>
-      <label>Id or idempotency key <input name="q" value=${filter.q} /></label>
+      <label>Function <input name="function" defaultValue=${filter.function} /></label>
+      <label>Endpoint <input name="endpoint" defaultValue=${filter.endpoint} placeholder="http://127.0.0.1:8000" /></label>
+      <label>Created from <input name="from" type="datetime-local" step="1" defaultValue=${filter.from} /></label>
+      <label>to <input name="to" type="datetime-local" step="1" defaultValue=${filter.to} /></label>
+      <label>Id or idempotency key <input name="q" defaultValue=${filter.q} /></label>
       <button type="submit">Filter</button>
       <a href="#/calls" class="button secondary">Clear</a>
     </form>

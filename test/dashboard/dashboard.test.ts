@@ -134,6 +134,19 @@ describe.runIf(chromiumAvailable())('the dashboard in Chromium', () => {
     await page.waitForSelector('text=No calls match.')
   })
 
+  it('keeps what is typed into the filter form when the list is drawn again (its refresh)', async () => {
+    await page.goto(`${ui}#/calls`)
+    await page.waitForSelector('table.calls tbody tr')
+    await page.fill('input[name=function]', 'typed')
+    await page.selectOption('select[name=state]', 'failed')
+    // Turning live off and on draws the page again at once, as each refresh of the list does.
+    await page.click('.toolbar input[type=checkbox]')
+    await page.click('.toolbar input[type=checkbox]')
+    await eventually(async () => ((await rowIds()).length > 0 ? true : undefined))
+    expect(await page.inputValue('input[name=function]')).toBe('typed')
+    expect(await page.inputValue('select[name=state]')).toBe('failed')
+  })
+
   it("shows a call's input, output, attempts and trace id, and its coroutine tree with links", async () => {
     await page.goto(`${ui}#/call/${ids['echo1']}`)
     await page.waitForSelector('table.attempts')
