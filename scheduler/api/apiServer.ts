@@ -37,7 +37,7 @@ import { REFUSAL_CODES, toNewCalls } from '../calls/toNewCalls.js'
 import type { SchedulerMetrics } from '../metrics/schedulerMetrics.js'
 import { IdempotencyConflict } from '../store/idempotencyConflict.js'
 import { purgeInBatches } from '../store/retention.js'
-import type { ChangeResult, InsertResult, QueueKey, Store } from '../store/store.js'
+import type { ChangeResult, InsertResult, NewCall, QueueKey, Store } from '../store/store.js'
 import type { ApiOptions } from './apiOptions.js'
 import { MAX_WAIT_MS } from './apiTimeouts.js'
 import type { BackPressure } from './backPressure.js'
@@ -299,11 +299,10 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
       parts.faults?.at('dispatch-before-commit')
       // Delivery may start the calls once they are committed (a store that syncs after its commit
       // says so before it resolves: a dispatch does not wait for the fsync to be delivered).
-      let noticed = false
+      let inserted: NewCall[] | undefined
       const notice = (results: readonly InsertResult[]) => {
-        if (noticed) return
-        noticed = true
-        const inserted = calls.filter((_, i) => results[i]!.inserted)
+        if (inserted !== undefined) return
+        inserted = calls.filter((_, i) => results[i]!.inserted)
         if (inserted.length === 0) return
         // Counted before delivery can finish any of them (the count of unfinished calls stays >= 0).
         pressure?.inserted(inserted.length)
@@ -322,8 +321,7 @@ export function buildApiServer(parts: ApiServerParts): FastifyInstance {
               onCommitted: notice,
             })
       notice(results)
-      const inserted = calls.filter((_, i) => results[i]!.inserted)
-      if (inserted.length > 0) parts.metrics?.accepted(inserted)
+      if (inserted !== undefined && inserted.length > 0) parts.metrics?.accepted(inserted)
       parts.faults?.at('dispatch-after-commit')
       const answer = { dispatchIds: results.map((r) => r.dispatchId) }
       if (!proto) return answer

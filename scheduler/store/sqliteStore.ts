@@ -260,11 +260,7 @@ export class SqliteStore implements Store {
    * each on a busy disk) on the one thread that also delivers.
    */
   private claiming<T>(claim: () => T): T {
-    if (this.wal !== undefined) {
-      const claimed = this.db.transaction(claim)()
-      this.wal.committedUnwaited()
-      return claimed
-    }
+    if (this.wal !== undefined) return this.counted(this.db.transaction(claim)())
     if (!this.fsyncs) return this.db.transaction(claim)()
     this.statements.syncNormal.run()
     try {
@@ -308,10 +304,12 @@ export class SqliteStore implements Store {
       }
       return this.withResults(rows)
     })
-    // A claim: committed without waiting for the disk (see claiming), counted for later reads.
-    if (this.wal === undefined) return claim()
-    const claimed = claim()
-    this.wal.committedUnwaited()
+    return this.counted(claim())
+  }
+
+  /** A claim committed without waiting for the disk (see claiming), counted so later reads wait for it. */
+  private counted<T>(claimed: T): T {
+    this.wal?.committedUnwaited()
     return claimed
   }
 

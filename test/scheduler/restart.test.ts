@@ -22,25 +22,34 @@ afterAll(async () => {
   await removeFolder(folder)
 })
 
+/**
+ * A function `work` whose runs wait (until released) while `hanging.on`: an attempt the scheduler
+ * closes under. `runs` lists the dispatch id of every run.
+ */
+function hangingWork(source: string) {
+  const runs: string[] = []
+  const releases: (() => void)[] = []
+  const hanging = { on: true }
+  const routes = defineRoutes({
+    work: {
+      input: tupleSchema([{}], 0),
+      output: {},
+      source,
+      handler: async () => {
+        runs.push(currentCall().dispatchId!)
+        if (hanging.on) await new Promise<void>((resolve) => releases.push(resolve))
+        return 'done'
+      },
+    },
+  })
+  return { routes, runs, releases, hanging }
+}
+
 describe('restarts', () => {
   it('delivers again an attempt abandoned at close, and keeps pending calls, keys and idempotency keys', async () => {
     const dbPath = join(folder, 'restart.db')
-    const runs: string[] = []
-    let hang = true
-    const releases: (() => void)[] = []
-    const routes = defineRoutes({
-      work: {
-        input: tupleSchema([{}], 0),
-        output: {},
-        source: 'test/scheduler/restart.test.ts:1',
-        handler: async () => {
-          runs.push(currentCall().dispatchId!)
-          // The first run never answers: the scheduler closes under it.
-          if (hang) await new Promise<void>((resolve) => releases.push(resolve))
-          return 'done'
-        },
-      },
-    })
+    // The first run never answers: the scheduler closes under it.
+    const { routes, runs, releases, hanging } = hangingWork('test/scheduler/restart.test.ts:1')
     let t: TestScheduler = await startTestScheduler(dbPath, { apiKey: undefined, shutdownGraceMs: 50 })
     const { url: endpoint, app } = await startEndpoint(routes, t.scheduler.verificationKeyPem)
     try {
@@ -51,7 +60,7 @@ describe('restarts', () => {
       await eventually(() => (runs.includes(inFlight!) ? true : undefined))
       const { apiKey, verificationKeyPem } = t.scheduler
       await t.scheduler.close()
-      hang = false
+      hanging.on = false
       t = await startTestScheduler(dbPath, { apiKey: undefined })
       // The same keys (kept beside the database), so the endpoint still verifies.
       expect(t.scheduler.verificationKeyPem).toBe(verificationKeyPem)
@@ -69,21 +78,7 @@ describe('restarts', () => {
 
   it('delivers again every call of a batch abandoned at close, nothing lost', async () => {
     const dbPath = join(folder, 'restart-batch.db')
-    const runs: string[] = []
-    let hang = true
-    const releases: (() => void)[] = []
-    const routes = defineRoutes({
-      work: {
-        input: tupleSchema([{}], 0),
-        output: {},
-        source: 'test/scheduler/restart.test.ts:2',
-        handler: async () => {
-          runs.push(currentCall().dispatchId!)
-          if (hang) await new Promise<void>((resolve) => releases.push(resolve))
-          return 'done'
-        },
-      },
-    })
+    const { routes, runs, releases, hanging } = hangingWork('test/scheduler/restart.test.ts:2')
     let t: TestScheduler = await startTestScheduler(dbPath, { apiKey: undefined, shutdownGraceMs: 50 })
     /** The number of calls in each Run request the endpoint got. */
     const requests: number[] = []
@@ -105,15 +100,15 @@ describe('restarts', () => {
     const endpoint = await app.listen({ host: '127.0.0.1', port: 0 })
     try {
       // A lone call first: its answer tells the scheduler the endpoint takes batches.
-      hang = false
+      hanging.on = false
       const [warm] = await t.dispatch([{ endpoint, function: 'work' }])
       expect(await t.settle(warm!)).toMatchObject({ state: 'succeeded' })
-      hang = true
+      hanging.on = true
       const ids = await t.dispatch([1, 2, 3, 4].map(() => ({ endpoint, function: 'work' })))
       await eventually(() => (ids.every((id) => runs.includes(id)) ? true : undefined))
       expect(requests.at(-1)).toBe(4)
       await t.scheduler.close()
-      hang = false
+      hanging.on = false
       t = await startTestScheduler(dbPath, { apiKey: undefined })
       for (const id of ids) expect(await t.settle(id)).toMatchObject({ state: 'succeeded', attempts: 2 })
       for (const id of ids) expect(runs.filter((run) => run === id)).toHaveLength(2)
